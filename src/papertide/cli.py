@@ -1,0 +1,327 @@
+"""The ``papertide`` command: serve, demo, db, ingest. Thin: every command calls services and queries.
+
+Exit codes, for cron: 0 success with something new, 3 success with nothing new (so ``papertide ingest arxiv ...
+&& papertide index ...`` skips follow-up work), 1 a failure with a message saying what to do, 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from papertide import __version__
+from papertide.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from papertide.config import ConfigError, Settings, get_settings
+from papertide.db import Database, connect, current_revision, upgrade
+from papertide.queries import query_totals
+from papertide.records import IngestCounts
+from papertide.services import ingest
+from papertide.sources.factory import arxiv_client, oai_client
+from papertide.sources.hf_daily import DailyFileError
+from papertide.sources.http import SourceUnavailable
+from papertide.sources.oai import OaiError
+from papertide.sources.sniff import sniff_format
+
+EXIT_NOTHING_NEW = 3
+MAX_REPORTED_REJECTIONS = 20
+
+app = typer.Typer(help="papertide: daily research papers, search, digests and an hf.co-compatible API.")
+db_app = typer.Typer(help="Database schema.")
+ingest_app = typer.Typer(help="Load paper metadata from arXiv and Daily Papers (exit 3 = nothing new).")
+app.add_typer(db_app, name="db")
+app.add_typer(ingest_app, name="ingest")
+console = Console(stderr=True)
+
+
+def main() -> None:
+    try:
+        app()
+    except ConfigError as error:
+        console.print(f"[red]Configuration error:[/red] {error}")
+        raise SystemExit(1) from error
+
+
+@app.command()
+def version() -> None:
+    """Print the papertide version."""
+    typer.echo(__version__)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+    """Create or migrate the database schema (safe to run on every deploy)."""
+    with _database() as database:
+        upgrade(database, revision)
+        typer.echo(f"database at revision {current_revision(database)}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the schema revision the database is at."""
+    with _database() as database:
+        typer.echo(current_revision(database) or "empty (run: papertide db upgrade)")
+
+
+@ingest_app.command("snapshot")
+def ingest_snapshot(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="Snapshot JSON lines, optionally .gz.")
+    ],
+) -> None:
+    """Ingest the arXiv metadata snapshot (arxiv-metadata-oai-snapshot.json); resumes after a crash."""
+    settings = get_settings()
+    with _migrated_database() as database, _progress("snapshot lines") as advance:
+        counts = ingest.ingest_snapshot(
+            database, file, batch_size=settings.ingest_batch_size, progress=advance
+        )
+    _finish(counts)
+
+
+@ingest_app.command("arxiv")
+def ingest_arxiv(
+    query: Annotated[str | None, typer.Option(help="arXiv API search query, e.g. 'cat:cs.LG'.")] = None,
+    ids: Annotated[
+        list[str] | None, typer.Option("--ids", help="arXiv ids or URLs (repeat the option).")
+    ] = None,
+    since: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Only papers since DATE.")
+    ] = None,
+    max_results: Annotated[int | None, typer.Option(min=1, help="Stop after this many papers.")] = None,
+) -> None:
+    """Fetch papers from the arXiv API by query or by id (at most one request per 3 s)."""
+    if (query is None) == (not ids):
+        raise typer.BadParameter("give either --query or --ids")
+    settings = get_settings()
+    with _migrated_database() as database, arxiv_client(settings) as client, _failures():
+        if ids:
+            result = ingest.ingest_arxiv_ids(database, client, [_checked_id(value) for value in ids])
+        else:
+            assert query is not None
+            with _progress("papers fetched") as advance:
+                result = ingest.ingest_arxiv_query(
+                    database,
+                    client,
+                    query,
+                    since=since.date() if since else None,
+                    max_results=max_results,
+                    batch_size=settings.ingest_batch_size,
+                    progress=advance,
+                )
+    for missing in result.missing:
+        console.print(f"[yellow]not found on arXiv:[/yellow] {missing}")
+    _finish(result.counts)
+
+
+@ingest_app.command("oai")
+def ingest_oai(
+    set_spec: Annotated[str, typer.Option("--set", help="OAI set, e.g. cs or physics:hep-th.")],
+    from_date: Annotated[
+        datetime, typer.Option("--from", formats=["%Y-%m-%d"], help="Records changed since.")
+    ],
+    until: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Records changed until.")
+    ] = None,
+    metadata_prefix: Annotated[str, typer.Option(help="arXiv (richer) or oai_dc.")] = "arXiv",
+) -> None:
+    """Harvest arXiv's OAI-PMH ListRecords with resumptionToken paging; resumes after a crash."""
+    if metadata_prefix not in ("arXiv", "oai_dc"):
+        raise typer.BadParameter("--metadata-prefix must be arXiv or oai_dc")
+    with _migrated_database() as database, oai_client(get_settings()) as client, _failures():
+        with _progress("records harvested") as advance:
+            counts = ingest.ingest_oai(
+                database,
+                client,
+                set_spec=set_spec,
+                from_date=from_date.date(),
+                until=until.date() if until else None,
+                metadata_prefix=metadata_prefix,
+                progress=advance,
+            )
+    _finish(counts)
+
+
+@ingest_app.command("daily")
+def ingest_daily(
+    path: Annotated[
+        Path, typer.Argument(exists=True, help="A Daily Papers JSON file or a directory of them.")
+    ],
+) -> None:
+    """Ingest Daily Papers JSON (hf.co /api/daily_papers shape): featured days, upvotes, submitters."""
+    with _migrated_database() as database, _failures(), _progress("files") as advance:
+        result = ingest.ingest_daily(database, path, progress=advance)
+    console.print(f"{result.files} files; featured: {result.featured.summary()}")
+    _finish(result.papers)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (default from settings).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default from settings).")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Web processes (default from settings).")] = None,
+) -> None:
+    """Serve the web app and the API from the configured database."""
+    settings = get_settings()
+    with _database() as database:
+        _ensure_schema(database, settings)
+    _run_server(settings, host or settings.host, port or settings.port, workers or settings.web_workers)
+
+
+@app.command()
+def demo(
+    from_path: Annotated[
+        Path | None,
+        typer.Option("--from", exists=True, help="Snapshot and/or Daily Papers file or directory (offline)."),
+    ] = None,
+    days: Annotated[int, typer.Option(min=1, max=30, help="Days of arXiv listings to fetch.")] = 3,
+    max_results: Annotated[int, typer.Option(min=1, help="Most papers to fetch from arXiv.")] = 300,
+    host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port.")] = None,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Load the data, then exit.")] = False,
+) -> None:
+    """Create the embedded database, load recent papers (arXiv, or --from FILE_OR_DIR), then serve them."""
+    settings = get_settings()
+    with _migrated_database() as database:
+        if from_path is not None:
+            _load_local(database, from_path, settings)
+        else:
+            _load_recent_arxiv(database, settings, days, max_results)
+        with database.read_session() as session:
+            totals = query_totals(session)
+    console.print(f"[green]{totals.papers} papers, {totals.featured} featured[/green]")
+    if not no_serve:
+        url = f"http://{host or settings.host}:{port or settings.port}"
+        console.print(f"Open [bold]{url}[/bold] (Ctrl+C to stop)")
+        _run_server(settings, host or settings.host, port or settings.port, 1)
+
+
+def _load_local(database: Database, path: Path, settings: Settings) -> None:
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    daily_files = [f for f in files if sniff_format(f) == "daily"]
+    snapshots = [f for f in files if sniff_format(f) == "snapshot"]
+    if not daily_files and not snapshots:
+        console.print(f"[red]{path} holds no snapshot lines or Daily Papers JSON[/red]")
+        raise typer.Exit(1)
+    with _failures():
+        for snapshot in snapshots:
+            with _progress(f"{snapshot.name} lines") as advance:
+                counts = ingest.ingest_snapshot(
+                    database, snapshot, batch_size=settings.ingest_batch_size, progress=advance
+                )
+            console.print(f"{snapshot}: {counts.summary()}")
+        for daily in daily_files:
+            result = ingest.ingest_daily(database, daily)
+            console.print(f"{daily}: papers {result.papers.summary()}; featured {result.featured.summary()}")
+
+
+def _load_recent_arxiv(database: Database, settings: Settings, days: int, max_results: int) -> None:
+    query = " OR ".join(f"cat:{category}" for category in settings.demo_categories.split())
+    since = datetime.now(UTC).date() - timedelta(days=days)
+    console.print(f"Fetching {query} since {since} from {settings.arxiv_api_url} (one request per 3 s)…")
+    try:
+        with arxiv_client(settings) as client, _progress("papers fetched") as advance:
+            result = ingest.ingest_arxiv_query(
+                database, client, query, since=since, max_results=max_results, progress=advance
+            )
+    except SourceUnavailable as error:
+        console.print(f"[red]Could not reach arXiv:[/red] {error}")
+        with database.read_session() as session:
+            if query_totals(session).papers:
+                console.print("[yellow]Serving the papers already in the database.[/yellow]")
+                return
+        console.print(
+            "No network? Run the demo offline from a file: "
+            "[bold]papertide demo --from arxiv-snapshot.jsonl.gz[/bold] (a snapshot and/or Daily Papers JSON "
+            "file or directory)."
+        )
+        raise typer.Exit(1) from error
+    console.print(f"arXiv: {result.counts.summary()}")
+
+
+def _run_server(settings: Settings, host: str, port: int, workers: int) -> None:
+    # Child processes build their own app from the environment, so hand the resolved settings down.
+    os.environ.setdefault("PAPERTIDE_DATABASE_URL", settings.resolved_database_url)
+    uvicorn.run(
+        "papertide.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        log_level="info",
+    )
+
+
+def _ensure_schema(database: Database, settings: Settings) -> None:
+    if settings.is_sqlite:
+        upgrade(database)
+        return
+    if current_revision(database) is None:
+        console.print("[red]The database has no schema.[/red] Run: papertide db upgrade")
+        raise typer.Exit(1)
+
+
+@contextmanager
+def _database() -> Iterator[Database]:
+    database = connect(get_settings())
+    try:
+        yield database
+    finally:
+        database.dispose()
+
+
+@contextmanager
+def _migrated_database() -> Iterator[Database]:
+    with _database() as database:
+        _ensure_schema(database, get_settings())
+        yield database
+
+
+@contextmanager
+def _failures() -> Iterator[None]:
+    """Turn the errors a source can raise into one red line and exit code 1."""
+    try:
+        yield
+    except (SourceUnavailable, OaiError, DailyFileError, InvalidArxivId) as error:
+        console.print(f"[red]{type(error).__name__}:[/red] {error}")
+        raise typer.Exit(1) from error
+
+
+@contextmanager
+def _progress(unit: str) -> Iterator[Callable[[int], None]]:
+    columns = (SpinnerColumn(), TextColumn(unit), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task(unit, total=None)
+        yield lambda done: progress.update(task, completed=done)
+
+
+def _checked_id(value: str) -> str:
+    try:
+        return str(parse_arxiv_id(value))
+    except InvalidArxivId as error:
+        raise typer.BadParameter(str(error)) from error
+
+
+def _finish(counts: IngestCounts) -> None:
+    for rejection in counts.rejections[:MAX_REPORTED_REJECTIONS]:
+        console.print(f"[yellow]rejected line {rejection.line_no}:[/yellow] {rejection.reason}")
+    if counts.rejected > MAX_REPORTED_REJECTIONS:
+        console.print(f"[yellow]… and {counts.rejected - MAX_REPORTED_REJECTIONS} more rejected[/yellow]")
+    console.print(counts.summary())
+    if counts.changed == 0:
+        raise typer.Exit(EXIT_NOTHING_NEW)

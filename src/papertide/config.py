@@ -1,0 +1,84 @@
+"""The one validated settings object: every option papertide reads, from ``PAPERTIDE_*`` variables or ``.env``.
+
+``get_settings()`` is what the CLI and the app factory call; tests build ``Settings(...)`` directly. Every field
+here is listed, with its default, in ``.env.sample`` and ``docs/configuration.md`` (a test checks both).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "dev-only-insecure-secret-change-me"
+
+
+class ConfigError(ValueError):
+    """A setting is missing or unsafe; the message says which variable to set."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PAPERTIDE_", env_file=".env", extra="ignore")
+
+    env: Literal["dev", "production"] = Field(
+        "dev", description="dev allows the built-in secret; production refuses it."
+    )
+    data_dir: Path = Field(Path("papertide-data"), description="Where the SQLite file and indexes live.")
+    database_url: str = Field(
+        "", description="SQLAlchemy URL; empty means sqlite:///<data_dir>/papertide.db."
+    )
+    secret_key: str = Field(DEV_SECRET, description="Signs sessions and tokens. Required in production.")
+    base_url: str = Field(
+        "http://127.0.0.1:8000", description="Public URL, used in links of mails and feeds."
+    )
+    host: str = Field("127.0.0.1", description="Address `papertide serve` binds to.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `papertide serve` listens on.")
+    web_workers: int = Field(1, ge=1, le=64, description="Web processes for `papertide serve`.")
+    sqlite_busy_timeout_ms: int = Field(
+        10_000, ge=0, description="How long a SQLite writer waits for the lock before failing."
+    )
+    db_pool_size: int = Field(5, ge=1, description="PostgreSQL connections kept per process.")
+
+    arxiv_api_url: str = Field("https://export.arxiv.org/api/query", description="arXiv API endpoint.")
+    arxiv_oai_url: str = Field("https://export.arxiv.org/oai2", description="arXiv OAI-PMH endpoint.")
+    arxiv_min_interval: float = Field(
+        3.0, ge=0, description="Seconds between requests to arXiv (their terms ask for 3)."
+    )
+    http_timeout: float = Field(30.0, gt=0, description="Seconds before a request to a source times out.")
+    http_max_retries: int = Field(4, ge=0, description="Retries on 5xx, 429 and timeouts, with backoff.")
+    http_backoff: float = Field(2.0, ge=0, description="Base seconds of the exponential retry backoff.")
+    user_agent: str = Field(
+        "papertide/0.1 (+https://github.com/papertide/papertide)",
+        description="User-Agent sent to arXiv; put a contact address here in production.",
+    )
+    ingest_batch_size: int = Field(1000, ge=1, le=50_000, description="Records written per transaction.")
+    demo_categories: str = Field(
+        "cs.AI cs.CL cs.CV cs.LG", description="Categories `papertide demo` fetches from arXiv."
+    )
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Settings:
+        if self.env != "dev" and self.secret_key == DEV_SECRET:
+            raise ConfigError(
+                "PAPERTIDE_SECRET_KEY is the built-in development secret; set it to a long random value, "
+                'e.g. python -c "import secrets; print(secrets.token_urlsafe(48))"'
+            )
+        if self.env != "dev" and len(self.secret_key) < 32:
+            raise ConfigError("PAPERTIDE_SECRET_KEY must be at least 32 characters in production")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'papertide.db'}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

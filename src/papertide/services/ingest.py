@@ -1,0 +1,215 @@
+"""Ingestion runs: stream a source into the upsert in batches, one transaction each, with resumable checkpoints.
+
+Each function here is what a CLI command or a job calls; sources do the reading, ``services/papers.py`` the
+writing. A batch and its checkpoint commit together, so a run killed at any point resumes after the last
+committed batch, and because the upsert is idempotent, replaying a batch is harmless either way.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import TypeVar
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from papertide.db import Database
+from papertide.models import IngestCheckpoint, utcnow
+from papertide.records import IngestCounts, PaperRecord, RejectedLine
+from papertide.services.papers import feature_papers, upsert_papers
+from papertide.sources.arxiv_api import ArxivApiClient
+from papertide.sources.hf_daily import iter_daily_path
+from papertide.sources.oai import OaiClient, OaiError
+from papertide.sources.snapshot import iter_snapshot
+
+Progress = Callable[[int], None]
+T = TypeVar("T")
+
+
+def _no_progress(_: int) -> None:
+    return None
+
+
+def ingest_snapshot(
+    db: Database, path: Path, *, batch_size: int = 1000, progress: Progress = _no_progress
+) -> IngestCounts:
+    """Ingest a snapshot file; a rerun after a crash resumes after the last committed batch."""
+    key = str(path.resolve())
+    fingerprint = _file_fingerprint(path)
+    start_line = _snapshot_resume_line(db, key, fingerprint)
+    counts = IngestCounts()
+    batch: list[PaperRecord] = []
+    last_line = start_line
+    for line_no, item in iter_snapshot(path, start_line=start_line):
+        last_line = line_no
+        if isinstance(item, RejectedLine):
+            counts.rejected += 1
+            counts.rejections.append(item)
+        else:
+            batch.append(item)
+        if len(batch) >= batch_size:
+            _commit_snapshot_batch(db, batch, counts, key, {**fingerprint, "line": last_line})
+            progress(last_line)
+            batch = []
+    _commit_snapshot_batch(db, batch, counts, key, None)
+    progress(last_line)
+    return counts
+
+
+def _commit_snapshot_batch(
+    db: Database, batch: list[PaperRecord], counts: IngestCounts, key: str, position: dict[str, object] | None
+) -> None:
+    with db.write_session() as session:
+        counts.add(upsert_papers(session, batch))
+        _save_checkpoint(session, "snapshot", key, json.dumps(position) if position else None)
+
+
+def _file_fingerprint(path: Path) -> dict[str, object]:
+    stat = path.stat()
+    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def _snapshot_resume_line(db: Database, key: str, fingerprint: dict[str, object]) -> int:
+    saved = _load_checkpoint(db, "snapshot", key)
+    if saved is None:
+        return 0
+    position = json.loads(saved)
+    same_file = all(position.get(name) == value for name, value in fingerprint.items())
+    return int(position["line"]) if same_file else 0
+
+
+@dataclass(slots=True)
+class ArxivIngest:
+    counts: IngestCounts
+    missing: list[str] = field(default_factory=list)
+
+
+def ingest_arxiv_query(
+    db: Database,
+    client: ArxivApiClient,
+    query: str,
+    *,
+    since: date | None = None,
+    max_results: int | None = None,
+    batch_size: int = 1000,
+    progress: Progress = _no_progress,
+) -> ArxivIngest:
+    counts = IngestCounts()
+    seen = 0
+    for batch in _batched(client.search(query, since=since, max_results=max_results), batch_size):
+        with db.write_session() as session:
+            counts.add(upsert_papers(session, batch))
+        seen += len(batch)
+        progress(seen)
+    return ArxivIngest(counts)
+
+
+def ingest_arxiv_ids(db: Database, client: ArxivApiClient, ids: Sequence[str]) -> ArxivIngest:
+    fetched = client.fetch_ids(ids)
+    with db.write_session() as session:
+        counts = upsert_papers(session, fetched.records)
+    return ArxivIngest(counts, list(fetched.missing))
+
+
+def ingest_oai(
+    db: Database,
+    client: OaiClient,
+    *,
+    set_spec: str,
+    from_date: date,
+    until: date | None = None,
+    metadata_prefix: str = "arXiv",
+    progress: Progress = _no_progress,
+) -> IngestCounts:
+    """Harvest ListRecords page by page; the resumption token is checkpointed with each page's rows."""
+    key = f"{set_spec}|{from_date}|{until or ''}|{metadata_prefix}"
+    token = _load_checkpoint(db, "oai", key)
+    counts = IngestCounts()
+    harvested = 0
+    pages = client.list_records(
+        set_spec=set_spec,
+        from_date=from_date,
+        until=until,
+        metadata_prefix=metadata_prefix,
+        resume_token=token,
+    )
+    try:
+        for page in pages:
+            with db.write_session() as session:
+                counts.add(upsert_papers(session, page.records))
+                counts.rejected += len(page.rejected)
+                counts.rejections.extend(page.rejected)
+                _save_checkpoint(session, "oai", key, page.resumption_token)
+            harvested += len(page.records)
+            progress(harvested)
+    except OaiError as error:
+        if token is None or error.code != "badResumptionToken":
+            raise
+        # The saved token expired between runs: start the same harvest over (the upsert makes that safe).
+        with db.write_session() as session:
+            _save_checkpoint(session, "oai", key, None)
+        return ingest_oai(
+            db,
+            client,
+            set_spec=set_spec,
+            from_date=from_date,
+            until=until,
+            metadata_prefix=metadata_prefix,
+            progress=progress,
+        )
+    return counts
+
+
+@dataclass(slots=True)
+class DailyIngest:
+    papers: IngestCounts = field(default_factory=IngestCounts)
+    featured: IngestCounts = field(default_factory=IngestCounts)
+    files: int = 0
+
+
+def ingest_daily(db: Database, path: Path, *, progress: Progress = _no_progress) -> DailyIngest:
+    """Ingest one Daily Papers JSON file or a directory of them, one transaction per file."""
+    result = DailyIngest()
+    for _file, items, rejected in iter_daily_path(path):
+        with db.write_session() as session:
+            counts = feature_papers(session, items)
+        result.papers.add(counts.papers)
+        result.featured.add(counts.featured)
+        result.featured.rejected += len(rejected)
+        result.featured.rejections.extend(rejected)
+        result.files += 1
+        progress(result.files)
+    return result
+
+
+def _batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _load_checkpoint(db: Database, source: str, key: str) -> str | None:
+    with db.read_session() as session:
+        return session.execute(
+            select(IngestCheckpoint.position).where(
+                IngestCheckpoint.source == source, IngestCheckpoint.key == key
+            )
+        ).scalar_one_or_none()
+
+
+def _save_checkpoint(session: Session, source: str, key: str, position: str | None) -> None:
+    """Store ``position``; ``None`` means the run finished, so the next one starts from the beginning."""
+    session.execute(
+        delete(IngestCheckpoint).where(IngestCheckpoint.source == source, IngestCheckpoint.key == key)
+    )
+    if position is not None:
+        session.add(IngestCheckpoint(source=source, key=key, position=position, updated_at=utcnow()))

@@ -1,0 +1,303 @@
+"""Writing papers: the one upsert every source goes through, featuring papers on a day, and the counters.
+
+Merge rule, the same for every source: a record never erases what another source knew (``None`` means "this
+source does not know"); a record whose version is at least the stored one overwrites the fields it knows; a
+record without a version (a Daily Papers item) only fills gaps. Re-ingesting the same data changes nothing, and
+metadata updates never touch votes, comments or featured days, which live in their own tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from papertide.models import Comment, FeaturedPaper, Organization, Paper, PaperCategory, User, Vote, utcnow
+from papertide.records import (
+    AccountRecord,
+    FeaturedRecord,
+    IngestCounts,
+    PaperRecord,
+    RejectedLine,
+    content_hash,
+)
+
+# The columns a record can set; their merged values feed the content hash.
+_METADATA_FIELDS = (
+    "title",
+    "abstract",
+    "authors",
+    "categories",
+    "versions",
+    "submitted_at",
+    "updated_at",
+    "announced_on",
+    "comments",
+    "journal_ref",
+    "doi",
+    "report_no",
+    "license",
+    "code_url",
+    "project_url",
+)
+_LOOKUP_CHUNK = 500
+
+
+def upsert_papers(session: Session, records: Iterable[PaperRecord]) -> IngestCounts:
+    """Insert new papers and merge updates into known ones, in bulk; returns what happened to each."""
+    counts = IngestCounts()
+    incoming = _merge_duplicates(records)
+    existing = _load_existing(session, list(incoming))
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    category_changes: dict[str, list[str]] = {}
+    now = utcnow()
+    for arxiv_id, record in incoming.items():
+        stored = existing.get(arxiv_id)
+        row = _merged_row(stored, record)
+        if row["title"] is None:
+            counts.rejected += 1
+            counts.rejections.append(RejectedLine(0, f"{arxiv_id}: no title from any source"))
+            continue
+        row["content_hash"] = content_hash({key: row[key] for key in (*_METADATA_FIELDS, "version")})
+        if stored is None:
+            inserts.append({**row, "arxiv_id": arxiv_id, "created_at": now, "modified_at": now})
+            category_changes[arxiv_id] = row["categories"]
+            counts.added += 1
+        elif row["content_hash"] == stored["content_hash"]:
+            counts.unchanged += 1
+        else:
+            updates.append({**row, "id": stored["id"], "modified_at": now})
+            if row["categories"] != stored["categories"]:
+                category_changes[arxiv_id] = row["categories"]
+            counts.updated += 1
+    ids = {arxiv_id: row["id"] for arxiv_id, row in existing.items()}
+    if inserts:
+        result = session.execute(insert(Paper).returning(Paper.id, Paper.arxiv_id), inserts)
+        ids.update({arxiv_id: paper_id for paper_id, arxiv_id in result})
+    if updates:
+        session.execute(update(Paper), updates)
+    _replace_categories(session, {ids[arxiv_id]: cats for arxiv_id, cats in category_changes.items()})
+    return counts
+
+
+def _merge_duplicates(records: Iterable[PaperRecord]) -> dict[str, PaperRecord]:
+    merged: dict[str, PaperRecord] = {}
+    for record in records:
+        earlier = merged.get(record.arxiv_id)
+        merged[record.arxiv_id] = record if earlier is None else _prefer(earlier, record)
+    return merged
+
+
+def _prefer(first: PaperRecord, second: PaperRecord) -> PaperRecord:
+    """Two records of one paper in a batch: the more authoritative one wins, the other fills its gaps."""
+    winner, other = (second, first) if _outranks(second.version, first.version) else (first, second)
+    filled = {
+        name: getattr(other, name) for name in winner.__dataclass_fields__ if _unknown(getattr(winner, name))
+    }
+    return PaperRecord(**{**{n: getattr(winner, n) for n in winner.__dataclass_fields__}, **filled})
+
+
+def _outranks(version: int | None, than: int | None) -> bool:
+    return version is not None and (than is None or version >= than)
+
+
+def _unknown(value: object) -> bool:
+    return value is None or value == () or value == [] or value == ""
+
+
+def _load_existing(session: Session, arxiv_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    columns = [Paper.id, Paper.arxiv_id, Paper.version, Paper.content_hash, *_metadata_columns()]
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(arxiv_ids), _LOOKUP_CHUNK):
+        chunk = arxiv_ids[start : start + _LOOKUP_CHUNK]
+        for row in session.execute(select(*columns).where(Paper.arxiv_id.in_(chunk))).mappings():
+            found[row["arxiv_id"]] = dict(row)
+    return found
+
+
+def _metadata_columns() -> list[Any]:
+    return [getattr(Paper, name) for name in _METADATA_FIELDS]
+
+
+def _merged_row(stored: dict[str, Any] | None, record: PaperRecord) -> dict[str, Any]:
+    fresh = _record_values(record)
+    if stored is None:
+        return {**fresh, "version": record.version}
+    authoritative = _outranks(record.version, stored["version"])
+    row: dict[str, Any] = {}
+    for name in _METADATA_FIELDS:
+        old, new = stored[name], fresh[name]
+        row[name] = new if not _unknown(new) and (authoritative or _unknown(old)) else old
+    row["versions"] = _merge_versions(stored["versions"], fresh["versions"])
+    row["version"] = record.version if authoritative else stored["version"]
+    return row
+
+
+def _record_values(record: PaperRecord) -> dict[str, Any]:
+    return {
+        "title": record.title,
+        "abstract": record.abstract,
+        "authors": [{"name": a.name, "affiliations": list(a.affiliations)} for a in record.authors],
+        "categories": list(record.categories),
+        "versions": [{"version": v.version, "created": _iso(v.created)} for v in record.versions],
+        "submitted_at": record.submitted_at,
+        "updated_at": record.updated_at,
+        "announced_on": record.announced_on,
+        "comments": record.comments,
+        "journal_ref": record.journal_ref,
+        "doi": record.doi,
+        "report_no": record.report_no,
+        "license": record.license,
+        "code_url": record.code_url,
+        "project_url": record.project_url,
+    }
+
+
+def _merge_versions(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    by_number = {entry["version"]: entry for entry in old}
+    by_number.update({entry["version"]: entry for entry in new})
+    return [by_number[number] for number in sorted(by_number)]
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _replace_categories(session: Session, categories: dict[int, list[str]]) -> None:
+    if not categories:
+        return
+    session.execute(delete(PaperCategory).where(PaperCategory.paper_id.in_(list(categories))))
+    rows = [
+        {"paper_id": paper_id, "category": category, "is_primary": position == 0}
+        for paper_id, cats in categories.items()
+        for position, category in enumerate(dict.fromkeys(cats))
+    ]
+    if rows:
+        session.execute(insert(PaperCategory), rows)
+    primaries = [
+        {"id": paper_id, "primary_category": cats[0] if cats else None}
+        for paper_id, cats in categories.items()
+    ]
+    session.execute(update(Paper), primaries)
+
+
+@dataclass(slots=True)
+class FeatureCounts:
+    papers: IngestCounts
+    featured: IngestCounts
+
+
+def feature_papers(session: Session, items: Sequence[FeaturedRecord]) -> FeatureCounts:
+    """Record Daily Papers items: upsert their papers, accounts and organizations, then the featured rows."""
+    paper_counts = upsert_papers(session, [item.paper for item in items])
+    paper_ids = _paper_ids(session, [item.paper.arxiv_id for item in items])
+    users = _ensure_accounts(session, User, "username", [i.submitter for i in items if i.submitter])
+    orgs = _ensure_accounts(session, Organization, "name", [i.organization for i in items if i.organization])
+    featured_counts = IngestCounts()
+    touched: list[int] = []
+    for item in items:
+        paper_id = paper_ids.get(item.paper.arxiv_id)
+        if paper_id is None:  # rejected by the upsert (no title from any source)
+            featured_counts.rejected += 1
+            continue
+        values = {
+            "featured_on": item.featured_on,
+            "submitted_by_id": users.get(item.submitter.name) if item.submitter else None,
+            "organization_id": orgs.get(item.organization.name) if item.organization else None,
+            "imported_upvotes": item.upvotes,
+            "imported_comments": item.num_comments,
+        }
+        outcome = _upsert_featured(session, paper_id, values)
+        setattr(featured_counts, outcome, getattr(featured_counts, outcome) + 1)
+        if item.github_stars is not None:
+            session.execute(update(Paper).where(Paper.id == paper_id).values(github_stars=item.github_stars))
+        touched.append(paper_id)
+    refresh_counters(session, touched)
+    return FeatureCounts(paper_counts, featured_counts)
+
+
+def _paper_ids(session: Session, arxiv_ids: Sequence[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    unique = list(dict.fromkeys(arxiv_ids))
+    for start in range(0, len(unique), _LOOKUP_CHUNK):
+        chunk = unique[start : start + _LOOKUP_CHUNK]
+        found.update(
+            {
+                a: i
+                for i, a in session.execute(select(Paper.id, Paper.arxiv_id).where(Paper.arxiv_id.in_(chunk)))
+            }
+        )
+    return found
+
+
+def _ensure_accounts(
+    session: Session, model: type[User] | type[Organization], key: str, accounts: Sequence[AccountRecord]
+) -> dict[str, int]:
+    """Find or create users/organizations named by imported items; imported users get no password."""
+    wanted = {account.name: account for account in accounts}
+    if not wanted:
+        return {}
+    column = getattr(model, key)
+    known: dict[str, int] = {
+        name: ident
+        for name, ident in session.execute(select(column, model.id).where(column.in_(list(wanted))))
+    }
+    missing = [
+        {key: name, "fullname": account.fullname, "avatar_url": account.avatar_url, "created_at": utcnow()}
+        for name, account in wanted.items()
+        if name not in known
+    ]
+    if missing:
+        created = session.execute(insert(model).returning(column, model.id), missing)
+        known.update({name: ident for name, ident in created})
+    return known
+
+
+def _upsert_featured(session: Session, paper_id: int, values: dict[str, Any]) -> str:
+    current = session.execute(
+        select(FeaturedPaper).where(FeaturedPaper.paper_id == paper_id)
+    ).scalar_one_or_none()
+    if current is None:
+        session.add(FeaturedPaper(paper_id=paper_id, created_at=utcnow(), **values))
+        session.flush()
+        return "added"
+    changes = {k: v for k, v in values.items() if v is not None and getattr(current, k) != v}
+    for name, value in changes.items():
+        setattr(current, name, value)
+    return "updated" if changes else "unchanged"
+
+
+def refresh_counters(session: Session, paper_ids: Sequence[int]) -> None:
+    """Recompute ``upvote_count`` and ``comment_count`` of papers from votes, comments and imported counts."""
+    if not paper_ids:
+        return
+    session.flush()
+    imported = (
+        select(FeaturedPaper.imported_upvotes).where(FeaturedPaper.paper_id == Paper.id).scalar_subquery()
+    )
+    imported_comments = (
+        select(FeaturedPaper.imported_comments).where(FeaturedPaper.paper_id == Paper.id).scalar_subquery()
+    )
+    votes = select(func.count()).select_from(Vote).where(Vote.paper_id == Paper.id).scalar_subquery()
+    comments = (
+        select(func.count())
+        .select_from(Comment)
+        .where(Comment.paper_id == Paper.id, Comment.hidden.is_(False))
+        .scalar_subquery()
+    )
+    unique_ids = sorted(set(paper_ids))
+    for start in range(0, len(unique_ids), _LOOKUP_CHUNK):
+        session.execute(
+            update(Paper)
+            .where(Paper.id.in_(unique_ids[start : start + _LOOKUP_CHUNK]))
+            .values(
+                upvote_count=func.coalesce(imported, 0) + votes,
+                comment_count=func.coalesce(imported_comments, 0) + comments,
+            )
+            .execution_options(synchronize_session=False)
+        )

@@ -1,0 +1,1 @@
+"""The web layer: routes, view-models, templates and static files. Calls services and queries only."""

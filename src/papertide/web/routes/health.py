@@ -1,0 +1,28 @@
+"""Liveness and readiness probes for process managers and load balancers."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from papertide.db import Database
+from papertide.web.deps import get_db
+
+router = APIRouter()
+
+
+@router.get("/healthz", include_in_schema=False)
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", include_in_schema=False)
+def readyz(db: Database = Depends(get_db)) -> JSONResponse:
+    try:
+        with db.read_session() as session:
+            session.execute(text("SELECT 1"))
+    except SQLAlchemyError as error:
+        return JSONResponse({"status": "unavailable", "error": type(error).__name__}, status_code=503)
+    return JSONResponse({"status": "ok"})

@@ -1,0 +1,108 @@
+"""Shared fixtures: a fresh, migrated database per test on SQLite and on a real PostgreSQL, and settings.
+
+Database-backed tests take the ``db`` fixture and run once per backend. SQLite copies a migrated template file;
+PostgreSQL clones a migrated template database in a throwaway cluster started once per test process. A
+PostgreSQL that cannot start fails the tests that need it: nothing is skipped for a missing service.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from papertide.config import Settings
+from papertide.db import Database, connect, upgrade
+from tests.pg import PostgresCluster
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+BACKENDS = ["sqlite", "postgresql"]
+_database_numbers = itertools.count()
+
+
+def make_settings(database_url: str, tmp_path: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "data_dir": tmp_path / "data",
+        "arxiv_min_interval": 0.0,
+        "http_backoff": 0.0,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.fail(f"the shared test data is missing: expected {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    database = connect(make_settings(f"sqlite:///{path}", path.parent))
+    upgrade(database)
+    database.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """The URL of a PostgreSQL server holding a migrated ``papertide_template`` database."""
+    external = os.environ.get("PAPERTIDE_TEST_POSTGRES_URL")
+    cluster = None if external else PostgresCluster.start()
+    admin_url = external or cluster.url()  # type: ignore[union-attr]
+    try:
+        _create_template(admin_url)
+        yield admin_url
+    finally:
+        if cluster is not None:
+            cluster.stop()
+
+
+def _create_template(admin_url: str) -> None:
+    _admin_execute(admin_url, "DROP DATABASE IF EXISTS papertide_template")
+    _admin_execute(admin_url, "CREATE DATABASE papertide_template")
+    template_url = admin_url.rsplit("/", 1)[0] + "/papertide_template"
+    database = connect(make_settings(template_url, Path("/nonexistent")))
+    upgrade(database)
+    database.dispose()
+
+
+def _admin_execute(admin_url: str, statement: str) -> None:
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(statement))
+    engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        path = tmp_path / "papertide.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    admin_url = request.getfixturevalue("postgres_server")
+    name = f"papertide_test_{os.getpid()}_{next(_database_numbers)}"
+    _admin_execute(admin_url, f"CREATE DATABASE {name} TEMPLATE papertide_template")
+    yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+    _admin_execute(admin_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return make_settings(database_url, tmp_path)
+
+
+@pytest.fixture
+def db(settings: Settings) -> Iterator[Database]:
+    database = connect(settings)
+    yield database
+    database.dispose()
