@@ -55,12 +55,8 @@ class PostgresCluster:
             "--locale=C",
             "--no-sync",
         )
-        options = (
-            f"-c listen_addresses=127.0.0.1 -p {cluster.port} -k {root} -c fsync=off -c full_page_writes=off"
-        )
-        cluster._run(
-            "pg_ctl", "-D", str(root / "data"), "-o", options, "-l", str(root / "log"), "-w", "start"
-        )
+        options = f"-c listen_addresses=127.0.0.1 -p {cluster.port} -k {root} -c fsync=off -c full_page_writes=off"
+        cluster._run("pg_ctl", "-D", str(root / "data"), "-o", options, "-l", str(root / "log"), "-w", "start")
         return cluster
 
     def _run(self, program: str, *args: str) -> None:
@@ -69,9 +65,7 @@ class PostgresCluster:
         )
         if result.returncode != 0:
             log = (self.root / "log").read_text() if (self.root / "log").exists() else ""
-            raise RuntimeError(
-                f"{program} failed ({result.returncode}): {result.stderr}{result.stdout}\n{log}"
-            )
+            raise RuntimeError(f"{program} failed ({result.returncode}): {result.stderr}{result.stdout}\n{log}")
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"

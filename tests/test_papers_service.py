@@ -114,9 +114,7 @@ def test_record_without_any_title_is_rejected(db: Database) -> None:
 def test_featuring_creates_accounts_and_counts(db: Database) -> None:
     items = [
         make_featured_record(upvotes=7, num_comments=2, submitter=AccountRecord("akhaliq", "AK")),
-        make_featured_record(
-            upvotes=3, submitter=AccountRecord("akhaliq"), organization=AccountRecord("meta")
-        ),
+        make_featured_record(upvotes=3, submitter=AccountRecord("akhaliq"), organization=AccountRecord("meta")),
     ]
     with db.write_session() as session:
         counts = feature_papers(session, items)

@@ -20,9 +20,7 @@ _OLD_STYLE = re.compile(
     r"^(?P<archive>[a-z]+(?:-[a-z]+)*)(?:\.[a-z]{2})?/(?P<num>\d{7})(?:v(?P<version>[1-9]\d{0,3}))?$",
     re.ASCII,
 )
-_URL_PREFIX = re.compile(
-    r"^(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html|format|papers)/", re.IGNORECASE
-)
+_URL_PREFIX = re.compile(r"^(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html|format|papers)/", re.IGNORECASE)
 _HF_PREFIX = re.compile(r"^(?:https?://)?(?:www\.)?(?:huggingface\.co|hf\.co)/papers/", re.IGNORECASE)
 _MAX_INPUT = 200
 
@@ -42,8 +40,10 @@ class ArxivId:
 
 def parse_arxiv_id(text: str) -> ArxivId:
     """Parse an id or URL; raise :class:`InvalidArxivId` with an actionable message otherwise."""
-    candidate = _strip_wrapping(text)
-    new = _NEW_STYLE.match(candidate)
+    # Bare new-style ids are what bulk imports send by the million; they need no unwrapping.
+    new = _NEW_STYLE.match(text)
+    candidate = text if new else _strip_wrapping(text)
+    new = new or _NEW_STYLE.match(candidate)
     if new:
         _check_new_style_month(new.group("yymm"), new.group("num"), text)
         return ArxivId(f"{new.group('yymm')}.{new.group('num')}", _version(new.group("version")))

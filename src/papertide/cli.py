@@ -36,6 +36,7 @@ from papertide.sources.factory import arxiv_client, oai_client
 from papertide.sources.hf_daily import DailyFileError
 from papertide.sources.http import SourceUnavailable
 from papertide.sources.oai import OaiError
+from papertide.sources.snapshot import SnapshotFileError
 from papertide.sources.sniff import sniff_format
 
 EXIT_NOTHING_NEW = 3
@@ -80,28 +81,20 @@ def db_current() -> None:
 
 @ingest_app.command("snapshot")
 def ingest_snapshot(
-    file: Annotated[
-        Path, typer.Argument(exists=True, dir_okay=False, help="Snapshot JSON lines, optionally .gz.")
-    ],
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Snapshot JSON lines, optionally .gz.")],
 ) -> None:
     """Ingest the arXiv metadata snapshot (arxiv-metadata-oai-snapshot.json); resumes after a crash."""
     settings = get_settings()
-    with _migrated_database() as database, _progress("snapshot lines") as advance:
-        counts = ingest.ingest_snapshot(
-            database, file, batch_size=settings.ingest_batch_size, progress=advance
-        )
+    with _migrated_database() as database, _failures(), _progress("snapshot lines") as advance:
+        counts = ingest.ingest_snapshot(database, file, batch_size=settings.ingest_batch_size, progress=advance)
     _finish(counts)
 
 
 @ingest_app.command("arxiv")
 def ingest_arxiv(
     query: Annotated[str | None, typer.Option(help="arXiv API search query, e.g. 'cat:cs.LG'.")] = None,
-    ids: Annotated[
-        list[str] | None, typer.Option("--ids", help="arXiv ids or URLs (repeat the option).")
-    ] = None,
-    since: Annotated[
-        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Only papers since DATE.")
-    ] = None,
+    ids: Annotated[list[str] | None, typer.Option("--ids", help="arXiv ids or URLs (repeat the option).")] = None,
+    since: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Only papers since DATE.")] = None,
     max_results: Annotated[int | None, typer.Option(min=1, help="Stop after this many papers.")] = None,
 ) -> None:
     """Fetch papers from the arXiv API by query or by id (at most one request per 3 s)."""
@@ -131,36 +124,34 @@ def ingest_arxiv(
 @ingest_app.command("oai")
 def ingest_oai(
     set_spec: Annotated[str, typer.Option("--set", help="OAI set, e.g. cs or physics:hep-th.")],
-    from_date: Annotated[
-        datetime, typer.Option("--from", formats=["%Y-%m-%d"], help="Records changed since.")
-    ],
-    until: Annotated[
-        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Records changed until.")
-    ] = None,
+    from_date: Annotated[datetime, typer.Option("--from", formats=["%Y-%m-%d"], help="Records changed since.")],
+    until: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Records changed until.")] = None,
     metadata_prefix: Annotated[str, typer.Option(help="arXiv (richer) or oai_dc.")] = "arXiv",
 ) -> None:
     """Harvest arXiv's OAI-PMH ListRecords with resumptionToken paging; resumes after a crash."""
     if metadata_prefix not in ("arXiv", "oai_dc"):
         raise typer.BadParameter("--metadata-prefix must be arXiv or oai_dc")
-    with _migrated_database() as database, oai_client(get_settings()) as client, _failures():
-        with _progress("records harvested") as advance:
-            counts = ingest.ingest_oai(
-                database,
-                client,
-                set_spec=set_spec,
-                from_date=from_date.date(),
-                until=until.date() if until else None,
-                metadata_prefix=metadata_prefix,
-                progress=advance,
-            )
+    with (
+        _migrated_database() as database,
+        oai_client(get_settings()) as client,
+        _failures(),
+        _progress("records harvested") as advance,
+    ):
+        counts = ingest.ingest_oai(
+            database,
+            client,
+            set_spec=set_spec,
+            from_date=from_date.date(),
+            until=until.date() if until else None,
+            metadata_prefix=metadata_prefix,
+            progress=advance,
+        )
     _finish(counts)
 
 
 @ingest_app.command("daily")
 def ingest_daily(
-    path: Annotated[
-        Path, typer.Argument(exists=True, help="A Daily Papers JSON file or a directory of them.")
-    ],
+    path: Annotated[Path, typer.Argument(exists=True, help="A Daily Papers JSON file or a directory of them.")],
 ) -> None:
     """Ingest Daily Papers JSON (hf.co /api/daily_papers shape): featured days, upvotes, submitters."""
     with _migrated_database() as database, _failures(), _progress("files") as advance:
@@ -297,7 +288,7 @@ def _failures() -> Iterator[None]:
     """Turn the errors a source can raise into one red line and exit code 1."""
     try:
         yield
-    except (SourceUnavailable, OaiError, DailyFileError, InvalidArxivId) as error:
+    except (SourceUnavailable, OaiError, DailyFileError, SnapshotFileError, InvalidArxivId) as error:
         console.print(f"[red]{type(error).__name__}:[/red] {error}")
         raise typer.Exit(1) from error
 

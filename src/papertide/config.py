@@ -27,13 +27,9 @@ class Settings(BaseSettings):
         "dev", description="dev allows the built-in secret; production refuses it."
     )
     data_dir: Path = Field(Path("papertide-data"), description="Where the SQLite file and indexes live.")
-    database_url: str = Field(
-        "", description="SQLAlchemy URL; empty means sqlite:///<data_dir>/papertide.db."
-    )
+    database_url: str = Field("", description="SQLAlchemy URL; empty means sqlite:///<data_dir>/papertide.db.")
     secret_key: str = Field(DEV_SECRET, description="Signs sessions and tokens. Required in production.")
-    base_url: str = Field(
-        "http://127.0.0.1:8000", description="Public URL, used in links of mails and feeds."
-    )
+    base_url: str = Field("http://127.0.0.1:8000", description="Public URL, used in links of mails and feeds.")
     host: str = Field("127.0.0.1", description="Address `papertide serve` binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port `papertide serve` listens on.")
     web_workers: int = Field(1, ge=1, le=64, description="Web processes for `papertide serve`.")
@@ -54,7 +50,7 @@ class Settings(BaseSettings):
         "papertide/0.1 (+https://github.com/papertide/papertide)",
         description="User-Agent sent to arXiv; put a contact address here in production.",
     )
-    ingest_batch_size: int = Field(1000, ge=1, le=50_000, description="Records written per transaction.")
+    ingest_batch_size: int = Field(2000, ge=1, le=50_000, description="Records written per transaction.")
     demo_categories: str = Field(
         "cs.AI cs.CL cs.CV cs.LG", description="Categories `papertide demo` fetches from arXiv."
     )

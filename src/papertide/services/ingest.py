@@ -79,7 +79,8 @@ def _snapshot_resume_line(db: Database, key: str, fingerprint: dict[str, object]
         return 0
     position = json.loads(saved)
     same_file = all(position.get(name) == value for name, value in fingerprint.items())
-    return int(position["line"]) if same_file else 0
+    # The checkpoint is the last committed line; reading resumes on the next one.
+    return int(position["line"]) + 1 if same_file else 0
 
 
 @dataclass(slots=True)
@@ -200,16 +201,12 @@ def _batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
 def _load_checkpoint(db: Database, source: str, key: str) -> str | None:
     with db.read_session() as session:
         return session.execute(
-            select(IngestCheckpoint.position).where(
-                IngestCheckpoint.source == source, IngestCheckpoint.key == key
-            )
+            select(IngestCheckpoint.position).where(IngestCheckpoint.source == source, IngestCheckpoint.key == key)
         ).scalar_one_or_none()
 
 
 def _save_checkpoint(session: Session, source: str, key: str, position: str | None) -> None:
     """Store ``position``; ``None`` means the run finished, so the next one starts from the beginning."""
-    session.execute(
-        delete(IngestCheckpoint).where(IngestCheckpoint.source == source, IngestCheckpoint.key == key)
-    )
+    session.execute(delete(IngestCheckpoint).where(IngestCheckpoint.source == source, IngestCheckpoint.key == key))
     if position is not None:
         session.add(IngestCheckpoint(source=source, key=key, position=position, updated_at=utcnow()))

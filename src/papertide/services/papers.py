@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from papertide.models import Comment, FeaturedPaper, Organization, Paper, PaperCategory, User, Vote, utcnow
@@ -45,6 +45,16 @@ _METADATA_FIELDS = (
     "project_url",
 )
 _LOOKUP_CHUNK = 500
+_PAPERS = Paper.__table__
+
+
+def _update_by_id(columns: Iterable[str]) -> Any:
+    """An executemany UPDATE of ``papers`` keyed by ``id`` (bound as ``_id``) setting the other columns."""
+    return (
+        _PAPERS.update()
+        .where(_PAPERS.c.id == bindparam("_id"))
+        .values({name: bindparam(name) for name in columns if name != "_id"})
+    )
 
 
 def upsert_papers(session: Session, records: Iterable[PaperRecord]) -> IngestCounts:
@@ -64,6 +74,7 @@ def upsert_papers(session: Session, records: Iterable[PaperRecord]) -> IngestCou
             counts.rejections.append(RejectedLine(0, f"{arxiv_id}: no title from any source"))
             continue
         row["content_hash"] = content_hash({key: row[key] for key in (*_METADATA_FIELDS, "version")})
+        row["primary_category"] = row["categories"][0] if row["categories"] else None
         if stored is None:
             inserts.append({**row, "arxiv_id": arxiv_id, "created_at": now, "modified_at": now})
             category_changes[arxiv_id] = row["categories"]
@@ -71,16 +82,19 @@ def upsert_papers(session: Session, records: Iterable[PaperRecord]) -> IngestCou
         elif row["content_hash"] == stored["content_hash"]:
             counts.unchanged += 1
         else:
-            updates.append({**row, "id": stored["id"], "modified_at": now})
+            updates.append({**row, "_id": stored["id"], "modified_at": now})
             if row["categories"] != stored["categories"]:
                 category_changes[arxiv_id] = row["categories"]
             counts.updated += 1
     ids = {arxiv_id: row["id"] for arxiv_id, row in existing.items()}
     if inserts:
-        result = session.execute(insert(Paper).returning(Paper.id, Paper.arxiv_id), inserts)
+        # Core statements on the table: the ORM bulk path would fall back to one statement per row.
+        result = session.connection().execute(
+            _PAPERS.insert().returning(_PAPERS.c.id, _PAPERS.c.arxiv_id, sort_by_parameter_order=True), inserts
+        )
         ids.update({arxiv_id: paper_id for paper_id, arxiv_id in result})
     if updates:
-        session.execute(update(Paper), updates)
+        session.connection().execute(_update_by_id(updates[0].keys()), updates)
     _replace_categories(session, {ids[arxiv_id]: cats for arxiv_id, cats in category_changes.items()})
     return counts
 
@@ -96,9 +110,7 @@ def _merge_duplicates(records: Iterable[PaperRecord]) -> dict[str, PaperRecord]:
 def _prefer(first: PaperRecord, second: PaperRecord) -> PaperRecord:
     """Two records of one paper in a batch: the more authoritative one wins, the other fills its gaps."""
     winner, other = (second, first) if _outranks(second.version, first.version) else (first, second)
-    filled = {
-        name: getattr(other, name) for name in winner.__dataclass_fields__ if _unknown(getattr(winner, name))
-    }
+    filled = {name: getattr(other, name) for name in winner.__dataclass_fields__ if _unknown(getattr(winner, name))}
     return PaperRecord(**{**{n: getattr(winner, n) for n in winner.__dataclass_fields__}, **filled})
 
 
@@ -178,12 +190,7 @@ def _replace_categories(session: Session, categories: dict[int, list[str]]) -> N
         for position, category in enumerate(dict.fromkeys(cats))
     ]
     if rows:
-        session.execute(insert(PaperCategory), rows)
-    primaries = [
-        {"id": paper_id, "primary_category": cats[0] if cats else None}
-        for paper_id, cats in categories.items()
-    ]
-    session.execute(update(Paper), primaries)
+        session.connection().execute(PaperCategory.__table__.insert(), rows)
 
 
 @dataclass(slots=True)
@@ -227,10 +234,7 @@ def _paper_ids(session: Session, arxiv_ids: Sequence[str]) -> dict[str, int]:
     for start in range(0, len(unique), _LOOKUP_CHUNK):
         chunk = unique[start : start + _LOOKUP_CHUNK]
         found.update(
-            {
-                a: i
-                for i, a in session.execute(select(Paper.id, Paper.arxiv_id).where(Paper.arxiv_id.in_(chunk)))
-            }
+            {a: i for i, a in session.execute(select(Paper.id, Paper.arxiv_id).where(Paper.arxiv_id.in_(chunk)))}
         )
     return found
 
@@ -244,8 +248,7 @@ def _ensure_accounts(
         return {}
     column = getattr(model, key)
     known: dict[str, int] = {
-        name: ident
-        for name, ident in session.execute(select(column, model.id).where(column.in_(list(wanted))))
+        name: ident for name, ident in session.execute(select(column, model.id).where(column.in_(list(wanted))))
     }
     missing = [
         {key: name, "fullname": account.fullname, "avatar_url": account.avatar_url, "created_at": utcnow()}
@@ -259,9 +262,7 @@ def _ensure_accounts(
 
 
 def _upsert_featured(session: Session, paper_id: int, values: dict[str, Any]) -> str:
-    current = session.execute(
-        select(FeaturedPaper).where(FeaturedPaper.paper_id == paper_id)
-    ).scalar_one_or_none()
+    current = session.execute(select(FeaturedPaper).where(FeaturedPaper.paper_id == paper_id)).scalar_one_or_none()
     if current is None:
         session.add(FeaturedPaper(paper_id=paper_id, created_at=utcnow(), **values))
         session.flush()
@@ -277,9 +278,7 @@ def refresh_counters(session: Session, paper_ids: Sequence[int]) -> None:
     if not paper_ids:
         return
     session.flush()
-    imported = (
-        select(FeaturedPaper.imported_upvotes).where(FeaturedPaper.paper_id == Paper.id).scalar_subquery()
-    )
+    imported = select(FeaturedPaper.imported_upvotes).where(FeaturedPaper.paper_id == Paper.id).scalar_subquery()
     imported_comments = (
         select(FeaturedPaper.imported_comments).where(FeaturedPaper.paper_id == Paper.id).scalar_subquery()
     )

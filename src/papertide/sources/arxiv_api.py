@@ -117,9 +117,7 @@ def _categories(entry: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(term for term in terms if term))
 
 
-def _versions(
-    version: int | None, published: datetime | None, updated: datetime | None
-) -> tuple[VersionRecord, ...]:
+def _versions(version: int | None, published: datetime | None, updated: datetime | None) -> tuple[VersionRecord, ...]:
     if version is None or published is None:
         return ()
     first = VersionRecord(1, published)

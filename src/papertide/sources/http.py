@@ -108,9 +108,7 @@ class PoliteClient:
             if attempt < self.max_retries:
                 log.warning("GET %s: %s; retrying in %.1f s", url, problem, delay)
                 self._sleep(delay)
-        raise SourceUnavailable(
-            f"GET {url} failed after {self.max_retries + 1} attempts (last: {problem}). {_ADVICE}"
-        )
+        raise SourceUnavailable(f"GET {url} failed after {self.max_retries + 1} attempts (last: {problem}). {_ADVICE}")
 
     def _backoff(self, attempt: int) -> float:
         return float(self.backoff * 2**attempt)

@@ -1,8 +1,8 @@
 """arXiv OAI-PMH (``export.arxiv.org/oai2``): incremental ListRecords harvesting in ``arXiv`` or ``oai_dc``.
 
-OAI-PMH is how arXiv wants bulk metadata fetched: a ``set`` and a ``from`` date, then ``resumptionToken`` pages.
-The format gives creation and last-update dates but no version numbers, so records carry dates and leave
-``version``/``versions`` unknown. ``noRecordsMatch`` means "nothing new" and is not an error.
+OAI-PMH is how arXiv wants bulk metadata fetched: a ``set`` and a ``from`` date, then ``resumptionToken``
+pages. The format gives creation and last-update dates but no version numbers, so records carry dates and
+leave ``version``/``versions`` unknown. ``noRecordsMatch`` means "nothing new" and is not an error.
 """
 
 from __future__ import annotations
@@ -136,7 +136,7 @@ def _read_oai_dc(body: Any, header_id: str) -> PaperRecord:
     arxiv_id = parse_arxiv_id(abs_urls[0] if abs_urls else header_id).id
     # arXiv sends the abstract first, then the comments field as a "Comment: ..." description.
     descriptions = _texts(body, f"{_DC}description")
-    comments = [text.removeprefix(_COMMENT_PREFIX) for text in descriptions if text.startswith(_COMMENT_PREFIX)]
+    comments = [text[len(_COMMENT_PREFIX) :] for text in descriptions if text.startswith(_COMMENT_PREFIX)]
     abstracts = [text for text in descriptions if not text.startswith(_COMMENT_PREFIX)]
     dates = [_parse_day(text, header_id) for text in _texts(body, f"{_DC}date")]
     submitted_at = _midnight(dates[0]) if dates else None
@@ -195,6 +195,20 @@ def _announcement(submitted_at: datetime | None) -> date | None:
     return estimate_announcement(submitted_at) if submitted_at else None
 
 
+def _start(set_spec: str | None, from_date: date, until: date | None, metadata_prefix: str) -> dict[str, str]:
+    params = {"verb": "ListRecords", "metadataPrefix": metadata_prefix, "from": from_date.isoformat()}
+    if set_spec:
+        params["set"] = set_spec
+    if until:
+        params["until"] = until.isoformat()
+    return params
+
+
+def _continue(token: str) -> dict[str, str]:
+    # OAI-PMH forbids repeating the other arguments next to a resumptionToken.
+    return {"verb": "ListRecords", "resumptionToken": token}
+
+
 _READERS: dict[str, Callable[[Any, str], PaperRecord]] = {
     f"{_ARXIV}arXiv": _read_arxiv,
     f"{_OAI_DC}dc": _read_oai_dc,
@@ -214,25 +228,22 @@ class OaiClient:
         from_date: date,
         until: date | None = None,
         metadata_prefix: str = "arXiv",
+        resume_token: str | None = None,
     ) -> Iterator[OaiPage]:
-        """Yield every page of a harvest; later requests send only the verb and the resumption token."""
-        params: dict[str, str | int] = {
-            "verb": "ListRecords",
-            "metadataPrefix": metadata_prefix,
-            "from": from_date.isoformat(),
-        }
-        if set_spec:
-            params["set"] = set_spec
-        if until:
-            params["until"] = until.isoformat()
-        while True:
-            page = self._page(params)
-            yield page
-            if page.resumption_token is None:
-                return
-            params = {"verb": "ListRecords", "resumptionToken": page.resumption_token}
+        """Yield every page of a harvest; requests after the first send only the verb and the resumption token.
 
-    def _page(self, params: dict[str, str | int]) -> OaiPage:
+        ``resume_token`` continues a harvest from a checkpointed token instead of starting it over; arXiv
+        answers ``badResumptionToken`` (an :class:`OaiError`) once such a token has expired.
+        """
+        token = resume_token
+        while True:
+            page = self._page(_continue(token) if token else _start(set_spec, from_date, until, metadata_prefix))
+            yield page
+            token = page.resumption_token
+            if token is None:
+                return
+
+    def _page(self, params: dict[str, str]) -> OaiPage:
         response = self.http.get(params)
         try:
             return parse_list_records(response.content)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
@@ -28,3 +29,7 @@ def get_settings(request: Request) -> Settings:
 def read_session(request: Request) -> Iterator[Session]:
     with get_db(request).read_session() as session:
         yield session
+
+
+DbSession = Annotated[Session, Depends(read_session)]
+Db = Annotated[Database, Depends(get_db)]

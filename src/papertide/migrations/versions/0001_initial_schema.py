@@ -121,9 +121,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["parent_id"], ["comments.id"], name=op.f("fk_comments_parent_id_comments"), ondelete="CASCADE"
         ),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name=op.f("fk_comments_user_id_users"), ondelete="SET NULL"
-        ),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_comments_user_id_users"), ondelete="SET NULL"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_comments")),
     )
     with op.batch_alter_table("comments", schema=None) as batch_op:
@@ -159,9 +157,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("featured_papers", schema=None) as batch_op:
         batch_op.create_index("ix_featured_papers_featured_on", ["featured_on"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_featured_papers_organization_id"), ["organization_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_featured_papers_organization_id"), ["organization_id"], unique=False)
 
     op.create_table(
         "organization_members",
@@ -215,12 +211,8 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("paper_id", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["paper_id"], ["papers.id"], name=op.f("fk_votes_paper_id_papers"), ondelete="CASCADE"
-        ),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name=op.f("fk_votes_user_id_users"), ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["paper_id"], ["papers.id"], name=op.f("fk_votes_paper_id_papers"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_votes_user_id_users"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("user_id", "paper_id", name=op.f("pk_votes")),
     )
     with op.batch_alter_table("votes", schema=None) as batch_op:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from papertide.db import Database
-from papertide.web.deps import get_db
+from papertide.web.deps import Db
 
 router = APIRouter()
 
@@ -19,7 +18,7 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", include_in_schema=False)
-def readyz(db: Database = Depends(get_db)) -> JSONResponse:
+def readyz(db: Db) -> JSONResponse:
     try:
         with db.read_session() as session:
             session.execute(text("SELECT 1"))

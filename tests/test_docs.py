@@ -1,0 +1,58 @@
+"""The docs tell the truth: every setting is documented, every CLI command and option is in the README."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer.main
+
+from papertide.cli import app
+from papertide.config import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("document", [".env.sample", "docs/configuration.md"])
+def test_every_setting_is_documented(document: str) -> None:
+    text = (ROOT / document).read_text()
+    missing = [name for name in Settings.model_fields if f"PAPERTIDE_{name.upper()}" not in text]
+    assert not missing, f"{document} lacks {missing}"
+
+
+def _commands(group: Any, prefix: str = "papertide") -> list[tuple[str, Any]]:
+    # Typer ships its own copy of click, so walk the command tree by shape rather than by class.
+    found: list[tuple[str, Any]] = []
+    for name, command in group.commands.items():
+        path = f"{prefix} {name}"
+        if hasattr(command, "commands"):
+            found.extend(_commands(command, path))
+        else:
+            found.append((path, command))
+    return found
+
+
+def test_readme_cli_reference_lists_every_command_and_option() -> None:
+    readme = (ROOT / "README.md").read_text()
+    reference = readme.split("<!-- cli-reference", 1)[1].split("```", 2)[1]
+    commands = _commands(typer.main.get_command(app))
+    assert len(commands) >= 8
+    for path, command in commands:
+        assert re.search(rf"^{re.escape(path)}\b", reference, re.MULTILINE), f"README lacks {path}"
+        entry = reference.split(path, 1)[1].split("\npapertide ", 1)[0]
+        for parameter in command.params:
+            for option in getattr(parameter, "opts", []):
+                if option.startswith("--") and option != "--help":
+                    assert option in entry, f"README entry for {path} lacks {option}"
+
+
+def test_env_sample_defaults_match_settings() -> None:
+    sample = dict(
+        line.split("=", 1)
+        for line in (ROOT / ".env.sample").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    for name, field in Settings.model_fields.items():
+        assert sample[f"PAPERTIDE_{name.upper()}"] == str(field.default), name

@@ -1,0 +1,241 @@
+"""The ingest commands end to end: real files, a real HTTP server replaying arXiv, real subprocesses and kills."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from papertide.config import Settings
+from papertide.db import Database, connect, upgrade
+from papertide.models import FeaturedPaper, IngestCheckpoint, Paper
+from papertide.services.ingest import ingest_snapshot
+from tests.replay_server import ReplayServer, Reply
+
+EXIT_NOTHING_NEW = 3
+
+
+def run_cli(settings: Settings, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "papertide", *args],
+        env=cli_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def cli_env(settings: Settings, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERTIDE_")}
+    env.update(
+        PAPERTIDE_DATABASE_URL=settings.resolved_database_url,
+        PAPERTIDE_DATA_DIR=str(settings.data_dir),
+        PAPERTIDE_ARXIV_API_URL=settings.arxiv_api_url,
+        PAPERTIDE_ARXIV_OAI_URL=settings.arxiv_oai_url,
+        PAPERTIDE_ARXIV_MIN_INTERVAL=str(settings.arxiv_min_interval),
+        PAPERTIDE_HTTP_BACKOFF=str(settings.http_backoff),
+        PAPERTIDE_HTTP_MAX_RETRIES=str(settings.http_max_retries),
+        COLUMNS="200",
+    )
+    env.update(extra)
+    return env
+
+
+def paper_count(db: Database) -> int:
+    with db.read_session() as session:
+        return session.execute(select(func.count()).select_from(Paper)).scalar_one()
+
+
+def snapshot_subset(shared_data: Path, target: Path, lines: int) -> Path:
+    with gzip.open(shared_data / "arxiv-snapshot.jsonl.gz", "rt") as source, target.open("w") as out:
+        for _, line in zip(range(lines), source, strict=False):
+            out.write(line)
+    return target
+
+
+def content_hashes(db: Database) -> dict[str, str]:
+    with db.read_session() as session:
+        return dict(session.execute(select(Paper.arxiv_id, Paper.content_hash)).all())
+
+
+@pytest.mark.slow
+def test_shared_snapshot_ingests_with_zero_rejects(db: Database, shared_data: Path) -> None:
+    counts = ingest_snapshot(db, shared_data / "arxiv-snapshot.jsonl.gz", batch_size=2000)
+    assert counts.rejected == 0, counts.rejections[:5]
+    assert counts.added == 75_639
+    assert paper_count(db) == 75_639
+
+
+def test_broken_lines_are_reported_and_the_rest_ingested(
+    settings: Settings, db: Database, tmp_path: Path, shared_data: Path
+) -> None:
+    good = snapshot_subset(shared_data, tmp_path / "good.jsonl", 6).read_text().splitlines()
+    broken = [
+        good[0],
+        good[1][: len(good[1]) // 2],  # truncated
+        "{not json at all",
+        good[2],
+        json.dumps({**json.loads(good[3]), "id": "not-an-id/123"}),
+        good[4],
+        good[5],
+    ]
+    path = tmp_path / "broken.jsonl"
+    path.write_text("\n".join(broken) + "\n")
+    result = run_cli(settings, "ingest", "snapshot", str(path))
+    assert result.returncode == 0, result.stderr
+    for line_no in (2, 3, 5):
+        assert f"rejected line {line_no}:" in result.stderr
+    assert "rejected line 1:" not in result.stderr and "rejected line 4:" not in result.stderr
+    assert "4 added, 0 updated, 0 unchanged, 3 rejected" in result.stderr
+    assert paper_count(db) == 4
+
+
+def test_reingest_is_a_no_op_with_exit_code_3(
+    settings: Settings, db: Database, tmp_path: Path, shared_data: Path
+) -> None:
+    path = snapshot_subset(shared_data, tmp_path / "subset.jsonl", 300)
+    first = run_cli(settings, "ingest", "snapshot", str(path))
+    assert first.returncode == 0, first.stderr
+    before = content_hashes(db)
+    second = run_cli(settings, "ingest", "snapshot", str(path))
+    assert second.returncode == EXIT_NOTHING_NEW, second.stderr
+    assert "0 added, 0 updated, 300 unchanged, 0 rejected" in second.stderr
+    assert content_hashes(db) == before
+
+
+def test_killed_ingest_resumes_to_the_same_database(
+    settings: Settings, db: Database, tmp_path: Path, shared_data: Path
+) -> None:
+    path = snapshot_subset(shared_data, tmp_path / "subset.jsonl", 12_000)
+    env = cli_env(settings, PAPERTIDE_INGEST_BATCH_SIZE="500")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "papertide", "ingest", "snapshot", str(path)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while paper_count(db) < 2_000 and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    killed_at = paper_count(db)
+    assert 0 < killed_at < 12_000, "the ingest finished before it could be killed; make the file larger"
+    with db.read_session() as session:
+        assert session.execute(select(IngestCheckpoint.position)).scalar_one()  # a checkpoint was left
+    resumed = subprocess.run(
+        [sys.executable, "-m", "papertide", "ingest", "snapshot", str(path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+
+    reference = connect(_sibling_settings(settings, tmp_path))
+    try:
+        upgrade(reference)
+        ingest_snapshot(reference, path, batch_size=500)
+        assert paper_count(db) == paper_count(reference) == 12_000
+        assert content_hashes(db) == content_hashes(reference)
+    finally:
+        reference.dispose()
+    with db.read_session() as session:
+        assert session.execute(select(func.count()).select_from(IngestCheckpoint)).scalar_one() == 0
+
+
+def _sibling_settings(settings: Settings, tmp_path: Path) -> Settings:
+    if settings.is_sqlite:
+        return Settings(database_url=f"sqlite:///{tmp_path / 'reference.db'}", data_dir=tmp_path)
+    base, name = settings.resolved_database_url.rsplit("/", 1)
+    from tests.conftest import _admin_execute
+
+    _admin_execute(f"{base}/postgres", f"CREATE DATABASE {name}_ref")
+    return Settings(database_url=f"{base}/{name}_ref", data_dir=tmp_path)
+
+
+def test_daily_directory_creates_featured_days(
+    settings: Settings, db: Database, tmp_path: Path, shared_data: Path
+) -> None:
+    days = tmp_path / "days"
+    days.mkdir()
+    for name in ("2024-01-03.json", "2024-01-04.json", "2026-07-01.json"):
+        (days / name).write_bytes((shared_data / "hf-daily" / name).read_bytes())
+    expected = sum(len(json.loads((days / n).read_text())) for n in os.listdir(days))
+    result = run_cli(settings, "ingest", "daily", str(days))
+    assert result.returncode == 0, result.stderr
+    with db.read_session() as session:
+        featured = session.execute(select(func.count()).select_from(FeaturedPaper)).scalar_one()
+        dates = set(session.execute(select(FeaturedPaper.featured_on)).scalars())
+    assert featured == expected
+    assert {d.isoformat() for d in dates} == {"2024-01-03", "2024-01-04", "2026-07-01"}
+    again = run_cli(settings, "ingest", "daily", str(days))
+    assert again.returncode == EXIT_NOTHING_NEW, again.stderr
+
+
+def test_arxiv_ids_then_nothing_new(settings: Settings, db: Database, shared_data: Path) -> None:
+    fixture = shared_data / "fixtures" / "arxiv_api" / "api2026_idlist_2104.12255v1.xml"
+    with ReplayServer() as server:
+        server.route("/api/query", Reply(body=fixture))
+        env_settings = settings.model_copy(update={"arxiv_api_url": f"{server.url}/api/query"})
+        first = run_cli(env_settings, "ingest", "arxiv", "--ids", "https://arxiv.org/abs/2104.12255v1")
+        second = run_cli(env_settings, "ingest", "arxiv", "--ids", "2104.12255")
+    assert first.returncode == 0, first.stderr
+    assert second.returncode == EXIT_NOTHING_NEW, second.stderr
+    assert paper_count(db) == 1
+
+
+def test_arxiv_rejects_a_malformed_id_before_any_request(settings: Settings) -> None:
+    result = run_cli(settings, "ingest", "arxiv", "--ids", "2104.1225")
+    assert result.returncode == 2
+    assert "not an arXiv id" in result.stderr
+
+
+def test_oai_no_records_match_is_nothing_new(settings: Settings, shared_data: Path) -> None:
+    fixture = shared_data / "fixtures" / "oai" / "oai_error_noRecordsMatch.xml"
+    with ReplayServer() as server:
+        server.route("/oai2", Reply(body=fixture))
+        oai_settings = settings.model_copy(update={"arxiv_oai_url": f"{server.url}/oai2"})
+        result = run_cli(oai_settings, "ingest", "oai", "--set", "physics:hep-lat", "--from", "2024-01-01")
+    assert result.returncode == EXIT_NOTHING_NEW, result.stderr
+
+
+def test_oai_harvest_ingests_records(settings: Settings, db: Database, shared_data: Path) -> None:
+    fixture = shared_data / "fixtures" / "oai" / "oai_listrecords_arXiv_cs.xml"
+    with ReplayServer() as server:
+        server.route("/oai2", Reply(body=fixture))
+        oai_settings = settings.model_copy(update={"arxiv_oai_url": f"{server.url}/oai2"})
+        result = run_cli(oai_settings, "ingest", "oai", "--set", "cs", "--from", "2015-01-16")
+    assert result.returncode == 0, result.stderr
+    assert paper_count(db) == 46
+
+
+def test_demo_without_network_names_from(settings: Settings) -> None:
+    offline = settings.model_copy(update={"arxiv_api_url": "http://127.0.0.1:9/api/query", "http_max_retries": 0})
+    result = run_cli(offline, "demo", "--no-serve")
+    assert result.returncode == 1
+    assert "--from" in result.stderr
+
+
+def test_demo_from_files_loads_both_formats(
+    settings: Settings, db: Database, tmp_path: Path, shared_data: Path
+) -> None:
+    folder = tmp_path / "offline"
+    folder.mkdir()
+    snapshot_subset(shared_data, folder / "snapshot.jsonl", 50)
+    (folder / "2024-01-03.json").write_bytes((shared_data / "hf-daily" / "2024-01-03.json").read_bytes())
+    result = run_cli(settings, "demo", "--from", str(folder), "--no-serve")
+    assert result.returncode == 0, result.stderr
+    with db.read_session() as session:
+        assert session.execute(select(func.count()).select_from(FeaturedPaper)).scalar_one() > 0
+    assert paper_count(db) > 50

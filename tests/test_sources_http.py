@@ -1,0 +1,116 @@
+"""The polite HTTP layer against a real local server: spacing, retries, Retry-After and giving up."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+
+from papertide.sources.http import PoliteClient, RateLimiter, SourceUnavailable
+from tests.replay_server import FakeClock, ReplayServer, Reply
+
+
+def polite(
+    server: ReplayServer, clock: FakeClock, *, max_retries: int = 4, min_interval: float = 3.0, timeout: float = 5.0
+) -> PoliteClient:
+    return PoliteClient(
+        f"{server.url}/api/query",
+        min_interval=min_interval,
+        timeout=timeout,
+        max_retries=max_retries,
+        clock=clock,
+        sleep=clock.sleep,
+    )
+
+
+def test_rate_limiter_sleeps_only_the_rest_of_the_interval() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(3.0, clock=clock, sleep=clock.sleep)
+    limiter.wait()
+    clock.now += 1.0
+    limiter.wait()
+    clock.now += 5.0
+    limiter.wait()
+    assert clock.sleeps == [2.0]
+
+
+def test_two_requests_start_at_least_three_seconds_apart_without_real_sleeping() -> None:
+    clock = FakeClock()
+    started = time.monotonic()
+    with ReplayServer(clock=clock) as server, polite(server, clock) as client:
+        server.route("/api/query", Reply(body=b"ok"))
+        client.get({"q": "a"})
+        client.get({"q": "b"})
+    assert [request.params["q"] for request in server.requests] == ["a", "b"]
+    assert server.requests[1].at - server.requests[0].at >= 3.0
+    assert clock.sleeps == [3.0]
+    assert time.monotonic() - started < 1.0
+
+
+def test_a_503_is_retried_after_backoff() -> None:
+    clock = FakeClock()
+    with ReplayServer(clock=clock) as server, polite(server, clock) as client:
+        server.route("/api/query", Reply(503), Reply(body=b"fine"))
+        response = client.get({"id_list": "2104.12255"})
+    assert response.status_code == 200
+    assert response.content == b"fine"
+    assert len(server.requests) == 2
+    assert clock.sleeps[0] == 2.0  # backoff before the retry; the limiter then tops it up to 3 s
+    assert server.requests[1].at - server.requests[0].at >= 3.0
+
+
+def test_retry_after_is_honoured() -> None:
+    clock = FakeClock()
+    with ReplayServer(clock=clock) as server, polite(server, clock) as client:
+        server.route("/api/query", Reply(503, headers={"Retry-After": "7"}), Reply(body=b"ok"))
+        assert client.get({"verb": "ListRecords"}).status_code == 200
+    assert clock.sleeps[0] >= 7
+    assert server.requests[1].at - server.requests[0].at >= 7
+
+
+def test_429_is_retried_but_other_4xx_answers_are_returned() -> None:
+    clock = FakeClock()
+    with ReplayServer(clock=clock) as server, polite(server, clock) as client:
+        server.route("/api/query", Reply(429), Reply(400, b"<feed/>"))
+        response = client.get({"id_list": "abc"})
+    assert response.status_code == 400
+    assert response.content == b"<feed/>"
+    assert len(server.requests) == 2
+
+
+def test_backoff_grows_exponentially_until_retries_are_exhausted() -> None:
+    clock = FakeClock()
+    with ReplayServer(clock=clock) as server, polite(server, clock, max_retries=3, min_interval=0) as client:
+        server.route("/api/query", Reply(500))
+        with pytest.raises(SourceUnavailable) as caught:
+            client.get({"search_query": "all:electron"})
+    assert len(server.requests) == 4
+    assert clock.sleeps == [2.0, 4.0, 8.0]
+    message = str(caught.value)
+    assert f"{server.url}/api/query?search_query=all%3Aelectron" in message
+    assert "HTTP 500" in message
+    assert "4 attempts" in message
+    assert "--from FILE" in message
+
+
+def test_connection_refused_becomes_source_unavailable() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    clock = FakeClock()
+    client = PoliteClient(
+        f"http://127.0.0.1:{port}/oai2", min_interval=0, max_retries=2, clock=clock, sleep=clock.sleep
+    )
+    with client, pytest.raises(SourceUnavailable, match=r"127\.0\.0\.1.*3 attempts.*ConnectError"):
+        client.get({"verb": "Identify"})
+    assert clock.sleeps == [2.0, 4.0]
+
+
+def test_a_timeout_is_retried() -> None:
+    clock = FakeClock()
+    with ReplayServer() as server, polite(server, clock, timeout=0.2) as client:
+        server.route("/api/query", Reply(body=b"late", delay=1.0), Reply(body=b"on time"))
+        assert client.get({}).content == b"on time"
+    assert len(server.requests) == 2
+    assert clock.sleeps[0] == 2.0
