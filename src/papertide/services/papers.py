@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from papertide.models import Comment, FeaturedPaper, Organization, Paper, PaperCategory, User, Vote, utcnow
@@ -45,7 +45,8 @@ _METADATA_FIELDS = (
     "project_url",
 )
 _LOOKUP_CHUNK = 500
-_PAPERS = Paper.__table__
+_PAPERS = cast(Table, Paper.__table__)
+_PAPER_CATEGORIES = cast(Table, PaperCategory.__table__)
 
 
 def _update_by_id(columns: Iterable[str]) -> Any:
@@ -190,7 +191,7 @@ def _replace_categories(session: Session, categories: dict[int, list[str]]) -> N
         for position, category in enumerate(dict.fromkeys(cats))
     ]
     if rows:
-        session.connection().execute(PaperCategory.__table__.insert(), rows)
+        session.connection().execute(_PAPER_CATEGORIES.insert(), rows)
 
 
 @dataclass(slots=True)
