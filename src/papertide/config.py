@@ -55,6 +55,26 @@ class Settings(BaseSettings):
         "cs.AI cs.CL cs.CV cs.LG", description="Categories `papertide demo` fetches from arXiv."
     )
 
+    trending_gravity: float = Field(
+        1.8, gt=0, description="Trending score = upvotes / (hours since featured + 2) ^ gravity (HN-style)."
+    )
+    trending_window_days: int = Field(7, ge=1, description="Only papers featured this recently can trend.")
+    trending_min_account_age_hours: float = Field(
+        24.0, ge=0, description="Votes of accounts younger than this do not count toward trending."
+    )
+    submit_window_days: int = Field(
+        14, ge=0, description="A paper can be submitted within this many days of its first version."
+    )
+    rate_limit_votes_per_minute: int = Field(60, ge=1, description="Votes one account may cast per minute.")
+    rate_limit_writes_per_minute: int = Field(
+        20, ge=1, description="Comments, submissions and collection edits one account may make per minute."
+    )
+    rate_limit_auth_per_minute: int = Field(
+        10, ge=1, description="Log-in and sign-up attempts one client address may make per minute."
+    )
+    max_body_bytes: int = Field(65_536, ge=1024, description="Largest request body accepted, in bytes.")
+    page_size: int = Field(50, ge=1, le=200, description="Papers per listing page.")
+
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
         if self.env != "dev" and self.secret_key == DEV_SECRET:

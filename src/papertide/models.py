@@ -178,7 +178,10 @@ class Comment(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
     body: Mapped[str] = mapped_column(Text)
+    # Sanitized HTML rendered from ``body`` when it is written, so pages never render Markdown per request.
+    body_html: Mapped[str] = mapped_column(Text, default="")
     hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     edited_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
@@ -233,3 +236,13 @@ class IngestCheckpoint(Base):
     key: Mapped[str] = mapped_column(String(500), primary_key=True)
     position: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class RateLimitHit(Base):
+    """Fixed-window counters for rate limits, in the database so every web process shares them."""
+
+    __tablename__ = "rate_limit_hits"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window_start: Mapped[int] = mapped_column(Integer, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)

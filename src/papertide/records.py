@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 
@@ -107,14 +107,29 @@ class IngestCounts:
 
 
 def content_hash(payload: dict[str, object]) -> str:
-    """A stable digest of a paper's stored metadata, used to tell 'unchanged' from 'updated'."""
-    encoded = json.dumps(payload, sort_keys=True, default=_json_default, ensure_ascii=False)
-    return hashlib.blake2b(encoded.encode(), digest_size=16).hexdigest()
+    """A stable digest of a paper's stored metadata, used to tell 'unchanged' from 'updated'.
+
+    Text is hashed as is and only the small structured values go through JSON (with sorted keys, since
+    PostgreSQL's JSONB reorders them): encoding whole abstracts as JSON was the costliest step of a bulk ingest.
+    """
+    digest = hashlib.blake2b(digest_size=16)
+    for key in sorted(payload):
+        digest.update(key.encode())
+        digest.update(_SEPARATOR)
+        digest.update(_encode(payload[key]))
+        digest.update(_SEPARATOR)
+    return digest.hexdigest()
 
 
-def _json_default(value: object) -> object:
+_SEPARATOR = b"\x00"
+_NONE = b"\x01"
+
+
+def _encode(value: object) -> bytes:
+    if isinstance(value, str):
+        return value.encode()
+    if value is None:
+        return _NONE
     if isinstance(value, datetime | date):
-        return value.isoformat()
-    if hasattr(value, "__dataclass_fields__"):
-        return asdict(value)  # type: ignore[call-overload]
-    raise TypeError(f"cannot encode {type(value).__name__}")
+        return value.isoformat().encode()
+    return json.dumps(value, sort_keys=True, ensure_ascii=False).encode()

@@ -91,7 +91,7 @@ def upsert_papers(session: Session, records: Iterable[PaperRecord]) -> IngestCou
     if inserts:
         # Core statements on the table: the ORM bulk path would fall back to one statement per row.
         result = session.connection().execute(
-            _PAPERS.insert().returning(_PAPERS.c.id, _PAPERS.c.arxiv_id, sort_by_parameter_order=True), inserts
+            _PAPERS.insert().returning(_PAPERS.c.id, _PAPERS.c.arxiv_id), inserts
         )
         ids.update({arxiv_id: paper_id for paper_id, arxiv_id in result})
     if updates:
