@@ -1,4 +1,4 @@
-"""The app factory: ``create_app(settings)`` builds the ASGI app (routes, templates, static files, lifespan).
+"""The app factory: ``create_app(settings)`` builds the ASGI app (routes, templates, static files, middleware).
 
 No logic lives here. ``papertide serve`` runs it under uvicorn with ``factory=True`` so every web process
 builds its own app, with its own connection pool, from the same settings.
@@ -10,15 +10,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
 
 from papertide import __version__
 from papertide.config import Settings, get_settings
 from papertide.db import connect
-from papertide.web.routes import health, pages
+from papertide.web.errors import install_error_handlers
+from papertide.web.routes import accounts, community, health, listings, paper, submit
+from papertide.web.security import GuardMiddleware, load_user
 
 WEB_DIR = Path(__file__).parent / "web"
+SESSION_DAYS = 30
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -30,10 +34,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         database.dispose()
 
-    app = FastAPI(title="papertide", version=__version__, lifespan=lifespan, docs_url="/api/docs")
+    app = FastAPI(
+        title="papertide",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+        dependencies=[Depends(load_user)],
+    )
     app.state.settings = settings
     app.state.db = database
+    # Starlette runs the last-added middleware first: sessions must be decoded before the guard reads the token.
+    app.add_middleware(GuardMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        session_cookie="papertide_session",
+        max_age=SESSION_DAYS * 24 * 3600,
+        same_site="lax",
+        https_only=settings.base_url.startswith("https://"),
+    )
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
-    app.include_router(health.router)
-    app.include_router(pages.router)
+    install_error_handlers(app)
+    # The paper router has catch-all paths (/papers/{id:path}), so it comes after every other /papers/ route.
+    for module in (health, listings, submit, accounts, community, paper):
+        app.include_router(module.router)
     return app

@@ -32,6 +32,7 @@ from papertide.db import Database, connect, current_revision, upgrade
 from papertide.queries import query_totals
 from papertide.records import IngestCounts
 from papertide.services import ingest
+from papertide.services.accounts import AccountError, add_member, create_organization, create_user, set_admin
 from papertide.sources.factory import arxiv_client, oai_client
 from papertide.sources.hf_daily import DailyFileError
 from papertide.sources.http import SourceUnavailable
@@ -45,8 +46,12 @@ MAX_REPORTED_REJECTIONS = 20
 app = typer.Typer(help="papertide: daily research papers, search, digests and an hf.co-compatible API.")
 db_app = typer.Typer(help="Database schema.")
 ingest_app = typer.Typer(help="Load paper metadata from arXiv and Daily Papers (exit 3 = nothing new).")
+user_app = typer.Typer(help="Accounts.")
+org_app = typer.Typer(help="Organizations.")
 app.add_typer(db_app, name="db")
 app.add_typer(ingest_app, name="ingest")
+app.add_typer(user_app, name="user")
+app.add_typer(org_app, name="org")
 console = Console(stderr=True)
 
 
@@ -158,6 +163,71 @@ def ingest_daily(
         result = ingest.ingest_daily(database, path, progress=advance)
     console.print(f"{result.files} files; featured: {result.featured.summary()}")
     _finish(result.papers)
+
+
+@user_app.command("add")
+def user_add(
+    username: Annotated[str, typer.Argument(help="Login name.")],
+    email: Annotated[str | None, typer.Option(help="Email address.")] = None,
+    admin: Annotated[bool, typer.Option("--admin", help="Make the account an administrator.")] = False,
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            envvar="PAPERTIDE_NEW_PASSWORD",
+            help="Prompted for when not given (or set PAPERTIDE_NEW_PASSWORD).",
+        ),
+    ] = "",
+) -> None:
+    """Create an account (an administrator with --admin)."""
+    with _migrated_database() as database, _account_errors(), database.write_session() as session:
+        create_user(session, username=username, password=password, email=email, is_admin=admin)
+    console.print(f"created {'administrator' if admin else 'user'} {username}")
+
+
+@user_app.command("admin")
+def user_admin(
+    username: Annotated[str, typer.Argument(help="Login name.")],
+    revoke: Annotated[bool, typer.Option("--revoke", help="Take the administrator role away.")] = False,
+) -> None:
+    """Grant (or with --revoke, take away) the administrator role."""
+    with _migrated_database() as database, _account_errors(), database.write_session() as session:
+        set_admin(session, username, not revoke)
+    console.print(f"{username} is {'no longer ' if revoke else ''}an administrator")
+
+
+@org_app.command("add")
+def org_add(
+    name: Annotated[str, typer.Argument(help="Short name used in URLs, e.g. meta-ai.")],
+    fullname: Annotated[str | None, typer.Option(help="Display name.")] = None,
+) -> None:
+    """Create an organization."""
+    with _migrated_database() as database, _account_errors(), database.write_session() as session:
+        create_organization(session, name, fullname)
+    console.print(f"created organization {name}")
+
+
+@org_app.command("member")
+def org_member(
+    name: Annotated[str, typer.Argument(help="Organization name.")],
+    username: Annotated[str, typer.Argument(help="User to add.")],
+    role: Annotated[str, typer.Option(help="member or admin.")] = "member",
+) -> None:
+    """Add a user to an organization, so they can submit papers on its behalf."""
+    with _migrated_database() as database, _account_errors(), database.write_session() as session:
+        add_member(session, name, username, role)
+    console.print(f"{username} is a {role} of {name}")
+
+
+@contextmanager
+def _account_errors() -> Iterator[None]:
+    try:
+        yield
+    except AccountError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from error
 
 
 @app.command()

@@ -18,6 +18,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -103,3 +105,15 @@ def upgrade(database: Database, revision: str = "head") -> None:
 def current_revision(database: Database) -> str | None:
     with database.engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
+
+
+def insert_ignoring_conflicts(session: Session, model: type[Any], values: dict[str, Any]) -> bool:
+    """INSERT that does nothing when a unique key already exists; True when a row was inserted.
+
+    Used where concurrent requests race to create the same row (one vote per user and paper): the database
+    decides, so fifty simultaneous clicks leave exactly one row on SQLite and PostgreSQL alike.
+    """
+    dialect = session.get_bind().dialect.name
+    insert_for = sqlite_insert if dialect == "sqlite" else postgresql_insert
+    result = session.execute(insert_for(model).values(**values).on_conflict_do_nothing())
+    return bool(getattr(result, "rowcount", 0) == 1)

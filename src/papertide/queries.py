@@ -1,62 +1,476 @@
 """The read side: ``query_*`` functions returning plain rows for pages, feeds, the API and the CLI.
 
-Nothing here writes. Functions take a session and return dataclasses or tuples, never ORM objects bound to a
-session, so callers can render them after the session has closed.
+Nothing here writes. Functions take a session and return frozen dataclasses, never ORM objects bound to a
+session, so callers render them after the session closed. List queries are a fixed number of statements
+whatever the page size (the cards, the viewer's votes, the category counts): no N+1.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Literal
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
-from papertide.models import FeaturedPaper, Paper
+from papertide.models import (
+    Collection,
+    CollectionItem,
+    Comment,
+    FeaturedPaper,
+    Organization,
+    OrganizationMember,
+    Paper,
+    PaperCategory,
+    User,
+    Vote,
+)
+
+Sort = Literal["upvotes", "trending", "newest"]
+SORTS: tuple[Sort, ...] = ("upvotes", "trending", "newest")
 
 
 @dataclass(frozen=True, slots=True)
-class PaperSummary:
+class Account:
+    name: str
+    fullname: str | None
+    avatar_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PaperRow:
+    """What a card, a feed item or an API item needs to show one paper."""
+
+    id: int
     arxiv_id: str
     title: str
     abstract: str | None
-    authors: list[str]
-    primary_category: str | None
+    authors: list[dict[str, Any]]
+    categories: list[str]
+    submitted_at: datetime | None
     announced_on: date | None
+    code_url: str | None
+    project_url: str | None
+    github_stars: int | None
+    upvotes: int
+    comments: int
     featured_on: date | None
-    upvote_count: int
-    comment_count: int
+    featured_at: datetime | None
+    submitted_by: Account | None
+    organization: Account | None
+    trending_score: float | None = None
 
 
-def query_recent_papers(session: Session, limit: int = 50) -> list[PaperSummary]:
-    """Featured papers newest day first, by upvotes; then the latest arXiv listings."""
-    statement = (
-        select(Paper, FeaturedPaper.featured_on)
-        .outerjoin(FeaturedPaper, FeaturedPaper.paper_id == Paper.id)
-        .where(Paper.hidden.is_(False))
-        .order_by(
-            FeaturedPaper.featured_on.desc().nulls_last(),
-            Paper.announced_on.desc().nulls_last(),
-            Paper.upvote_count.desc(),
-            Paper.arxiv_id.desc(),
+@dataclass(frozen=True, slots=True)
+class TrendingRules:
+    gravity: float
+    window_days: int
+    min_account_age_hours: float
+
+
+def _paper_rows(include_hidden: bool = False) -> Select[Any]:
+    submitter = aliased(User)
+    statement: Select[Any] = (
+        select(  # type: ignore[assignment]
+            Paper,
+            FeaturedPaper.featured_on,
+            FeaturedPaper.created_at,
+            FeaturedPaper.imported_upvotes,
+            submitter.username,
+            submitter.fullname,
+            submitter.avatar_url,
+            Organization.name,
+            Organization.fullname,
+            Organization.avatar_url,
         )
-        .limit(limit)
+        .select_from(Paper)
+        .outerjoin(FeaturedPaper, FeaturedPaper.paper_id == Paper.id)
+        .outerjoin(submitter, submitter.id == FeaturedPaper.submitted_by_id)
+        .outerjoin(Organization, Organization.id == FeaturedPaper.organization_id)
     )
-    return [_summary(paper, featured_on) for paper, featured_on in session.execute(statement)]
+    return statement if include_hidden else statement.where(Paper.hidden.is_(False))
 
 
-def _summary(paper: Paper, featured_on: date | None) -> PaperSummary:
-    return PaperSummary(
+def _to_row(result: Any, score: float | None = None) -> PaperRow:
+    paper: Paper = result[0]
+    return PaperRow(
+        id=paper.id,
         arxiv_id=paper.arxiv_id,
         title=paper.title,
         abstract=paper.abstract,
-        authors=[author["name"] for author in paper.authors],
-        primary_category=paper.primary_category,
+        authors=paper.authors,
+        categories=paper.categories,
+        submitted_at=paper.submitted_at,
         announced_on=paper.announced_on,
-        featured_on=featured_on,
-        upvote_count=paper.upvote_count,
-        comment_count=paper.comment_count,
+        code_url=paper.code_url,
+        project_url=paper.project_url,
+        github_stars=paper.github_stars,
+        upvotes=paper.upvote_count,
+        comments=paper.comment_count,
+        featured_on=result[1],
+        featured_at=result[2],
+        submitted_by=Account(result[4], result[5], result[6]) if result[4] else None,
+        organization=Account(result[7], result[8], result[9]) if result[7] else None,
+        trending_score=score,
     )
+
+
+def _in_category(statement: Select[Any], category: str | None) -> Select[Any]:
+    if not category:
+        return statement
+    return statement.where(
+        select(PaperCategory.paper_id)
+        .where(PaperCategory.paper_id == Paper.id, PaperCategory.category == category)
+        .exists()
+    )
+
+
+def query_featured(
+    session: Session,
+    *,
+    start: date,
+    end: date,
+    sort: Sort = "upvotes",
+    category: str | None = None,
+    submitter: str | None = None,
+    organization: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    trending: TrendingRules | None = None,
+    now: datetime | None = None,
+) -> list[PaperRow]:
+    """Papers featured between ``start`` and ``end`` (inclusive), sorted; trending needs ``trending`` rules."""
+    statement = _in_category(_paper_rows(), category).where(FeaturedPaper.featured_on.between(start, end))
+    if submitter:
+        statement = statement.where(FeaturedPaper.submitted_by_id == _user_id(submitter))
+    if organization:
+        statement = statement.where(Organization.name == organization)
+    if sort == "trending":
+        assert trending is not None, "trending sort needs the trending rules"
+        scored = _score(session, list(session.execute(statement)), trending, now or _end_of(end))
+        return scored[offset : offset + limit]
+    order = (
+        (Paper.upvote_count.desc(), Paper.comment_count.desc(), Paper.arxiv_id.desc())
+        if sort == "upvotes"
+        else (FeaturedPaper.featured_on.desc(), Paper.submitted_at.desc().nulls_last(), Paper.arxiv_id.desc())
+    )
+    return [_to_row(r) for r in session.execute(statement.order_by(*order).limit(limit).offset(offset))]
+
+
+def _user_id(username: str) -> Any:
+    return select(User.id).where(User.username == username).scalar_subquery()
+
+
+def query_trending(
+    session: Session, rules: TrendingRules, *, now: datetime | None = None, category: str | None = None, limit: int = 50
+) -> list[PaperRow]:
+    """Papers featured in the trending window, by time-decayed eligible upvotes (see ``trending_score``).
+
+    The window ends now, or at the newest featured day when that is older (an imported archive), so an
+    instance that stopped importing still shows what was trending when it stopped.
+    """
+    moment = now or datetime.now(UTC)
+    newest = session.execute(select(func.max(FeaturedPaper.featured_on))).scalar()
+    if newest is None:
+        return []
+    moment = min(moment, _end_of(newest))
+    start = (moment - timedelta(days=rules.window_days)).date()
+    statement = _in_category(_paper_rows(), category).where(FeaturedPaper.featured_on.between(start, moment.date()))
+    return _score(session, list(session.execute(statement)), rules, moment)[:limit]
+
+
+def trending_score(upvotes: int, hours: float, gravity: float) -> float:
+    """HN-style gravity: ``upvotes / (hours since featured + 2) ** gravity``."""
+    return upvotes / (max(hours, 0.0) + 2.0) ** gravity
+
+
+def _score(session: Session, results: list[Any], rules: TrendingRules, now: datetime) -> list[PaperRow]:
+    """Score with imported upvotes plus local votes from accounts older than the minimum age."""
+    eligible = _eligible_votes(session, [r[0].id for r in results], now - timedelta(hours=rules.min_account_age_hours))
+    scored = []
+    for result in results:
+        featured_at = datetime.combine(result[1], time(0), tzinfo=UTC)
+        hours = (now - featured_at).total_seconds() / 3600
+        upvotes = (result[3] or 0) + eligible.get(result[0].id, 0)
+        scored.append(_to_row(result, round(trending_score(upvotes, hours, rules.gravity), 6)))
+    scored.sort(key=lambda row: (row.trending_score or 0.0, row.upvotes, row.arxiv_id), reverse=True)
+    return scored
+
+
+def _eligible_votes(session: Session, paper_ids: Sequence[int], accounts_before: datetime) -> dict[int, int]:
+    if not paper_ids:
+        return {}
+    statement = (
+        select(Vote.paper_id, func.count())
+        .join(User, User.id == Vote.user_id)
+        .where(Vote.paper_id.in_(paper_ids), User.created_at <= accounts_before)
+        .group_by(Vote.paper_id)
+    )
+    return {paper_id: count for paper_id, count in session.execute(statement)}
+
+
+def _end_of(day: date) -> datetime:
+    return datetime.combine(day, time(23, 59, 59), tzinfo=UTC)
+
+
+def query_category_counts(session: Session, *, start: date, end: date) -> list[tuple[str, int]]:
+    """Categories of the papers featured in the period, most common first (the filter chips)."""
+    statement = (
+        select(PaperCategory.category, func.count())
+        .join(FeaturedPaper, FeaturedPaper.paper_id == PaperCategory.paper_id)
+        .join(Paper, Paper.id == PaperCategory.paper_id)
+        .where(FeaturedPaper.featured_on.between(start, end), Paper.hidden.is_(False))
+        .group_by(PaperCategory.category)
+        .order_by(func.count().desc(), PaperCategory.category)
+    )
+    return [(category, count) for category, count in session.execute(statement)]
+
+
+def query_votes_of(session: Session, user_id: int | None, paper_ids: Sequence[int]) -> set[int]:
+    if user_id is None or not paper_ids:
+        return set()
+    statement = select(Vote.paper_id).where(Vote.user_id == user_id, Vote.paper_id.in_(paper_ids))
+    return set(session.execute(statement).scalars())
+
+
+def query_featured_neighbours(session: Session, day: date) -> tuple[date | None, date | None]:
+    """The nearest featured days before and after ``day``, for previous/next links that skip empty days."""
+    before = session.execute(select(func.max(FeaturedPaper.featured_on)).where(FeaturedPaper.featured_on < day))
+    after = session.execute(select(func.min(FeaturedPaper.featured_on)).where(FeaturedPaper.featured_on > day))
+    return before.scalar(), after.scalar()
+
+
+def query_latest_featured_day(session: Session) -> date | None:
+    return session.execute(select(func.max(FeaturedPaper.featured_on))).scalar()
+
+
+def query_recent_papers(session: Session, *, limit: int = 50, category: str | None = None) -> list[PaperRow]:
+    """The newest arXiv listings, featured or not (the front page of an instance nobody submits to yet)."""
+    statement = _in_category(_paper_rows(), category).order_by(
+        Paper.announced_on.desc().nulls_last(), Paper.arxiv_id.desc()
+    )
+    return [_to_row(r) for r in session.execute(statement.limit(limit))]
+
+
+def query_paper(session: Session, arxiv_id: str, *, include_hidden: bool = False) -> PaperRow | None:
+    result = session.execute(_paper_rows(include_hidden).where(Paper.arxiv_id == arxiv_id)).first()
+    return _to_row(result) if result else None
+
+
+@dataclass(frozen=True, slots=True)
+class PaperExtras:
+    """What only the paper page shows: versions, metadata fields, the raw paper flags."""
+
+    version: int | None
+    versions: list[dict[str, Any]]
+    updated_at: datetime | None
+    comments_field: str | None
+    journal_ref: str | None
+    doi: str | None
+    license: str | None
+    report_no: str | None
+
+
+def query_paper_extras(session: Session, paper_id: int) -> PaperExtras:
+    paper = session.get_one(Paper, paper_id)
+    return PaperExtras(
+        version=paper.version,
+        versions=paper.versions,
+        updated_at=paper.updated_at,
+        comments_field=paper.comments,
+        journal_ref=paper.journal_ref,
+        doi=paper.doi,
+        license=paper.license,
+        report_no=paper.report_no,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CommentRow:
+    id: int
+    parent_id: int | None
+    author: str | None
+    body: str
+    body_html: str
+    created_at: datetime
+    edited_at: datetime | None
+    hidden: bool
+    deleted: bool
+
+
+def query_comments(session: Session, paper_id: int, *, include_hidden: bool = False) -> list[CommentRow]:
+    statement = (
+        select(Comment, User.username)
+        .outerjoin(User, User.id == Comment.user_id)
+        .where(Comment.paper_id == paper_id)
+        .order_by(Comment.created_at, Comment.id)
+    )
+    if not include_hidden:
+        statement = statement.where(Comment.hidden.is_(False))
+    return [
+        CommentRow(c.id, c.parent_id, username, c.body, c.body_html, c.created_at, c.edited_at, c.hidden, c.deleted)
+        for c, username in session.execute(statement)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionRow:
+    id: int
+    owner: str
+    slug: str
+    title: str
+    description: str | None
+    is_public: bool
+    size: int
+    updated_at: datetime
+
+
+def _collection_rows() -> Select[Any]:
+    counted = aliased(CollectionItem)
+    size = (
+        select(func.count())
+        .select_from(counted)
+        .where(counted.collection_id == Collection.id)
+        .correlate(Collection)
+        .scalar_subquery()
+    )
+    return select(Collection, User.username, size).join(User, User.id == Collection.owner_id)
+
+
+def _collection(result: Any) -> CollectionRow:
+    c = result[0]
+    return CollectionRow(c.id, result[1], c.slug, c.title, c.description, c.is_public, result[2], c.updated_at)
+
+
+def query_collections_with(session: Session, paper_id: int, viewer_id: int | None) -> list[CollectionRow]:
+    visible = or_(Collection.is_public.is_(True), Collection.owner_id == (viewer_id or -1))
+    statement = (
+        _collection_rows()
+        .join(CollectionItem, CollectionItem.collection_id == Collection.id)
+        .where(CollectionItem.paper_id == paper_id, visible)
+        .order_by(Collection.updated_at.desc())
+        .limit(20)
+    )
+    return [_collection(r) for r in session.execute(statement)]
+
+
+def query_collections_of(session: Session, username: str, viewer_id: int | None) -> list[CollectionRow]:
+    statement = (
+        _collection_rows()
+        .where(User.username == username, or_(Collection.is_public.is_(True), Collection.owner_id == (viewer_id or -1)))
+        .order_by(Collection.updated_at.desc())
+    )
+    return [_collection(r) for r in session.execute(statement)]
+
+
+def query_collection(session: Session, username: str, slug: str) -> CollectionRow | None:
+    result = session.execute(_collection_rows().where(User.username == username, Collection.slug == slug)).first()
+    return _collection(result) if result else None
+
+
+def query_collection_items(session: Session, collection_id: int) -> list[tuple[PaperRow, str | None]]:
+    statement = (
+        _paper_rows()
+        .add_columns(CollectionItem.note)
+        .join(CollectionItem, and_(CollectionItem.paper_id == Paper.id, CollectionItem.collection_id == collection_id))
+        .order_by(CollectionItem.position)
+    )
+    return [(_to_row(r), r[-1]) for r in session.execute(statement)]
+
+
+@dataclass(frozen=True, slots=True)
+class UserProfile:
+    id: int
+    username: str
+    fullname: str | None
+    avatar_url: str | None
+    email: str | None
+    created_at: datetime
+    is_admin: bool
+    can_log_in: bool
+    organizations: list[str]
+
+
+def query_user(session: Session, username: str) -> UserProfile | None:
+    user = session.execute(select(User).where(User.username == username)).scalar()
+    if user is None:
+        return None
+    organizations = session.execute(
+        select(Organization.name)
+        .join(OrganizationMember, OrganizationMember.organization_id == Organization.id)
+        .where(OrganizationMember.user_id == user.id)
+        .order_by(Organization.name)
+    ).scalars()
+    return UserProfile(
+        user.id,
+        user.username,
+        user.fullname,
+        user.avatar_url,
+        user.email,
+        user.created_at,
+        user.is_admin,
+        user.password_hash is not None,
+        list(organizations),
+    )
+
+
+def query_submitted_by(session: Session, user_id: int, limit: int = 50) -> list[PaperRow]:
+    statement = _paper_rows().where(FeaturedPaper.submitted_by_id == user_id).order_by(FeaturedPaper.featured_on.desc())
+    return [_to_row(r) for r in session.execute(statement.limit(limit))]
+
+
+def query_upvoted_by(session: Session, user_id: int, limit: int = 50) -> list[PaperRow]:
+    statement = (
+        _paper_rows()
+        .join(Vote, and_(Vote.paper_id == Paper.id, Vote.user_id == user_id))
+        .order_by(Vote.created_at.desc())
+    )
+    return [_to_row(r) for r in session.execute(statement.limit(limit))]
+
+
+@dataclass(frozen=True, slots=True)
+class OrganizationPage:
+    id: int
+    name: str
+    fullname: str | None
+    avatar_url: str | None
+    members: list[str]
+
+
+def query_organization(session: Session, name: str) -> OrganizationPage | None:
+    organization = session.execute(select(Organization).where(Organization.name == name)).scalar()
+    if organization is None:
+        return None
+    members = session.execute(
+        select(User.username)
+        .join(OrganizationMember, OrganizationMember.user_id == User.id)
+        .where(OrganizationMember.organization_id == organization.id)
+        .order_by(User.username)
+    ).scalars()
+    return OrganizationPage(
+        organization.id, organization.name, organization.fullname, organization.avatar_url, list(members)
+    )
+
+
+def query_organization_papers(session: Session, organization_id: int, limit: int = 100) -> list[PaperRow]:
+    statement = (
+        _paper_rows()
+        .where(FeaturedPaper.organization_id == organization_id)
+        .order_by(FeaturedPaper.featured_on.desc(), Paper.upvote_count.desc())
+    )
+    return [_to_row(r) for r in session.execute(statement.limit(limit))]
+
+
+def query_memberships(session: Session, user_id: int) -> list[str]:
+    statement = (
+        select(Organization.name)
+        .join(OrganizationMember, OrganizationMember.organization_id == Organization.id)
+        .where(OrganizationMember.user_id == user_id)
+        .order_by(Organization.name)
+    )
+    return list(session.execute(statement).scalars())
 
 
 @dataclass(frozen=True, slots=True)

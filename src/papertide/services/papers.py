@@ -90,9 +90,7 @@ def upsert_papers(session: Session, records: Iterable[PaperRecord]) -> IngestCou
     ids = {arxiv_id: row["id"] for arxiv_id, row in existing.items()}
     if inserts:
         # Core statements on the table: the ORM bulk path would fall back to one statement per row.
-        result = session.connection().execute(
-            _PAPERS.insert().returning(_PAPERS.c.id, _PAPERS.c.arxiv_id), inserts
-        )
+        result = session.connection().execute(_PAPERS.insert().returning(_PAPERS.c.id, _PAPERS.c.arxiv_id), inserts)
         ids.update({arxiv_id: paper_id for paper_id, arxiv_id in result})
     if updates:
         session.connection().execute(_update_by_id(updates[0].keys()), updates)
@@ -287,7 +285,7 @@ def refresh_counters(session: Session, paper_ids: Sequence[int]) -> None:
     comments = (
         select(func.count())
         .select_from(Comment)
-        .where(Comment.paper_id == Paper.id, Comment.hidden.is_(False))
+        .where(Comment.paper_id == Paper.id, Comment.hidden.is_(False), Comment.deleted.is_(False))
         .scalar_subquery()
     )
     unique_ids = sorted(set(paper_ids))

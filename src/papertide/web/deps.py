@@ -1,19 +1,20 @@
-"""Request-scoped dependencies shared by routes: the database session, settings, templates."""
+"""Request-scoped dependencies shared by routes, and the template environment with its globals."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
+from fastapi.responses import RedirectResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
+from papertide import __version__
 from papertide.config import Settings
 from papertide.db import Database
-
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
 
 def get_db(request: Request) -> Database:
@@ -31,5 +32,29 @@ def read_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+def _page_context(request: Request) -> dict[str, Any]:
+    from papertide.web.security import csrf_token  # security imports this module
+
+    return {"current_user": getattr(request.state, "user", None), "csrf_token": csrf_token(request)}
+
+
+def static_url(path: str) -> str:
+    """A static file's URL with the release as cache buster, usable without a request (error pages)."""
+    return f"/static/{path}?v={__version__}"
+
+
+def redirect_back(request: Request, fallback: str) -> RedirectResponse:
+    """Redirect to the page a form came from when it is on this site, else to ``fallback`` (no open redirect)."""
+    parts = urlsplit(request.headers.get("referer", ""))
+    same_site = parts.netloc == request.url.netloc and parts.path.startswith("/")
+    target = (parts.path + (f"?{parts.query}" if parts.query else "")) if same_site else fallback
+    return RedirectResponse(target, status_code=303)
+
+
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates", context_processors=[_page_context])
+templates.env.globals["static_url"] = static_url
+templates.env.globals["version"] = __version__
+
 DbSession = Annotated[Session, Depends(read_session)]
 Db = Annotated[Database, Depends(get_db)]
+AppSettings = Annotated[Settings, Depends(get_settings)]

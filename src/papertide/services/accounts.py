@@ -1,0 +1,152 @@
+"""Accounts: sign-up, password checks (argon2), profile changes, admin flags, organizations and members.
+
+Accounts imported from a Daily Papers export have no password; they show as submitters but cannot log in.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from papertide.db import insert_ignoring_conflicts
+from papertide.models import Organization, OrganizationMember, User, utcnow
+
+_USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,38}$")
+_ORG_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,94}$")
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$")
+MIN_PASSWORD = 8
+MAX_PASSWORD = 1024
+_hasher = PasswordHasher()
+# Verifying against this keeps the time of a failed log-in the same whether or not the user exists.
+_DUMMY_HASH = _hasher.hash("papertide-timing-equaliser")
+
+
+class AccountError(ValueError):
+    """A sign-up or profile change that cannot be accepted; the message is shown to the person."""
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """The signed-in person, as the web layer carries it: ids and flags, no ORM object."""
+
+    id: int
+    username: str
+    is_admin: bool
+    created_at_epoch: float
+
+
+def identity(user: User) -> Identity:
+    return Identity(user.id, user.username, user.is_admin, user.created_at.timestamp())
+
+
+def create_user(
+    session: Session, *, username: str, password: str, email: str | None = None, is_admin: bool = False
+) -> User:
+    username = username.strip()
+    if not _USERNAME.match(username):
+        raise AccountError("A username is 2–39 letters, digits, '.', '_' or '-', starting with a letter or digit.")
+    _check_password(password)
+    email = normalise_email(email) if email else None
+    taken = session.execute(select(User.id).where(func.lower(User.username) == username.lower())).first()
+    if taken:
+        raise AccountError(f"The username {username!r} is taken; choose another.")
+    if email and session.execute(select(User.id).where(User.email == email)).first():
+        raise AccountError("An account with that email address exists; log in instead.")
+    user = User(
+        username=username,
+        email=email,
+        password_hash=_hasher.hash(password),
+        is_admin=is_admin,
+        is_active=True,
+        created_at=utcnow(),
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, username: str, password: str) -> User | None:
+    """The user when the password matches, else None; rehashes when argon2 parameters have changed."""
+    user = session.execute(select(User).where(func.lower(User.username) == username.strip().lower())).scalar()
+    if user is None or user.password_hash is None or not user.is_active:
+        _verify(_DUMMY_HASH, password)
+        return None
+    if not _verify(user.password_hash, password):
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    return user
+
+
+def change_password(session: Session, user_id: int, current: str, new: str) -> None:
+    user = session.get(User, user_id)
+    if user is None or user.password_hash is None or not _verify(user.password_hash, current):
+        raise AccountError("The current password is wrong.")
+    _check_password(new)
+    user.password_hash = _hasher.hash(new)
+
+
+def update_profile(session: Session, user_id: int, *, fullname: str | None, email: str | None) -> None:
+    user = session.get(User, user_id)
+    if user is None:
+        raise AccountError("That account no longer exists.")
+    email = normalise_email(email) if email else None
+    if email and session.execute(select(User.id).where(User.email == email, User.id != user_id)).first():
+        raise AccountError("Another account uses that email address.")
+    user.fullname = (fullname or "").strip()[:255] or None
+    user.email = email
+
+
+def set_admin(session: Session, username: str, is_admin: bool) -> None:
+    user = session.execute(select(User).where(User.username == username)).scalar()
+    if user is None:
+        raise AccountError(f"No user named {username!r}.")
+    user.is_admin = is_admin
+
+
+def normalise_email(email: str) -> str:
+    email = email.strip()
+    if not _EMAIL.match(email):
+        raise AccountError(f"{email[:80]!r} does not look like an email address.")
+    local, domain = email.rsplit("@", 1)
+    return f"{local}@{domain.lower()}"
+
+
+def create_organization(session: Session, name: str, fullname: str | None = None) -> Organization:
+    if not _ORG_NAME.match(name):
+        raise AccountError("An organization name is 2–95 letters, digits, '.', '_' or '-'.")
+    if session.execute(select(Organization.id).where(func.lower(Organization.name) == name.lower())).first():
+        raise AccountError(f"The organization {name!r} exists.")
+    organization = Organization(name=name, fullname=fullname, created_at=utcnow())
+    session.add(organization)
+    session.flush()
+    return organization
+
+
+def add_member(session: Session, organization: str, username: str, role: str = "member") -> None:
+    org_id = session.execute(select(Organization.id).where(Organization.name == organization)).scalar()
+    user_id = session.execute(select(User.id).where(User.username == username)).scalar()
+    if org_id is None or user_id is None:
+        raise AccountError(f"No organization {organization!r} or no user {username!r}.")
+    insert_ignoring_conflicts(
+        session,
+        OrganizationMember,
+        {"organization_id": org_id, "user_id": user_id, "role": role, "joined_at": utcnow()},
+    )
+
+
+def _check_password(password: str) -> None:
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise AccountError(f"A password is {MIN_PASSWORD} to {MAX_PASSWORD} characters long.")
+
+
+def _verify(hashed: str, password: str) -> bool:
+    try:
+        return _hasher.verify(hashed, password)
+    except (VerificationError, InvalidHashError):
+        return False

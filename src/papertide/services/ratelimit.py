@@ -1,0 +1,36 @@
+"""Rate limits on writes: fixed-window counters kept in the database, so every web process shares them."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import delete
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from papertide.models import RateLimitHit
+
+
+@dataclass(frozen=True, slots=True)
+class RateDecision:
+    allowed: bool
+    retry_after: int
+
+
+def hit(session: Session, key: str, *, limit: int, window_seconds: int, now: float | None = None) -> RateDecision:
+    """Count one hit against ``key``; refuse once ``limit`` hits fell in the current window."""
+    moment = time.time() if now is None else now
+    window = int(moment // window_seconds) * window_seconds
+    insert_for = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
+    statement = (
+        insert_for(RateLimitHit)
+        .values(key=key[:200], window_start=window, count=1)
+        .on_conflict_do_update(index_elements=["key", "window_start"], set_={"count": RateLimitHit.count + 1})
+        .returning(RateLimitHit.count)
+    )
+    count = session.execute(statement).scalar_one()
+    session.execute(delete(RateLimitHit).where(RateLimitHit.key == key[:200], RateLimitHit.window_start < window))
+    retry_after = max(1, int(window + window_seconds - moment))
+    return RateDecision(allowed=count <= limit, retry_after=retry_after)

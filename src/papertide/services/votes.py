@@ -1,0 +1,33 @@
+"""Upvotes: one per user and paper, set idempotently so double clicks and retries never count twice."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from papertide.db import insert_ignoring_conflicts
+from papertide.models import Paper, Vote, utcnow
+from papertide.services.papers import refresh_counters
+
+
+@dataclass(frozen=True, slots=True)
+class VoteState:
+    voted: bool
+    upvotes: int
+
+
+def set_vote(session: Session, user_id: int, paper_id: int, *, up: bool) -> VoteState:
+    """Make the user's vote on the paper ``up`` (or absent); the request says the state, not 'toggle'."""
+    if up:
+        insert_ignoring_conflicts(
+            session,
+            Vote,
+            {"user_id": user_id, "paper_id": paper_id, "created_at": utcnow()},
+        )
+    else:
+        session.execute(delete(Vote).where(Vote.user_id == user_id, Vote.paper_id == paper_id))
+    refresh_counters(session, [paper_id])
+    upvotes = session.execute(select(Paper.upvote_count).where(Paper.id == paper_id)).scalar_one()
+    return VoteState(voted=up, upvotes=upvotes)

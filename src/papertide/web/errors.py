@@ -1,0 +1,68 @@
+"""Friendly error pages with the right status (and problem+json for API clients), for every failure path."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException
+from starlette.types import Scope
+
+from papertide.web.deps import templates
+from papertide.web.security import LoginRequired
+
+log = logging.getLogger(__name__)
+
+
+def wants_json(scope: Scope) -> bool:
+    headers = dict(scope.get("headers", []))
+    accept = headers.get(b"accept", b"").decode("latin-1")
+    path = str(scope.get("path", ""))
+    return path.startswith("/api/") or path.endswith(".json") or accept.startswith("application/json")
+
+
+def render_error(scope: Scope, status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    if wants_json(scope):
+        problem = {"type": "about:blank", "title": title, "status": status, "detail": message}
+        return JSONResponse(problem, status_code=status, media_type="application/problem+json", headers=headers)
+    user = None
+    state = scope.get("state") or {}
+    if isinstance(state, dict):
+        user = state.get("user")
+    html = templates.get_template("error.html").render(
+        status=status, title=title, message=message, current_user=user, csrf_token=""
+    )
+    return HTMLResponse(html, status_code=status, headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, error: HTTPException) -> Response:
+        message = str(error.detail) if error.detail and error.status_code != 404 else _default_message(error)
+        return render_error(request.scope, error.status_code, message, dict(error.headers or {}))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> Response:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in error.errors()[:5])
+        return render_error(request.scope, 422, f"Some values were not valid: {problems}")
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, _: LoginRequired) -> Response:
+        if wants_json(request.scope) or request.method != "GET":
+            return render_error(request.scope, 401, "Log in first.")
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+    @app.exception_handler(Exception)
+    async def crash(request: Request, error: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return render_error(request.scope, 500, "Something went wrong on our side; it has been logged.")
+
+
+def _default_message(error: HTTPException) -> str:
+    if error.status_code == 404:
+        return str(error.detail) if error.detail and error.detail != "Not Found" else "There is nothing here."
+    return HTTPStatus(error.status_code).phrase

@@ -1,0 +1,122 @@
+"""Sign-up, log-in, log-out, profiles and settings."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+
+from papertide.queries import query_collections_of, query_submitted_by, query_upvoted_by, query_user, query_votes_of
+from papertide.services.accounts import (
+    AccountError,
+    authenticate,
+    change_password,
+    create_user,
+    identity,
+    update_profile,
+)
+from papertide.web.deps import Db, DbSession, templates
+from papertide.web.security import CurrentUser, SignedIn, client_address, enforce_rate_limit, sign_in, sign_out
+from papertide.web.viewmodels import card
+
+router = APIRouter()
+Text = Annotated[str, Form(max_length=1024)]
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths, so ``?next=`` cannot send people to another site after logging in."""
+    return target if target and target.startswith("/") and not target.startswith("//") else "/"
+
+
+@router.get("/login")
+def login_form(request: Request, next: str | None = None) -> Response:
+    return templates.TemplateResponse(request, "login.html", {"next": _safe_next(next), "error": None})
+
+
+@router.post("/login")
+def login(request: Request, db: Db, username: Text, password: Text, next: Text = "/") -> Response:
+    enforce_rate_limit(request, "auth", client_address(request))
+    with db.write_session() as session:
+        user = authenticate(session, username, password)
+        found = identity(user) if user else None
+    if found is None:
+        context = {"next": _safe_next(next), "error": "Wrong username or password.", "username": username}
+        return templates.TemplateResponse(request, "login.html", context, status_code=401)
+    sign_in(request, found)
+    return RedirectResponse(_safe_next(next), status_code=303)
+
+
+@router.post("/logout")
+def logout(request: Request) -> Response:
+    sign_out(request)
+    return RedirectResponse("/", status_code=303)
+
+
+@router.get("/signup")
+def signup_form(request: Request) -> Response:
+    return templates.TemplateResponse(request, "signup.html", {"error": None})
+
+
+@router.post("/signup")
+def signup(request: Request, db: Db, username: Text, password: Text, email: Text = "") -> Response:
+    enforce_rate_limit(request, "auth", client_address(request))
+    try:
+        with db.write_session() as session:
+            found = identity(create_user(session, username=username, password=password, email=email or None))
+    except AccountError as error:
+        context = {"error": str(error), "username": username, "email": email}
+        return templates.TemplateResponse(request, "signup.html", context, status_code=400)
+    sign_in(request, found)
+    return RedirectResponse("/", status_code=303)
+
+
+@router.get("/users/{username}")
+def profile(request: Request, username: str, session: DbSession, user: CurrentUser) -> Response:
+    person = query_user(session, username)
+    if person is None:
+        raise HTTPException(404, f"There is no user named {username!r}.")
+    viewer_id = user.id if user else None
+    submitted = query_submitted_by(session, person.id)
+    upvoted = query_upvoted_by(session, person.id)
+    voted = query_votes_of(session, viewer_id, [r.id for r in submitted + upvoted])
+    context = {
+        "person": person,
+        "submitted": [card(r, voted) for r in submitted],
+        "upvoted": [card(r, voted) for r in upvoted],
+        "collections": query_collections_of(session, username, viewer_id),
+    }
+    return templates.TemplateResponse(request, "profile.html", context)
+
+
+@router.get("/settings")
+def settings_form(request: Request, session: DbSession, user: SignedIn) -> Response:
+    return templates.TemplateResponse(request, "settings.html", {"person": query_user(session, user.username)})
+
+
+@router.post("/settings/profile")
+def save_profile(request: Request, db: Db, user: SignedIn, fullname: Text = "", email: Text = "") -> Response:
+    enforce_rate_limit(request, "write", user.id)
+    try:
+        with db.write_session() as session:
+            update_profile(session, user.id, fullname=fullname, email=email or None)
+    except AccountError as error:
+        return _settings_error(request, db, user.username, str(error))
+    return RedirectResponse("/settings?saved=1", status_code=303)
+
+
+@router.post("/settings/password")
+def save_password(request: Request, db: Db, user: SignedIn, current: Text, new: Text) -> Response:
+    enforce_rate_limit(request, "auth", user.id)
+    try:
+        with db.write_session() as session:
+            change_password(session, user.id, current, new)
+    except AccountError as error:
+        return _settings_error(request, db, user.username, str(error))
+    return RedirectResponse("/settings?saved=1", status_code=303)
+
+
+def _settings_error(request: Request, db: Db, username: str, message: str) -> Response:
+    with db.read_session() as session:
+        person = query_user(session, username)
+    return templates.TemplateResponse(request, "settings.html", {"person": person, "error": message}, status_code=400)

@@ -1,0 +1,141 @@
+"""Organizations and collections: their pages and the collection editing forms."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+
+from papertide.queries import (
+    query_collection,
+    query_collection_items,
+    query_organization,
+    query_organization_papers,
+    query_votes_of,
+)
+from papertide.services.collections import (
+    CollectionError,
+    create_collection,
+    delete_collection,
+    remove_from_collection,
+    set_item_note,
+    update_collection,
+)
+from papertide.web.deps import Db, DbSession, redirect_back, templates
+from papertide.web.security import CurrentUser, SignedIn, enforce_rate_limit
+from papertide.web.viewmodels import card
+
+router = APIRouter()
+Title = Annotated[str, Form(max_length=200)]
+Note = Annotated[str, Form(max_length=4_000)]
+
+
+@router.get("/orgs/{name}")
+def organization(request: Request, name: str, session: DbSession, user: CurrentUser) -> Response:
+    org = query_organization(session, name)
+    if org is None:
+        raise HTTPException(404, f"There is no organization named {name!r}.")
+    rows = query_organization_papers(session, org.id)
+    voted = query_votes_of(session, user.id if user else None, [r.id for r in rows])
+    return templates.TemplateResponse(
+        request, "organization.html", {"org": org, "cards": [card(r, voted) for r in rows]}
+    )
+
+
+@router.get("/collections/new")
+def new_collection_form(request: Request, _: SignedIn) -> Response:
+    return templates.TemplateResponse(request, "collection_form.html", {"collection": None, "error": None})
+
+
+@router.post("/collections")
+def new_collection(
+    request: Request, db: Db, user: SignedIn, title: Title, description: Note = "", public: Annotated[int, Form()] = 0
+) -> Response:
+    enforce_rate_limit(request, "write", user.id)
+    try:
+        with db.write_session() as session:
+            slug = create_collection(
+                session, owner_id=user.id, title=title, description=description, is_public=bool(public)
+            ).slug
+    except CollectionError as error:
+        return templates.TemplateResponse(
+            request, "collection_form.html", {"collection": None, "error": str(error)}, status_code=400
+        )
+    return RedirectResponse(f"/users/{user.username}/collections/{slug}", status_code=303)
+
+
+@router.get("/users/{username}/collections/{slug}")
+def collection_page(request: Request, username: str, slug: str, session: DbSession, user: CurrentUser) -> Response:
+    collection = query_collection(session, username, slug)
+    mine = user is not None and collection is not None and collection.owner == user.username
+    if collection is None or not (collection.is_public or mine):
+        raise HTTPException(404, "There is no such collection, or it is private.")
+    items = query_collection_items(session, collection.id)
+    voted = query_votes_of(session, user.id if user else None, [row.id for row, _ in items])
+    context = {
+        "collection": collection,
+        "mine": mine,
+        "items": [(card(row, voted), note, row.id) for row, note in items],
+    }
+    return templates.TemplateResponse(request, "collection.html", context)
+
+
+@router.post("/collections/{collection_id}/edit")
+def edit_collection(
+    request: Request,
+    collection_id: int,
+    db: Db,
+    user: SignedIn,
+    title: Title,
+    description: Note = "",
+    public: Annotated[int, Form()] = 0,
+) -> Response:
+    enforce_rate_limit(request, "write", user.id)
+    with _owned_change(), db.write_session() as session:
+        slug = update_collection(
+            session,
+            collection_id=collection_id,
+            owner_id=user.id,
+            title=title,
+            description=description,
+            is_public=bool(public),
+        ).slug
+    return RedirectResponse(f"/users/{user.username}/collections/{slug}", status_code=303)
+
+
+@router.post("/collections/{collection_id}/delete")
+def remove_collection(collection_id: int, db: Db, user: SignedIn) -> Response:
+    with _owned_change(), db.write_session() as session:
+        delete_collection(session, collection_id=collection_id, owner_id=user.id)
+    return RedirectResponse(f"/users/{user.username}", status_code=303)
+
+
+@router.post("/collections/{collection_id}/items/{paper_id}/note")
+def item_note(request: Request, collection_id: int, paper_id: int, db: Db, user: SignedIn, note: Note = "") -> Response:
+    enforce_rate_limit(request, "write", user.id)
+    with _owned_change(), db.write_session() as session:
+        set_item_note(session, collection_id=collection_id, owner_id=user.id, paper_id=paper_id, note=note)
+    return _back_to(request)
+
+
+@router.post("/collections/{collection_id}/items/{paper_id}/remove")
+def item_remove(request: Request, collection_id: int, paper_id: int, db: Db, user: SignedIn) -> Response:
+    with _owned_change(), db.write_session() as session:
+        remove_from_collection(session, collection_id=collection_id, owner_id=user.id, paper_id=paper_id)
+    return _back_to(request)
+
+
+def _back_to(request: Request) -> Response:
+    return redirect_back(request, "/")
+
+
+@contextmanager
+def _owned_change() -> Iterator[None]:
+    """Turn a refused collection change into a 403 page."""
+    try:
+        yield
+    except CollectionError as error:
+        raise HTTPException(403, str(error)) from error

@@ -1,0 +1,233 @@
+"""Listing pages: the daily, weekly and monthly lists, trending, and their JSON twins (``….json``)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from papertide.config import Settings
+from papertide.periods import InvalidPeriod, Period, PeriodKind, day_period, month_period, parse_period, week_period
+from papertide.queries import (
+    Sort,
+    TrendingRules,
+    query_category_counts,
+    query_featured,
+    query_featured_neighbours,
+    query_latest_featured_day,
+    query_recent_papers,
+    query_trending,
+    query_votes_of,
+)
+from papertide.web.deps import AppSettings, DbSession, templates
+from papertide.web.security import CurrentUser
+from papertide.web.viewmodels import (
+    Link,
+    ListingPage,
+    card,
+    category_chips,
+    listing_tabs,
+    query_string,
+    sort_links,
+)
+
+router = APIRouter()
+SortParam = Annotated[Sort, Query()]
+CategoryParam = Annotated[str | None, Query(max_length=32, pattern=r"^[A-Za-z-]+(\.[A-Za-z-]+)?$")]
+
+EMPTY_DAY = (
+    "No papers were featured on this day. Submit one from arXiv, or import Daily Papers with `papertide ingest daily`."
+)
+
+
+def trending_rules(settings: Settings) -> TrendingRules:
+    return TrendingRules(
+        settings.trending_gravity, settings.trending_window_days, settings.trending_min_account_age_hours
+    )
+
+
+def render(request: Request, page: ListingPage, as_json: bool) -> Response:
+    if as_json:
+        return JSONResponse(asdict(page))
+    return templates.TemplateResponse(request, "listing.html", {"page": page})
+
+
+def split_suffix(value: str) -> tuple[str, bool]:
+    return (value[:-5], True) if value.endswith(".json") else (value, False)
+
+
+@router.get("/")
+@router.get("/index.json")
+def front_page(
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    user: CurrentUser,
+    sort: SortParam = "upvotes",
+    category: CategoryParam = None,
+) -> Response:
+    """The newest featured day; on an instance with no featured papers yet, the newest arXiv listings."""
+    latest = query_latest_featured_day(session)
+    if latest is None:
+        page = _recent_page(session, user.id if user else None, category, settings)
+    else:
+        page = _period_page(session, day_period(latest), sort, category, user, settings)
+    return render(request, page, request.url.path.endswith(".json"))
+
+
+@router.get("/papers/trending")
+@router.get("/papers/trending.json")
+def trending(
+    request: Request, session: DbSession, settings: AppSettings, user: CurrentUser, category: CategoryParam = None
+) -> Response:
+    rows = query_trending(
+        session, trending_rules(settings), now=datetime.now(UTC), category=category, limit=settings.page_size
+    )
+    voted = query_votes_of(session, user.id if user else None, [r.id for r in rows])
+    page = ListingPage(
+        title="Trending papers",
+        heading="Trending papers",
+        kind="trending",
+        period=None,
+        sort="trending",
+        category=category,
+        cards=[card(r, voted) for r in rows],
+        tabs=listing_tabs(None, "trending"),
+        empty_hint="Nothing is trending: no paper was featured recently.",
+        json_url="/papers/trending.json" + query_string(category=category),
+    )
+    return render(request, page, request.url.path.endswith(".json"))
+
+
+@router.get("/papers/week")
+@router.get("/papers/month")
+@router.get("/papers/date")
+def latest_of_kind(request: Request, session: DbSession) -> Response:
+    """``/papers/week`` and ``/papers/month`` go to the period of the newest featured day."""
+    kind = request.url.path.rsplit("/", 1)[1]
+    latest = query_latest_featured_day(session) or datetime.now(UTC).date()
+    period = {"date": day_period, "week": week_period, "month": month_period}[kind](latest)
+    return RedirectResponse(f"/papers/{kind}/{period.key}", status_code=307)
+
+
+@router.get("/papers/date/{day}")
+def daily(
+    request: Request,
+    day: str,
+    session: DbSession,
+    settings: AppSettings,
+    user: CurrentUser,
+    sort: SortParam = "upvotes",
+    category: CategoryParam = None,
+) -> Response:
+    return _period_response(request, "day", day, session, settings, user, sort, category)
+
+
+@router.get("/papers/week/{week}")
+def weekly(
+    request: Request,
+    week: str,
+    session: DbSession,
+    settings: AppSettings,
+    user: CurrentUser,
+    sort: SortParam = "upvotes",
+    category: CategoryParam = None,
+) -> Response:
+    return _period_response(request, "week", week, session, settings, user, sort, category)
+
+
+@router.get("/papers/month/{month}")
+def monthly(
+    request: Request,
+    month: str,
+    session: DbSession,
+    settings: AppSettings,
+    user: CurrentUser,
+    sort: SortParam = "upvotes",
+    category: CategoryParam = None,
+) -> Response:
+    return _period_response(request, "month", month, session, settings, user, sort, category)
+
+
+def _period_response(
+    request: Request,
+    kind: PeriodKind,
+    text: str,
+    session: Session,
+    settings: Settings,
+    user: CurrentUser,
+    sort: Sort,
+    category: str | None,
+) -> Response:
+    value, as_json = split_suffix(text)
+    try:
+        period = parse_period(kind, value)
+    except InvalidPeriod as error:
+        raise HTTPException(404, f"{error}. Try the latest papers on the front page.") from error
+    return render(request, _period_page(session, period, sort, category, user, settings), as_json)
+
+
+def _period_page(
+    session: Session, period: Period, sort: Sort, category: str | None, user: CurrentUser, settings: Settings
+) -> ListingPage:
+    rows = query_featured(
+        session,
+        start=period.start,
+        end=period.end,
+        sort=sort,
+        category=category,
+        limit=settings.page_size,
+        trending=trending_rules(settings),
+    )
+    voted = query_votes_of(session, user.id if user else None, [r.id for r in rows])
+    segment = {"day": "date", "week": "week", "month": "month"}[period.kind]
+    base = f"/papers/{segment}/{period.key}"
+    previous, following = _neighbours(session, period)
+    return ListingPage(
+        title=f"Daily papers · {period.label}" if period.kind == "day" else f"Papers · {period.label}",
+        heading=period.label,
+        kind=period.kind,
+        period=period.key,
+        sort=sort,
+        category=category,
+        cards=[card(r, voted) for r in rows],
+        previous=Link(f"← {previous.key}", f"/papers/{segment}/{previous.key}") if previous else None,
+        next=Link(f"{following.key} →", f"/papers/{segment}/{following.key}") if following else None,
+        sorts=sort_links(base, sort, category),
+        chips=category_chips(base, query_category_counts(session, start=period.start, end=period.end), category, sort),
+        tabs=listing_tabs(period, period.kind),
+        empty_hint=EMPTY_DAY if period.kind == "day" else "No papers were featured in this period.",
+        json_url=f"{base}.json" + query_string(sort=None if sort == "upvotes" else sort, category=category),
+    )
+
+
+def _neighbours(session: Session, period: Period) -> tuple[Period | None, Period | None]:
+    """Previous/next periods; days skip to the nearest featured day so weekends are not dead ends."""
+    if period.kind != "day":
+        return period.previous(), period.next()
+    before, after = query_featured_neighbours(session, period.start)
+    return (day_period(before) if before else None), (day_period(after) if after else None)
+
+
+def _recent_page(session: Session, viewer_id: int | None, category: str | None, settings: Settings) -> ListingPage:
+    rows = query_recent_papers(session, limit=settings.page_size, category=category)
+    voted = query_votes_of(session, viewer_id, [r.id for r in rows])
+    return ListingPage(
+        title="New on arXiv",
+        heading="New on arXiv",
+        kind="recent",
+        period=None,
+        sort="newest",
+        category=category,
+        cards=[card(r, voted) for r in rows],
+        tabs=listing_tabs(None, "day"),
+        empty_hint=(
+            "No papers yet. Fetch recent ones with `papertide ingest arxiv --query 'cat:cs.LG'`, load a snapshot "
+            "with `papertide ingest snapshot FILE`, or import Daily Papers with `papertide ingest daily DIR`."
+        ),
+        json_url="/index.json",
+    )

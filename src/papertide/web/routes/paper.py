@@ -1,0 +1,234 @@
+"""The paper page and what can be done on it: upvote, comment, edit links, collect, hide (admins).
+
+Ids come in any form (``2503.24322v2``, ``hep-th/9901001``); a non-canonical one redirects to the canonical URL.
+Every action is a POST carrying the CSRF token; without JavaScript the forms post and redirect back, with it
+the upvote button updates in place from the JSON answer.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from papertide.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from papertide.models import Collection, Paper
+from papertide.queries import (
+    PaperRow,
+    query_collections_with,
+    query_comments,
+    query_paper,
+    query_paper_extras,
+    query_votes_of,
+)
+from papertide.services.collections import CollectionError, add_to_collection
+from papertide.services.comments import (
+    CommentError,
+    add_comment,
+    delete_comment,
+    edit_comment,
+    set_comment_hidden,
+)
+from papertide.services.submissions import SubmissionError, can_edit_links, set_paper_hidden, update_links
+from papertide.services.votes import set_vote
+from papertide.web.deps import Db, DbSession, redirect_back, templates
+from papertide.web.errors import wants_json
+from papertide.web.security import Admin, CurrentUser, SignedIn, enforce_rate_limit
+from papertide.web.viewmodels import PaperPage, card, comment_view, paper_links, paper_url, plain_title
+
+router = APIRouter()
+
+
+def canonical(arxiv_id: str) -> str:
+    try:
+        return parse_arxiv_id(arxiv_id).id
+    except InvalidArxivId as error:
+        raise HTTPException(404, f"{error}. Search for the paper or go back to today's papers.") from error
+
+
+def _paper_or_404(session: Session, arxiv_id: str, user: CurrentUser) -> PaperRow:
+    """Hidden papers are gone for everyone but admins, who see them flagged so they can restore them."""
+    row = query_paper(session, arxiv_id, include_hidden=bool(user and user.is_admin))
+    if row is None:
+        raise HTTPException(404, f"papertide has no paper {arxiv_id} yet. Submit it to fetch it from arXiv.")
+    return row
+
+
+@router.get("/papers/{arxiv_id:path}")
+def paper_page(request: Request, arxiv_id: str, session: DbSession, user: CurrentUser) -> Response:
+    wanted = canonical(arxiv_id)
+    if wanted != arxiv_id:
+        return RedirectResponse(paper_url(wanted), status_code=301)
+    row = _paper_or_404(session, wanted, user)
+    viewer_id = user.id if user else None
+    extras = query_paper_extras(session, row.id)
+    comments = query_comments(session, row.id, include_hidden=bool(user and user.is_admin))
+    paper = session.get_one(Paper, row.id)
+    page = PaperPage(
+        card=card(row, query_votes_of(session, viewer_id, [row.id])),
+        abstract=row.abstract,
+        authors=row.authors,
+        categories=row.categories,
+        submitted_at=row.submitted_at.strftime("%Y-%m-%d") if row.submitted_at else None,
+        updated_at=extras.updated_at.strftime("%Y-%m-%d") if extras.updated_at else None,
+        version=extras.version,
+        versions=extras.versions,
+        arxiv_comments=extras.comments_field,
+        journal_ref=extras.journal_ref,
+        doi=extras.doi,
+        license=extras.license,
+        links=paper_links(row, extras),
+        project_url=row.project_url,
+        comments=[comment_view(c, user.username if user else None) for c in comments],
+        collections=[
+            {"title": c.title, "url": f"/users/{c.owner}/collections/{c.slug}", "owner": c.owner}
+            for c in query_collections_with(session, row.id, viewer_id)
+        ],
+        can_edit_links=bool(viewer_id and can_edit_links(session, paper, viewer_id)),
+        my_collections=_my_collections(session, viewer_id),
+        hidden=paper.hidden,
+    )
+    return templates.TemplateResponse(request, "paper.html", {"page": page, "plain_title": plain_title(row.title)})
+
+
+def _my_collections(session: Session, viewer_id: int | None) -> list[dict[str, object]]:
+    if viewer_id is None:
+        return []
+    rows = session.execute(
+        select(Collection.id, Collection.title).where(Collection.owner_id == viewer_id).order_by(Collection.title)
+    )
+    return [{"id": ident, "title": title} for ident, title in rows]
+
+
+def _paper_id(db: Db, arxiv_id: str) -> int:
+    with db.read_session() as session:
+        paper_id = session.execute(
+            select(Paper.id).where(Paper.arxiv_id == canonical(arxiv_id), Paper.hidden.is_(False))
+        ).scalar()
+    if paper_id is None:
+        raise HTTPException(404, f"papertide has no paper {arxiv_id}.")
+    return int(paper_id)
+
+
+@router.post("/papers/{arxiv_id:path}/vote")
+def vote(
+    request: Request, arxiv_id: str, db: Db, user: SignedIn, value: Annotated[int, Form(ge=0, le=1)] = 1
+) -> Response:
+    paper_id = _paper_id(db, arxiv_id)
+    enforce_rate_limit(request, "vote", user.id)
+    with db.write_session() as session:
+        state = set_vote(session, user.id, paper_id, up=bool(value))
+    if wants_json(request.scope) or request.headers.get("x-requested-with") == "fetch":
+        return JSONResponse({"voted": state.voted, "upvotes": state.upvotes})
+    return redirect_back(request, paper_url(canonical(arxiv_id)))
+
+
+@router.post("/papers/{arxiv_id:path}/comments")
+def comment(
+    request: Request,
+    arxiv_id: str,
+    db: Db,
+    user: SignedIn,
+    body: Annotated[str, Form(max_length=20_000)],
+    parent_id: Annotated[int | None, Form()] = None,
+) -> Response:
+    paper_id = _paper_id(db, arxiv_id)
+    enforce_rate_limit(request, "write", user.id)
+    try:
+        with db.write_session() as session:
+            add_comment(session, user_id=user.id, paper_id=paper_id, body=body, parent_id=parent_id)
+    except CommentError as error:
+        raise HTTPException(400, str(error)) from error
+    return RedirectResponse(paper_url(canonical(arxiv_id)) + "#comments", status_code=303)
+
+
+@router.post("/comments/{comment_id}/edit")
+def comment_edit(
+    request: Request, comment_id: int, db: Db, user: SignedIn, body: Annotated[str, Form(max_length=20_000)]
+) -> Response:
+    enforce_rate_limit(request, "write", user.id)
+    try:
+        with db.write_session() as session:
+            edited = edit_comment(session, comment_id=comment_id, user_id=user.id, body=body)
+            paper_id = edited.paper_id
+    except CommentError as error:
+        raise HTTPException(403, str(error)) from error
+    return _to_paper_of(db, paper_id)
+
+
+@router.post("/comments/{comment_id}/delete")
+def comment_delete(comment_id: int, db: Db, user: SignedIn) -> Response:
+    try:
+        with db.write_session() as session:
+            paper_id = delete_comment(session, comment_id=comment_id, user_id=user.id).paper_id
+    except CommentError as error:
+        raise HTTPException(403, str(error)) from error
+    return _to_paper_of(db, paper_id)
+
+
+@router.post("/comments/{comment_id}/hide")
+def comment_hide(comment_id: int, db: Db, _: Admin, hidden: Annotated[int, Form(ge=0, le=1)] = 1) -> Response:
+    try:
+        with db.write_session() as session:
+            paper_id = set_comment_hidden(session, comment_id, bool(hidden)).paper_id
+    except CommentError as error:
+        raise HTTPException(404, str(error)) from error
+    return _to_paper_of(db, paper_id)
+
+
+def _to_paper_of(db: Db, paper_id: int) -> RedirectResponse:
+    with db.read_session() as session:
+        arxiv_id = session.execute(select(Paper.arxiv_id).where(Paper.id == paper_id)).scalar_one()
+    return RedirectResponse(paper_url(arxiv_id) + "#comments", status_code=303)
+
+
+@router.post("/papers/{arxiv_id:path}/links")
+def links(
+    request: Request,
+    arxiv_id: str,
+    db: Db,
+    user: SignedIn,
+    code_url: Annotated[str, Form(max_length=500)] = "",
+    project_url: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    enforce_rate_limit(request, "write", user.id)
+    try:
+        with db.write_session() as session:
+            update_links(
+                session, arxiv_id=canonical(arxiv_id), user_id=user.id, code_url=code_url, project_url=project_url
+            )
+    except SubmissionError as error:
+        raise HTTPException(403, str(error)) from error
+    return RedirectResponse(paper_url(canonical(arxiv_id)), status_code=303)
+
+
+@router.post("/papers/{arxiv_id:path}/hide")
+def hide(arxiv_id: str, db: Db, _: Admin, hidden: Annotated[int, Form(ge=0, le=1)] = 1) -> Response:
+    try:
+        with db.write_session() as session:
+            set_paper_hidden(session, canonical(arxiv_id), bool(hidden))
+    except SubmissionError as error:
+        raise HTTPException(404, str(error)) from error
+    return RedirectResponse(paper_url(canonical(arxiv_id)), status_code=303)
+
+
+@router.post("/papers/{arxiv_id:path}/collect")
+def collect(
+    request: Request,
+    arxiv_id: str,
+    db: Db,
+    user: SignedIn,
+    collection_id: Annotated[int, Form()],
+    note: Annotated[str, Form(max_length=4_000)] = "",
+) -> Response:
+    paper_id = _paper_id(db, arxiv_id)
+    enforce_rate_limit(request, "write", user.id)
+    try:
+        with db.write_session() as session:
+            add_to_collection(session, collection_id=collection_id, owner_id=user.id, paper_id=paper_id, note=note)
+    except CollectionError as error:
+        raise HTTPException(403, str(error)) from error
+    return RedirectResponse(paper_url(canonical(arxiv_id)), status_code=303)
