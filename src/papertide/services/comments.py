@@ -1,7 +1,7 @@
 """Comments on papers: a safe Markdown subset (rendered once, sanitized with nh3), math kept for KaTeX.
 
-Math spans (``$…$``, ``$$…$$``, ``\\(…\\)``) are swapped for private-use placeholders before Markdown runs, so ``$a_1 * b_2$`` keeps its
-underscores and stars, and put back as escaped text for KaTeX to render in the browser.
+Math spans (``$…$``, ``$$…$$``, ``\\(…\\)``) are swapped for private-use placeholders before Markdown runs, so
+``$a_1 * b_2$`` keeps its underscores and stars, and put back as escaped text for KaTeX to render in the browser.
 """
 
 from __future__ import annotations
