@@ -12,12 +12,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Table, create_engine, event
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
@@ -115,5 +115,7 @@ def insert_ignoring_conflicts(session: Session, model: type[Any], values: dict[s
     """
     dialect = session.get_bind().dialect.name
     insert_for = sqlite_insert if dialect == "sqlite" else postgresql_insert
-    result = session.execute(insert_for(model).values(**values).on_conflict_do_nothing())
-    return bool(getattr(result, "rowcount", 0) == 1)
+    table = cast(Table, model.__table__)
+    # RETURNING rather than rowcount: PostgreSQL's driver reports rowcount unreliably for implicit RETURNING.
+    statement = insert_for(table).values(**values).on_conflict_do_nothing().returning(*table.primary_key.columns)
+    return session.execute(statement).first() is not None
