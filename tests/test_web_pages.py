@@ -187,3 +187,15 @@ def test_json_twin_matches_the_html(client: TestClient, db: Database, shared_dat
         assert f'href="/papers/{card["arxiv_id"]}"' in html
         assert f'<span class="count" data-count>{card["upvotes"]}</span>' in html
     assert json.loads(json.dumps(data)) == data
+
+
+def test_latex_text_commands_become_html_and_math_is_left_for_katex() -> None:
+    from papertide.web.latex import latex_text
+
+    html = str(
+        latex_text(r"Use \texttt{Fast<Rank>}, \emph{really}, $\texttt{x} < y$ and \url{https://a.example/b} <b>x</b>")
+    )
+    assert "<code>Fast&lt;Rank&gt;</code>" in html and "<em>really</em>" in html
+    assert r"$\texttt{x} &lt; y$" in html
+    assert '<a href="https://a.example/b" rel="nofollow noopener">' in html
+    assert "<b>" not in html and "&lt;b&gt;x&lt;/b&gt;" in html

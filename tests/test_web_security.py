@@ -68,6 +68,18 @@ def test_every_post_route_refuses_a_missing_or_wrong_csrf_token(app: FastAPI, cl
         assert client.post(path, headers={"X-CSRF-Token": "forged"}).status_code == 403, path
 
 
+def test_every_form_on_a_page_carries_the_token(client: TestClient, db: Database) -> None:
+    with db.write_session() as session:
+        feature_papers(session, [make_featured_record()])
+        upsert_papers(session, [make_paper_record(arxiv_id="2501.00005")])
+    sign_up(client, "formful")
+    for path in ("/", "/papers/date/2026-07-09", "/papers/2501.00005", "/papers/submit", "/settings"):
+        html = client.get(path).text
+        forms = html.count('method="post"')
+        tokens = len(re.findall(r'name="csrf_token" value="[^"]+"', html))
+        assert forms >= 1 and tokens == forms, (path, forms, tokens)
+
+
 def test_no_get_route_changes_state(app: FastAPI) -> None:
     verbs = ("vote", "comment", "delete", "hide", "logout", "submit", "collect", "edit", "remove", "note")
     gets = [route for route in _routes(app) if "GET" in getattr(route, "methods", set())]

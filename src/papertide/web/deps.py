@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from papertide import __version__
 from papertide.config import Settings
 from papertide.db import Database
+from papertide.web.latex import latex_text
 
 
 def get_db(request: Request) -> Database:
@@ -54,6 +55,7 @@ def redirect_back(request: Request, fallback: str) -> RedirectResponse:
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates", context_processors=[_page_context])
 templates.env.globals["static_url"] = static_url
 templates.env.globals["version"] = __version__
+templates.env.filters["latex"] = latex_text
 
 DbSession = Annotated[Session, Depends(read_session)]
 Db = Annotated[Database, Depends(get_db)]

@@ -1,0 +1,67 @@
+"""Headless Debian Chromium driven by Playwright (no browser download), against a live papertide server.
+
+Screenshots go to ``test-output/screenshots/``; console errors fail the test that caused them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Page, Response, sync_playwright
+
+CHROMIUM = os.environ.get("PAPERTIDE_TEST_CHROMIUM", "/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium is missing at {CHROMIUM}: apt-get install chromium (or set PAPERTIDE_TEST_CHROMIUM)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("console", lambda message: _keep_errors(message, errors))
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    opened.on("response", lambda response: _keep_failed_subresources(response, errors))
+    yield opened
+    context.close()
+    assert not errors, f"console errors: {errors}"
+
+
+def _keep_errors(message: ConsoleMessage, errors: list[str]) -> None:
+    # A page answering 4xx on purpose (a duplicate submission is a 409) logs "Failed to load resource";
+    # failed subresources are caught with their URL by _keep_failed_subresources instead.
+    if message.type == "error" and not message.text.startswith("Failed to load resource"):
+        errors.append(message.text)
+
+
+def _keep_failed_subresources(response: Response, errors: list[str]) -> None:
+    if response.status >= 400 and response.request.resource_type != "document":
+        errors.append(f"{response.status} {response.request.resource_type} {response.url}")
+
+
+def screenshot(page: Page, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
