@@ -14,6 +14,7 @@ import argparse
 import gzip
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -55,14 +56,28 @@ def run_ingest(database_url: str, path: Path, data_dir: Path) -> tuple[float, in
         stderr=subprocess.PIPE,
         text=True,
     )
+    # Progress output is small; reading stderr only at the end cannot fill the pipe.
+    peak_kb = 0
+    while process.poll() is None:
+        peak_kb = max(peak_kb, _high_water_kb(process.pid))
+        time.sleep(0.2)
+    elapsed = time.perf_counter() - started
     assert process.stderr is not None
     stderr = process.stderr.read()
-    _, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
+    if process.returncode != 0:
         raise SystemExit(f"ingest failed:\n{stderr}")
     summary = stderr.strip().splitlines()[-1]
-    return elapsed, usage.ru_maxrss // 1024, summary
+    return elapsed, peak_kb // 1024, summary
+
+
+def _high_water_kb(pid: int) -> int:
+    """VmHWM, the peak resident set of the process's own memory (ru_maxrss would count the parent's pre-exec)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    match = re.search(r"VmHWM:\s+(\d+) kB", status)
+    return int(match.group(1)) if match else 0
 
 
 @contextmanager
