@@ -48,22 +48,21 @@ def resampled_snapshot(target: Path, records: int) -> Path:
 def run_ingest(database_url: str, path: Path, data_dir: Path) -> tuple[float, int, str]:
     env = {**os.environ, "PAPERTIDE_DATABASE_URL": database_url, "PAPERTIDE_DATA_DIR": str(data_dir)}
     subprocess.run([sys.executable, "-m", "papertide", "db", "upgrade"], env=env, check=True, capture_output=True)
+    log_path = data_dir / "ingest.log"
     started = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "papertide", "ingest", "snapshot", str(path)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    # Progress output is small; reading stderr only at the end cannot fill the pipe.
-    peak_kb = 0
-    while process.poll() is None:
-        peak_kb = max(peak_kb, _high_water_kb(process.pid))
-        time.sleep(0.2)
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "papertide", "ingest", "snapshot", str(path)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+        peak_kb = 0
+        while process.poll() is None:
+            peak_kb = max(peak_kb, _high_water_kb(process.pid))
+            time.sleep(0.2)
     elapsed = time.perf_counter() - started
-    assert process.stderr is not None
-    stderr = process.stderr.read()
+    stderr = log_path.read_text()
     if process.returncode != 0:
         raise SystemExit(f"ingest failed:\n{stderr}")
     summary = stderr.strip().splitlines()[-1]
