@@ -38,6 +38,8 @@ def make_settings(database_url: str, tmp_path: Path, **overrides: object) -> Set
         "data_dir": tmp_path / "data",
         "arxiv_min_interval": 0.0,
         "http_backoff": 0.0,
+        # Tests write to the database behind the app's back; tests/test_web_cache.py covers the cache itself.
+        "page_cache_seconds": 0.0,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -239,3 +239,65 @@ def test_demo_from_files_loads_both_formats(
     with db.read_session() as session:
         assert session.execute(select(func.count()).select_from(FeaturedPaper)).scalar_one() > 0
     assert paper_count(db) > 50
+
+
+def test_user_add_creates_an_admin_who_can_log_in(settings: Settings, db: Database) -> None:
+    env = cli_env(settings, PAPERTIDE_NEW_PASSWORD="a long enough password")
+    result = subprocess.run(
+        [sys.executable, "-m", "papertide", "user", "add", "root", "--admin"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    again = subprocess.run(
+        [sys.executable, "-m", "papertide", "user", "add", "root"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert again.returncode == 1 and "taken" in again.stderr
+    from papertide.services.accounts import authenticate
+
+    with db.write_session() as session:
+        user = authenticate(session, "root", "a long enough password")
+        assert user is not None and user.is_admin
+
+
+def test_serve_command_serves_the_database(settings: Settings, db: Database, tmp_path: Path) -> None:
+    import socket
+
+    import httpx
+
+    from papertide.services.papers import upsert_papers
+    from tests.factories import make_paper_record
+
+    with db.write_session() as session:
+        upsert_papers(session, [make_paper_record(arxiv_id="2501.00099", title="Served by the real command")])
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "papertide", "serve", "--port", str(port)],
+        env=cli_env(settings),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                page = httpx.get(f"http://127.0.0.1:{port}/")
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and server.poll() is None, "papertide serve did not start"
+                time.sleep(0.2)
+        assert page.status_code == 200 and "Served by the real command" in page.text
+        assert httpx.get(f"http://127.0.0.1:{port}/readyz").json() == {"status": "ok"}
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

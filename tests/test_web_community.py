@@ -220,3 +220,31 @@ def test_imported_submitters_cannot_log_in(client: TestClient, db: Database, sha
     response = client.post("/login", data={"username": imported, "password": "anything at all", "csrf_token": token})
     assert response.status_code == 401
     assert "imported from Daily Papers" in client.get(f"/users/{imported}").text
+
+
+def test_profile_organization_and_collection_have_json_twins(client: TestClient, db: Database) -> None:
+    with db.write_session() as session:
+        upsert_papers(session, [recent_paper("2611.00006")])  # type: ignore[list-item]
+        create_organization(session, "twin-lab", "Twin Lab")
+    token = sign_up(client, "twinned")
+    with db.write_session() as session:
+        add_member(session, "twin-lab", "twinned")
+    client.post("/settings/profile", data={"fullname": "T", "email": "secret@example.org", "csrf_token": token})
+    client.post("/papers/submit", data={"paper": "2611.00006", "organization": "twin-lab", "csrf_token": token})
+    client.post("/collections", data={"title": "Twins", "public": "1", "csrf_token": token})
+    client.post("/papers/2611.00006/collect", data={"collection_id": "1", "note": "n", "csrf_token": token})
+    profile = client.get("/users/twinned.json")
+    assert profile.status_code == 200 and profile.json()["person"]["username"] == "twinned"
+    assert "secret@example.org" not in profile.text and [c["arxiv_id"] for c in profile.json()["submitted"]] == [
+        "2611.00006"
+    ]
+    org = client.get("/orgs/twin-lab.json").json()
+    assert org["org"]["members"] == ["twinned"] and org["cards"][0]["arxiv_id"] == "2611.00006"
+    collection = client.get("/users/twinned/collections/twins.json").json()
+    assert collection["items"][0][0]["arxiv_id"] == "2611.00006" and collection["items"][0][1] == "n"
+
+
+def test_usernames_cannot_shadow_page_twins(client: TestClient) -> None:
+    token = csrf_token(client, "/signup")
+    response = client.post("/signup", data={"username": "alice.json", "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 400 and "cannot end in" in response.text

@@ -18,11 +18,13 @@ from papertide import __version__
 from papertide.config import Settings, get_settings
 from papertide.db import connect
 from papertide.web.errors import install_error_handlers
-from papertide.web.routes import accounts, community, health, listings, paper, submit
+from papertide.web.pagecache import PageCacheMiddleware
+from papertide.web.routes import accounts, community, health, listings, paper, search, submit
 from papertide.web.security import GuardMiddleware, load_user
 
 WEB_DIR = Path(__file__).parent / "web"
 SESSION_DAYS = 30
+SESSION_COOKIE = "papertide_session"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -49,14 +51,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key,
-        session_cookie="papertide_session",
+        session_cookie=SESSION_COOKIE,
         max_age=SESSION_DAYS * 24 * 3600,
         same_site="lax",
         https_only=settings.base_url.startswith("https://"),
     )
+    app.add_middleware(PageCacheMiddleware, ttl=settings.page_cache_seconds, session_cookie=SESSION_COOKIE)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     install_error_handlers(app)
     # The paper router has catch-all paths (/papers/{id:path}), so it comes after every other /papers/ route.
-    for module in (health, listings, submit, accounts, community, paper):
+    for module in (health, listings, search, submit, accounts, community, paper):
         app.include_router(module.router)
     return app

@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(65_536, ge=1024, description="Largest request body accepted, in bytes.")
     page_size: int = Field(50, ge=1, le=200, description="Papers per listing page.")
+    page_cache_seconds: float = Field(
+        5.0, ge=0, description="How long pages for anonymous visitors are cached per process (0 turns it off)."
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

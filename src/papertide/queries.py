@@ -259,6 +259,14 @@ def query_paper(session: Session, arxiv_id: str, *, include_hidden: bool = False
     return _to_row(result) if result else None
 
 
+def query_papers_by_ids(session: Session, paper_ids: Sequence[int]) -> list[PaperRow]:
+    """Rows for ``paper_ids`` in the order given (search results, similar papers)."""
+    if not paper_ids:
+        return []
+    found = {row.id: row for row in (_to_row(r) for r in session.execute(_paper_rows().where(Paper.id.in_(paper_ids))))}
+    return [found[paper_id] for paper_id in paper_ids if paper_id in found]
+
+
 @dataclass(frozen=True, slots=True)
 class PaperExtras:
     """What only the paper page shows: versions, metadata fields, the raw paper flags."""

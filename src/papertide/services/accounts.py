@@ -19,6 +19,8 @@ from papertide.models import Organization, OrganizationMember, User, utcnow
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,38}$")
 _ORG_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,94}$")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$")
+# Pages have twins at the same path plus these suffixes (/users/alice.json), so names cannot end in them.
+RESERVED_SUFFIXES = (".json", ".md", ".rss", ".atom", ".xml")
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024
 _hasher = PasswordHasher()
@@ -50,6 +52,8 @@ def create_user(
     username = username.strip()
     if not _USERNAME.match(username):
         raise AccountError("A username is 2–39 letters, digits, '.', '_' or '-', starting with a letter or digit.")
+    if username.lower().endswith(RESERVED_SUFFIXES):
+        raise AccountError(f"A username cannot end in {', '.join(RESERVED_SUFFIXES)}: those are page formats.")
     _check_password(password)
     email = normalise_email(email) if email else None
     taken = session.execute(select(User.id).where(func.lower(User.username) == username.lower())).first()

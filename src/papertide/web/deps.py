@@ -8,7 +8,8 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
-from fastapi.responses import RedirectResponse
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
@@ -16,6 +17,7 @@ from papertide import __version__
 from papertide.config import Settings
 from papertide.db import Database
 from papertide.web.latex import latex_text
+from papertide.web.pagecache import mark_public
 
 
 def get_db(request: Request) -> Database:
@@ -33,10 +35,24 @@ def read_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def _page_context(request: Request) -> dict[str, Any]:
-    from papertide.web.security import csrf_token  # security imports this module
+class LazyCsrfToken:
+    """Creates the session's CSRF token only when a template prints it, so pages without forms set no cookie
+    (and stay cacheable for anonymous visitors)."""
 
-    return {"current_user": getattr(request.state, "user", None), "csrf_token": csrf_token(request)}
+    def __init__(self, request: Request) -> None:
+        self.request = request
+
+    def __str__(self) -> str:
+        from papertide.web.security import csrf_token  # security imports this module
+
+        return csrf_token(self.request)
+
+    def __html__(self) -> str:
+        return str(self)
+
+
+def _page_context(request: Request) -> dict[str, Any]:
+    return {"current_user": getattr(request.state, "user", None), "csrf_token": LazyCsrfToken(request)}
 
 
 def static_url(path: str) -> str:
@@ -50,6 +66,13 @@ def redirect_back(request: Request, fallback: str) -> RedirectResponse:
     same_site = parts.netloc == request.url.netloc and parts.path.startswith("/")
     target = (parts.path + (f"?{parts.query}" if parts.query else "")) if same_site else fallback
     return RedirectResponse(target, status_code=303)
+
+
+def render_page(request: Request, template: str, context: dict[str, Any]) -> Response:
+    """The HTML page, or its JSON twin (the same context) when the path ends in ``.json``."""
+    if request.url.path.endswith(".json"):
+        return mark_public(JSONResponse(jsonable_encoder(context)), request)
+    return mark_public(templates.TemplateResponse(request, template, context), request)
 
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates", context_processors=[_page_context])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request
@@ -16,11 +17,12 @@ from papertide.services.accounts import (
     identity,
     update_profile,
 )
-from papertide.web.deps import Db, DbSession, templates
+from papertide.web.deps import Db, DbSession, render_page, templates
 from papertide.web.security import CurrentUser, SignedIn, client_address, enforce_rate_limit, sign_in, sign_out
 from papertide.web.viewmodels import card
 
 router = APIRouter()
+PRIVATE_FIELDS = ("email", "id")
 Text = Annotated[str, Form(max_length=1024)]
 
 
@@ -72,6 +74,7 @@ def signup(request: Request, db: Db, username: Text, password: Text, email: Text
 
 
 @router.get("/users/{username}")
+@router.get("/users/{username}.json")  # the inner decorator registers first, so .json wins
 def profile(request: Request, username: str, session: DbSession, user: CurrentUser) -> Response:
     person = query_user(session, username)
     if person is None:
@@ -81,12 +84,13 @@ def profile(request: Request, username: str, session: DbSession, user: CurrentUs
     upvoted = query_upvoted_by(session, person.id)
     voted = query_votes_of(session, viewer_id, [r.id for r in submitted + upvoted])
     context = {
-        "person": person,
+        # Public fields only: the JSON twin must not publish an email address.
+        "person": {k: v for k, v in asdict(person).items() if k not in PRIVATE_FIELDS},
         "submitted": [card(r, voted) for r in submitted],
         "upvoted": [card(r, voted) for r in upvoted],
         "collections": query_collections_of(session, username, viewer_id),
     }
-    return templates.TemplateResponse(request, "profile.html", context)
+    return render_page(request, "profile.html", context)
 
 
 @router.get("/settings")

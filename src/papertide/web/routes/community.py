@@ -24,7 +24,7 @@ from papertide.services.collections import (
     set_item_note,
     update_collection,
 )
-from papertide.web.deps import Db, DbSession, redirect_back, templates
+from papertide.web.deps import Db, DbSession, redirect_back, render_page, templates
 from papertide.web.security import CurrentUser, SignedIn, enforce_rate_limit
 from papertide.web.viewmodels import card
 
@@ -34,15 +34,14 @@ Note = Annotated[str, Form(max_length=4_000)]
 
 
 @router.get("/orgs/{name}")
+@router.get("/orgs/{name}.json")  # the inner decorator registers first, so .json wins
 def organization(request: Request, name: str, session: DbSession, user: CurrentUser) -> Response:
     org = query_organization(session, name)
     if org is None:
         raise HTTPException(404, f"There is no organization named {name!r}.")
     rows = query_organization_papers(session, org.id)
     voted = query_votes_of(session, user.id if user else None, [r.id for r in rows])
-    return templates.TemplateResponse(
-        request, "organization.html", {"org": org, "cards": [card(r, voted) for r in rows]}
-    )
+    return render_page(request, "organization.html", {"org": org, "cards": [card(r, voted) for r in rows]})
 
 
 @router.get("/collections/new")
@@ -68,6 +67,7 @@ def new_collection(
 
 
 @router.get("/users/{username}/collections/{slug}")
+@router.get("/users/{username}/collections/{slug}.json")  # registered first, so .json wins
 def collection_page(request: Request, username: str, slug: str, session: DbSession, user: CurrentUser) -> Response:
     collection = query_collection(session, username, slug)
     mine = user is not None and collection is not None and collection.owner == user.username
@@ -80,7 +80,7 @@ def collection_page(request: Request, username: str, slug: str, session: DbSessi
         "mine": mine,
         "items": [(card(row, voted), note, row.id) for row, note in items],
     }
-    return templates.TemplateResponse(request, "collection.html", context)
+    return render_page(request, "collection.html", context)
 
 
 @router.post("/collections/{collection_id}/edit")

@@ -24,6 +24,7 @@ from papertide.queries import (
     query_votes_of,
 )
 from papertide.web.deps import AppSettings, DbSession, templates
+from papertide.web.pagecache import mark_public
 from papertide.web.security import CurrentUser
 from papertide.web.viewmodels import (
     Link,
@@ -52,8 +53,8 @@ def trending_rules(settings: Settings) -> TrendingRules:
 
 def render(request: Request, page: ListingPage, as_json: bool) -> Response:
     if as_json:
-        return JSONResponse(asdict(page))
-    return templates.TemplateResponse(request, "listing.html", {"page": page})
+        return mark_public(JSONResponse(asdict(page)), request)
+    return mark_public(templates.TemplateResponse(request, "listing.html", {"page": page}), request)
 
 
 def split_suffix(value: str) -> tuple[str, bool]:

@@ -1,0 +1,1 @@
+"""Search: the query parser now; keyword and semantic retrievers, fusion and "more like this" next."""

@@ -1,0 +1,153 @@
+"""Keyword retrieval: BM25 over SQLite FTS5, ``ts_rank_cd`` over PostgreSQL tsvectors, one interface.
+
+Both take a parsed :class:`SearchQuery` and a filter clause, and return :class:`Hit` lists (paper id and score,
+higher is better), the shape every retriever returns so they can be fused, swapped and tested alone.
+
+Semantics, the same on both engines: plain words are alternatives, ranked so that papers matching more of them
+come first (BM25 in FTS5; term coordination then cover density in PostgreSQL, whose ranking has no IDF), so a
+natural-language query still finds papers that miss a word, phrases and field-restricted terms are required,
+exclusions remove matches. User text reaches the engines only as quoted, escaped string literals (FTS5) or bound
+parameters (PostgreSQL), so ``NEAR(`` or ``*`` in the box is just text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy import (
+    ColumnElement,
+    Text,
+    and_,
+    bindparam,
+    case,
+    cast,
+    column,
+    func,
+    literal,
+    literal_column,
+    not_,
+    or_,
+    select,
+    table,
+    true,
+)
+from sqlalchemy.dialects.postgresql import TSQUERY
+from sqlalchemy.orm import Session
+
+from papertide.models import Paper
+from papertide.search.query import SearchQuery, Term
+
+# Title matters most, then authors, then the abstract (FTS5 bm25() column weights; PostgreSQL A/B/C weights).
+FTS5_WEIGHTS = (10.0, 5.0, 1.0)
+PG_WEIGHTS = "{0.1, 0.2, 0.5, 1.0}"  # D, C, B, A as ts_rank expects
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    paper_id: int
+    score: float
+
+
+class KeywordRetriever(Protocol):
+    def search(self, session: Session, query: SearchQuery, where: ColumnElement[bool], limit: int) -> list[Hit]: ...
+
+
+def keyword_retriever(session: Session) -> KeywordRetriever:
+    return Fts5Retriever() if session.get_bind().dialect.name == "sqlite" else PostgresRetriever()
+
+
+def prefix_root(word: str) -> str:
+    """The part of a typed prefix to match: both indexes hold English stems ("splatting" is stored as "splat"),
+    which a typed prefix ("splatt*") can overrun, so the last two letters are dropped (never below three)."""
+    return word[: max(3, len(word) - 2)]
+
+
+def fts5_string(text_value: str) -> str:
+    """An FTS5 string literal: double quotes around, inner quotes doubled; nothing inside is syntax."""
+    return '"' + text_value.replace('"', '""') + '"'
+
+
+_FTS_COLUMNS = {"title": "title", "author": "authors", "abstract": "abstract"}
+_PAPER_SEARCH = table("paper_search", column("rowid"))
+
+
+class Fts5Retriever:
+    def match_expression(self, query: SearchQuery) -> str | None:
+        words = [t for t in query.positive_terms if not t.phrase and t.field is None]
+        required = [t for t in query.positive_terms if t.phrase or t.field is not None]
+        parts: list[str] = []
+        if words:
+            parts.append("(" + " OR ".join(self._term(t) for t in words) + ")")
+        parts.extend(self._term(t) for t in required)
+        if not parts:
+            return None
+        expression = " AND ".join(parts)
+        for term in (t for t in query.terms if t.negated):
+            expression += " NOT " + self._term(term)
+        return expression
+
+    def _term(self, term: Term) -> str:
+        literal = fts5_string(prefix_root(term.text)) + " *" if term.prefix else fts5_string(term.text)
+        return f"{_FTS_COLUMNS[term.field]} : {literal}" if term.field else literal
+
+    def search(self, session: Session, query: SearchQuery, where: ColumnElement[bool], limit: int) -> list[Hit]:
+        expression = self.match_expression(query)
+        if expression is None:
+            return []
+        rank: ColumnElement[float] = literal_column(f"bm25(paper_search, {', '.join(str(w) for w in FTS5_WEIGHTS)})")
+        statement = (
+            select(Paper.id, rank)
+            .select_from(Paper)
+            .join(_PAPER_SEARCH, _PAPER_SEARCH.c.rowid == Paper.id)
+            .where(literal_column("paper_search").op("MATCH")(bindparam("match", expression)), where)
+            .order_by(rank)
+            .limit(limit)
+        )
+        # bm25() is lower-is-better; flip it so every retriever's scores grow with relevance.
+        return [Hit(paper_id, -float(score)) for paper_id, score in session.execute(statement)]
+
+
+_PG_COLUMNS = {"title": "title_tsv", "author": "authors_tsv", "abstract": "abstract_tsv", None: "search_tsv"}
+
+
+class PostgresRetriever:
+    def _tsquery(self, term: Term) -> ColumnElement[Any]:
+        normalised = func.papertide_unaccent(term.text)
+        if term.phrase:
+            return func.phraseto_tsquery("english", normalised)
+        if term.prefix:
+            root = func.papertide_unaccent(prefix_root(term.text))
+            lexeme = func.nullif(cast(func.plainto_tsquery("simple", root), Text), "")
+            return cast(lexeme.op("||")(":*"), TSQUERY)
+        return func.plainto_tsquery("english", normalised)
+
+    def _matches(self, term: Term) -> ColumnElement[bool]:
+        column: ColumnElement[Any] = literal_column(f"papers.{_PG_COLUMNS[term.field]}")
+        return column.op("@@")(self._tsquery(term))
+
+    def search(self, session: Session, query: SearchQuery, where: ColumnElement[bool], limit: int) -> list[Hit]:
+        words = [t for t in query.positive_terms if not t.phrase and t.field is None]
+        required = [t for t in query.positive_terms if t.phrase or t.field is not None]
+        if not words and not required:
+            return []
+        conditions: list[ColumnElement[bool]] = [where]
+        if words:
+            conditions.append(or_(*(self._matches(t) for t in words)))
+        conditions.extend(self._matches(t) for t in required)
+        conditions.extend(not_(self._matches(t)) for t in query.terms if t.negated)
+        positive = list(query.positive_terms)
+        combined = self._tsquery(positive[0])
+        for term in positive[1:]:
+            combined = combined.op("||")(self._tsquery(term))
+        density = func.ts_rank_cd(
+            literal_column(f"'{PG_WEIGHTS}'::float4[]"), literal_column("papers.search_tsv"), combined
+        )
+        # ts_rank has no IDF, so a paper repeating one common word would beat one matching every word; rank first
+        # by how many query terms match (coordination), then by cover density within the same count.
+        matched = sum((case((self._matches(term), 1), else_=0) for term in positive), start=literal(0))
+        score = matched + density / (density + 1)
+        statement = (
+            select(Paper.id, score).where(and_(true(), *conditions)).order_by(score.desc(), Paper.id).limit(limit)
+        )
+        return [Hit(paper_id, float(score)) for paper_id, score in session.execute(statement)]

@@ -1,0 +1,181 @@
+"""Keyword search on real arXiv records: diacritics, phrases, exclusions, prefixes, fields, filters, hostile
+input, and agreement between SQLite FTS5 and PostgreSQL full text."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+
+from papertide.config import Settings
+from papertide.db import Database, connect
+from papertide.models import Paper
+from papertide.search.query import parse_query
+from papertide.search.service import SearchOptions, search_papers
+from papertide.services.ingest import ingest_snapshot
+from tests.conftest import _admin_execute, make_settings
+from tests.test_ingest_cli import snapshot_subset
+
+LINES = 3_000
+
+
+@pytest.fixture
+def corpus(db: Database, shared_data: Path, tmp_path: Path) -> Database:
+    ingest_snapshot(db, snapshot_subset(shared_data, tmp_path / "subset.jsonl", LINES))
+    return db
+
+
+def ids(db: Database, text: str, **options: object) -> list[str]:
+    with db.read_session() as session:
+        results = search_papers(session, parse_query(text), SearchOptions(limit=50, **options))  # type: ignore[arg-type]
+    return [row.arxiv_id for row in results.rows]
+
+
+def test_diacritics_are_folded(corpus: Database) -> None:
+    assert ids(corpus, "bezier splatting")[0] == "2503.16424"  # "Bézier Splatting for Fast and Differentiable…"
+    assert ids(corpus, "fuxi benchmark")[0] == "2503.15837"  # "Fùxì: A Benchmark…"
+    assert "2503.17657" in ids(corpus, "karhunen loeve")  # "Karhunen-Loève"
+    assert ids(corpus, "Fréchet distance")[:3] == ids(corpus, "frechet distance")[:3]
+    assert "2503.11849" in ids(corpus, "author:taixe")  # Laura Leal-Taixé
+
+
+def test_stemming_and_prefixes(corpus: Database) -> None:
+    assert "2503.16424" in ids(corpus, "splat")  # porter: splatting -> splat
+    prefixed = ids(corpus, "splatt*")
+    assert "2503.16424" in prefixed and len(prefixed) >= 5
+
+
+def test_phrases_are_required_and_contiguous(corpus: Database) -> None:
+    found = ids(corpus, '"vector graphics"')
+    assert found
+    with corpus.read_session() as session:
+        for arxiv_id in found:
+            paper = session.query(Paper).filter_by(arxiv_id=arxiv_id).one()
+            assert "vector graphic" in f"{paper.title} {paper.abstract}".lower().replace("\n", " ")
+
+
+def test_exclusions_remove_matches(corpus: Database) -> None:
+    both = ids(corpus, "bezier")
+    assert {"2503.16424", "2503.13961"} <= set(both)
+    without = ids(corpus, "bezier -splatting")
+    assert "2503.16424" not in without and "2503.13961" in without
+
+
+def test_title_field_restricts_the_column(corpus: Database) -> None:
+    in_title = ids(corpus, "title:benchmark")
+    with corpus.read_session() as session:
+        titles = [session.query(Paper.title).filter_by(arxiv_id=a).scalar() for a in in_title]
+    assert titles and all("benchmark" in (t or "").lower() for t in titles)
+    assert len(ids(corpus, "benchmark")) >= len(in_title)
+
+
+def test_filters_narrow_results(corpus: Database) -> None:
+    everything = ids(corpus, "diffusion")
+    assert len(everything) == 50
+    with corpus.read_session() as session:
+        cv = [
+            r.arxiv_id for r in search_papers(session, parse_query("diffusion cat:cs.CV"), SearchOptions(limit=50)).rows
+        ]
+        lg = search_papers(session, parse_query("diffusion"), SearchOptions(limit=50, category="cs.LG")).rows
+    assert cv and all("cs.CV" in row for row in _categories(corpus, cv))
+    assert lg and all("cs.LG" in row.categories for row in lg)
+    dated = ids(corpus, "diffusion after:2025-04-01 before:2025-04-30")
+    with corpus.read_session() as session:
+        days = [session.query(Paper.announced_on).filter_by(arxiv_id=a).scalar() for a in dated]
+    assert days and all(date(2025, 4, 1) <= d <= date(2025, 4, 30) for d in days)  # type: ignore[operator]
+    with corpus.write_session() as session:
+        session.execute(
+            update(Paper)
+            .where(Paper.arxiv_id == everything[3])
+            .values(code_url="https://github.com/x/y", upvote_count=42)
+        )
+    assert ids(corpus, "diffusion has:code") == [everything[3]]
+    assert ids(corpus, "diffusion upvotes:>40") == [everything[3]]
+    assert everything[3] not in ids(corpus, "diffusion upvotes:<5")
+
+
+def _categories(db: Database, arxiv_ids: list[str]) -> list[list[str]]:
+    with db.read_session() as session:
+        return [session.query(Paper.categories).filter_by(arxiv_id=a).scalar() for a in arxiv_ids]
+
+
+def test_sorts_and_facets(corpus: Database) -> None:
+    with corpus.read_session() as session:
+        by_date = search_papers(session, parse_query("diffusion"), SearchOptions(limit=30, sort="date"))
+    days = [row.announced_on for row in by_date.rows]
+    assert days == sorted(days, reverse=True)  # type: ignore[type-var]
+    assert by_date.facets[0][1] >= by_date.facets[-1][1] and by_date.total >= 30
+
+
+def test_search_page_handles_hostile_and_odd_input(client: TestClient, corpus: Database) -> None:
+    for q in [
+        "NEAR(a b",
+        'title:* OR "unbalanced',
+        "x" * 10_000,
+        "🚀🚀 深度学习",
+        "'; DROP TABLE papers; --",
+        "-only -negations",
+        '""',
+        "cat:",
+        "AND OR NOT",
+        "\\",
+        "^*:()",
+    ]:
+        response = client.get("/search", params={"q": q})
+        assert response.status_code == 200, q
+    assert "cut to its first" in client.get("/search", params={"q": "x " * 6_000}).text
+    assert "nothing to search for" in client.get("/search", params={"q": "-only"}).text
+
+
+def test_search_page_highlights_and_jumps(client: TestClient, corpus: Database) -> None:
+    page = client.get("/search", params={"q": "bezier splatting"}).text
+    assert "<mark>Splatting</mark>" in page and 'href="/papers/2503.16424"' in page
+    jump = client.get("/search", params={"q": "https://arxiv.org/abs/2503.16424v2"}, follow_redirects=False)
+    assert jump.status_code == 303 and jump.headers["location"] == "/papers/2503.16424"
+    data = client.get("/search.json", params={"q": "bezier", "sort": "date"}).json()
+    assert data["total"] >= 2 and data["cards"] and all(isinstance(s, float) for s in data["scores"].values())
+
+
+@pytest.fixture
+def both_backends(
+    shared_data: Path, tmp_path: Path, sqlite_template: Path, postgres_server: str
+) -> Iterator[tuple[Database, Database]]:
+    path = tmp_path / "lite.db"
+    shutil.copy(sqlite_template, path)
+    name = f"papertide_agree_{os.getpid()}"
+    _admin_execute(postgres_server, f"CREATE DATABASE {name} TEMPLATE papertide_template")
+    lite = connect(make_settings(f"sqlite:///{path}", tmp_path))
+    pg = connect(Settings(database_url=postgres_server.rsplit("/", 1)[0] + f"/{name}", data_dir=tmp_path))
+    subset = snapshot_subset(shared_data, tmp_path / "subset.jsonl", LINES)
+    for database in (lite, pg):
+        ingest_snapshot(database, subset)
+    yield lite, pg
+    lite.dispose()
+    pg.dispose()
+    _admin_execute(postgres_server, f"DROP DATABASE {name} WITH (FORCE)")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "bezier splatting",
+        "fuxi",
+        "gaussian splatting avatar",
+        '"vector graphics"',
+        "title:benchmark reasoning",
+        "karhunen loeve diffusion",
+    ],
+)
+def test_sqlite_and_postgresql_agree_on_top_hits(both_backends: tuple[Database, Database], text: str) -> None:
+    lite, pg = both_backends
+    lite_ids, pg_ids = ids(lite, text), ids(pg, text)
+    assert lite_ids and pg_ids
+    assert lite_ids[0] == pg_ids[0] or lite_ids[0] in pg_ids[:3], (text, lite_ids[:5], pg_ids[:5])
+    overlap = len(set(lite_ids[:10]) & set(pg_ids[:10]))
+    assert overlap >= min(5, len(lite_ids[:10]), len(pg_ids[:10])) * 0.6, (text, lite_ids[:10], pg_ids[:10])

@@ -1,0 +1,49 @@
+"""The anonymous page cache: hits skip the database, writes through the app clear it, sessions bypass it."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from papertide.app import create_app
+from papertide.config import Settings
+from papertide.db import Database
+from papertide.services.papers import feature_papers
+from tests.factories import make_featured_record
+from tests.test_web_pages import count_queries
+from tests.web_helpers import sign_up
+
+
+def test_anonymous_pages_are_cached_until_a_write(settings: Settings, db: Database) -> None:
+    first = make_featured_record(upvotes=5)
+    with db.write_session() as session:
+        feature_papers(session, [first])
+    app = create_app(settings.model_copy(update={"page_cache_seconds": 60}))
+    with TestClient(app) as anonymous, TestClient(app) as member:
+        assert first.paper.arxiv_id in anonymous.get("/papers/date/2026-07-09").text
+        assert "set-cookie" not in anonymous.get("/papers/date/2026-07-09").headers
+        with count_queries(app.state.db) as queries:
+            cached = anonymous.get("/papers/date/2026-07-09")
+        assert cached.status_code == 200 and queries == [] and "x-page-cache" not in cached.headers
+        second = make_featured_record(upvotes=50)
+        with db.write_session() as session:  # behind the app's back: the cache may serve the old page
+            feature_papers(session, [second])
+        assert second.paper.arxiv_id not in anonymous.get("/papers/date/2026-07-09").text
+        token = sign_up(member, "writer")  # a write through the app clears this process's cache
+        assert second.paper.arxiv_id in member.get("/papers/date/2026-07-09").text
+        member.post(f"/papers/{first.paper.arxiv_id}/vote", data={"value": "1", "csrf_token": token})
+        assert second.paper.arxiv_id in anonymous.get("/papers/date/2026-07-09").text
+
+
+def test_signed_in_pages_and_cookie_setting_pages_are_never_cached(settings: Settings, db: Database) -> None:
+    with db.write_session() as session:
+        feature_papers(session, [make_featured_record()])
+    app = create_app(settings.model_copy(update={"page_cache_seconds": 60}))
+    with TestClient(app) as member, TestClient(app) as anonymous:
+        sign_up(member, "personal")
+        assert "personal" in member.get("/papers/date/2026-07-09").text
+        assert "personal" not in anonymous.get("/papers/date/2026-07-09").text
+        login_page = anonymous.get("/login")
+        assert "set-cookie" in login_page.headers
+        with count_queries(app.state.db):
+            other = TestClient(app).get("/login")
+        assert other.headers["set-cookie"] != login_page.headers["set-cookie"]
