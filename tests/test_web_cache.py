@@ -47,3 +47,27 @@ def test_signed_in_pages_and_cookie_setting_pages_are_never_cached(settings: Set
         with count_queries(app.state.db):
             other = TestClient(app).get("/login")
         assert other.headers["set-cookie"] != login_page.headers["set-cookie"]
+
+
+def test_every_anonymous_page_kind_is_cached(settings: Settings, db: Database) -> None:
+    item = make_featured_record()
+    with db.write_session() as session:
+        feature_papers(session, [item])
+    app = create_app(settings.model_copy(update={"page_cache_seconds": 60}))
+    submitter = item.submitter.name if item.submitter else ""
+    paths = [
+        "/",
+        "/index.json",
+        f"/papers/{item.paper.arxiv_id}",
+        "/papers/week/2026-W28",
+        "/papers/month/2026-07",
+        "/papers/trending",
+        f"/users/{submitter}",
+        "/search?q=the",
+    ]
+    with TestClient(app) as anonymous:
+        for path in paths:
+            assert anonymous.get(path).status_code == 200, path
+            with count_queries(app.state.db) as queries:
+                again = anonymous.get(path)
+            assert again.status_code == 200 and queries == [], path

@@ -36,6 +36,7 @@ from papertide.services.submissions import SubmissionError, can_edit_links, set_
 from papertide.services.votes import set_vote
 from papertide.web.deps import Db, DbSession, redirect_back, templates
 from papertide.web.errors import wants_json
+from papertide.web.pagecache import mark_public
 from papertide.web.security import Admin, CurrentUser, SignedIn, enforce_rate_limit
 from papertide.web.viewmodels import PaperPage, card, comment_view, paper_links, paper_url, plain_title
 
@@ -91,7 +92,8 @@ def paper_page(request: Request, arxiv_id: str, session: DbSession, user: Curren
         my_collections=_my_collections(session, viewer_id),
         hidden=paper.hidden,
     )
-    return templates.TemplateResponse(request, "paper.html", {"page": page, "plain_title": plain_title(row.title)})
+    response = templates.TemplateResponse(request, "paper.html", {"page": page, "plain_title": plain_title(row.title)})
+    return mark_public(response, request)
 
 
 def _my_collections(session: Session, viewer_id: int | None) -> list[dict[str, object]]:
