@@ -26,6 +26,7 @@ from papertide.app import create_app
 from papertide.config import Settings
 from papertide.db import Database, connect, upgrade
 from tests.pg import PostgresCluster
+from tests.replay_server import FakeClock, ReplayServer
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 BACKENDS = ["sqlite", "postgresql"]
@@ -145,3 +146,16 @@ def live_server(app: FastAPI) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A fake monotonic clock whose sleep only moves time: rate limits and backoff, measured without waiting."""
+    return FakeClock()
+
+
+@pytest.fixture
+def server(clock: FakeClock) -> Iterator[ReplayServer]:
+    """A real HTTP server on loopback replaying recorded responses, stamping requests with ``clock``."""
+    with ReplayServer(clock=clock) as replay:
+        yield replay

@@ -301,3 +301,20 @@ def test_serve_command_serves_the_database(settings: Settings, db: Database, tmp
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_arxiv_query_pages_through_results(settings: Settings, db: Database, shared_data: Path) -> None:
+    fixtures = shared_data / "fixtures" / "arxiv_api"
+    with ReplayServer() as server:
+        server.route(
+            "/api/query", Reply(body=fixtures / "api2026_search_testing_start0_max10.xml"), params={"start": "0"}
+        )
+        server.route(
+            "/api/query", Reply(body=fixtures / "api2026_search_testing_start10_max10.xml"), params={"start": "10"}
+        )
+        configured = settings.model_copy(update={"arxiv_api_url": f"{server.url}/api/query"})
+        result = run_cli(configured, "ingest", "arxiv", "--query", "testing", "--max-results", "20")
+        starts = [request.params.get("start") for request in server.requests]
+    assert result.returncode == 0, result.stderr
+    assert "20 added" in result.stderr and paper_count(db) == 20
+    assert starts[:2] == ["0", "10"]

@@ -19,17 +19,6 @@ QUERY_PATH = "/api/query"
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def server(clock: FakeClock) -> Iterator[ReplayServer]:
-    with ReplayServer(clock=clock) as replay:
-        yield replay
-
-
-@pytest.fixture
 def client(server: ReplayServer, clock: FakeClock) -> Iterator[ArxivApiClient]:
     with PoliteClient(f"{server.url}{QUERY_PATH}", clock=clock, sleep=clock.sleep) as http:
         yield ArxivApiClient(http)

@@ -19,17 +19,6 @@ TOKEN = "6960524|1001"
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def server(clock: FakeClock) -> Iterator[ReplayServer]:
-    with ReplayServer(clock=clock) as replay:
-        yield replay
-
-
-@pytest.fixture
 def client(server: ReplayServer, clock: FakeClock) -> Iterator[OaiClient]:
     with PoliteClient(f"{server.url}{OAI_PATH}", clock=clock, sleep=clock.sleep) as http:
         yield OaiClient(http)

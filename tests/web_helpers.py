@@ -25,9 +25,13 @@ def csrf_token(client: TestClient, path: str = "/") -> str:
 
 def sign_up(client: TestClient, username: str, password: str = PASSWORD) -> str:
     """Create an account through the form; returns the CSRF token of the new session."""
+    return _account_form(client, "/signup", username, password)
+
+
+def _account_form(client: TestClient, path: str, username: str, password: str) -> str:
     response = client.post(
-        "/signup",
-        data={"username": username, "password": password, "csrf_token": csrf_token(client, "/signup")},
+        path,
+        data={"username": username, "password": password, "csrf_token": csrf_token(client, path)},
         follow_redirects=False,
     )
     assert response.status_code == 303, response.text
@@ -40,13 +44,7 @@ def make_admin(db: Database, username: str) -> None:
 
 
 def log_in(client: TestClient, username: str, password: str = PASSWORD) -> str:
-    response = client.post(
-        "/login",
-        data={"username": username, "password": password, "csrf_token": csrf_token(client, "/login")},
-        follow_redirects=False,
-    )
-    assert response.status_code == 303, response.text
-    return csrf_token(client)
+    return _account_form(client, "/login", username, password)
 
 
 def load_daily(db: Database, path: Path) -> list[dict[str, object]]:

@@ -10,14 +10,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "dev-only-insecure-secret-change-me"
 
 
-class ConfigError(ValueError):
-    """A setting is missing or unsafe; the message says which variable to set."""
+class ConfigError(Exception):
+    """A setting is missing, malformed or unsafe; the message says which variable to fix."""
 
 
 class Settings(BaseSettings):
@@ -81,12 +81,12 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
         if self.env != "dev" and self.secret_key == DEV_SECRET:
-            raise ConfigError(
+            raise ValueError(
                 "PAPERTIDE_SECRET_KEY is the built-in development secret; set it to a long random value, "
                 'e.g. python -c "import secrets; print(secrets.token_urlsafe(48))"'
             )
         if self.env != "dev" and len(self.secret_key) < 32:
-            raise ConfigError("PAPERTIDE_SECRET_KEY must be at least 32 characters in production")
+            raise ValueError("PAPERTIDE_SECRET_KEY must be at least 32 characters in production")
         return self
 
     @property
@@ -100,4 +100,17 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    """The settings from the environment and ``.env``; a bad value raises :class:`ConfigError` naming it."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise ConfigError(describe(error)) from None
+
+
+def describe(error: ValidationError) -> str:
+    lines = []
+    for problem in error.errors():
+        name = "_".join(str(part) for part in problem["loc"])
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        lines.append(f"PAPERTIDE_{name.upper()}: {message}" if name else message)
+    return "; ".join(lines)

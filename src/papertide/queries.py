@@ -405,12 +405,6 @@ def query_user(session: Session, username: str) -> UserProfile | None:
     user = session.execute(select(User).where(User.username == username)).scalar()
     if user is None:
         return None
-    organizations = session.execute(
-        select(Organization.name)
-        .join(OrganizationMember, OrganizationMember.organization_id == Organization.id)
-        .where(OrganizationMember.user_id == user.id)
-        .order_by(Organization.name)
-    ).scalars()
     return UserProfile(
         user.id,
         user.username,
@@ -420,7 +414,7 @@ def query_user(session: Session, username: str) -> UserProfile | None:
         user.created_at,
         user.is_admin,
         user.password_hash is not None,
-        list(organizations),
+        query_memberships(session, user.id),
     )
 
 

@@ -115,58 +115,26 @@ def latest_of_kind(request: Request, session: DbSession) -> Response:
     return RedirectResponse(f"/papers/{kind}/{period.key}", status_code=307)
 
 
-@router.get("/papers/date/{day}")
-def daily(
+_KIND_OF_SEGMENT: dict[str, PeriodKind] = {"date": "day", "week": "week", "month": "month"}
+
+
+@router.get("/papers/date/{value}")
+@router.get("/papers/week/{value}")
+@router.get("/papers/month/{value}")
+def period_listing(
     request: Request,
-    day: str,
+    value: str,
     session: DbSession,
     settings: AppSettings,
     user: CurrentUser,
     sort: SortParam = "upvotes",
     category: CategoryParam = None,
 ) -> Response:
-    return _period_response(request, "day", day, session, settings, user, sort, category)
-
-
-@router.get("/papers/week/{week}")
-def weekly(
-    request: Request,
-    week: str,
-    session: DbSession,
-    settings: AppSettings,
-    user: CurrentUser,
-    sort: SortParam = "upvotes",
-    category: CategoryParam = None,
-) -> Response:
-    return _period_response(request, "week", week, session, settings, user, sort, category)
-
-
-@router.get("/papers/month/{month}")
-def monthly(
-    request: Request,
-    month: str,
-    session: DbSession,
-    settings: AppSettings,
-    user: CurrentUser,
-    sort: SortParam = "upvotes",
-    category: CategoryParam = None,
-) -> Response:
-    return _period_response(request, "month", month, session, settings, user, sort, category)
-
-
-def _period_response(
-    request: Request,
-    kind: PeriodKind,
-    text: str,
-    session: Session,
-    settings: Settings,
-    user: CurrentUser,
-    sort: Sort,
-    category: str | None,
-) -> Response:
-    value, as_json = split_suffix(text)
+    """A day (YYYY-MM-DD), ISO week (YYYY-Www) or month (YYYY-MM); ``.json`` appended gives the JSON twin."""
+    kind = _KIND_OF_SEGMENT[request.url.path.split("/")[2]]
+    text, as_json = split_suffix(value)
     try:
-        period = parse_period(kind, value)
+        period = parse_period(kind, text)
     except InvalidPeriod as error:
         raise HTTPException(404, f"{error}. Try the latest papers on the front page.") from error
     return render(request, _period_page(session, period, sort, category, user, settings), as_json)
