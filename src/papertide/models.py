@@ -75,6 +75,8 @@ class Paper(Base):
     abstract: Mapped[str | None] = mapped_column(Text)
     # [{"name": str, "affiliations": [str, ...]}, ...] in author order.
     authors: Mapped[list[dict[str, Any]]] = mapped_column(JsonType, default=list)
+    # "Ada Lovelace, Alan Turing": derived from ``authors`` by the upsert, for the keyword indexes.
+    author_names: Mapped[str] = mapped_column(Text, default="")
     primary_category: Mapped[str | None] = mapped_column(String(32), index=True)
     categories: Mapped[list[str]] = mapped_column(JsonType, default=list)
     # [{"version": int, "created": ISO-8601 UTC}, ...] oldest first; the newest is ``version``.

@@ -109,27 +109,14 @@ class IngestCounts:
 def content_hash(payload: dict[str, object]) -> str:
     """A stable digest of a paper's stored metadata, used to tell 'unchanged' from 'updated'.
 
-    Text is hashed as is and only the small structured values go through JSON (with sorted keys, since
-    PostgreSQL's JSONB reorders them): encoding whole abstracts as JSON was the costliest step of a bulk ingest.
+    One JSON encoding with sorted keys (PostgreSQL's JSONB reorders keys, so order must not matter); measured the
+    cheapest canonical form, and it runs once per record on every bulk ingest.
     """
-    digest = hashlib.blake2b(digest_size=16)
-    for key in sorted(payload):
-        digest.update(key.encode())
-        digest.update(_SEPARATOR)
-        digest.update(_encode(payload[key]))
-        digest.update(_SEPARATOR)
-    return digest.hexdigest()
+    encoded = json.dumps(payload, sort_keys=True, default=_iso)
+    return hashlib.blake2b(encoded.encode(), digest_size=16).hexdigest()
 
 
-_SEPARATOR = b"\x00"
-_NONE = b"\x01"
-
-
-def _encode(value: object) -> bytes:
-    if isinstance(value, str):
-        return value.encode()
-    if value is None:
-        return _NONE
+def _iso(value: object) -> str:
     if isinstance(value, datetime | date):
-        return value.isoformat().encode()
-    return json.dumps(value, sort_keys=True, ensure_ascii=False).encode()
+        return value.isoformat()
+    raise TypeError(f"cannot hash a {type(value).__name__}")

@@ -76,6 +76,7 @@ def upsert_papers(session: Session, records: Iterable[PaperRecord]) -> IngestCou
             continue
         row["content_hash"] = content_hash({key: row[key] for key in (*_METADATA_FIELDS, "version")})
         row["primary_category"] = row["categories"][0] if row["categories"] else None
+        row["author_names"] = ", ".join(author["name"] for author in row["authors"])
         if stored is None:
             inserts.append({**row, "arxiv_id": arxiv_id, "created_at": now, "modified_at": now})
             category_changes[arxiv_id] = row["categories"]

@@ -1,6 +1,7 @@
 """Keyword search indexes: SQLite FTS5 kept by triggers, PostgreSQL tsvector columns with GIN indexes.
 
-SQLite: ``paper_search`` is an external-content FTS5 table over a view that flattens author names, with the
+Both index ``papers.author_names`` (added here, kept by the upsert). SQLite: ``paper_search`` is an
+external-content FTS5 table over a view of ``papers``, with the
 porter stemmer over ``unicode61 remove_diacritics 2`` (``tyr pruner`` finds "Týr-the-Pruner") and prefix indexes.
 PostgreSQL: generated ``tsvector`` columns (English stemming over ``unaccent``), one per searchable field plus a
 weighted one for ranking, each with a GIN index.
@@ -18,34 +19,32 @@ down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-_SQLITE_AUTHORS = "(SELECT group_concat(json_extract(value, '$.name'), ', ') FROM json_each({row}.authors))"
-
 SQLITE_UP = [
-    f"""CREATE VIEW paper_search_source AS
-        SELECT id, title, {_SQLITE_AUTHORS.format(row="papers")} AS authors, abstract FROM papers""",
+    "ALTER TABLE papers ADD COLUMN author_names TEXT NOT NULL DEFAULT ''",
+    """UPDATE papers SET author_names = coalesce(
+        (SELECT group_concat(json_extract(value, '$.name'), ', ') FROM json_each(papers.authors)), '')""",
+    "CREATE VIEW paper_search_source AS SELECT id, title, author_names AS authors, abstract FROM papers",
     """CREATE VIRTUAL TABLE paper_search USING fts5(
         title, authors, abstract,
         content='paper_search_source', content_rowid='id',
         tokenize='porter unicode61 remove_diacritics 2')""",
     # Merge index segments less eagerly while bulk ingests write (FTS5 default 4): fewer rewrites per insert.
     "INSERT INTO paper_search(paper_search, rank) VALUES ('automerge', 16)",
-    f"""CREATE TRIGGER paper_search_insert AFTER INSERT ON papers BEGIN
+    """CREATE TRIGGER paper_search_insert AFTER INSERT ON papers BEGIN
         INSERT INTO paper_search(rowid, title, authors, abstract)
-        VALUES (new.id, new.title, {_SQLITE_AUTHORS.format(row="new")}, new.abstract);
+        VALUES (new.id, new.title, new.author_names, new.abstract);
     END""",
-    f"""CREATE TRIGGER paper_search_delete AFTER DELETE ON papers BEGIN
+    """CREATE TRIGGER paper_search_delete AFTER DELETE ON papers BEGIN
         INSERT INTO paper_search(paper_search, rowid, title, authors, abstract)
-        VALUES ('delete', old.id, old.title, {_SQLITE_AUTHORS.format(row="old")}, old.abstract);
+        VALUES ('delete', old.id, old.title, old.author_names, old.abstract);
     END""",
-    f"""CREATE TRIGGER paper_search_update AFTER UPDATE OF title, authors, abstract ON papers BEGIN
+    """CREATE TRIGGER paper_search_update AFTER UPDATE OF title, author_names, abstract ON papers BEGIN
         INSERT INTO paper_search(paper_search, rowid, title, authors, abstract)
-        VALUES ('delete', old.id, old.title, {_SQLITE_AUTHORS.format(row="old")}, old.abstract);
+        VALUES ('delete', old.id, old.title, old.author_names, old.abstract);
         INSERT INTO paper_search(rowid, title, authors, abstract)
-        VALUES (new.id, new.title, {_SQLITE_AUTHORS.format(row="new")}, new.abstract);
+        VALUES (new.id, new.title, new.author_names, new.abstract);
     END""",
-    # FTS5's 'rebuild' cannot read this view (its json_each subquery), so index existing rows directly.
-    """INSERT INTO paper_search(rowid, title, authors, abstract)
-        SELECT id, title, authors, abstract FROM paper_search_source""",
+    "INSERT INTO paper_search(paper_search) VALUES ('rebuild')",
 ]
 SQLITE_DOWN = [
     "DROP TRIGGER paper_search_update",
@@ -53,9 +52,10 @@ SQLITE_DOWN = [
     "DROP TRIGGER paper_search_insert",
     "DROP TABLE paper_search",
     "DROP VIEW paper_search_source",
+    "ALTER TABLE papers DROP COLUMN author_names",
 ]
 
-_PG_AUTHORS = "coalesce(jsonb_path_query_array(authors, '$[*].name')::text, '')"
+_PG_AUTHORS = "author_names"
 
 
 def _pg_vector(expression: str) -> str:
@@ -63,6 +63,9 @@ def _pg_vector(expression: str) -> str:
 
 
 POSTGRES_UP = [
+    "ALTER TABLE papers ADD COLUMN author_names text NOT NULL DEFAULT ''",
+    """UPDATE papers SET author_names = coalesce(
+        (SELECT string_agg(value ->> 'name', ', ') FROM jsonb_array_elements(authors)), '')""",
     "CREATE EXTENSION IF NOT EXISTS unaccent",
     # unaccent() is only STABLE (its dictionary could change); generated columns need IMMUTABLE, and the
     # dictionary is fixed for the life of the index, so pin it with the two-argument form.
@@ -88,6 +91,7 @@ POSTGRES_DOWN = [
     "ALTER TABLE papers DROP COLUMN authors_tsv",
     "ALTER TABLE papers DROP COLUMN title_tsv",
     "DROP FUNCTION papertide_unaccent(text)",
+    "ALTER TABLE papers DROP COLUMN author_names",
 ]
 
 
