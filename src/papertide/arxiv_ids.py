@@ -64,10 +64,6 @@ def try_parse_arxiv_id(text: str) -> ArxivId | None:
         return None
 
 
-def canonical_arxiv_id(text: str) -> str:
-    return parse_arxiv_id(text).id
-
-
 def _strip_wrapping(text: str) -> str:
     if len(text) > _MAX_INPUT:
         raise InvalidArxivId(f"an arXiv id is at most {_MAX_INPUT} characters; got {len(text)}")

@@ -49,9 +49,6 @@ class Period:
     def next(self) -> Period:
         return _shift(self, 1)
 
-    def contains(self, day: date) -> bool:
-        return self.start <= day <= self.end
-
 
 def day_period(day: date) -> Period:
     return Period("day", day, day)

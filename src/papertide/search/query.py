@@ -38,10 +38,6 @@ _COMPARISON = re.compile(r"^(>=|<=|>|<|=)?(\d{1,9})$")
 _CATEGORY = re.compile(r"^[a-z-]+(\.[a-z-]+)?$", re.IGNORECASE)
 
 
-class QueryError(ValueError):
-    """Raised only for queries that cannot mean anything (nothing to search and no filter)."""
-
-
 @dataclass(frozen=True, slots=True)
 class Term:
     text: str

@@ -39,11 +39,10 @@ class Identity:
     id: int
     username: str
     is_admin: bool
-    created_at_epoch: float
 
 
 def identity(user: User) -> Identity:
-    return Identity(user.id, user.username, user.is_admin, user.created_at.timestamp())
+    return Identity(user.id, user.username, user.is_admin)
 
 
 def create_user(
