@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from papertide.config import Settings
 from papertide.periods import InvalidPeriod, Period, PeriodKind, day_period, month_period, parse_period, week_period
 from papertide.queries import (
+    PaperRow,
     Sort,
     TrendingRules,
     query_category_counts,
@@ -88,16 +89,13 @@ def trending(
     rows = query_trending(
         session, trending_rules(settings), now=datetime.now(UTC), category=category, limit=settings.page_size
     )
-    voted = query_votes_of(session, user.id if user else None, [r.id for r in rows])
-    page = ListingPage(
+    page = _plain_page(
+        session,
+        rows,
+        user.id if user else None,
         title="Trending papers",
-        heading="Trending papers",
         kind="trending",
-        period=None,
-        sort="trending",
         category=category,
-        cards=[card(r, voted) for r in rows],
-        tabs=listing_tabs(None, "trending"),
         empty_hint="Nothing is trending: no paper was featured recently.",
         json_url="/papers/trending.json" + query_string(category=category),
     )
@@ -184,19 +182,44 @@ def _neighbours(session: Session, period: Period) -> tuple[Period | None, Period
 
 def _recent_page(session: Session, viewer_id: int | None, category: str | None, settings: Settings) -> ListingPage:
     rows = query_recent_papers(session, limit=settings.page_size, category=category)
+    hint = (
+        "No papers yet. Fetch recent ones with `papertide ingest arxiv --query 'cat:cs.LG'`, load a snapshot "
+        "with `papertide ingest snapshot FILE`, or import Daily Papers with `papertide ingest daily DIR`."
+    )
+    return _plain_page(
+        session,
+        rows,
+        viewer_id,
+        title="New on arXiv",
+        kind="recent",
+        category=category,
+        empty_hint=hint,
+        json_url="/index.json",
+    )
+
+
+def _plain_page(
+    session: Session,
+    rows: list[PaperRow],
+    viewer_id: int | None,
+    *,
+    title: str,
+    kind: str,
+    category: str | None,
+    empty_hint: str,
+    json_url: str,
+) -> ListingPage:
+    """A listing without a period (trending, the newest arXiv papers): no pager, no sort links."""
     voted = query_votes_of(session, viewer_id, [r.id for r in rows])
     return ListingPage(
-        title="New on arXiv",
-        heading="New on arXiv",
-        kind="recent",
+        title=title,
+        heading=title,
+        kind=kind,
         period=None,
-        sort="newest",
+        sort="trending" if kind == "trending" else "newest",
         category=category,
         cards=[card(r, voted) for r in rows],
-        tabs=listing_tabs(None, "day"),
-        empty_hint=(
-            "No papers yet. Fetch recent ones with `papertide ingest arxiv --query 'cat:cs.LG'`, load a snapshot "
-            "with `papertide ingest snapshot FILE`, or import Daily Papers with `papertide ingest daily DIR`."
-        ),
-        json_url="/index.json",
+        tabs=listing_tabs(None, "trending" if kind == "trending" else "day"),
+        empty_hint=empty_hint,
+        json_url=json_url,
     )
