@@ -8,6 +8,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from papertide.records import AuthorRecord, PaperRecord, RejectedLine, VersionRecord
 from papertide.sources.normalize import tex_to_unicode
@@ -213,3 +215,48 @@ def test_start_line_resumes_without_parsing_earlier_lines(tmp_path: Path) -> Non
     assert list(parsed) == [3, 4, 5]
     assert all(isinstance(item, PaperRecord) for item in parsed.values())
     assert list(records(SAMPLE, start_line=19)) == [19, 20]
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=12,
+)
+_FIELDS = [
+    "id",
+    "title",
+    "abstract",
+    "authors",
+    "authors_parsed",
+    "versions",
+    "categories",
+    "comments",
+    "doi",
+    "journal-ref",
+    "license",
+    "update_date",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=400))
+def test_any_text_line_is_a_record_or_a_clear_rejection(line: str) -> None:
+    try:
+        record = parse_snapshot_line(line)
+    except SnapshotLineError as error:
+        assert str(error)
+    else:
+        assert record.arxiv_id and record.title
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(_FIELDS), _JSON_VALUES, max_size=len(_FIELDS)))
+def test_any_json_object_is_a_record_or_a_clear_rejection(fields: dict[str, object]) -> None:
+    """Real-looking lines with wrong types anywhere (a list where a string belongs, numbers for dates…)."""
+    line = json.dumps({"id": "2503.24322", "title": "A title", **fields})
+    try:
+        record = parse_snapshot_line(line)
+    except SnapshotLineError as error:
+        assert str(error)
+    else:
+        assert record.arxiv_id and record.title
