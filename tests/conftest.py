@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -92,18 +93,38 @@ def _admin_execute(admin_url: str, statement: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        path = tmp_path / "papertide.db"
+@contextmanager
+def fresh_database(request: pytest.FixtureRequest, backend: str, directory: Path) -> Iterator[str]:
+    """A new, migrated, empty database on ``backend`` (a copy of the template); removed afterwards."""
+    number = next(_database_numbers)
+    if backend == "sqlite":
+        path = directory / f"papertide-{number}.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         yield f"sqlite:///{path}"
         return
     admin_url = request.getfixturevalue("postgres_server")
-    name = f"papertide_test_{os.getpid()}_{next(_database_numbers)}"
+    name = f"papertide_test_{os.getpid()}_{number}"
     _admin_execute(admin_url, f"CREATE DATABASE {name} TEMPLATE papertide_template")
-    yield admin_url.rsplit("/", 1)[0] + f"/{name}"
-    _admin_execute(admin_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    try:
+        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        _admin_execute(admin_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with fresh_database(request, request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def second_database(request: pytest.FixtureRequest, database_url: str, tmp_path: Path) -> Iterator[Database]:
+    """Another fresh database on the same backend as ``db``, to compare two runs side by side."""
+    backend = "sqlite" if database_url.startswith("sqlite") else "postgresql"
+    with fresh_database(request, backend, tmp_path) as url:
+        database = connect(make_settings(url, tmp_path))
+        yield database
+        database.dispose()
 
 
 @pytest.fixture

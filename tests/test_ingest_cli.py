@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from papertide.config import Settings
-from papertide.db import Database, connect, upgrade
+from papertide.db import Database
 from papertide.models import FeaturedPaper, IngestCheckpoint, Paper
 from papertide.services.ingest import ingest_snapshot
 from tests.replay_server import ReplayServer, Reply
@@ -113,7 +113,7 @@ def test_reingest_is_a_no_op_with_exit_code_3(
 
 
 def test_killed_ingest_resumes_to_the_same_database(
-    settings: Settings, db: Database, tmp_path: Path, shared_data: Path
+    settings: Settings, db: Database, second_database: Database, tmp_path: Path, shared_data: Path
 ) -> None:
     path = snapshot_subset(shared_data, tmp_path / "subset.jsonl", 12_000)
     env = cli_env(settings, PAPERTIDE_INGEST_BATCH_SIZE="500")
@@ -142,26 +142,11 @@ def test_killed_ingest_resumes_to_the_same_database(
     )
     assert resumed.returncode == 0, resumed.stderr
 
-    reference = connect(_sibling_settings(settings, tmp_path))
-    try:
-        upgrade(reference)
-        ingest_snapshot(reference, path, batch_size=500)
-        assert paper_count(db) == paper_count(reference) == 12_000
-        assert content_hashes(db) == content_hashes(reference)
-    finally:
-        reference.dispose()
+    ingest_snapshot(second_database, path, batch_size=500)  # the same file, never interrupted
+    assert paper_count(db) == paper_count(second_database) == 12_000
+    assert content_hashes(db) == content_hashes(second_database)
     with db.read_session() as session:
         assert session.execute(select(func.count()).select_from(IngestCheckpoint)).scalar_one() == 0
-
-
-def _sibling_settings(settings: Settings, tmp_path: Path) -> Settings:
-    if settings.is_sqlite:
-        return Settings(database_url=f"sqlite:///{tmp_path / 'reference.db'}", data_dir=tmp_path)
-    base, name = settings.resolved_database_url.rsplit("/", 1)
-    from tests.conftest import _admin_execute
-
-    _admin_execute(f"{base}/postgres", f"CREATE DATABASE {name}_ref")
-    return Settings(database_url=f"{base}/{name}_ref", data_dir=tmp_path)
 
 
 def test_daily_directory_creates_featured_days(

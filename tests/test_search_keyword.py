@@ -3,8 +3,6 @@ input, and agreement between SQLite FTS5 and PostgreSQL full text."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -13,13 +11,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from papertide.config import Settings
 from papertide.db import Database, connect
 from papertide.models import Paper
 from papertide.search.query import parse_query
 from papertide.search.service import SearchOptions, search_papers
 from papertide.services.ingest import ingest_snapshot
-from tests.conftest import _admin_execute, make_settings
+from tests.conftest import fresh_database, make_settings
 from tests.test_ingest_cli import snapshot_subset
 
 LINES = 3_000
@@ -144,21 +141,19 @@ def test_search_page_highlights_and_jumps(client: TestClient, corpus: Database) 
 
 @pytest.fixture
 def both_backends(
-    shared_data: Path, tmp_path: Path, sqlite_template: Path, postgres_server: str
+    request: pytest.FixtureRequest, shared_data: Path, tmp_path: Path
 ) -> Iterator[tuple[Database, Database]]:
-    path = tmp_path / "lite.db"
-    shutil.copy(sqlite_template, path)
-    name = f"papertide_agree_{os.getpid()}"
-    _admin_execute(postgres_server, f"CREATE DATABASE {name} TEMPLATE papertide_template")
-    lite = connect(make_settings(f"sqlite:///{path}", tmp_path))
-    pg = connect(Settings(database_url=postgres_server.rsplit("/", 1)[0] + f"/{name}", data_dir=tmp_path))
     subset = snapshot_subset(shared_data, tmp_path / "subset.jsonl", LINES)
-    for database in (lite, pg):
-        ingest_snapshot(database, subset)
-    yield lite, pg
-    lite.dispose()
-    pg.dispose()
-    _admin_execute(postgres_server, f"DROP DATABASE {name} WITH (FORCE)")
+    with (
+        fresh_database(request, "sqlite", tmp_path) as lite_url,
+        fresh_database(request, "postgresql", tmp_path) as pg_url,
+    ):
+        lite, pg = connect(make_settings(lite_url, tmp_path)), connect(make_settings(pg_url, tmp_path))
+        for database in (lite, pg):
+            ingest_snapshot(database, subset)
+        yield lite, pg
+        lite.dispose()
+        pg.dispose()
 
 
 @pytest.mark.parametrize(

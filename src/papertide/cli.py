@@ -273,8 +273,9 @@ def demo(
 
 def _load_local(database: Database, path: Path, settings: Settings) -> None:
     files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    daily_files = [f for f in files if sniff_format(f) == "daily"]
-    snapshots = [f for f in files if sniff_format(f) == "snapshot"]
+    formats = {f: sniff_format(f) for f in files}
+    daily_files = [f for f, kind in formats.items() if kind == "daily"]
+    snapshots = [f for f, kind in formats.items() if kind == "snapshot"]
     if not daily_files and not snapshots:
         console.print(f"[red]{path} holds no snapshot lines or Daily Papers JSON[/red]")
         raise typer.Exit(1)
