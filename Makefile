@@ -2,6 +2,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# The CPU build of PyTorch: an unpinned torch pulls a multi-GB CUDA build. On a GPU machine set TORCH_SPEC=torch.
+TORCH_SPEC ?= torch==2.13.0
 
 .PHONY: install install-test demo serve test lint typecheck check clean
 
@@ -10,10 +12,10 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip
 
 install: $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet '$(TORCH_SPEC)' -e .
 
 install-test: $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet '$(TORCH_SPEC)' -e '.[test]'
 
 demo: install
 	$(BIN)/papertide demo $(DEMO_ARGS)

@@ -13,10 +13,11 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pytest
 import uvicorn
 from fastapi import FastAPI
@@ -26,6 +27,7 @@ from sqlalchemy import create_engine, text
 from papertide.app import create_app
 from papertide.config import Settings
 from papertide.db import Database, connect, upgrade
+from papertide.search.embedder import Embedder, load_embedder
 from tests.pg import PostgresCluster
 from tests.replay_server import FakeClock, ReplayServer
 
@@ -42,6 +44,8 @@ def make_settings(database_url: str, tmp_path: Path, **overrides: object) -> Set
         "http_backoff": 0.0,
         # Tests write to the database behind the app's back; tests/test_web_cache.py covers the cache itself.
         "page_cache_seconds": 0.0,
+        # Tests run the embed job themselves; tests/test_jobs.py covers the background scheduler.
+        "embed_interval_seconds": 0.0,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
@@ -180,3 +184,39 @@ def server(clock: FakeClock) -> Iterator[ReplayServer]:
     """A real HTTP server on loopback replaying recorded responses, stamping requests with ``clock``."""
     with ReplayServer(clock=clock) as replay:
         yield replay
+
+
+class MemoEmbedder:
+    """The real default model, remembering what it encoded: both backends embed the same papers once."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.dimensions = inner.dimensions
+        self.memory: dict[str, np.ndarray] = {}
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        missing = [t for t in dict.fromkeys(texts) if t not in self.memory]
+        if missing:
+            self.memory.update(zip(missing, self.inner.encode(missing), strict=True))
+        return np.vstack([self.memory[t] for t in texts]) if texts else np.zeros((0, self.dimensions), np.float32)
+
+
+@pytest.fixture(scope="session")
+def embedder() -> MemoEmbedder:
+    return MemoEmbedder(load_embedder())
+
+
+EMBEDDED_LINES = 250
+
+
+@pytest.fixture
+def embedded_corpus(db: Database, shared_data: Path, tmp_path: Path, embedder: MemoEmbedder) -> Database:
+    """The first EMBEDDED_LINES real snapshot records, ingested and embedded with the real model."""
+    from papertide.services.embeddings import embed_pending
+    from papertide.services.ingest import ingest_snapshot
+    from tests.test_ingest_cli import snapshot_subset
+
+    ingest_snapshot(db, snapshot_subset(shared_data, tmp_path / "subset.jsonl", EMBEDDED_LINES))
+    embed_pending(db, embedder)
+    return db

@@ -17,9 +17,11 @@ from starlette.middleware.sessions import SessionMiddleware
 from papertide import __version__
 from papertide.config import Settings, get_settings
 from papertide.db import connect
+from papertide.jobs.scheduler import Scheduler
+from papertide.search.semantic import open_semantic
 from papertide.web.errors import install_error_handlers
 from papertide.web.pagecache import PageCacheMiddleware
-from papertide.web.routes import accounts, community, health, listings, paper, search, submit
+from papertide.web.routes import accounts, admin, community, discover, health, listings, paper, search, submit
 from papertide.web.security import GuardMiddleware, load_user
 
 WEB_DIR = Path(__file__).parent / "web"
@@ -30,10 +32,19 @@ SESSION_COOKIE = "papertide_session"
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     database = connect(settings)
+    semantic = open_semantic(settings)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        scheduler = None
+        if semantic is not None and settings.embed_interval_seconds > 0:
+            scheduler = Scheduler(database, semantic, settings.embed_interval_seconds)
+            scheduler.start()
         yield
+        if scheduler is not None:
+            scheduler.stop()
+        if semantic is not None:
+            semantic.close()
         database.dispose()
 
     app = FastAPI(
@@ -46,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db = database
+    app.state.semantic = semantic
     # Starlette runs the last-added middleware first: sessions must be decoded before the guard reads the token.
     app.add_middleware(GuardMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(
@@ -60,6 +72,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     install_error_handlers(app)
     # The paper router has catch-all paths (/papers/{id:path}), so it comes after every other /papers/ route.
-    for module in (health, listings, search, submit, accounts, community, paper):
+    for module in (health, listings, search, discover, admin, submit, accounts, community, paper):
         app.include_router(module.router)
     return app

@@ -1,4 +1,4 @@
-"""The ``papertide`` command: serve, demo, db, ingest. Thin: every command calls services and queries.
+"""The ``papertide`` command: serve, demo, db, ingest, embed. Thin: every command calls services and queries.
 
 Exit codes, for cron: 0 success with something new, 3 success with nothing new (so ``papertide ingest arxiv ...
 && papertide index ...`` skips follow-up work), 1 a failure with a message saying what to do, 2 bad usage.
@@ -20,19 +20,25 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     SpinnerColumn,
     TextColumn,
     TimeElapsedColumn,
+    TimeRemainingColumn,
 )
 
 from papertide import __version__
 from papertide.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from papertide.config import ConfigError, Settings, get_settings
 from papertide.db import Database, connect, current_revision, upgrade
+from papertide.jobs.tasks import embed_new_papers
 from papertide.queries import query_totals
 from papertide.records import IngestCounts
+from papertide.search.embedder import EmbedderError
+from papertide.search.semantic import open_semantic
 from papertide.services import ingest
 from papertide.services.accounts import AccountError, add_member, create_organization, create_user, set_admin
+from papertide.services.embeddings import EmbedBatch, embedding_status
 from papertide.sources.factory import arxiv_client, oai_client
 from papertide.sources.hf_daily import DailyFileError
 from papertide.sources.http import SourceUnavailable
@@ -231,6 +237,48 @@ def _account_errors() -> Iterator[None]:
 
 
 @app.command()
+def embed(
+    device: Annotated[
+        str | None, typer.Option(help="auto, cpu or cuda (default from PAPERTIDE_EMBEDDING_DEVICE).")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Embed at most this many papers.")] = None,
+    status: Annotated[bool, typer.Option("--status", help="Print how far embedding got, embed nothing.")] = False,
+) -> None:
+    """Embed papers that have no vector yet (what `serve` does in the background), with progress."""
+    settings = get_settings()
+    if device is not None:
+        if device not in ("auto", "cpu", "cuda"):
+            raise typer.BadParameter("--device must be auto, cpu or cuda")
+        settings = settings.model_copy(update={"embedding_device": device})
+    semantic = open_semantic(settings.model_copy(update={"semantic_search": True}))
+    assert semantic is not None
+    with _migrated_database() as database:
+        with database.read_session() as session:
+            before = embedding_status(session, semantic.model)
+        console.print(f"{semantic.model}: {before.embedded} of {before.papers} papers embedded")
+        if status:
+            return
+        if before.pending == 0:
+            raise typer.Exit(EXIT_NOTHING_NEW)
+        try:
+            with _progress("papers embedded", total=min(before.pending, limit or before.pending)) as advance:
+                done = 0
+
+                def on_batch(batch: EmbedBatch) -> None:
+                    nonlocal done
+                    done += batch.encoded + batch.reused
+                    advance(done)
+
+                embed_new_papers(database, semantic, limit=limit, on_batch=on_batch)
+        except EmbedderError as error:
+            console.print(f"[red]Embedding failed:[/red] {error}")
+            raise typer.Exit(1) from error
+        with database.read_session() as session:
+            after = embedding_status(session, semantic.model)
+    console.print(f"[green]{after.embedded} of {after.papers} papers embedded[/green] on {semantic.device}")
+
+
+@app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default from settings).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default from settings).")] = None,
@@ -365,10 +413,11 @@ def _failures() -> Iterator[None]:
 
 
 @contextmanager
-def _progress(unit: str) -> Iterator[Callable[[int], None]]:
-    columns = (SpinnerColumn(), TextColumn(unit), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+def _progress(unit: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
+    columns: list[ProgressColumn] = [SpinnerColumn(), TextColumn(unit), BarColumn(), MofNCompleteColumn()]
+    columns += [TimeElapsedColumn(), TimeRemainingColumn()] if total is not None else [TimeElapsedColumn()]
     with Progress(*columns, console=console, transient=False) as progress:
-        task = progress.add_task(unit, total=None)
+        task = progress.add_task(unit, total=total)
         yield lambda done: progress.update(task, completed=done)
 
 

@@ -78,6 +78,23 @@ class Settings(BaseSettings):
         5.0, ge=0, description="How long pages for anonymous visitors are cached per process (0 turns it off)."
     )
 
+    semantic_search: bool = Field(
+        True, description="Embed papers and fuse vector results into search; off leaves keyword search alone."
+    )
+    embedding_model: str = Field(
+        "all-MiniLM-L6-v2",
+        description="all-MiniLM-L6-v2 (bundled, offline) or the path of a 384-d sentence-transformers model.",
+    )
+    embedding_device: Literal["auto", "cpu", "cuda"] = Field(
+        "auto", description="Where the embedder runs; auto takes a CUDA GPU when torch sees one."
+    )
+    embedding_batch_size: int = Field(32, ge=1, le=1024, description="Texts encoded per model call.")
+    embed_interval_seconds: float = Field(
+        20.0, ge=0, description="How often `serve` embeds new papers in the background (0 turns the job off)."
+    )
+    search_rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant: score = sum 1 / (k + rank).")
+    vector_candidates: int = Field(100, ge=10, le=2000, description="Nearest neighbours fused into a search.")
+
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
         if self.env != "dev" and self.secret_key == DEV_SECRET:
@@ -96,6 +113,14 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def vector_index_path(self) -> Path | None:
+        """The ANN index file beside a SQLite database (PostgreSQL indexes vectors itself; memory gets none)."""
+        url = self.resolved_database_url
+        if not self.is_sqlite or ":memory:" in url:
+            return None
+        return Path(url.split(":///", 1)[1]).with_suffix(".vectors.hnsw")
 
 
 @lru_cache(maxsize=1)

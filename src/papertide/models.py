@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+import numpy as np
+from pgvector.sqlalchemy import VECTOR
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -18,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -36,6 +39,8 @@ NAMING = {
 }
 
 JsonType = JSON().with_variant(JSONB(), "postgresql")
+# The dimension of the stored vectors; pgvector's HNSW index needs it fixed (a model of another size needs a migration).
+VECTOR_DIMENSIONS = 384
 
 
 def utcnow() -> datetime:
@@ -59,6 +64,31 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class VectorType(TypeDecorator[np.ndarray]):
+    """A float32 vector: pgvector's ``vector`` on PostgreSQL (searched by its HNSW index), raw bytes on SQLite."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Any) -> Any:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(VECTOR(VECTOR_DIMENSIONS))
+        return dialect.type_descriptor(LargeBinary())
+
+    def process_bind_param(self, value: np.ndarray | None, dialect: Any) -> Any:
+        if value is None:
+            return None
+        vector = np.asarray(value, dtype=np.float32)
+        return vector if dialect.name == "postgresql" else vector.tobytes()
+
+    def process_result_value(self, value: Any, dialect: Any) -> np.ndarray | None:
+        if value is None:
+            return None
+        if isinstance(value, bytes | memoryview):
+            return np.frombuffer(value, dtype=np.float32)
+        return np.asarray(value, dtype=np.float32)
 
 
 class Base(DeclarativeBase):
@@ -248,3 +278,57 @@ class RateLimitHit(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     window_start: Mapped[int] = mapped_column(Integer, primary_key=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PaperEmbedding(Base):
+    """A paper's vector, the model that made it and hashes of what it was made from.
+
+    ``text_hash`` is the embedded text's hash: a re-ingest that leaves title and abstract alone never re-embeds.
+    A changed paper gets a new row (delete, insert) so ``id`` only grows, which lets a file index next to SQLite
+    catch up by reading ids above the last one it holds.
+    """
+
+    __tablename__ = "paper_embeddings"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), unique=True)
+    model: Mapped[str] = mapped_column(String(200))
+    text_hash: Mapped[str] = mapped_column(String(32))
+    paper_hash: Mapped[str] = mapped_column(String(32))
+    vector: Mapped[np.ndarray] = mapped_column(VectorType)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class PaperDismissal(Base):
+    """A "not interested" click: a negative example for the user's personal ranking, hidden from their picks."""
+
+    __tablename__ = "paper_dismissals"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class UserRanker(Base):
+    """A user's linear model over paper vectors, refitted only when their signals (the fingerprint) change."""
+
+    __tablename__ = "user_rankers"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    model: Mapped[str] = mapped_column(String(200))
+    fingerprint: Mapped[str] = mapped_column(String(32))
+    weights: Mapped[bytes] = mapped_column(LargeBinary)
+    positives: Mapped[int] = mapped_column(Integer, default=0)
+    negatives: Mapped[int] = mapped_column(Integer, default=0)
+    trained_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class JobLease(Base):
+    """Who runs a periodic job now: several web processes share a database, one of them does the work."""
+
+    __tablename__ = "job_leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)

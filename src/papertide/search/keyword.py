@@ -52,6 +52,10 @@ class Hit:
 class KeywordRetriever(Protocol):
     def search(self, session: Session, query: SearchQuery, where: ColumnElement[bool], limit: int) -> list[Hit]: ...
 
+    def constraint(self, query: SearchQuery) -> ColumnElement[bool]:
+        """The query's hard parts (phrases, field terms, exclusions) as a filter, so semantic hits obey them too."""
+        ...
+
 
 def keyword_retriever(session: Session) -> KeywordRetriever:
     return Fts5Retriever() if session.get_bind().dialect.name == "sqlite" else PostgresRetriever()
@@ -86,6 +90,20 @@ class Fts5Retriever:
         for term in (t for t in query.terms if t.negated):
             expression += " NOT " + self._term(term)
         return expression
+
+    def constraint(self, query: SearchQuery) -> ColumnElement[bool]:
+        required = [self._term(t) for t in query.positive_terms if t.phrase or t.field is not None]
+        excluded = [self._term(t) for t in query.terms if t.negated]
+        conditions: list[ColumnElement[bool]] = []
+        if required:
+            conditions.append(Paper.id.in_(self._matching(" AND ".join(required), "required")))
+        if excluded:
+            conditions.append(Paper.id.not_in(self._matching(" OR ".join(excluded), "excluded")))
+        return and_(true(), *conditions)
+
+    def _matching(self, expression: str, name: str) -> Any:
+        match = literal_column("paper_search").op("MATCH")(bindparam(f"{name}_match", expression))
+        return select(_PAPER_SEARCH.c.rowid).where(match)
 
     def _term(self, term: Term) -> str:
         literal = fts5_string(prefix_root(term.text)) + " *" if term.prefix else fts5_string(term.text)
@@ -125,6 +143,11 @@ class PostgresRetriever:
     def _matches(self, term: Term) -> ColumnElement[bool]:
         column: ColumnElement[Any] = literal_column(f"papers.{_PG_COLUMNS[term.field]}")
         return column.op("@@")(self._tsquery(term))
+
+    def constraint(self, query: SearchQuery) -> ColumnElement[bool]:
+        required = [self._matches(t) for t in query.positive_terms if t.phrase or t.field is not None]
+        excluded = [not_(self._matches(t)) for t in query.terms if t.negated]
+        return and_(true(), *required, *excluded)
 
     def search(self, session: Session, query: SearchQuery, where: ColumnElement[bool], limit: int) -> list[Hit]:
         words = [t for t in query.positive_terms if not t.phrase and t.field is None]

@@ -17,8 +17,10 @@ from sqlalchemy.orm import Session
 
 from papertide.models import FeaturedPaper, Organization, Paper, PaperCategory
 from papertide.queries import PaperRow, query_papers_by_ids
+from papertide.search.fusion import reciprocal_rank_fusion
 from papertide.search.keyword import Hit, keyword_retriever
 from papertide.search.query import SearchQuery
+from papertide.search.semantic import Semantic
 
 SearchSort = Literal["relevance", "date", "upvotes"]
 SEARCH_SORTS: tuple[SearchSort, ...] = ("relevance", "date", "upvotes")
@@ -47,6 +49,8 @@ class SearchResults:
     scores: dict[int, float]
     total: int
     facets: list[tuple[str, int]] = field(default_factory=list)
+    # Which retrievers found each paper on the page: ("keyword",), ("semantic",) or both.
+    matched_by: dict[int, tuple[str, ...]] = field(default_factory=dict)
 
 
 def merged(query: SearchQuery, options: SearchOptions) -> SearchQuery:
@@ -96,11 +100,15 @@ def published_on() -> ColumnElement[Any]:
     return func.coalesce(Paper.announced_on, func.date(Paper.submitted_at))
 
 
-def search_papers(session: Session, query: SearchQuery, options: SearchOptions) -> SearchResults:
+def search_papers(
+    session: Session, query: SearchQuery, options: SearchOptions, semantic: Semantic | None = None
+) -> SearchResults:
+    """Keyword hits fused with semantic ones (when ``semantic`` is given and the query has words), filtered."""
     query = merged(query, options)
     where = filter_clause(query, options.featured_only)
+    matched_by: dict[int, tuple[str, ...]] = {}
     if query.positive_terms:
-        hits = keyword_retriever(session).search(session, query, where, CANDIDATES)
+        hits, matched_by = _retrieve(session, query, where, semantic)
     elif query.has_filters or options.featured_only:
         hits = _filtered_only(session, where)
     else:
@@ -114,7 +122,22 @@ def search_papers(session: Session, query: SearchQuery, options: SearchOptions) 
         scores={hit.paper_id: hit.score for hit in page},
         total=len(hits),
         facets=_facets(session, [hit.paper_id for hit in hits]),
+        matched_by={hit.paper_id: matched_by.get(hit.paper_id, ("keyword",)) for hit in page},
     )
+
+
+def _retrieve(
+    session: Session, query: SearchQuery, where: ColumnElement[bool], semantic: Semantic | None
+) -> tuple[list[Hit], dict[int, tuple[str, ...]]]:
+    keyword = keyword_retriever(session)
+    keyword_hits = keyword.search(session, query, where, CANDIDATES)
+    if semantic is None or not query.natural_text.strip():
+        return keyword_hits, {}
+    # Semantic hits obey the query's phrases, field terms and exclusions too: only the plain words are fuzzy.
+    vector_where = and_(where, keyword.constraint(query))
+    vector = semantic.embed_query(query.natural_text)
+    vector_hits = semantic.search(session, vector, vector_where, semantic.settings.vector_candidates)
+    return reciprocal_rank_fusion({"keyword": keyword_hits, "semantic": vector_hits}, k=semantic.settings.search_rrf_k)
 
 
 def _filtered_only(session: Session, where: ColumnElement[bool]) -> list[Hit]:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from papertide import __version__
 from papertide.config import Settings
 from papertide.db import Database
+from papertide.search.semantic import Semantic
 from papertide.web.latex import latex_text
 from papertide.web.pagecache import mark_public
 
@@ -28,6 +29,11 @@ def get_db(request: Request) -> Database:
 def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
+
+
+def get_semantic(request: Request) -> Semantic | None:
+    semantic: Semantic | None = request.app.state.semantic
+    return semantic
 
 
 def read_session(request: Request) -> Iterator[Session]:
@@ -83,3 +89,4 @@ templates.env.filters["latex"] = latex_text
 DbSession = Annotated[Session, Depends(read_session)]
 Db = Annotated[Database, Depends(get_db)]
 AppSettings = Annotated[Settings, Depends(get_settings)]
+SemanticSearch = Annotated[Semantic | None, Depends(get_semantic)]

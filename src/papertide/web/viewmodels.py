@@ -173,6 +173,7 @@ class PaperPage:
     can_edit_links: bool
     my_collections: list[dict[str, Any]] = field(default_factory=list)
     hidden: bool = False
+    similar: list[Card] = field(default_factory=list)
 
 
 def paper_links(row: PaperRow, extras: PaperExtras) -> list[Link]:

@@ -7,6 +7,7 @@ the upvote button updates in place from the JSON answer.
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request
@@ -22,8 +23,12 @@ from papertide.queries import (
     query_comments,
     query_paper,
     query_paper_extras,
+    query_papers_by_ids,
     query_votes_of,
 )
+from papertide.search.embedder import EmbedderError
+from papertide.search.semantic import Semantic
+from papertide.search.similar import Examples, similar_papers
 from papertide.services.collections import CollectionError, add_to_collection
 from papertide.services.comments import (
     CommentError,
@@ -34,13 +39,15 @@ from papertide.services.comments import (
 )
 from papertide.services.submissions import SubmissionError, can_edit_links, set_paper_hidden, update_links
 from papertide.services.votes import set_vote
-from papertide.web.deps import Db, DbSession, redirect_back, templates
+from papertide.web.deps import Db, DbSession, SemanticSearch, redirect_back, templates
 from papertide.web.errors import wants_json
 from papertide.web.pagecache import mark_public
 from papertide.web.security import Admin, CurrentUser, SignedIn, enforce_rate_limit
-from papertide.web.viewmodels import PaperPage, card, comment_view, paper_links, paper_url, plain_title
+from papertide.web.viewmodels import Card, PaperPage, card, comment_view, paper_links, paper_url, plain_title
 
 router = APIRouter()
+log = logging.getLogger(__name__)
+SIMILAR_SHOWN = 6
 
 
 def canonical(arxiv_id: str) -> str:
@@ -59,7 +66,9 @@ def _paper_or_404(session: Session, arxiv_id: str, user: CurrentUser) -> PaperRo
 
 
 @router.get("/papers/{arxiv_id:path}")
-def paper_page(request: Request, arxiv_id: str, session: DbSession, user: CurrentUser) -> Response:
+def paper_page(
+    request: Request, arxiv_id: str, session: DbSession, user: CurrentUser, semantic: SemanticSearch
+) -> Response:
     wanted = canonical(arxiv_id)
     if wanted != arxiv_id:
         return RedirectResponse(paper_url(wanted), status_code=301)
@@ -91,9 +100,21 @@ def paper_page(request: Request, arxiv_id: str, session: DbSession, user: Curren
         can_edit_links=bool(viewer_id and can_edit_links(session, paper, viewer_id)),
         my_collections=_my_collections(session, viewer_id),
         hidden=paper.hidden,
+        similar=_similar_cards(session, semantic, row.id),
     )
     response = templates.TemplateResponse(request, "paper.html", {"page": page, "plain_title": plain_title(row.title)})
     return mark_public(response, request)
+
+
+def _similar_cards(session: Session, semantic: Semantic | None, paper_id: int) -> list[Card]:
+    if semantic is None:
+        return []
+    try:
+        hits = similar_papers(session, semantic, Examples(positives=[paper_id]), limit=SIMILAR_SHOWN)
+    except EmbedderError:
+        log.exception("similar papers are unavailable: the embedding model did not load")
+        return []
+    return [card(row, set()) for row in query_papers_by_ids(session, [hit.paper_id for hit in hits])]
 
 
 def _my_collections(session: Session, viewer_id: int | None) -> list[dict[str, object]]:

@@ -13,7 +13,7 @@ from markupsafe import Markup
 from papertide.queries import query_votes_of
 from papertide.search.query import parse_query
 from papertide.search.service import SEARCH_SORTS, SearchOptions, SearchSort, highlight, search_papers
-from papertide.web.deps import DbSession, templates
+from papertide.web.deps import DbSession, SemanticSearch, templates
 from papertide.web.pagecache import mark_public
 from papertide.web.security import CurrentUser
 from papertide.web.viewmodels import Card, Link, card, excerpt, paper_url, query_string
@@ -29,6 +29,7 @@ class SearchPage:
     cards: list[Card]
     highlights: dict[str, dict[str, str]]
     scores: dict[str, float]
+    matched_by: dict[str, list[str]]
     warnings: list[str]
     facets: list[Link]
     sorts: list[Link]
@@ -46,6 +47,7 @@ def search(
     request: Request,
     session: DbSession,
     user: CurrentUser,
+    semantic: SemanticSearch,
     q: Annotated[str, Query(max_length=20_000)] = "",
     category: Annotated[str | None, Query(max_length=32)] = None,
     org: Annotated[str | None, Query(max_length=96)] = None,
@@ -71,7 +73,7 @@ def search(
         limit=PAGE_SIZE,
         offset=(page - 1) * PAGE_SIZE,
     )
-    results = search_papers(session, query, options)
+    results = search_papers(session, query, options, semantic)
     voted = query_votes_of(session, user.id if user else None, [row.id for row in results.rows])
     filters = {
         "q": q,
@@ -95,6 +97,7 @@ def search(
             for row in results.rows
         },
         scores={row.arxiv_id: round(results.scores.get(row.id, 0.0), 6) for row in results.rows},
+        matched_by={row.arxiv_id: list(results.matched_by.get(row.id, ())) for row in results.rows},
         warnings=list(results.query.warnings),
         facets=[
             Link(f"{name} · {count}", "/search" + query_string(**{**base, "category": name}), name == category)

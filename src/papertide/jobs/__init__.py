@@ -1,0 +1,1 @@
+"""Background work: the task functions (``tasks``) and the in-process scheduler of the embedded mode."""

@@ -1,0 +1,95 @@
+"""The semantic side of search for one database: the embedder, the vector retriever that fits the engine, and
+the vectors of stored papers. The app factory and the CLI each open one; everything semantic goes through it.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Collection, Iterable
+from threading import Lock
+
+import numpy as np
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import Session
+
+from papertide.config import Settings
+from papertide.models import PaperEmbedding
+from papertide.search.embedder import Embedder, load_embedder
+from papertide.search.keyword import Hit
+from papertide.search.vectors import HnswIndex, HnswRetriever, PgVectorRetriever, VectorRetriever
+
+QUERY_CACHE_SIZE = 512
+
+
+class Semantic:
+    def __init__(self, settings: Settings, retriever: VectorRetriever, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self.model = settings.embedding_model
+        self.retriever = retriever
+        self._embedder = embedder
+        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = Lock()
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = load_embedder(
+                self.settings.embedding_model, self.settings.embedding_device, self.settings.embedding_batch_size
+            )
+        return self._embedder
+
+    @property
+    def device(self) -> str | None:
+        """Where the model runs, or None while this process has not loaded it."""
+        return getattr(self._embedder, "device", None)
+
+    def embed_query(self, text_value: str) -> np.ndarray:
+        """The query's vector; repeated queries (pagination, sorts, facets) skip the model."""
+        key = text_value.strip().lower()
+        with self._cache_lock:
+            if key in self._query_cache:
+                self._query_cache.move_to_end(key)
+                return self._query_cache[key]
+        vector = self.embedder.encode([text_value])[0]
+        with self._cache_lock:
+            self._query_cache[key] = vector
+            while len(self._query_cache) > QUERY_CACHE_SIZE:
+                self._query_cache.popitem(last=False)
+        return vector
+
+    def search(
+        self,
+        session: Session,
+        vector: np.ndarray,
+        where: ColumnElement[bool],
+        limit: int,
+        exclude: Collection[int] = (),
+    ) -> list[Hit]:
+        return self.retriever.search(session, vector, where, limit, exclude)
+
+    def vectors_of(self, session: Session, paper_ids: Iterable[int]) -> dict[int, np.ndarray]:
+        ids = list(paper_ids)
+        if not ids:
+            return {}
+        rows = session.execute(
+            select(PaperEmbedding.paper_id, PaperEmbedding.vector).where(
+                PaperEmbedding.paper_id.in_(ids), PaperEmbedding.model == self.model
+            )
+        )
+        return {paper_id: vector for paper_id, vector in rows}
+
+    def close(self) -> None:
+        if isinstance(self.retriever, HnswRetriever):
+            self.retriever.index.save()
+
+
+def open_semantic(settings: Settings, embedder: Embedder | None = None) -> Semantic | None:
+    """The semantic side for these settings, or None when ``PAPERTIDE_SEMANTIC_SEARCH`` is off."""
+    if not settings.semantic_search:
+        return None
+    retriever: VectorRetriever
+    if settings.is_sqlite:
+        retriever = HnswRetriever(HnswIndex(settings.vector_index_path, settings.embedding_model))
+    else:
+        retriever = PgVectorRetriever(settings.embedding_model)
+    return Semantic(settings, retriever, embedder)

@@ -1,0 +1,53 @@
+"""The admin page: how far background work has got (embedding progress, the vector index), for administrators."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from papertide.search.vectors import HnswRetriever
+from papertide.services.embeddings import embedding_status
+from papertide.web.deps import DbSession, SemanticSearch, render_page
+from papertide.web.security import Admin
+
+router = APIRouter()
+
+
+@dataclass(slots=True)
+class AdminPage:
+    semantic_search: bool
+    model: str | None
+    device: str | None
+    papers: int
+    embedded: int
+    pending: int
+    percent: float
+    index: str
+
+
+@router.get("/admin")
+@router.get("/admin.json")
+def admin(request: Request, session: DbSession, user: Admin, semantic: SemanticSearch) -> Response:
+    if semantic is None:
+        page = AdminPage(False, None, None, 0, 0, 0, 0.0, "off")
+        return render_page(request, "admin.html", {"page": page})
+    status = embedding_status(session, semantic.model)
+    if isinstance(semantic.retriever, HnswRetriever):
+        index = semantic.retriever.index
+        described = f"hnswlib file {index.path} · {len(index)} vectors in this process"
+    else:
+        described = "pgvector HNSW index in PostgreSQL"
+    device = getattr(semantic._embedder, "device", None) if semantic._embedder is not None else None
+    page = AdminPage(
+        True,
+        semantic.model,
+        device,
+        status.papers,
+        status.embedded,
+        status.pending,
+        round(status.percent, 1),
+        described,
+    )
+    return render_page(request, "admin.html", {"page": page})

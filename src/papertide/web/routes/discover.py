@@ -1,0 +1,161 @@
+"""More like this and personal picks: ``/similar`` (by a pasted abstract, by papers, with positives and
+negatives), ``/for-you`` (a signed-in user's ranking, each pick explained) and the "not interested" button."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from papertide.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from papertide.db import insert_ignoring_conflicts
+from papertide.models import Paper, PaperDismissal
+from papertide.queries import query_papers_by_ids, query_votes_of
+from papertide.search.personal import picks_for, user_ranker
+from papertide.search.semantic import Semantic
+from papertide.search.similar import Examples, SimilarityError, similar_papers
+from papertide.web.deps import Db, DbSession, SemanticSearch, redirect_back, render_page
+from papertide.web.security import CurrentUser, SignedIn, enforce_rate_limit
+from papertide.web.viewmodels import Card, card, plain_title
+
+router = APIRouter()
+MAX_TEXT = 10_000
+MAX_IDS = 25
+SHOWN = 30
+
+
+@dataclass(slots=True)
+class Example:
+    arxiv_id: str
+    title: str
+    url: str
+
+
+@dataclass(slots=True)
+class SimilarPage:
+    text: str
+    positives: list[Example]
+    negatives: list[Example]
+    cards: list[Card]
+    similarity: dict[str, float]
+    message: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def _semantic_or_503(semantic: Semantic | None) -> Semantic:
+    if semantic is None:
+        raise HTTPException(503, "Semantic search is turned off on this server (PAPERTIDE_SEMANTIC_SEARCH).")
+    return semantic
+
+
+def _resolve(session: Session, raw_ids: list[str], warnings: list[str]) -> dict[int, Example]:
+    """Papers named by arXiv id, in the order given; unknown or malformed ids become warnings, not errors."""
+    found: dict[int, Example] = {}
+    for raw in raw_ids[:MAX_IDS]:
+        try:
+            arxiv_id = parse_arxiv_id(raw.strip()).id
+        except InvalidArxivId as error:
+            warnings.append(str(error))
+            continue
+        row = session.execute(
+            select(Paper.id, Paper.title).where(Paper.arxiv_id == arxiv_id, Paper.hidden.is_(False))
+        ).first()
+        if row is None:
+            warnings.append(f"papertide has no paper {arxiv_id}; it was left out")
+            continue
+        found[row.id] = Example(arxiv_id, plain_title(row.title), f"/papers/{arxiv_id}")
+    if len(raw_ids) > MAX_IDS:
+        warnings.append(f"only the first {MAX_IDS} papers of each list are used")
+    return found
+
+
+@router.get("/similar")
+@router.get("/similar.json")
+def similar(
+    request: Request,
+    session: DbSession,
+    user: CurrentUser,
+    semantic: SemanticSearch,
+    text: Annotated[str, Query(max_length=MAX_TEXT)] = "",
+    pos: Annotated[list[str] | None, Query()] = None,
+    neg: Annotated[list[str] | None, Query()] = None,
+) -> Response:
+    warnings: list[str] = []
+    positives = _resolve(session, pos or [], warnings)
+    negatives = _resolve(session, neg or [], warnings)
+    page = SimilarPage(text, list(positives.values()), list(negatives.values()), [], {}, warnings=warnings)
+    if text.strip() or positives:
+        examples = Examples(text=text, positives=list(positives), negatives=list(negatives))
+        try:
+            hits = similar_papers(session, _semantic_or_503(semantic), examples, limit=SHOWN)
+        except SimilarityError as error:
+            page.message = str(error)
+        else:
+            rows = query_papers_by_ids(session, [hit.paper_id for hit in hits])
+            voted = query_votes_of(session, user.id if user else None, [row.id for row in rows])
+            page.cards = [card(row, voted) for row in rows]
+            scores = {hit.paper_id: hit.score for hit in hits}
+            page.similarity = {row.arxiv_id: round(scores[row.id], 4) for row in rows}
+    elif pos or neg:
+        page.message = "None of those papers is known here; paste an abstract or name papers papertide has."
+    return render_page(request, "similar.html", {"page": page})
+
+
+@dataclass(slots=True)
+class Pick:
+    card: Card
+    score: float
+    because: Example
+    reason: str
+
+
+@dataclass(slots=True)
+class ForYouPage:
+    picks: list[Pick]
+    positives: int
+    dismissed: int
+    message: str | None = None
+
+
+@router.get("/for-you")
+@router.get("/for-you.json")
+def for_you(request: Request, db: Db, user: SignedIn, semantic: SemanticSearch) -> Response:
+    semantic = _semantic_or_503(semantic)
+    signals, ranker = user_ranker(db, semantic, user.id)
+    page = ForYouPage([], len(signals.positives), len(signals.dismissed))
+    if ranker.weights is None:
+        page.message = (
+            "Upvote papers or save them to a collection, and your picks appear here."
+            if not signals.positives
+            else "Your papers are still being embedded; picks appear within a minute or two."
+        )
+        return render_page(request, "for_you.html", {"page": page})
+    with db.read_session() as session:
+        picks = picks_for(session, semantic, signals, ranker.weights, limit=SHOWN)
+        rows = {row.id: row for row in query_papers_by_ids(session, [p.paper_id for p in picks])}
+        reasons = {row.id: row for row in query_papers_by_ids(session, sorted({p.because_id for p in picks}))}
+    for pick in picks:
+        row, because = rows.get(pick.paper_id), reasons.get(pick.because_id)
+        if row is None or because is None:
+            continue
+        example = Example(because.arxiv_id, plain_title(because.title), f"/papers/{because.arxiv_id}")
+        page.picks.append(Pick(card(row, set()), round(pick.score, 4), example, pick.because))
+    return render_page(request, "for_you.html", {"page": page})
+
+
+@router.post("/for-you/dismiss")
+def dismiss(request: Request, db: Db, user: SignedIn, paper: Annotated[str, Form(max_length=64)]) -> Response:
+    """ "Not interested": the paper leaves the user's picks and teaches their model what they do not want."""
+    enforce_rate_limit(request, "vote", user.id)
+    warnings: list[str] = []
+    with db.read_session() as session:
+        found = _resolve(session, [paper], warnings)
+    if not found:
+        raise HTTPException(404, warnings[0] if warnings else "No such paper.")
+    with db.write_session() as session:
+        insert_ignoring_conflicts(session, PaperDismissal, {"user_id": user.id, "paper_id": next(iter(found))})
+    return redirect_back(request, "/for-you")

@@ -1,0 +1,77 @@
+"""Background work: the lease that lets one process run a job, the scheduler `serve` runs, the embed command."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+
+from papertide.app import create_app
+from papertide.config import Settings
+from papertide.db import Database
+from papertide.jobs.scheduler import acquire_lease
+from papertide.models import JobLease, utcnow
+from papertide.services.embeddings import embedding_status
+from papertide.services.papers import upsert_papers
+from tests.conftest import make_settings
+from tests.factories import make_paper_record
+from tests.test_ingest_cli import run_cli, snapshot_subset
+
+
+def test_one_holder_at_a_time_until_the_lease_expires(db: Database) -> None:
+    assert acquire_lease(db, "embed", "web-1", 60)
+    assert not acquire_lease(db, "embed", "web-2", 60)
+    assert acquire_lease(db, "embed", "web-1", 60)  # renewal
+    with db.write_session() as session:  # web-1 died: its lease runs out
+        session.execute(update(JobLease).values(expires_at=utcnow() - timedelta(seconds=1)))
+    assert acquire_lease(db, "embed", "web-2", 60)
+    assert not acquire_lease(db, "embed", "web-1", 60)
+
+
+def test_serve_embeds_new_papers_in_the_background(database_url: str, tmp_path: Path, db: Database) -> None:
+    settings = make_settings(database_url, tmp_path, embed_interval_seconds=0.2)
+    record = make_paper_record(title="Teaching quadruped robots to climb stairs", abstract="Legged locomotion.")
+    with TestClient(create_app(settings)) as client:
+        with db.write_session() as session:
+            upsert_papers(session, [record])
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with db.read_session() as session:
+                if embedding_status(session, settings.embedding_model).pending == 0:
+                    break
+            time.sleep(0.2)
+        else:
+            pytest.fail("the background job did not embed the new paper within a minute")
+        found = client.get("/search.json", params={"q": "legged robot walking up steps"}).json()
+    assert found["cards"][0]["arxiv_id"] == record.arxiv_id
+    assert "semantic" in found["matched_by"][record.arxiv_id]
+
+
+def test_embed_command_reports_progress_and_nothing_new(settings: Settings, shared_data: Path, tmp_path: Path) -> None:
+    subset = snapshot_subset(shared_data, tmp_path / "subset.jsonl", 40)
+    assert run_cli(settings, "ingest", "snapshot", str(subset)).returncode == 0
+    first = run_cli(settings, "embed", "--limit", "25", timeout=300)
+    assert first.returncode == 0, first.stderr
+    assert "25 of 40 papers embedded" in first.stderr
+    rest = run_cli(settings, "embed", timeout=300)
+    assert rest.returncode == 0 and "40 of 40 papers embedded" in rest.stderr
+    assert run_cli(settings, "embed").returncode == 3  # nothing new: cron can skip follow-up work
+    status = run_cli(settings, "embed", "--status")
+    assert status.returncode == 0 and "40 of 40" in status.stderr
+
+
+def test_embed_command_explains_a_missing_gpu(settings: Settings, shared_data: Path, tmp_path: Path) -> None:
+    import torch
+
+    run_cli(settings, "ingest", "snapshot", str(snapshot_subset(shared_data, tmp_path / "one.jsonl", 1)))
+
+    result = run_cli(settings, "embed", "--device", "cuda", "--limit", "1")
+    if torch.cuda.is_available():
+        assert result.returncode == 0 and "on cuda" in result.stderr
+    else:
+        assert result.returncode == 1 and "no CUDA GPU" in result.stderr
+    assert run_cli(settings, "embed", "--device", "tpu").returncode == 2

@@ -1,0 +1,244 @@
+"""Semantic retrieval on real records with the real model: the embed job and its hash cache, both vector
+retrievers, fusion with keyword search, similar papers, positives and negatives, the file index's persistence."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import select, true, update
+
+from papertide.config import Settings
+from papertide.db import Database, connect
+from papertide.models import Paper, PaperCategory, PaperEmbedding
+from papertide.search.fusion import reciprocal_rank_fusion
+from papertide.search.keyword import Hit
+from papertide.search.query import parse_query
+from papertide.search.semantic import Semantic, open_semantic
+from papertide.search.service import SearchOptions, search_papers
+from papertide.search.similar import Examples, SimilarityError, similar_papers
+from papertide.search.vectors import HnswIndex
+from papertide.services.embeddings import EmbedBatch, embed_pending, embedding_status
+from papertide.services.ingest import ingest_snapshot
+from tests.conftest import EMBEDDED_LINES, MemoEmbedder, fresh_database, make_settings
+from tests.test_ingest_cli import snapshot_subset
+
+LINES = EMBEDDED_LINES
+GRASPING = "2503.12549"  # "Grasping Partially Occluded Objects Using Autoencoder-Based Point Cloud Inpainting"
+
+
+@pytest.fixture
+def semantic(settings: Settings, embedder: MemoEmbedder) -> Semantic:
+    opened = open_semantic(settings, embedder)
+    assert opened is not None
+    return opened
+
+
+@pytest.fixture
+def corpus(embedded_corpus: Database) -> Database:
+    return embedded_corpus
+
+
+def paper_id(db: Database, arxiv_id: str) -> int:
+    with db.read_session() as session:
+        return session.execute(select(Paper.id).where(Paper.arxiv_id == arxiv_id)).scalar_one()
+
+
+def arxiv_ids(db: Database, paper_ids: Sequence[int]) -> list[str]:
+    with db.read_session() as session:
+        found = dict(session.execute(select(Paper.id, Paper.arxiv_id).where(Paper.id.in_(paper_ids))).all())
+    return [found[pid] for pid in paper_ids]
+
+
+def nearest(db: Database, semantic: Semantic, text: str, limit: int = 5) -> list[str]:
+    with db.read_session() as session:
+        hits = semantic.search(session, semantic.embed_query(text), true(), limit)
+    return arxiv_ids(db, [hit.paper_id for hit in hits])
+
+
+def test_a_paraphrase_finds_the_paper_without_sharing_its_words(corpus: Database, semantic: Semantic) -> None:
+    assert GRASPING in nearest(corpus, semantic, "robot hand picking up things that are partly hidden", 3)
+
+
+def test_embed_job_makes_a_new_paper_searchable_and_never_reembeds(
+    corpus: Database, semantic: Semantic, embedder: MemoEmbedder, shared_data: Path, tmp_path: Path
+) -> None:
+    with corpus.read_session() as session:
+        assert embedding_status(session, embedder.name).pending == 0
+    bigger = snapshot_subset(shared_data, tmp_path / "more.jsonl", LINES + 40)
+    ingest_snapshot(corpus, bigger)
+    newcomer = paper_id(corpus, _arxiv_id_at_line(bigger, LINES + 20))
+    with corpus.read_session() as session:
+        title = session.get_one(Paper, newcomer).title
+    assert arxiv_ids(corpus, [newcomer])[0] not in nearest(corpus, semantic, title)
+
+    batches: list[EmbedBatch] = []
+    assert embed_pending(corpus, embedder, on_batch=batches.append) == 40
+    assert sum(b.encoded for b in batches) == 40
+    assert arxiv_ids(corpus, [newcomer])[0] == nearest(corpus, semantic, title, 1)[0]
+
+    ingest_snapshot(corpus, bigger)  # a re-ingest of the same records: nothing to embed
+    assert embed_pending(corpus, embedder) == 0
+    with corpus.write_session() as session:  # metadata change: bookkeeping only, the vector is reused
+        session.execute(update(Paper).where(Paper.id == newcomer).values(content_hash="changed-elsewhere"))
+    batches.clear()
+    assert embed_pending(corpus, embedder, on_batch=batches.append) == 1
+    assert (batches[0].encoded, batches[0].reused) == (0, 1)
+    with corpus.write_session() as session:  # a new abstract: embedded again
+        session.execute(
+            update(Paper).where(Paper.id == newcomer).values(abstract="A new abstract.", content_hash="changed-again")
+        )
+    batches.clear()
+    embed_pending(corpus, embedder, on_batch=batches.append)
+    assert (batches[0].encoded, batches[0].reused) == (1, 0)
+
+
+def _arxiv_id_at_line(path: Path, line_no: int) -> str:
+    import json
+
+    with path.open() as lines:
+        for number, line in enumerate(lines, start=1):
+            if number == line_no:
+                return str(json.loads(line)["id"])
+    raise AssertionError("the subset is shorter than expected")
+
+
+def test_hybrid_search_fuses_and_says_why(corpus: Database, semantic: Semantic) -> None:
+    with corpus.read_session() as session:
+        keyword_only = search_papers(session, parse_query("grasping occluded"), SearchOptions(limit=50))
+        hybrid = search_papers(session, parse_query("grasping occluded"), SearchOptions(limit=50), semantic)
+        paraphrase = search_papers(
+            session, parse_query("robot hand picking up hidden things"), SearchOptions(), semantic
+        )
+    top = {row.arxiv_id: row.id for row in hybrid.rows[:2]}
+    assert GRASPING in top
+    assert set(hybrid.matched_by[top[GRASPING]]) == {"keyword", "semantic"}
+    assert hybrid.total > keyword_only.total  # semantic neighbours without the words join the list
+    assert any(sources == ("semantic",) for sources in hybrid.matched_by.values())
+    assert GRASPING in [row.arxiv_id for row in paraphrase.rows[:10]], [row.arxiv_id for row in paraphrase.rows]
+
+
+def test_semantic_hits_obey_filters_and_exclusions(corpus: Database, semantic: Semantic) -> None:
+    with corpus.read_session() as session:
+        results = search_papers(session, parse_query("robot grasping -occluded cat:cs.RO"), SearchOptions(), semantic)
+        assert results.rows
+        for row in results.rows:
+            assert "cs.RO" in row.categories
+            assert "occluded" not in f"{row.title} {row.abstract}".lower()
+        phrase = search_papers(session, parse_query('"point cloud" robot'), SearchOptions(), semantic)
+        for row in phrase.rows:
+            assert "point cloud" in f"{row.title} {row.abstract}".lower().replace("\n", " ")
+
+
+def test_similar_papers_never_include_the_paper_itself(corpus: Database, semantic: Semantic) -> None:
+    with corpus.read_session() as session:
+        for arxiv_id in (GRASPING, "2503.12609"):
+            own = paper_id(corpus, arxiv_id)
+            hits = similar_papers(session, semantic, Examples(positives=[own]), limit=10)
+            assert len(hits) == 10 and own not in {hit.paper_id for hit in hits}
+            assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+        grasp_neighbours = similar_papers(session, semantic, Examples(positives=[paper_id(corpus, GRASPING)]), 3)
+        categories = set(
+            session.execute(
+                select(PaperCategory.category).where(PaperCategory.paper_id.in_([h.paper_id for h in grasp_neighbours]))
+            ).scalars()
+        )
+    assert "cs.RO" in categories
+
+
+def test_negatives_push_their_neighbours_down(corpus: Database, semantic: Semantic) -> None:
+    positive = paper_id(corpus, GRASPING)
+    with corpus.read_session() as session:
+        before = similar_papers(session, semantic, Examples(positives=[positive]), limit=20)
+        negative = before[0].paper_id
+        after = similar_papers(session, semantic, Examples(positives=[positive], negatives=[negative]), limit=20)
+        vectors = semantic.vectors_of(session, [negative, *(h.paper_id for h in before + after)])
+    assert negative not in {hit.paper_id for hit in after}
+
+    def closeness_to_negative(hits: list[Hit]) -> float:
+        return float(np.mean([vectors[h.paper_id] @ vectors[negative] for h in hits if h.paper_id != negative]))
+
+    assert closeness_to_negative(after) < closeness_to_negative(before)
+
+
+def test_similar_to_a_pasted_abstract_and_bad_requests(corpus: Database, semantic: Semantic) -> None:
+    with corpus.read_session() as session:
+        abstract = session.execute(select(Paper.abstract).where(Paper.arxiv_id == GRASPING)).scalar_one()
+        hits = similar_papers(session, semantic, Examples(text=abstract), limit=3)
+        assert arxiv_ids(corpus, [hits[0].paper_id]) == [GRASPING]
+        with pytest.raises(SimilarityError, match="paste an abstract"):
+            similar_papers(session, semantic, Examples(text="   "))
+        with pytest.raises(SimilarityError, match="at most"):
+            similar_papers(session, semantic, Examples(positives=list(range(1, 60))))
+
+
+def test_a_paper_without_a_vector_is_embedded_on_the_spot(corpus: Database, semantic: Semantic) -> None:
+    target = paper_id(corpus, GRASPING)
+    with corpus.write_session() as session:
+        session.execute(PaperEmbedding.__table__.delete().where(PaperEmbedding.paper_id == target))
+    with corpus.read_session() as session:
+        hits = similar_papers(session, semantic, Examples(positives=[target]), limit=5)
+    assert hits and target not in {hit.paper_id for hit in hits}
+
+
+@pytest.fixture
+def sqlite_corpus(
+    request: pytest.FixtureRequest, tmp_path: Path, shared_data: Path, embedder: MemoEmbedder
+) -> Iterator[tuple[Database, Settings]]:
+    """The file index serves SQLite only (PostgreSQL searches with pgvector), so these tests need no backend matrix."""
+    with fresh_database(request, "sqlite", tmp_path) as url:
+        settings = make_settings(url, tmp_path)
+        database = connect(settings)
+        ingest_snapshot(database, snapshot_subset(shared_data, tmp_path / "subset.jsonl", LINES))
+        embed_pending(database, embedder)
+        yield database, settings
+        database.dispose()
+
+
+def test_file_index_persists_catches_up_and_replaces_changed_vectors(
+    sqlite_corpus: tuple[Database, Settings], embedder: MemoEmbedder
+) -> None:
+    corpus, settings = sqlite_corpus
+    path = settings.vector_index_path
+    assert path is not None
+    first = HnswIndex(path, embedder.name)
+    with corpus.read_session() as session:
+        assert first.sync(session) == LINES
+    first.save()
+    reopened = HnswIndex(path, embedder.name)
+    assert (len(reopened), reopened.watermark) == (LINES, first.watermark)
+    target = paper_id(corpus, GRASPING)
+    with corpus.write_session() as session:  # the embed job's way of changing a vector: delete, insert
+        row = session.execute(select(PaperEmbedding).where(PaperEmbedding.paper_id == target)).scalar_one()
+        replacement = embedder.encode(["an unrelated text about medieval poetry and its meter"])[0]
+        session.delete(row)
+        session.flush()
+        session.add(PaperEmbedding(paper_id=target, model=row.model, text_hash="x", paper_hash="y", vector=replacement))
+    with corpus.read_session() as session:
+        assert reopened.sync(session) == 1
+    assert len(reopened) == LINES  # replaced under the same label, not added twice
+    assert reopened.nearest(replacement, 1)[0][0] == target
+    path.write_bytes(b"damaged")
+    rebuilt = HnswIndex(path, embedder.name)
+    with corpus.read_session() as session:
+        assert rebuilt.sync(session) == LINES
+
+
+def test_vector_retrievers_of_both_engines_fill_a_filtered_page(corpus: Database, semantic: Semantic) -> None:
+    with corpus.read_session() as session:
+        robotics = PaperCategory.paper_id == Paper.id
+        where = select(PaperCategory.paper_id).where(robotics, PaperCategory.category == "cs.RO").exists()
+        total = session.execute(select(Paper.id).where(where)).scalars().all()
+        hits = semantic.search(session, semantic.embed_query("medieval poetry"), where, 5)
+    assert len(total) >= 5 and len(hits) == 5 and {h.paper_id for h in hits} <= set(total)
+
+
+def test_reciprocal_rank_fusion() -> None:
+    fused, sources = reciprocal_rank_fusion(
+        {"keyword": [Hit(1, 9.0), Hit(2, 5.0)], "semantic": [Hit(2, 0.9), Hit(3, 0.8)]}, k=60
+    )
+    assert [hit.paper_id for hit in fused] == [2, 1, 3]
+    assert fused[0].score == pytest.approx(1 / 62 + 1 / 61)
+    assert sources == {1: ("keyword",), 2: ("keyword", "semantic"), 3: ("semantic",)}
