@@ -30,6 +30,7 @@ from papertide.db import Database, connect, upgrade
 from papertide.search.embedder import Embedder, load_embedder
 from tests.pg import PostgresCluster
 from tests.replay_server import FakeClock, ReplayServer
+from tests.smtp_sink import SmtpSink
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 BACKENDS = ["sqlite", "postgresql"]
@@ -45,7 +46,7 @@ def make_settings(database_url: str, tmp_path: Path, **overrides: object) -> Set
         # Tests write to the database behind the app's back; tests/test_web_cache.py covers the cache itself.
         "page_cache_seconds": 0.0,
         # Tests run the embed job themselves; tests/test_jobs.py covers the background scheduler.
-        "embed_interval_seconds": 0.0,
+        "jobs_interval_seconds": 0.0,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
@@ -220,3 +221,24 @@ def embedded_corpus(db: Database, shared_data: Path, tmp_path: Path, embedder: M
     ingest_snapshot(db, snapshot_subset(shared_data, tmp_path / "subset.jsonl", EMBEDDED_LINES))
     embed_pending(db, embedder)
     return db
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpSink]:
+    """A real SMTP server on loopback that keeps the messages it accepts."""
+    with SmtpSink() as sink:
+        yield sink
+
+
+def mail_settings(settings: Settings, smtp: SmtpSink, **overrides: object) -> Settings:
+    """``settings`` pointed at the sink: plain SMTP on loopback, no retry waits."""
+    values: dict[str, object] = {
+        "smtp_host": "127.0.0.1",
+        "smtp_port": smtp.port,
+        "smtp_security": "none",
+        "digest_retry_backoff": 0.0,
+        "base_url": "http://testserver",
+        "mail_from": "papertide <digest@papertide.test>",
+    }
+    values.update(overrides)
+    return settings.model_copy(update=values)

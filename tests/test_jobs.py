@@ -13,7 +13,7 @@ from sqlalchemy import update
 from papertide.app import create_app
 from papertide.config import Settings
 from papertide.db import Database
-from papertide.jobs.scheduler import acquire_lease
+from papertide.jobs.leases import acquire_lease
 from papertide.models import JobLease, utcnow
 from papertide.services.embeddings import embedding_status
 from papertide.services.papers import upsert_papers
@@ -33,7 +33,7 @@ def test_one_holder_at_a_time_until_the_lease_expires(db: Database) -> None:
 
 
 def test_serve_embeds_new_papers_in_the_background(database_url: str, tmp_path: Path, db: Database) -> None:
-    settings = make_settings(database_url, tmp_path, embed_interval_seconds=0.2)
+    settings = make_settings(database_url, tmp_path, jobs_interval_seconds=0.2)
     record = make_paper_record(title="Teaching quadruped robots to climb stairs", abstract="Legged locomotion.")
     with TestClient(create_app(settings)) as client:
         with db.write_session() as session:

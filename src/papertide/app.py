@@ -21,7 +21,18 @@ from papertide.jobs.scheduler import Scheduler
 from papertide.search.semantic import open_semantic
 from papertide.web.errors import install_error_handlers
 from papertide.web.pagecache import PageCacheMiddleware
-from papertide.web.routes import accounts, admin, community, discover, health, listings, paper, search, submit
+from papertide.web.routes import (
+    accounts,
+    admin,
+    community,
+    discover,
+    health,
+    listings,
+    paper,
+    search,
+    submit,
+    subscriptions,
+)
 from papertide.web.security import GuardMiddleware, load_user
 
 WEB_DIR = Path(__file__).parent / "web"
@@ -37,8 +48,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         scheduler = None
-        if semantic is not None and settings.embed_interval_seconds > 0:
-            scheduler = Scheduler(database, semantic, settings.embed_interval_seconds)
+        if settings.jobs_interval_seconds > 0:
+            scheduler = Scheduler(database, settings, semantic, settings.jobs_interval_seconds)
             scheduler.start()
         yield
         if scheduler is not None:
@@ -59,7 +70,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.db = database
     app.state.semantic = semantic
     # Starlette runs the last-added middleware first: sessions must be decoded before the guard reads the token.
-    app.add_middleware(GuardMiddleware, max_body_bytes=settings.max_body_bytes)
+    # One-click unsubscribe (RFC 8058) is posted by mail clients, which carry the signed token but no CSRF token.
+    app.add_middleware(GuardMiddleware, max_body_bytes=settings.max_body_bytes, exempt_paths=("/unsubscribe",))
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key,
@@ -72,6 +84,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     install_error_handlers(app)
     # The paper router has catch-all paths (/papers/{id:path}), so it comes after every other /papers/ route.
-    for module in (health, listings, search, discover, admin, submit, accounts, community, paper):
+    for module in (health, listings, search, discover, admin, submit, subscriptions, accounts, community, paper):
         app.include_router(module.router)
     return app

@@ -1,4 +1,4 @@
-"""The ``papertide`` command: serve, demo, db, ingest, embed. Thin: every command calls services and queries.
+"""The ``papertide`` command: serve, demo, db, ingest, embed, digest. Thin: every command calls services and queries.
 
 Exit codes, for cron: 0 success with something new, 3 success with nothing new (so ``papertide ingest arxiv ...
 && papertide index ...`` skips follow-up work), 1 a failure with a message saying what to do, 2 bad usage.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -32,13 +32,16 @@ from papertide.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from papertide.config import ConfigError, Settings, get_settings
 from papertide.db import Database, connect, current_revision, upgrade
 from papertide.jobs.tasks import embed_new_papers
+from papertide.mail import MailNotConfigured
 from papertide.queries import query_totals
 from papertide.records import IngestCounts
 from papertide.search.embedder import EmbedderError
 from papertide.search.semantic import open_semantic
 from papertide.services import ingest
 from papertide.services.accounts import AccountError, add_member, create_organization, create_user, set_admin
+from papertide.services.digests import DigestBusy, send_digests
 from papertide.services.embeddings import EmbedBatch, embedding_status
+from papertide.services.subscriptions import Cadence
 from papertide.sources.factory import arxiv_client, oai_client
 from papertide.sources.hf_daily import DailyFileError
 from papertide.sources.http import SourceUnavailable
@@ -54,10 +57,12 @@ db_app = typer.Typer(help="Database schema.")
 ingest_app = typer.Typer(help="Load paper metadata from arXiv and Daily Papers (exit 3 = nothing new).")
 user_app = typer.Typer(help="Accounts.")
 org_app = typer.Typer(help="Organizations.")
+digest_app = typer.Typer(help="Email digests (exit 3 = nothing was due).")
 app.add_typer(db_app, name="db")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(user_app, name="user")
 app.add_typer(org_app, name="org")
+app.add_typer(digest_app, name="digest")
 console = Console(stderr=True)
 
 
@@ -276,6 +281,38 @@ def embed(
         with database.read_session() as session:
             after = embedding_status(session, semantic.model)
     console.print(f"[green]{after.embedded} of {after.papers} papers embedded[/green] on {semantic.device}")
+
+
+@digest_app.command("send")
+def digest_send(
+    period: Annotated[Cadence, typer.Option(help="daily or weekly.")] = "daily",
+    today: Annotated[
+        str | None, typer.Option("--today", help="Send as if today were this date (YYYY-MM-DD); default: today UTC.")
+    ] = None,
+) -> None:
+    """Send the digest of the last period to every active subscriber who has not had it (safe to rerun)."""
+    try:
+        day = date.fromisoformat(today) if today else datetime.now(UTC).date()
+    except ValueError as error:
+        raise typer.BadParameter("--today must be a date like 2026-11-27") from error
+    settings = get_settings()
+    with _migrated_database() as database:
+        try:
+            with _progress("digests handled") as advance:
+                report = send_digests(
+                    database,
+                    settings,
+                    period,
+                    day,
+                    open_semantic(settings),
+                    progress=advance,
+                )
+        except (DigestBusy, MailNotConfigured) as error:
+            console.print(f"[red]{error}[/red]")
+            raise typer.Exit(1) from error
+    console.print(report.summary())
+    if report.sent + report.failed + report.retry == 0:
+        raise typer.Exit(EXIT_NOTHING_NEW)
 
 
 @app.command()

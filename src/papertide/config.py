@@ -89,11 +89,39 @@ class Settings(BaseSettings):
         "auto", description="Where the embedder runs; auto takes a CUDA GPU when torch sees one."
     )
     embedding_batch_size: int = Field(32, ge=1, le=1024, description="Texts encoded per model call.")
-    embed_interval_seconds: float = Field(
-        20.0, ge=0, description="How often `serve` embeds new papers in the background (0 turns the job off)."
+    jobs_interval_seconds: float = Field(
+        20.0,
+        ge=0,
+        description="How often `serve` runs background jobs: embedding new papers, due digests (0 turns them off).",
     )
     search_rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant: score = sum 1 / (k + rank).")
     vector_candidates: int = Field(100, ge=10, le=2000, description="Nearest neighbours fused into a search.")
+
+    smtp_host: str = Field("", description="SMTP server for digests and confirmations; empty turns mail off.")
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port (587 STARTTLS, 465 TLS, 25 plain).")
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        "starttls", description="starttls upgrades a plain connection; tls connects encrypted; none is for loopback."
+    )
+    smtp_username: str = Field("", description="SMTP login; empty sends without authentication.")
+    smtp_password: str = Field("", description="SMTP password.")
+    smtp_timeout: float = Field(30.0, gt=0, description="Seconds before an SMTP command times out.")
+    mail_from: str = Field("papertide <papertide@localhost>", description="From address of every mail.")
+    mail_unsubscribe_address: str = Field(
+        "", description="mailto: address for List-Unsubscribe; empty uses the From address."
+    )
+    digest_send_hour_utc: int = Field(
+        6, ge=0, le=23, description="Hour (UTC) after which `serve` sends the day's digests (weekdays; weekly Mondays)."
+    )
+    digest_papers_per_section: int = Field(10, ge=1, le=50, description="Papers listed per digest section.")
+    digest_retries: int = Field(3, ge=0, le=10, description="Retries of a transient SMTP failure (4xx, network).")
+    digest_retry_backoff: float = Field(5.0, ge=0, description="Base seconds of the exponential retry backoff.")
+    digest_max_failures: int = Field(
+        3, ge=1, description="Permanent failures (5xx) after which an address is suspended."
+    )
+    digest_lease_seconds: float = Field(
+        60.0, gt=0, description="A digest run's claim on its period; a killed run's claim lapses after this."
+    )
+    confirm_token_hours: int = Field(72, ge=1, description="How long a subscription confirmation link works.")
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

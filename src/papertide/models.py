@@ -332,3 +332,42 @@ class JobLease(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     holder: Mapped[str] = mapped_column(String(200))
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class DigestDelivery(Base):
+    """The delivery ledger: one row per subscription and digest period, claimed before the mail is sent.
+
+    ``status``: ``sending`` (claimed; the mail may be on its way), ``sent``, ``failed`` (permanent SMTP refusal),
+    ``retry`` (transient failures outlasted the run's retries), ``skipped`` (nothing to send this period),
+    ``in_doubt`` (its run died mid-send; never resent). The unique key is what makes a digest go out at most once
+    per period however many runs overlap or repeat.
+    """
+
+    __tablename__ = "digest_deliveries"
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "period"),
+        Index("ix_digest_deliveries_period_status", "period", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"))
+    period: Mapped[str] = mapped_column(String(32))  # daily:2026-11-27, weekly:2026-W48
+    status: Mapped[str] = mapped_column(String(16), default="sending")
+    message_id: Mapped[str] = mapped_column(String(255))
+    papers: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    claimed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class FeedToken(Base):
+    """A private, revocable token for a user's personal feed; only its hash is stored."""
+
+    __tablename__ = "feed_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

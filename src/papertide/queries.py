@@ -246,6 +246,24 @@ def query_latest_featured_day(session: Session) -> date | None:
     return session.execute(select(func.max(FeaturedPaper.featured_on))).scalar()
 
 
+def query_announced(
+    session: Session,
+    *,
+    start: date,
+    end: date,
+    category: str | None = None,
+    author: str | None = None,
+    limit: int = 50,
+) -> list[PaperRow]:
+    """Papers listed on arXiv between ``start`` and ``end``, featured or not, most upvoted first (digest sections)."""
+    statement = _in_category(_paper_rows(), category).where(Paper.announced_on.between(start, end))
+    if author:
+        escaped = author.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        statement = statement.where(func.lower(Paper.author_names).like(f"%{escaped}%", escape="\\"))
+    order = (Paper.upvote_count.desc(), Paper.comment_count.desc(), Paper.arxiv_id.desc())
+    return [_to_row(r) for r in session.execute(statement.order_by(*order).limit(limit))]
+
+
 def query_recent_papers(session: Session, *, limit: int = 50, category: str | None = None) -> list[PaperRow]:
     """The newest arXiv listings, featured or not (the front page of an instance nobody submits to yet)."""
     statement = _in_category(_paper_rows(), category).order_by(

@@ -1,8 +1,9 @@
-"""The in-process scheduler that ``papertide serve`` runs in the embedded mode: a daemon thread that embeds new
-papers every ``PAPERTIDE_EMBED_INTERVAL_SECONDS``.
+"""The in-process scheduler that ``papertide serve`` runs in the embedded mode: a daemon thread that, every
+``PAPERTIDE_JOBS_INTERVAL_SECONDS``, embeds new papers and, once the send hour has passed, sends the digests due
+(daily on weekdays, weekly on Mondays).
 
-Several web processes may share one database (``--workers``); a lease row in ``job_leases`` lets only one of them
-run a job at a time, and passes to another if the holder dies (the lease expires).
+Several web processes may share one database (``--workers``); leases (``jobs/leases.py``) let only one of them
+run a job at a time, and pass to another if the holder dies. The digest ledger makes a repeated send a no-op.
 """
 
 from __future__ import annotations
@@ -11,40 +12,36 @@ import logging
 import os
 import socket
 import threading
-from datetime import timedelta
+from datetime import datetime
 
-from sqlalchemy import or_, update
-
-from papertide.db import Database, insert_ignoring_conflicts
+from papertide.config import Settings
+from papertide.db import Database
+from papertide.jobs.leases import acquire_lease
 from papertide.jobs.tasks import embed_new_papers
-from papertide.models import JobLease, utcnow
+from papertide.models import utcnow
 from papertide.search.semantic import Semantic
+from papertide.services.digests import DigestBusy, digest_period, send_digests
+from papertide.services.subscriptions import Cadence
 
 log = logging.getLogger(__name__)
 EMBED_PER_TICK = 2_000  # a tick of a few minutes at most, so the lease stays fresh and shutdown is quick
 
 
-def acquire_lease(database: Database, name: str, holder: str, seconds: float) -> bool:
-    """Take or renew the lease ``name``; True when ``holder`` holds it for the next ``seconds``."""
-    now = utcnow()
-    expires = now + timedelta(seconds=seconds)
-    with database.write_session() as session:
-        if insert_ignoring_conflicts(session, JobLease, {"name": name, "holder": holder, "expires_at": expires}):
-            return True
-        taken = session.execute(
-            update(JobLease)
-            .where(JobLease.name == name, or_(JobLease.holder == holder, JobLease.expires_at < now))
-            .values(holder=holder, expires_at=expires)
-        )
-        return bool(taken.rowcount)  # type: ignore[attr-defined]
+def digests_due(settings: Settings, now: datetime) -> list[Cadence]:
+    """The cadences whose digest should go out at ``now``: none before the send hour or at weekends."""
+    if not settings.smtp_host or now.hour < settings.digest_send_hour_utc or now.weekday() >= 5:
+        return []
+    return ["daily", "weekly"] if now.weekday() == 0 else ["daily"]
 
 
 class Scheduler:
-    def __init__(self, database: Database, semantic: Semantic, interval: float) -> None:
+    def __init__(self, database: Database, settings: Settings, semantic: Semantic | None, interval: float) -> None:
         self.database = database
+        self.settings = settings
         self.semantic = semantic
         self.interval = interval
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"
+        self._sent_periods: set[str] = set()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="papertide-scheduler", daemon=True)
 
@@ -57,17 +54,34 @@ class Scheduler:
 
     def _run(self) -> None:
         while True:
-            try:
-                self.tick()
-            except Exception:  # a failed tick must not end the thread; the next one retries
-                log.exception("background embedding failed; retrying in %.0f s", self.interval)
+            for job in (self.embed, self.digests):
+                try:
+                    job()
+                except Exception:  # a failed job must not end the thread; the next tick retries
+                    log.exception("background %s failed; retrying in %.0f s", job.__name__, self.interval)
             if self._stop.wait(self.interval):
                 return
 
-    def tick(self) -> int:
+    def embed(self) -> int:
+        if self.semantic is None:
+            return 0
         if not acquire_lease(self.database, "embed", self.holder, max(self.interval * 10, 300)):
             return 0
         done = embed_new_papers(self.database, self.semantic, limit=EMBED_PER_TICK)
         if done:
             log.info("embedded %d papers", done)
         return done
+
+    def digests(self, now: datetime | None = None) -> None:
+        now = now or utcnow()
+        for cadence in digests_due(self.settings, now):
+            key = digest_period(cadence, now.date()).key
+            if key in self._sent_periods:
+                continue
+            try:
+                report = send_digests(self.database, self.settings, cadence, now.date(), self.semantic)
+            except DigestBusy:
+                continue  # another process is sending it
+            log.info("digest %s", report.summary())
+            if report.retry == 0:
+                self._sent_periods.add(key)

@@ -57,6 +57,10 @@ class Semantic:
                 self._query_cache.popitem(last=False)
         return vector
 
+    def clear_query_cache(self) -> None:
+        with self._cache_lock:
+            self._query_cache.clear()
+
     def search(
         self,
         session: Session,

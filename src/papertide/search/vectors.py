@@ -139,7 +139,9 @@ class HnswIndex:
         capacity = int(self._index.get_max_elements())
         if needed > capacity:
             self._index.resize_index(max(needed, capacity * 2))
-        self._index.add_items(vectors, np.asarray(labels, dtype=np.int64), num_threads=1)
+        # A catch-up of many vectors (a restart, a backfill) may use every core; a few new papers take one.
+        threads = -1 if len(labels) > 1_000 else 1
+        self._index.add_items(vectors, np.asarray(labels, dtype=np.int64), num_threads=threads)
 
     def nearest(self, vector: np.ndarray, count: int) -> list[tuple[int, float]]:
         with self._lock:

@@ -1,4 +1,4 @@
-"""Text-mode LaTeX in titles and abstracts: escape everything, then turn the common text commands into HTML.
+"""LaTeX in titles and abstracts: HTML for pages (math left to KaTeX) and readable plain text for mails and feeds.
 
 Math (``$…$``, ``$$…$$``, ``\\(…\\)``) is left alone for KaTeX in the browser; outside it, ``\\texttt{x}``,
 ``\\textbf{x}``, ``\\emph{x}``/``\\textit{x}`` and ``\\url{x}`` become tags so abstracts do not show raw
@@ -40,3 +40,87 @@ def _text_mode(segment: str) -> str:
     escaped = str(escape(segment))
     escaped = _COMMAND.sub(lambda m: f"{_COMMANDS[m.group(1)][0]}{m.group(2)}{_COMMANDS[m.group(1)][1]}", escaped)
     return _URL.sub(lambda m: f'<a href="{m.group(1)}" rel="nofollow noopener">{m.group(1)}</a>', escaped)
+
+
+_SYMBOLS = {
+    "alpha": "α",
+    "beta": "β",
+    "gamma": "γ",
+    "delta": "δ",
+    "epsilon": "ε",
+    "varepsilon": "ε",
+    "zeta": "ζ",
+    "eta": "η",
+    "theta": "θ",
+    "kappa": "κ",
+    "lambda": "λ",
+    "mu": "μ",
+    "nu": "ν",
+    "xi": "ξ",
+    "pi": "π",
+    "rho": "ρ",
+    "sigma": "σ",
+    "tau": "τ",
+    "phi": "φ",
+    "varphi": "φ",
+    "chi": "χ",
+    "psi": "ψ",
+    "omega": "ω",
+    "Gamma": "Γ",
+    "Delta": "Δ",
+    "Theta": "Θ",
+    "Lambda": "Λ",
+    "Pi": "Π",
+    "Sigma": "Σ",
+    "Phi": "Φ",
+    "Omega": "Ω",
+    "times": "×",
+    "cdot": "·",
+    "pm": "±",
+    "leq": "≤",
+    "le": "≤",
+    "geq": "≥",
+    "ge": "≥",
+    "neq": "≠",
+    "ne": "≠",
+    "approx": "≈",
+    "sim": "~",
+    "infty": "∞",
+    "to": "→",
+    "rightarrow": "→",
+    "leftarrow": "←",
+    "in": "∈",
+    "ell": "ℓ",
+    "partial": "∂",
+    "nabla": "∇",
+    "sum": "Σ",
+    "prod": "∏",
+    "sqrt": "√",
+    "log": "log",
+    "exp": "exp",
+    "%": "%",
+    "&": "&",
+    "_": "_",
+    "#": "#",
+    "$": "$",
+    "ldots": "…",
+    "dots": "…",
+    "cdots": "…",
+    "textendash": "–",
+}
+_SYMBOL = re.compile(r"\\([A-Za-z]+|[%&_#$])")
+_WRAPPER = re.compile(r"\\[A-Za-z]+\{([^{}]*)\}")  # \textbf{x}, \mathcal{X}, \text{y} -> their argument
+_SCRIPT = re.compile(r"([_^])\{([^{}]*)\}")
+
+
+def latex_plain(text: str | None) -> str:
+    """Readable text for mails and feeds: ``$O(n^{2})$ with \\textbf{Týr}`` becomes ``O(n^2) with Týr``."""
+    if not text:
+        return ""
+    plain = text.replace("$$", "").replace("\\(", "").replace("\\)", "")
+    for _ in range(3):  # nested wrappers unwrap from the inside out
+        plain = _WRAPPER.sub(lambda m: m.group(1), plain)
+    plain = _SCRIPT.sub(lambda m: m.group(1) + m.group(2), plain)
+    plain = re.sub(r"(?<!\\)\$", "", plain).replace("{", "").replace("}", "")
+    plain = _SYMBOL.sub(lambda m: _SYMBOLS.get(m.group(1), m.group(1)), plain)
+    return re.sub(r"\s+", " ", plain).strip()

@@ -1,0 +1,184 @@
+"""Digest subscriptions: subscribe with double opt-in, confirm, change preferences, unsubscribe, suspend.
+
+Links in mails carry signed tokens (itsdangerous, keyed by the secret): a confirmation token expires after
+``PAPERTIDE_CONFIRM_TOKEN_HOURS``; the manage/unsubscribe token does not, so an old digest's unsubscribe link always
+works without logging in. Tokens name the subscription and its address, so a link stops working for an address
+that changed. Subscribing an address that is already active changes nothing (anyone can type any address); the
+owner gets a mail with a link to their preferences instead.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from papertide.models import Subscription, utcnow
+
+Cadence = Literal["daily", "weekly"]
+CADENCES: tuple[Cadence, ...] = ("daily", "weekly")
+_EMAIL = re.compile(r"^[^@\s<>\"',;]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
+MAX_LIST = 20
+_ITEM = re.compile(r"^[\w.\- ']{1,96}$", re.UNICODE)
+
+
+class SubscriptionError(ValueError):
+    """Bad input or a bad link; the message says what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class Preferences:
+    trending: bool = True
+    categories: tuple[str, ...] = ()
+    organizations: tuple[str, ...] = ()
+    authors: tuple[str, ...] = ()
+    personal: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "trending": self.trending,
+            "categories": list(self.categories),
+            "organizations": list(self.organizations),
+            "authors": list(self.authors),
+            "personal": self.personal,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> Preferences:
+        data = data or {}
+        return cls(
+            trending=bool(data.get("trending", True)),
+            categories=tuple(data.get("categories") or ()),
+            organizations=tuple(data.get("organizations") or ()),
+            authors=tuple(data.get("authors") or ()),
+            personal=bool(data.get("personal", False)),
+        )
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.trending or self.categories or self.organizations or self.authors or self.personal)
+
+
+@dataclass(frozen=True, slots=True)
+class SubscribeOutcome:
+    subscription: Subscription
+    # "confirm": a confirmation mail is due; "already": the address is active, send it a manage link instead
+    mail: Literal["confirm", "already"]
+    warnings: list[str] = field(default_factory=list)
+
+
+def parse_list(text: str, what: str) -> tuple[str, ...]:
+    """Comma- or newline-separated names, deduplicated; a bad entry is an error that names it."""
+    items = [part.strip() for part in re.split(r"[,\n]", text or "") if part.strip()]
+    for item in items:
+        if not _ITEM.match(item):
+            raise SubscriptionError(f"{item[:40]!r} is not a valid {what}")
+    if len(items) > MAX_LIST:
+        raise SubscriptionError(f"choose at most {MAX_LIST} {what}s")
+    return tuple(dict.fromkeys(items))
+
+
+def normalise_email(address: str) -> str:
+    address = address.strip()
+    if len(address) > 254 or not _EMAIL.match(address):
+        raise SubscriptionError("That does not look like an email address (name@example.org).")
+    local, _, domain = address.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def subscribe(
+    session: Session, email: str, cadence: Cadence, preferences: Preferences, user_id: int | None = None
+) -> SubscribeOutcome:
+    address = normalise_email(email)
+    if cadence not in CADENCES:
+        raise SubscriptionError("Choose a daily or a weekly digest.")
+    if preferences.is_empty:
+        raise SubscriptionError("Choose at least one thing to receive: trending papers, categories, ….")
+    existing = session.execute(select(Subscription).where(Subscription.email == address)).scalar()
+    if existing is not None and existing.status == "active":
+        return SubscribeOutcome(existing, "already")
+    subscription = existing or Subscription(email=address)
+    subscription.cadence = cadence
+    subscription.preferences = preferences.as_json()
+    subscription.status = "pending"
+    if user_id is not None:
+        subscription.user_id = user_id
+    subscription.failure_count = 0
+    session.add(subscription)
+    session.flush()
+    return SubscribeOutcome(subscription, "confirm")
+
+
+class Tokens:
+    """Signed tokens for confirmation (expiring) and manage/unsubscribe (lasting) links."""
+
+    def __init__(self, secret: str, confirm_hours: int) -> None:
+        self._confirm = URLSafeTimedSerializer(secret, salt="papertide-subscription-confirm")
+        self._manage = URLSafeSerializer(secret, salt="papertide-subscription-manage")
+        self.confirm_seconds = confirm_hours * 3600
+
+    def confirm_token(self, subscription: Subscription) -> str:
+        return str(self._confirm.dumps([subscription.id, subscription.email]))
+
+    def manage_token(self, subscription: Subscription) -> str:
+        return str(self._manage.dumps([subscription.id, subscription.email]))
+
+    def from_confirm_token(self, session: Session, token: str) -> Subscription:
+        try:
+            payload = self._confirm.loads(token, max_age=self.confirm_seconds)
+        except SignatureExpired as error:
+            raise SubscriptionError("This confirmation link has expired. Subscribe again to get a new one.") from error
+        except BadSignature as error:
+            raise SubscriptionError(
+                "This confirmation link is not valid. Copy the whole link from the mail."
+            ) from error
+        return _subscription(session, payload)
+
+    def from_manage_token(self, session: Session, token: str) -> Subscription:
+        try:
+            payload = self._manage.loads(token)
+        except BadSignature as error:
+            raise SubscriptionError("This link is not valid. Copy the whole link from the mail.") from error
+        return _subscription(session, payload)
+
+
+def _subscription(session: Session, payload: Any) -> Subscription:
+    if not (isinstance(payload, list) and len(payload) == 2):
+        raise SubscriptionError("This link is not valid.")
+    subscription = session.get(Subscription, payload[0])
+    if subscription is None or subscription.email != payload[1]:
+        raise SubscriptionError("This subscription no longer exists. Subscribe again from any page.")
+    return subscription
+
+
+def confirm(subscription: Subscription) -> None:
+    if subscription.status in ("pending", "unsubscribed"):
+        subscription.status = "active"
+        subscription.confirmed_at = utcnow()
+        subscription.failure_count = 0
+
+
+def unsubscribe(subscription: Subscription) -> None:
+    subscription.status = "unsubscribed"
+
+
+def update_preferences(subscription: Subscription, cadence: Cadence, preferences: Preferences) -> None:
+    if cadence not in CADENCES:
+        raise SubscriptionError("Choose a daily or a weekly digest.")
+    if preferences.is_empty:
+        raise SubscriptionError("Choose at least one thing to receive, or unsubscribe instead.")
+    subscription.cadence = cadence
+    subscription.preferences = preferences.as_json()
+
+
+def record_failure(subscription: Subscription, max_failures: int) -> bool:
+    """Count a permanent delivery failure; True when the address is now suspended."""
+    subscription.failure_count += 1
+    if subscription.failure_count >= max_failures and subscription.status == "active":
+        subscription.status = "suspended"
+        return True
+    return False

@@ -1,0 +1,238 @@
+"""Digest subscriptions over the web: subscribe (double opt-in), confirm, preferences, unsubscribe.
+
+Links in mails open pages; the change itself is always a POST (mail scanners follow links, they do not post
+forms). The one exception to CSRF tokens is ``POST /unsubscribe?token=…``: mail clients send it for RFC 8058
+one-click unsubscribe, and the signed token in the URL is the authority.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi.responses import Response
+
+from papertide.config import Settings
+from papertide.mail import Mailer, MailError, MailNotConfigured, OutgoingMail, render_mail
+from papertide.models import Subscription
+from papertide.services.subscriptions import (
+    Cadence,
+    Preferences,
+    SubscriptionError,
+    Tokens,
+    confirm,
+    parse_list,
+    subscribe,
+    unsubscribe,
+    update_preferences,
+)
+from papertide.web.deps import AppSettings, Db, templates
+from papertide.web.security import CurrentUser, client_address, enforce_rate_limit
+
+router = APIRouter()
+Token = Annotated[str, Query(max_length=500)]
+Short = Annotated[str, Form(max_length=2000)]
+
+
+@dataclass(slots=True)
+class PreferenceForm:
+    email: str = ""
+    cadence: Cadence = "daily"
+    trending: bool = True
+    categories: str = ""
+    organizations: str = ""
+    authors: str = ""
+    personal: bool = False
+
+    def preferences(self) -> Preferences:
+        return Preferences(
+            trending=self.trending,
+            categories=parse_list(self.categories, "category"),
+            organizations=parse_list(self.organizations, "organization"),
+            authors=parse_list(self.authors, "author"),
+            personal=self.personal,
+        )
+
+    @classmethod
+    def of(cls, subscription: Subscription) -> PreferenceForm:
+        wanted = Preferences.from_json(subscription.preferences)
+        return cls(
+            email=subscription.email,
+            cadence="weekly" if subscription.cadence == "weekly" else "daily",
+            trending=wanted.trending,
+            categories=", ".join(wanted.categories),
+            organizations=", ".join(wanted.organizations),
+            authors=", ".join(wanted.authors),
+            personal=wanted.personal,
+        )
+
+
+def _tokens(settings: Settings) -> Tokens:
+    return Tokens(settings.secret_key, settings.confirm_token_hours)
+
+
+def _page(request: Request, template: str, status: int = 200, **context: Any) -> Response:
+    return templates.TemplateResponse(request, template, context, status_code=status)
+
+
+def _notice(request: Request, title: str, message: str, status: int = 200, **form: Any) -> Response:
+    return _page(request, "notice.html", status, title=title, message=message, form=form or None)
+
+
+@router.get("/subscribe")
+def subscribe_form(request: Request, email: Annotated[str, Query(max_length=320)] = "") -> Response:
+    return _page(request, "subscribe.html", form=PreferenceForm(email=email), error=None, token=None)
+
+
+@router.post("/subscribe")
+def subscribe_submit(
+    request: Request,
+    db: Db,
+    settings: AppSettings,
+    user: CurrentUser,
+    email: Annotated[str, Form(max_length=320)],
+    cadence: Annotated[str, Form(max_length=16)] = "daily",
+    trending: Annotated[bool, Form()] = False,
+    categories: Short = "",
+    organizations: Short = "",
+    authors: Short = "",
+    personal: Annotated[bool, Form()] = False,
+) -> Response:
+    enforce_rate_limit(request, "auth", client_address(request))
+    form = PreferenceForm(email, cadence, trending, categories, organizations, authors, personal and user is not None)  # type: ignore[arg-type]
+    try:
+        with db.write_session() as session:
+            outcome = subscribe(session, email, form.cadence, form.preferences(), user.id if user else None)
+            subscription = outcome.subscription
+            tokens = _tokens(settings)
+            mail = _confirmation_mail(settings, tokens, subscription, already=outcome.mail == "already")
+    except SubscriptionError as error:
+        return _page(request, "subscribe.html", 422, form=form, error=str(error), token=None)
+    try:
+        with Mailer(settings) as mailer:
+            mailer.send(mail)
+    except MailNotConfigured as error:
+        raise HTTPException(
+            503, "This server cannot send mail yet (its operator has to set PAPERTIDE_SMTP_HOST)."
+        ) from error
+    except MailError as error:
+        raise HTTPException(
+            503, "The confirmation mail could not be sent just now. Try again in a few minutes."
+        ) from error
+    # The same answer whether or not the address was already subscribed: the page reveals nothing about it.
+    return _notice(request, "Check your inbox", f"We sent a mail to {subscription.email}. Open its link to finish.")
+
+
+def _confirmation_mail(
+    settings: Settings, tokens: Tokens, subscription: Subscription, *, already: bool
+) -> OutgoingMail:
+    context = {
+        "already": already,
+        "cadence": subscription.cadence,
+        "hours": settings.confirm_token_hours,
+        "confirm_url": f"{settings.base_url}/subscribe/confirm?token={tokens.confirm_token(subscription)}",
+        "manage_url": f"{settings.base_url}/subscription?token={tokens.manage_token(subscription)}",
+    }
+    text, html = render_mail("confirm", context)
+    subject = "Your papertide subscription" if already else "Confirm your papertide digest"
+    return OutgoingMail(to=subscription.email, subject=subject, text=text, html=html)
+
+
+@router.get("/subscribe/confirm")
+def confirm_page(request: Request, token: Token) -> Response:
+    return _notice(
+        request,
+        "Confirm your subscription",
+        "One click and the digest is on its way.",
+        action="/subscribe/confirm",
+        token=token,
+        button="Confirm my subscription",
+    )
+
+
+@router.post("/subscribe/confirm")
+def confirm_submit(
+    request: Request, db: Db, settings: AppSettings, token: Annotated[str, Form(max_length=500)]
+) -> Response:
+    tokens = _tokens(settings)
+    try:
+        with db.write_session() as session:
+            subscription = tokens.from_confirm_token(session, token)
+            confirm(subscription)
+            manage = tokens.manage_token(subscription)
+    except SubscriptionError as error:
+        return _notice(request, "That link did not work", str(error), status=400)
+    return _notice(
+        request,
+        "You are subscribed",
+        f"The {subscription.cadence} digest will come to {subscription.email}. "
+        "Every digest has a link to change what you receive or to leave.",
+        link=f"/subscription?token={manage}",
+    )
+
+
+@router.get("/subscription")
+def preferences_page(request: Request, db: Db, settings: AppSettings, token: Token) -> Response:
+    with db.read_session() as session:
+        try:
+            subscription = _tokens(settings).from_manage_token(session, token)
+        except SubscriptionError as error:
+            return _notice(request, "That link did not work", str(error), status=400)
+        form = PreferenceForm.of(subscription)
+        state = subscription.status
+    return _page(request, "subscribe.html", form=form, error=None, token=token, state=state)
+
+
+@router.post("/subscription")
+def preferences_submit(
+    request: Request,
+    db: Db,
+    settings: AppSettings,
+    token: Annotated[str, Form(max_length=500)],
+    cadence: Annotated[str, Form(max_length=16)] = "daily",
+    trending: Annotated[bool, Form()] = False,
+    categories: Short = "",
+    organizations: Short = "",
+    authors: Short = "",
+    personal: Annotated[bool, Form()] = False,
+) -> Response:
+    try:
+        with db.write_session() as session:
+            subscription = _tokens(settings).from_manage_token(session, token)
+            form = PreferenceForm(subscription.email, cadence, trending, categories, organizations, authors, personal)  # type: ignore[arg-type]
+            update_preferences(subscription, form.cadence, form.preferences())
+    except SubscriptionError as error:
+        return _notice(request, "Not saved", str(error), status=422, link=f"/subscription?token={token}")
+    return _notice(request, "Saved", "Your digest preferences are saved.", link=f"/subscription?token={token}")
+
+
+@router.get("/unsubscribe")
+def unsubscribe_page(request: Request, token: Token) -> Response:
+    return _notice(
+        request,
+        "Unsubscribe",
+        "Stop receiving the papertide digest at this address?",
+        action="/unsubscribe",
+        token=token,
+        button="Unsubscribe",
+    )
+
+
+@router.post("/unsubscribe")
+async def unsubscribe_submit(request: Request, db: Db, settings: AppSettings) -> Response:
+    """Works for the page's button (token in the form) and for RFC 8058 one-click (token in the URL)."""
+    form = await request.form()
+    token = str(request.query_params.get("token") or form.get("token") or "")[:500]
+    try:
+        with db.write_session() as session:
+            subscription = _tokens(settings).from_manage_token(session, token)
+            unsubscribe(subscription)
+            email = subscription.email
+    except SubscriptionError as error:
+        return _notice(request, "That link did not work", str(error), status=400)
+    return _notice(
+        request,
+        "Unsubscribed",
+        f"{email} will get no more digests. Subscribe again from any page.",
+    )
