@@ -26,6 +26,7 @@ from papertide.web.routes import (
     admin,
     community,
     discover,
+    feeds,
     health,
     listings,
     paper,
@@ -84,6 +85,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     install_error_handlers(app)
     # The paper router has catch-all paths (/papers/{id:path}), so it comes after every other /papers/ route.
-    for module in (health, listings, search, discover, admin, submit, subscriptions, accounts, community, paper):
+    for module in (
+        health,
+        listings,
+        search,
+        discover,
+        feeds,
+        admin,
+        submit,
+        subscriptions,
+        accounts,
+        community,
+        paper,
+    ):
         app.include_router(module.router)
     return app

@@ -43,6 +43,28 @@ FTS5_WEIGHTS = (10.0, 5.0, 1.0)
 PG_WEIGHTS = "{0.1, 0.2, 0.5, 1.0}"  # D, C, B, A as ts_rank expects
 
 
+# English function words. Plain words are alternatives (OR), so in a natural-language query ("what work deals with
+# the cost of pruning") they would admit every paper containing "the"; they are dropped from the alternatives when
+# the query has other words. Phrases keep them, and PostgreSQL's english configuration drops the same kind anyway.
+STOP_WORDS = frozenset(
+    """
+    a about above after again against all am an and any are as at be because been before being below between both
+    but by can could did do does doing down during each few for from further had has have having he her here hers
+    herself him himself his how i if in into is it its itself just me more most my myself no nor not of off on once
+    only or other our ours ourselves out over own same she should so some such than that the their theirs them
+    themselves then there these they this those through to too under until up very was we were what when where
+    which while who whom why will with would you your yours yourself yourselves also via whether within without
+    upon among any either neither us let may might must shall
+    """.split()  # noqa: SIM905 (a word list reads better as text)
+)
+
+
+def content_words(terms: list[Term]) -> list[Term]:
+    """The plain words that carry meaning; all of them when every word is a function word ("to be or not")."""
+    kept = [t for t in terms if t.prefix or t.text.lower() not in STOP_WORDS]
+    return kept or terms
+
+
 @dataclass(frozen=True, slots=True)
 class Hit:
     paper_id: int
@@ -78,7 +100,7 @@ _PAPER_SEARCH = table("paper_search", column("rowid"))
 
 class Fts5Retriever:
     def match_expression(self, query: SearchQuery) -> str | None:
-        words = [t for t in query.positive_terms if not t.phrase and t.field is None]
+        words = content_words([t for t in query.positive_terms if not t.phrase and t.field is None])
         required = [t for t in query.positive_terms if t.phrase or t.field is not None]
         parts: list[str] = []
         if words:
@@ -150,7 +172,7 @@ class PostgresRetriever:
         return and_(true(), *required, *excluded)
 
     def search(self, session: Session, query: SearchQuery, where: ColumnElement[bool], limit: int) -> list[Hit]:
-        words = [t for t in query.positive_terms if not t.phrase and t.field is None]
+        words = content_words([t for t in query.positive_terms if not t.phrase and t.field is None])
         required = [t for t in query.positive_terms if t.phrase or t.field is not None]
         if not words and not required:
             return []

@@ -17,6 +17,7 @@ from papertide import __version__
 from papertide.config import Settings
 from papertide.db import Database
 from papertide.search.semantic import Semantic
+from papertide.web.feeds import feed_links
 from papertide.web.latex import latex_text
 from papertide.web.pagecache import mark_public
 
@@ -58,7 +59,11 @@ class LazyCsrfToken:
 
 
 def _page_context(request: Request) -> dict[str, Any]:
-    return {"current_user": getattr(request.state, "user", None), "csrf_token": LazyCsrfToken(request)}
+    return {
+        "current_user": getattr(request.state, "user", None),
+        "csrf_token": LazyCsrfToken(request),
+        "feed_links": feed_links(request.url.path, dict(request.query_params)),
+    }
 
 
 def static_url(path: str) -> str:

@@ -17,7 +17,8 @@ from papertide.services.accounts import (
     identity,
     update_profile,
 )
-from papertide.web.deps import Db, DbSession, render_page, templates
+from papertide.services.feed_tokens import create_feed_token, has_feed_token, revoke_feed_tokens
+from papertide.web.deps import AppSettings, Db, DbSession, render_page, templates
 from papertide.web.security import CurrentUser, SignedIn, client_address, enforce_rate_limit, sign_in, sign_out
 from papertide.web.viewmodels import card
 
@@ -95,7 +96,30 @@ def profile(request: Request, username: str, session: DbSession, user: CurrentUs
 
 @router.get("/settings")
 def settings_form(request: Request, session: DbSession, user: SignedIn) -> Response:
-    return templates.TemplateResponse(request, "settings.html", {"person": query_user(session, user.username)})
+    context = {"person": query_user(session, user.username), "has_feed": has_feed_token(session, user.id)}
+    return templates.TemplateResponse(request, "settings.html", context)
+
+
+@router.post("/settings/feed-token")
+def new_feed_token(request: Request, db: Db, settings: AppSettings, user: SignedIn) -> Response:
+    """A new private feed URL, shown once on the page that answers (only its hash is kept)."""
+    enforce_rate_limit(request, "write", user.id)
+    with db.write_session() as session:
+        token = create_feed_token(session, user.id)
+    with db.read_session() as session:
+        context = {
+            "person": query_user(session, user.username),
+            "has_feed": True,
+            "feed_url": f"{settings.base_url}/feeds/personal/{token}.rss",
+        }
+    return templates.TemplateResponse(request, "settings.html", context)
+
+
+@router.post("/settings/feed-token/revoke")
+def revoke_feed_token(request: Request, db: Db, user: SignedIn) -> Response:
+    with db.write_session() as session:
+        revoke_feed_tokens(session, user.id)
+    return RedirectResponse("/settings?saved=1", status_code=303)
 
 
 @router.post("/settings/profile")

@@ -1,0 +1,182 @@
+"""Feeds: one list of papers written as RSS 2.0 or Atom (feedgen) or JSON Feed 1.1, with conditional GET.
+
+Every feed route builds a :class:`FeedSpec` (title, page URL, the papers) and calls :func:`feed_response`, which
+writes the format asked for and answers ``304 Not Modified`` when the reader's ``If-None-Match`` or
+``If-Modified-Since`` shows it already has this version. Titles and abstracts are turned into plain text (LaTeX
+made readable), so no reader has to interpret markup from a paper.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
+from email.utils import format_datetime, parsedate_to_datetime
+from typing import Literal
+from urllib.parse import quote, quote_plus
+
+from fastapi import Request
+from fastapi.responses import Response
+from feedgen.feed import FeedGenerator
+
+from papertide.queries import PaperRow
+from papertide.web.latex import latex_plain
+
+FeedFormat = Literal["rss", "atom", "json"]
+FORMATS: dict[str, FeedFormat] = {"rss": "rss", "atom": "atom", "json": "json"}
+MEDIA_TYPES = {
+    "rss": "application/rss+xml; charset=utf-8",
+    "atom": "application/atom+xml; charset=utf-8",
+    "json": "application/feed+json; charset=utf-8",
+}
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSpec:
+    title: str
+    page_url: str  # the HTML page this feed follows, absolute
+    feed_path: str  # without the format suffix, e.g. /feeds/daily
+    papers: list[PaperRow]
+    description: str = "Research papers from papertide"
+    private: bool = False
+
+
+def split_format(value: str) -> tuple[str, FeedFormat] | None:
+    """``cs.CL.rss`` -> (``cs.CL``, ``rss``); None when the suffix is not a feed format."""
+    stem, _, suffix = value.rpartition(".")
+    return (stem, FORMATS[suffix]) if stem and suffix in FORMATS else None
+
+
+def paper_date(paper: PaperRow) -> datetime:
+    if paper.featured_at is not None:
+        return paper.featured_at
+    if paper.announced_on is not None:
+        return datetime.combine(paper.announced_on, time(0, 0), tzinfo=UTC)
+    return paper.submitted_at or EPOCH
+
+
+def feed_response(request: Request, spec: FeedSpec, fmt: FeedFormat, base_url: str) -> Response:
+    body = render_feed(spec, fmt, base_url).encode()
+    etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+    modified = max((paper_date(p) for p in spec.papers), default=EPOCH).replace(microsecond=0)
+    headers = {
+        "ETag": etag,
+        "Last-Modified": format_datetime(modified.astimezone(UTC), usegmt=True),
+        "Cache-Control": "private, max-age=300" if spec.private else "public, max-age=300",
+    }
+    if _not_modified(request, etag, modified):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=MEDIA_TYPES[fmt], headers=headers)
+
+
+def _not_modified(request: Request, etag: str, modified: datetime) -> bool:
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match is not None:  # RFC 9110: If-None-Match wins over If-Modified-Since
+        return etag in [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")] or if_none_match == "*"
+    since = request.headers.get("if-modified-since")
+    if since:
+        try:
+            return modified <= parsedate_to_datetime(since)
+        except (TypeError, ValueError):
+            return False
+    return False
+
+
+def render_feed(spec: FeedSpec, fmt: FeedFormat, base_url: str) -> str:
+    return _json_feed(spec, base_url) if fmt == "json" else _xml_feed(spec, fmt, base_url)
+
+
+def _xml_feed(spec: FeedSpec, fmt: Literal["rss", "atom"], base_url: str) -> str:
+    feed = FeedGenerator()
+    feed.id(f"{base_url}{spec.feed_path}")
+    feed.title(spec.title)
+    feed.subtitle(spec.description)
+    feed.link(href=spec.page_url, rel="alternate")
+    feed.link(href=f"{base_url}{spec.feed_path}.{fmt}", rel="self")
+    feed.language("en")
+    feed.generator("papertide")
+    feed.updated(max((paper_date(p) for p in spec.papers), default=EPOCH))
+    for paper in spec.papers:
+        url = f"{base_url}/papers/{paper.arxiv_id}"
+        entry = feed.add_entry(order="append")
+        entry.id(url)
+        entry.guid(url, permalink=True)
+        entry.title(latex_plain(paper.title))
+        entry.link(href=url)
+        entry.description(latex_plain(paper.abstract) or latex_plain(paper.title))
+        entry.published(paper_date(paper))
+        entry.updated(paper_date(paper))
+        for author in paper.authors[:20]:
+            entry.author({"name": author["name"]})
+        for category in paper.categories:
+            entry.category(term=category)
+    return str((feed.rss_str if fmt == "rss" else feed.atom_str)(pretty=True).decode())
+
+
+def _json_feed(spec: FeedSpec, base_url: str) -> str:
+    items = []
+    for paper in spec.papers:
+        url = f"{base_url}/papers/{paper.arxiv_id}"
+        items.append(
+            {
+                "id": url,
+                "url": url,
+                "external_url": f"https://arxiv.org/abs/{paper.arxiv_id}",
+                "title": latex_plain(paper.title),
+                "content_text": latex_plain(paper.abstract) or latex_plain(paper.title),
+                "date_published": paper_date(paper).isoformat(),
+                "authors": [{"name": author["name"]} for author in paper.authors[:20]],
+                "tags": list(paper.categories),
+                "_papertide": {"upvotes": paper.upvotes, "comments": paper.comments},
+            }
+        )
+    feed = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": spec.title,
+        "description": spec.description,
+        "home_page_url": spec.page_url,
+        "feed_url": f"{base_url}{spec.feed_path}.json",
+        "language": "en",
+        "items": items,
+    }
+    return json.dumps(feed, ensure_ascii=False, indent=1)
+
+
+_LISTING_FEEDS = {"/": "daily", "/index.json": "daily", "/papers/trending": "trending"}
+_PERIOD_FEEDS = {"date": "daily", "week": "weekly", "month": "monthly"}
+
+
+def feed_paths(path: str, params: dict[str, str]) -> list[tuple[str, str]]:
+    """(title, path without format) of the feeds that follow the page at ``path``: its autodiscovery links."""
+    parts = path.strip("/").split("/")
+    found: list[tuple[str, str]] = []
+    if path in _LISTING_FEEDS:
+        found.append((f"{_LISTING_FEEDS[path].capitalize()} papers", f"/feeds/{_LISTING_FEEDS[path]}"))
+    elif len(parts) == 3 and parts[0] == "papers" and parts[1] in _PERIOD_FEEDS:
+        found.append((f"{_PERIOD_FEEDS[parts[1]].capitalize()} papers", f"/feeds/{_PERIOD_FEEDS[parts[1]]}"))
+    elif len(parts) == 2 and parts[0] == "orgs":
+        found.append((f"Papers from {parts[1]}", f"/feeds/org/{parts[1]}"))
+    elif len(parts) == 2 and parts[0] == "users":
+        found.append((f"Submitted by {parts[1]}", f"/feeds/user/{parts[1]}"))
+    elif len(parts) == 4 and parts[0] == "users" and parts[2] == "collections":
+        found.append(("This collection", f"/feeds/collection/{parts[1]}/{parts[3]}"))
+    elif path == "/search" and params.get("q"):
+        found.append(("New papers matching this search", "/feeds/search?q=" + quote_plus(params["q"][:1000])))
+    if params.get("category"):
+        found.append((f"New in {params['category']}", f"/feeds/category/{quote(params['category'], safe='.')}"))
+    return found
+
+
+def feed_links(path: str, params: dict[str, str]) -> list[tuple[str, str, str]]:
+    """(title, media type, href) for every format of every feed of the page."""
+    links = []
+    for title, feed_path in feed_paths(path, params):
+        base, _, query = feed_path.partition("?")
+        for fmt in FORMATS:
+            href = f"{base}.{fmt}" + (f"?{query}" if query else "")
+            links.append(
+                (f"{title} ({fmt.upper() if fmt != 'json' else 'JSON Feed'})", MEDIA_TYPES[fmt].split(";")[0], href)
+            )
+    return links

@@ -1,0 +1,171 @@
+"""Feed URLs, each in three formats by suffix (``.rss``, ``.atom``, ``.json``):
+
+/feeds/daily  /feeds/weekly  /feeds/monthly  /feeds/trending     the listings (latest period)
+/feeds/search.rss?q=…                                              newest papers matching a query (keyword)
+/feeds/category/cs.CL.rss   /feeds/org/NAME.rss   /feeds/user/NAME.rss (submissions)
+/feeds/collection/USER/SLUG.rss                                    a public collection
+/feeds/personal/TOKEN.rss                                          a user's picks (private, revocable)
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from papertide.config import Settings
+from papertide.db import Database
+from papertide.periods import month_period, week_period
+from papertide.queries import (
+    PaperRow,
+    query_collection,
+    query_collection_items,
+    query_featured,
+    query_latest_featured_day,
+    query_organization,
+    query_organization_papers,
+    query_papers_by_ids,
+    query_recent_papers,
+    query_submitted_by,
+    query_trending,
+    query_user,
+)
+from papertide.search.personal import picks_for, user_ranker
+from papertide.search.query import parse_query
+from papertide.search.semantic import Semantic
+from papertide.search.service import SearchOptions, search_papers
+from papertide.services.feed_tokens import user_for_feed_token
+from papertide.web.deps import AppSettings, Db, DbSession, SemanticSearch
+from papertide.web.feeds import FeedFormat, FeedSpec, feed_response, split_format
+from papertide.web.routes.listings import trending_rules
+from papertide.web.viewmodels import query_string
+
+router = APIRouter()
+FEED_SIZE = 50
+LISTINGS = ("daily", "weekly", "monthly", "trending", "search")
+
+
+def _format(value: str) -> tuple[str, FeedFormat]:
+    parsed = split_format(value)
+    if parsed is None:
+        raise HTTPException(404, "Feeds end in .rss, .atom or .json, e.g. /feeds/daily.rss")
+    return parsed
+
+
+@router.get("/feeds/{name}")
+def listing_feed(
+    request: Request,
+    name: str,
+    session: DbSession,
+    settings: AppSettings,
+    q: Annotated[str, Query(max_length=1000)] = "",
+) -> Response:
+    listing, fmt = _format(name)
+    if listing not in LISTINGS:
+        raise HTTPException(404, f"No feed called {listing!r}; try one of {', '.join(LISTINGS)}.")
+    spec = _search_spec(session, settings, q) if listing == "search" else _listing_spec(session, settings, listing)
+    return feed_response(request, spec, fmt, settings.base_url)
+
+
+def _listing_spec(session: Session, settings: Settings, listing: str) -> FeedSpec:
+    base = settings.base_url
+    if listing == "trending":
+        rows = query_trending(session, trending_rules(settings), now=datetime.now(UTC), limit=FEED_SIZE)
+        return FeedSpec("papertide: trending papers", f"{base}/papers/trending", "/feeds/trending", rows)
+    latest = query_latest_featured_day(session) or datetime.now(UTC).date()
+    if listing == "daily":
+        rows = query_featured(session, start=latest - timedelta(days=6), end=latest, sort="newest", limit=FEED_SIZE * 2)
+        return FeedSpec("papertide: daily papers", f"{base}/", "/feeds/daily", rows)
+    period = week_period(latest) if listing == "weekly" else month_period(latest)
+    rows = query_featured(session, start=period.start, end=period.end, limit=FEED_SIZE)
+    return FeedSpec(
+        f"papertide: papers of {period.label}", f"{base}/papers/{period.kind}/{period.key}", f"/feeds/{listing}", rows
+    )
+
+
+def _search_spec(session: Session, settings: Settings, q: str) -> FeedSpec:
+    query = parse_query(q)
+    if query.is_empty:
+        raise HTTPException(400, "A search feed needs a query: /feeds/search.rss?q=sparse+attention")
+    # Newest first and keyword only: a feed reader wants new papers that match, not loosely related ones.
+    results = search_papers(session, query, SearchOptions(sort="date", limit=FEED_SIZE))
+    return FeedSpec(
+        f"papertide: search “{q[:80]}”",
+        f"{settings.base_url}/search{query_string(q=q)}",
+        "/feeds/search",
+        results.rows,
+    )
+
+
+@router.get("/feeds/category/{value}")
+def category_feed(request: Request, value: str, session: DbSession, settings: AppSettings) -> Response:
+    category, fmt = _format(value)
+    rows = query_recent_papers(session, category=category, limit=FEED_SIZE)
+    page = f"{settings.base_url}/search{query_string(q=f'cat:{category}')}"
+    spec = FeedSpec(f"papertide: new in {category}", page, f"/feeds/category/{category}", rows)
+    return feed_response(request, spec, fmt, settings.base_url)
+
+
+@router.get("/feeds/org/{value}")
+def organization_feed(request: Request, value: str, session: DbSession, settings: AppSettings) -> Response:
+    name, fmt = _format(value)
+    organization = query_organization(session, name)
+    if organization is None:
+        raise HTTPException(404, f"No organization {name!r}.")
+    rows = query_organization_papers(session, organization.id, limit=FEED_SIZE)
+    title = f"papertide: papers from {organization.fullname or organization.name}"
+    spec = FeedSpec(title, f"{settings.base_url}/orgs/{name}", f"/feeds/org/{name}", rows)
+    return feed_response(request, spec, fmt, settings.base_url)
+
+
+@router.get("/feeds/user/{value}")
+def submitter_feed(request: Request, value: str, session: DbSession, settings: AppSettings) -> Response:
+    username, fmt = _format(value)
+    person = query_user(session, username)
+    if person is None:
+        raise HTTPException(404, f"No user {username!r}.")
+    rows = query_submitted_by(session, person.id, limit=FEED_SIZE)
+    spec = FeedSpec(
+        f"papertide: submitted by {username}", f"{settings.base_url}/users/{username}", f"/feeds/user/{username}", rows
+    )
+    return feed_response(request, spec, fmt, settings.base_url)
+
+
+@router.get("/feeds/collection/{username}/{value}")
+def collection_feed(request: Request, username: str, value: str, session: DbSession, settings: AppSettings) -> Response:
+    slug, fmt = _format(value)
+    collection = query_collection(session, username, slug)
+    if collection is None or not collection.is_public:
+        raise HTTPException(404, f"No public collection {username}/{slug}.")
+    rows = [row for row, _ in query_collection_items(session, collection.id)]
+    path = f"/users/{username}/collections/{slug}"
+    spec = FeedSpec(
+        f"papertide: {collection.title}", settings.base_url + path, f"/feeds/collection/{username}/{slug}", rows
+    )
+    return feed_response(request, spec, fmt, settings.base_url)
+
+
+@router.get("/feeds/personal/{value}")
+def personal_feed(request: Request, value: str, db: Db, settings: AppSettings, semantic: SemanticSearch) -> Response:
+    token, fmt = _format(value)
+    with db.read_session() as session:
+        user_id = user_for_feed_token(session, token)
+    if user_id is None:
+        raise HTTPException(404, "This feed link was revoked or never existed. Make a new one in your settings.")
+    rows = _picks(db, semantic, user_id) if semantic is not None else []
+    spec = FeedSpec(
+        "papertide: picked for you", f"{settings.base_url}/for-you", f"/feeds/personal/{token}", rows, private=True
+    )
+    return feed_response(request, spec, fmt, settings.base_url)
+
+
+def _picks(db: Database, semantic: Semantic, user_id: int) -> list[PaperRow]:
+    signals, ranker = user_ranker(db, semantic, user_id)
+    if ranker.weights is None:
+        return []
+    with db.read_session() as session:
+        picks = picks_for(session, semantic, signals, ranker.weights, limit=FEED_SIZE)
+        return query_papers_by_ids(session, [pick.paper_id for pick in picks])
