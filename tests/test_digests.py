@@ -105,6 +105,9 @@ def test_subscribe_confirm_receive_and_unsubscribe_in_one_click(
         assert unsubscribe_url.startswith("http://testserver/unsubscribe?token=")
         assert mailto == "mailto:digest@papertide.test?subject=unsubscribe"
         assert client.get(link(digest, "/subscription")).status_code == 200  # preferences without logging in
+        assert client.get(unsubscribe_url.removeprefix("http://testserver")).status_code == 200  # a page only
+        with db.read_session() as session:
+            assert session.execute(select(Subscription.status)).scalar_one() == "active"
 
         client.cookies.clear()  # a mail client: no session, no CSRF token, just the RFC 8058 body
         one_click = client.post(

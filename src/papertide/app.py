@@ -28,6 +28,7 @@ from papertide.web.routes import (
     discover,
     feeds,
     health,
+    hf_api,
     listings,
     paper,
     search,
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The paper router has catch-all paths (/papers/{id:path}), so it comes after every other /papers/ route.
     for module in (
         health,
+        hf_api,
         listings,
         search,
         discover,

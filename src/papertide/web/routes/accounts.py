@@ -7,16 +7,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from papertide.queries import query_collections_of, query_submitted_by, query_upvoted_by, query_user, query_votes_of
 from papertide.services.accounts import (
     AccountError,
+    Identity,
     authenticate,
     change_password,
     create_user,
     identity,
     update_profile,
 )
+from papertide.services.api_tokens import TokenError, create_api_token, list_api_tokens, revoke_api_token
 from papertide.services.feed_tokens import create_feed_token, has_feed_token, revoke_feed_tokens
 from papertide.web.deps import AppSettings, Db, DbSession, render_page, templates
 from papertide.web.security import CurrentUser, SignedIn, client_address, enforce_rate_limit, sign_in, sign_out
@@ -94,10 +97,41 @@ def profile(request: Request, username: str, session: DbSession, user: CurrentUs
     return render_page(request, "profile.html", context)
 
 
+def _settings_context(session: Session, user: Identity, **extra: object) -> dict[str, object]:
+    return {
+        "person": query_user(session, user.username),
+        "has_feed": has_feed_token(session, user.id),
+        "tokens": list_api_tokens(session, user.id),
+        **extra,
+    }
+
+
 @router.get("/settings")
 def settings_form(request: Request, session: DbSession, user: SignedIn) -> Response:
-    context = {"person": query_user(session, user.username), "has_feed": has_feed_token(session, user.id)}
+    return templates.TemplateResponse(request, "settings.html", _settings_context(session, user))
+
+
+@router.post("/settings/tokens")
+def new_api_token(
+    request: Request, db: Db, user: SignedIn, name: Text, scope: Annotated[str, Form(max_length=8)] = "read"
+) -> Response:
+    """A personal access token for the API, shown once on the page that answers."""
+    enforce_rate_limit(request, "write", user.id)
+    try:
+        with db.write_session() as session:
+            token = create_api_token(session, user.id, name, scope)
+    except TokenError as error:
+        return _settings_error(request, db, user.username, str(error))
+    with db.read_session() as session:
+        context = _settings_context(session, user, new_token=token, new_token_scope=scope)
     return templates.TemplateResponse(request, "settings.html", context)
+
+
+@router.post("/settings/tokens/{token_id}/revoke")
+def revoke_token(request: Request, db: Db, user: SignedIn, token_id: int) -> Response:
+    with db.write_session() as session:
+        revoke_api_token(session, user.id, token_id)
+    return RedirectResponse("/settings?saved=1", status_code=303)
 
 
 @router.post("/settings/feed-token")
@@ -107,11 +141,7 @@ def new_feed_token(request: Request, db: Db, settings: AppSettings, user: Signed
     with db.write_session() as session:
         token = create_feed_token(session, user.id)
     with db.read_session() as session:
-        context = {
-            "person": query_user(session, user.username),
-            "has_feed": True,
-            "feed_url": f"{settings.base_url}/feeds/personal/{token}.rss",
-        }
+        context = _settings_context(session, user, feed_url=f"{settings.base_url}/feeds/personal/{token}.rss")
     return templates.TemplateResponse(request, "settings.html", context)
 
 
@@ -145,6 +175,7 @@ def save_password(request: Request, db: Db, user: SignedIn, current: Text, new: 
 
 
 def _settings_error(request: Request, db: Db, username: str, message: str) -> Response:
+    user = request.state.user
     with db.read_session() as session:
-        person = query_user(session, username)
-    return templates.TemplateResponse(request, "settings.html", {"person": person, "error": message}, status_code=400)
+        context = _settings_context(session, user, error=message)
+    return templates.TemplateResponse(request, "settings.html", context, status_code=400)

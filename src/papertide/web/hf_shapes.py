@@ -1,0 +1,128 @@
+"""Papers in the JSON shapes of hf.co's papers API, so ``huggingface_hub`` and scrapers read papertide unchanged.
+
+Shapes follow the recorded ``/api/daily_papers`` responses and ``huggingface_hub``'s ``PaperInfo`` parser:
+a daily item is ``{paper: {...}, publishedAt, title, summary, numComments, submittedBy, organization, …}`` and
+``/api/papers/{id}`` is the flat paper object. hf.co's ids (``_id``, ``discussionId``) are 24 hex digits;
+papertide derives stable ones from its own keys. Fields papertide has no data for (``ai_summary``,
+``mediaUrls``, thumbnails) are left out rather than invented.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from papertide.queries import Account, PaperRow
+
+
+def hex_id(*parts: object) -> str:
+    """A stable 24-hex id like hf.co's ObjectIds."""
+    return hashlib.blake2b(":".join(map(str, parts)).encode(), digest_size=12).hexdigest()
+
+
+def iso(value: datetime | date | None) -> str | None:
+    """ISO 8601 with milliseconds and a Z, as hf.co writes dates."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        value = datetime.combine(value, time(0, 0), tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def _user(account: Account, *, item_level: bool) -> dict[str, Any]:
+    shape: dict[str, Any] = {
+        "_id": hex_id("user", account.name),
+        "avatarUrl": account.avatar_url or "",
+        "fullname": account.fullname or account.name,
+        "name": account.name,
+        "type": "user",
+        "isPro": False,
+    }
+    if item_level:  # the item-level submittedBy of the 2026 recordings
+        shape.update(isHf=False, isHfAdmin=False, isMod=False, followerCount=0, isUserFollowing=False)
+    else:  # paper.submittedOnDailyBy, which the parser reads the username from
+        shape["user"] = account.name
+    return shape
+
+
+def _organization(account: Account) -> dict[str, Any]:
+    return {
+        "_id": hex_id("org", account.name),
+        "name": account.name,
+        "fullname": account.fullname or account.name,
+        "avatar": account.avatar_url or "",
+    }
+
+
+def hf_paper(row: PaperRow) -> dict[str, Any]:
+    """The flat paper object (``/api/papers/{id}``, and ``paper`` inside daily items)."""
+    paper: dict[str, Any] = {
+        "id": row.arxiv_id,
+        "authors": [
+            {"_id": hex_id("author", row.arxiv_id, index), "name": author["name"], "hidden": False}
+            for index, author in enumerate(row.authors)
+        ],
+        "publishedAt": iso(row.submitted_at or row.announced_on),
+        "title": row.title,
+        "summary": row.abstract or "",
+        "upvotes": row.upvotes,
+        "discussionId": hex_id("discussion", row.arxiv_id),
+        "numComments": row.comments,
+    }
+    if row.featured_at is not None:
+        paper["submittedOnDailyAt"] = iso(row.featured_at)
+    if row.submitted_by is not None:
+        paper["submittedOnDailyBy"] = _user(row.submitted_by, item_level=False)
+    if row.organization is not None:
+        paper["organization"] = _organization(row.organization)
+    if row.project_url:
+        paper["projectPage"] = row.project_url
+    if row.code_url:
+        paper["githubRepo"] = row.code_url
+        paper["githubStars"] = row.github_stars or 0
+    return paper
+
+
+def hf_daily_item(row: PaperRow) -> dict[str, Any]:
+    """A ``/api/daily_papers`` item: the paper wrapped with when and by whom it was featured."""
+    item: dict[str, Any] = {
+        "paper": hf_paper(row),
+        "publishedAt": iso(row.featured_at or row.featured_on or row.announced_on),
+        "title": " ".join(row.title.split()),
+        "summary": row.abstract or "",
+        "numComments": row.comments,
+        "isAuthorParticipating": False,
+    }
+    if row.submitted_by is not None:
+        item["submittedBy"] = _user(row.submitted_by, item_level=True)
+    if row.organization is not None:
+        item["organization"] = _organization(row.organization)
+    return item
+
+
+def paper_markdown(row: PaperRow, base_url: str, similar: list[PaperRow]) -> str:
+    """The paper page as Markdown (``/papers/{id}.md``), for LLM agents and ``HfApi.read_paper``."""
+    authors = ", ".join(author["name"] for author in row.authors) or "unknown authors"
+    lines = [
+        f"# {' '.join(row.title.split())}",
+        "",
+        f"**Authors:** {authors}",
+        f"**arXiv:** [{row.arxiv_id}](https://arxiv.org/abs/{row.arxiv_id}) · "
+        f"[PDF](https://arxiv.org/pdf/{row.arxiv_id})",
+    ]
+    if row.announced_on or row.submitted_at:
+        lines.append(f"**Published:** {(row.announced_on or row.submitted_at.date()).isoformat()}")  # type: ignore[union-attr]
+    if row.categories:
+        lines.append(f"**Categories:** {', '.join(row.categories)}")
+    if row.code_url:
+        lines.append(f"**Code:** {row.code_url}")
+    if row.project_url:
+        lines.append(f"**Project page:** {row.project_url}")
+    lines.append(f"**Upvotes:** {row.upvotes} · **Comments:** {row.comments}")
+    lines += ["", "## Abstract", "", " ".join((row.abstract or "No abstract.").split())]
+    if similar:
+        lines += ["", "## Similar papers", ""]
+        lines += [f"- [{' '.join(s.title.split())}]({base_url}/papers/{s.arxiv_id}.md)" for s in similar]
+    lines += ["", f"Source: {base_url}/papers/{row.arxiv_id}", ""]
+    return "\n".join(lines)

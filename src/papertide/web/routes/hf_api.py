@@ -1,0 +1,167 @@
+"""hf.co's papers endpoints, answered in hf.co's shapes (see ``web/hf_shapes.py``), so ``HfApi(endpoint=…)``
+from ``huggingface_hub`` works against papertide: ``list_daily_papers``, ``list_papers``, ``paper_info``,
+``read_paper``; plus ``POST /api/papers/index`` to index an arXiv id (a write token)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from sqlalchemy.orm import Session
+
+from papertide.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from papertide.periods import InvalidPeriod, Period, parse_period
+from papertide.queries import (
+    PaperRow,
+    query_featured,
+    query_latest_featured_day,
+    query_paper,
+    query_papers_by_ids,
+    query_trending,
+)
+from papertide.search.query import parse_query
+from papertide.search.service import SearchOptions, search_papers
+from papertide.search.similar import Examples, similar_papers
+from papertide.services.ingest import ingest_arxiv_ids
+from papertide.sources.arxiv_api import ArxivApiError
+from papertide.sources.factory import arxiv_client
+from papertide.sources.http import SourceUnavailable
+from papertide.web.deps import AppSettings, Db, DbSession, SemanticSearch
+from papertide.web.hf_shapes import hf_daily_item, hf_paper, paper_markdown
+from papertide.web.pagecache import mark_public
+from papertide.web.routes.listings import trending_rules
+from papertide.web.security import SignedIn, enforce_rate_limit
+
+router = APIRouter(tags=["hf.co compatible"])
+
+
+def _one_period(day: str | None, week: str | None, month: str | None) -> Period | None:
+    given = [(kind, value) for kind, value in (("day", day), ("week", week), ("month", month)) if value]
+    if len(given) > 1:
+        raise HTTPException(400, "Give at most one of date, week and month.")
+    if not given:
+        return None
+    kind, value = given[0]
+    try:
+        return parse_period(kind, value)  # type: ignore[arg-type]
+    except InvalidPeriod as error:
+        raise HTTPException(400, str(error)) from error
+
+
+@router.get("/api/daily_papers", summary="Featured papers of a day, week or month (hf.co shape)")
+def daily_papers(
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    p: Annotated[int, Query(ge=0, le=10_000, description="Page, from 0.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    date: Annotated[str | None, Query(max_length=10, description="YYYY-MM-DD")] = None,
+    week: Annotated[str | None, Query(max_length=8, description="YYYY-Www")] = None,
+    month: Annotated[str | None, Query(max_length=7, description="YYYY-MM")] = None,
+    submitter: Annotated[str | None, Query(max_length=96)] = None,
+    sort: Literal["publishedAt", "trending"] = "publishedAt",
+) -> Response:
+    period = _one_period(date, week, month)
+    offset = p * limit
+    rows: list[PaperRow]
+    if period is None and sort == "trending" and not submitter:
+        rows = query_trending(session, trending_rules(settings), now=datetime.now(UTC), limit=offset + limit)[offset:]
+    else:
+        start, end = (period.start, period.end) if period else _everything(session)
+        rows = query_featured(
+            session,
+            start=start,
+            end=end,
+            sort="trending" if sort == "trending" else "newest",
+            submitter=submitter,
+            limit=limit,
+            offset=offset,
+            trending=trending_rules(settings),
+            now=datetime.now(UTC),
+        )
+    return mark_public(JSONResponse([hf_daily_item(row) for row in rows]), request)
+
+
+def _everything(session: Session) -> tuple[date, date]:
+    latest = query_latest_featured_day(session) or datetime.now(UTC).date()
+    return date(1991, 1, 1), latest + timedelta(days=1)
+
+
+@router.get("/api/papers/search", summary="Search every indexed paper (hf.co shape)")
+def search(
+    request: Request,
+    session: DbSession,
+    semantic: SemanticSearch,
+    q: Annotated[str, Query(max_length=250)] = "",
+    limit: Annotated[int, Query(ge=1, le=120)] = 50,
+) -> Response:
+    query = parse_query(q)
+    if query.arxiv_id:
+        row = query_paper(session, query.arxiv_id)
+        rows = [row] if row else []
+    else:
+        rows = search_papers(session, query, SearchOptions(limit=limit), semantic).rows
+    return mark_public(JSONResponse([hf_daily_item(row) for row in rows]), request)
+
+
+def _paper(session: Session, arxiv_id: str) -> PaperRow:
+    try:
+        canonical = parse_arxiv_id(arxiv_id).id
+    except InvalidArxivId as error:
+        raise HTTPException(404, f"{error}.") from error
+    row = query_paper(session, canonical)
+    if row is None:
+        raise HTTPException(404, f"papertide has no paper {canonical}; POST /api/papers/index to add it.")
+    return row
+
+
+@router.get("/api/papers/{arxiv_id:path}", summary="One paper (hf.co shape)")
+def paper_info(request: Request, arxiv_id: str, session: DbSession) -> Response:
+    return mark_public(JSONResponse(hf_paper(_paper(session, arxiv_id))), request)
+
+
+@router.get("/papers/{arxiv_id:path}.md", summary="The paper page as Markdown", response_class=PlainTextResponse)
+def paper_markdown_page(
+    request: Request, arxiv_id: str, session: DbSession, settings: AppSettings, semantic: SemanticSearch
+) -> Response:
+    row = _paper(session, arxiv_id)
+    similar: list[PaperRow] = []
+    if semantic is not None:
+        hits = similar_papers(session, semantic, Examples(positives=[row.id]), limit=5)
+        similar = query_papers_by_ids(session, [hit.paper_id for hit in hits])
+    body = paper_markdown(row, settings.base_url, similar)
+    return mark_public(Response(body, media_type="text/markdown; charset=utf-8"), request)
+
+
+@router.post("/api/papers/index", summary="Index an arXiv paper (fetched from arXiv when unknown)")
+def index_paper(
+    request: Request,
+    db: Db,
+    settings: AppSettings,
+    user: SignedIn,
+    body: Annotated[dict[str, Any], Body(examples=[{"arxivId": "2503.24322"}])],
+) -> Response:
+    enforce_rate_limit(request, "write", user.id)
+    raw = body.get("arxivId") or body.get("arxiv_id") or body.get("id")
+    if not isinstance(raw, str) or len(raw) > 300:
+        raise HTTPException(422, 'Send {"arxivId": "2503.24322"}.')
+    try:
+        arxiv_id = parse_arxiv_id(raw).id
+    except InvalidArxivId as error:
+        raise HTTPException(422, f"{error}.") from error
+    with db.read_session() as session:
+        known = query_paper(session, arxiv_id)
+    if known is None:
+        try:
+            with arxiv_client(settings) as client:
+                result = ingest_arxiv_ids(db, client, [arxiv_id])
+        except (SourceUnavailable, ArxivApiError) as error:
+            raise HTTPException(502, f"arXiv did not answer: {error}. Try again later.") from error
+        if result.missing:
+            raise HTTPException(404, f"arXiv has no paper {arxiv_id}.")
+    with db.read_session() as session:
+        row = query_paper(session, arxiv_id)
+    assert row is not None
+    return JSONResponse(hf_paper(row), status_code=200 if known else 201)
