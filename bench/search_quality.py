@@ -115,11 +115,15 @@ def rankers(database: Database, semantic: Semantic) -> dict[str, Ranker]:
         scored.sort(reverse=True)
         return [arxiv_id for _, arxiv_id in scored[:TOP]]
 
-    def papertide(query: str, with_semantic: bool) -> list[str]:
+    rrf = Semantic(
+        semantic.settings.model_copy(update={"search_fusion": "rrf", "search_keyword_weight": 0.5}),
+        semantic.retriever,
+        semantic.embedder,
+    )
+
+    def papertide(query: str, fusion: Semantic | None) -> list[str]:
         with database.read_session() as session:
-            results = search_papers(
-                session, parse_query(query), SearchOptions(limit=TOP), semantic if with_semantic else None
-            )
+            results = search_papers(session, parse_query(query), SearchOptions(limit=TOP), fusion)
         return [row.arxiv_id for row in results.rows]
 
     def vector(query: str) -> list[str]:
@@ -131,9 +135,11 @@ def rankers(database: Database, semantic: Semantic) -> dict[str, Ranker]:
 
     return {
         "arxiv-sanity-lite scoring": arxiv_sanity,
-        "BM25 (papertide keyword)": lambda q: papertide(q, False),
+        "BM25 (papertide keyword)": lambda q: papertide(q, None),
         "vector (MiniLM, HNSW)": vector,
-        "hybrid RRF (papertide default)": lambda q: papertide(q, True),
+        "hybrid RRF, k 60, equal weights": lambda q: papertide(q, rrf),
+        f"hybrid {semantic.settings.search_fusion}, keyword share {semantic.settings.search_keyword_weight} "
+        "(papertide default)": lambda q: papertide(q, semantic),
     }
 
 

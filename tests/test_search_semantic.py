@@ -13,7 +13,7 @@ from sqlalchemy import select, true, update
 from papertide.config import Settings
 from papertide.db import Database, connect
 from papertide.models import Paper, PaperCategory, PaperEmbedding
-from papertide.search.fusion import reciprocal_rank_fusion
+from papertide.search.fusion import convex_fusion, fuse, reciprocal_rank_fusion
 from papertide.search.keyword import Hit
 from papertide.search.query import parse_query
 from papertide.search.semantic import Semantic, open_semantic
@@ -233,6 +233,17 @@ def test_vector_retrievers_of_both_engines_fill_a_filtered_page(corpus: Database
         total = session.execute(select(Paper.id).where(where)).scalars().all()
         hits = semantic.search(session, semantic.embed_query("medieval poetry"), where, 5)
     assert len(total) >= 5 and len(hits) == 5 and {h.paper_id for h in hits} <= set(total)
+
+
+def test_convex_fusion_keeps_a_clear_keyword_winner_first() -> None:
+    keyword = [Hit(1, 30.0), Hit(2, 10.0), Hit(3, 9.0)]  # paper 1 matched the title outright
+    semantic = [Hit(2, 0.80), Hit(3, 0.79), Hit(1, 0.70)]
+    fused, sources = convex_fusion({"keyword": keyword, "semantic": semantic}, {"keyword": 0.7, "semantic": 0.3})
+    assert [hit.paper_id for hit in fused] == [1, 2, 3]
+    assert fused[0].score == pytest.approx(0.7)
+    ranked, _ = reciprocal_rank_fusion({"keyword": keyword, "semantic": semantic})
+    assert ranked[0].paper_id == 2  # rank fusion lets the runner-up of both lists win
+    assert fuse({"keyword": keyword}, "convex", {})[0][0].paper_id == 1 and sources[1] == ("keyword", "semantic")
 
 
 def test_reciprocal_rank_fusion() -> None:

@@ -94,7 +94,13 @@ class Settings(BaseSettings):
         ge=0,
         description="How often `serve` runs background jobs: embedding new papers, due digests (0 turns them off).",
     )
-    search_rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant: score = sum 1 / (k + rank).")
+    search_fusion: Literal["convex", "rrf"] = Field(
+        "convex", description="How keyword and semantic hits merge: convex (normalised scores) or rrf (ranks)."
+    )
+    search_keyword_weight: float = Field(
+        0.7, gt=0, lt=1, description="The keyword list's share of the fusion; the semantic list gets the rest."
+    )
+    search_rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant: weight / (k + rank).")
     vector_candidates: int = Field(100, ge=10, le=2000, description="Nearest neighbours fused into a search.")
 
     smtp_host: str = Field("", description="SMTP server for digests and confirmations; empty turns mail off.")

@@ -1,29 +1,64 @@
-"""Reciprocal rank fusion: several ranked :class:`Hit` lists into one, by rank alone (scores of different
-retrievers are not comparable, ranks are).
+"""Fusing ranked :class:`Hit` lists (keyword, semantic) into one. Two methods, both returning the fused list and
+which lists each paper came from:
 
-score(paper) = sum over lists of weight / (k + rank), rank counted from 1; a paper missing from a list gets
-nothing from it. k = 60 is the constant of Cormack et al. (2009); ``PAPERTIDE_SEARCH_RRF_K`` changes it.
+* ``convex`` (the default): each list's scores min-max normalised to [0, 1], then a weighted sum; a paper missing
+  from a list gets 0 from it. Scores keep how far ahead a hit is, so a clear keyword winner (a pasted title)
+  stays first while semantic neighbours fill in (Bruch et al., 2023, "An Analysis of Fusion Functions for Hybrid
+  Retrieval").
+* ``rrf``, reciprocal rank fusion: sum over lists of weight / (k + rank), rank from 1 (Cormack et al., 2009;
+  k = 60). Rank alone, so every list's first hit counts the same however weak it is.
+
+bench/search_quality.py measures both; bench/RESULTS.md has the figures that chose the default.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Literal
 
 from papertide.search.keyword import Hit
 
+FusionMethod = Literal["convex", "rrf"]
+Fused = tuple[list[Hit], dict[int, tuple[str, ...]]]
 
-def reciprocal_rank_fusion(
-    ranked: Mapping[str, Sequence[Hit]], k: int = 60, weights: Mapping[str, float] | None = None
-) -> tuple[list[Hit], dict[int, tuple[str, ...]]]:
-    """The fused list, best first (ties by first appearance), and which named lists each paper came from."""
+
+def fuse(ranked: Mapping[str, Sequence[Hit]], method: FusionMethod, weights: Mapping[str, float], k: int = 60) -> Fused:
+    if method == "rrf":
+        return reciprocal_rank_fusion(ranked, k, weights)
+    return convex_fusion(ranked, weights)
+
+
+def convex_fusion(ranked: Mapping[str, Sequence[Hit]], weights: Mapping[str, float] | None = None) -> Fused:
     scores: dict[int, float] = {}
+    for name, hits in ranked.items():
+        if not hits:
+            continue
+        weight = (weights or {}).get(name, 1.0)
+        low, high = min(h.score for h in hits), max(h.score for h in hits)
+        for hit in hits:
+            normalised = (hit.score - low) / (high - low) if high > low else 1.0
+            scores[hit.paper_id] = scores.get(hit.paper_id, 0.0) + weight * normalised
+    return _ordered(ranked, scores)
+
+
+def _ordered(ranked: Mapping[str, Sequence[Hit]], scores: dict[int, float]) -> Fused:
     sources: dict[int, list[str]] = {}
     for name, hits in ranked.items():
-        weight = (weights or {}).get(name, 1.0)
-        for rank, hit in enumerate(hits, start=1):
-            scores[hit.paper_id] = scores.get(hit.paper_id, 0.0) + weight / (k + rank)
+        for hit in hits:
             sources.setdefault(hit.paper_id, []).append(name)
     order = sorted(scores, key=lambda paper_id: scores[paper_id], reverse=True)
     return [Hit(paper_id, scores[paper_id]) for paper_id in order], {
         paper_id: tuple(names) for paper_id, names in sources.items()
     }
+
+
+def reciprocal_rank_fusion(
+    ranked: Mapping[str, Sequence[Hit]], k: int = 60, weights: Mapping[str, float] | None = None
+) -> Fused:
+    """The fused list, best first (ties by first appearance), and which named lists each paper came from."""
+    scores: dict[int, float] = {}
+    for name, hits in ranked.items():
+        weight = (weights or {}).get(name, 1.0)
+        for rank, hit in enumerate(hits, start=1):
+            scores[hit.paper_id] = scores.get(hit.paper_id, 0.0) + weight / (k + rank)
+    return _ordered(ranked, scores)

@@ -39,7 +39,8 @@ from papertide.models import Paper
 from papertide.search.query import SearchQuery, Term
 
 # Title matters most, then authors, then the abstract (FTS5 bm25() column weights; PostgreSQL A/B/C weights).
-FTS5_WEIGHTS = (10.0, 5.0, 1.0)
+# 3/2/1 scored best of the variants measured in bench/RESULTS.md (10/5/1, 3/2/1, 2/1/1, 1/1/1).
+FTS5_WEIGHTS = (3.0, 2.0, 1.0)
 PG_WEIGHTS = "{0.1, 0.2, 0.5, 1.0}"  # D, C, B, A as ts_rank expects
 
 

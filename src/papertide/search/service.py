@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from papertide.models import FeaturedPaper, Organization, Paper, PaperCategory
 from papertide.queries import PaperRow, query_papers_by_ids
-from papertide.search.fusion import reciprocal_rank_fusion
+from papertide.search.fusion import fuse
 from papertide.search.keyword import Hit, keyword_retriever
 from papertide.search.query import SearchQuery
 from papertide.search.semantic import Semantic
@@ -137,7 +137,13 @@ def _retrieve(
     vector_where = and_(where, keyword.constraint(query))
     vector = semantic.embed_query(query.natural_text)
     vector_hits = semantic.search(session, vector, vector_where, semantic.settings.vector_candidates)
-    return reciprocal_rank_fusion({"keyword": keyword_hits, "semantic": vector_hits}, k=semantic.settings.search_rrf_k)
+    share = semantic.settings.search_keyword_weight
+    return fuse(
+        {"keyword": keyword_hits, "semantic": vector_hits},
+        semantic.settings.search_fusion,
+        {"keyword": share, "semantic": 1.0 - share},
+        k=semantic.settings.search_rrf_k,
+    )
 
 
 def _filtered_only(session: Session, where: ColumnElement[bool]) -> list[Hit]:
