@@ -24,6 +24,7 @@ from papertide.web.pagecache import PageCacheMiddleware
 from papertide.web.routes import (
     accounts,
     admin,
+    api_v1,
     community,
     discover,
     feeds,
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (
         health,
         hf_api,
+        api_v1,
         listings,
         search,
         discover,

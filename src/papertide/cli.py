@@ -1,4 +1,6 @@
-"""The ``papertide`` command: serve, demo, db, ingest, embed, digest. Thin: every command calls services and queries.
+"""The ``papertide`` command: serve, demo, db, ingest, embed, digest, export, import.
+
+Thin: every command calls services and queries.
 
 Exit codes, for cron: 0 success with something new, 3 success with nothing new (so ``papertide ingest arxiv ...
 && papertide index ...`` skips follow-up work), 1 a failure with a message saying what to do, 2 bad usage.
@@ -11,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 import uvicorn
@@ -41,6 +43,7 @@ from papertide.services import ingest
 from papertide.services.accounts import AccountError, add_member, create_organization, create_user, set_admin
 from papertide.services.digests import DigestBusy, send_digests
 from papertide.services.embeddings import EmbedBatch, embedding_status
+from papertide.services.export import ExportError, import_rows, read_jsonl, write_jsonl, write_parquet
 from papertide.services.subscriptions import Cadence
 from papertide.sources.factory import arxiv_client, oai_client
 from papertide.sources.hf_daily import DailyFileError
@@ -313,6 +316,40 @@ def digest_send(
     console.print(report.summary())
     if report.sent + report.failed + report.retry == 0:
         raise typer.Exit(EXIT_NOTHING_NEW)
+
+
+@app.command("export")
+def export_command(
+    output: Annotated[Path, typer.Argument(help="A .jsonl file, or a directory for parquet.")],
+    format: Annotated[Literal["jsonl", "parquet"], typer.Option("--format", help="jsonl or parquet.")] = "jsonl",
+) -> None:
+    """Write every paper, featured day, account, vote, comment, collection and subscription to a file."""
+    with _migrated_database() as database:
+        try:
+            if format == "parquet":
+                count = write_parquet(database, output)
+            else:
+                with output.open("w", encoding="utf-8") as out, _progress("rows written") as advance:
+                    count = write_jsonl(database, out, advance)
+        except ExportError as error:
+            console.print(f"[red]{error}[/red]")
+            raise typer.Exit(1) from error
+    console.print(f"[green]{count} rows written to {output}[/green]")
+
+
+@app.command("import")
+def import_command(
+    source: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A file from `papertide export`.")],
+) -> None:
+    """Load an export (jsonl) into this instance, which must be empty; all of it or nothing."""
+    with _migrated_database() as database:
+        try:
+            with source.open(encoding="utf-8") as lines, _progress("rows read") as advance:
+                count = import_rows(database, read_jsonl(lines), advance)
+        except ExportError as error:
+            console.print(f"[red]{error}[/red]")
+            raise typer.Exit(1) from error
+    console.print(f"[green]{count} rows imported[/green]; run `papertide embed` to rebuild the vectors")
 
 
 @app.command()

@@ -6,7 +6,7 @@ from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from papertide.queries import query_collections_of, query_submitted_by, query_upvoted_by, query_user, query_votes_of
@@ -20,6 +20,7 @@ from papertide.services.accounts import (
     update_profile,
 )
 from papertide.services.api_tokens import TokenError, create_api_token, list_api_tokens, revoke_api_token
+from papertide.services.export import user_data
 from papertide.services.feed_tokens import create_feed_token, has_feed_token, revoke_feed_tokens
 from papertide.web.deps import AppSettings, Db, DbSession, render_page, templates
 from papertide.web.security import CurrentUser, SignedIn, client_address, enforce_rate_limit, sign_in, sign_out
@@ -109,6 +110,15 @@ def _settings_context(session: Session, user: Identity, **extra: object) -> dict
 @router.get("/settings")
 def settings_form(request: Request, session: DbSession, user: SignedIn) -> Response:
     return templates.TemplateResponse(request, "settings.html", _settings_context(session, user))
+
+
+@router.get("/settings/export.json")
+def export_my_data(session: DbSession, user: SignedIn) -> Response:
+    """Everything papertide holds about the signed-in user, as a JSON download."""
+    return JSONResponse(
+        user_data(session, user.id),
+        headers={"Content-Disposition": f'attachment; filename="papertide-{user.username}.json"'},
+    )
 
 
 @router.post("/settings/tokens")
