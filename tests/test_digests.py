@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -21,11 +21,15 @@ from sqlalchemy import func, select
 from papertide.app import create_app
 from papertide.config import Settings
 from papertide.db import Database
-from papertide.models import DigestDelivery, Subscription
+from papertide.jobs.scheduler import Scheduler, digests_due
+from papertide.models import DigestDelivery, Paper, Subscription
 from papertide.records import AccountRecord, AuthorRecord
+from papertide.search.semantic import open_semantic
+from papertide.services.accounts import create_user
 from papertide.services.digests import digest_period, send_digests
 from papertide.services.papers import feature_papers
 from papertide.services.subscriptions import Preferences, Tokens, subscribe
+from papertide.services.votes import set_vote
 from tests.conftest import mail_settings
 from tests.factories import make_featured_record, make_paper_record
 from tests.smtp_sink import SmtpSink
@@ -261,3 +265,39 @@ def test_digest_periods() -> None:
     assert digest_period("daily", date(2026, 7, 10)).key == "daily:2026-07-09"
     weekly = digest_period("weekly", date(2026, 7, 15))
     assert (weekly.key, weekly.start, weekly.end) == ("weekly:2026-W28", date(2026, 7, 6), date(2026, 7, 12))
+
+
+def test_the_scheduler_sends_due_digests_once(settings: Settings, db: Database, smtp: SmtpSink) -> None:
+    settings = mail_settings(settings, smtp, digest_send_hour_utc=6)
+    feature_day(db)
+    active_subscription(db, "early@example.org")
+    scheduler = Scheduler(db, settings, None, interval=60)
+    assert digests_due(settings, datetime(2026, 7, 10, 5, 59, tzinfo=UTC)) == []  # before the hour
+    assert digests_due(settings, datetime(2026, 7, 11, 9, 0, tzinfo=UTC)) == []  # Saturday
+    assert digests_due(settings, datetime(2026, 7, 13, 9, 0, tzinfo=UTC)) == ["daily", "weekly"]  # Monday
+    scheduler.digests(datetime(2026, 7, 10, 6, 30, tzinfo=UTC))
+    scheduler.digests(datetime(2026, 7, 10, 6, 31, tzinfo=UTC))
+    Scheduler(db, settings, None, interval=60).digests(datetime(2026, 7, 10, 7, 0, tzinfo=UTC))  # another process
+    assert len(smtp.to("early@example.org")) == 1
+
+
+def test_personal_picks_are_explained_in_the_digest(
+    settings: Settings, embedded_corpus: Database, smtp: SmtpSink, embedder: object
+) -> None:
+    settings = mail_settings(settings, smtp)
+    db = embedded_corpus
+    with db.write_session() as session:
+        reader = create_user(session, username="picky", password="correct horse battery", email="picky@example.org")
+        grasping = session.execute(select(Paper).where(Paper.arxiv_id == "2503.12549")).scalar_one()
+        set_vote(session, reader.id, grasping.id, up=True)
+        week_after = grasping.announced_on + timedelta(days=7)
+        outcome = subscribe(
+            session, "picky@example.org", "weekly", Preferences(trending=False, personal=True), reader.id
+        )
+        outcome.subscription.status = "active"
+    semantic = open_semantic(settings, embedder)  # type: ignore[arg-type]
+    report = send_digests(db, settings, "weekly", week_after, semantic)
+    assert report.sent == 1, report.summary()
+    text = smtp.to("picky@example.org")[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Picked for you" in text and "because you upvoted “Grasping Partially Occluded Objects" in text
+    assert "2503.12549" not in text  # the upvoted paper itself is not picked

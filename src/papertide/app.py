@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -84,6 +85,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         https_only=settings.base_url.startswith("https://"),
     )
     app.add_middleware(PageCacheMiddleware, ttl=settings.page_cache_seconds, session_cookie=SESSION_COOKIE)
+    if settings.cors_origins:
+        # Reads only: a page elsewhere may show papertide's papers, never act as one of its users.
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.cors_origins.split(), allow_methods=["GET"], allow_credentials=False
+        )
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     install_error_handlers(app)
     # The paper router has catch-all paths (/papers/{id:path}), so it comes after every other /papers/ route.

@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     rate_limit_auth_per_minute: int = Field(
         10, ge=1, description="Log-in and sign-up attempts one client address may make per minute."
     )
+    cors_origins: str = Field(
+        "", description="Space-separated origins allowed to read the API from browsers (GET only); * for any."
+    )
     max_body_bytes: int = Field(65_536, ge=1024, description="Largest request body accepted, in bytes.")
     page_size: int = Field(50, ge=1, le=200, description="Papers per listing page.")
     page_cache_seconds: float = Field(

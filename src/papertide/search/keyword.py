@@ -96,6 +96,8 @@ def fts5_string(text_value: str) -> str:
 
 
 _FTS_COLUMNS = {"title": "title", "author": "authors", "abstract": "abstract"}
+_BM25: ColumnElement[float] = literal_column(f"bm25(paper_search, {', '.join(str(w) for w in FTS5_WEIGHTS)})")
+WIDEST = 16_000  # the most candidates ranked then filtered before the exact join answers instead
 _PAPER_SEARCH = table("paper_search", column("rowid"))
 
 
@@ -133,19 +135,32 @@ class Fts5Retriever:
         return f"{_FTS_COLUMNS[term.field]} : {literal}" if term.field else literal
 
     def search(self, session: Session, query: SearchQuery, where: ColumnElement[bool], limit: int) -> list[Hit]:
+        """Rank in the FTS index alone, then filter the best candidates; joining every match to ``papers`` to
+        filter first costs about four times more (bench/RESULTS.md). A narrow filter widens the candidate set,
+        and past WIDEST the exact join answers."""
         expression = self.match_expression(query)
         if expression is None:
             return []
-        rank: ColumnElement[float] = literal_column(f"bm25(paper_search, {', '.join(str(w) for w in FTS5_WEIGHTS)})")
+        matches = literal_column("paper_search").op("MATCH")(bindparam("match", expression))
+        fetch = limit
+        while fetch <= WIDEST:
+            ranked = session.execute(
+                select(_PAPER_SEARCH.c.rowid, _BM25).where(matches).order_by(_BM25).limit(fetch)
+            ).all()
+            ids = [paper_id for paper_id, _ in ranked]
+            passing = set(session.execute(select(Paper.id).where(Paper.id.in_(ids), where)).scalars())
+            # bm25() is lower-is-better; flip it so every retriever's scores grow with relevance.
+            hits = [Hit(paper_id, -float(score)) for paper_id, score in ranked if paper_id in passing]
+            if len(hits) >= limit or len(ranked) < fetch:
+                return hits[:limit]
+            fetch *= 4
         statement = (
-            select(Paper.id, rank)
-            .select_from(Paper)
+            select(Paper.id, _BM25)
             .join(_PAPER_SEARCH, _PAPER_SEARCH.c.rowid == Paper.id)
-            .where(literal_column("paper_search").op("MATCH")(bindparam("match", expression)), where)
-            .order_by(rank)
+            .where(matches, where)
+            .order_by(_BM25)
             .limit(limit)
         )
-        # bm25() is lower-is-better; flip it so every retriever's scores grow with relevance.
         return [Hit(paper_id, -float(score)) for paper_id, score in session.execute(statement)]
 
 

@@ -17,6 +17,9 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLS
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from papertide.config import Settings
+from papertide.db import Database
+from papertide.mail import Mailer, MailError, MailNotConfigured, OutgoingMail, render_mail
 from papertide.models import Subscription, utcnow
 
 Cadence = Literal["daily", "weekly"]
@@ -182,3 +185,39 @@ def record_failure(subscription: Subscription, max_failures: int) -> bool:
         subscription.status = "suspended"
         return True
     return False
+
+
+def confirmation_mail(settings: Settings, tokens: Tokens, subscription: Subscription, *, already: bool) -> OutgoingMail:
+    """The double opt-in mail, or, for an address already active, a mail with its preferences link."""
+    context = {
+        "already": already,
+        "cadence": subscription.cadence,
+        "hours": settings.confirm_token_hours,
+        "confirm_url": f"{settings.base_url}/subscribe/confirm?token={tokens.confirm_token(subscription)}",
+        "manage_url": f"{settings.base_url}/subscription?token={tokens.manage_token(subscription)}",
+    }
+    text, html = render_mail("confirm", context)
+    subject = "Your papertide subscription" if already else "Confirm your papertide digest"
+    return OutgoingMail(to=subscription.email, subject=subject, text=text, html=html)
+
+
+def request_subscription(
+    database: Database, settings: Settings, email: str, cadence: Cadence, preferences: Preferences, user_id: int | None
+) -> str:
+    """Subscribe (or find the active subscription) and mail the address; returns the normalised address.
+
+    Raises :class:`SubscriptionError` for bad input and ``MailError`` (with a message for the visitor) when the
+    mail cannot leave; the pending subscription then stays, and subscribing again resends.
+    """
+    tokens = Tokens(settings.secret_key, settings.confirm_token_hours)
+    with database.write_session() as session:
+        outcome = subscribe(session, email, cadence, preferences, user_id)
+        mail = confirmation_mail(settings, tokens, outcome.subscription, already=outcome.mail == "already")
+    try:
+        with Mailer(settings) as mailer:
+            mailer.send(mail)
+    except MailNotConfigured as error:
+        raise MailNotConfigured("This server cannot send mail yet (its operator sets PAPERTIDE_SMTP_HOST).") from error
+    except MailError as error:
+        raise MailError("The confirmation mail could not be sent just now. Try again in a few minutes.") from error
+    return mail.to

@@ -1,16 +1,305 @@
-"""papertide's own API, ``/api/v1``: so far the administrators' full export, streamed as JSON lines. Clients sign
-in with a personal access token (``Authorization: Bearer pt_…``) or a session."""
+"""papertide's own API, ``/api/v1``: listings, search with the full query language and facets, similar papers,
+comments, votes, collections, subscriptions and (administrators) the full export. Documented at ``/api/docs``.
+
+Clients sign in with a personal access token (``Authorization: Bearer pt_…``; read or write scope) or a session.
+Lists page with an opaque ``cursor``; errors are ``application/problem+json``; writes are rate-limited (429 with
+``Retry-After``). The routes call the same queries and services as the pages, so both always agree.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import UTC, date, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import StreamingResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from papertide.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from papertide.mail import MailError
+from papertide.models import Paper as PaperModel
+from papertide.periods import InvalidPeriod, parse_period
+from papertide.queries import (
+    query_collections_of,
+    query_comments,
+    query_featured,
+    query_papers_by_ids,
+    query_trending,
+)
+from papertide.search.query import parse_query
+from papertide.search.service import SearchOptions, search_papers
+from papertide.search.similar import Examples, SimilarityError, similar_papers
+from papertide.services.collections import CollectionError, add_to_collection, create_collection
+from papertide.services.comments import CommentError, add_comment
 from papertide.services.export import jsonl_lines
-from papertide.web.deps import Db
-from papertide.web.security import Admin
+from papertide.services.subscriptions import Preferences, SubscriptionError, request_subscription
+from papertide.services.votes import set_vote
+from papertide.web.api_schemas import (
+    PROBLEMS,
+    Accepted,
+    CollectionIn,
+    CollectionOut,
+    CommentIn,
+    CommentOut,
+    Facet,
+    ItemIn,
+    Page,
+    Paper,
+    ScoredPaper,
+    SearchPage,
+    SimilarPage,
+    SubscriptionIn,
+    VoteOut,
+    decode_cursor,
+    encode_cursor,
+)
+from papertide.web.deps import AppSettings, Db, DbSession, SemanticSearch
+from papertide.web.routes.listings import trending_rules
+from papertide.web.security import Admin, CurrentUser, SignedIn, client_address, enforce_rate_limit
 
-router = APIRouter(prefix="/api/v1", tags=["papertide API v1"])
+router = APIRouter(prefix="/api/v1", tags=["papertide API v1"], responses=PROBLEMS)
+Limit = Annotated[int, Query(ge=1, le=100)]
+Cursor = Annotated[str | None, Query(max_length=200, description="From a previous page's next_cursor.")]
+
+
+def _offset(cursor: str | None) -> int:
+    try:
+        return decode_cursor(cursor)
+    except ValueError as error:
+        raise HTTPException(400, f"{error}; start again without a cursor.") from error
+
+
+def _next(offset: int, limit: int, returned: int, total: int | None = None) -> str | None:
+    more = returned == limit if total is None else offset + returned < total
+    return encode_cursor(offset + limit) if more else None
+
+
+def _paper_id(session: Session, arxiv_id: str) -> int:
+    try:
+        canonical = parse_arxiv_id(arxiv_id).id
+    except InvalidArxivId as error:
+        raise HTTPException(404, f"{error}.") from error
+    found = session.execute(
+        select(PaperModel.id).where(PaperModel.arxiv_id == canonical, PaperModel.hidden.is_(False))
+    ).scalar()
+    if found is None:
+        raise HTTPException(404, f"papertide has no paper {canonical}; POST /api/papers/index to add it.")
+    return int(found)
+
+
+@router.get("/papers", response_model=Page, summary="Featured papers of a period, sorted and filtered")
+def list_papers(
+    session: DbSession,
+    settings: AppSettings,
+    period: Literal["day", "week", "month", "all"] = "all",
+    value: Annotated[str | None, Query(max_length=10, description="2026-07-09, 2026-W28 or 2026-07")] = None,
+    category: Annotated[str | None, Query(max_length=32)] = None,
+    organization: Annotated[str | None, Query(max_length=96)] = None,
+    submitter: Annotated[str | None, Query(max_length=64)] = None,
+    sort: Literal["upvotes", "newest", "trending"] = "upvotes",
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page:
+    offset = _offset(cursor)
+    if period == "all":
+        start, end = date(1991, 1, 1), datetime.now(UTC).date()
+    else:
+        if not value:
+            raise HTTPException(400, f"period={period} needs a value, e.g. value=2026-07-09 for a day.")
+        try:
+            chosen = parse_period(period, value)
+        except InvalidPeriod as error:
+            raise HTTPException(400, str(error)) from error
+        start, end = chosen.start, chosen.end
+    if period == "all" and sort == "trending" and not (organization or submitter):
+        rows = query_trending(session, trending_rules(settings), category=category, limit=offset + limit)[offset:]
+    else:
+        rows = query_featured(
+            session,
+            start=start,
+            end=end,
+            sort=sort,
+            category=category,
+            organization=organization,
+            submitter=submitter,
+            limit=limit,
+            offset=offset,
+            trending=trending_rules(settings),
+        )
+    return Page(items=[Paper.of(row, settings.base_url) for row in rows], next_cursor=_next(offset, limit, len(rows)))
+
+
+@router.get("/papers/{arxiv_id:path}/comments", response_model=list[CommentOut], summary="A paper's comments")
+def list_comments(arxiv_id: str, session: DbSession) -> list[CommentOut]:
+    return [CommentOut.of(row) for row in query_comments(session, _paper_id(session, arxiv_id))]
+
+
+@router.post("/papers/{arxiv_id:path}/comments", response_model=CommentOut, status_code=201, summary="Comment")
+def post_comment(request: Request, arxiv_id: str, body: CommentIn, db: Db, user: SignedIn) -> CommentOut:
+    enforce_rate_limit(request, "write", user.id)
+    with db.write_session() as session:
+        paper_id = _paper_id(session, arxiv_id)
+        try:
+            comment = add_comment(session, user_id=user.id, paper_id=paper_id, body=body.body, parent_id=body.parent_id)
+        except CommentError as error:
+            raise HTTPException(422, str(error)) from error
+        comment_id = comment.id
+    with db.read_session() as session:
+        return next(CommentOut.of(row) for row in query_comments(session, paper_id) if row.id == comment_id)
+
+
+@router.put("/papers/{arxiv_id:path}/vote", response_model=VoteOut, summary="Upvote (idempotent)")
+def upvote(request: Request, arxiv_id: str, db: Db, user: SignedIn) -> VoteOut:
+    return _vote(request, arxiv_id, db, user.id, up=True)
+
+
+@router.delete("/papers/{arxiv_id:path}/vote", response_model=VoteOut, summary="Withdraw an upvote (idempotent)")
+def withdraw_vote(request: Request, arxiv_id: str, db: Db, user: SignedIn) -> VoteOut:
+    return _vote(request, arxiv_id, db, user.id, up=False)
+
+
+def _vote(request: Request, arxiv_id: str, db: Db, user_id: int, *, up: bool) -> VoteOut:
+    enforce_rate_limit(request, "vote", user_id)
+    with db.write_session() as session:
+        state = set_vote(session, user_id, _paper_id(session, arxiv_id), up=up)
+    return VoteOut(voted=state.voted, upvotes=state.upvotes)
+
+
+@router.get("/papers/{arxiv_id:path}", response_model=Paper, summary="One paper")
+def get_paper(arxiv_id: str, session: DbSession, settings: AppSettings) -> Paper:
+    (row,) = query_papers_by_ids(session, [_paper_id(session, arxiv_id)])
+    return Paper.of(row, settings.base_url)
+
+
+@router.get("/search", response_model=SearchPage, summary="Search with the query language, filters and facets")
+def search(
+    session: DbSession,
+    settings: AppSettings,
+    semantic: SemanticSearch,
+    q: Annotated[str, Query(max_length=1000, description="See docs/search.md for the syntax.")] = "",
+    category: Annotated[str | None, Query(max_length=32)] = None,
+    organization: Annotated[str | None, Query(max_length=96)] = None,
+    after: date | None = None,
+    before: date | None = None,
+    featured: bool = False,
+    code: bool = False,
+    sort: Literal["relevance", "date", "upvotes"] = "relevance",
+    limit: Limit = 20,
+    cursor: Cursor = None,
+) -> SearchPage:
+    offset = _offset(cursor)
+    options = SearchOptions(category, organization, after, before, featured, code, sort, limit, offset)
+    results = search_papers(session, parse_query(q), options, semantic)
+    return SearchPage(
+        items=[Paper.of(row, settings.base_url) for row in results.rows],
+        next_cursor=_next(offset, limit, len(results.rows), results.total),
+        total=results.total,
+        facets=[Facet(category=name, count=count) for name, count in results.facets],
+        warnings=list(results.query.warnings),
+    )
+
+
+@router.get("/similar", response_model=SimilarPage, summary="Papers like a text and/or like (unlike) papers")
+def similar(
+    session: DbSession,
+    settings: AppSettings,
+    semantic: SemanticSearch,
+    text: Annotated[str, Query(max_length=10_000)] = "",
+    pos: Annotated[list[str] | None, Query(max_length=25, description="arXiv ids to be like")] = None,
+    neg: Annotated[list[str] | None, Query(max_length=25, description="arXiv ids to be unlike")] = None,
+    limit: Limit = 20,
+) -> SimilarPage:
+    if semantic is None:
+        raise HTTPException(503, "Semantic search is turned off on this server.")
+    warnings: list[str] = []
+    positives, negatives = _known(session, pos or [], warnings), _known(session, neg or [], warnings)
+    try:
+        hits = similar_papers(session, semantic, Examples(text, positives, negatives), limit)
+    except SimilarityError as error:
+        raise HTTPException(400, str(error)) from error
+    rows = {row.id: row for row in query_papers_by_ids(session, [hit.paper_id for hit in hits])}
+    items = [
+        ScoredPaper(paper=Paper.of(rows[h.paper_id], settings.base_url), score=h.score)
+        for h in hits
+        if h.paper_id in rows
+    ]
+    return SimilarPage(items=items, warnings=warnings)
+
+
+def _known(session: Session, arxiv_ids: list[str], warnings: list[str]) -> list[int]:
+    found = []
+    for arxiv_id in arxiv_ids:
+        try:
+            found.append(_paper_id(session, arxiv_id))
+        except HTTPException as error:
+            warnings.append(str(error.detail))
+    return found
+
+
+@router.get("/collections", response_model=list[CollectionOut], summary="Your collections")
+def my_collections(session: DbSession, settings: AppSettings, user: SignedIn) -> list[CollectionOut]:
+    return [
+        CollectionOut(
+            id=c.id,
+            slug=c.slug,
+            title=c.title,
+            description=c.description,
+            public=c.is_public,
+            size=c.size,
+            url=f"{settings.base_url}/users/{c.owner}/collections/{c.slug}",
+        )
+        for c in query_collections_of(session, user.username, user.id)
+    ]
+
+
+@router.post("/collections", response_model=CollectionOut, status_code=201, summary="Make a collection")
+def new_collection(
+    request: Request, body: CollectionIn, db: Db, settings: AppSettings, user: SignedIn
+) -> CollectionOut:
+    enforce_rate_limit(request, "write", user.id)
+    try:
+        with db.write_session() as session:
+            made = create_collection(
+                session, owner_id=user.id, title=body.title, description=body.description, is_public=body.public
+            )
+            slug, collection_id = made.slug, made.id
+    except CollectionError as error:
+        raise HTTPException(422, str(error)) from error
+    url = f"{settings.base_url}/users/{user.username}/collections/{slug}"
+    return CollectionOut(
+        id=collection_id, slug=slug, title=body.title, description=body.description, public=body.public, size=0, url=url
+    )
+
+
+@router.post("/collections/{collection_id}/items", status_code=204, summary="Add a paper to your collection")
+def add_item(request: Request, collection_id: int, body: ItemIn, db: Db, user: SignedIn) -> Response:
+    enforce_rate_limit(request, "write", user.id)
+    try:
+        with db.write_session() as session:
+            paper_id = _paper_id(session, body.arxiv_id)
+            add_to_collection(session, collection_id=collection_id, owner_id=user.id, paper_id=paper_id, note=body.note)
+    except CollectionError as error:
+        raise HTTPException(404 if "does not exist" in str(error) else 422, str(error)) from error
+    return Response(status_code=204)
+
+
+@router.post("/subscriptions", response_model=Accepted, status_code=202, summary="Subscribe an address (opt-in)")
+def subscribe(request: Request, body: SubscriptionIn, db: Db, settings: AppSettings, user: CurrentUser) -> Accepted:
+    enforce_rate_limit(request, "auth", client_address(request))
+    preferences = Preferences(
+        trending=body.trending,
+        categories=tuple(body.categories),
+        organizations=tuple(body.organizations),
+        authors=tuple(body.authors),
+    )
+    try:
+        address = request_subscription(db, settings, body.email, body.cadence, preferences, user.id if user else None)
+    except SubscriptionError as error:
+        raise HTTPException(422, str(error)) from error
+    except MailError as error:
+        raise HTTPException(503, str(error)) from error
+    return Accepted(detail=f"A confirmation mail went to {address}; the digest starts once its link is followed.")
 
 
 @router.get("/export", summary="Everything, as `papertide export` writes it (administrators)")

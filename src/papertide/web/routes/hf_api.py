@@ -28,13 +28,14 @@ from papertide.services.ingest import ingest_arxiv_ids
 from papertide.sources.arxiv_api import ArxivApiError
 from papertide.sources.factory import arxiv_client
 from papertide.sources.http import SourceUnavailable
+from papertide.web.api_schemas import PROBLEMS
 from papertide.web.deps import AppSettings, Db, DbSession, SemanticSearch
 from papertide.web.hf_shapes import hf_daily_item, hf_paper, paper_markdown
 from papertide.web.pagecache import mark_public
 from papertide.web.routes.listings import trending_rules
 from papertide.web.security import SignedIn, enforce_rate_limit
 
-router = APIRouter(tags=["hf.co compatible"])
+router = APIRouter(tags=["hf.co compatible"], responses=PROBLEMS)
 
 
 def _one_period(day: str | None, week: str | None, month: str | None) -> Period | None:

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import Response
 
 from papertide.config import Settings
-from papertide.mail import Mailer, MailError, MailNotConfigured, OutgoingMail, render_mail
+from papertide.mail import MailError
 from papertide.models import Subscription
 from papertide.services.subscriptions import (
     Cadence,
@@ -23,7 +23,7 @@ from papertide.services.subscriptions import (
     Tokens,
     confirm,
     parse_list,
-    subscribe,
+    request_subscription,
     unsubscribe,
     update_preferences,
 )
@@ -102,41 +102,13 @@ def subscribe_submit(
     enforce_rate_limit(request, "auth", client_address(request))
     form = PreferenceForm(email, cadence, trending, categories, organizations, authors, personal and user is not None)  # type: ignore[arg-type]
     try:
-        with db.write_session() as session:
-            outcome = subscribe(session, email, form.cadence, form.preferences(), user.id if user else None)
-            subscription = outcome.subscription
-            tokens = _tokens(settings)
-            mail = _confirmation_mail(settings, tokens, subscription, already=outcome.mail == "already")
+        address = request_subscription(db, settings, email, form.cadence, form.preferences(), user.id if user else None)
     except SubscriptionError as error:
         return _page(request, "subscribe.html", 422, form=form, error=str(error), token=None)
-    try:
-        with Mailer(settings) as mailer:
-            mailer.send(mail)
-    except MailNotConfigured as error:
-        raise HTTPException(
-            503, "This server cannot send mail yet (its operator has to set PAPERTIDE_SMTP_HOST)."
-        ) from error
     except MailError as error:
-        raise HTTPException(
-            503, "The confirmation mail could not be sent just now. Try again in a few minutes."
-        ) from error
+        raise HTTPException(503, str(error)) from error
     # The same answer whether or not the address was already subscribed: the page reveals nothing about it.
-    return _notice(request, "Check your inbox", f"We sent a mail to {subscription.email}. Open its link to finish.")
-
-
-def _confirmation_mail(
-    settings: Settings, tokens: Tokens, subscription: Subscription, *, already: bool
-) -> OutgoingMail:
-    context = {
-        "already": already,
-        "cadence": subscription.cadence,
-        "hours": settings.confirm_token_hours,
-        "confirm_url": f"{settings.base_url}/subscribe/confirm?token={tokens.confirm_token(subscription)}",
-        "manage_url": f"{settings.base_url}/subscription?token={tokens.manage_token(subscription)}",
-    }
-    text, html = render_mail("confirm", context)
-    subject = "Your papertide subscription" if already else "Confirm your papertide digest"
-    return OutgoingMail(to=subscription.email, subject=subject, text=text, html=html)
+    return _notice(request, "Check your inbox", f"We sent a mail to {address}. Open its link to finish.")
 
 
 @router.get("/subscribe/confirm")
