@@ -10,10 +10,12 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
+from sqlalchemy import update
 
 from papertide.app import create_app
 from papertide.config import Settings
 from papertide.db import Database, upgrade
+from papertide.models import RateLimitHit
 from tests.conftest import mail_settings, make_settings
 from tests.smtp_sink import SmtpSink
 from tests.test_api_hf import HF_FIXTURES, new_token
@@ -82,6 +84,9 @@ def test_writes_need_a_write_token_and_are_rate_limited(
         assert client.delete(f"/api/v1/papers/{paper}/vote", headers=bearer(write)).json()["voted"] is False
         over = client.put(f"/api/v1/papers/{paper}/vote", headers=bearer(write))
         assert over.status_code == 429 and int(over.headers["retry-after"]) > 0
+        with db.write_session() as session:  # a minute passes: the counters' window is over
+            session.execute(update(RateLimitHit).values(window_start=RateLimitHit.window_start - 60))
+        assert client.put(f"/api/v1/papers/{paper}/vote", headers=bearer(write)).status_code == 200
         comment = client.post(
             f"/api/v1/papers/{paper}/comments", json={"body": "<script>x</script> $a^2$"}, headers=bearer(write)
         )
