@@ -7,10 +7,10 @@ one-click unsubscribe, and the signed token in the URL is the authority.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import Response
 
 from papertide.config import Settings
@@ -68,6 +68,22 @@ class PreferenceForm:
         )
 
 
+def preference_fields(
+    cadence: Annotated[str, Form(max_length=16)] = "daily",
+    trending: Annotated[bool, Form()] = False,
+    categories: Short = "",
+    organizations: Short = "",
+    authors: Short = "",
+    personal: Annotated[bool, Form()] = False,
+) -> PreferenceForm:
+    """The preference fields both forms post (the email is added by the form that has one)."""
+    chosen: Cadence = "weekly" if cadence == "weekly" else "daily"
+    return PreferenceForm("", chosen, trending, categories, organizations, authors, personal)
+
+
+Fields = Annotated[PreferenceForm, Depends(preference_fields)]
+
+
 def _tokens(settings: Settings) -> Tokens:
     return Tokens(settings.secret_key, settings.confirm_token_hours)
 
@@ -91,16 +107,11 @@ def subscribe_submit(
     db: Db,
     settings: AppSettings,
     user: CurrentUser,
+    fields: Fields,
     email: Annotated[str, Form(max_length=320)],
-    cadence: Annotated[str, Form(max_length=16)] = "daily",
-    trending: Annotated[bool, Form()] = False,
-    categories: Short = "",
-    organizations: Short = "",
-    authors: Short = "",
-    personal: Annotated[bool, Form()] = False,
 ) -> Response:
     enforce_rate_limit(request, "auth", client_address(request))
-    form = PreferenceForm(email, cadence, trending, categories, organizations, authors, personal and user is not None)  # type: ignore[arg-type]
+    form = replace(fields, email=email, personal=fields.personal and user is not None)
     try:
         address = request_subscription(db, settings, email, form.cadence, form.preferences(), user.id if user else None)
     except SubscriptionError as error:
@@ -161,19 +172,13 @@ def preferences_submit(
     request: Request,
     db: Db,
     settings: AppSettings,
+    fields: Fields,
     token: Annotated[str, Form(max_length=500)],
-    cadence: Annotated[str, Form(max_length=16)] = "daily",
-    trending: Annotated[bool, Form()] = False,
-    categories: Short = "",
-    organizations: Short = "",
-    authors: Short = "",
-    personal: Annotated[bool, Form()] = False,
 ) -> Response:
     try:
         with db.write_session() as session:
             subscription = _tokens(settings).from_manage_token(session, token)
-            form = PreferenceForm(subscription.email, cadence, trending, categories, organizations, authors, personal)  # type: ignore[arg-type]
-            update_preferences(subscription, form.cadence, form.preferences())
+            update_preferences(subscription, fields.cadence, fields.preferences())
     except SubscriptionError as error:
         return _notice(request, "Not saved", str(error), status=422, link=f"/subscription?token={token}")
     return _notice(request, "Saved", "Your digest preferences are saved.", link=f"/subscription?token={token}")
