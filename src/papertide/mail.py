@@ -12,7 +12,10 @@ import re
 import smtplib
 import ssl
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import formatdate, make_msgid, parseaddr
 from types import TracebackType
 from typing import Any
@@ -71,11 +74,18 @@ def render_mail(name: str, context: dict[str, Any]) -> tuple[str, str]:
     )
 
 
-def build_message(mail: OutgoingMail, settings: Settings) -> EmailMessage:
-    message = EmailMessage()
-    message["From"] = settings.mail_from
+def build_message(mail: OutgoingMail, settings: Settings) -> Message:
+    """The MIME message: text, plus HTML as an alternative. Built with the ``compat32`` classes, which take headers
+    as given instead of parsing each one (a third of a digest run's time with ``EmailMessage``)."""
+    text = MIMEText(mail.text, "plain", "utf-8")
+    message: Message = text
+    if mail.html:
+        message = MIMEMultipart("alternative")
+        message.attach(text)
+        message.attach(MIMEText(mail.html, "html", "utf-8"))
+    message["From"] = _header(settings.mail_from)
     message["To"] = mail.to
-    message["Subject"] = mail.subject
+    message["Subject"] = _header(mail.subject)
     message["Date"] = formatdate(usegmt=True)
     message["Message-ID"] = mail.message_id or make_msgid()
     message["Auto-Submitted"] = "auto-generated"
@@ -83,10 +93,12 @@ def build_message(mail: OutgoingMail, settings: Settings) -> EmailMessage:
         mailto = settings.mail_unsubscribe_address or parseaddr(settings.mail_from)[1]
         message["List-Unsubscribe"] = f"<{mail.unsubscribe_url}>, <mailto:{mailto}?subject=unsubscribe>"
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    message.set_content(mail.text)
-    if mail.html:
-        message.add_alternative(mail.html, subtype="html")
     return message
+
+
+def _header(value: str) -> str:
+    """ASCII as is; anything else encoded (RFC 2047), as compat32 does not do it by itself."""
+    return value if value.isascii() else Header(value, "utf-8").encode()
 
 
 class Mailer:
