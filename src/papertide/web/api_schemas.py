@@ -30,6 +30,7 @@ PROBLEMS: dict[int | str, dict[str, object]] = {
     404: {"description": "No such paper, collection or organization.", **_PROBLEM},
     422: {"description": "A value failed validation; `detail` lists them.", **_PROBLEM},
     429: {"description": "Too many requests; retry after `Retry-After` seconds.", **_PROBLEM},
+    502: {"description": "arXiv did not answer; try again later.", **_PROBLEM},
     503: {"description": "A service papertide depends on is off or unreachable.", **_PROBLEM},
 }
 

@@ -159,7 +159,7 @@ def index_paper(
             with arxiv_client(settings) as client:
                 result = ingest_arxiv_ids(db, client, [arxiv_id])
         except (SourceUnavailable, ArxivApiError) as error:
-            raise HTTPException(502, f"arXiv did not answer: {error}. Try again later.") from error
+            raise HTTPException(502, f"arXiv did not answer: {error}") from error
         if result.missing:
             raise HTTPException(404, f"arXiv has no paper {arxiv_id}.")
     with db.read_session() as session:
