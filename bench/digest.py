@@ -22,7 +22,6 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -33,7 +32,7 @@ SHARED = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
 
-from bench.ingest import _high_water_kb  # noqa: E402
+from bench.ingest import run_measured  # noqa: E402
 
 from papertide.config import Settings  # noqa: E402
 from papertide.db import Database, connect, upgrade  # noqa: E402
@@ -136,26 +135,13 @@ def run(db_url: str, folder: Path, today: str) -> tuple[float, int, int, str]:
         "PAPERTIDE_SEMANTIC_SEARCH": "false",
         "COLUMNS": "300",  # one line for the summary the table quotes
     }
-    started = time.perf_counter()
-    sender = subprocess.Popen(
-        [sys.executable, "-m", "papertide", "digest", "send", "--today", today],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    peak_kb = 0
-    while sender.poll() is None:
-        peak_kb = max(peak_kb, _high_water_kb(sender.pid))
-        time.sleep(0.1)
-    elapsed = time.perf_counter() - started
-    assert sender.stderr is not None
-    summary = sender.stderr.read().strip().splitlines()[-1]
+    command = [sys.executable, "-m", "papertide", "digest", "send", "--today", today]
+    elapsed, peak_mb, summary = run_measured(command, env, folder / "digest.log")
     sink.stdin.write("count\n")
     sink.stdin.flush()
     received = int(sink.stdout.readline())
     sink.terminate()
-    return elapsed, received, peak_kb // 1024, summary
+    return elapsed, received, peak_mb, summary
 
 
 def main() -> None:

@@ -48,25 +48,24 @@ def resampled_snapshot(target: Path, records: int) -> Path:
 def run_ingest(database_url: str, path: Path, data_dir: Path) -> tuple[float, int, str]:
     env = {**os.environ, "PAPERTIDE_DATABASE_URL": database_url, "PAPERTIDE_DATA_DIR": str(data_dir)}
     subprocess.run([sys.executable, "-m", "papertide", "db", "upgrade"], env=env, check=True, capture_output=True)
-    log_path = data_dir / "ingest.log"
+    command = [sys.executable, "-m", "papertide", "ingest", "snapshot", str(path)]
+    return run_measured(command, env, data_dir / "ingest.log")
+
+
+def run_measured(command: list[str], env: dict[str, str], log_path: Path) -> tuple[float, int, str]:
+    """Run a command: seconds, its peak RSS in MB and the last line it wrote to stderr (its summary)."""
     started = time.perf_counter()
     with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "papertide", "ingest", "snapshot", str(path)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-        )
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log)
         peak_kb = 0
         while process.poll() is None:
             peak_kb = max(peak_kb, _high_water_kb(process.pid))
-            time.sleep(0.2)
+            time.sleep(0.1)
     elapsed = time.perf_counter() - started
     stderr = log_path.read_text()
     if process.returncode != 0:
-        raise SystemExit(f"ingest failed:\n{stderr}")
-    summary = stderr.strip().splitlines()[-1]
-    return elapsed, peak_kb // 1024, summary
+        raise SystemExit(f"{' '.join(command[2:])} failed:\n{stderr}")
+    return elapsed, peak_kb // 1024, stderr.strip().splitlines()[-1]
 
 
 def _high_water_kb(pid: int) -> int:
