@@ -176,8 +176,8 @@ def send_digests(
     tokens = Tokens(settings.secret_key, settings.confirm_token_hours)
     try:
         with Mailer(settings) as mailer:
-            for done, subscription_id in enumerate(_due(database, period, report), start=1):
-                _deliver(database, settings, mailer, composer, tokens, period, subscription_id, report, sleep)
+            for done, subscription in enumerate(_due(database, period, report), start=1):
+                _deliver(database, settings, mailer, composer, tokens, period, subscription, report, sleep)
                 if done % 50 == 0:
                     acquire_lease(database, lease, holder, settings.digest_lease_seconds)
                 if progress:
@@ -187,13 +187,13 @@ def send_digests(
     return report
 
 
-def _due(database: Database, period: DigestPeriod, report: DigestReport) -> Iterator[int]:
+def _due(database: Database, period: DigestPeriod, report: DigestReport) -> Iterator[Subscription]:
     """Active subscriptions of the cadence without a delivery for the period (or with one to retry), in batches."""
     after = 0
     while True:
         with database.read_session() as session:
             rows = session.execute(
-                select(Subscription.id, DigestDelivery.status)
+                select(Subscription, DigestDelivery.status)
                 .outerjoin(
                     DigestDelivery,
                     (DigestDelivery.subscription_id == Subscription.id) & (DigestDelivery.period == period.key),
@@ -208,12 +208,12 @@ def _due(database: Database, period: DigestPeriod, report: DigestReport) -> Iter
             ).all()
         if not rows:
             return
-        doubtful = [subscription_id for subscription_id, status in rows if status == "sending"]
+        doubtful = [subscription.id for subscription, status in rows if status == "sending"]
         if doubtful:  # claimed by a run that died (this run holds the lease): the mail may have left
             _mark_in_doubt(database, period, doubtful)
             report.in_doubt.extend(doubtful)
-        yield from (subscription_id for subscription_id, status in rows if status in (None, "retry"))
-        after = rows[-1][0]
+        yield from (subscription for subscription, status in rows if status in (None, "retry"))
+        after = rows[-1][0].id
 
 
 def _mark_in_doubt(database: Database, period: DigestPeriod, subscription_ids: list[int]) -> None:
@@ -232,12 +232,12 @@ def _deliver(
     composer: Composer,
     tokens: Tokens,
     period: DigestPeriod,
-    subscription_id: int,
+    subscription: Subscription,
     report: DigestReport,
     sleep: Callable[[float], None],
 ) -> None:
+    subscription_id = subscription.id
     with database.read_session() as session:
-        subscription = session.get_one(Subscription, subscription_id)
         sections = composer.sections(session, subscription)
         mail = _mail(settings, tokens, period, subscription, sections) if sections else None
     message_id = new_message_id(settings, f"digest.{period.key}.{subscription_id}")
