@@ -277,6 +277,14 @@ def query_paper(session: Session, arxiv_id: str, *, include_hidden: bool = False
     return _to_row(result) if result else None
 
 
+def query_visible_paper(session: Session, arxiv_id: str) -> tuple[int, str] | None:
+    """(id, title) of the paper with this canonical arXiv id, unless it is unknown or hidden."""
+    row = session.execute(
+        select(Paper.id, Paper.title).where(Paper.arxiv_id == arxiv_id, Paper.hidden.is_(False))
+    ).first()
+    return (row.id, row.title) if row else None
+
+
 def query_papers_by_ids(session: Session, paper_ids: Sequence[int]) -> list[PaperRow]:
     """Rows for ``paper_ids`` in the order given (search results, similar papers)."""
     if not paper_ids:

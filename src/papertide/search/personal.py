@@ -29,6 +29,7 @@ from papertide.models import (
     Vote,
     utcnow,
 )
+from papertide.queries import PaperRow, query_papers_by_ids
 from papertide.search.semantic import Semantic
 
 BACKGROUND_SAMPLE = 1_000
@@ -171,3 +172,36 @@ def picks_for(
         score = float(weights[:-1] @ vector + weights[-1])
         picks.append(Pick(hit.paper_id, score, because_id, "upvoted" if because_id in upvoted else "collected"))
     return picks
+
+
+@dataclass(frozen=True, slots=True)
+class ExplainedPick:
+    pick: Pick
+    paper: PaperRow
+    because: PaperRow  # the user's upvoted or collected paper it is closest to
+
+
+@dataclass(frozen=True, slots=True)
+class PersonalPicks:
+    signals: Signals
+    ready: bool  # False until the user has a positive with a vector
+    picks: list[ExplainedPick]
+
+
+def personal_picks(
+    database: Database, semantic: Semantic, user_id: int, limit: int, where: ColumnElement[bool] | None = None
+) -> PersonalPicks:
+    """The user's picks with their papers and explanations: what ``/for-you``, the personal feed and digests show."""
+    signals, ranker = user_ranker(database, semantic, user_id)
+    if ranker.weights is None:
+        return PersonalPicks(signals, False, [])
+    with database.read_session() as session:
+        picks = picks_for(session, semantic, signals, ranker.weights, limit, where)
+        rows = {row.id: row for row in query_papers_by_ids(session, [p.paper_id for p in picks])}
+        reasons = {row.id: row for row in query_papers_by_ids(session, sorted({p.because_id for p in picks}))}
+    explained = [
+        ExplainedPick(pick, rows[pick.paper_id], reasons[pick.because_id])
+        for pick in picks
+        if pick.paper_id in rows and pick.because_id in reasons
+    ]
+    return PersonalPicks(signals, True, explained)

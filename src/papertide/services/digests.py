@@ -29,8 +29,8 @@ from papertide.db import Database, insert_ignoring_conflicts
 from papertide.jobs.leases import acquire_lease, release_lease
 from papertide.mail import Mailer, OutgoingMail, PermanentMailError, TransientMailError, new_message_id, render_mail
 from papertide.models import DigestDelivery, Paper, Subscription, utcnow
-from papertide.queries import PaperRow, query_announced, query_featured, query_papers_by_ids
-from papertide.search.personal import picks_for, user_ranker
+from papertide.queries import PaperRow, query_announced, query_featured
+from papertide.search.personal import personal_picks
 from papertide.search.semantic import Semantic
 from papertide.services.subscriptions import Cadence, Preferences, Tokens, record_failure
 from papertide.web.latex import latex_plain
@@ -105,7 +105,7 @@ class Composer:
         for author in wanted.authors:
             sections.append(Section(f"By {author}", self._shared_rows(session, "author", author)))
         if wanted.personal and subscription.user_id is not None and self.semantic is not None:
-            sections.append(self._personal(session, subscription.user_id))
+            sections.append(self._personal(subscription.user_id))
         return [section for section in sections if section.papers]
 
     def _shared_rows(self, session: Session, kind: str, value: str) -> list[PaperRow]:
@@ -123,20 +123,12 @@ class Composer:
             self._shared[key] = rows
         return self._shared[key]
 
-    def _personal(self, session: Session, user_id: int) -> Section:
+    def _personal(self, user_id: int) -> Section:
         assert self.semantic is not None
-        signals, ranker = user_ranker(self.database, self.semantic, user_id)
-        if ranker.weights is None:
-            return Section("Picked for you", [])
         in_period = Paper.announced_on.between(self.period.start, self.period.end)
-        picks = picks_for(session, self.semantic, signals, ranker.weights, self.per_section, in_period)
-        rows = query_papers_by_ids(session, [pick.paper_id for pick in picks])
-        because = {row.id: row.title for row in query_papers_by_ids(session, [p.because_id for p in picks])}
-        reasons = {
-            pick.paper_id: f"because you {pick.because} “{latex_plain(because.get(pick.because_id, ''))}”"
-            for pick in picks
-        }
-        return Section("Picked for you", rows, reasons)
+        found = personal_picks(self.database, self.semantic, user_id, self.per_section, in_period)
+        reasons = {e.paper.id: f"because you {e.pick.because} “{latex_plain(e.because.title)}”" for e in found.picks}
+        return Section("Picked for you", [e.paper for e in found.picks], reasons)
 
 
 @dataclass(slots=True)
@@ -173,7 +165,7 @@ def send_digests(
         raise DigestBusy(f"another run is sending {period.key}; try again in {settings.digest_lease_seconds:.0f} s")
     report = DigestReport(period.key)
     composer = Composer(database, period, settings.digest_papers_per_section, semantic)
-    tokens = Tokens(settings.secret_key, settings.confirm_token_hours)
+    tokens = Tokens.of(settings)
     try:
         with Mailer(settings) as mailer:
             for done, subscription in enumerate(_due(database, period, report), start=1):

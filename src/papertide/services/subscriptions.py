@@ -124,6 +124,10 @@ class Tokens:
         self._manage = URLSafeSerializer(secret, salt="papertide-subscription-manage")
         self.confirm_seconds = confirm_hours * 3600
 
+    @classmethod
+    def of(cls, settings: Settings) -> Tokens:
+        return cls(settings.secret_key, settings.confirm_token_hours)
+
     def confirm_token(self, subscription: Subscription) -> str:
         return str(self._confirm.dumps([subscription.id, subscription.email]))
 
@@ -209,7 +213,7 @@ def request_subscription(
     Raises :class:`SubscriptionError` for bad input and ``MailError`` (with a message for the visitor) when the
     mail cannot leave; the pending subscription then stays, and subscribing again resends.
     """
-    tokens = Tokens(settings.secret_key, settings.confirm_token_hours)
+    tokens = Tokens.of(settings)
     with database.write_session() as session:
         outcome = subscribe(session, email, cadence, preferences, user_id)
         mail = confirmation_mail(settings, tokens, outcome.subscription, already=outcome.mail == "already")

@@ -13,12 +13,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from papertide.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from papertide.mail import MailError
-from papertide.models import Paper as PaperModel
 from papertide.periods import InvalidPeriod, parse_period
 from papertide.queries import (
     query_collections_of,
@@ -26,6 +24,7 @@ from papertide.queries import (
     query_featured,
     query_papers_by_ids,
     query_trending,
+    query_visible_paper,
 )
 from papertide.search.query import parse_query
 from papertide.search.service import SearchOptions, search_papers
@@ -80,12 +79,10 @@ def _paper_id(session: Session, arxiv_id: str) -> int:
         canonical = parse_arxiv_id(arxiv_id).id
     except InvalidArxivId as error:
         raise HTTPException(404, f"{error}.") from error
-    found = session.execute(
-        select(PaperModel.id).where(PaperModel.arxiv_id == canonical, PaperModel.hidden.is_(False))
-    ).scalar()
-    if found is None:
+    known = query_visible_paper(session, canonical)
+    if known is None:
         raise HTTPException(404, f"papertide has no paper {canonical}; POST /api/papers/index to add it.")
-    return int(found)
+    return known[0]
 
 
 @router.get("/papers", response_model=Page, summary="Featured papers of a period, sorted and filtered")

@@ -8,14 +8,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from papertide.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from papertide.db import insert_ignoring_conflicts
-from papertide.models import Paper, PaperDismissal
-from papertide.queries import query_papers_by_ids, query_votes_of
-from papertide.search.personal import picks_for, user_ranker
+from papertide.models import PaperDismissal
+from papertide.queries import query_papers_by_ids, query_visible_paper, query_votes_of
+from papertide.search.personal import personal_picks
 from papertide.search.semantic import Semantic
 from papertide.search.similar import Examples, SimilarityError, similar_papers
 from papertide.web.deps import Db, DbSession, SemanticSearch, redirect_back, render_page
@@ -61,13 +60,11 @@ def _resolve(session: Session, raw_ids: list[str], warnings: list[str]) -> dict[
         except InvalidArxivId as error:
             warnings.append(str(error))
             continue
-        row = session.execute(
-            select(Paper.id, Paper.title).where(Paper.arxiv_id == arxiv_id, Paper.hidden.is_(False))
-        ).first()
-        if row is None:
+        known = query_visible_paper(session, arxiv_id)
+        if known is None:
             warnings.append(f"papertide has no paper {arxiv_id}; it was left out")
             continue
-        found[row.id] = Example(arxiv_id, plain_title(row.title), f"/papers/{arxiv_id}")
+        found[known[0]] = Example(arxiv_id, plain_title(known[1]), f"/papers/{arxiv_id}")
     if len(raw_ids) > MAX_IDS:
         warnings.append(f"only the first {MAX_IDS} papers of each list are used")
     return found
@@ -124,26 +121,20 @@ class ForYouPage:
 @router.get("/for-you")
 @router.get("/for-you.json")
 def for_you(request: Request, db: Db, user: SignedIn, semantic: SemanticSearch) -> Response:
-    semantic = _semantic_or_503(semantic)
-    signals, ranker = user_ranker(db, semantic, user.id)
-    page = ForYouPage([], len(signals.positives), len(signals.dismissed))
-    if ranker.weights is None:
+    found = personal_picks(db, _semantic_or_503(semantic), user.id, limit=SHOWN)
+    page = ForYouPage([], len(found.signals.positives), len(found.signals.dismissed))
+    if not found.ready:
         page.message = (
             "Upvote papers or save them to a collection, and your picks appear here."
-            if not signals.positives
+            if not found.signals.positives
             else "Your papers are still being embedded; picks appear within a minute or two."
         )
-        return render_page(request, "for_you.html", {"page": page})
-    with db.read_session() as session:
-        picks = picks_for(session, semantic, signals, ranker.weights, limit=SHOWN)
-        rows = {row.id: row for row in query_papers_by_ids(session, [p.paper_id for p in picks])}
-        reasons = {row.id: row for row in query_papers_by_ids(session, sorted({p.because_id for p in picks}))}
-    for pick in picks:
-        row, because = rows.get(pick.paper_id), reasons.get(pick.because_id)
-        if row is None or because is None:
-            continue
+    for explained in found.picks:
+        because = explained.because
         example = Example(because.arxiv_id, plain_title(because.title), f"/papers/{because.arxiv_id}")
-        page.picks.append(Pick(card(row, set()), round(pick.score, 4), example, pick.because))
+        page.picks.append(
+            Pick(card(explained.paper, set()), round(explained.pick.score, 4), example, explained.pick.because)
+        )
     return render_page(request, "for_you.html", {"page": page})
 
 

@@ -27,13 +27,12 @@ from papertide.queries import (
     query_latest_featured_day,
     query_organization,
     query_organization_papers,
-    query_papers_by_ids,
     query_recent_papers,
     query_submitted_by,
     query_trending,
     query_user,
 )
-from papertide.search.personal import picks_for, user_ranker
+from papertide.search.personal import personal_picks
 from papertide.search.query import parse_query
 from papertide.search.semantic import Semantic
 from papertide.search.service import SearchOptions, search_papers
@@ -163,9 +162,4 @@ def personal_feed(request: Request, value: str, db: Db, settings: AppSettings, s
 
 
 def _picks(db: Database, semantic: Semantic, user_id: int) -> list[PaperRow]:
-    signals, ranker = user_ranker(db, semantic, user_id)
-    if ranker.weights is None:
-        return []
-    with db.read_session() as session:
-        picks = picks_for(session, semantic, signals, ranker.weights, limit=FEED_SIZE)
-        return query_papers_by_ids(session, [pick.paper_id for pick in picks])
+    return [explained.paper for explained in personal_picks(db, semantic, user_id, limit=FEED_SIZE).picks]

@@ -24,6 +24,7 @@ from papertide.queries import (
     query_paper,
     query_paper_extras,
     query_papers_by_ids,
+    query_visible_paper,
     query_votes_of,
 )
 from papertide.search.embedder import EmbedderError
@@ -128,12 +129,10 @@ def _my_collections(session: Session, viewer_id: int | None) -> list[dict[str, o
 
 def _paper_id(db: Db, arxiv_id: str) -> int:
     with db.read_session() as session:
-        paper_id = session.execute(
-            select(Paper.id).where(Paper.arxiv_id == canonical(arxiv_id), Paper.hidden.is_(False))
-        ).scalar()
-    if paper_id is None:
+        known = query_visible_paper(session, canonical(arxiv_id))
+    if known is None:
         raise HTTPException(404, f"papertide has no paper {arxiv_id}.")
-    return int(paper_id)
+    return known[0]
 
 
 @router.post("/papers/{arxiv_id:path}/vote")

@@ -13,7 +13,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import Response
 
-from papertide.config import Settings
 from papertide.mail import MailError
 from papertide.models import Subscription
 from papertide.services.subscriptions import (
@@ -84,10 +83,6 @@ def preference_fields(
 Fields = Annotated[PreferenceForm, Depends(preference_fields)]
 
 
-def _tokens(settings: Settings) -> Tokens:
-    return Tokens(settings.secret_key, settings.confirm_token_hours)
-
-
 def _page(request: Request, template: str, status: int = 200, **context: Any) -> Response:
     return templates.TemplateResponse(request, template, context, status_code=status)
 
@@ -138,7 +133,7 @@ def confirm_page(request: Request, token: Token) -> Response:
 def confirm_submit(
     request: Request, db: Db, settings: AppSettings, token: Annotated[str, Form(max_length=500)]
 ) -> Response:
-    tokens = _tokens(settings)
+    tokens = Tokens.of(settings)
     try:
         with db.write_session() as session:
             subscription = tokens.from_confirm_token(session, token)
@@ -159,7 +154,7 @@ def confirm_submit(
 def preferences_page(request: Request, db: Db, settings: AppSettings, token: Token) -> Response:
     with db.read_session() as session:
         try:
-            subscription = _tokens(settings).from_manage_token(session, token)
+            subscription = Tokens.of(settings).from_manage_token(session, token)
         except SubscriptionError as error:
             return _notice(request, "That link did not work", str(error), status=400)
         form = PreferenceForm.of(subscription)
@@ -177,7 +172,7 @@ def preferences_submit(
 ) -> Response:
     try:
         with db.write_session() as session:
-            subscription = _tokens(settings).from_manage_token(session, token)
+            subscription = Tokens.of(settings).from_manage_token(session, token)
             update_preferences(subscription, fields.cadence, fields.preferences())
     except SubscriptionError as error:
         return _notice(request, "Not saved", str(error), status=422, link=f"/subscription?token={token}")
@@ -203,7 +198,7 @@ async def unsubscribe_submit(request: Request, db: Db, settings: AppSettings) ->
     token = str(request.query_params.get("token") or form.get("token") or "")[:500]
     try:
         with db.write_session() as session:
-            subscription = _tokens(settings).from_manage_token(session, token)
+            subscription = Tokens.of(settings).from_manage_token(session, token)
             unsubscribe(subscription)
             email = subscription.email
     except SubscriptionError as error:
