@@ -10,7 +10,7 @@ owner gets a mail with a link to their preferences instead.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
@@ -71,7 +71,6 @@ class SubscribeOutcome:
     subscription: Subscription
     # "confirm": a confirmation mail is due; "already": the address is active, send it a manage link instead
     mail: Literal["confirm", "already"]
-    warnings: list[str] = field(default_factory=list)
 
 
 def parse_list(text: str, what: str) -> tuple[str, ...]:
