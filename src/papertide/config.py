@@ -97,6 +97,11 @@ class Settings(BaseSettings):
         ge=0,
         description="How often `serve` runs background jobs: embedding new papers, due digests (0 turns them off).",
     )
+    keyword_engine: Literal["auto", "tantivy", "database"] = Field(
+        "auto",
+        description="Keyword ranking: tantivy (an index beside the data), database (FTS5 or PostgreSQL full text); "
+        "auto picks tantivy for a SQLite file.",
+    )
     search_fusion: Literal["convex", "rrf"] = Field(
         "convex", description="How keyword and semantic hits merge: convex (normalised scores) or rrf (ranks)."
     )
@@ -158,6 +163,19 @@ class Settings(BaseSettings):
         if not self.is_sqlite or ":memory:" in url:
             return None
         return Path(url.split(":///", 1)[1]).with_suffix(".vectors.hnsw")
+
+
+    @property
+    def keyword_index_path(self) -> Path | None:
+        """The tantivy index directory, or None when the database's own full-text search ranks keywords."""
+        if self.keyword_engine == "database":
+            return None
+        if self.is_sqlite:
+            url = self.resolved_database_url
+            if ":memory:" in url:
+                return None
+            return Path(url.split(":///", 1)[1]).with_suffix(".keyword")
+        return self.data_dir / "keyword-index" if self.keyword_engine == "tantivy" else None
 
 
 @lru_cache(maxsize=1)
