@@ -15,13 +15,16 @@ from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from papertide.app import create_app
 from papertide.config import Settings
 from papertide.db import Database
-from papertide.jobs.scheduler import Scheduler, digests_due
+from papertide.jobs.queue import enqueue
+from papertide.jobs.scheduler import digests_due, enqueue_due
+from papertide.jobs.worker import Worker
 from papertide.models import DigestDelivery, Paper, Subscription
 from papertide.records import AccountRecord, AuthorRecord
 from papertide.search.semantic import open_semantic
@@ -213,8 +216,9 @@ def test_transient_failures_beyond_the_retries_wait_for_the_next_run(
     assert len(smtp.to("later@example.org")) == 1
 
 
+@pytest.mark.parametrize("runner", ["digest-send", "worker"])
 def test_a_killed_run_is_completed_by_the_next_with_exactly_one_mail_each(
-    settings: Settings, db: Database, smtp: SmtpSink, tmp_path: Path
+    settings: Settings, db: Database, smtp: SmtpSink, tmp_path: Path, runner: str
 ) -> None:
     feature_day(db)
     with db.write_session() as session:
@@ -231,9 +235,14 @@ def test_a_killed_run_is_completed_by_the_next_with_exactly_one_mail_each(
         PAPERTIDE_SMTP_PORT=str(smtp.port),
         PAPERTIDE_SMTP_SECURITY="none",
         PAPERTIDE_DIGEST_LEASE_SECONDS="1",
+        PAPERTIDE_JOBS_LEASE_SECONDS="1",
         PAPERTIDE_SECRET_KEY=settings.secret_key,
     )
-    command = [sys.executable, "-m", "papertide", "digest", "send", "--today", FRIDAY.isoformat()]
+    if runner == "worker":  # the scaled mode: a queued job, a worker killed, another worker finishing it
+        enqueue(db, "digest", {"cadence": "daily", "today": FRIDAY.isoformat()})
+        command = [sys.executable, "-m", "papertide", "worker", "--burst"]
+    else:
+        command = [sys.executable, "-m", "papertide", "digest", "send", "--today", FRIDAY.isoformat()]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     while len(smtp.messages) < 100 and time.monotonic() < deadline and process.poll() is None:
@@ -271,13 +280,15 @@ def test_the_scheduler_sends_due_digests_once(settings: Settings, db: Database, 
     settings = mail_settings(settings, smtp, digest_send_hour_utc=6)
     feature_day(db)
     active_subscription(db, "early@example.org")
-    scheduler = Scheduler(db, settings, None, interval=60)
     assert digests_due(settings, datetime(2026, 7, 10, 5, 59, tzinfo=UTC)) == []  # before the hour
     assert digests_due(settings, datetime(2026, 7, 11, 9, 0, tzinfo=UTC)) == []  # Saturday
     assert digests_due(settings, datetime(2026, 7, 13, 9, 0, tzinfo=UTC)) == ["daily", "weekly"]  # Monday
-    scheduler.digests(datetime(2026, 7, 10, 6, 30, tzinfo=UTC))
-    scheduler.digests(datetime(2026, 7, 10, 6, 31, tzinfo=UTC))
-    Scheduler(db, settings, None, interval=60).digests(datetime(2026, 7, 10, 7, 0, tzinfo=UTC))  # another process
+    settings = settings.model_copy(update={"semantic_search": False})
+    assert enqueue_due(db, settings, datetime(2026, 7, 10, 6, 30, tzinfo=UTC)) == ["digest:daily:2026-07-09"]
+    assert enqueue_due(db, settings, datetime(2026, 7, 10, 6, 31, tzinfo=UTC)) == []
+    assert enqueue_due(db, settings, datetime(2026, 7, 10, 7, 0, tzinfo=UTC)) == []  # another process's schedule
+    assert Worker(db, settings, None).run_until_empty() == 1
+    assert Worker(db, settings, None).run_until_empty() == 0
     assert len(smtp.to("early@example.org")) == 1
 
 

@@ -18,9 +18,10 @@ from starlette.middleware.sessions import SessionMiddleware
 from papertide import __version__
 from papertide.config import Settings, get_settings
 from papertide.db import connect
-from papertide.jobs.scheduler import Scheduler
+from papertide.jobs.scheduler import JobRunner
 from papertide.search.semantic import open_semantic
 from papertide.web.errors import install_error_handlers
+from papertide.web.metrics import DatabaseCollector, RequestMetricsMiddleware
 from papertide.web.pagecache import PageCacheMiddleware
 from papertide.web.routes import (
     accounts,
@@ -51,13 +52,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        scheduler = None
-        if settings.jobs_interval_seconds > 0:
-            scheduler = Scheduler(database, settings, semantic, settings.jobs_interval_seconds)
-            scheduler.start()
+        runner = None
+        if settings.runs_jobs_in_web:
+            runner = JobRunner(database, settings, semantic, settings.jobs_interval_seconds)
+            runner.start()
         yield
-        if scheduler is not None:
-            scheduler.stop()
+        if runner is not None:
+            runner.stop()
         if semantic is not None:
             semantic.close()
         database.dispose()
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = database
     app.state.semantic = semantic
+    app.state.metrics = DatabaseCollector(database)
     # Starlette runs the last-added middleware first: sessions must be decoded before the guard reads the token.
     # One-click unsubscribe (RFC 8058) is posted by mail clients, which carry the signed token but no CSRF token.
     app.add_middleware(GuardMiddleware, max_body_bytes=settings.max_body_bytes, exempt_paths=("/unsubscribe",))
@@ -90,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins.split(), allow_methods=["GET"], allow_credentials=False
         )
+    app.add_middleware(RequestMetricsMiddleware)  # outermost: it times everything, cached pages included
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     install_error_handlers(app)
     # The paper router has catch-all paths (/papers/{id:path}), so it comes after every other /papers/ route.

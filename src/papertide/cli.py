@@ -9,7 +9,9 @@ Exit codes, for cron: 0 success with something new, 3 success with nothing new (
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+import shutil
+import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -17,22 +19,21 @@ from typing import Annotated, Literal
 
 import typer
 import uvicorn
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
 from papertide import __version__
 from papertide.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from papertide.cli_ops import ops_app, queue_job
+from papertide.cli_support import (
+    EXIT_NOTHING_NEW,
+    console,
+    ensure_schema,
+    migrated_database,
+    open_database,
+    progress_bar,
+    source_failures,
+)
 from papertide.config import ConfigError, Settings, get_settings
-from papertide.db import Database, connect, current_revision, upgrade
+from papertide.db import Database, current_revision, upgrade
 from papertide.jobs.tasks import embed_new_papers
 from papertide.mail import MailNotConfigured
 from papertide.queries import query_totals
@@ -46,13 +47,10 @@ from papertide.services.embeddings import EmbedBatch, embedding_status
 from papertide.services.export import ExportError, import_rows, read_jsonl, write_jsonl, write_parquet
 from papertide.services.subscriptions import Cadence
 from papertide.sources.factory import arxiv_client, oai_client
-from papertide.sources.hf_daily import DailyFileError
 from papertide.sources.http import SourceUnavailable
-from papertide.sources.oai import OaiError
-from papertide.sources.snapshot import SnapshotFileError
 from papertide.sources.sniff import sniff_format
+from papertide.web.metrics import MULTIPROCESS_ENV
 
-EXIT_NOTHING_NEW = 3
 MAX_REPORTED_REJECTIONS = 20
 
 app = typer.Typer(help="papertide: daily research papers, search, digests and an hf.co-compatible API.")
@@ -66,7 +64,7 @@ app.add_typer(ingest_app, name="ingest")
 app.add_typer(user_app, name="user")
 app.add_typer(org_app, name="org")
 app.add_typer(digest_app, name="digest")
-console = Console(stderr=True)
+app.add_typer(ops_app)
 
 
 def main() -> None:
@@ -86,7 +84,7 @@ def version() -> None:
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
     """Create or migrate the database schema (safe to run on every deploy)."""
-    with _database() as database:
+    with open_database() as database:
         upgrade(database, revision)
         typer.echo(f"database at revision {current_revision(database)}")
 
@@ -94,17 +92,21 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
 @db_app.command("current")
 def db_current() -> None:
     """Print the schema revision the database is at."""
-    with _database() as database:
+    with open_database() as database:
         typer.echo(current_revision(database) or "empty (run: papertide db upgrade)")
 
 
 @ingest_app.command("snapshot")
 def ingest_snapshot(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Snapshot JSON lines, optionally .gz.")],
+    queued: Annotated[bool, typer.Option("--queue", help="Hand it to `papertide worker` instead.")] = False,
 ) -> None:
     """Ingest the arXiv metadata snapshot (arxiv-metadata-oai-snapshot.json); resumes after a crash."""
+    if queued:
+        queue_job("ingest-snapshot", {"path": str(file.resolve())})
+        return
     settings = get_settings()
-    with _migrated_database() as database, _failures(), _progress("snapshot lines") as advance:
+    with migrated_database() as database, source_failures(), progress_bar("snapshot lines") as advance:
         counts = ingest.ingest_snapshot(database, file, batch_size=settings.ingest_batch_size, progress=advance)
     _finish(counts)
 
@@ -115,17 +117,26 @@ def ingest_arxiv(
     ids: Annotated[list[str] | None, typer.Option("--ids", help="arXiv ids or URLs (repeat the option).")] = None,
     since: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Only papers since DATE.")] = None,
     max_results: Annotated[int | None, typer.Option(min=1, help="Stop after this many papers.")] = None,
+    queued: Annotated[bool, typer.Option("--queue", help="Hand it to `papertide worker` instead.")] = False,
 ) -> None:
     """Fetch papers from the arXiv API by query or by id (at most one request per 3 s)."""
     if (query is None) == (not ids):
         raise typer.BadParameter("give either --query or --ids")
+    if queued:
+        since_text = since.date().isoformat() if since else None
+        checked = [_checked_id(value) for value in ids or []]
+        queue_job(
+            "ingest-arxiv",
+            {"query": query, "ids": checked or None, "since": since_text, "max_results": max_results},
+        )
+        return
     settings = get_settings()
-    with _migrated_database() as database, arxiv_client(settings) as client, _failures():
+    with migrated_database() as database, arxiv_client(settings) as client, source_failures():
         if ids:
             result = ingest.ingest_arxiv_ids(database, client, [_checked_id(value) for value in ids])
         else:
             assert query is not None
-            with _progress("papers fetched") as advance:
+            with progress_bar("papers fetched") as advance:
                 result = ingest.ingest_arxiv_query(
                     database,
                     client,
@@ -146,15 +157,20 @@ def ingest_oai(
     from_date: Annotated[datetime, typer.Option("--from", formats=["%Y-%m-%d"], help="Records changed since.")],
     until: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Records changed until.")] = None,
     metadata_prefix: Annotated[str, typer.Option(help="arXiv (richer) or oai_dc.")] = "arXiv",
+    queued: Annotated[bool, typer.Option("--queue", help="Hand it to `papertide worker` instead.")] = False,
 ) -> None:
     """Harvest arXiv's OAI-PMH ListRecords with resumptionToken paging; resumes after a crash."""
     if metadata_prefix not in ("arXiv", "oai_dc"):
         raise typer.BadParameter("--metadata-prefix must be arXiv or oai_dc")
+    if queued:
+        payload = {"set": set_spec, "from": from_date.date().isoformat(), "metadata_prefix": metadata_prefix}
+        queue_job("ingest-oai", {**payload, "until": until.date().isoformat() if until else None})
+        return
     with (
-        _migrated_database() as database,
+        migrated_database() as database,
         oai_client(get_settings()) as client,
-        _failures(),
-        _progress("records harvested") as advance,
+        source_failures(),
+        progress_bar("records harvested") as advance,
     ):
         counts = ingest.ingest_oai(
             database,
@@ -171,9 +187,13 @@ def ingest_oai(
 @ingest_app.command("daily")
 def ingest_daily(
     path: Annotated[Path, typer.Argument(exists=True, help="A Daily Papers JSON file or a directory of them.")],
+    queued: Annotated[bool, typer.Option("--queue", help="Hand it to `papertide worker` instead.")] = False,
 ) -> None:
     """Ingest Daily Papers JSON (hf.co /api/daily_papers shape): featured days, upvotes, submitters."""
-    with _migrated_database() as database, _failures(), _progress("files") as advance:
+    if queued:
+        queue_job("ingest-daily", {"path": str(path.resolve())})
+        return
+    with migrated_database() as database, source_failures(), progress_bar("files") as advance:
         result = ingest.ingest_daily(database, path, progress=advance)
     console.print(f"{result.files} files; featured: {result.featured.summary()}")
     _finish(result.papers)
@@ -196,7 +216,7 @@ def user_add(
     ] = "",
 ) -> None:
     """Create an account (an administrator with --admin)."""
-    with _migrated_database() as database, _account_errors(), database.write_session() as session:
+    with migrated_database() as database, _account_errors(), database.write_session() as session:
         create_user(session, username=username, password=password, email=email, is_admin=admin)
     console.print(f"created {'administrator' if admin else 'user'} {username}")
 
@@ -207,7 +227,7 @@ def user_admin(
     revoke: Annotated[bool, typer.Option("--revoke", help="Take the administrator role away.")] = False,
 ) -> None:
     """Grant (or with --revoke, take away) the administrator role."""
-    with _migrated_database() as database, _account_errors(), database.write_session() as session:
+    with migrated_database() as database, _account_errors(), database.write_session() as session:
         set_admin(session, username, not revoke)
     console.print(f"{username} is {'no longer ' if revoke else ''}an administrator")
 
@@ -218,7 +238,7 @@ def org_add(
     fullname: Annotated[str | None, typer.Option(help="Display name.")] = None,
 ) -> None:
     """Create an organization."""
-    with _migrated_database() as database, _account_errors(), database.write_session() as session:
+    with migrated_database() as database, _account_errors(), database.write_session() as session:
         create_organization(session, name, fullname)
     console.print(f"created organization {name}")
 
@@ -230,7 +250,7 @@ def org_member(
     role: Annotated[str, typer.Option(help="member or admin.")] = "member",
 ) -> None:
     """Add a user to an organization, so they can submit papers on its behalf."""
-    with _migrated_database() as database, _account_errors(), database.write_session() as session:
+    with migrated_database() as database, _account_errors(), database.write_session() as session:
         add_member(session, name, username, role)
     console.print(f"{username} is a {role} of {name}")
 
@@ -260,7 +280,7 @@ def embed(
         settings = settings.model_copy(update={"embedding_device": device})
     semantic = open_semantic(settings.model_copy(update={"semantic_search": True}))
     assert semantic is not None
-    with _migrated_database() as database:
+    with migrated_database() as database:
         with database.read_session() as session:
             before = embedding_status(session, semantic.model)
         console.print(f"{semantic.model}: {before.embedded} of {before.papers} papers embedded")
@@ -269,7 +289,7 @@ def embed(
         if before.pending == 0:
             raise typer.Exit(EXIT_NOTHING_NEW)
         try:
-            with _progress("papers embedded", total=min(before.pending, limit or before.pending)) as advance:
+            with progress_bar("papers embedded", total=min(before.pending, limit or before.pending)) as advance:
                 done = 0
 
                 def on_batch(batch: EmbedBatch) -> None:
@@ -299,9 +319,9 @@ def digest_send(
     except ValueError as error:
         raise typer.BadParameter("--today must be a date like 2026-11-27") from error
     settings = get_settings()
-    with _migrated_database() as database:
+    with migrated_database() as database:
         try:
-            with _progress("digests handled") as advance:
+            with progress_bar("digests handled") as advance:
                 report = send_digests(
                     database,
                     settings,
@@ -324,12 +344,12 @@ def export_command(
     format: Annotated[Literal["jsonl", "parquet"], typer.Option("--format", help="jsonl or parquet.")] = "jsonl",
 ) -> None:
     """Write every paper, featured day, account, vote, comment, collection and subscription to a file."""
-    with _migrated_database() as database:
+    with migrated_database() as database:
         try:
             if format == "parquet":
                 count = write_parquet(database, output)
             else:
-                with output.open("w", encoding="utf-8") as out, _progress("rows written") as advance:
+                with output.open("w", encoding="utf-8") as out, progress_bar("rows written") as advance:
                     count = write_jsonl(database, out, advance)
         except ExportError as error:
             console.print(f"[red]{error}[/red]")
@@ -342,9 +362,9 @@ def import_command(
     source: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A file from `papertide export`.")],
 ) -> None:
     """Load an export (jsonl) into this instance, which must be empty; all of it or nothing."""
-    with _migrated_database() as database:
+    with migrated_database() as database:
         try:
-            with source.open(encoding="utf-8") as lines, _progress("rows read") as advance:
+            with source.open(encoding="utf-8") as lines, progress_bar("rows read") as advance:
                 count = import_rows(database, read_jsonl(lines), advance)
         except ExportError as error:
             console.print(f"[red]{error}[/red]")
@@ -360,8 +380,8 @@ def serve(
 ) -> None:
     """Serve the web app and the API from the configured database."""
     settings = get_settings()
-    with _database() as database:
-        _ensure_schema(database, settings)
+    with open_database() as database:
+        ensure_schema(database, settings)
     _run_server(settings, host or settings.host, port or settings.port, workers or settings.web_workers)
 
 
@@ -379,7 +399,7 @@ def demo(
 ) -> None:
     """Create the embedded database, load recent papers (arXiv, or --from FILE_OR_DIR), then serve them."""
     settings = get_settings()
-    with _migrated_database() as database:
+    with migrated_database() as database:
         if from_path is not None:
             _load_local(database, from_path, settings)
         else:
@@ -401,9 +421,9 @@ def _load_local(database: Database, path: Path, settings: Settings) -> None:
     if not daily_files and not snapshots:
         console.print(f"[red]{path} holds no snapshot lines or Daily Papers JSON[/red]")
         raise typer.Exit(1)
-    with _failures():
+    with source_failures():
         for snapshot in snapshots:
-            with _progress(f"{snapshot.name} lines") as advance:
+            with progress_bar(f"{snapshot.name} lines") as advance:
                 counts = ingest.ingest_snapshot(
                     database, snapshot, batch_size=settings.ingest_batch_size, progress=advance
                 )
@@ -418,7 +438,7 @@ def _load_recent_arxiv(database: Database, settings: Settings, days: int, max_re
     since = datetime.now(UTC).date() - timedelta(days=days)
     console.print(f"Fetching {query} since {since} from {settings.arxiv_api_url} (one request per 3 s)…")
     try:
-        with arxiv_client(settings) as client, _progress("papers fetched") as advance:
+        with arxiv_client(settings) as client, progress_bar("papers fetched") as advance:
             result = ingest.ingest_arxiv_query(
                 database, client, query, since=since, max_results=max_results, progress=advance
             )
@@ -440,59 +460,24 @@ def _load_recent_arxiv(database: Database, settings: Settings, days: int, max_re
 def _run_server(settings: Settings, host: str, port: int, workers: int) -> None:
     # Child processes build their own app from the environment, so hand the resolved settings down.
     os.environ.setdefault("PAPERTIDE_DATABASE_URL", settings.resolved_database_url)
-    uvicorn.run(
-        "papertide.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        proxy_headers=True,
-        log_level="info",
-    )
-
-
-def _ensure_schema(database: Database, settings: Settings) -> None:
-    if settings.is_sqlite:
-        upgrade(database)
-        return
-    if current_revision(database) is None:
-        console.print("[red]The database has no schema.[/red] Run: papertide db upgrade")
-        raise typer.Exit(1)
-
-
-@contextmanager
-def _database() -> Iterator[Database]:
-    database = connect(get_settings())
+    metrics_dir = None
+    if workers > 1 and not os.environ.get(MULTIPROCESS_ENV):
+        # Each process records its requests in files here, so a scrape of any process reports all of them.
+        metrics_dir = tempfile.mkdtemp(prefix="papertide-metrics-")
+        os.environ[MULTIPROCESS_ENV] = metrics_dir
     try:
-        yield database
+        uvicorn.run(
+            "papertide.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            proxy_headers=True,
+            log_level="info",
+        )
     finally:
-        database.dispose()
-
-
-@contextmanager
-def _migrated_database() -> Iterator[Database]:
-    with _database() as database:
-        _ensure_schema(database, get_settings())
-        yield database
-
-
-@contextmanager
-def _failures() -> Iterator[None]:
-    """Turn the errors a source can raise into one red line and exit code 1."""
-    try:
-        yield
-    except (SourceUnavailable, OaiError, DailyFileError, SnapshotFileError, InvalidArxivId) as error:
-        console.print(f"[red]{type(error).__name__}:[/red] {error}")
-        raise typer.Exit(1) from error
-
-
-@contextmanager
-def _progress(unit: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
-    columns: list[ProgressColumn] = [SpinnerColumn(), TextColumn(unit), BarColumn(), MofNCompleteColumn()]
-    columns += [TimeElapsedColumn(), TimeRemainingColumn()] if total is not None else [TimeElapsedColumn()]
-    with Progress(*columns, console=console, transient=False) as progress:
-        task = progress.add_task(unit, total=total)
-        yield lambda done: progress.update(task, completed=done)
+        if metrics_dir:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def _checked_id(value: str) -> str:

@@ -37,6 +37,18 @@ class Settings(BaseSettings):
         10_000, ge=0, description="How long a SQLite writer waits for the lock before failing."
     )
     db_pool_size: int = Field(5, ge=1, description="PostgreSQL connections kept per process.")
+    db_connect_timeout_seconds: int = Field(
+        3, ge=1, description="How long a PostgreSQL connection attempt may take before requests fail with 503."
+    )
+    db_statement_timeout_ms: int = Field(
+        30_000, ge=0, description="PostgreSQL statement timeout for web and worker sessions (0: none)."
+    )
+    pg_bin_dir: Path | None = Field(
+        None, description="Directory of pg_dump/pg_restore for `papertide backup`/`restore`; empty uses PATH."
+    )
+    metrics_token: str = Field(
+        "", description="Bearer token /metrics requires; empty serves metrics to anyone (restrict it at the proxy)."
+    )
 
     arxiv_api_url: str = Field("https://export.arxiv.org/api/query", description="arXiv API endpoint.")
     arxiv_oai_url: str = Field("https://export.arxiv.org/oai2", description="arXiv OAI-PMH endpoint.")
@@ -102,6 +114,15 @@ class Settings(BaseSettings):
         description="Keyword ranking: tantivy (an index beside the data), database (FTS5 or PostgreSQL full text); "
         "auto picks tantivy for a SQLite file.",
     )
+    jobs_in_web: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="Whether `serve` runs background jobs in its web processes; auto: yes on SQLite, "
+        "no on PostgreSQL (run `papertide worker`).",
+    )
+    jobs_lease_seconds: float = Field(
+        60.0, ge=1, description="A worker's claim on a job, renewed while it runs; a dead worker's job moves on then."
+    )
+    jobs_retry_backoff: float = Field(30.0, ge=0, description="Base seconds of a failed job's exponential backoff.")
     search_fusion: Literal["convex", "rrf"] = Field(
         "convex", description="How keyword and semantic hits merge: convex (normalised scores) or rrf (ranks)."
     )
@@ -153,6 +174,13 @@ class Settings(BaseSettings):
         return self.database_url or f"sqlite:///{self.data_dir / 'papertide.db'}"
 
     @property
+    def runs_jobs_in_web(self) -> bool:
+        """Whether a web process runs the schedule and a worker (never when the interval is 0)."""
+        if self.jobs_interval_seconds <= 0 or self.jobs_in_web == "off":
+            return False
+        return self.jobs_in_web == "on" or self.is_sqlite
+
+    @property
     def is_sqlite(self) -> bool:
         return self.resolved_database_url.startswith("sqlite")
 
@@ -163,7 +191,6 @@ class Settings(BaseSettings):
         if not self.is_sqlite or ":memory:" in url:
             return None
         return Path(url.split(":///", 1)[1]).with_suffix(".vectors.hnsw")
-
 
     @property
     def keyword_index_path(self) -> Path | None:

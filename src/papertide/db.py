@@ -17,6 +17,7 @@ from typing import Any, cast
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, Table, create_engine, event
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -61,7 +62,18 @@ def connect(settings: Settings) -> Database:
 def make_engine(url: str, settings: Settings) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_size=settings.db_pool_size, pool_pre_ping=True, future=True)
+        # Fail fast when PostgreSQL is away: a short connect timeout and pool wait turn an outage into quick 503s
+        # instead of requests piling up; pre-ping replaces connections that died with the server, so nothing needs
+        # restarting once it is back.
+        options = f"-c statement_timeout={settings.db_statement_timeout_ms}"
+        return create_engine(
+            url,
+            pool_size=settings.db_pool_size,
+            pool_timeout=settings.db_connect_timeout_seconds * 2,
+            pool_pre_ping=True,
+            connect_args={"connect_timeout": settings.db_connect_timeout_seconds, "options": options},
+            future=True,
+        )
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"check_same_thread": False}, future=True)
@@ -98,9 +110,18 @@ def alembic_config(url: str) -> Config:
 def upgrade(database: Database, revision: str = "head") -> None:
     """Apply migrations up to ``revision``; safe to run on every start."""
     with database.engine.begin() as connection:
+        if not database.is_sqlite:
+            connection.exec_driver_sql("SET statement_timeout = 0")  # an index build on millions of rows takes time
         config = alembic_config(str(database.engine.url.render_as_string(hide_password=False)))
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+def head_revision() -> str:
+    """The newest migration this papertide ships."""
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    assert head is not None
+    return head
 
 
 def current_revision(database: Database) -> str | None:

@@ -1,30 +1,33 @@
-"""The in-process scheduler that ``papertide serve`` runs in the embedded mode: a daemon thread that, every
-``PAPERTIDE_JOBS_INTERVAL_SECONDS``, embeds new papers and, once the send hour has passed, sends the digests due
-(daily on weekdays, weekly on Mondays).
+"""The schedule and the loop that runs it: every ``PAPERTIDE_JOBS_INTERVAL_SECONDS`` the due work is enqueued
+(embedding new papers; after the send hour, the day's digests: daily on weekdays, weekly on Mondays), and a
+worker drains the queue in between.
 
-Several web processes may share one database (``--workers``); leases (``jobs/leases.py``) let only one of them
-run a job at a time, and pass to another if the holder dies. The digest ledger makes a repeated send a no-op.
+``papertide worker`` runs :class:`JobRunner` in the foreground; ``papertide serve`` runs one in a thread of each
+web process in the embedded mode (``PAPERTIDE_JOBS_IN_WEB``). Any number of runners may share a database: the
+queue gives each job to one worker, dedupe keys enqueue each digest period once however many schedules see it,
+and the embed task's exclusive lease keeps two embedders from doing the same papers.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
 
 from papertide.config import Settings
 from papertide.db import Database
-from papertide.jobs.leases import acquire_lease
-from papertide.jobs.tasks import embed_new_papers
-from papertide.models import utcnow
+from papertide.jobs import queue
+from papertide.jobs.worker import Worker
+from papertide.models import Job, utcnow
 from papertide.search.semantic import Semantic
-from papertide.services.digests import DigestBusy, digest_period, send_digests
+from papertide.services.digests import digest_period
 from papertide.services.subscriptions import Cadence
 
 log = logging.getLogger(__name__)
-EMBED_PER_TICK = 2_000  # a tick of a few minutes at most, so the lease stays fresh and shutdown is quick
+KEEP_FINISHED = timedelta(days=2)
 
 
 def digests_due(settings: Settings, now: datetime) -> list[Cadence]:
@@ -34,54 +37,73 @@ def digests_due(settings: Settings, now: datetime) -> list[Cadence]:
     return ["daily", "weekly"] if now.weekday() == 0 else ["daily"]
 
 
-class Scheduler:
-    def __init__(self, database: Database, settings: Settings, semantic: Semantic | None, interval: float) -> None:
+def enqueue_due(database: Database, settings: Settings, now: datetime) -> list[str]:
+    """Enqueue the work due at ``now``; the names of the jobs this call added."""
+    added: list[str] = []
+    if settings.semantic_search and not _pending(database, "embed") and queue.enqueue(database, "embed"):
+        added.append("embed")
+    for cadence in digests_due(settings, now):
+        key = f"digest:{digest_period(cadence, now.date()).key}"  # "digest:daily:2026-07-09"
+        if queue.enqueue(database, "digest", {"cadence": cadence, "today": now.date().isoformat()}, dedupe_key=key):
+            added.append(key)
+    queue.prune_finished(database, KEEP_FINISHED)
+    return added
+
+
+def _pending(database: Database, task: str) -> bool:
+    with database.read_session() as session:
+        return (
+            session.execute(
+                select(Job.id).where(Job.task == task, Job.status.in_(("queued", "running"))).limit(1)
+            ).first()
+            is not None
+        )
+
+
+class JobRunner:
+    """Enqueue due work every ``interval`` seconds and run queued jobs in between (polling every ``poll``)."""
+
+    def __init__(
+        self,
+        database: Database,
+        settings: Settings,
+        semantic: Semantic | None,
+        interval: float,
+        poll: float = 1.0,
+        schedule: bool = True,
+    ) -> None:
         self.database = database
         self.settings = settings
-        self.semantic = semantic
         self.interval = interval
-        self.holder = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"
-        self._sent_periods: set[str] = set()
+        self.poll = poll
+        self.schedule = schedule
+        self.worker = Worker(database, settings, semantic)
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="papertide-scheduler", daemon=True)
+        self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        self._thread = threading.Thread(target=self.run, name="papertide-jobs", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 30) -> None:
         self._stop.set()
-        self._thread.join(timeout=30)
+        if self._thread is not None:
+            self._thread.join(timeout=timeout)
 
-    def _run(self) -> None:
-        while True:
-            for job in (self.embed, self.digests):
-                try:
-                    job()
-                except Exception:  # a failed job must not end the thread; the next tick retries
-                    log.exception("background %s failed; retrying in %.0f s", job.__name__, self.interval)
-            if self._stop.wait(self.interval):
+    def run(self) -> None:
+        """The loop; returns once :meth:`stop` is called (after the job in hand finishes)."""
+        next_tick = 0.0
+        while not self._stop.is_set():
+            if self.schedule and utcnow().timestamp() >= next_tick:
+                next_tick = utcnow().timestamp() + self.interval
+                self._guarded(lambda: enqueue_due(self.database, self.settings, utcnow()), "scheduling")
+            self._guarded(lambda: self.worker.run_until_empty(self._stop), "running jobs")
+            if self._stop.wait(self.poll):
                 return
 
-    def embed(self) -> int:
-        if self.semantic is None:
-            return 0
-        if not acquire_lease(self.database, "embed", self.holder, max(self.interval * 10, 300)):
-            return 0
-        done = embed_new_papers(self.database, self.semantic, limit=EMBED_PER_TICK)
-        if done:
-            log.info("embedded %d papers", done)
-        return done
-
-    def digests(self, now: datetime | None = None) -> None:
-        now = now or utcnow()
-        for cadence in digests_due(self.settings, now):
-            key = digest_period(cadence, now.date()).key
-            if key in self._sent_periods:
-                continue
-            try:
-                report = send_digests(self.database, self.settings, cadence, now.date(), self.semantic)
-            except DigestBusy:
-                continue  # another process is sending it
-            log.info("digest %s", report.summary())
-            if report.retry == 0:
-                self._sent_periods.add(key)
+    def _guarded(self, step: Callable[[], object], what: str) -> None:
+        try:
+            step()
+        except Exception:  # the database may be away (restart, failover): log, wait, try again
+            log.exception("%s failed; retrying in %.0f s", what, self.poll)
+            self._stop.wait(self.poll)

@@ -8,6 +8,8 @@ from http import HTTPStatus
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.types import Scope
 
@@ -56,10 +58,53 @@ def install_error_handlers(app: FastAPI) -> None:
             return render_error(request.scope, 401, "Log in first.")
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
 
+    @app.exception_handler(DBAPIError)
+    async def database_unavailable(request: Request, error: DBAPIError) -> Response:
+        status, message, retry = database_failure(error)
+        if status == 500:
+            log.exception("database error on %s %s", request.method, request.url.path)
+        else:
+            log.warning("%s %s: %s (%s)", request.method, request.url.path, message, error.orig)
+        return render_error(request.scope, status, message, {"Retry-After": str(retry)} if retry else None)
+
+    @app.exception_handler(PoolTimeout)
+    async def pool_exhausted(request: Request, _: PoolTimeout) -> Response:
+        log.warning("%s %s: no database connection free in time", request.method, request.url.path)
+        return render_error(request.scope, 503, "The server is busy; try again in a few seconds.", {"Retry-After": "5"})
+
     @app.exception_handler(Exception)
     async def crash(request: Request, error: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return render_error(request.scope, 500, "Something went wrong on our side; it has been logged.")
+
+
+def database_failure(error: DBAPIError) -> tuple[int, str, int]:
+    """Status, message and Retry-After seconds for a database error: an unreachable, restarting, busy or full
+    database is a temporary condition (503, 507) the client may retry; anything else is our bug (500)."""
+    text = str(error.orig).lower()
+    if "disk is full" in text or "no space left" in text or "could not extend file" in text:
+        return 507, "The server's disk is full, so this change was not saved. Nothing was lost; try again later.", 0
+    unreachable = error.connection_invalidated or any(
+        marker in text
+        for marker in (
+            "connection refused",
+            "could not connect",
+            "server closed the connection",
+            "terminating connection",
+            "the database system is",
+            "connection timeout",
+            "timeout expired",
+            "database is locked",
+            "canceling statement due to statement timeout",
+        )
+    )
+    # psycopg's OperationalError is about the server or the connection; sqlite3's also covers our own SQL mistakes.
+    server_side = type(error.orig).__module__.startswith("psycopg") and isinstance(
+        error, (OperationalError, InterfaceError)
+    )
+    if unreachable or server_side:
+        return 503, "The database is not reachable right now; try again in a few seconds.", 5
+    return 500, "Something went wrong on our side; it has been logged.", 0
 
 
 def _default_message(error: HTTPException) -> str:

@@ -1,13 +1,17 @@
-"""Liveness and readiness probes for process managers and load balancers."""
+"""Liveness and readiness probes for process managers and load balancers, and Prometheus metrics."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+import hmac
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from papertide.web.deps import Db
+from papertide.web.deps import AppSettings, Db
+from papertide.web.metrics import render_metrics
 
 router = APIRouter()
 
@@ -25,3 +29,12 @@ def readyz(db: Db) -> JSONResponse:
     except SQLAlchemyError as error:
         return JSONResponse({"status": "unavailable", "error": type(error).__name__}, status_code=503)
     return JSONResponse({"status": "ok"})
+
+
+@router.get("/metrics", include_in_schema=False)
+def metrics(request: Request, settings: AppSettings) -> Response:
+    if settings.metrics_token:
+        given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(given.encode(), settings.metrics_token.encode()):
+            return Response("metrics need the bearer token in PAPERTIDE_METRICS_TOKEN\n", status_code=401)
+    return Response(render_metrics(request.app.state.metrics), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,156 @@
+"""Operations commands: ``worker`` (background jobs), ``jobs`` (the queue), ``backup`` and ``restore``.
+
+Thin like ``cli.py``: each command calls ``jobs/`` or ``services/``. ``cli.py`` mounts this app on ``papertide``.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import signal
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from sqlalchemy import select
+
+from papertide.cli_support import (
+    EXIT_NOTHING_NEW,
+    console,
+    ensure_schema,
+    migrated_database,
+    open_database,
+    progress_bar,
+)
+from papertide.config import get_settings
+from papertide.jobs import queue
+from papertide.jobs.scheduler import JobRunner
+from papertide.jobs.tasks import TASKS
+from papertide.jobs.worker import Worker
+from papertide.models import Job
+from papertide.search.semantic import open_semantic
+from papertide.services.backup import BackupError, backup, restore
+
+ops_app = typer.Typer()
+jobs_app = typer.Typer(help="The job queue that `papertide worker` runs.")
+ops_app.add_typer(jobs_app, name="jobs")
+SHOWN_FAILURES = 10
+
+
+@ops_app.command()
+def worker(
+    processes: Annotated[int, typer.Option(min=1, max=64, help="Worker processes to run.")] = 1,
+    burst: Annotated[bool, typer.Option("--burst", help="Run the jobs already queued, then exit.")] = False,
+    schedule: Annotated[bool, typer.Option(help="Also enqueue scheduled work (embedding, digests).")] = True,
+) -> None:
+    """Run background jobs (ingest, embedding, digests) from the queue; as many workers as you like may share it."""
+    with open_database() as database:  # refuse to start without the current schema, before forking
+        ensure_schema(database, get_settings())
+    if processes == 1:
+        _work(burst, schedule)
+        return
+    context = multiprocessing.get_context("spawn")
+    children = [context.Process(target=_work, args=(burst, schedule and i == 0)) for i in range(processes)]
+    for child in children:
+        child.start()
+    for child in children:
+        child.join()
+    if any(child.exitcode not in (0, EXIT_NOTHING_NEW) for child in children):
+        raise typer.Exit(1)
+
+
+def _work(burst: bool, schedule: bool) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
+    settings = get_settings()
+    with open_database() as database:
+        semantic = open_semantic(settings)
+        try:
+            if burst:
+                done = Worker(database, settings, semantic).run_until_empty()
+                console.print(f"{done} jobs run")
+                if done == 0:
+                    raise typer.Exit(EXIT_NOTHING_NEW)
+                return
+            interval = settings.jobs_interval_seconds or 20.0
+            runner = JobRunner(database, settings, semantic, interval, schedule=schedule)
+
+            def stop(signum: int, _frame: FrameType | None) -> None:
+                console.print(f"signal {signum}: finishing the job in hand, then stopping")
+                runner.stop(timeout=0)
+
+            signal.signal(signal.SIGTERM, stop)
+            signal.signal(signal.SIGINT, stop)
+            console.print(f"worker {runner.worker.name} running ({', '.join(sorted(TASKS))})")
+            runner.run()
+        finally:
+            if semantic is not None:
+                semantic.close()
+
+
+@jobs_app.command("status")
+def jobs_status() -> None:
+    """Jobs per task and status, the oldest waiting job's age, and the latest failures."""
+    with open_database() as database, database.read_session() as session:
+        counts = queue.queue_counts(session)
+        waiting = queue.oldest_waiting_seconds(session)
+        failures = session.execute(
+            select(Job.id, Job.task, Job.last_error)
+            .where(Job.status == "failed")
+            .order_by(Job.finished_at.desc())
+            .limit(SHOWN_FAILURES)
+        ).all()
+    table = Table("task", "queued", "running", "done", "failed")
+    for task in sorted({task for task, _ in counts}):
+        table.add_row(task, *(str(counts.get((task, status), 0)) for status in ("queued", "running", "done", "failed")))
+    console.print(table)
+    console.print(f"oldest waiting job: {waiting:.0f} s")
+    for job_id, task, error in failures:
+        console.print(f"[red]failed job {job_id} ({task}):[/red] {(error or '').splitlines()[0] if error else ''}")
+
+
+@jobs_app.command("retry")
+def jobs_retry(job_id: Annotated[int, typer.Argument(help="A failed job's id (see `papertide jobs status`).")]) -> None:
+    """Queue a failed job again, with its attempts reset."""
+    with open_database() as database:
+        if not queue.requeue(database, job_id):
+            console.print(f"[red]job {job_id} is not a failed job[/red]")
+            raise typer.Exit(1)
+    console.print(f"job {job_id} queued again")
+
+
+@ops_app.command("backup")
+def backup_command(
+    output: Annotated[Path, typer.Argument(help="The backup file to write (a new name).")],
+) -> None:
+    """Back up the database while papertide runs: SQLite's online backup, or pg_dump's custom format."""
+    settings = get_settings()
+    try:
+        with progress_bar("pages copied") as advance:
+            result = backup(settings, output, progress=lambda done, _total: advance(done))
+    except BackupError as error:
+        console.print(f"[red]Backup failed:[/red] {error}")
+        raise typer.Exit(1) from error
+    console.print(f"{result.engine} backup written to {result.path} ({result.bytes / 1e6:.1f} MB)")
+
+
+@ops_app.command("restore")
+def restore_command(
+    source: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A file from `papertide backup`.")],
+    force: Annotated[bool, typer.Option("--force", help="Replace the existing database.")] = False,
+) -> None:
+    """Restore a backup into the configured database (stop every papertide process first)."""
+    try:
+        restore(get_settings(), source, force=force)
+    except BackupError as error:
+        console.print(f"[red]Restore failed:[/red] {error}")
+        raise typer.Exit(1) from error
+    console.print(f"restored {source}; run `papertide db upgrade` if it came from an older papertide")
+
+
+def queue_job(task: str, payload: dict[str, object]) -> None:
+    """What an ingest command does with --queue: hand the work to the workers instead of doing it now."""
+    with migrated_database() as database:
+        queue.enqueue(database, task, payload)
+    console.print(f"queued {task}; `papertide worker` runs it (see `papertide jobs status`)")

@@ -1,0 +1,83 @@
+"""What every ``papertide`` command shares: the console, opening the database, progress bars, turning source
+errors into one red line. The commands live in ``cli.py`` (content) and ``cli_ops.py`` (operations).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from papertide.arxiv_ids import InvalidArxivId
+from papertide.config import Settings, get_settings
+from papertide.db import Database, connect, current_revision, head_revision, upgrade
+from papertide.sources.hf_daily import DailyFileError
+from papertide.sources.http import SourceUnavailable
+from papertide.sources.oai import OaiError
+from papertide.sources.snapshot import SnapshotFileError
+
+EXIT_NOTHING_NEW = 3
+console = Console(stderr=True)
+
+
+def ensure_schema(database: Database, settings: Settings) -> None:
+    if settings.is_sqlite:
+        upgrade(database)
+        return
+    current = current_revision(database)
+    if current is None:
+        console.print("[red]The database has no schema.[/red] Run: papertide db upgrade")
+        raise typer.Exit(1)
+    if current != head_revision():
+        console.print(
+            f"[red]The database schema is at revision {current}; this papertide needs {head_revision()}.[/red] "
+            "Run: papertide db upgrade (once, from one machine; see docs/deployment.md on upgrades)"
+        )
+        raise typer.Exit(1)
+
+
+@contextmanager
+def open_database() -> Iterator[Database]:
+    database = connect(get_settings())
+    try:
+        yield database
+    finally:
+        database.dispose()
+
+
+@contextmanager
+def migrated_database() -> Iterator[Database]:
+    with open_database() as database:
+        ensure_schema(database, get_settings())
+        yield database
+
+
+@contextmanager
+def source_failures() -> Iterator[None]:
+    """Turn the errors a source can raise into one red line and exit code 1."""
+    try:
+        yield
+    except (SourceUnavailable, OaiError, DailyFileError, SnapshotFileError, InvalidArxivId) as error:
+        console.print(f"[red]{type(error).__name__}:[/red] {error}")
+        raise typer.Exit(1) from error
+
+
+@contextmanager
+def progress_bar(unit: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
+    columns: list[ProgressColumn] = [SpinnerColumn(), TextColumn(unit), BarColumn(), MofNCompleteColumn()]
+    columns += [TimeElapsedColumn(), TimeRemainingColumn()] if total is not None else [TimeElapsedColumn()]
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task(unit, total=total)
+        yield lambda done: progress.update(task, completed=done)

@@ -1,0 +1,137 @@
+"""The worker: claims jobs from the queue and runs their tasks, renewing its claim while a task runs.
+
+``papertide worker`` runs it in the foreground (with the schedule, see ``jobs/scheduler.py``); in the embedded
+mode ``papertide serve`` runs the same loop in a thread of each web process. Any number of workers may share one
+database: the queue hands each job to one of them, and a dead worker's job passes to another once its lease lapses.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from papertide.config import Settings
+from papertide.db import Database
+from papertide.jobs import queue
+from papertide.jobs.leases import acquire_lease, release_lease
+from papertide.jobs.tasks import TASKS, JobContext, RetryLater, TaskArgumentError
+from papertide.search.semantic import Semantic
+
+log = logging.getLogger(__name__)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+@dataclass
+class WorkerStats:
+    done: int = 0
+    failed: int = 0
+    postponed: int = 0
+    by_task: dict[str, int] = field(default_factory=dict)
+
+
+class Worker:
+    def __init__(self, database: Database, settings: Settings, semantic: Semantic | None) -> None:
+        self.context = JobContext(database, settings, semantic)
+        self.database = database
+        self.lease_seconds = settings.jobs_lease_seconds
+        self.name = worker_name()
+        self.stats = WorkerStats()
+
+    def run_one(self) -> bool:
+        """Claim and run one job; False when nothing was runnable."""
+        job = queue.claim(self.database, self.name, self.lease_seconds)
+        if job is None:
+            return False
+        if queue.give_up_on_crashers(self.database, job, self.name):
+            log.error("job %d (%s) abandoned: its worker died during every attempt", job.id, job.task)
+            self.stats.failed += 1
+            return True
+        task = TASKS.get(job.task)
+        if task is None:
+            queue.fail(self.database, job, self.name, f"unknown task {job.task!r}; is this worker out of date?", 60)
+            self.stats.failed += 1
+            return True
+        if task.exclusive and not acquire_lease(self.database, task.exclusive, self.name, self.lease_seconds):
+            queue.postpone(self.database, job, self.name, min(30.0, self.lease_seconds))
+            self.stats.postponed += 1
+            return True
+        try:
+            self._run(job, task.exclusive)
+        finally:
+            if task.exclusive:
+                release_lease(self.database, task.exclusive, self.name)
+        return True
+
+    def _run(self, job: queue.ClaimedJob, exclusive: str | None) -> None:
+        started = time.monotonic()
+        try:
+            with self._heartbeat(job.id, exclusive):
+                summary = TASKS[job.task].run(self.context, job.payload)
+        except RetryLater as later:
+            queue.postpone(self.database, job, self.name, later.seconds)
+            self.stats.postponed += 1
+            log.info("job %d (%s) postponed %.0f s: %s", job.id, job.task, later.seconds, later)
+        except TaskArgumentError as error:
+            queue.fail(self.database, _last_attempt(job), self.name, f"bad arguments: {error}", 0)
+            self.stats.failed += 1
+            log.error("job %d (%s) failed: bad arguments: %s", job.id, job.task, error)
+        except Exception as error:  # any task failure is recorded on the job and retried by the queue
+            status = queue.fail(
+                self.database, job, self.name, _describe(error), self.context.settings.jobs_retry_backoff
+            )
+            self.stats.failed += status == "failed"
+            log.warning("job %d (%s) attempt %d failed (%s): %s", job.id, job.task, job.attempts, status, error)
+        else:
+            if queue.complete(self.database, job.id, self.name):
+                self.stats.done += 1
+                self.stats.by_task[job.task] = self.stats.by_task.get(job.task, 0) + 1
+                log.info("job %d (%s) done in %.1f s: %s", job.id, job.task, time.monotonic() - started, summary)
+            else:
+                log.warning("job %d (%s) finished after its lease passed to another worker", job.id, job.task)
+
+    @contextmanager
+    def _heartbeat(self, job_id: int, exclusive: str | None) -> Iterator[None]:
+        """Renew the job's lease (and its exclusive lease) every third of its length while the task runs."""
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(self.lease_seconds / 3):
+                try:
+                    queue.renew(self.database, job_id, self.name, self.lease_seconds)
+                    if exclusive:
+                        acquire_lease(self.database, exclusive, self.name, self.lease_seconds)
+                except Exception:  # a missed beat only risks a second run, which tasks tolerate
+                    log.exception("could not renew the lease of job %d", job_id)
+
+        thread = threading.Thread(target=beat, name=f"papertide-heartbeat-{job_id}", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+
+    def run_until_empty(self, stop: threading.Event | None = None) -> int:
+        """Run jobs until none is runnable (or ``stop`` is set); the number run."""
+        count = 0
+        while (stop is None or not stop.is_set()) and self.run_one():
+            count += 1
+        return count
+
+
+def _last_attempt(job: queue.ClaimedJob) -> queue.ClaimedJob:
+    return queue.ClaimedJob(job.id, job.task, job.payload, job.max_attempts, job.max_attempts)
+
+
+def _describe(error: Exception) -> str:
+    return "".join(traceback.format_exception_only(error)).strip() + "\n" + traceback.format_exc(limit=8)

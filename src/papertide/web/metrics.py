@@ -1,0 +1,123 @@
+"""Prometheus metrics: request latency measured in every web process, and figures read from the database (queue
+depth, papers, digests) at scrape time, so every process reports the same shared state.
+
+With several web processes (``papertide serve --workers N``) each one writes its request histogram to files under
+``PROMETHEUS_MULTIPROC_DIR`` (``serve`` sets it) and a scrape of any process sums them all.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.process_collector import ProcessCollector
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from papertide.db import Database
+from papertide.jobs.queue import oldest_waiting_seconds, queue_counts
+from papertide.models import DigestDelivery, FeaturedPaper, Paper, PaperEmbedding, Subscription, utcnow
+
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+CACHE_SECONDS = 15.0  # counting millions of rows on every scrape would cost more than it tells
+
+REQUEST_SECONDS = Histogram(
+    "papertide_http_request_duration_seconds",
+    "Time to answer an HTTP request, by method, route and status class.",
+    ("method", "route", "status"),
+    registry=None,  # exposed through a registry made per scrape (render_metrics)
+)
+
+
+class RequestMetricsMiddleware:
+    """Times every HTTP request under its route template (``/papers/{arxiv_id}``), never the raw path, so the
+    number of series stays bounded whatever clients request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def recording_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, recording_send)
+        finally:
+            route = getattr(scope.get("route"), "path", None) or (
+                "static" if scope["path"].startswith("/static") else "unmatched"
+            )
+            method = scope["method"] if scope["method"] in KNOWN_METHODS else "other"
+            REQUEST_SECONDS.labels(method, route, f"{status // 100}xx").observe(time.perf_counter() - started)
+
+
+class DatabaseCollector(Collector):
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._cached: tuple[float, list[Metric]] | None = None
+        self._lock = threading.Lock()
+
+    def collect(self) -> Iterator[Metric]:
+        with self._lock:
+            if self._cached is None or time.monotonic() - self._cached[0] > CACHE_SECONDS:
+                self._cached = (time.monotonic(), self._read())
+            yield from self._cached[1]
+
+    def _read(self) -> list[Metric]:
+        with self.database.read_session() as session:
+            jobs = GaugeMetricFamily(
+                "papertide_jobs", "Jobs in the queue by task and status.", labels=("task", "status")
+            )
+            for (task, status), count in sorted(queue_counts(session).items()):
+                jobs.add_metric((task, status), count)
+            waiting = GaugeMetricFamily(
+                "papertide_jobs_oldest_waiting_seconds", "Age of the oldest due job no worker has taken."
+            )
+            waiting.add_metric((), oldest_waiting_seconds(session))
+            papers = GaugeMetricFamily("papertide_papers", "Papers in the database.", labels=("kind",))
+            papers.add_metric(("all",), session.scalar(select(func.count()).select_from(Paper)) or 0)
+            changed = select(func.count()).where(Paper.modified_at > utcnow() - timedelta(days=1))
+            papers.add_metric(("changed_last_24h",), session.scalar(changed) or 0)
+            papers.add_metric(("embedded",), session.scalar(select(func.count()).select_from(PaperEmbedding)) or 0)
+            papers.add_metric(("featured",), session.scalar(select(func.count()).select_from(FeaturedPaper)) or 0)
+            digests = _count_by(
+                session, DigestDelivery.status, "papertide_digest_deliveries", "Digest deliveries in the ledger."
+            )
+            subscriptions = _count_by(session, Subscription.status, "papertide_subscriptions", "Digest subscriptions.")
+        return [jobs, waiting, papers, digests, subscriptions]
+
+
+def _count_by(session: Session, column: InstrumentedAttribute[str], name: str, help_text: str) -> Metric:
+    family = GaugeMetricFamily(name, f"{help_text[:-1]} by status.", labels=("status",))
+    for value, count in session.execute(select(column, func.count()).group_by(column).order_by(column)):
+        family.add_metric((value,), count)
+    return family
+
+
+def render_metrics(database_collector: DatabaseCollector) -> bytes:
+    """The text exposition of this process's (or, with several processes, all processes') metrics."""
+    registry = CollectorRegistry(auto_describe=False)
+    if os.environ.get(MULTIPROCESS_ENV):
+        MultiProcessCollector(registry)
+    else:
+        registry.register(REQUEST_SECONDS)
+        ProcessCollector(registry=registry)
+    registry.register(database_collector)
+    return generate_latest(registry)
