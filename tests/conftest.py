@@ -155,9 +155,9 @@ def client(app: FastAPI) -> Iterator[TestClient]:
         yield test_client
 
 
-@pytest.fixture
-def live_server(app: FastAPI) -> Iterator[str]:
-    """The app under a real uvicorn server on a free loopback port, for concurrency and browser tests."""
+@contextmanager
+def serving(app: FastAPI) -> Iterator[str]:
+    """``app`` under a real uvicorn server on a free loopback port; yields its base URL."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -169,9 +169,18 @@ def live_server(app: FastAPI) -> Iterator[str]:
         if time.monotonic() > deadline:
             pytest.fail("the test server did not start within 10 s")
         time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(app: FastAPI) -> Iterator[str]:
+    """The app under a real uvicorn server, for concurrency and browser tests."""
+    with serving(app) as url:
+        yield url
 
 
 @pytest.fixture

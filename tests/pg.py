@@ -55,9 +55,17 @@ class PostgresCluster:
             "--locale=C",
             "--no-sync",
         )
-        options = f"-c listen_addresses=127.0.0.1 -p {cluster.port} -k {root} -c fsync=off -c full_page_writes=off"
-        cluster._run("pg_ctl", "-D", str(root / "data"), "-o", options, "-l", str(root / "log"), "-w", "start")
+        cluster.resume()
         return cluster
+
+    def resume(self) -> None:
+        """Start the server (again, after :meth:`pause`) on the same port and data."""
+        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c fsync=off -c full_page_writes=off"
+        self._run("pg_ctl", "-D", str(self.root / "data"), "-o", options, "-l", str(self.root / "log"), "-w", "start")
+
+    def pause(self) -> None:
+        """Stop the server as an outage would (connections cut), keeping its data for :meth:`resume`."""
+        self._run("pg_ctl", "-D", str(self.root / "data"), "-m", "fast", "-w", "stop")
 
     def _run(self, program: str, *args: str) -> None:
         result = subprocess.run(

@@ -46,6 +46,8 @@ def cli_env(settings: Settings, **extra: str) -> dict[str, str]:
         PAPERTIDE_HTTP_MAX_RETRIES=str(settings.http_max_retries),
         COLUMNS="200",
     )
+    if settings.pg_bin_dir:
+        env["PAPERTIDE_PG_BIN_DIR"] = str(settings.pg_bin_dir)
     env.update(extra)
     return env
 

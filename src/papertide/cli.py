@@ -19,6 +19,7 @@ from typing import Annotated, Literal
 
 import typer
 import uvicorn
+from sqlalchemy.exc import DBAPIError
 
 from papertide import __version__
 from papertide.arxiv_ids import InvalidArxivId, parse_arxiv_id
@@ -33,7 +34,7 @@ from papertide.cli_support import (
     source_failures,
 )
 from papertide.config import ConfigError, Settings, get_settings
-from papertide.db import Database, current_revision, upgrade
+from papertide.db import Database, classify_database_error, current_revision, upgrade
 from papertide.jobs.tasks import embed_new_papers
 from papertide.mail import MailNotConfigured
 from papertide.queries import query_totals
@@ -52,6 +53,13 @@ from papertide.sources.sniff import sniff_format
 from papertide.web.metrics import MULTIPROCESS_ENV
 
 MAX_REPORTED_REJECTIONS = 20
+
+DATABASE_ADVICE = {
+    "full": "The disk holding the database is full. Nothing was lost: the transaction in progress was rolled back. "
+    "Free some space and run the same command again (ingests resume where they stopped).",
+    "unavailable": "The database cannot be reached or is busy. Check that PostgreSQL is running and "
+    "PAPERTIDE_DATABASE_URL points at it, then run the command again.",
+}
 
 app = typer.Typer(help="papertide: daily research papers, search, digests and an hf.co-compatible API.")
 db_app = typer.Typer(help="Database schema.")
@@ -72,6 +80,12 @@ def main() -> None:
         app()
     except ConfigError as error:
         console.print(f"[red]Configuration error:[/red] {error}")
+        raise SystemExit(1) from error
+    except DBAPIError as error:
+        kind = classify_database_error(error)
+        if kind == "other":
+            raise
+        console.print(f"[red]{DATABASE_ADVICE[kind]}[/red]\n({type(error.orig).__name__}: {error.orig})")
         raise SystemExit(1) from error
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from alembic import command
 from alembic.config import Config
@@ -22,6 +22,7 @@ from sqlalchemy import Engine, Table, create_engine, event
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from papertide.config import Settings
@@ -42,8 +43,17 @@ class Database:
 
     @contextmanager
     def read_session(self) -> Iterator[Session]:
-        with Session(self.engine, expire_on_commit=False) as session:
+        session = Session(self.engine, expire_on_commit=False)
+        try:
             yield session
+        finally:
+            try:
+                session.close()
+            except DBAPIError as error:
+                # Closing rolls back; on a connection the server cut (restart, failover) there is nothing to roll
+                # back, and the pool has already dropped it. Raising here would fail a response already sent.
+                if classify_database_error(error) != "unavailable":
+                    raise
 
     @contextmanager
     def write_session(self) -> Iterator[Session]:
@@ -141,3 +151,31 @@ def insert_ignoring_conflicts(session: Session, model: type[Any], values: dict[s
     # RETURNING rather than rowcount: PostgreSQL's driver reports rowcount unreliably for implicit RETURNING.
     statement = insert_for(table).values(**values).on_conflict_do_nothing().returning(*table.primary_key.columns)
     return session.execute(statement).first() is not None
+
+
+_UNAVAILABLE_MARKERS = (
+    "connection refused",
+    "could not connect",
+    "server closed the connection",
+    "terminating connection",
+    "the database system is",
+    "connection timeout",
+    "timeout expired",
+    "database is locked",
+    "canceling statement due to statement timeout",
+)
+
+
+def classify_database_error(error: DBAPIError) -> Literal["full", "unavailable", "other"]:
+    """Whether a database error means a full disk, a database that is away or busy (both worth retrying after a
+    while, neither a bug), or anything else."""
+    text = str(error.orig).lower()
+    if "disk is full" in text or "no space left" in text or "could not extend file" in text:
+        return "full"
+    # psycopg's OperationalError is about the server or the connection; sqlite3's also covers our own SQL mistakes.
+    server_side = type(error.orig).__module__.startswith("psycopg") and isinstance(
+        error, (OperationalError, InterfaceError)
+    )
+    if error.connection_invalidated or server_side or any(marker in text for marker in _UNAVAILABLE_MARKERS):
+        return "unavailable"
+    return "other"

@@ -1,13 +1,16 @@
-"""Keyword retrieval: BM25 over SQLite FTS5, ``ts_rank_cd`` over PostgreSQL tsvectors, one interface.
+"""Keyword retrieval: BM25 over SQLite FTS5, ``ts_rank_cd`` over PostgreSQL tsvectors, one interface; and the
+choice of engine (:func:`keyword_retriever`), which prefers the tantivy index of ``search/tantivy_keyword.py``.
 
-Both take a parsed :class:`SearchQuery` and a filter clause, and return :class:`Hit` lists (paper id and score,
-higher is better), the shape every retriever returns so they can be fused, swapped and tested alone.
+Every retriever takes a parsed :class:`SearchQuery` and a filter clause, and returns :class:`Hit` lists (paper id
+and score, higher is better), the shape every retriever returns so they can be fused, swapped and tested alone.
 
-Semantics, the same on both engines: plain words are alternatives, ranked so that papers matching more of them
-come first (BM25 in FTS5; term coordination then cover density in PostgreSQL, whose ranking has no IDF), so a
-natural-language query still finds papers that miss a word, phrases and field-restricted terms are required,
-exclusions remove matches. User text reaches the engines only as quoted, escaped string literals (FTS5) or bound
-parameters (PostgreSQL), so ``NEAR(`` or ``*`` in the box is just text.
+Semantics, the same on every engine: plain words are alternatives, ranked so that papers matching more of them
+come first (BM25 in FTS5 and tantivy; term coordination then cover density in PostgreSQL, whose ranking has no
+IDF), so a natural-language query still finds papers that miss a word; English function words leave the
+alternatives (``content_words``); phrases and field-restricted terms are required, exclusions remove matches,
+``prefix*`` matches words starting with the prefix; diacritics are folded and English words stemmed. User text
+reaches the engines only as quoted, escaped string literals (FTS5), bound parameters (PostgreSQL) or analysed
+terms (tantivy), so ``NEAR(`` or ``*`` in the box is just text.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.orm import Session
 
+from papertide.config import Settings
 from papertide.models import Paper
 from papertide.search.query import SearchQuery, Term
 
@@ -75,13 +79,30 @@ class Hit:
 class KeywordRetriever(Protocol):
     def search(self, session: Session, query: SearchQuery, where: ColumnElement[bool], limit: int) -> list[Hit]: ...
 
+    def search_exact(self, session: Session, query: SearchQuery, where: ColumnElement[bool], limit: int) -> list[Hit]:
+        """Like ``search``, filtering before ranking: for filters so narrow that ranked candidates rarely pass."""
+        ...
+
     def constraint(self, query: SearchQuery) -> ColumnElement[bool]:
         """The query's hard parts (phrases, field terms, exclusions) as a filter, so semantic hits obey them too."""
         ...
 
 
-def keyword_retriever(session: Session) -> KeywordRetriever:
+def database_retriever(session: Session) -> KeywordRetriever:
+    """The database's own full-text retriever: FTS5 on SQLite, tsvectors on PostgreSQL."""
     return Fts5Retriever() if session.get_bind().dialect.name == "sqlite" else PostgresRetriever()
+
+
+def keyword_retriever(session: Session, settings: Settings | None = None) -> KeywordRetriever:
+    """tantivy when the settings give it an index directory (``PAPERTIDE_KEYWORD_ENGINE``, auto: beside a SQLite
+    file), else the database's own full text, which also answers while the tantivy index lags."""
+    database = database_retriever(session)
+    path = settings.keyword_index_path if settings is not None else None
+    if path is None:
+        return database
+    from papertide.search.tantivy_keyword import TantivyRetriever, open_keyword_index  # imports tantivy
+
+    return TantivyRetriever(open_keyword_index(path), database)
 
 
 def prefix_root(word: str) -> str:
@@ -154,6 +175,14 @@ class Fts5Retriever:
             if len(hits) >= limit or len(ranked) < fetch:
                 return hits[:limit]
             fetch *= 4
+        return self.search_exact(session, query, where, limit)
+
+    def search_exact(self, session: Session, query: SearchQuery, where: ColumnElement[bool], limit: int) -> list[Hit]:
+        """Every match joined to ``papers`` and filtered before ranking: for filters too narrow to widen into."""
+        expression = self.match_expression(query)
+        if expression is None:
+            return []
+        matches = literal_column("paper_search").op("MATCH")(bindparam("match", expression))
         statement = (
             select(Paper.id, _BM25)
             .join(_PAPER_SEARCH, _PAPER_SEARCH.c.rowid == Paper.id)
@@ -212,3 +241,5 @@ class PostgresRetriever:
             select(Paper.id, score).where(and_(true(), *conditions)).order_by(score.desc(), Paper.id).limit(limit)
         )
         return [Hit(paper_id, float(score)) for paper_id, score in session.execute(statement)]
+
+    search_exact = search  # PostgreSQL filters before it ranks already

@@ -15,10 +15,11 @@ from markupsafe import Markup, escape
 from sqlalchemy import ColumnElement, and_, func, select, true
 from sqlalchemy.orm import Session
 
+from papertide.config import Settings
 from papertide.models import FeaturedPaper, Organization, Paper, PaperCategory
 from papertide.queries import PaperRow, query_papers_by_ids
 from papertide.search.fusion import fuse
-from papertide.search.keyword import Hit, keyword_retriever
+from papertide.search.keyword import Hit, KeywordRetriever, keyword_retriever
 from papertide.search.query import SearchQuery
 from papertide.search.semantic import Semantic
 
@@ -101,14 +102,23 @@ def published_on() -> ColumnElement[Any]:
 
 
 def search_papers(
-    session: Session, query: SearchQuery, options: SearchOptions, semantic: Semantic | None = None
+    session: Session,
+    query: SearchQuery,
+    options: SearchOptions,
+    semantic: Semantic | None = None,
+    *,
+    settings: Settings | None = None,
 ) -> SearchResults:
-    """Keyword hits fused with semantic ones (when ``semantic`` is given and the query has words), filtered."""
+    """Keyword hits fused with semantic ones (when ``semantic`` is given and the query has words), filtered.
+
+    ``settings`` (or, without them, ``semantic``'s) choose the keyword engine; with neither, the database's own
+    full-text search ranks."""
     query = merged(query, options)
     where = filter_clause(query, options.featured_only)
     matched_by: dict[int, tuple[str, ...]] = {}
     if query.positive_terms:
-        hits, matched_by = _retrieve(session, query, where, semantic)
+        keyword = keyword_retriever(session, settings or (semantic.settings if semantic else None))
+        hits, matched_by = _retrieve(session, query, where, keyword, semantic)
     elif query.has_filters or options.featured_only:
         hits = _filtered_only(session, where)
     else:
@@ -127,9 +137,12 @@ def search_papers(
 
 
 def _retrieve(
-    session: Session, query: SearchQuery, where: ColumnElement[bool], semantic: Semantic | None
+    session: Session,
+    query: SearchQuery,
+    where: ColumnElement[bool],
+    keyword: KeywordRetriever,
+    semantic: Semantic | None,
 ) -> tuple[list[Hit], dict[int, tuple[str, ...]]]:
-    keyword = keyword_retriever(session)
     keyword_hits = keyword.search(session, query, where, CANDIDATES)
     if semantic is None or not query.natural_text.strip():
         return keyword_hits, {}

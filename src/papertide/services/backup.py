@@ -87,6 +87,7 @@ def _sqlite_backup(source: Path, target: Path, progress: Callable[[int, int], No
         if progress:
             progress(total - remaining, total)
 
+    target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
     try:
@@ -97,7 +98,7 @@ def _sqlite_backup(source: Path, target: Path, progress: Callable[[int, int], No
         partial.replace(target)  # atomic: the target is the old database or the whole new one, never half
     except sqlite3.Error as error:
         partial.unlink(missing_ok=True)
-        raise BackupError(f"copying {source} failed: {error} (is the disk full?)") from error
+        raise BackupError(f"copying {source} to {target} failed: {error}") from error
 
 
 def _remove_derived(path: Path | None) -> None:

@@ -8,11 +8,12 @@ from http import HTTPStatus
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.types import Scope
 
+from papertide.db import classify_database_error
 from papertide.web.deps import templates
 from papertide.web.security import LoginRequired
 
@@ -79,30 +80,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 def database_failure(error: DBAPIError) -> tuple[int, str, int]:
-    """Status, message and Retry-After seconds for a database error: an unreachable, restarting, busy or full
-    database is a temporary condition (503, 507) the client may retry; anything else is our bug (500)."""
-    text = str(error.orig).lower()
-    if "disk is full" in text or "no space left" in text or "could not extend file" in text:
+    """Status, message and Retry-After seconds for a database error: a full disk (507) or an unreachable, busy or
+    restarting database (503) is a condition the client may retry; anything else is our bug (500)."""
+    kind = classify_database_error(error)
+    if kind == "full":
         return 507, "The server's disk is full, so this change was not saved. Nothing was lost; try again later.", 0
-    unreachable = error.connection_invalidated or any(
-        marker in text
-        for marker in (
-            "connection refused",
-            "could not connect",
-            "server closed the connection",
-            "terminating connection",
-            "the database system is",
-            "connection timeout",
-            "timeout expired",
-            "database is locked",
-            "canceling statement due to statement timeout",
-        )
-    )
-    # psycopg's OperationalError is about the server or the connection; sqlite3's also covers our own SQL mistakes.
-    server_side = type(error.orig).__module__.startswith("psycopg") and isinstance(
-        error, (OperationalError, InterfaceError)
-    )
-    if unreachable or server_side:
+    if kind == "unavailable":
         return 503, "The database is not reachable right now; try again in a few seconds.", 5
     return 500, "Something went wrong on our side; it has been logged.", 0
 

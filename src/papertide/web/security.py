@@ -119,12 +119,18 @@ def csrf_token(request: Request) -> str:
     return str(token)
 
 
+PROBE_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
 def load_user(request: Request) -> Identity | None:
     """App-wide dependency: the signed-in user (or None) on ``request.state.user`` for routes and templates.
 
     API clients sign in per request with ``Authorization: Bearer pt_…`` (a personal access token); a read token
     is refused on anything but GET/HEAD/OPTIONS.
     """
+    if request.url.path in PROBE_PATHS:
+        request.state.user = None  # probes and scrapers are nobody; /metrics reads its own bearer token
+        return None
     authorization = request.headers.get("authorization", "")
     if authorization[:7].lower() == "bearer ":
         return _token_user(request, authorization[7:].strip())

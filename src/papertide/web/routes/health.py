@@ -27,7 +27,8 @@ def readyz(db: Db) -> JSONResponse:
         with db.read_session() as session:
             session.execute(text("SELECT 1"))
     except SQLAlchemyError as error:
-        return JSONResponse({"status": "unavailable", "error": type(error).__name__}, status_code=503)
+        problem = {"status": "unavailable", "error": type(error).__name__}
+        return JSONResponse(problem, status_code=503, headers={"Retry-After": "5"})
     return JSONResponse({"status": "ok"})
 
 

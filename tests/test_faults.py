@@ -1,0 +1,151 @@
+"""Faults: PostgreSQL stopped under load (fast 503s, then recovery with no papertide restart) and SQLite on a
+full disk (a clear error, nothing half-written, integrity intact, the rerun completes)."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from papertide.app import create_app
+from papertide.db import connect, upgrade
+from papertide.models import Paper, PaperCategory
+from papertide.services.ingest import ingest_daily
+from tests.conftest import make_settings, serving
+from tests.pg import PostgresCluster
+from tests.test_ingest_cli import run_cli, snapshot_subset
+from tests.web_helpers import csrf_token
+
+PATHS = ("/api/daily_papers?limit=5", "/api/papers/search?q=language+models", "/api/v1/papers?limit=5", "/readyz")
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[PostgresCluster]:
+    """A PostgreSQL of this test's own, since the test stops it."""
+    cluster = PostgresCluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def test_postgresql_outage_gives_fast_503s_then_recovers_without_a_restart(
+    own_postgres: PostgresCluster, shared_data: Path, tmp_path: Path
+) -> None:
+    settings = make_settings(own_postgres.url(), tmp_path, db_connect_timeout_seconds=2, semantic_search=False)
+    database = connect(settings)
+    upgrade(database)
+    ingest_daily(database, shared_data / "hf-daily" / "2026-07-10.json")
+    database.dispose()
+    phase = "up"
+    seen: list[tuple[str, int, float, str | None]] = []
+    stop = threading.Event()
+
+    def load(base: str) -> None:
+        with httpx.Client(base_url=base, timeout=30) as http:
+            while not stop.is_set():
+                for path in PATHS:
+                    started, current = time.monotonic(), phase
+                    response = http.get(path)
+                    seen.append(
+                        (current, response.status_code, time.monotonic() - started, response.headers.get("retry-after"))
+                    )
+
+    with serving(create_app(settings)) as base:
+        threads = [threading.Thread(target=load, args=(base,)) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        time.sleep(1.0)
+        phase = "down"
+        own_postgres.pause()
+        time.sleep(3.0)
+        phase = "restarting"
+        own_postgres.resume()
+        deadline = time.monotonic() + 30
+        while httpx.get(base + "/readyz").status_code != 200:
+            assert time.monotonic() < deadline, "papertide did not reconnect within 30 s of PostgreSQL's return"
+            time.sleep(0.2)
+        phase = "back"
+        time.sleep(1.5)
+        stop.set()
+        for thread in threads:
+            thread.join()
+
+    assert {status for _, status, _, _ in seen} <= {200, 503}, "an outage must never look like a bug (500)"
+    down = [(status, seconds, retry) for current, status, seconds, retry in seen if current == "down"]
+    unavailable = [(seconds, retry) for status, seconds, retry in down if status == 503]
+    assert len(unavailable) >= 10, f"too few requests during the outage: {down[:5]}"
+    assert max(seconds for seconds, _ in unavailable) < 3.0, "503s must come fast, not after piling up"
+    assert {retry for _, retry in unavailable} == {"5"}
+    back = [status for current, status, _, _ in seen if current == "back"]
+    assert back and set(back) == {200}, f"after the restart: {sorted(set(back))}"
+    assert sum(1 for current, _, _, _ in seen if current == "up") > 0
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """An 8 MB filesystem (tmpfs): a real ENOSPC, not a simulated one."""
+    mount_point = tmp_path / "small"
+    mount_point.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount_point)], check=False)
+    if mounted.returncode != 0:
+        if os.environ.get("CI") == "true":
+            pytest.fail("cannot mount a small tmpfs for the full-disk test (run the tests as root)")
+        pytest.skip("mounting a tmpfs needs root")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def _integrity(path: Path) -> str:
+    with sqlite3.connect(path) as connection:
+        return str(connection.execute("PRAGMA integrity_check").fetchone()[0])
+
+
+def test_a_full_disk_stops_sqlite_writes_cleanly_and_loses_nothing(
+    small_disk: Path, shared_data: Path, tmp_path: Path
+) -> None:
+    path = small_disk / "papertide.db"
+    settings = make_settings(f"sqlite:///{path}", small_disk, ingest_batch_size=100, semantic_search=False)
+    database = connect(settings)
+    upgrade(database)
+    subset = snapshot_subset(shared_data, tmp_path / "subset.jsonl", 4_000)  # ~16 MB in SQLite for 8 MB of disk
+
+    first = run_cli(settings, "ingest", "snapshot", str(subset))
+    assert first.returncode == 1
+    assert "disk holding the database is full" in first.stderr and "Traceback" not in first.stderr
+    assert _integrity(path) == "ok"
+    with database.read_session() as session:
+        stored = session.scalar(select(func.count()).select_from(Paper)) or 0
+        uncategorised = session.scalar(
+            select(func.count()).select_from(Paper).where(~Paper.id.in_(select(PaperCategory.paper_id)))
+        )
+    assert 0 < stored < 4_000 and stored % 100 == 0, "only whole batches are kept"
+    assert uncategorised == 0, "no paper is half-written"
+
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/api/v1/papers?limit=3").status_code == 200  # reading still works
+        form = {"username": "late", "password": "correct horse battery", "csrf_token": csrf_token(client, "/signup")}
+        signup = client.post("/signup", data=form, follow_redirects=False)
+        # Saved if a page was free, else refused with a message: never a 500, never half a row.
+        assert signup.status_code in (303, 507), signup.text[:300]
+        if signup.status_code == 507:
+            assert "disk is full" in signup.text
+
+    subprocess.run(["mount", "-o", "remount,size=64m", str(small_disk)], check=True)  # space is freed
+    second = run_cli(settings, "ingest", "snapshot", str(subset))
+    assert second.returncode == 0, second.stderr
+    with database.read_session() as session:
+        assert session.scalar(select(func.count()).select_from(Paper)) == 4_000
+    assert _integrity(path) == "ok"
+    database.dispose()
