@@ -1,1 +1,2 @@
-"""Background work: the task functions (``tasks``) and the in-process scheduler of the embedded mode."""
+"""Background work: the queue (``queue``), the task functions (``tasks``), the worker that runs them (``worker``) and
+the schedule that enqueues periodic work (``scheduler``), shared by `papertide worker` and the embedded mode."""

@@ -1,6 +1,6 @@
 """Digests: what each subscriber gets for a period, rendered as mail, delivered exactly once per period.
 
-A run (``papertide digest send``, or the scheduler in ``serve``) takes a lease on its period so two runs never
+A run (``papertide digest send``, or a queued ``digest`` job) takes a lease on its period so two runs never
 overlap, then walks the active subscriptions of the cadence in id order. Per subscriber: compose (sections
 shared between subscribers are computed once per run), claim a ledger row (unique per subscription and period),
 send, mark the row ``sent``. A run killed between the claim and the mark leaves one row ``sending`` whose mail may
