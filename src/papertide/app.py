@@ -53,8 +53,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         runner = None
-        if settings.runs_jobs_in_web:
-            runner = JobRunner(database, settings, semantic, settings.jobs_interval_seconds)
+        jobs, keyword_index = settings.runs_jobs_in_web, settings.keyword_index_path is not None
+        if settings.jobs_interval_seconds > 0 and (jobs or keyword_index):
+            runner = JobRunner(
+                database,
+                settings,
+                semantic,
+                settings.jobs_interval_seconds,
+                schedule=jobs,
+                work=jobs,
+                keep_indexes=keyword_index,
+            )
             runner.start()
         yield
         if runner is not None:

@@ -31,6 +31,7 @@ from papertide.cli_support import (
     migrated_database,
     open_database,
     progress_bar,
+    refresh_keyword_index,
     source_failures,
 )
 from papertide.config import ConfigError, Settings, get_settings
@@ -383,6 +384,7 @@ def import_command(
         except ExportError as error:
             console.print(f"[red]{error}[/red]")
             raise typer.Exit(1) from error
+    refresh_keyword_index()
     console.print(f"[green]{count} rows imported[/green]; run `papertide embed` to rebuild the vectors")
 
 
@@ -420,6 +422,7 @@ def demo(
             _load_recent_arxiv(database, settings, days, max_results)
         with database.read_session() as session:
             totals = query_totals(session)
+    refresh_keyword_index()
     console.print(f"[green]{totals.papers} papers, {totals.featured} featured[/green]")
     if not no_serve:
         url = f"http://{host or settings.host}:{port or settings.port}"
@@ -509,3 +512,4 @@ def _finish(counts: IngestCounts) -> None:
     console.print(counts.summary())
     if counts.changed == 0:
         raise typer.Exit(EXIT_NOTHING_NEW)
+    refresh_keyword_index()

@@ -23,6 +23,7 @@ from rich.progress import (
 from papertide.arxiv_ids import InvalidArxivId
 from papertide.config import Settings, get_settings
 from papertide.db import Database, connect, current_revision, head_revision, upgrade
+from papertide.search.tantivy_keyword import sync_keyword_index
 from papertide.sources.hf_daily import DailyFileError
 from papertide.sources.http import SourceUnavailable
 from papertide.sources.oai import OaiError
@@ -81,3 +82,13 @@ def progress_bar(unit: str, total: int | None = None) -> Iterator[Callable[[int]
     with Progress(*columns, console=console, transient=False) as progress:
         task = progress.add_task(unit, total=total)
         yield lambda done: progress.update(task, completed=done)
+
+
+def refresh_keyword_index() -> None:
+    """After an ingest or import: bring the keyword index beside the data up to date, with progress (a first
+    build of millions of papers takes minutes; searches fall back to the database's full text meanwhile)."""
+    settings = get_settings()
+    if settings.keyword_index_path is None:
+        return
+    with open_database() as database, progress_bar("papers indexed for keyword search") as advance:
+        sync_keyword_index(database, settings, progress=lambda done, _total: advance(done))

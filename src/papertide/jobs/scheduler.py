@@ -23,6 +23,7 @@ from papertide.jobs import queue
 from papertide.jobs.worker import Worker
 from papertide.models import Job, utcnow
 from papertide.search.semantic import Semantic
+from papertide.search.tantivy_keyword import sync_keyword_index
 from papertide.services.digests import digest_period
 from papertide.services.subscriptions import Cadence
 
@@ -61,7 +62,12 @@ def _pending(database: Database, task: str) -> bool:
 
 
 class JobRunner:
-    """Enqueue due work every ``interval`` seconds and run queued jobs in between (polling every ``poll``)."""
+    """Enqueue due work every ``interval`` seconds and run queued jobs in between (polling every ``poll``).
+
+    ``schedule``: enqueue due work; ``work``: run queued jobs; ``keep_indexes``: bring this host's keyword index
+    (tantivy, a cache of the database kept beside it) up to date every ``interval``, which web processes do for
+    the index they search; one process writes at a time and the others skip their turn.
+    """
 
     def __init__(
         self,
@@ -70,13 +76,18 @@ class JobRunner:
         semantic: Semantic | None,
         interval: float,
         poll: float = 1.0,
+        *,
         schedule: bool = True,
+        work: bool = True,
+        keep_indexes: bool = False,
     ) -> None:
         self.database = database
         self.settings = settings
         self.interval = interval
         self.poll = poll
         self.schedule = schedule
+        self.work = work
+        self.keep_indexes = keep_indexes and settings.keyword_index_path is not None
         self.worker = Worker(database, settings, semantic)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -94,10 +105,16 @@ class JobRunner:
         """The loop; returns once :meth:`stop` is called (after the job in hand finishes)."""
         next_tick = 0.0
         while not self._stop.is_set():
-            if self.schedule and utcnow().timestamp() >= next_tick:
+            if utcnow().timestamp() >= next_tick:
                 next_tick = utcnow().timestamp() + self.interval
-                self._guarded(lambda: enqueue_due(self.database, self.settings, utcnow()), "scheduling")
-            self._guarded(lambda: self.worker.run_until_empty(self._stop), "running jobs")
+                if self.schedule:
+                    self._guarded(lambda: enqueue_due(self.database, self.settings, utcnow()), "scheduling")
+                if self.keep_indexes:
+                    self._guarded(
+                        lambda: sync_keyword_index(self.database, self.settings, wait=False), "keyword indexing"
+                    )
+            if self.work:
+                self._guarded(lambda: self.worker.run_until_empty(self._stop), "running jobs")
             if self._stop.wait(self.poll):
                 return
 

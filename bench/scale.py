@@ -1,0 +1,190 @@
+"""Scale: papertide at the size of all of arXiv (issue 7). A corpus of N papers (default 2,700,000: the shared real
+snapshot records resampled with fresh ids) plus the 822 real Daily Papers days, on SQLite and/or PostgreSQL.
+
+Reports ingest time, database and index sizes, search p50/p99 (keyword, vector, hybrid; 200 mixed queries, in
+process, as bench/search_speed.py measures them), daily page latency over HTTP, and the peak RSS of a web process
+(`papertide serve`, one process) after it served pages and hybrid searches.
+
+Vectors are synthetic stand-ins (low-rank, normalised, like real embeddings): embedding 2.7M abstracts takes ~40 h
+on these 2 cores. PostgreSQL runs keyword search and pages only: inserting 2.7M vectors into pgvector's HNSW index
+takes hours here (75k took 279 s), so its vector side is measured at 75k by bench/search_speed.py.
+
+    .venv/bin/python bench/scale.py --backends sqlite
+    .venv/bin/python bench/scale.py --records 1000000 --backends postgresql
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from sqlalchemy import text
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.ingest import _high_water_kb, database, resampled_snapshot, run_ingest, run_measured  # noqa: E402
+from bench.search_speed import measure, mixed_queries, timed  # noqa: E402
+from tests.pg import PostgresCluster, _free_port  # noqa: E402
+
+from papertide.config import Settings  # noqa: E402
+from papertide.db import connect  # noqa: E402
+from papertide.search.query import parse_query  # noqa: E402
+from papertide.search.service import SearchOptions, search_papers  # noqa: E402
+
+DAILY_DIR = ROOT.parent / "shared" / "data" / "hf-daily"
+PAGE_REQUESTS = 200
+
+
+def directory_bytes(path: Path | None) -> int:
+    if path is None or not path.exists():
+        return 0
+    if path.is_file():
+        return path.stat().st_size
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def sizes(settings: Settings) -> str:
+    if settings.is_sqlite:
+        db_file = Path(settings.resolved_database_url.split(":///", 1)[1])
+        return (
+            f"database {directory_bytes(db_file) / 1e9:.2f} GB, vector index "
+            f"{directory_bytes(settings.vector_index_path) / 1e9:.2f} GB, keyword index "
+            f"{directory_bytes(settings.keyword_index_path) / 1e9:.2f} GB"
+        )
+    db = connect(settings)
+    with db.read_session() as session:
+        total = session.execute(text("SELECT pg_database_size(current_database())")).scalar_one()
+        parts = session.execute(
+            text(
+                "SELECT relname, pg_total_relation_size(oid) FROM pg_class WHERE relname IN "
+                "('papers', 'paper_embeddings', 'ix_paper_embeddings_vector_hnsw', 'ix_papers_search_tsv')"
+            )
+        ).all()
+    db.dispose()
+    return f"database {total / 1e9:.2f} GB (" + ", ".join(f"{name} {size / 1e9:.2f} GB" for name, size in parts) + ")"
+
+
+def web_process(settings: Settings, workdir: Path, queries: list[str]) -> list[str]:
+    """Start `papertide serve`, time daily pages over HTTP, run hybrid searches, report its peak RSS."""
+    port = _free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("PAPERTIDE_")},
+        "PAPERTIDE_DATABASE_URL": settings.resolved_database_url,
+        "PAPERTIDE_DATA_DIR": str(settings.data_dir),
+        "PAPERTIDE_PORT": str(port),
+        "PAPERTIDE_PAGE_CACHE_SECONDS": "0",
+        "PAPERTIDE_JOBS_INTERVAL_SECONDS": "0",
+    }
+    log = (workdir / "serve.log").open("w")
+    server = subprocess.Popen([sys.executable, "-m", "papertide", "serve"], env=env, stderr=log)
+    base = f"http://127.0.0.1:{port}"
+    rows = []
+    try:
+        deadline = time.monotonic() + 600  # a SQLite process loads its vector index file first
+        while True:
+            try:
+                if httpx.get(base + "/readyz", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"serve did not come up; see {workdir / 'serve.log'}")
+            time.sleep(1)
+        days = sorted(p.stem for p in DAILY_DIR.glob("*.json"))
+        with httpx.Client(base_url=base, timeout=120) as http:
+            for name, paths in (
+                ("daily page", [f"/papers/date/{days[-1 - (n % 60)]}" for n in range(PAGE_REQUESTS)]),
+                ("front page", ["/"] * 50),
+                ("hybrid search page", [f"/search?q={q}" for q in queries]),
+            ):
+                http.get(paths[0])  # warm (the first search loads the model)
+                samples = []
+                for path in paths:
+                    started = time.perf_counter()
+                    response = http.get(path)
+                    response.raise_for_status()
+                    samples.append(time.perf_counter() - started)
+                ordered = sorted(samples)
+                p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+                rows.append(
+                    f"{name} over HTTP: p50 {statistics.median(ordered) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms"
+                )
+        rows.append(f"web process peak RSS: {_high_water_kb(server.pid) // 1024} MB")
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    return rows
+
+
+def run_backend(backend: str, url: str, corpus: Path, workdir: Path, records: int) -> list[str]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    rows = [f"### {backend}: {records:,} resampled records + the 822 Daily Papers days"]
+    seconds, peak, _ = run_ingest(url, corpus, workdir)
+    rows.append(f"ingest snapshot: {seconds:.0f} s ({records / seconds:,.0f} records/s), peak RSS {peak} MB")
+    env = {**os.environ, "PAPERTIDE_DATABASE_URL": url, "PAPERTIDE_DATA_DIR": str(workdir)}
+    command = [sys.executable, "-m", "papertide", "ingest", "daily", str(DAILY_DIR)]
+    seconds, peak, summary = run_measured(command, env, workdir / "daily.log")
+    rows.append(f"ingest daily: {seconds:.0f} s, peak RSS {peak} MB ({summary})")
+    semantic = backend == "sqlite"
+    if semantic:
+        rows += measure(backend, f"{records:,}", url, workdir)  # vectors, indexes, in-process search latency
+    else:
+        rows += keyword_only(url, workdir, records)
+    settings = Settings(database_url=url, data_dir=workdir, semantic_search=semantic)
+    rows.append(sizes(settings))
+    db = connect(settings)
+    queries = mixed_queries(db)
+    db.dispose()
+    rows += web_process(settings, workdir, queries)
+    return rows
+
+
+def keyword_only(url: str, workdir: Path, records: int) -> list[str]:
+    """PostgreSQL without vectors: its HNSW build over 2.7M vectors takes hours on 2 cores (bench/RESULTS.md)."""
+    settings = Settings(database_url=url, data_dir=workdir, semantic_search=False)
+    db = connect(settings)
+    queries = mixed_queries(db)
+
+    def keyword(query: str) -> object:
+        with db.read_session() as session:
+            return search_papers(session, parse_query(query), SearchOptions(), settings=settings)
+
+    p50, p99 = timed(keyword, queries)
+    db.dispose()
+    return [f"| postgresql | {records:,} | keyword (database) | {p50:.1f} | {p99:.1f} |"]
+
+
+def main() -> None:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so `finally` stops the PostgreSQL it started
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--records", type=int, default=2_700_000)
+    parser.add_argument("--backends", nargs="+", default=["sqlite", "postgresql"])
+    args = parser.parse_args()
+    report: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="papertide-scale-") as tmp:
+        workdir = Path(tmp)
+        print(f"writing {args.records:,} resampled records…", file=sys.stderr)
+        corpus = resampled_snapshot(workdir / "big.jsonl", args.records)
+        cluster = PostgresCluster.start() if "postgresql" in args.backends else None
+        try:
+            for backend in args.backends:
+                with database(backend, workdir, cluster, "scale") as url:
+                    report += run_backend(backend, url, corpus, workdir / backend, args.records)
+                    print("\n".join(report), file=sys.stderr)
+        finally:
+            if cluster is not None:
+                cluster.stop()
+    print("\n".join(report))
+
+
+if __name__ == "__main__":
+    main()
