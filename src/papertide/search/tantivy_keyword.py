@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import tantivy
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, bindparam, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from papertide.config import Settings
@@ -83,6 +83,11 @@ def _schema() -> tantivy.Schema:
     builder.add_integer_field("id", indexed=True, fast=True)  # paper id; 0 holds the watermark document
     for name in (TEXT, *_FIELDS.values()):
         builder.add_text_field(name, tokenizer_name=ANALYZER, index_option="position")
+    # Filters only the upsert changes (and so stamps ``modified_at``), so tantivy can rank only papers that may
+    # pass them; the database still checks every filter. Code links, upvotes, featured days and hidden flags
+    # change elsewhere, so they are left to the database.
+    builder.add_text_field("category", tokenizer_name="raw", index_option="basic")
+    builder.add_integer_field("published", indexed=True, fast=True)  # the listing day, in days since 1970
     builder.add_text_field("meta", stored=True, tokenizer_name="raw")
     return builder.build()
 
@@ -244,10 +249,7 @@ class TantivyIndex:
                 while limit is None or done < limit:
                     batch = SYNC_BATCH if limit is None else min(SYNC_BATCH, limit - done)
                     with session_factory() as session:
-                        rows = changed_since(
-                            session, mark, batch, Paper.id, Paper.title, Paper.author_names, Paper.abstract,
-                            Paper.modified_at,
-                        )  # fmt: skip
+                        rows = changed_since(session, mark, batch, *_INDEXED_COLUMNS)
                     if not rows:
                         break
                     if writer is None:
@@ -289,6 +291,18 @@ class TantivyIndex:
         return opened
 
 
+_INDEXED_COLUMNS = (
+    Paper.id,
+    Paper.title,
+    Paper.author_names,
+    Paper.abstract,
+    Paper.categories,
+    Paper.announced_on,
+    Paper.submitted_at,
+    Paper.modified_at,
+)
+
+
 def _count_since(session: Session, mark: Mark) -> int:
     later = session.scalar(select(func.count()).where(Paper.modified_at > mark.modified_at)) or 0
     ties = session.scalar(select(func.count()).where(Paper.modified_at == mark.modified_at, Paper.id > mark.paper_id))
@@ -301,6 +315,11 @@ def _document(row: Any) -> tantivy.Document:
     for name, value in (("title", row.title), ("authors", row.author_names), ("abstract", row.abstract)):
         document.add_text(name, value or "")
         document.add_text(TEXT, value or "")  # three values of one field: a phrase never spans two of them
+    for category in row.categories or ():
+        document.add_text("category", category)
+    published = row.announced_on or (row.submitted_at.date() if row.submitted_at else None)
+    if published is not None:  # as published_on() in search/service.py computes it
+        document.add_integer("published", (published - _EPOCH.date()).days)
     return document
 
 
@@ -369,11 +388,12 @@ class TantivyRetriever:
         built = build_query(query, schema, searcher)
         if built is None:
             return []
+        built = with_filters(built, query, schema)
         fetch = limit
         while fetch <= WIDEST:
             hits = searcher.search(built, fetch, count=False).hits
             ids = searcher.fast_field_values("id", [address for _, address in hits]) if hits else []
-            passing = set(session.execute(select(Paper.id).where(Paper.id.in_(ids), where)).scalars())
+            passing = set(session.execute(select(Paper.id).where(_among(session, ids), where)).scalars())
             ranked = [Hit(int(pid), float(score)) for (score, _), pid in zip(hits, ids, strict=True) if pid in passing]
             if len(ranked) >= limit or len(hits) < fetch:
                 return ranked[:limit]
@@ -397,6 +417,30 @@ class TantivyRetriever:
             return False  # another process is writing (it will catch up); this search asks the database
         after = self.index.pending(session, 1)
         return after is not None and not after
+
+
+def _among(session: Session, ids: Sequence[object]) -> ColumnElement[bool]:
+    """``papers.id`` among ``ids``: on SQLite one JSON parameter (a thousand bound parameters cost milliseconds
+    to bind), elsewhere an expanding IN."""
+    if session.get_bind().dialect.name != "sqlite":
+        return Paper.id.in_(list(ids))
+    values: Any = select(literal_column("value")).select_from(
+        func.json_each(bindparam("candidate_ids", json.dumps(ids)))
+    )
+    return Paper.id.in_(values.scalar_subquery())
+
+
+def with_filters(ranked: tantivy.Query, query: SearchQuery, schema: tantivy.Schema) -> tantivy.Query:
+    """``ranked`` restricted to papers that can pass the query's categories and dates (scoring nothing), so a
+    filtered search ranks candidates that pass instead of widening past many that do not."""
+    filters = [tantivy.Query.term_query(schema, "category", category) for category in query.categories]
+    if query.after or query.before:
+        days = [(d - _EPOCH.date()).days if d else None for d in (query.after, query.before)]
+        filters.append(tantivy.Query.range_query(schema, "published", tantivy.FieldType.Integer, days[0], days[1]))
+    if not filters:
+        return ranked
+    musts = [(tantivy.Occur.Must, tantivy.Query.const_score_query(f, 0.0)) for f in filters]
+    return tantivy.Query.boolean_query([(tantivy.Occur.Must, ranked), *musts])
 
 
 def build_query(query: SearchQuery, schema: tantivy.Schema, searcher: tantivy.Searcher) -> tantivy.Query | None:

@@ -1,0 +1,308 @@
+"""The tantivy keyword engine on real arXiv records: every query-language feature, diacritics, agreement with FTS5,
+and keeping the index in step with the database (catch-up, fallback while it lags, rebuild, resumed sync, one
+writer at a time)."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import sys
+import threading
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import update
+
+from papertide.config import Settings
+from papertide.db import Database, connect
+from papertide.models import Paper
+from papertide.records import AuthorRecord, PaperRecord
+from papertide.search.keyword import Fts5Retriever, keyword_retriever
+from papertide.search.query import parse_query
+from papertide.search.service import SearchOptions, SearchResults, search_papers
+from papertide.search.tantivy_keyword import (
+    CATCH_UP_LIMIT,
+    TantivyIndex,
+    TantivyRetriever,
+    open_keyword_index,
+    sync_keyword_index,
+)
+from papertide.services.ingest import ingest_snapshot
+from papertide.services.papers import upsert_papers
+from tests.conftest import fresh_database, make_settings
+from tests.test_ingest_cli import snapshot_subset
+
+LINES = 3_000
+
+
+class Corpus:
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+
+    @property
+    def index(self) -> TantivyIndex:
+        assert self.settings.keyword_index_path is not None
+        return open_keyword_index(self.settings.keyword_index_path)
+
+    def ids(self, text: str, engine: str = "tantivy") -> list[str]:
+        return [row.arxiv_id for row in self.search(text, engine).rows]
+
+    def total(self, text: str, engine: str = "tantivy") -> int:
+        return self.search(text, engine).total
+
+    def search(self, text: str, engine: str) -> SearchResults:
+        settings = self.settings if engine == "tantivy" else None
+        with self.db.read_session() as session:
+            return search_papers(session, parse_query(text), SearchOptions(limit=50), settings=settings)
+
+
+@pytest.fixture
+def corpus(request: pytest.FixtureRequest, shared_data: Path, tmp_path: Path) -> Iterator[Corpus]:
+    with fresh_database(request, "sqlite", tmp_path) as url:
+        settings = make_settings(url, tmp_path)
+        db = connect(settings)
+        ingest_snapshot(db, snapshot_subset(shared_data, tmp_path / "subset.jsonl", LINES))
+        assert sync_keyword_index(db, settings) == LINES
+        yield Corpus(db, settings)
+        db.dispose()
+
+
+@pytest.fixture
+def fallbacks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Records every search the database's FTS5 answered instead of tantivy."""
+    calls: list[str] = []
+    original = Fts5Retriever.search
+
+    def spy(self: Fts5Retriever, session, query, where, limit):  # type: ignore[no-untyped-def]
+        if isinstance(sys._getframe(1).f_locals.get("self"), TantivyRetriever):
+            calls.append(query.natural_text)
+        return original(self, session, query, where, limit)
+
+    monkeypatch.setattr(Fts5Retriever, "search", spy)
+    return calls
+
+
+def test_the_engine_is_chosen_by_the_settings(corpus: Corpus, tmp_path: Path) -> None:
+    with corpus.db.read_session() as session:
+        assert isinstance(keyword_retriever(session, corpus.settings), TantivyRetriever)
+        assert isinstance(keyword_retriever(session), Fts5Retriever)
+        database = corpus.settings.model_copy(update={"keyword_engine": "database"})
+        assert isinstance(keyword_retriever(session, database), Fts5Retriever)
+    assert corpus.settings.keyword_index_path == Path(corpus.settings.database_url[10:]).with_suffix(".keyword")
+
+
+def test_diacritics_are_folded(corpus: Corpus, fallbacks: list[str]) -> None:
+    assert corpus.ids("bezier splatting")[0] == "2503.16424"  # "Bézier Splatting for Fast and Differentiable…"
+    assert corpus.ids("fuxi benchmark")[0] == "2503.15837"  # "Fùxì: A Benchmark…"
+    assert "2503.17657" in corpus.ids("karhunen loeve")  # "Karhunen-Loève"
+    assert corpus.ids("Fréchet distance")[:3] == corpus.ids("frechet distance")[:3]
+    assert "2503.11849" in corpus.ids("author:taixe")  # Laura Leal-Taixé
+    assert not fallbacks
+
+
+def test_a_freshly_upserted_paper_is_found_at_once(corpus: Corpus, fallbacks: list[str]) -> None:
+    # A real paper (arXiv 2503.09657) the shared subset lacks: upserted after the index was built.
+    with corpus.db.write_session() as session:
+        upsert_papers(session, [tyr_the_pruner()])
+    assert corpus.ids("tyr pruner")[0] == "2503.09657"
+    assert corpus.ids("title:Týr")[0] == "2503.09657"
+    assert not fallbacks  # one paper behind: the search caught up itself
+
+
+def tyr_the_pruner(title: str | None = None) -> PaperRecord:
+    return PaperRecord(
+        "2503.09657",
+        version=1,
+        title=title
+        or "Týr-the-Pruner: Unlocking Accurate 50% Structural Pruning for LLMs via Global Sparsity "
+        "Distribution Optimization",
+        abstract="Structural pruning enhances hardware-agnostic inference efficiency for large language models.",
+        authors=(AuthorRecord("Guanchen Li"), AuthorRecord("Yixing Xu")),
+        categories=("cs.CL",),
+    )
+
+
+def test_stemming_and_prefixes(corpus: Corpus, fallbacks: list[str]) -> None:
+    assert "2503.16424" in corpus.ids("splat")  # splatting -> splat
+    prefixed = corpus.ids("splatt*")
+    assert "2503.16424" in prefixed and len(prefixed) >= 5
+    with corpus.db.read_session() as session:
+        for arxiv_id in corpus.ids("benchm*"):
+            paper = session.query(Paper).filter_by(arxiv_id=arxiv_id).one()
+            # the prefix's last two letters are dropped (stems can be shorter than words), as in FTS5
+            assert "benc" in f"{paper.title} {paper.author_names} {paper.abstract}".lower()
+    assert not fallbacks
+
+
+def test_phrases_are_required_and_contiguous(corpus: Corpus, fallbacks: list[str]) -> None:
+    found = corpus.ids('"vector graphics"')
+    assert found and found == corpus.ids('"vector graphics"', engine="fts5")
+    with corpus.db.read_session() as session:
+        for arxiv_id in found:
+            paper = session.query(Paper).filter_by(arxiv_id=arxiv_id).one()
+            assert "vector graphic" in f"{paper.title} {paper.abstract}".lower().replace("\n", " ")
+    assert set(corpus.ids('bezier "vector graphics"')) <= set(found)  # the phrase is required alongside words
+    assert not fallbacks
+
+
+def test_exclusions_remove_matches(corpus: Corpus, fallbacks: list[str]) -> None:
+    assert {"2503.16424", "2503.13961"} <= set(corpus.ids("bezier"))
+    without = corpus.ids("bezier -splatting")
+    assert "2503.16424" not in without and "2503.13961" in without
+    for text in ('bezier -"vector graphics"', "diffusion -model -image*"):
+        assert set(corpus.ids(text)) == set(corpus.ids(text, engine="fts5"))
+    assert not set(corpus.ids('bezier -"vector graphics"')) & set(corpus.ids('"vector graphics"'))
+    assert corpus.ids("-splatting") == []  # nothing positive to rank
+    assert not fallbacks
+
+
+def test_field_terms_restrict_the_column(corpus: Corpus, fallbacks: list[str]) -> None:
+    in_title = corpus.ids("title:benchmark")
+    with corpus.db.read_session() as session:
+        titles = [session.query(Paper.title).filter_by(arxiv_id=a).scalar() for a in in_title]
+    assert titles and all("benchmark" in (t or "").lower() for t in titles)
+    assert corpus.total("title:benchmark") == corpus.total("title:benchmark", engine="fts5") > 50
+    assert set(corpus.ids('abstract:"vector graphics"')) <= set(corpus.ids('"vector graphics"'))
+    assert corpus.ids('author:"Laura Leal-Taixé"') and "2503.11849" in corpus.ids('author:"Laura Leal-Taixé"')
+    assert not fallbacks
+
+
+def test_function_words_leave_the_alternatives(corpus: Corpus, fallbacks: list[str]) -> None:
+    assert corpus.ids("what is the bezier splatting of the")[:3] == corpus.ids("bezier splatting")[:3]
+    assert corpus.ids("to be or not")  # all function words: they are the query
+    assert not fallbacks
+
+
+def test_filters_narrow_results(corpus: Corpus) -> None:
+    everything = corpus.ids("diffusion")
+    assert len(everything) == 50
+    cv = corpus.ids("diffusion cat:cs.CV")
+    with corpus.db.read_session() as session:
+        categories = [session.query(Paper.categories).filter_by(arxiv_id=a).scalar() for a in cv]
+    assert cv and all("cs.CV" in c for c in categories)
+    dated = corpus.ids("diffusion after:2025-04-01 before:2025-04-30")
+    with corpus.db.read_session() as session:
+        days = [session.query(Paper.announced_on).filter_by(arxiv_id=a).scalar() for a in dated]
+    assert days and all(date(2025, 4, 1) <= d <= date(2025, 4, 30) for d in days)  # type: ignore[operator]
+    with corpus.db.write_session() as session:
+        session.execute(update(Paper).where(Paper.arxiv_id == everything[3]).values(code_url="https://x.org/y"))
+        session.execute(update(Paper).where(Paper.arxiv_id == everything[0]).values(hidden=True))
+    assert corpus.ids("diffusion has:code") == [everything[3]]
+    assert everything[0] not in corpus.ids("diffusion")
+
+
+def test_hostile_input_is_just_text(corpus: Corpus) -> None:
+    for text in [
+        "NEAR(a b",
+        'title:* OR "unbalanced',
+        "x" * 1_000,
+        "🚀🚀 深度学习",
+        "AND OR NOT",
+        "\\",
+        "^*:()",
+        "a" * 90,
+    ]:
+        corpus.ids(text)  # no error
+    assert corpus.ids("title:(diffusion OR model)") == corpus.ids("title:diffusion model")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["bezier splatting", "fuxi", "gaussian splatting avatar", '"vector graphics"', "title:benchmark reasoning"],
+)
+def test_tantivy_and_fts5_agree_on_top_hits(corpus: Corpus, text: str) -> None:
+    ours, fts5 = corpus.ids(text), corpus.ids(text, engine="fts5")
+    assert ours and fts5
+    # Different BM25s (one over title, authors and abstract together; FTS5's weighted columns): close, not equal.
+    assert ours[0] == fts5[0] or ours[0] in fts5[:5], (text, ours[:5], fts5[:5])
+    overlap = len(set(ours[:10]) & set(fts5[:10]))
+    assert overlap >= min(5, len(ours[:10]), len(fts5[:10])) * 0.6, (text, ours[:10], fts5[:10])
+
+
+def test_a_changed_title_is_caught_up_before_the_search(corpus: Corpus, fallbacks: list[str]) -> None:
+    with corpus.db.write_session() as session:
+        upsert_papers(session, [tyr_the_pruner()])
+    assert corpus.ids("tyr pruner")[0] == "2503.09657"
+    renamed = tyr_the_pruner("Týr-the-Pruner: Quokka Sparsity for Language Models")
+    with corpus.db.write_session() as session:
+        upsert_papers(session, [dataclasses.replace(renamed, version=2)])
+    assert corpus.ids("quokka") == ["2503.09657"]
+    assert "2503.09657" not in corpus.ids("title:unlocking")  # the old title is gone from the index
+    assert not fallbacks
+
+
+def test_fts5_answers_while_the_index_lags_then_tantivy_again(
+    corpus: Corpus, fallbacks: list[str], shared_data: Path, tmp_path: Path
+) -> None:
+    more = snapshot_subset(shared_data, tmp_path / "more.jsonl", LINES + CATCH_UP_LIMIT + 50)
+    ingest_snapshot(corpus.db, more)  # the first LINES are unchanged; the rest are new and not indexed
+    found = corpus.ids("diffusion")
+    assert fallbacks == ["diffusion"] and len(found) == 50
+    assert sync_keyword_index(corpus.db, corpus.settings) == CATCH_UP_LIMIT + 50
+    assert len(corpus.ids("diffusion")) == 50
+    assert fallbacks == ["diffusion"]  # caught up: tantivy answered
+
+
+def test_a_missing_or_damaged_index_is_rebuilt(corpus: Corpus, fallbacks: list[str]) -> None:
+    before = corpus.ids("bezier splatting")
+    path = corpus.settings.keyword_index_path
+    assert path is not None
+    (path / "meta.json").write_text("{ not json")
+    assert corpus.ids("bezier splatting") == corpus.ids("bezier splatting", engine="fts5")  # FTS5 answered
+    assert len(fallbacks) == 1
+    assert sync_keyword_index(corpus.db, corpus.settings) == LINES
+    assert corpus.ids("bezier splatting")[0] == before[0] and len(fallbacks) == 1
+    shutil.rmtree(path)
+    assert corpus.ids("bezier splatting")[0] == before[0] and len(fallbacks) == 2
+    assert sync_keyword_index(corpus.db, corpus.settings) == LINES
+    for segment in {file.stem for file in path.glob("*.idx")}:  # segment files lost, commit file intact
+        for file in path.glob(f"{segment}.*"):
+            file.unlink()
+    assert corpus.ids("bezier splatting")[0] == before[0]  # this process still maps the files it opened
+    assert sync_keyword_index(corpus.db, corpus.settings) == LINES  # a fresh open fails: rebuilt
+    assert corpus.ids("bezier splatting")[0] == before[0] and len(fallbacks) == 2
+
+
+def test_a_killed_sync_resumes_from_its_watermark(corpus: Corpus) -> None:
+    path = corpus.settings.keyword_index_path
+    assert path is not None
+    shutil.rmtree(path)
+    fresh = TantivyIndex(path)
+    assert fresh.sync(corpus.db.read_session, limit=1_200) == 1_200  # stopped early, as a kill would
+    with corpus.db.read_session() as session:
+        assert fresh.pending(session, 5_000) is not None
+        assert len(fresh.pending(session, 5_000) or []) == LINES - 1_200
+    seen: list[tuple[int, int]] = []
+    assert fresh.sync(corpus.db.read_session, progress=lambda done, total: seen.append((done, total))) == 1_800
+    assert seen[-1] == (1_800, 1_800)
+    opened = fresh.current()
+    assert opened is not None and opened.index.searcher().num_docs == LINES + 1  # + the watermark document
+
+
+def test_one_writer_at_a_time(corpus: Corpus, fallbacks: list[str]) -> None:
+    path = corpus.settings.keyword_index_path
+    assert path is not None
+    with corpus.db.write_session() as session:
+        upsert_papers(session, [tyr_the_pruner()])
+    other = TantivyIndex(path)  # another process's object for the same directory
+    with other.writing(wait=True):
+        assert sync_keyword_index(corpus.db, corpus.settings, wait=False) == 0  # busy: returns at once
+        assert corpus.ids("tyr pruner")[0] == "2503.09657"  # the search did not wait: FTS5 answered
+        assert fallbacks == ["tyr pruner"]
+    # Two writers contending with waiting: both finish, one after the other, and the index holds each paper once.
+    results: list[int] = []
+    threads = [
+        threading.Thread(target=lambda i=i: results.append(TantivyIndex(path).sync(corpus.db.read_session)))
+        for i in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [0, 1]
+    opened = TantivyIndex(path).current()
+    assert opened is not None and opened.index.searcher().num_docs == LINES + 2
+    assert corpus.ids("tyr pruner")[0] == "2503.09657" and fallbacks == ["tyr pruner"]
