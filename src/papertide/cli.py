@@ -11,8 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
@@ -32,6 +31,7 @@ from papertide.cli_support import (
     open_database,
     progress_bar,
     refresh_keyword_index,
+    reported,
     source_failures,
 )
 from papertide.config import ConfigError, Settings, get_settings
@@ -270,13 +270,8 @@ def org_member(
     console.print(f"{username} is a {role} of {name}")
 
 
-@contextmanager
-def _account_errors() -> Iterator[None]:
-    try:
-        yield
-    except AccountError as error:
-        console.print(f"[red]{error}[/red]")
-        raise typer.Exit(1) from error
+def _account_errors() -> AbstractContextManager[None]:
+    return reported(AccountError, heading="")
 
 
 @app.command()
@@ -359,16 +354,12 @@ def export_command(
     format: Annotated[Literal["jsonl", "parquet"], typer.Option("--format", help="jsonl or parquet.")] = "jsonl",
 ) -> None:
     """Write every paper, featured day, account, vote, comment, collection and subscription to a file."""
-    with migrated_database() as database:
-        try:
-            if format == "parquet":
-                count = write_parquet(database, output)
-            else:
-                with output.open("w", encoding="utf-8") as out, progress_bar("rows written") as advance:
-                    count = write_jsonl(database, out, advance)
-        except ExportError as error:
-            console.print(f"[red]{error}[/red]")
-            raise typer.Exit(1) from error
+    with migrated_database() as database, reported(ExportError, heading="Export failed:"):
+        if format == "parquet":
+            count = write_parquet(database, output)
+        else:
+            with output.open("w", encoding="utf-8") as out, progress_bar("rows written") as advance:
+                count = write_jsonl(database, out, advance)
     console.print(f"[green]{count} rows written to {output}[/green]")
 
 
@@ -377,13 +368,13 @@ def import_command(
     source: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A file from `papertide export`.")],
 ) -> None:
     """Load an export (jsonl) into this instance, which must be empty; all of it or nothing."""
-    with migrated_database() as database:
-        try:
-            with source.open(encoding="utf-8") as lines, progress_bar("rows read") as advance:
-                count = import_rows(database, read_jsonl(lines), advance)
-        except ExportError as error:
-            console.print(f"[red]{error}[/red]")
-            raise typer.Exit(1) from error
+    with (
+        migrated_database() as database,
+        reported(ExportError, heading="Import failed:"),
+        source.open(encoding="utf-8") as lines,
+        progress_bar("rows read") as advance,
+    ):
+        count = import_rows(database, read_jsonl(lines), advance)
     refresh_keyword_index()
     console.print(f"[green]{count} rows imported[/green]; run `papertide embed` to rebuild the vectors")
 

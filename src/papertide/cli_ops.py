@@ -23,6 +23,7 @@ from papertide.cli_support import (
     migrated_database,
     open_database,
     progress_bar,
+    reported,
 )
 from papertide.config import get_settings
 from papertide.jobs import queue
@@ -126,12 +127,8 @@ def backup_command(
 ) -> None:
     """Back up the database while papertide runs: SQLite's online backup, or pg_dump's custom format."""
     settings = get_settings()
-    try:
-        with progress_bar("pages copied") as advance:
-            result = backup(settings, output, progress=lambda done, _total: advance(done))
-    except BackupError as error:
-        console.print(f"[red]Backup failed:[/red] {error}")
-        raise typer.Exit(1) from error
+    with reported(BackupError, heading="Backup failed:"), progress_bar("pages copied") as advance:
+        result = backup(settings, output, progress=lambda done, _total: advance(done))
     console.print(f"{result.engine} backup written to {result.path} ({result.bytes / 1e6:.1f} MB)")
 
 
@@ -141,11 +138,8 @@ def restore_command(
     force: Annotated[bool, typer.Option("--force", help="Replace the existing database.")] = False,
 ) -> None:
     """Restore a backup into the configured database (stop every papertide process first)."""
-    try:
+    with reported(BackupError, heading="Restore failed:"):
         restore(get_settings(), source, force=force)
-    except BackupError as error:
-        console.print(f"[red]Restore failed:[/red] {error}")
-        raise typer.Exit(1) from error
     console.print(f"restored {source}; run `papertide db upgrade` if it came from an older papertide")
 
 

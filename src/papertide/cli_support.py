@@ -5,7 +5,7 @@ errors into one red line. The commands live in ``cli.py`` (content) and ``cli_op
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 import typer
 from rich.console import Console
@@ -66,13 +66,20 @@ def migrated_database() -> Iterator[Database]:
 
 
 @contextmanager
-def source_failures() -> Iterator[None]:
-    """Turn the errors a source can raise into one red line and exit code 1."""
+def reported(*errors: type[Exception], heading: str | None = None) -> Iterator[None]:
+    """Turn the expected ``errors`` of a command into one red line (``heading`` or the error's type, then its
+    message, which says what to do) and exit code 1; anything else is a bug and keeps its traceback."""
     try:
         yield
-    except (SourceUnavailable, OaiError, DailyFileError, SnapshotFileError, InvalidArxivId) as error:
-        console.print(f"[red]{type(error).__name__}:[/red] {error}")
+    except errors as error:
+        label = f"{type(error).__name__}:" if heading is None else heading
+        console.print(f"[red]{label} {error}[/red]".replace("[red] ", "[red]"))
         raise typer.Exit(1) from error
+
+
+def source_failures() -> AbstractContextManager[None]:
+    """The errors a source can raise (network, malformed files, bad ids)."""
+    return reported(SourceUnavailable, OaiError, DailyFileError, SnapshotFileError, InvalidArxivId)
 
 
 @contextmanager

@@ -91,26 +91,26 @@ def claim(database: Database, worker: str, lease_seconds: float) -> ClaimedJob |
     return ClaimedJob(*row) if row is not None else None
 
 
+def _update_held(database: Database, job_id: int, worker: str, **values: Any) -> bool:
+    """Change a job only while ``worker`` holds it: once a lease has passed to another worker, the first one's
+    late writes (a result, a failure) must not touch the job."""
+    with database.write_session() as session:
+        result = session.execute(
+            update(Job).where(Job.id == job_id, Job.locked_by == worker, Job.status == "running").values(**values)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 def renew(database: Database, job_id: int, worker: str, lease_seconds: float) -> bool:
     """Extend a running job's lease; False when the job is no longer this worker's (its lease lapsed and another
     worker took it), so the caller knows its result will be discarded."""
-    with database.write_session() as session:
-        result = session.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.locked_by == worker, Job.status == "running")
-            .values(locked_until=utcnow() + timedelta(seconds=lease_seconds))
-        )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+    return _update_held(database, job_id, worker, locked_until=utcnow() + timedelta(seconds=lease_seconds))
 
 
 def complete(database: Database, job_id: int, worker: str) -> bool:
-    with database.write_session() as session:
-        result = session.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.locked_by == worker, Job.status == "running")
-            .values(status="done", finished_at=utcnow(), locked_until=None, last_error=None)
-        )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+    return _update_held(
+        database, job_id, worker, status="done", finished_at=utcnow(), locked_until=None, last_error=None
+    )
 
 
 def fail(database: Database, job: ClaimedJob, worker: str, error: str, backoff_seconds: float) -> str:
@@ -119,51 +119,45 @@ def fail(database: Database, job: ClaimedJob, worker: str, error: str, backoff_s
     exhausted = job.attempts >= job.max_attempts
     status = "failed" if exhausted else "queued"
     delay = timedelta(seconds=backoff_seconds * 2 ** (job.attempts - 1))
-    with database.write_session() as session:
-        session.execute(
-            update(Job)
-            .where(Job.id == job.id, Job.locked_by == worker)
-            .values(
-                status=status,
-                last_error=error[:MAX_ERROR_CHARS],
-                locked_until=None,
-                run_after=utcnow() + delay,
-                finished_at=utcnow() if exhausted else None,
-            )
-        )
+    _update_held(
+        database,
+        job.id,
+        worker,
+        status=status,
+        last_error=error[:MAX_ERROR_CHARS],
+        locked_until=None,
+        run_after=utcnow() + delay,
+        finished_at=utcnow() if exhausted else None,
+    )
     return status
 
 
 def postpone(database: Database, job: ClaimedJob, worker: str, seconds: float) -> None:
     """Put a job back without counting the attempt (what it needs is busy elsewhere)."""
-    with database.write_session() as session:
-        session.execute(
-            update(Job)
-            .where(Job.id == job.id, Job.locked_by == worker)
-            .values(
-                status="queued",
-                attempts=Job.attempts - 1,
-                locked_until=None,
-                run_after=utcnow() + timedelta(seconds=seconds),
-            )
-        )
+    _update_held(
+        database,
+        job.id,
+        worker,
+        status="queued",
+        attempts=Job.attempts - 1,
+        locked_until=None,
+        run_after=utcnow() + timedelta(seconds=seconds),
+    )
 
 
 def give_up_on_crashers(database: Database, job: ClaimedJob, worker: str) -> bool:
     """A job claimed more often than it may be attempted killed its workers every time: mark it failed."""
     if job.attempts <= job.max_attempts:
         return False
-    with database.write_session() as session:
-        session.execute(
-            update(Job)
-            .where(Job.id == job.id, Job.locked_by == worker)
-            .values(
-                status="failed",
-                locked_until=None,
-                finished_at=utcnow(),
-                last_error=f"abandoned: its worker stopped during each of {job.max_attempts} attempts",
-            )
-        )
+    _update_held(
+        database,
+        job.id,
+        worker,
+        status="failed",
+        locked_until=None,
+        finished_at=utcnow(),
+        last_error=f"abandoned: its worker stopped during each of {job.max_attempts} attempts",
+    )
     return True
 
 
