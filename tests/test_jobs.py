@@ -15,6 +15,7 @@ from papertide.config import Settings
 from papertide.db import Database
 from papertide.jobs.leases import acquire_lease
 from papertide.models import JobLease, utcnow
+from papertide.search.tantivy_keyword import CATCH_UP_LIMIT, open_keyword_index
 from papertide.services.embeddings import embedding_status
 from papertide.services.papers import upsert_papers
 from tests.conftest import make_settings
@@ -76,3 +77,25 @@ def test_embed_command_explains_a_missing_gpu(settings: Settings, shared_data: P
     else:
         assert result.returncode == 1 and "no CUDA GPU" in result.stderr
     assert run_cli(settings, "embed", "--device", "tpu").returncode == 2
+
+
+def test_web_processes_keep_their_keyword_index_current(database_url: str, tmp_path: Path, db: Database) -> None:
+    # SQLite picks tantivy by itself; a PostgreSQL deployment opts in to a keyword index on each web host.
+    settings = make_settings(
+        database_url, tmp_path, jobs_interval_seconds=0.2, keyword_engine="tantivy", semantic_search=False
+    )
+    assert settings.keyword_index_path is not None
+    records = [make_paper_record(title=f"Quasicrystal lattice number {n}") for n in range(CATCH_UP_LIMIT * 3)]
+    with TestClient(create_app(settings)) as client:
+        with db.write_session() as session:
+            upsert_papers(session, records)  # more than a search catches up on by itself
+        index = open_keyword_index(settings.keyword_index_path)
+        deadline = time.monotonic() + 60
+        while True:
+            with db.read_session() as session:
+                if index.pending(session, 1) == []:
+                    break
+            assert time.monotonic() < deadline, "the web process did not index the new papers within a minute"
+            time.sleep(0.2)
+        found = client.get("/search.json", params={"q": "quasicrystal"}).json()
+    assert found["total"] == len(records)
