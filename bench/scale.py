@@ -145,9 +145,10 @@ def run_backend(backend: str, url: str, corpus: Path, workdir: Path, records: in
         rows += measure(backend, f"{records:,}", url, workdir)  # vectors, indexes, in-process search latency
     else:
         rows += keyword_only(url, workdir, records)
-    # PostgreSQL's web process searches with the tantivy index built above: its own full text is far too slow here.
+    # PostgreSQL's web process searches with the tantivy index built above (its own full text is far too slow
+    # here) and loads the model like any web process, though this run stores no vectors in PostgreSQL.
     engine = "auto" if semantic else "tantivy"
-    settings = Settings(database_url=url, data_dir=workdir, semantic_search=semantic, keyword_engine=engine)
+    settings = Settings(database_url=url, data_dir=workdir, keyword_engine=engine)
     rows.append(sizes(settings))
     db = connect(settings)
     queries = mixed_queries(db)
