@@ -6,8 +6,9 @@
    titles; 1,000 of them sampled (seed 0) and queried by title; MRR@10 and R@10.
 
 Each corpus goes through papertide itself: records upserted into a SQLite database, embedded by the embed job
-(the real model), searched with ``search_papers``. The databases are kept in bench/out/quality/ so reruns skip
-the embedding (delete the folder to start over).
+(the real model), searched with ``search_papers``; the keyword side is the default engine for a SQLite file
+(tantivy, its index built by ``sync_keyword_index``; ``--keyword-engine database`` measures FTS5 instead). The
+databases are kept in bench/out/quality/ so reruns skip the embedding (delete the folder to start over).
 
     .venv/bin/python bench/search_quality.py
     .venv/bin/python bench/search_quality.py --benchmarks cacm
@@ -39,6 +40,7 @@ from papertide.records import AuthorRecord, PaperRecord  # noqa: E402
 from papertide.search.query import parse_query  # noqa: E402
 from papertide.search.semantic import Semantic, open_semantic  # noqa: E402
 from papertide.search.service import SearchOptions, search_papers  # noqa: E402
+from papertide.search.tantivy_keyword import sync_keyword_index  # noqa: E402
 from papertide.services.embeddings import embed_pending, embedding_status  # noqa: E402
 from papertide.services.papers import upsert_papers  # noqa: E402
 
@@ -46,9 +48,12 @@ TOP = 100
 Ranker = Callable[[str], list[str]]
 
 
+KEYWORD_ENGINE = "auto"
+
+
 def open_corpus(name: str, records: Iterable[PaperRecord]) -> tuple[Database, Semantic]:
     folder = OUT / name
-    settings = Settings(data_dir=folder, page_cache_seconds=0, jobs_interval_seconds=0)
+    settings = Settings(data_dir=folder, page_cache_seconds=0, jobs_interval_seconds=0, keyword_engine=KEYWORD_ENGINE)
     database = connect(settings)
     upgrade(database)
     with database.read_session() as session:
@@ -64,6 +69,9 @@ def open_corpus(name: str, records: Iterable[PaperRecord]) -> tuple[Database, Se
         started = time.perf_counter()
         done = embed_pending(database, semantic.embedder, on_batch=lambda b: print(".", end="", flush=True))
         print(f"\n{name}: embedded {done} papers in {time.perf_counter() - started:.0f} s")
+    started = time.perf_counter()
+    if indexed := sync_keyword_index(database, settings):
+        print(f"{name}: keyword index of {indexed} papers built in {time.perf_counter() - started:.1f} s")
     return database, semantic
 
 
@@ -123,7 +131,8 @@ def rankers(database: Database, semantic: Semantic) -> dict[str, Ranker]:
 
     def papertide(query: str, fusion: Semantic | None) -> list[str]:
         with database.read_session() as session:
-            results = search_papers(session, parse_query(query), SearchOptions(limit=TOP), fusion)
+            options = SearchOptions(limit=TOP)
+            results = search_papers(session, parse_query(query), options, fusion, settings=semantic.settings)
         return [row.arxiv_id for row in results.rows]
 
     def vector(query: str) -> list[str]:
@@ -204,7 +213,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--benchmarks", nargs="+", default=["cacm", "known-item"], choices=["cacm", "known-item"])
     parser.add_argument("--samples", type=int, default=1000)
+    parser.add_argument("--keyword-engine", choices=["auto", "database"], default="auto")
     args = parser.parse_args()
+    global KEYWORD_ENGINE
+    KEYWORD_ENGINE = args.keyword_engine
     if "cacm" in args.benchmarks:
         print("| benchmark | method | nDCG@10 | MAP@100 | R@100 | ms/query |\n|---|---|---|---|---|---|")
         for bench, name, n, m, r, ms in run_cacm():
