@@ -125,7 +125,7 @@ class Paper(Base):
     content_hash: Mapped[str] = mapped_column(String(32))
     upvote_count: Mapped[int] = mapped_column(Integer, default=0)
     comment_count: Mapped[int] = mapped_column(Integer, default=0)
-    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     modified_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
 
@@ -212,7 +212,7 @@ class Comment(Base):
     body: Mapped[str] = mapped_column(Text)
     # Sanitized HTML rendered from ``body`` when it is written, so pages never render Markdown per request.
     body_html: Mapped[str] = mapped_column(Text, default="")
-    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     edited_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

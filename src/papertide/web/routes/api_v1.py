@@ -187,7 +187,7 @@ def search(
 ) -> SearchPage:
     offset = _offset(cursor)
     options = SearchOptions(category, organization, after, before, featured, code, sort, limit, offset)
-    results = search_papers(session, parse_query(q), options, semantic)
+    results = search_papers(session, parse_query(q), options, semantic, settings=settings)
     return SearchPage(
         items=[Paper.of(row, settings.base_url) for row in results.rows],
         next_cursor=_next(offset, limit, len(results.rows), results.total),

@@ -90,7 +90,7 @@ def _search_spec(session: Session, settings: Settings, q: str) -> FeedSpec:
     if query.is_empty:
         raise HTTPException(400, "A search feed needs a query: /feeds/search.rss?q=sparse+attention")
     # Newest first and keyword only: a feed reader wants new papers that match, not loosely related ones.
-    results = search_papers(session, query, SearchOptions(sort="date", limit=FEED_SIZE))
+    results = search_papers(session, query, SearchOptions(sort="date", limit=FEED_SIZE), settings=settings)
     return FeedSpec(
         f"papertide: search “{q[:80]}”",
         f"{settings.base_url}/search{query_string(q=q)}",

@@ -94,6 +94,7 @@ def _everything(session: Session) -> tuple[date, date]:
 def search(
     request: Request,
     session: DbSession,
+    settings: AppSettings,
     semantic: SemanticSearch,
     q: Annotated[str, Query(max_length=250)] = "",
     limit: Annotated[int, Query(ge=1, le=120)] = 50,
@@ -103,7 +104,7 @@ def search(
         row = query_paper(session, query.arxiv_id)
         rows = [row] if row else []
     else:
-        rows = search_papers(session, query, SearchOptions(limit=limit), semantic).rows
+        rows = search_papers(session, query, SearchOptions(limit=limit), semantic, settings=settings).rows
     return mark_public(JSONResponse([hf_daily_item(row) for row in rows]), request)
 
 

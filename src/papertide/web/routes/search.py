@@ -13,7 +13,7 @@ from markupsafe import Markup
 from papertide.queries import query_votes_of
 from papertide.search.query import parse_query
 from papertide.search.service import SEARCH_SORTS, SearchOptions, SearchSort, highlight, search_papers
-from papertide.web.deps import DbSession, SemanticSearch, templates
+from papertide.web.deps import AppSettings, DbSession, SemanticSearch, templates
 from papertide.web.pagecache import mark_public
 from papertide.web.security import CurrentUser
 from papertide.web.viewmodels import Card, Link, card, excerpt, paper_url, query_string
@@ -47,6 +47,7 @@ def search(
     request: Request,
     session: DbSession,
     user: CurrentUser,
+    settings: AppSettings,
     semantic: SemanticSearch,
     q: Annotated[str, Query(max_length=20_000)] = "",
     category: Annotated[str | None, Query(max_length=32)] = None,
@@ -73,7 +74,7 @@ def search(
         limit=PAGE_SIZE,
         offset=(page - 1) * PAGE_SIZE,
     )
-    results = search_papers(session, query, options, semantic)
+    results = search_papers(session, query, options, semantic, settings=settings)
     voted = query_votes_of(session, user.id if user else None, [row.id for row in results.rows])
     filters = {
         "q": q,
