@@ -212,7 +212,7 @@ class Comment(Base):
     body: Mapped[str] = mapped_column(Text)
     # Sanitized HTML rendered from ``body`` when it is written, so pages never render Markdown per request.
     body_html: Mapped[str] = mapped_column(Text, default="")
-    hidden: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     edited_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
