@@ -18,6 +18,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gzip
+import itertools
 import os
 import random
 import signal
@@ -32,7 +34,7 @@ from pathlib import Path
 
 import httpx
 import psutil
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -43,7 +45,7 @@ from tests.pg import PostgresCluster, _free_port  # noqa: E402
 
 from papertide.config import Settings  # noqa: E402
 from papertide.db import Database, connect  # noqa: E402
-from papertide.models import FeaturedPaper, Paper, User, Vote  # noqa: E402
+from papertide.models import FeaturedPaper, Paper, PaperEmbedding, User, Vote  # noqa: E402
 from papertide.services.accounts import create_user  # noqa: E402
 from papertide.services.api_tokens import create_api_token  # noqa: E402
 
@@ -58,7 +60,7 @@ def run(command: list[str], env: dict[str, str]) -> None:
         raise SystemExit(f"{' '.join(command[2:])} failed:\n{result.stderr[-2000:]}")
 
 
-def prepare(env: dict[str, str], workdir: Path, days: int) -> None:
+def prepare(env: dict[str, str], workdir: Path, days: int, papers: int) -> None:
     papertide = [sys.executable, "-m", "papertide"]
     run([*papertide, "db", "upgrade"], env)
     recent = workdir / "daily"
@@ -66,7 +68,12 @@ def prepare(env: dict[str, str], workdir: Path, days: int) -> None:
     for path in sorted(DAILY_DIR.glob("*.json"))[-days:]:
         (recent / path.name).symlink_to(path)
     print("ingesting the shared snapshot and the Daily Papers days…", file=sys.stderr)
-    run([*papertide, "ingest", "snapshot", str(SHARED_SNAPSHOT)], env)
+    snapshot = SHARED_SNAPSHOT
+    if papers:  # a smaller corpus, to try the script quickly
+        snapshot = workdir / "subset.jsonl"
+        with gzip.open(SHARED_SNAPSHOT, "rt") as lines, snapshot.open("w") as out:
+            out.writelines(itertools.islice(lines, papers))
+    run([*papertide, "ingest", "snapshot", str(snapshot)], env)
     run([*papertide, "ingest", "daily", str(recent)], env)
 
 
@@ -84,7 +91,7 @@ def targets(db: Database) -> tuple[list[str], list[str], list[str], list[str]]:
         featured = session.execute(
             select(Paper.arxiv_id, FeaturedPaper.featured_on)
             .join(FeaturedPaper, FeaturedPaper.paper_id == Paper.id)
-            .order_by(FeaturedPaper.featured_on.desc(), FeaturedPaper.upvotes.desc())
+            .order_by(FeaturedPaper.featured_on.desc(), Paper.upvote_count.desc())
         ).all()
     ids = [arxiv_id for arxiv_id, _ in featured]
     days = sorted({day.isoformat() for _, day in featured})
@@ -206,6 +213,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--days", type=int, default=90, help="Daily Papers days to load")
+    parser.add_argument("--papers", type=int, default=0, help="snapshot records to load (0: all 75,639)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="papertide-load-") as tmp:
         workdir = Path(tmp)
@@ -227,11 +235,17 @@ def measure(url: str, workdir: Path, args: argparse.Namespace) -> None:
         "PAPERTIDE_RATE_LIMIT_VOTES_PER_MINUTE": "1000000",
         "PAPERTIDE_DB_POOL_SIZE": "20",
     }
-    prepare(env, workdir, args.days)
+    prepare(env, workdir, args.days, args.papers)
     settings = Settings(database_url=url, data_dir=workdir / "data")
     db = connect(settings)
     print("storing stand-in vectors…", file=sys.stderr)
     store_vectors(db, settings.embedding_model)
+    with db.write_session() as session:  # stand-ins count as current, so the worker idles as in a steady state
+        session.execute(
+            update(PaperEmbedding).values(
+                paper_hash=select(Paper.content_hash).where(Paper.id == PaperEmbedding.paper_id).scalar_subquery()
+            )
+        )
     tokens = make_users(db, args.clients)
     plan = targets(db)
     with db.read_session() as session:
@@ -239,8 +253,9 @@ def measure(url: str, workdir: Path, args: argparse.Namespace) -> None:
             session.execute(select(Paper.arxiv_id, Paper.upvote_count).where(Paper.arxiv_id.in_(plan[1]))).all()
         )
     papertide = [sys.executable, "-m", "papertide"]
-    web = subprocess.Popen([*papertide, "serve", "--workers", "2"], env=env, stderr=(workdir / "web.log").open("w"))
-    worker = subprocess.Popen([*papertide, "worker"], env=env, stderr=(workdir / "worker.log").open("w"))
+    web_log, worker_log = (workdir / "web.log").open("w"), (workdir / "worker.log").open("w")
+    web = subprocess.Popen([*papertide, "serve", "--workers", "2"], env=env, stdout=web_log, stderr=web_log)
+    worker = subprocess.Popen([*papertide, "worker"], env=env, stdout=worker_log, stderr=worker_log)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_ready(base, web)
@@ -255,10 +270,13 @@ def measure(url: str, workdir: Path, args: argparse.Namespace) -> None:
         elapsed = time.monotonic() - started
         peak.stop()
     finally:
-        web.terminate()
-        worker.terminate()
-        web.wait(timeout=60)
-        worker.wait(timeout=60)
+        for process in (web, worker):
+            process.terminate()
+        for process in (web, worker):
+            try:
+                process.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                process.kill()
     problems = check_votes(db, plan[1], before, votes)
     with db.read_session() as session:
         vote_rows = session.scalar(select(func.count()).select_from(Vote))
