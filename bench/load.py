@@ -34,7 +34,7 @@ from pathlib import Path
 
 import httpx
 import psutil
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -45,7 +45,7 @@ from tests.pg import PostgresCluster, _free_port  # noqa: E402
 
 from papertide.config import Settings  # noqa: E402
 from papertide.db import Database, connect  # noqa: E402
-from papertide.models import FeaturedPaper, Paper, PaperEmbedding, User, Vote  # noqa: E402
+from papertide.models import FeaturedPaper, Paper, User, Vote  # noqa: E402
 from papertide.services.accounts import create_user  # noqa: E402
 from papertide.services.api_tokens import create_api_token  # noqa: E402
 
@@ -239,13 +239,7 @@ def measure(url: str, workdir: Path, args: argparse.Namespace) -> None:
     settings = Settings(database_url=url, data_dir=workdir / "data")
     db = connect(settings)
     print("storing stand-in vectors…", file=sys.stderr)
-    store_vectors(db, settings.embedding_model)
-    with db.write_session() as session:  # stand-ins count as current, so the worker idles as in a steady state
-        session.execute(
-            update(PaperEmbedding).values(
-                paper_hash=select(Paper.content_hash).where(Paper.id == PaperEmbedding.paper_id).scalar_subquery()
-            )
-        )
+    store_vectors(db, settings.embedding_model)  # current for the embed job: the worker idles, as in steady state
     tokens = make_users(db, args.clients)
     plan = targets(db)
     with db.read_session() as session:
