@@ -75,7 +75,7 @@ def sizes(settings: Settings) -> str:
     return f"database {total / 1e9:.2f} GB (" + ", ".join(f"{name} {size / 1e9:.2f} GB" for name, size in parts) + ")"
 
 
-def web_process(settings: Settings, workdir: Path, queries: list[str]) -> list[str]:
+def web_process(settings: Settings, workdir: Path, queries: list[str], vectors: bool) -> list[str]:
     """Start `papertide serve`, time daily pages over HTTP, run hybrid searches, report its peak RSS."""
     port = _free_port()
     env = {
@@ -132,7 +132,7 @@ def web_process(settings: Settings, workdir: Path, queries: list[str]) -> list[s
     return rows
 
 
-def run_backend(backend: str, url: str, corpus: Path, workdir: Path, records: int) -> list[str]:
+def run_backend(backend: str, url: str, corpus: Path, workdir: Path, records: int, vectors: bool) -> list[str]:
     workdir.mkdir(parents=True, exist_ok=True)
     rows = [f"### {backend}: {records:,} resampled records + the 822 Daily Papers days"]
     seconds, peak, _ = run_ingest(url, corpus, workdir)
@@ -141,11 +141,11 @@ def run_backend(backend: str, url: str, corpus: Path, workdir: Path, records: in
     command = [sys.executable, "-m", "papertide", "ingest", "daily", str(DAILY_DIR)]
     seconds, peak, _ = run_measured(command, env, workdir / "daily.log")
     rows.append(f"ingest daily (822 days, then the keyword index on SQLite): {seconds:.0f} s, peak RSS {peak} MB")
-    semantic = backend == "sqlite"
+    semantic = backend == "sqlite" and vectors
     if semantic:
         rows += measure(backend, f"{records:,}", url, workdir)  # vectors, indexes, in-process search latency
     else:
-        rows += keyword_only(url, workdir, records)
+        rows += keyword_only(backend, url, workdir, records)
     # PostgreSQL's web process searches with the tantivy index built above (its own full text is far too slow
     # here) and loads the model like any web process, though this run stores no vectors in PostgreSQL.
     engine = "auto" if semantic else "tantivy"
@@ -154,13 +154,13 @@ def run_backend(backend: str, url: str, corpus: Path, workdir: Path, records: in
     db = connect(settings)
     queries = mixed_queries(db)
     db.dispose()
-    rows += web_process(settings, workdir, queries)
+    rows += web_process(settings, workdir, queries, semantic)
     return rows
 
 
-def keyword_only(url: str, workdir: Path, records: int) -> list[str]:
-    """PostgreSQL without vectors (its HNSW build over 2.7M vectors takes hours on 2 cores): keyword latency with
-    its own full text, and with a tantivy index on this host (``PAPERTIDE_KEYWORD_ENGINE=tantivy``)."""
+def keyword_only(backend: str, url: str, workdir: Path, records: int) -> list[str]:
+    """Without vectors (PostgreSQL's HNSW build over 2.7M vectors takes hours on 2 cores, hnswlib's about 40
+    minutes): keyword latency with the database's own full text, and with tantivy."""
     rows = []
     for engine, count in (("database", SLOW_QUERIES), ("tantivy", None)):
         settings = Settings(database_url=url, data_dir=workdir, semantic_search=False, keyword_engine=engine)
@@ -179,7 +179,7 @@ def keyword_only(url: str, workdir: Path, records: int) -> list[str]:
         p50, p99 = timed(keyword, queries[:count])
         db.dispose()
         label = f"keyword ({engine}{f', first {count} queries' if count else ''})"
-        rows.append(f"| postgresql | {records:,} | {label} | {p50:.1f} | {p99:.1f} |")
+        rows.append(f"| {backend} | {records:,} | {label} | {p50:.1f} | {p99:.1f} |")
         print(rows[-1], file=sys.stderr)
     return rows
 
@@ -190,6 +190,7 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=2_700_000)
     parser.add_argument("--backends", nargs="+", default=["sqlite", "postgresql"])
     parser.add_argument("--corpus", type=Path, help="reuse (or write) the resampled corpus here")
+    parser.add_argument("--no-vectors", action="store_true", help="SQLite without vectors and their index")
     args = parser.parse_args()
     report: list[str] = []
     with tempfile.TemporaryDirectory(prefix="papertide-scale-") as tmp:
@@ -201,7 +202,7 @@ def main() -> None:
         try:
             for backend in args.backends:
                 with database(backend, workdir, cluster, "scale") as url:
-                    report += run_backend(backend, url, corpus, workdir / backend, args.records)
+                    report += run_backend(backend, url, corpus, workdir / backend, args.records, not args.no_vectors)
                     print("\n".join(report), file=sys.stderr)
         finally:
             if cluster is not None:
