@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 
 from sqlalchemy import func, insert, select
@@ -9,7 +11,9 @@ from sqlalchemy import func, insert, select
 from papertide.db import Database
 from papertide.models import FeaturedPaper, Organization, Paper, PaperCategory, User, Vote
 from papertide.records import AccountRecord, VersionRecord
+from papertide.services.accounts import create_user
 from papertide.services.papers import feature_papers, refresh_counters, upsert_papers
+from papertide.services.votes import set_vote
 from tests.factories import make_featured_record, make_paper_record
 
 
@@ -145,3 +149,28 @@ def test_metadata_update_keeps_votes_and_featured_day(db: Database) -> None:
     with db.read_session() as session:
         featured = session.execute(select(FeaturedPaper)).scalar_one()
     assert featured.featured_on == date(2026, 1, 2)
+
+
+def test_concurrent_votes_of_many_users_are_all_counted(db: Database) -> None:
+    """Each vote recounts the paper's votes; without a lock on the paper, two voters' recounts race and one is
+    lost (found by bench/load.py on PostgreSQL)."""
+    with db.write_session() as session:
+        upsert_papers(session, [make_paper_record(arxiv_id="2501.00077")])
+        paper_id = session.execute(select(Paper.id).where(Paper.arxiv_id == "2501.00077")).scalar_one()
+        users = [create_user(session, username=f"voter{n}", password="correct horse battery").id for n in range(24)]
+
+    def burst(voters: list[int], up: bool) -> int:
+        start = threading.Barrier(len(voters))
+
+        def vote(user_id: int) -> None:
+            start.wait()
+            with db.write_session() as session:
+                set_vote(session, user_id, paper_id, up=up)
+
+        with ThreadPoolExecutor(max_workers=len(voters)) as pool:
+            list(pool.map(vote, voters))
+        with db.read_session() as session:
+            return session.execute(select(Paper.upvote_count).where(Paper.id == paper_id)).scalar_one()
+
+    assert burst(users, up=True) == len(users)
+    assert burst(users[::2], up=False) == len(users) // 2
