@@ -54,6 +54,7 @@ from papertide.sources.sniff import sniff_format
 from papertide.web.metrics import MULTIPROCESS_ENV
 
 MAX_REPORTED_REJECTIONS = 20
+WORKER_HEALTHCHECK_SECONDS = 60
 
 DATABASE_ADVICE = {
     "full": "The disk holding the database is full. Nothing was lost: the transaction in progress was rolled back. "
@@ -482,6 +483,9 @@ def _run_server(settings: Settings, host: str, port: int, workers: int) -> None:
             workers=workers,
             proxy_headers=True,
             log_level="info",
+            # uvicorn restarts a worker that misses a 5 s health ping; a busy worker (CPU-bound searches holding
+            # the GIL) is slow, not dead, and killing it drops every request in flight.
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         )
     finally:
         if metrics_dir:
