@@ -234,7 +234,6 @@ def measure(url: str, workdir: Path, args: argparse.Namespace) -> None:
         "PAPERTIDE_DATA_DIR": str(workdir / "data"),
         "PAPERTIDE_PORT": str(port),
         "PAPERTIDE_RATE_LIMIT_VOTES_PER_MINUTE": "1000000",
-        "PAPERTIDE_DB_POOL_SIZE": "20",
         # The recommended configuration for a large PostgreSQL instance (docs/deployment.md): PostgreSQL's own
         # full-text ranking costs ~0.5 s of CPU a query at 75k papers and saturates 2 cores under this load.
         "PAPERTIDE_KEYWORD_ENGINE": "tantivy",

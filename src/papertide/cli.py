@@ -55,6 +55,7 @@ from papertide.web.metrics import MULTIPROCESS_ENV
 
 MAX_REPORTED_REJECTIONS = 20
 WORKER_HEALTHCHECK_SECONDS = 60
+KEEP_ALIVE_SECONDS = 75
 
 DATABASE_ADVICE = {
     "full": "The disk holding the database is full. Nothing was lost: the transaction in progress was rolled back. "
@@ -486,6 +487,9 @@ def _run_server(settings: Settings, host: str, port: int, workers: int) -> None:
             # uvicorn restarts a worker that misses a 5 s health ping; a busy worker (CPU-bound searches holding
             # the GIL) is slow, not dead, and killing it drops every request in flight.
             timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+            # Longer than a proxy's idle upstream connections (nginx: 60 s), or the proxy reuses a connection
+            # uvicorn is closing and the client gets a 502.
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
         )
     finally:
         if metrics_dir:

@@ -36,7 +36,9 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = Field(
         10_000, ge=0, description="How long a SQLite writer waits for the lock before failing."
     )
-    db_pool_size: int = Field(5, ge=1, description="PostgreSQL connections kept per process.")
+    db_pool_size: int = Field(
+        10, ge=1, description="PostgreSQL connections kept per process (10 more open under bursts)."
+    )
     db_connect_timeout_seconds: int = Field(
         3, ge=1, description="How long a PostgreSQL connection attempt may take before requests fail with 503."
     )

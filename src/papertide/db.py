@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from papertide.config import Settings
 
 _WRITE_OPTION = "papertide_write"
+POOL_WAIT_SECONDS = 30
 
 
 class Database:
@@ -79,7 +80,8 @@ def make_engine(url: str, settings: Settings) -> Engine:
         return create_engine(
             url,
             pool_size=settings.db_pool_size,
-            pool_timeout=settings.db_connect_timeout_seconds * 2,
+            # Waiting for a free pooled connection is load, not an outage (an outage fails at connect): queue.
+            pool_timeout=POOL_WAIT_SECONDS,
             pool_pre_ping=True,
             connect_args={"connect_timeout": settings.db_connect_timeout_seconds, "options": options},
             future=True,
