@@ -7,13 +7,12 @@ renders the same results.
 from __future__ import annotations
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Literal
 
 from markupsafe import Markup, escape
-from sqlalchemy import ColumnElement, Connection, Engine, and_, func, select, true
+from sqlalchemy import ColumnElement, and_, func, select, true
 from sqlalchemy.orm import Session
 
 from papertide.config import Settings
@@ -27,7 +26,6 @@ from papertide.search.semantic import Semantic
 SearchSort = Literal["relevance", "date", "upvotes"]
 SEARCH_SORTS: tuple[SearchSort, ...] = ("relevance", "date", "upvotes")
 CANDIDATES = 1_000  # keyword hits considered for facets and non-relevance sorts
-_RETRIEVERS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="papertide-vector-search")
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,20 +143,13 @@ def _retrieve(
     keyword: KeywordRetriever,
     semantic: Semantic | None,
 ) -> tuple[list[Hit], dict[int, tuple[str, ...]]]:
+    keyword_hits = keyword.search(session, query, where, CANDIDATES)
     if semantic is None or not query.natural_text.strip():
-        return keyword.search(session, query, where, CANDIDATES), {}
+        return keyword_hits, {}
     # Semantic hits obey the query's phrases, field terms and exclusions too: only the plain words are fuzzy.
     vector_where = and_(where, keyword.constraint(query))
-    # The two retrievers are independent and spend most of their time outside the GIL (the model, hnswlib or
-    # pgvector, tantivy, SQLite), so the vector side runs beside the keyword side, on its own connection.
-    bind = session.get_bind()
-    if isinstance(bind, Engine):
-        vector_side = _RETRIEVERS.submit(_vector_hits, bind, semantic, query.natural_text, vector_where)
-        keyword_hits = keyword.search(session, query, where, CANDIDATES)
-        vector_hits = vector_side.result()
-    else:  # a session on one connection (a test's transaction) cannot be shared with another thread
-        keyword_hits = keyword.search(session, query, where, CANDIDATES)
-        vector_hits = _vector_hits(bind, semantic, query.natural_text, vector_where)
+    vector = semantic.embed_query(query.natural_text)
+    vector_hits = semantic.search(session, vector, vector_where, semantic.settings.vector_candidates)
     share = semantic.settings.search_keyword_weight
     return fuse(
         {"keyword": keyword_hits, "semantic": vector_hits},
@@ -166,11 +157,6 @@ def _retrieve(
         {"keyword": share, "semantic": 1.0 - share},
         k=semantic.settings.search_rrf_k,
     )
-
-
-def _vector_hits(bind: Engine | Connection, semantic: Semantic, text: str, where: ColumnElement[bool]) -> list[Hit]:
-    with Session(bind) as session:
-        return semantic.search(session, semantic.embed_query(text), where, semantic.settings.vector_candidates)
 
 
 def _filtered_only(session: Session, where: ColumnElement[bool]) -> list[Hit]:
