@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -33,6 +34,20 @@ def test_one_holder_at_a_time_until_the_lease_expires(db: Database) -> None:
     assert not acquire_lease(db, "embed", "web-1", 60)
 
 
+def wait_until_embedded(
+    db: Database, settings: Settings, seconds: float, alive: Callable[[], None] = lambda: None
+) -> None:
+    """Poll until no paper waits for a vector; ``alive`` raises if the process doing the work has died."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with db.read_session() as session:
+            if embedding_status(session, settings.embedding_model).pending == 0:
+                return
+        alive()
+        time.sleep(0.2)
+    pytest.fail(f"the background job did not embed the new papers within {seconds:.0f} s")
+
+
 def test_serve_embeds_new_papers_in_the_background(database_url: str, tmp_path: Path, db: Database) -> None:
     # On PostgreSQL, web processes leave jobs to `papertide worker` unless told otherwise (tests/test_queue.py).
     settings = make_settings(database_url, tmp_path, jobs_interval_seconds=0.2, jobs_in_web="on")
@@ -40,14 +55,7 @@ def test_serve_embeds_new_papers_in_the_background(database_url: str, tmp_path: 
     with TestClient(create_app(settings)) as client:
         with db.write_session() as session:
             upsert_papers(session, [record])
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with db.read_session() as session:
-                if embedding_status(session, settings.embedding_model).pending == 0:
-                    break
-            time.sleep(0.2)
-        else:
-            pytest.fail("the background job did not embed the new paper within a minute")
+        wait_until_embedded(db, settings, seconds=60)
         found = client.get("/search.json", params={"q": "legged robot walking up steps"}).json()
     assert found["cards"][0]["arxiv_id"] == record.arxiv_id
     assert "semantic" in found["matched_by"][record.arxiv_id]

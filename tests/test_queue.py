@@ -13,7 +13,6 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select, update
 
 from papertide.config import Settings
@@ -22,10 +21,10 @@ from papertide.jobs import queue
 from papertide.jobs.leases import acquire_lease
 from papertide.jobs.worker import Worker
 from papertide.models import Job, Paper, PaperCategory, utcnow
-from papertide.services.embeddings import embedding_status
 from papertide.services.papers import upsert_papers
 from tests.factories import make_paper_record
 from tests.test_ingest_cli import cli_env, run_cli, snapshot_subset
+from tests.test_jobs import wait_until_embedded
 
 
 def _job(db: Database, job_id: int) -> Job:
@@ -184,15 +183,11 @@ def test_a_worker_process_makes_new_papers_searchable_by_meaning(settings: Setti
     try:
         with db.write_session() as session:
             upsert_papers(session, [record])
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            with db.read_session() as session:
-                if embedding_status(session, settings.embedding_model).pending == 0:
-                    break
+
+        def alive() -> None:
             assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
-            time.sleep(0.3)
-        else:
-            pytest.fail("the worker did not embed the new paper within 90 s")
+
+        wait_until_embedded(db, settings, seconds=90, alive=alive)
     finally:
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=60)
