@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import signal
+import sys
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
@@ -50,19 +51,29 @@ def worker(
     with open_database() as database:  # refuse to start without the current schema, before forking
         ensure_schema(database, get_settings())
     if processes == 1:
-        _work(burst, schedule)
+        code = _work(burst, schedule)
+        if code:
+            raise typer.Exit(code)
         return
     context = multiprocessing.get_context("spawn")
-    children = [context.Process(target=_work, args=(burst, schedule and i == 0)) for i in range(processes)]
+    children = [context.Process(target=_child, args=(burst, schedule and i == 0)) for i in range(processes)]
     for child in children:
         child.start()
     for child in children:
         child.join()
-    if any(child.exitcode not in (0, EXIT_NOTHING_NEW) for child in children):
+    codes = {child.exitcode for child in children}
+    if not codes <= {0, EXIT_NOTHING_NEW}:
         raise typer.Exit(1)
+    if codes == {EXIT_NOTHING_NEW}:
+        raise typer.Exit(EXIT_NOTHING_NEW)
 
 
-def _work(burst: bool, schedule: bool) -> None:
+def _child(burst: bool, schedule: bool) -> None:
+    sys.exit(_work(burst, schedule))
+
+
+def _work(burst: bool, schedule: bool) -> int:
+    """One worker process's life; its exit code (3: a burst found nothing to run)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
     settings = get_settings()
     with open_database() as database:
@@ -71,9 +82,7 @@ def _work(burst: bool, schedule: bool) -> None:
             if burst:
                 done = Worker(database, settings, semantic).run_until_empty()
                 console.print(f"{done} jobs run")
-                if done == 0:
-                    raise typer.Exit(EXIT_NOTHING_NEW)
-                return
+                return EXIT_NOTHING_NEW if done == 0 else 0
             interval = settings.jobs_interval_seconds or 20.0
             runner = JobRunner(database, settings, semantic, interval, schedule=schedule)
 
@@ -85,6 +94,7 @@ def _work(burst: bool, schedule: bool) -> None:
             signal.signal(signal.SIGINT, stop)
             console.print(f"worker {runner.worker.name} running ({', '.join(sorted(TASKS))})")
             runner.run()
+            return 0
         finally:
             if semantic is not None:
                 semantic.close()
