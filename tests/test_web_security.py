@@ -101,7 +101,7 @@ def test_hostile_text_comes_back_escaped(client: TestClient, db: Database) -> No
                 title=f"Title {payload}",
                 abstract=f"Abstract {payload}",
                 authors=(AuthorRecord(f"Author {payload}"),),
-            )
+            ),
         )
         for payload in XSS
     ]
