@@ -80,8 +80,9 @@ def _work(burst: bool, schedule: bool) -> int:
         semantic = open_semantic(settings)
         try:
             if burst:
-                done = Worker(database, settings, semantic).run_until_empty()
-                console.print(f"{done} jobs run")
+                burst_worker = Worker(database, settings, semantic)
+                done = burst_worker.run_until_empty()
+                console.print(burst_worker.stats.summary())
                 return EXIT_NOTHING_NEW if done == 0 else 0
             interval = settings.jobs_interval_seconds or 20.0
             runner = JobRunner(database, settings, semantic, interval, schedule=schedule)

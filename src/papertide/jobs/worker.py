@@ -15,7 +15,7 @@ import time
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from papertide.config import Settings
 from papertide.db import Database
@@ -36,7 +36,9 @@ class WorkerStats:
     done: int = 0
     failed: int = 0
     postponed: int = 0
-    by_task: dict[str, int] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        return f"{self.done} jobs done, {self.failed} failed, {self.postponed} postponed"
 
 
 class Worker:
@@ -94,7 +96,6 @@ class Worker:
         else:
             if queue.complete(self.database, job.id, self.name):
                 self.stats.done += 1
-                self.stats.by_task[job.task] = self.stats.by_task.get(job.task, 0) + 1
                 log.info("job %d (%s) done in %.1f s: %s", job.id, job.task, time.monotonic() - started, summary)
             else:
                 log.warning("job %d (%s) finished after its lease passed to another worker", job.id, job.task)
