@@ -6,8 +6,9 @@ process, as bench/search_speed.py measures them), daily page latency over HTTP, 
 (`papertide serve`, one process) after it served pages and hybrid searches.
 
 Vectors are synthetic stand-ins (low-rank, normalised, like real embeddings): embedding 2.7M abstracts takes ~40 h
-on these 2 cores. PostgreSQL runs keyword search and pages only: inserting 2.7M vectors into pgvector's HNSW index
-takes hours here (75k took 279 s), so its vector side is measured at 75k by bench/search_speed.py.
+on these 2 cores. On SQLite they are folded into the usearch file (half precision), which the web process maps.
+PostgreSQL runs keyword search and pages only: inserting 2.7M vectors into pgvector's HNSW index takes hours here
+(75k took 279 s), so its vector side is measured at 75k by bench/search_speed.py.
 
     .venv/bin/python bench/scale.py --backends sqlite
     .venv/bin/python bench/scale.py --records 1000000 --backends postgresql
@@ -75,6 +76,18 @@ def sizes(settings: Settings) -> str:
     return f"database {total / 1e9:.2f} GB (" + ", ".join(f"{name} {size / 1e9:.2f} GB" for name, size in parts) + ")"
 
 
+def resident_split(pid: int) -> str:
+    """A process's resident memory now: its own (anonymous) pages against mapped files' pages, which are page
+    cache shared with every process mapping the same file (SQLite's vector file, tantivy's segments)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    kb = {
+        key: int(value.split()[0])
+        for key, value in (line.split(":", 1) for line in status.splitlines())
+        if key.startswith("Rss")
+    }
+    return f"now {kb['RssAnon'] // 1024} MB own memory + {kb['RssFile'] // 1024} MB of mapped files"
+
+
 def web_process(settings: Settings, workdir: Path, queries: list[str], vectors: bool) -> list[str]:
     """Start `papertide serve`, time daily pages over HTTP, run hybrid searches, report its peak RSS."""
     port = _free_port()
@@ -93,7 +106,7 @@ def web_process(settings: Settings, workdir: Path, queries: list[str], vectors: 
     base = f"http://127.0.0.1:{port}"
     rows = []
     try:
-        deadline = time.monotonic() + 600  # a SQLite process loads its vector index file first
+        deadline = time.monotonic() + 600
         while True:
             try:
                 if httpx.get(base + "/readyz", timeout=5).status_code == 200:
@@ -125,7 +138,7 @@ def web_process(settings: Settings, workdir: Path, queries: list[str], vectors: 
                 rows.append(
                     f"{name} over HTTP: p50 {statistics.median(ordered) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms"
                 )
-        rows.append(f"web process peak RSS: {_high_water_kb(server.pid) // 1024} MB")
+        rows.append(f"web process peak RSS: {_high_water_kb(server.pid) // 1024} MB ({resident_split(server.pid)})")
     finally:
         server.terminate()
         server.wait(timeout=60)
@@ -159,8 +172,8 @@ def run_backend(backend: str, url: str, corpus: Path, workdir: Path, records: in
 
 
 def keyword_only(backend: str, url: str, workdir: Path, records: int) -> list[str]:
-    """Without vectors (PostgreSQL's HNSW build over 2.7M vectors takes hours on 2 cores, hnswlib's about 40
-    minutes): keyword latency with the database's own full text, and with tantivy."""
+    """Without vectors (PostgreSQL's HNSW build over 2.7M vectors takes hours on 2 cores): keyword latency with
+    the database's own full text, and with tantivy."""
     rows = []
     for engine, count in (("database", SLOW_QUERIES), ("tantivy", None)):
         settings = Settings(database_url=url, data_dir=workdir, semantic_search=False, keyword_engine=engine)

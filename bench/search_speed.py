@@ -49,7 +49,6 @@ from papertide.search.query import parse_query  # noqa: E402
 from papertide.search.semantic import open_semantic  # noqa: E402
 from papertide.search.service import SearchOptions, search_papers  # noqa: E402
 from papertide.search.tantivy_keyword import sync_keyword_index  # noqa: E402
-from papertide.search.vectors import HnswRetriever  # noqa: E402
 from papertide.services.embeddings import embed_pending  # noqa: E402
 
 WARM_UP = 10
@@ -145,10 +144,10 @@ def measure(backend: str, label: str, url: str, workdir: Path) -> list[str]:
     semantic = open_semantic(settings)
     assert semantic is not None
     index_seconds = 0.0
-    if isinstance(semantic.retriever, HnswRetriever):
+    if semantic.file_index is not None:
         started = time.perf_counter()
         with db.read_session() as session:
-            semantic.retriever.index.sync(session)
+            semantic.file_index.fold(session, force=True)
         index_seconds = time.perf_counter() - started
     keyword_seconds, keyword_bytes = 0.0, 0
     if settings.keyword_index_path is not None:
@@ -192,7 +191,6 @@ def measure(backend: str, label: str, url: str, workdir: Path) -> list[str]:
         f"| {backend} | {label} | build: vectors stored {vector_seconds:.0f} s, file index {index_seconds:.0f} s, "
         f"keyword index {keyword_seconds:.0f} s ({keyword_bytes / 1e6:.0f} MB); bench process peak RSS {peak} MB | | |"
     )
-    semantic.close()
     db.dispose()
     return rows
 

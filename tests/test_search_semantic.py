@@ -3,7 +3,9 @@ retrievers, fusion with keyword search, similar papers, positives and negatives,
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +14,7 @@ from sqlalchemy import select, true, update
 
 from papertide.config import Settings
 from papertide.db import Database, connect
+from papertide.jobs.scheduler import JobRunner
 from papertide.models import Paper, PaperCategory, PaperEmbedding
 from papertide.search.fusion import convex_fusion, fuse, reciprocal_rank_fusion
 from papertide.search.keyword import Hit
@@ -19,7 +22,7 @@ from papertide.search.query import parse_query
 from papertide.search.semantic import Semantic, open_semantic
 from papertide.search.service import SearchOptions, search_papers
 from papertide.search.similar import Examples, SimilarityError, similar_papers
-from papertide.search.vectors import HnswIndex
+from papertide.search.vectors import FileVectorIndex
 from papertide.services.embeddings import EmbedBatch, embed_pending, embedding_status
 from papertide.services.ingest import ingest_snapshot
 from tests.conftest import EMBEDDED_LINES, MemoEmbedder, fresh_database, make_settings
@@ -197,33 +200,92 @@ def sqlite_corpus(
         database.dispose()
 
 
-def test_file_index_persists_catches_up_and_replaces_changed_vectors(
+def test_vector_file_is_folded_mapped_and_shadowed_by_newer_vectors(
     sqlite_corpus: tuple[Database, Settings], embedder: MemoEmbedder
 ) -> None:
     corpus, settings = sqlite_corpus
     path = settings.vector_index_path
     assert path is not None
-    first = HnswIndex(path, embedder.name)
+    first = FileVectorIndex(path, embedder.name)
     with corpus.read_session() as session:
-        assert first.sync(session) == LINES
-    first.save()
-    reopened = HnswIndex(path, embedder.name)
-    assert (len(reopened), reopened.watermark) == (LINES, first.watermark)
+        assert first.sync(session) == LINES and first.in_memory == LINES and not path.exists()
+        assert first.fold(session) == LINES  # no file yet: any waiting vector is worth one
+    assert path.exists() and (len(first), first.in_memory) == (LINES, 0)
+
+    reopened = FileVectorIndex(path, embedder.name)  # another process: maps the file, copies nothing
+    assert (len(reopened), reopened.in_memory, reopened.watermark) == (LINES, 0, first.watermark)
     target = paper_id(corpus, GRASPING)
     with corpus.write_session() as session:  # the embed job's way of changing a vector: delete, insert
         row = session.execute(select(PaperEmbedding).where(PaperEmbedding.paper_id == target)).scalar_one()
+        old_vector = np.asarray(row.vector)
         replacement = embedder.encode(["an unrelated text about medieval poetry and its meter"])[0]
         session.delete(row)
         session.flush()
         session.add(PaperEmbedding(paper_id=target, model=row.model, text_hash="x", paper_hash="y", vector=replacement))
     with corpus.read_session() as session:
         assert reopened.sync(session) == 1
-    assert len(reopened) == LINES  # replaced under the same label, not added twice
+        assert reopened.fold(session) == 0  # 1 vector against a file of LINES is not worth a rewrite yet
+    assert (len(reopened), reopened.in_memory) == (LINES, 1)  # shadows the file's vector, not a second paper
     assert reopened.nearest(replacement, 1)[0][0] == target
-    path.write_bytes(b"damaged")
-    rebuilt = HnswIndex(path, embedder.name)
+    near_old = reopened.nearest(old_vector, LINES)
+    scores = [score for pid, score in near_old if pid == target]
+    assert scores == [pytest.approx(float(old_vector @ replacement), abs=0.01)]  # once, scored by its new vector
+
     with corpus.read_session() as session:
-        assert rebuilt.sync(session) == LINES
+        assert first.fold(session, force=True) == 1  # the first process folds: only what the file lacked
+        assert reopened.sync(session) == 0  # the other notices the new file and maps it
+    assert (len(reopened), reopened.in_memory) == (LINES, 0)
+    assert reopened.nearest(replacement, 1)[0][0] == target
+
+    path.write_bytes(b"damaged")
+    rebuilt = FileVectorIndex(path, embedder.name)
+    with corpus.read_session() as session:
+        assert rebuilt.sync(session) == LINES  # searches go on from memory until the next fold
+        assert rebuilt.fold(session) == LINES
+    assert FileVectorIndex(path, embedder.name).nearest(replacement, 1)[0][0] == target
+
+
+def test_a_search_holds_at_most_the_side_limit_and_a_fold_takes_the_rest(
+    sqlite_corpus: tuple[Database, Settings], embedder: MemoEmbedder
+) -> None:
+    corpus, settings = sqlite_corpus
+    index = FileVectorIndex(settings.vector_index_path, embedder.name, side_limit=10)
+    with corpus.read_session() as session:
+        assert index.sync(session) == 10 and index.sync(session) == 0
+        assert index.fold(session) == LINES
+    assert (len(index), index.in_memory) == (LINES, 0)
+
+
+def test_the_jobs_thread_folds_vectors_other_processes_wrote(
+    sqlite_corpus: tuple[Database, Settings], embedder: MemoEmbedder
+) -> None:
+    corpus, settings = sqlite_corpus  # the vectors were stored by the fixture, as `papertide embed` would
+    semantic = open_semantic(settings, embedder)
+    assert semantic is not None and semantic.file_index is not None
+    runner = JobRunner(corpus, settings, semantic, 0.2, schedule=False, work=False, keep_indexes=True)
+    runner.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not (semantic.file_index.path and semantic.file_index.path.exists()):
+            assert time.monotonic() < deadline, "the vector file was not written within a minute"
+            time.sleep(0.1)
+    finally:
+        runner.stop()
+    assert (len(semantic.file_index), semantic.file_index.in_memory) == (LINES, 0)
+
+
+def test_concurrent_folds_take_turns(sqlite_corpus: tuple[Database, Settings], embedder: MemoEmbedder) -> None:
+    corpus, settings = sqlite_corpus
+    indexes = [FileVectorIndex(settings.vector_index_path, embedder.name) for _ in range(3)]
+
+    def fold(index: FileVectorIndex) -> int:
+        with corpus.read_session() as session:
+            return index.fold(session)
+
+    with ThreadPoolExecutor(3) as pool:
+        folded = list(pool.map(fold, indexes))
+    assert sorted(folded) == [0, 0, LINES]  # one wrote the file; the others found nothing left to fold
+    assert all((len(index), index.in_memory) == (LINES, 0) for index in indexes)
 
 
 def test_vector_retrievers_of_both_engines_fill_a_filtered_page(corpus: Database, semantic: Semantic) -> None:

@@ -53,8 +53,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         runner = None
-        jobs, keyword_index = settings.runs_jobs_in_web, settings.keyword_index_path is not None
-        if settings.jobs_interval_seconds > 0 and (jobs or keyword_index):
+        jobs = settings.runs_jobs_in_web
+        derived = settings.keyword_index_path is not None or (semantic is not None and semantic.file_index is not None)
+        if settings.jobs_interval_seconds > 0 and (jobs or derived):
             runner = JobRunner(
                 database,
                 settings,
@@ -62,14 +63,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 settings.jobs_interval_seconds,
                 schedule=jobs,
                 work=jobs,
-                keep_indexes=keyword_index,
+                keep_indexes=derived,
             )
             runner.start()
         yield
         if runner is not None:
             runner.stop()
-        if semantic is not None:
-            semantic.close()
         database.dispose()
 
     app = FastAPI(

@@ -310,6 +310,9 @@ def embed(
                     advance(done)
 
                 embed_new_papers(database, semantic, limit=limit, on_batch=on_batch)
+            if semantic.file_index is not None:
+                with progress_bar("vectors written to the vector file") as advance:
+                    semantic.fold_vectors(database, progress=advance)
         except EmbedderError as error:
             console.print(f"[red]Embedding failed:[/red] {error}")
             raise typer.Exit(1) from error

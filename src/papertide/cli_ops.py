@@ -78,27 +78,23 @@ def _work(burst: bool, schedule: bool) -> int:
     settings = get_settings()
     with open_database() as database:
         semantic = open_semantic(settings)
-        try:
-            if burst:
-                burst_worker = Worker(database, settings, semantic)
-                done = burst_worker.run_until_empty()
-                console.print(burst_worker.stats.summary())
-                return EXIT_NOTHING_NEW if done == 0 else 0
-            interval = settings.jobs_interval_seconds or 20.0
-            runner = JobRunner(database, settings, semantic, interval, schedule=schedule)
+        if burst:
+            burst_worker = Worker(database, settings, semantic)
+            done = burst_worker.run_until_empty()
+            console.print(burst_worker.stats.summary())
+            return EXIT_NOTHING_NEW if done == 0 else 0
+        interval = settings.jobs_interval_seconds or 20.0
+        runner = JobRunner(database, settings, semantic, interval, schedule=schedule)
 
-            def stop(signum: int, _frame: FrameType | None) -> None:
-                console.print(f"signal {signum}: finishing the job in hand, then stopping")
-                runner.stop(timeout=0)
+        def stop(signum: int, _frame: FrameType | None) -> None:
+            console.print(f"signal {signum}: finishing the job in hand, then stopping")
+            runner.stop(timeout=0)
 
-            signal.signal(signal.SIGTERM, stop)
-            signal.signal(signal.SIGINT, stop)
-            console.print(f"worker {runner.worker.name} running ({', '.join(sorted(TASKS))})")
-            runner.run()
-            return 0
-        finally:
-            if semantic is not None:
-                semantic.close()
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        console.print(f"worker {runner.worker.name} running ({', '.join(sorted(TASKS))})")
+        runner.run()
+        return 0
 
 
 @jobs_app.command("status")

@@ -192,7 +192,7 @@ class Settings(BaseSettings):
         url = self.resolved_database_url
         if not self.is_sqlite or ":memory:" in url:
             return None
-        return Path(url.split(":///", 1)[1]).with_suffix(".vectors.hnsw")
+        return Path(url.split(":///", 1)[1]).with_suffix(".vectors.usearch")
 
     @property
     def keyword_index_path(self) -> Path | None:

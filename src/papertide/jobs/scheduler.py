@@ -64,9 +64,9 @@ def _pending(database: Database, task: str) -> bool:
 class JobRunner:
     """Enqueue due work every ``interval`` seconds and run queued jobs in between (polling every ``poll``).
 
-    ``schedule``: enqueue due work; ``work``: run queued jobs; ``keep_indexes``: bring this host's keyword index
-    (tantivy, a cache of the database kept beside it) up to date every ``interval``, which web processes do for
-    the index they search; one process writes at a time and the others skip their turn.
+    ``schedule``: enqueue due work; ``work``: run queued jobs; ``keep_indexes``: bring this host's derived indexes
+    (caches of the database kept beside it: tantivy's keyword index, SQLite's vector file) up to date every
+    ``interval``, which web processes do for the indexes they search; one process writes at a time.
     """
 
     def __init__(
@@ -87,7 +87,9 @@ class JobRunner:
         self.poll = poll
         self.schedule = schedule
         self.work = work
-        self.keep_indexes = keep_indexes and settings.keyword_index_path is not None
+        self.keep_keywords = keep_indexes and settings.keyword_index_path is not None
+        self.keep_vectors = keep_indexes and semantic is not None and semantic.file_index is not None
+        self.semantic = semantic
         self.worker = Worker(database, settings, semantic)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -109,14 +111,20 @@ class JobRunner:
                 next_tick = utcnow().timestamp() + self.interval
                 if self.schedule:
                     self._guarded(lambda: enqueue_due(self.database, self.settings, utcnow()), "scheduling")
-                if self.keep_indexes:
+                if self.keep_keywords:
                     self._guarded(
                         lambda: sync_keyword_index(self.database, self.settings, wait=False), "keyword indexing"
                     )
+                if self.keep_vectors:
+                    self._guarded(self._fold_vectors, "folding vectors into the vector file")
             if self.work:
                 self._guarded(lambda: self.worker.run_until_empty(self._stop), "running jobs")
             if self._stop.wait(self.poll):
                 return
+
+    def _fold_vectors(self) -> None:
+        if self.semantic is not None:
+            self.semantic.fold_vectors(self.database)
 
     def _guarded(self, step: Callable[[], object], what: str) -> None:
         try:

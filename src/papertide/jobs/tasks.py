@@ -15,7 +15,6 @@ from typing import Any
 from papertide.config import Settings
 from papertide.db import Database
 from papertide.search.semantic import Semantic
-from papertide.search.vectors import HnswRetriever
 from papertide.services import ingest
 from papertide.services.digests import DigestBusy, send_digests
 from papertide.services.embeddings import EmbedBatch, embed_pending
@@ -30,7 +29,7 @@ def embed_new_papers(
     limit: int | None = None,
     on_batch: Callable[[EmbedBatch], None] | None = None,
 ) -> int:
-    """Embed pending papers, then bring this process's vector index up to date (SQLite's file index)."""
+    """Embed pending papers in the batches the embed job and `papertide embed` share."""
     done = embed_pending(
         database,
         semantic.embedder,
@@ -38,10 +37,6 @@ def embed_new_papers(
         limit=limit,
         on_batch=on_batch,
     )
-    if isinstance(semantic.retriever, HnswRetriever):
-        with database.read_session() as session:
-            semantic.retriever.index.sync(session)
-        semantic.retriever.index.save()
     return done
 
 
@@ -92,7 +87,8 @@ def _embed(context: JobContext, payload: Mapping[str, Any]) -> str:
     if context.semantic is None:
         return "semantic search is off"
     done = embed_new_papers(context.database, context.semantic, limit=_argument(payload, "limit", int, False))
-    return f"embedded {done} papers"
+    folded = context.semantic.fold_vectors(context.database)
+    return f"embedded {done} papers" + (f", folded {folded} vectors into the vector file" if folded else "")
 
 
 def _digest(context: JobContext, payload: Mapping[str, Any]) -> str:

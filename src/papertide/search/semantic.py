@@ -5,7 +5,7 @@ the vectors of stored papers. The app factory and the CLI each open one; everyth
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from threading import Lock
 
 import numpy as np
@@ -13,10 +13,11 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from papertide.config import Settings
+from papertide.db import Database
 from papertide.models import PaperEmbedding
 from papertide.search.embedder import Embedder, load_embedder
 from papertide.search.keyword import Hit
-from papertide.search.vectors import HnswIndex, HnswRetriever, PgVectorRetriever, VectorRetriever
+from papertide.search.vectors import FileVectorIndex, FileVectorRetriever, PgVectorRetriever, VectorRetriever
 
 QUERY_CACHE_SIZE = 512
 
@@ -37,6 +38,19 @@ class Semantic:
                 self.settings.embedding_model, self.settings.embedding_device, self.settings.embedding_batch_size
             )
         return self._embedder
+
+    @property
+    def file_index(self) -> FileVectorIndex | None:
+        """SQLite's vector file (which the process running jobs folds new vectors into), or None on PostgreSQL."""
+        return self.retriever.index if isinstance(self.retriever, FileVectorRetriever) else None
+
+    def fold_vectors(self, database: Database, progress: Callable[[int], None] | None = None) -> int:
+        """Fold new vectors into SQLite's vector file when enough wait outside it (see :meth:`FileVectorIndex.fold`);
+        nothing on PostgreSQL. Returns how many were folded."""
+        if self.file_index is None:
+            return 0
+        with database.read_session() as session:
+            return self.file_index.fold(session, progress=progress)
 
     @property
     def device(self) -> str | None:
@@ -82,10 +96,6 @@ class Semantic:
         )
         return {paper_id: vector for paper_id, vector in rows}
 
-    def close(self) -> None:
-        if isinstance(self.retriever, HnswRetriever):
-            self.retriever.index.save()
-
 
 def open_semantic(settings: Settings, embedder: Embedder | None = None) -> Semantic | None:
     """The semantic side for these settings, or None when ``PAPERTIDE_SEMANTIC_SEARCH`` is off."""
@@ -93,7 +103,7 @@ def open_semantic(settings: Settings, embedder: Embedder | None = None) -> Seman
         return None
     retriever: VectorRetriever
     if settings.is_sqlite:
-        retriever = HnswRetriever(HnswIndex(settings.vector_index_path, settings.embedding_model))
+        retriever = FileVectorRetriever(FileVectorIndex(settings.vector_index_path, settings.embedding_model))
     else:
         retriever = PgVectorRetriever(settings.embedding_model)
     return Semantic(settings, retriever, embedder)

@@ -22,7 +22,6 @@ about a millisecond. What this module owns:
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
@@ -32,7 +31,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import tantivy
 from sqlalchemy import ColumnElement, bindparam, func, literal_column, select
@@ -41,6 +40,7 @@ from sqlalchemy.orm import Session
 from papertide.config import Settings
 from papertide.db import Database
 from papertide.models import Paper
+from papertide.search.filelock import exclusive_lock
 from papertide.search.keyword import Hit, KeywordRetriever, content_words, prefix_root
 from papertide.search.query import SearchQuery, Term
 
@@ -215,16 +215,10 @@ class TantivyIndex:
     def writing(self, wait: bool) -> Iterator[None]:
         """Hold the write lock (a flock on a file beside the directory, so a rebuild can replace the directory);
         raises :class:`IndexBusy` when ``wait`` is false and another writer holds it."""
-        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
-        handle: IO[bytes] = open(self.lock_path, "ab")  # noqa: SIM115 (closed in finally, after the unlock)
-        try:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-            except BlockingIOError:
-                raise IndexBusy(str(self.path)) from None
+        with exclusive_lock(self.lock_path, wait=wait) as held:
+            if not held:
+                raise IndexBusy(str(self.path))
             yield
-        finally:
-            handle.close()  # closing releases the flock
 
     def sync(
         self,

@@ -1,10 +1,13 @@
-"""Nearest-neighbour retrieval over stored paper vectors: pgvector's HNSW index on PostgreSQL, an hnswlib graph in
-a file beside the SQLite database, one interface returning :class:`Hit` lists like the keyword retrievers.
+"""Nearest-neighbour retrieval over stored paper vectors: pgvector's HNSW index on PostgreSQL, a usearch HNSW file
+beside the SQLite database, one interface returning :class:`Hit` lists like the keyword retrievers.
 
-The database is the source of truth; the SQLite-side file is a cache of it. :class:`HnswIndex` remembers the
-highest ``paper_embeddings.id`` it holds and, before each search, adds the rows above it (a changed paper gets a
-new, higher id, and hnswlib replaces the vector stored under that paper's label), so a paper the embed job just
-wrote is searchable in the next query of every process, and a restart loads the file instead of rebuilding.
+The database is the source of truth; the SQLite-side file is a cache of it, built for a large corpus. Vectors are
+stored in half precision (recall as with 32-bit floats, half the bytes) and every process *maps* the file rather
+than loading it, so N web processes share one copy in the page cache and a process's own memory does not grow with
+the corpus (2.7M papers: a 2.5 GB file, not 4.5 GB of RAM in each process). A mapped index is read-only, so vectors
+written after the file was last *folded* live in a small in-memory side index, caught up before each search (a
+changed paper gets a new, higher embedding id; its new vector shadows the old one in the file). The process that
+runs jobs folds the side index into a new file once it is big enough; others notice the new file and map it.
 """
 
 from __future__ import annotations
@@ -12,22 +15,25 @@ from __future__ import annotations
 import json
 import os
 import threading
-import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
-import hnswlib
 import numpy as np
-from sqlalchemy import ColumnElement, Float, select, text, true
+from sqlalchemy import ColumnElement, Float, func, select, text, true
 from sqlalchemy.orm import Session
+from usearch.index import Index
 
 from papertide.models import VECTOR_DIMENSIONS, Paper, PaperEmbedding
+from papertide.search.filelock import exclusive_lock
 from papertide.search.keyword import Hit
 
 SYNC_BATCH = 20_000
-SAVE_EVERY_SECONDS = 60.0
+SIDE_INDEX_LIMIT = 50_000  # vectors a search may add to a process's memory; a fold takes the rest
+FOLD_AT = 20_000  # side-index size that makes a fold worth rewriting a large file
 MAX_WIDENING = 8_192  # the most ANN candidates fetched to fill a heavily filtered page
+FILE_FORMAT = 1
+SEARCH_EXPANSION = 128
 
 
 class VectorRetriever(Protocol):
@@ -70,116 +76,240 @@ class PgVectorRetriever:
         return [Hit(paper_id, 1.0 - float(d)) for paper_id, d in session.execute(statement)]
 
 
-class HnswIndex:
-    """An hnswlib graph of one model's paper vectors (labels are paper ids), persisted next to the database."""
+class FileVectorIndex:
+    """One model's paper vectors (keys are paper ids): the mapped file plus the in-memory side index."""
 
-    def __init__(self, path: Path | None, model: str, dimensions: int = VECTOR_DIMENSIONS) -> None:
+    def __init__(
+        self,
+        path: Path | None,
+        model: str,
+        dimensions: int = VECTOR_DIMENSIONS,
+        *,
+        side_limit: int = SIDE_INDEX_LIMIT,
+        fold_at: int = FOLD_AT,
+    ) -> None:
         self.path = path
         self.model = model
         self.dimensions = dimensions
-        self.watermark = 0
+        self.side_limit = side_limit
+        self.fold_at = fold_at
         self._lock = threading.RLock()
-        self._saved_at = time.monotonic()
-        self._dirty = False
-        self._index = self._load() or self._empty(1_024)
+        self._file: Index | None = None
+        self._file_watermark = 0  # highest embedding id the mapped file holds
+        self._file_stamp: tuple[int, int] | None = None  # its metadata file's (inode, mtime): changes on a fold
+        self._side = self._new_index("f32")
+        self._shadowed = 0  # side-index keys that also have an (older) vector in the file
+        self.watermark = 0  # highest embedding id held, file or side index
+        self._map_file()
 
-    def _empty(self, capacity: int) -> hnswlib.Index:
-        index = hnswlib.Index(space="cosine", dim=self.dimensions)
-        index.init_index(max_elements=capacity, ef_construction=100, M=16, allow_replace_deleted=False)
-        index.set_ef(128)
-        self.watermark = 0
-        return index
+    # The file ------------------------------------------------------------------------------------------------
+
+    def _new_index(self, dtype: str) -> Index:
+        return Index(
+            ndim=self.dimensions,
+            metric="cos",
+            dtype=dtype,
+            connectivity=16,
+            expansion_add=100,
+            expansion_search=SEARCH_EXPANSION,
+        )
 
     def _meta_path(self) -> Path:
         assert self.path is not None
-        return self.path.with_suffix(self.path.suffix + ".json")
+        return self.path.with_name(self.path.name + ".json")
 
-    def _load(self) -> hnswlib.Index | None:
-        if self.path is None or not self.path.exists() or not self._meta_path().exists():
+    def _stamp(self) -> tuple[int, int] | None:
+        try:
+            stat = self._meta_path().stat()
+        except FileNotFoundError:
             return None
+        return (stat.st_ino, stat.st_mtime_ns)
+
+    def _map_file(self) -> None:
+        """Map the current file (metadata first: a fold replaces the index before its metadata, so the watermark
+        read here is never above what the mapped index holds), and start a fresh side index above it."""
+        self._file, self._file_watermark = None, 0
+        if self.path is not None:
+            self._file_stamp = self._stamp()
+            self._file, self._file_watermark = self._open_file()
+        self._side = self._new_index("f32")
+        self._shadowed = 0
+        self.watermark = self._file_watermark
+
+    def _open_file(self) -> tuple[Index | None, int]:
+        assert self.path is not None
         try:
             meta = json.loads(self._meta_path().read_text())
-            if meta.get("model") != self.model or meta.get("dimensions") != self.dimensions:
-                return None
-            index = hnswlib.Index(space="cosine", dim=self.dimensions)
-            index.load_index(str(self.path), max_elements=int(meta["capacity"]))
+            expected = {"format": FILE_FORMAT, "model": self.model, "dimensions": self.dimensions}
+            if any(meta.get(key) != value for key, value in expected.items()):
+                return None, 0  # another model's or an older layout's file: the next fold replaces it
+            index = Index.restore(str(self.path), view=True)
         except (OSError, ValueError, KeyError, RuntimeError):
-            return None  # a damaged cache is rebuilt from the database
-        index.set_ef(128)
-        self.watermark = int(meta["watermark"])
-        return index
+            return None, 0  # missing or damaged: searches use the side index, the next fold rewrites the file
+        if index is None:
+            return None, 0
+        _set_expansion(index, SEARCH_EXPANSION)
+        return index, int(meta["watermark"])
+
+    def _notice_fold(self) -> None:
+        if self.path is not None and self._stamp() != self._file_stamp:
+            self._map_file()
+
+    # Catching up ---------------------------------------------------------------------------------------------
 
     def __len__(self) -> int:
-        return int(self._index.get_current_count())
+        in_file = len(self._file) if self._file is not None else 0
+        return in_file + len(self._side) - self._shadowed
+
+    @property
+    def in_memory(self) -> int:
+        """Vectors this process holds itself (the side index); the file's are mapped."""
+        return len(self._side)
 
     def sync(self, session: Session) -> int:
-        """Add every vector written since the last sync; returns how many were added."""
+        """Add the vectors written since the last sync to the side index (up to its limit); returns how many."""
         added = 0
         with self._lock:
-            while True:
-                rows = session.execute(
-                    select(PaperEmbedding.id, PaperEmbedding.paper_id, PaperEmbedding.vector)
-                    .where(PaperEmbedding.id > self.watermark, PaperEmbedding.model == self.model)
-                    .order_by(PaperEmbedding.id)
-                    .limit(SYNC_BATCH)
-                ).all()
+            self._notice_fold()
+            while len(self._side) < self.side_limit:
+                room = min(SYNC_BATCH, self.side_limit - len(self._side))
+                rows = self._rows_above(session, self.watermark, room)
                 if not rows:
                     break
-                self._add([row.paper_id for row in rows], np.vstack([row.vector for row in rows]))
+                self._add_to_side([row.paper_id for row in rows], np.vstack([row.vector for row in rows]))
                 self.watermark = rows[-1].id
                 added += len(rows)
-            if added:
-                self._dirty = True
-            if self._dirty and time.monotonic() - self._saved_at > SAVE_EVERY_SECONDS:
-                self.save()
         return added
 
-    def _add(self, labels: list[int], vectors: np.ndarray) -> None:
-        needed = len(self) + len(labels)
-        capacity = int(self._index.get_max_elements())
-        if needed > capacity:
-            self._index.resize_index(max(needed, capacity * 2))
-        # A catch-up of many vectors (a restart, a backfill) may use every core; a few new papers take one.
-        threads = -1 if len(labels) > 1_000 else 1
-        self._index.add_items(vectors, np.asarray(labels, dtype=np.int64), num_threads=threads)
+    def _rows_above(self, session: Session, watermark: int, limit: int) -> Sequence[Any]:
+        return session.execute(
+            select(PaperEmbedding.id, PaperEmbedding.paper_id, PaperEmbedding.vector)
+            .where(PaperEmbedding.id > watermark, PaperEmbedding.model == self.model)
+            .order_by(PaperEmbedding.id)
+            .limit(limit)
+        ).all()
+
+    def _add_to_side(self, paper_ids: list[int], vectors: np.ndarray) -> None:
+        keys = np.asarray(paper_ids, dtype=np.uint64)
+        if self._file is not None:
+            shadowing = np.asarray(self._file.contains(keys), dtype=bool)
+            if len(self._side):
+                shadowing = shadowing & ~np.asarray(self._side.contains(keys), dtype=bool)  # those already counted
+            self._shadowed += int(np.count_nonzero(shadowing))
+        _replace(self._side, keys, vectors)
 
     def nearest(self, vector: np.ndarray, count: int) -> list[tuple[int, float]]:
+        """The ``count`` nearest papers by cosine similarity, best first; a paper's newest vector answers for it."""
         with self._lock:
             count = min(count, len(self))
             if count == 0:
                 return []
-            self._index.set_ef(max(128, count))
-            labels, distances = self._index.knn_query(vector.reshape(1, -1), k=count, num_threads=1)
-        return [(int(label), 1.0 - float(distance)) for label, distance in zip(labels[0], distances[0], strict=True)]
+            found: dict[int, float] = {}
+            for index in (self._side, self._file):
+                if index is None or len(index) == 0:
+                    continue
+                _set_expansion(index, max(SEARCH_EXPANSION, count))
+                shadowed = min(self._shadowed, count) if index is self._file else 0
+                wanted = min(count + shadowed, len(index))
+                matches = index.search(vector, wanted, threads=1)
+                keys, distances = matches.keys, matches.distances
+                if index is self._file and self._shadowed:
+                    newer = self._side.contains(keys)  # re-embedded papers: the side index answers for them
+                    keys, distances = keys[~newer], distances[~newer]
+                for key, distance in zip(keys, distances, strict=True):
+                    found[int(key)] = 1.0 - float(distance)
+        return sorted(found.items(), key=lambda item: item[1], reverse=True)[:count]
 
-    def save(self) -> None:
-        """Write the graph and its watermark atomically (a crash leaves the previous pair, which sync catches up)."""
+    # Folding -------------------------------------------------------------------------------------------------
+
+    def fold(self, session: Session, *, force: bool = False, progress: Callable[[int], None] | None = None) -> int:
+        """Write a new file holding every vector in the database and map it, under a lock that makes one process
+        the writer. Without ``force`` only when enough vectors wait outside the file to be worth rewriting it: 1 in
+        20 of the file's, at most :data:`FOLD_AT`. ``progress`` hears the count folded so far (a first build of
+        millions takes tens of minutes). Returns how many vectors were folded in."""
         if self.path is None:
-            return
-        with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = self.path.with_suffix(".tmp")
-            self._index.save_index(str(temporary))
-            os.replace(temporary, self.path)
-            meta = {
-                "model": self.model,
-                "dimensions": self.dimensions,
-                "watermark": self.watermark,
-                "capacity": int(self._index.get_max_elements()),
-                "count": len(self),
-            }
-            meta_temporary = self._meta_path().with_suffix(".tmp")
-            meta_temporary.write_text(json.dumps(meta))
-            os.replace(meta_temporary, self._meta_path())
-            self._saved_at = time.monotonic()
-            self._dirty = False
+            return 0
+        with self._lock, exclusive_lock(self.path.with_name(self.path.name + ".lock"), wait=True):
+            self._notice_fold()  # another process may have folded while this one waited
+            in_file = len(self._file) if self._file is not None else 0
+            threshold = 1 if force else min(self.fold_at, max(in_file // 20, 1))
+            if self._waiting(session, threshold) < threshold:
+                return 0
+            writable = self._writable_copy()
+            folded, watermark = 0, self._file_watermark
+            for rows in self._batches(session, watermark):
+                keys = np.asarray([row.paper_id for row in rows], dtype=np.uint64)
+                _replace(writable, keys, np.vstack([row.vector for row in rows]))
+                folded, watermark = folded + len(rows), rows[-1].id
+                if progress is not None:
+                    progress(folded)
+            self._write(writable, watermark)
+            del writable
+            self._map_file()
+            self.sync(session)
+        return folded
+
+    def _waiting(self, session: Session, limit: int) -> int:
+        """Vectors above the file's watermark, counted up to ``limit``."""
+        above = (
+            select(PaperEmbedding.id)
+            .where(PaperEmbedding.id > self._file_watermark, PaperEmbedding.model == self.model)
+            .limit(limit)
+            .subquery()
+        )
+        return int(session.execute(select(func.count()).select_from(above)).scalar_one())
+
+    def _writable_copy(self) -> Index:
+        if self._file is None:
+            return self._new_index("f16")
+        assert self.path is not None
+        loaded = Index.restore(str(self.path), view=False)
+        if loaded is None:
+            raise RuntimeError(f"{self.path} is no longer a vector index; delete it and it is rebuilt")
+        return loaded
+
+    def _batches(self, session: Session, watermark: int) -> Iterator[Sequence[Any]]:
+        while rows := self._rows_above(session, watermark, SYNC_BATCH):
+            yield rows
+            watermark = rows[-1].id
+
+    def _write(self, index: Index, watermark: int) -> None:
+        """Replace the index file, then its metadata (the order readers rely on), each atomically."""
+        assert self.path is not None
+        temporary = self.path.with_name(self.path.name + ".tmp")
+        index.save(str(temporary))
+        os.replace(temporary, self.path)
+        meta = {
+            "format": FILE_FORMAT,
+            "model": self.model,
+            "dimensions": self.dimensions,
+            "watermark": watermark,
+            "count": len(index),
+        }
+        meta_temporary = self._meta_path().with_name(self._meta_path().name + ".tmp")
+        meta_temporary.write_text(json.dumps(meta))
+        os.replace(meta_temporary, self._meta_path())
 
 
-class HnswRetriever:
+def _set_expansion(index: Index, expansion: int) -> None:
+    # usearch declares this setter apart from its getter, which mypy does not follow
+    index.expansion_search = expansion  # type: ignore[misc]
+
+
+def _replace(index: Index, keys: np.ndarray, vectors: np.ndarray) -> None:
+    """Add vectors under ``keys``, replacing a key's earlier vector (a re-embedded paper)."""
+    present = keys[index.contains(keys)] if len(index) else keys[:0]
+    if len(present):
+        index.remove(present)
+    # A backfill may use every core; a few new papers take one.
+    index.add(keys, vectors.astype(np.float32, copy=False), threads=0 if len(keys) > 1_000 else 1)
+
+
+class FileVectorRetriever:
     """ANN candidates from the file index, then the filters in SQL, widening the candidate set until the page
     fills (or the whole index was read)."""
 
-    def __init__(self, index: HnswIndex) -> None:
+    def __init__(self, index: FileVectorIndex) -> None:
         self.index = index
 
     def search(

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from papertide.search.vectors import HnswRetriever
 from papertide.services.embeddings import embedding_status
 from papertide.web.deps import DbSession, SemanticSearch, render_page
 from papertide.web.security import Admin
@@ -34,9 +33,9 @@ def admin(request: Request, session: DbSession, user: Admin, semantic: SemanticS
         page = AdminPage(False, None, None, 0, 0, 0, 0.0, "off")
         return render_page(request, "admin.html", {"page": page})
     status = embedding_status(session, semantic.model)
-    if isinstance(semantic.retriever, HnswRetriever):
-        index = semantic.retriever.index
-        described = f"hnswlib file {index.path} · {len(index)} vectors in this process"
+    index = semantic.file_index
+    if index is not None:
+        described = f"usearch file {index.path} · {len(index)} vectors, {index.in_memory} of them not yet folded in"
     else:
         described = "pgvector HNSW index in PostgreSQL"
     device = getattr(semantic._embedder, "device", None) if semantic._embedder is not None else None
