@@ -113,10 +113,12 @@ def complete(database: Database, job_id: int, worker: str) -> bool:
     )
 
 
-def fail(database: Database, job: ClaimedJob, worker: str, error: str, backoff_seconds: float) -> str:
+def fail(
+    database: Database, job: ClaimedJob, worker: str, error: str, backoff_seconds: float, *, final: bool = False
+) -> str:
     """Record a failed attempt: queued again after ``backoff_seconds * 2^(attempts-1)``, or ``failed`` when the
-    attempts are used up. Returns the new status."""
-    exhausted = job.attempts >= job.max_attempts
+    attempts are used up or the failure is ``final`` (retrying cannot help). Returns the new status."""
+    exhausted = final or job.attempts >= job.max_attempts
     status = "failed" if exhausted else "queued"
     delay = timedelta(seconds=backoff_seconds * 2 ** (job.attempts - 1))
     _update_held(

@@ -84,7 +84,7 @@ class Worker:
             self.stats.postponed += 1
             log.info("job %d (%s) postponed %.0f s: %s", job.id, job.task, later.seconds, later)
         except TaskArgumentError as error:
-            queue.fail(self.database, _last_attempt(job), self.name, f"bad arguments: {error}", 0)
+            queue.fail(self.database, job, self.name, f"bad arguments: {error}", 0, final=True)
             self.stats.failed += 1
             log.error("job %d (%s) failed: bad arguments: %s", job.id, job.task, error)
         except Exception as error:  # any task failure is recorded on the job and retried by the queue
@@ -128,10 +128,6 @@ class Worker:
         while (stop is None or not stop.is_set()) and self.run_one():
             count += 1
         return count
-
-
-def _last_attempt(job: queue.ClaimedJob) -> queue.ClaimedJob:
-    return queue.ClaimedJob(job.id, job.task, job.payload, job.max_attempts, job.max_attempts)
 
 
 def _describe(error: Exception) -> str:
