@@ -28,6 +28,7 @@ from pathlib import Path
 
 import httpx
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -44,7 +45,8 @@ from papertide.search.tantivy_keyword import sync_keyword_index  # noqa: E402
 
 DAILY_DIR = ROOT.parent / "shared" / "data" / "hf-daily"
 PAGE_REQUESTS = 200
-SLOW_QUERIES = 30  # PostgreSQL's own full text takes seconds a query at this size: a sample, not all 200
+SLOW_QUERIES = 10  # PostgreSQL's own full text takes seconds a query at this size: a sample, not all 200
+SLOW_QUERY_TIMEOUT_MS = 10_000
 
 
 def directory_bytes(path: Path | None) -> int:
@@ -145,55 +147,83 @@ def web_process(settings: Settings, workdir: Path, queries: list[str], vectors: 
     return rows
 
 
+class Report(list[str]):
+    """Rows printed as they are measured, so a run that fails late keeps what it found."""
+
+    def add(self, *rows: str) -> None:
+        for row in rows:
+            print(row, file=sys.stderr, flush=True)
+            self.append(row)
+
+
 def run_backend(backend: str, url: str, corpus: Path, workdir: Path, records: int, vectors: bool) -> list[str]:
     workdir.mkdir(parents=True, exist_ok=True)
-    rows = [f"### {backend}: {records:,} resampled records + the 822 Daily Papers days"]
+    report = Report()
+    report.add(f"### {backend}: {records:,} resampled records + the 822 Daily Papers days")
     seconds, peak, _ = run_ingest(url, corpus, workdir)
-    rows.append(f"ingest snapshot: {seconds:.0f} s ({records / seconds:,.0f} records/s), peak RSS {peak} MB")
+    report.add(f"ingest snapshot: {seconds:.0f} s ({records / seconds:,.0f} records/s), peak RSS {peak} MB")
     env = {**os.environ, "PAPERTIDE_DATABASE_URL": url, "PAPERTIDE_DATA_DIR": str(workdir)}
     command = [sys.executable, "-m", "papertide", "ingest", "daily", str(DAILY_DIR)]
     seconds, peak, _ = run_measured(command, env, workdir / "daily.log")
-    rows.append(f"ingest daily (822 days, then the keyword index on SQLite): {seconds:.0f} s, peak RSS {peak} MB")
+    report.add(f"ingest daily (822 days, then the keyword index on SQLite): {seconds:.0f} s, peak RSS {peak} MB")
     semantic = backend == "sqlite" and vectors
     if semantic:
-        rows += measure(backend, f"{records:,}", url, workdir)  # vectors, indexes, in-process search latency
+        report.add(*measure(backend, f"{records:,}", url, workdir))  # vectors, indexes, in-process search latency
     else:
-        rows += keyword_only(backend, url, workdir, records)
+        report.add(*keyword_only(backend, url, workdir, records))
     # PostgreSQL's web process searches with the tantivy index built above (its own full text is far too slow
     # here) and loads the model like any web process, though this run stores no vectors in PostgreSQL.
     engine = "auto" if semantic else "tantivy"
     settings = Settings(database_url=url, data_dir=workdir, keyword_engine=engine)
-    rows.append(sizes(settings))
+    report.add(sizes(settings))
     db = connect(settings)
     queries = mixed_queries(db)
     db.dispose()
-    rows += web_process(settings, workdir, queries, semantic)
-    return rows
+    report.add(*web_process(settings, workdir, queries, semantic))
+    return report
 
 
 def keyword_only(backend: str, url: str, workdir: Path, records: int) -> list[str]:
     """Without vectors (PostgreSQL's HNSW build over 2.7M vectors takes hours on 2 cores): keyword latency with
-    the database's own full text, and with tantivy."""
+    the database's own full text (a sample, each query cut at SLOW_QUERY_TIMEOUT_MS), and with tantivy."""
     rows = []
     for engine, count in (("database", SLOW_QUERIES), ("tantivy", None)):
-        settings = Settings(database_url=url, data_dir=workdir, semantic_search=False, keyword_engine=engine)
+        settings = Settings(
+            database_url=url,
+            data_dir=workdir,
+            semantic_search=False,
+            keyword_engine=engine,
+            db_statement_timeout_ms=SLOW_QUERY_TIMEOUT_MS,
+        )
         db = connect(settings)
         started = time.perf_counter()
         indexed = sync_keyword_index(db, settings)
         if indexed:
             size = directory_bytes(settings.keyword_index_path) / 1e9
             rows.append(f"tantivy index: {indexed:,} papers in {time.perf_counter() - started:.0f} s, {size:.2f} GB")
+            print(rows[-1], file=sys.stderr, flush=True)
         queries = mixed_queries(db)
+        timeouts: list[str] = []
 
-        def keyword(query: str, settings: Settings = settings, db: Database = db) -> object:
-            with db.read_session() as session:
-                return search_papers(session, parse_query(query), SearchOptions(), settings=settings)
+        def keyword(
+            query: str, settings: Settings = settings, db: Database = db, timeouts: list[str] = timeouts
+        ) -> object:
+            try:
+                with db.read_session() as session:
+                    return search_papers(session, parse_query(query), SearchOptions(), settings=settings)
+            except OperationalError as error:
+                if "statement timeout" not in str(error):
+                    raise
+                timeouts.append(query)
+                return None
 
         p50, p99 = timed(keyword, queries[:count])
         db.dispose()
         label = f"keyword ({engine}{f', first {count} queries' if count else ''})"
+        if timeouts:
+            label += f"; {len(timeouts)} runs cut at the {SLOW_QUERY_TIMEOUT_MS // 1000} s statement timeout"
         rows.append(f"| {backend} | {records:,} | {label} | {p50:.1f} | {p99:.1f} |")
-        print(rows[-1], file=sys.stderr)
+        print(rows[-1], file=sys.stderr, flush=True)
     return rows
 
 
@@ -216,7 +246,6 @@ def main() -> None:
             for backend in args.backends:
                 with database(backend, workdir, cluster, "scale") as url:
                     report += run_backend(backend, url, corpus, workdir / backend, args.records, not args.no_vectors)
-                    print("\n".join(report), file=sys.stderr)
         finally:
             if cluster is not None:
                 cluster.stop()
