@@ -62,6 +62,8 @@ DATABASE_ADVICE = {
     "Free some space and run the same command again (ingests resume where they stopped).",
     "unavailable": "The database cannot be reached or is busy. Check that PostgreSQL is running and "
     "PAPERTIDE_DATABASE_URL points at it, then run the command again.",
+    "timeout": "A database statement ran past PAPERTIDE_DB_STATEMENT_TIMEOUT_MS and was stopped; its transaction "
+    "was rolled back. Run the command again with a larger timeout (0: none).",
 }
 
 app = typer.Typer(help="papertide: daily research papers, search, digests and an hf.co-compatible API.")

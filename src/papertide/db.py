@@ -155,6 +155,7 @@ def insert_ignoring_conflicts(session: Session, model: type[Any], values: dict[s
     return session.execute(statement).first() is not None
 
 
+QUERY_CANCELED = "57014"  # PostgreSQL's SQLSTATE for a statement stopped by statement_timeout (or a cancel)
 _UNAVAILABLE_MARKERS = (
     "connection refused",
     "could not connect",
@@ -168,12 +169,14 @@ _UNAVAILABLE_MARKERS = (
 )
 
 
-def classify_database_error(error: DBAPIError) -> Literal["full", "unavailable", "other"]:
+def classify_database_error(error: DBAPIError) -> Literal["full", "unavailable", "timeout", "other"]:
     """Whether a database error means a full disk, a database that is away or busy (both worth retrying after a
-    while, neither a bug), or anything else."""
+    while), a statement stopped at ``PAPERTIDE_DB_STATEMENT_TIMEOUT_MS`` (none of them a bug), or anything else."""
     text = str(error.orig).lower()
     if "disk is full" in text or "no space left" in text or "could not extend file" in text:
         return "full"
+    if getattr(error.orig, "sqlstate", None) == QUERY_CANCELED:
+        return "timeout"
     # psycopg's OperationalError is about the server or the connection; sqlite3's also covers our own SQL mistakes.
     server_side = type(error.orig).__module__.startswith("psycopg") and isinstance(
         error, (OperationalError, InterfaceError)

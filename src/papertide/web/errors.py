@@ -80,13 +80,16 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 def database_failure(error: DBAPIError) -> tuple[int, str, int]:
-    """Status, message and Retry-After seconds for a database error: a full disk (507) or an unreachable, busy or
-    restarting database (503) is a condition the client may retry; anything else is our bug (500)."""
+    """Status, message and Retry-After seconds for a database error: a full disk (507), an unreachable, busy or
+    restarting database (503) or a statement past the timeout (503) is a condition, not a bug; anything else is
+    our bug (500)."""
     kind = classify_database_error(error)
     if kind == "full":
         return 507, "The server's disk is full, so this change was not saved. Nothing was lost; try again later.", 0
     if kind == "unavailable":
         return 503, "The database is not reachable right now; try again in a few seconds.", 5
+    if kind == "timeout":  # the same request would take as long again: no Retry-After
+        return 503, "This took longer than the server allows and was stopped. For a search, try more specific words.", 0
     return 500, "Something went wrong on our side; it has been logged.", 0
 
 
