@@ -3,6 +3,7 @@ retrievers, fusion with keyword search, similar papers, positives and negatives,
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -254,6 +255,26 @@ def test_a_search_holds_at_most_the_side_limit_and_a_fold_takes_the_rest(
         assert index.sync(session) == 10 and index.sync(session) == 0
         assert index.fold(session) == LINES
     assert (len(index), index.in_memory) == (LINES, 0)
+
+
+def test_searches_go_on_while_the_process_folds(
+    sqlite_corpus: tuple[Database, Settings], embedder: MemoEmbedder
+) -> None:
+    corpus, settings = sqlite_corpus
+    index = FileVectorIndex(settings.vector_index_path, embedder.name)
+    query = embedder.encode(["grasping occluded objects with a robot arm"])[0]
+    answered: list[list[tuple[int, float]]] = []
+
+    def search_from_another_thread(_folded: int) -> None:
+        searcher = threading.Thread(target=lambda: answered.append(index.nearest(query, 5)))
+        searcher.start()
+        searcher.join(timeout=10)  # a search waiting for the whole fold would still be blocked here
+        assert not searcher.is_alive(), "a search waited for the fold"
+
+    with corpus.read_session() as session:
+        index.sync(session)
+        assert index.fold(session, progress=search_from_another_thread) == LINES
+    assert answered and all(len(hits) == 5 for hits in answered)
 
 
 def test_the_jobs_thread_folds_vectors_other_processes_wrote(

@@ -229,14 +229,18 @@ class FileVectorIndex:
         millions takes tens of minutes). Returns how many vectors were folded in."""
         if self.path is None:
             return 0
-        with self._lock, exclusive_lock(self.path.with_name(self.path.name + ".lock"), wait=True):
-            self._notice_fold()  # another process may have folded while this one waited
-            in_file = len(self._file) if self._file is not None else 0
+        # Only the fold lock is held while the new file is built (minutes for millions of vectors): this process's
+        # searches go on against the old file and side index, and swap to the new file at the end.
+        with exclusive_lock(self.path.with_name(self.path.name + ".lock"), wait=True):
+            with self._lock:
+                self._notice_fold()  # another process may have folded while this one waited
+                mapped, folded_up_to = self._file is not None, self._file_watermark
+                in_file = len(self._file) if self._file is not None else 0
             threshold = 1 if force else min(self.fold_at, max(in_file // 20, 1))
-            if self._waiting(session, threshold) < threshold:
+            if self._waiting(session, folded_up_to, threshold) < threshold:
                 return 0
-            writable = self._writable_copy()
-            folded, watermark = 0, self._file_watermark
+            writable = self._writable_copy() if mapped else self._new_index("f16")
+            folded, watermark = 0, folded_up_to
             for rows in self._batches(session, watermark):
                 keys = np.asarray([row.paper_id for row in rows], dtype=np.uint64)
                 _replace(writable, keys, np.vstack([row.vector for row in rows]))
@@ -245,23 +249,23 @@ class FileVectorIndex:
                     progress(folded)
             self._write(writable, watermark)
             del writable
-            self._map_file()
-            self.sync(session)
+            with self._lock:
+                self._map_file()
+        self.sync(session)
         return folded
 
-    def _waiting(self, session: Session, limit: int) -> int:
-        """Vectors above the file's watermark, counted up to ``limit``."""
+    def _waiting(self, session: Session, watermark: int, limit: int) -> int:
+        """Vectors above ``watermark``, counted up to ``limit``."""
         above = (
             select(PaperEmbedding.id)
-            .where(PaperEmbedding.id > self._file_watermark, PaperEmbedding.model == self.model)
+            .where(PaperEmbedding.id > watermark, PaperEmbedding.model == self.model)
             .limit(limit)
             .subquery()
         )
         return int(session.execute(select(func.count()).select_from(above)).scalar_one())
 
     def _writable_copy(self) -> Index:
-        if self._file is None:
-            return self._new_index("f16")
+        """The file loaded into memory (a mapped index cannot take additions)."""
         assert self.path is not None
         loaded = Index.restore(str(self.path), view=False)
         if loaded is None:
