@@ -12,12 +12,12 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from papertide.config import Settings
 from papertide.db import Database
 from papertide.models import FeaturedPaper, IngestCheckpoint, Paper
-from papertide.services.ingest import ingest_snapshot
+from papertide.services.ingest import ingest_daily, ingest_snapshot
 from tests.replay_server import ReplayServer, Reply
 
 EXIT_NOTHING_NEW = 3
@@ -305,3 +305,32 @@ def test_arxiv_query_pages_through_results(settings: Settings, db: Database, sha
     assert result.returncode == 0, result.stderr
     assert "20 added" in result.stderr and paper_count(db) == 20
     assert starts[:2] == ["0", "10"]
+
+
+def test_bulk_ingests_leave_planner_statistics(db: Database, shared_data: Path, tmp_path: Path) -> None:
+    # Without statistics SQLite drove daily pages through every paper by the papers.hidden index: 730 ms a page at
+    # 2.7M papers (bench/RESULTS.md, scale).
+    ingest_snapshot(db, snapshot_subset(shared_data, tmp_path / "subset.jsonl", 200))
+    ingest_daily(db, shared_data / "hf-daily" / "2024-01-03.json")
+    with db.read_session() as session:
+        if db.is_sqlite:
+            analysed = set(session.execute(text("SELECT tbl FROM sqlite_stat1")).scalars())
+            plan = " ".join(
+                row[3]
+                for row in session.execute(
+                    text(
+                        "EXPLAIN QUERY PLAN SELECT papers.id FROM papers JOIN featured_papers "
+                        "ON featured_papers.paper_id = papers.id WHERE papers.hidden IS 0 "
+                        "AND featured_papers.featured_on BETWEEN '2024-01-03' AND '2024-01-03' "
+                        "ORDER BY papers.upvote_count DESC LIMIT 30"
+                    )
+                )
+            )
+            assert "ix_featured_papers_featured_on" in plan and "ix_papers_hidden" not in plan, plan
+        else:
+            analysed = set(
+                session.execute(
+                    text("SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL")
+                ).scalars()
+            )
+    assert {"papers", "featured_papers", "paper_categories"} <= analysed

@@ -18,7 +18,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, Table, create_engine, event
+from sqlalchemy import Engine, Table, create_engine, event, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
@@ -167,6 +167,16 @@ _UNAVAILABLE_MARKERS = (
     "database is locked",
     "canceling statement due to statement timeout",
 )
+
+
+def refresh_statistics(database: Database) -> None:
+    """Refresh the query planner's statistics after a bulk write. Without them SQLite guesses that
+    ``papers.hidden = 0`` is selective and drives a daily page through every paper by that index (380 ms at 2.7M
+    papers, against under 1 ms with statistics); PostgreSQL's autovacuum would get there, later."""
+    with database.write_session() as session:
+        if database.is_sqlite:
+            session.execute(text("PRAGMA analysis_limit = 1000"))  # sampled: 13 s on a 16 GB file, not minutes
+        session.execute(text("ANALYZE"))
 
 
 def classify_database_error(error: DBAPIError) -> Literal["full", "unavailable", "timeout", "other"]:

@@ -17,7 +17,7 @@ from typing import TypeVar
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from papertide.db import Database
+from papertide.db import Database, refresh_statistics
 from papertide.models import IngestCheckpoint, utcnow
 from papertide.records import IngestCounts, PaperRecord, RejectedLine
 from papertide.services.papers import feature_papers, upsert_papers
@@ -57,6 +57,7 @@ def ingest_snapshot(
             batch = []
     _commit_snapshot_batch(db, batch, counts, key, None)
     progress(last_line)
+    refresh_statistics(db)
     return counts
 
 
@@ -162,6 +163,7 @@ def ingest_oai(
             metadata_prefix=metadata_prefix,
             progress=progress,
         )
+    refresh_statistics(db)
     return counts
 
 
@@ -184,6 +186,7 @@ def ingest_daily(db: Database, path: Path, *, progress: Progress = _no_progress)
         result.featured.rejections.extend(rejected)
         result.files += 1
         progress(result.files)
+    refresh_statistics(db)
     return result
 
 
