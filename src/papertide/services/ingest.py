@@ -57,7 +57,7 @@ def ingest_snapshot(
             batch = []
     _commit_snapshot_batch(db, batch, counts, key, None)
     progress(last_line)
-    refresh_statistics(db)
+    _refresh_statistics_if_changed(db, counts)
     return counts
 
 
@@ -163,7 +163,7 @@ def ingest_oai(
             metadata_prefix=metadata_prefix,
             progress=progress,
         )
-    refresh_statistics(db)
+    _refresh_statistics_if_changed(db, counts)
     return counts
 
 
@@ -186,8 +186,14 @@ def ingest_daily(db: Database, path: Path, *, progress: Progress = _no_progress)
         result.featured.rejections.extend(rejected)
         result.files += 1
         progress(result.files)
-    refresh_statistics(db)
+    _refresh_statistics_if_changed(db, result.papers, result.featured)
     return result
+
+
+def _refresh_statistics_if_changed(db: Database, *counts: IngestCounts) -> None:
+    # A rerun that found nothing new (a cron's usual case) should not pay for ANALYZE: 13 s on a 2.7M-paper file.
+    if any(c.added or c.updated for c in counts):
+        refresh_statistics(db)
 
 
 def _batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
