@@ -11,6 +11,7 @@ PostgreSQL runs keyword search and pages only: inserting 2.7M vectors into pgvec
 (75k took 279 s), so its vector side is measured at 75k by bench/search_speed.py.
 
     .venv/bin/python bench/scale.py --backends sqlite
+    .venv/bin/python bench/scale.py --existing /path/to/scale.db   # search and web figures on a kept SQLite run
     .venv/bin/python bench/scale.py --records 1000000 --backends postgresql
 """
 
@@ -34,12 +35,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.ingest import _high_water_kb, database, resampled_snapshot, run_ingest, run_measured  # noqa: E402
-from bench.search_speed import measure, mixed_queries, timed  # noqa: E402
+from bench.search_speed import latency, measure, mixed_queries, timed  # noqa: E402
 from tests.pg import PostgresCluster, _free_port  # noqa: E402
 
 from papertide.config import Settings  # noqa: E402
 from papertide.db import Database, connect  # noqa: E402
 from papertide.search.query import parse_query  # noqa: E402
+from papertide.search.semantic import open_semantic  # noqa: E402
 from papertide.search.service import SearchOptions, search_papers  # noqa: E402
 from papertide.search.tantivy_keyword import sync_keyword_index  # noqa: E402
 
@@ -227,6 +229,30 @@ def keyword_only(backend: str, url: str, workdir: Path, records: int) -> list[st
     return rows
 
 
+def existing_sqlite(path: Path) -> list[str]:
+    """Search latency, sizes and the web process again on a database an earlier run kept (with its vector file and
+    keyword index beside it), e.g. after a change to search: a rebuild at 2.7M takes hours."""
+    settings = Settings(
+        database_url=f"sqlite:///{path.resolve()}",
+        data_dir=path.resolve().parent,
+        page_cache_seconds=0,
+        jobs_interval_seconds=0,
+    )
+    db = connect(settings)
+    with db.read_session() as session:
+        papers = session.execute(text("SELECT count(*) FROM papers")).scalar_one()
+    semantic = open_semantic(settings)
+    assert semantic is not None
+    report = Report()
+    report.add(f"### sqlite: the kept database {path} ({papers:,} papers)")
+    report.add(*latency(db, settings, semantic, "sqlite", f"{papers:,}"))
+    queries = mixed_queries(db)
+    db.dispose()
+    report.add(sizes(settings))
+    report.add(*web_process(settings, path.resolve().parent, queries, vectors=True))
+    return report
+
+
 def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so `finally` stops the PostgreSQL it started
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -234,7 +260,11 @@ def main() -> None:
     parser.add_argument("--backends", nargs="+", default=["sqlite", "postgresql"])
     parser.add_argument("--corpus", type=Path, help="reuse (or write) the resampled corpus here")
     parser.add_argument("--no-vectors", action="store_true", help="SQLite without vectors and their index")
+    parser.add_argument("--existing", type=Path, help="measure search and the web process on this SQLite file")
     args = parser.parse_args()
+    if args.existing:
+        print("\n".join(existing_sqlite(args.existing)))
+        return
     report: list[str] = []
     with tempfile.TemporaryDirectory(prefix="papertide-scale-") as tmp:
         workdir = Path(tmp)

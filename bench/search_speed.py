@@ -46,7 +46,7 @@ from papertide.db import Database, connect  # noqa: E402
 from papertide.models import Paper, PaperEmbedding  # noqa: E402
 from papertide.search.embedder import load_embedder, paper_text  # noqa: E402
 from papertide.search.query import parse_query  # noqa: E402
-from papertide.search.semantic import open_semantic  # noqa: E402
+from papertide.search.semantic import Semantic, open_semantic  # noqa: E402
 from papertide.search.service import SearchOptions, search_papers  # noqa: E402
 from papertide.search.tantivy_keyword import sync_keyword_index  # noqa: E402
 from papertide.services.embeddings import embed_pending  # noqa: E402
@@ -155,6 +155,21 @@ def measure(backend: str, label: str, url: str, workdir: Path) -> list[str]:
         sync_keyword_index(db, settings)
         keyword_seconds = time.perf_counter() - started
         keyword_bytes = sum(f.stat().st_size for f in settings.keyword_index_path.rglob("*") if f.is_file())
+    rows = latency(db, settings, semantic, backend, label)
+    scan = arxiv_sanity_scan(db, mixed_queries(db)[:SCAN_QUERIES])
+    rows.append(f"| {backend} | {label} | arxiv-sanity-lite scan ({SCAN_QUERIES} queries) | {scan * 1000:.0f} | – |")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    rows.append(
+        f"| {backend} | {label} | build: vectors stored {vector_seconds:.0f} s, file index {index_seconds:.0f} s, "
+        f"keyword index {keyword_seconds:.0f} s ({keyword_bytes / 1e6:.0f} MB); bench process peak RSS {peak} MB | | |"
+    )
+    db.dispose()
+    return rows
+
+
+def latency(db: Database, settings: Settings, semantic: Semantic, backend: str, label: str) -> list[str]:
+    """p50/p99 of the mixed queries, in process: keyword, vector alone, hybrid (query vectors cached by the vector
+    pass, as repeated queries are), hybrid with the model run for every query."""
     engine = "tantivy" if settings.keyword_index_path is not None else "database"
     queries = mixed_queries(db)
     semantic.embed_query("warm the model")
@@ -172,26 +187,20 @@ def measure(backend: str, label: str, url: str, workdir: Path) -> list[str]:
             vector = semantic.embed_query(parse_query(query).natural_text or query)
             return semantic.search(session, vector, Paper.hidden.is_(False), 100)
 
-    rows = []
-    for name, run in ((f"keyword ({engine})", keyword), ("vector", vector), ("hybrid", hybrid)):
-        p50, p99 = timed(run, queries)
-        rows.append(f"| {backend} | {label} | {name} | {p50:.1f} | {p99:.1f} |")
-        print(rows[-1], file=sys.stderr)
-
     def hybrid_uncached(query: str) -> object:
         semantic.clear_query_cache()  # the passes above cached every query vector; here the model runs each time
         return hybrid(query)
 
-    p50, p99 = timed(hybrid_uncached, queries)
-    rows.append(f"| {backend} | {label} | hybrid, query vectors not cached | {p50:.1f} | {p99:.1f} |")
-    scan = arxiv_sanity_scan(db, queries[:SCAN_QUERIES])
-    rows.append(f"| {backend} | {label} | arxiv-sanity-lite scan ({SCAN_QUERIES} queries) | {scan * 1000:.0f} | – |")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
-    rows.append(
-        f"| {backend} | {label} | build: vectors stored {vector_seconds:.0f} s, file index {index_seconds:.0f} s, "
-        f"keyword index {keyword_seconds:.0f} s ({keyword_bytes / 1e6:.0f} MB); bench process peak RSS {peak} MB | | |"
-    )
-    db.dispose()
+    rows = []
+    for name, run in (
+        (f"keyword ({engine})", keyword),
+        ("vector", vector),
+        ("hybrid", hybrid),
+        ("hybrid, query vectors not cached", hybrid_uncached),
+    ):
+        p50, p99 = timed(run, queries)
+        rows.append(f"| {backend} | {label} | {name} | {p50:.1f} | {p99:.1f} |")
+        print(rows[-1], file=sys.stderr)
     return rows
 
 

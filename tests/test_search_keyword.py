@@ -13,7 +13,8 @@ from sqlalchemy import update
 
 from papertide.db import Database, connect
 from papertide.models import Paper
-from papertide.search.query import parse_query
+from papertide.search.keyword import plain_words
+from papertide.search.query import Term, parse_query
 from papertide.search.service import SearchOptions, search_papers
 from papertide.services.ingest import ingest_snapshot
 from tests.conftest import fresh_database, make_settings
@@ -62,6 +63,18 @@ def test_exclusions_remove_matches(corpus: Database) -> None:
     assert {"2503.16424", "2503.13961"} <= set(both)
     without = ids(corpus, "bezier -splatting")
     assert "2503.16424" not in without and "2503.13961" in without
+
+
+def test_split_words_stand_for_their_parts(corpus: Database) -> None:
+    assert ids(corpus, "fine-tuning language model's") == ids(corpus, "fine tuning language model")
+    assert "2503.17657" in ids(corpus, "karhunen-loeve")  # "Karhunen-Loève"
+    assert plain_words(parse_query('state-of-the-art "fine-tuning" title:x gpt-4o splat*')) == [
+        Term("state"),
+        Term("art"),
+        Term("gpt"),
+        Term("4o"),
+        Term("splat", prefix=True),
+    ]
 
 
 def test_title_field_restricts_the_column(corpus: Database) -> None:

@@ -124,6 +124,40 @@ def test_hybrid_search_fuses_and_says_why(corpus: Database, semantic: Semantic) 
     assert GRASPING in [row.arxiv_id for row in paraphrase.rows[:10]], [row.arxiv_id for row in paraphrase.rows]
 
 
+class ThreadRecordingEmbedder:
+    """The test model, noting which thread asked it for each query, or failing when told to."""
+
+    def __init__(self, inner: MemoEmbedder, fail: bool = False) -> None:
+        self.inner, self.fail = inner, fail
+        self.name, self.dimensions = inner.name, inner.dimensions
+        self.threads: list[str] = []
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        self.threads.append(threading.current_thread().name)
+        if self.fail:
+            raise RuntimeError("the model broke")
+        return self.inner.encode(texts)
+
+
+def test_the_semantic_side_runs_beside_the_keyword_side(
+    corpus: Database, settings: Settings, embedder: MemoEmbedder
+) -> None:
+    recording = ThreadRecordingEmbedder(embedder)
+    semantic = open_semantic(settings, recording)
+    assert semantic is not None
+    where = Paper.hidden.is_(False)
+    with corpus.read_session() as session:
+        finish = semantic.search_ahead(session, "robot hand picking up hidden things", 20)
+        ahead = finish(where)
+        after = semantic.search(session, semantic.embed_query("robot hand picking up hidden things"), where, 20)
+        assert ahead == after and len(ahead) == 20
+        search_papers(session, parse_query("grasping occluded"), SearchOptions(), semantic)
+    assert recording.threads and all(name.startswith("papertide-semantic") for name in recording.threads)
+    failing = open_semantic(settings, ThreadRecordingEmbedder(embedder, fail=True))
+    with corpus.read_session() as session, pytest.raises(RuntimeError, match="the model broke"):
+        search_papers(session, parse_query("grasping occluded"), SearchOptions(), failing)
+
+
 def test_semantic_hits_obey_filters_and_exclusions(corpus: Database, semantic: Semantic) -> None:
     with corpus.read_session() as session:
         results = search_papers(session, parse_query("robot grasping -occluded cat:cs.RO"), SearchOptions(), semantic)

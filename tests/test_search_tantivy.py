@@ -26,6 +26,7 @@ from papertide.search.tantivy_keyword import (
     CATCH_UP_LIMIT,
     TantivyIndex,
     TantivyRetriever,
+    build_query,
     open_keyword_index,
     sync_keyword_index,
 )
@@ -173,6 +174,17 @@ def test_field_terms_restrict_the_column(corpus: Corpus, fallbacks: list[str]) -
 def test_function_words_leave_the_alternatives(corpus: Corpus, fallbacks: list[str]) -> None:
     assert corpus.ids("what is the bezier splatting of the")[:3] == corpus.ids("bezier splatting")[:3]
     assert corpus.ids("to be or not")  # all function words: they are the query
+    assert not fallbacks
+
+
+def test_split_words_stand_for_their_parts(corpus: Corpus, fallbacks: list[str]) -> None:
+    assert corpus.ids("fine-tuning language model's") == corpus.ids("fine tuning language model")
+    assert "2503.17657" in corpus.ids("karhunen-loeve")
+    searcher, schema = corpus.index.searcher() or pytest.fail("no index")
+    built = build_query(parse_query("fine-tuning of a model's state-of-the-art representations"), schema, searcher)
+    # Words only, at the top level: the shape tantivy ranks with block-max WAND (a phrase among them disables it).
+    assert repr(built).startswith("Query(BooleanQuery") and "Phrase" not in repr(built)
+    assert repr(built).count("TermQuery") == 6  # fine, tune, model, state, art, represent
     assert not fallbacks
 
 

@@ -8,7 +8,8 @@ Callers use :func:`read_session` and :func:`write_session`; nothing else creates
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -18,12 +19,12 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, Table, create_engine, event, text
+from sqlalchemy import ColumnElement, Engine, Table, bindparam, create_engine, event, func, literal_column, select, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from papertide.config import Settings
 
@@ -167,6 +168,15 @@ _UNAVAILABLE_MARKERS = (
     "database is locked",
     "canceling statement due to statement timeout",
 )
+
+
+def among(session: Session, column: QueryableAttribute[Any], ids: Sequence[object]) -> ColumnElement[bool]:
+    """``column IN ids`` for a long list of ids: on SQLite one JSON parameter (binding a thousand parameters costs
+    milliseconds), elsewhere an expanding IN."""
+    if session.get_bind().dialect.name != "sqlite":
+        return column.in_(list(ids))
+    values: Any = select(literal_column("value")).select_from(func.json_each(bindparam(None, json.dumps(list(ids)))))
+    return column.in_(values.scalar_subquery())
 
 
 def refresh_statistics(database: Database) -> None:

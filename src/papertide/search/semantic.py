@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from threading import Lock
 
 import numpy as np
@@ -17,9 +18,18 @@ from papertide.db import Database
 from papertide.models import PaperEmbedding
 from papertide.search.embedder import Embedder, load_embedder
 from papertide.search.keyword import Hit
-from papertide.search.vectors import FileVectorIndex, FileVectorRetriever, PgVectorRetriever, VectorRetriever
+from papertide.search.vectors import (
+    Candidates,
+    FileVectorIndex,
+    FileVectorRetriever,
+    PgVectorRetriever,
+    VectorRetriever,
+)
 
 QUERY_CACHE_SIZE = 512
+# Threads that embed queries and read the vector file beside keyword searches; two keep both cores busy, and a
+# search whose turn has not come waits for a thread, not for the database.
+_AHEAD = ThreadPoolExecutor(max_workers=2, thread_name_prefix="papertide-semantic")
 
 
 class Semantic:
@@ -84,6 +94,26 @@ class Semantic:
         exclude: Collection[int] = (),
     ) -> list[Hit]:
         return self.retriever.search(session, vector, where, limit, exclude)
+
+    def search_ahead(self, session: Session, text_value: str, limit: int) -> Callable[[ColumnElement[bool]], list[Hit]]:
+        """Start a search for ``text_value`` on a worker thread and return the function that finishes it.
+
+        Embedding the query and reading its nearest neighbours from the vector file need neither the database nor
+        the GIL (torch and usearch release it), so they run while the caller does its keyword search. The returned
+        function, called on the caller's thread, filters them with the caller's session (one connection per
+        search, so a busy pool cannot deadlock waiting for a second one) and raises what the worker raised."""
+        self.retriever.prepare(session)
+        ahead = _AHEAD.submit(self._embed_and_fetch, text_value, limit)
+
+        def finish(where: ColumnElement[bool]) -> list[Hit]:
+            vector, first = ahead.result()
+            return self.retriever.search(session, vector, where, limit, first=first)
+
+        return finish
+
+    def _embed_and_fetch(self, text_value: str, limit: int) -> tuple[np.ndarray, Candidates | None]:
+        vector = self.embed_query(text_value)
+        return vector, self.retriever.first_candidates(vector, limit)
 
     def vectors_of(self, session: Session, paper_ids: Iterable[int]) -> dict[int, np.ndarray]:
         ids = list(paper_ids)

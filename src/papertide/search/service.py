@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, and_, func, select, true
 from sqlalchemy.orm import Session
 
 from papertide.config import Settings
+from papertide.db import among
 from papertide.models import FeaturedPaper, Organization, Paper, PaperCategory
 from papertide.queries import PaperRow, query_papers_by_ids
 from papertide.search.fusion import fuse
@@ -143,13 +144,12 @@ def _retrieve(
     keyword: KeywordRetriever,
     semantic: Semantic | None,
 ) -> tuple[list[Hit], dict[int, tuple[str, ...]]]:
-    keyword_hits = keyword.search(session, query, where, CANDIDATES)
     if semantic is None or not query.natural_text.strip():
-        return keyword_hits, {}
+        return keyword.search(session, query, where, CANDIDATES), {}
+    semantic_search = semantic.search_ahead(session, query.natural_text, semantic.settings.vector_candidates)
+    keyword_hits = keyword.search(session, query, where, CANDIDATES)
     # Semantic hits obey the query's phrases, field terms and exclusions too: only the plain words are fuzzy.
-    vector_where = and_(where, keyword.constraint(query))
-    vector = semantic.embed_query(query.natural_text)
-    vector_hits = semantic.search(session, vector, vector_where, semantic.settings.vector_candidates)
+    vector_hits = semantic_search(and_(where, keyword.constraint(query)))
     share = semantic.settings.search_keyword_weight
     return fuse(
         {"keyword": keyword_hits, "semantic": vector_hits},
@@ -177,7 +177,7 @@ def _sorted(session: Session, hits: list[Hit], sort: SearchSort) -> list[Hit]:
     )
     order = session.execute(
         select(Paper.id)
-        .where(Paper.id.in_([h.paper_id for h in hits]))
+        .where(among(session, Paper.id, [h.paper_id for h in hits]))
         .order_by(column.desc().nulls_last(), Paper.id.desc())
     ).scalars()
     by_id = {hit.paper_id: hit for hit in hits}
@@ -189,7 +189,7 @@ def _facets(session: Session, paper_ids: list[int]) -> list[tuple[str, int]]:
         return []
     statement = (
         select(PaperCategory.category, func.count())
-        .where(PaperCategory.paper_id.in_(paper_ids))
+        .where(among(session, PaperCategory.paper_id, paper_ids))
         .group_by(PaperCategory.category)
         .order_by(func.count().desc(), PaperCategory.category)
         .limit(15)

@@ -34,14 +34,14 @@ from pathlib import Path
 from typing import Any
 
 import tantivy
-from sqlalchemy import ColumnElement, bindparam, func, literal_column, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from papertide.config import Settings
-from papertide.db import Database
+from papertide.db import Database, among
 from papertide.models import Paper
 from papertide.search.filelock import exclusive_lock
-from papertide.search.keyword import Hit, KeywordRetriever, content_words, prefix_root
+from papertide.search.keyword import Hit, KeywordRetriever, plain_words, prefix_root
 from papertide.search.query import SearchQuery, Term
 
 # Bump when the schema or the analyzer changes: an index of another version is rebuilt.
@@ -387,7 +387,7 @@ class TantivyRetriever:
         while fetch <= WIDEST:
             hits = searcher.search(built, fetch, count=False).hits
             ids = searcher.fast_field_values("id", [address for _, address in hits]) if hits else []
-            passing = set(session.execute(select(Paper.id).where(_among(session, ids), where)).scalars())
+            passing = set(session.execute(select(Paper.id).where(among(session, Paper.id, ids), where)).scalars())
             ranked = [Hit(int(pid), float(score)) for (score, _), pid in zip(hits, ids, strict=True) if pid in passing]
             if len(ranked) >= limit or len(hits) < fetch:
                 return ranked[:limit]
@@ -413,17 +413,6 @@ class TantivyRetriever:
         return after is not None and not after
 
 
-def _among(session: Session, ids: Sequence[object]) -> ColumnElement[bool]:
-    """``papers.id`` among ``ids``: on SQLite one JSON parameter (a thousand bound parameters cost milliseconds
-    to bind), elsewhere an expanding IN."""
-    if session.get_bind().dialect.name != "sqlite":
-        return Paper.id.in_(list(ids))
-    values: Any = select(literal_column("value")).select_from(
-        func.json_each(bindparam("candidate_ids", json.dumps(ids)))
-    )
-    return Paper.id.in_(values.scalar_subquery())
-
-
 def with_filters(ranked: tantivy.Query, query: SearchQuery, schema: tantivy.Schema) -> tantivy.Query:
     """``ranked`` restricted to papers that can pass the query's categories and dates (scoring nothing), so a
     filtered search ranks candidates that pass instead of widening past many that do not."""
@@ -443,7 +432,7 @@ def build_query(query: SearchQuery, schema: tantivy.Schema, searcher: tantivy.Se
     each analysed like the index, so nothing a user types is query syntax."""
     occur = tantivy.Occur
     build = _QueryBuilder(schema, searcher)
-    words = [q for q in (build.anywhere(t) for t in content_words(_plain(query))) if q is not None]
+    words = [q for q in (build.anywhere(t) for t in plain_words(query)) if q is not None]
     clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
     if words:
         clauses.append((occur.Must, words[0] if len(words) == 1 else _any(words)))
@@ -457,11 +446,9 @@ def build_query(query: SearchQuery, schema: tantivy.Schema, searcher: tantivy.Se
             excluded = build.anywhere(term)
             if excluded is not None:
                 clauses.append((occur.MustNot, excluded))
+    if len(clauses) == 1:
+        return clauses[0][1]  # unwrapped, a disjunction of words is ranked by block-max WAND
     return tantivy.Query.boolean_query(clauses)
-
-
-def _plain(query: SearchQuery) -> list[Term]:
-    return [t for t in query.positive_terms if not t.phrase and t.field is None]
 
 
 def _any(queries: Sequence[tantivy.Query]) -> tantivy.Query:

@@ -24,6 +24,7 @@ from sqlalchemy import ColumnElement, Float, func, select, text, true
 from sqlalchemy.orm import Session
 from usearch.index import Index
 
+from papertide.db import among
 from papertide.models import VECTOR_DIMENSIONS, Paper, PaperEmbedding
 from papertide.search.filelock import exclusive_lock
 from papertide.search.keyword import Hit
@@ -36,6 +37,9 @@ FILE_FORMAT = 1
 SEARCH_EXPANSION = 128
 
 
+Candidates = list[tuple[int, float]]  # (paper id, cosine similarity), best first, not yet filtered
+
+
 class VectorRetriever(Protocol):
     def search(
         self,
@@ -44,8 +48,18 @@ class VectorRetriever(Protocol):
         where: ColumnElement[bool],
         limit: int,
         exclude: Collection[int] = (),
+        first: Candidates | None = None,
     ) -> list[Hit]:
-        """Papers passing ``where`` nearest to ``vector``, best first, scored by cosine similarity."""
+        """Papers passing ``where`` nearest to ``vector``, best first, scored by cosine similarity; ``first`` are
+        candidates :meth:`first_candidates` fetched ahead (on another thread) for the same vector and limit."""
+        ...
+
+    def prepare(self, session: Session) -> None:
+        """Bring what :meth:`first_candidates` reads up to date with the database."""
+        ...
+
+    def first_candidates(self, vector: np.ndarray, limit: int) -> Candidates | None:
+        """The unfiltered candidates a search starts from, found without the database (None: it needs it)."""
         ...
 
 
@@ -60,6 +74,7 @@ class PgVectorRetriever:
         where: ColumnElement[bool],
         limit: int,
         exclude: Collection[int] = (),
+        first: Candidates | None = None,
     ) -> list[Hit]:
         # Filters are applied inside the index scan; iterative scans keep reading the graph until enough rows pass
         # them (pgvector 0.8), so a narrow filter still fills the page.
@@ -74,6 +89,12 @@ class PgVectorRetriever:
             .limit(limit)
         )
         return [Hit(paper_id, 1.0 - float(d)) for paper_id, d in session.execute(statement)]
+
+    def prepare(self, session: Session) -> None:
+        pass  # the vectors live in the database
+
+    def first_candidates(self, vector: np.ndarray, limit: int) -> Candidates | None:
+        return None  # the index scan applies the filters, so it runs in the search
 
 
 class FileVectorIndex:
@@ -323,17 +344,30 @@ class FileVectorRetriever:
         where: ColumnElement[bool],
         limit: int,
         exclude: Collection[int] = (),
+        first: Candidates | None = None,
     ) -> list[Hit]:
-        self.index.sync(session)
-        wanted = limit + len(exclude)
-        fetch = max(wanted * 2, 64)
+        if first is None:
+            self.index.sync(session)
+        fetch = _first_fetch(limit + len(exclude))
         while True:
-            candidates = [(pid, score) for pid, score in self.index.nearest(vector, fetch) if pid not in exclude]
-            passing = set(
-                session.execute(select(Paper.id).where(Paper.id.in_([pid for pid, _ in candidates]), where)).scalars()
-            )
+            nearest = first if first is not None else self.index.nearest(vector, fetch)
+            first = None
+            candidates = [(pid, score) for pid, score in nearest if pid not in exclude]
+            ids = [pid for pid, _ in candidates]
+            passing = set(session.execute(select(Paper.id).where(among(session, Paper.id, ids), where)).scalars())
             hits = [Hit(pid, score) for pid, score in candidates if pid in passing]
             exhausted = fetch >= len(self.index) or fetch >= MAX_WIDENING
             if len(hits) >= limit or exhausted:
                 return hits[:limit]
             fetch *= 4
+
+    def prepare(self, session: Session) -> None:
+        self.index.sync(session)
+
+    def first_candidates(self, vector: np.ndarray, limit: int) -> Candidates | None:
+        return self.index.nearest(vector, _first_fetch(limit))
+
+
+def _first_fetch(wanted: int) -> int:
+    """Candidates read before filtering: twice the page, so most filters still fill it at the first try."""
+    return max(wanted * 2, 64)
