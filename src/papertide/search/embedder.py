@@ -8,6 +8,7 @@ never asked: nothing is downloaded at run time. Another 384-d sentence-transform
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import threading
 from collections.abc import Sequence
@@ -71,6 +72,9 @@ class SentenceTransformerEmbedder:
                         "Choose a 384-d model (PAPERTIDE_EMBEDDING_MODEL)."
                     )
                 self._model = model
+                # torch and transformers leave ~500,000 objects that live as long as the process; every full
+                # collection rescanned them, pausing whichever search was running for up to 250 ms (bench/RESULTS.md).
+                gc.freeze()
             return self._model
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:

@@ -349,12 +349,16 @@ class FileVectorRetriever:
         if first is None:
             self.index.sync(session)
         fetch = _first_fetch(limit + len(exclude))
+        checked: set[int] = set()
+        passing: set[int] = set()
         while True:
             nearest = first if first is not None else self.index.nearest(vector, fetch)
             first = None
             candidates = [(pid, score) for pid, score in nearest if pid not in exclude]
-            ids = [pid for pid, _ in candidates]
-            passing = set(session.execute(select(Paper.id).where(among(session, Paper.id, ids), where)).scalars())
+            # A wider fetch repeats the narrower one's candidates: only the new ones go to the database.
+            new = [pid for pid, _ in candidates if pid not in checked]
+            passing.update(session.execute(select(Paper.id).where(among(session, Paper.id, new), where)).scalars())
+            checked.update(new)
             hits = [Hit(pid, score) for pid, score in candidates if pid in passing]
             exhausted = fetch >= len(self.index) or fetch >= MAX_WIDENING
             if len(hits) >= limit or exhausted:
