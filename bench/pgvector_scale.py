@@ -1,0 +1,166 @@
+"""pgvector's HNSW index at the size of all of arXiv (issue 7): load and build time, sizes, and the latency and
+recall of papertide's nearest-neighbour query over N vectors (default 2,700,000), in a PostgreSQL of its own.
+
+bench/scale.py leaves PostgreSQL's vector side out (inserting millions of vectors into a live HNSW index takes hours
+on 2 cores); this measures it apart, as a bulk load would do it: the synthetic stand-in vectors of
+bench/search_speed.py (low-rank plus noise, normalised, with the neighbourhood structure of real embeddings) copied
+into a table shaped like ``paper_embeddings``, then the index built (``CREATE INDEX``, m 16 and ef_construction 64
+as migration 0004). Queries are 200 real query vectors (the bundled model on titles and abstract openings of the
+shared snapshot), searched the way ``PgVectorRetriever`` searches (``hnsw.ef_search`` 100, iterative scan, top 100),
+without the join to ``papers`` and the filters, which bench/search_speed.py measures at 75k. Recall@100 is against
+the exact top 100 (numpy over every vector).
+
+    .venv/bin/python bench/pgvector_scale.py
+    .venv/bin/python bench/pgvector_scale.py --records 1000000 --build-workers 2
+    .venv/bin/python bench/pgvector_scale.py --after-pid 1234   # build now, time queries once process 1234 ended
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import random
+import signal
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import psycopg
+from pgvector.psycopg import register_vector
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "src"))
+
+from bench.ingest import SHARED_SNAPSHOT  # noqa: E402
+from bench.search_speed import percentiles, synthetic_vectors  # noqa: E402
+from tests.pg import PostgresCluster  # noqa: E402
+
+from papertide.search.embedder import load_embedder  # noqa: E402
+
+QUERIES = 200
+TOP = 100
+CHUNK = 100_000
+
+
+def query_texts() -> list[str]:
+    """Titles and 12-word abstract openings of the shared snapshot (seed 0), like search_speed's mixed queries."""
+    with gzip.open(SHARED_SNAPSHOT, "rt") as lines:
+        records = [json.loads(line) for _, line in zip(range(20_000), lines, strict=False)]
+    picked = random.Random(0).sample(records, QUERIES)
+    half = QUERIES // 2
+    titles = [" ".join(r["title"].split()) for r in picked[:half]]
+    return titles + [" ".join((r["abstract"] or r["title"]).split()[:12]) for r in picked[half:]]
+
+
+def load(connection: psycopg.Connection, records: int) -> tuple[np.ndarray, float]:
+    """Copy N stand-in vectors in (binary COPY), returning them for the exact search, and the seconds it took."""
+    generator = np.random.default_rng(0)
+    vectors = np.empty((records, 384), dtype=np.float32)
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        for start in range(0, records, CHUNK):
+            chunk = synthetic_vectors(min(CHUNK, records - start), generator)
+            vectors[start : start + len(chunk)] = chunk
+            with cursor.copy("COPY embeddings (paper_id, vector) FROM STDIN WITH (FORMAT BINARY)") as copy:
+                copy.set_types(["int8", "vector"])
+                for offset, vector in enumerate(chunk):
+                    copy.write_row((start + offset + 1, vector))
+            print(f"  loaded {start + len(chunk):,}", file=sys.stderr, flush=True)
+    connection.commit()
+    return vectors, time.perf_counter() - started
+
+
+def build(connection: psycopg.Connection, workers: int) -> float:
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        # The whole graph in memory: a graph that outgrows maintenance_work_mem is built far more slowly on disk.
+        cursor.execute("SET maintenance_work_mem = '10GB'")
+        cursor.execute(f"SET max_parallel_maintenance_workers = {workers}")
+        cursor.execute(
+            "CREATE INDEX embeddings_hnsw ON embeddings USING hnsw (vector vector_cosine_ops) "
+            "WITH (m = 16, ef_construction = 64)"
+        )
+    connection.commit()
+    return time.perf_counter() - started
+
+
+def search(connection: psycopg.Connection, vector: np.ndarray) -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute("BEGIN")
+        cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+        cursor.execute("SET LOCAL hnsw.ef_search = 100")
+        rows = cursor.execute(
+            "SELECT paper_id FROM embeddings ORDER BY vector <=> %s LIMIT %s", (vector, TOP)
+        ).fetchall()
+        cursor.execute("COMMIT")
+    return [paper_id for (paper_id,) in rows]
+
+
+def exact_top(vectors: np.ndarray, query: np.ndarray) -> set[int]:
+    scores = vectors @ query
+    return {int(i) + 1 for i in np.argpartition(-scores, TOP)[:TOP]}  # paper ids start at 1
+
+
+def wait_for(pid: int) -> None:
+    print(f"  waiting for process {pid} to end before timing queries", file=sys.stderr, flush=True)
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(10)
+
+
+def main() -> None:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so `finally` stops the PostgreSQL it started
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--records", type=int, default=2_700_000)
+    parser.add_argument("--build-workers", type=int, default=1, help="parallel maintenance workers for the build")
+    parser.add_argument("--after-pid", type=int, help="time the queries only after this process has ended")
+    args = parser.parse_args()
+    embedder = load_embedder()
+    query_vectors = embedder.encode(query_texts())
+    cluster = PostgresCluster.start()
+    rows = [f"### pgvector {args.records:,} vectors (384 dimensions), build workers {args.build_workers}"]
+    try:
+        with psycopg.connect(cluster.url().replace("postgresql+psycopg", "postgresql")) as connection:
+            connection.execute("CREATE EXTENSION vector")
+            register_vector(connection)
+            connection.execute("CREATE TABLE embeddings (paper_id bigint PRIMARY KEY, vector vector(384) NOT NULL)")
+            connection.commit()
+            vectors, load_seconds = load(connection, args.records)
+            rows.append(f"load (binary COPY): {load_seconds:.0f} s")
+            print(rows[-1], file=sys.stderr, flush=True)
+            build_seconds = build(connection, args.build_workers)
+            sizes = connection.execute(
+                "SELECT pg_total_relation_size('embeddings') - pg_relation_size('embeddings_hnsw'), "
+                "pg_relation_size('embeddings_hnsw')"
+            ).fetchone()
+            assert sizes is not None
+            table_gb, index_gb = sizes[0] / 1e9, sizes[1] / 1e9
+            rows.append(f"HNSW build: {build_seconds:.0f} s; table {table_gb:.2f} GB, index {index_gb:.2f} GB")
+            print(rows[-1], file=sys.stderr, flush=True)
+            if args.after_pid:
+                wait_for(args.after_pid)
+            for vector in query_vectors[:10]:
+                search(connection, vector)  # warm
+            samples, found = [], []
+            for vector in query_vectors:
+                started = time.perf_counter()
+                found.append(search(connection, vector))
+                samples.append(time.perf_counter() - started)
+            p50, p99 = percentiles(samples)
+            pairs = zip(found, query_vectors, strict=True)
+            recall = np.mean([len(set(ids) & exact_top(vectors, vector)) / TOP for ids, vector in pairs])
+            rows.append(f"top {TOP}, ef_search 100: p50 {p50:.1f} ms, p99 {p99:.1f} ms, recall@{TOP} {recall:.3f}")
+    finally:
+        cluster.stop()
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()
