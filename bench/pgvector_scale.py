@@ -6,9 +6,9 @@ on 2 cores); this measures it apart, as a bulk load would do it: the synthetic s
 bench/search_speed.py (low-rank plus noise, normalised, with the neighbourhood structure of real embeddings) copied
 into a table shaped like ``paper_embeddings``, then the index built (``CREATE INDEX``, m 16 and ef_construction 64
 as migration 0004). Queries are 200 real query vectors (the bundled model on titles and abstract openings of the
-shared snapshot), searched the way ``PgVectorRetriever`` searches (``hnsw.ef_search`` 100, iterative scan, top 100),
-without the join to ``papers`` and the filters, which bench/search_speed.py measures at 75k. Recall@100 is against
-the exact top 100 (numpy over every vector).
+shared snapshot), searched the way ``PgVectorRetriever`` searches (iterative scan, top 100, ``hnsw.ef_search`` as it
+sets it and wider), without the join to ``papers`` and the filters, which bench/search_speed.py measures at 75k.
+Recall@100 is against the exact top 100 (numpy over every vector).
 
     .venv/bin/python bench/pgvector_scale.py
     .venv/bin/python bench/pgvector_scale.py --records 1000000 --build-workers 2
@@ -88,16 +88,32 @@ def build(connection: psycopg.Connection, workers: int) -> float:
     return time.perf_counter() - started
 
 
-def search(connection: psycopg.Connection, vector: np.ndarray) -> list[int]:
+def search(connection: psycopg.Connection, vector: np.ndarray, ef_search: int) -> list[int]:
     with connection.cursor() as cursor:
         cursor.execute("BEGIN")
         cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-        cursor.execute("SET LOCAL hnsw.ef_search = 100")
+        cursor.execute(f"SET LOCAL hnsw.ef_search = {ef_search}")
         rows = cursor.execute(
             "SELECT paper_id FROM embeddings ORDER BY vector <=> %s LIMIT %s", (vector, TOP)
         ).fetchall()
         cursor.execute("COMMIT")
     return [paper_id for (paper_id,) in rows]
+
+
+def timed_queries(
+    connection: psycopg.Connection, vectors: np.ndarray, query_vectors: np.ndarray, ef_search: int
+) -> str:
+    for vector in query_vectors[:10]:
+        search(connection, vector, ef_search)  # warm
+    samples, found = [], []
+    for vector in query_vectors:
+        started = time.perf_counter()
+        found.append(search(connection, vector, ef_search))
+        samples.append(time.perf_counter() - started)
+    p50, p99 = percentiles(samples)
+    pairs = zip(found, query_vectors, strict=True)
+    recall = np.mean([len(set(ids) & exact_top(vectors, vector)) / TOP for ids, vector in pairs])
+    return f"top {TOP}, ef_search {ef_search}: p50 {p50:.1f} ms, p99 {p99:.1f} ms, recall@{TOP} {recall:.3f}"
 
 
 def exact_top(vectors: np.ndarray, query: np.ndarray) -> set[int]:
@@ -120,6 +136,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=2_700_000)
     parser.add_argument("--build-workers", type=int, default=1, help="parallel maintenance workers for the build")
+    parser.add_argument("--ef-search", type=int, nargs="+", default=[100, 200, 400], help="hnsw.ef_search values")
     parser.add_argument("--after-pid", type=int, help="time the queries only after this process has ended")
     args = parser.parse_args()
     embedder = load_embedder()
@@ -146,17 +163,9 @@ def main() -> None:
             print(rows[-1], file=sys.stderr, flush=True)
             if args.after_pid:
                 wait_for(args.after_pid)
-            for vector in query_vectors[:10]:
-                search(connection, vector)  # warm
-            samples, found = [], []
-            for vector in query_vectors:
-                started = time.perf_counter()
-                found.append(search(connection, vector))
-                samples.append(time.perf_counter() - started)
-            p50, p99 = percentiles(samples)
-            pairs = zip(found, query_vectors, strict=True)
-            recall = np.mean([len(set(ids) & exact_top(vectors, vector)) / TOP for ids, vector in pairs])
-            rows.append(f"top {TOP}, ef_search 100: p50 {p50:.1f} ms, p99 {p99:.1f} ms, recall@{TOP} {recall:.3f}")
+            for ef_search in args.ef_search:
+                rows.append(timed_queries(connection, vectors, query_vectors, ef_search))
+                print(rows[-1], file=sys.stderr, flush=True)
     finally:
         cluster.stop()
     print("\n".join(rows))
