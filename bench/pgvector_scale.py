@@ -7,8 +7,9 @@ bench/search_speed.py (low-rank plus noise, normalised, with the neighbourhood s
 into a table shaped like ``paper_embeddings``, then the index built (``CREATE INDEX``, m 16 and ef_construction 64
 as migration 0004). Queries are 200 real query vectors (the bundled model on titles and abstract openings of the
 shared snapshot), searched the way ``PgVectorRetriever`` searches (iterative scan, top 100, ``hnsw.ef_search`` as it
-sets it and wider), without the join to ``papers`` and the filters, which bench/search_speed.py measures at 75k.
-Recall@100 is against the exact top 100 (numpy over every vector).
+sets it and wider) after one untimed pass, without the join to ``papers`` and the filters, which
+bench/search_speed.py measures at 75k. Recall@100 is of 100 held-out stand-ins against their exact top 100 (numpy
+over every vector).
 
     .venv/bin/python bench/pgvector_scale.py
     .venv/bin/python bench/pgvector_scale.py --records 1000000 --build-workers 2
@@ -42,6 +43,7 @@ from tests.pg import PostgresCluster  # noqa: E402
 from papertide.search.embedder import load_embedder  # noqa: E402
 
 QUERIES = 200
+RECALL_QUERIES = 100
 TOP = 100
 CHUNK = 100_000
 
@@ -103,16 +105,17 @@ def search(connection: psycopg.Connection, vector: np.ndarray, ef_search: int) -
 def timed_queries(
     connection: psycopg.Connection, vectors: np.ndarray, query_vectors: np.ndarray, ef_search: int
 ) -> str:
-    for vector in query_vectors[:10]:
-        search(connection, vector, ef_search)  # warm
-    samples, found = [], []
+    """Latency of the real query vectors; recall of held-out stand-ins. Real queries lie outside the stand-ins'
+    subspace, where every stand-in is about as far as any other, so their "exact top 100" is noise that no graph
+    can find (recall 0.2–0.5 at 2.7M in the first run); queries drawn like the corpus have real neighbours."""
+    samples = []
     for vector in query_vectors:
         started = time.perf_counter()
-        found.append(search(connection, vector, ef_search))
+        search(connection, vector, ef_search)
         samples.append(time.perf_counter() - started)
     p50, p99 = percentiles(samples)
-    pairs = zip(found, query_vectors, strict=True)
-    recall = np.mean([len(set(ids) & exact_top(vectors, vector)) / TOP for ids, vector in pairs])
+    held_out = synthetic_vectors(RECALL_QUERIES, np.random.default_rng(1))
+    recall = np.mean([len(set(search(connection, v, ef_search)) & exact_top(vectors, v)) / TOP for v in held_out])
     return f"top {TOP}, ef_search {ef_search}: p50 {p50:.1f} ms, p99 {p99:.1f} ms, recall@{TOP} {recall:.3f}"
 
 
@@ -163,6 +166,8 @@ def main() -> None:
             print(rows[-1], file=sys.stderr, flush=True)
             if args.after_pid:
                 wait_for(args.after_pid)
+            for vector in query_vectors:
+                search(connection, vector, max(args.ef_search))  # read the index into the cache before timing
             for ef_search in args.ef_search:
                 rows.append(timed_queries(connection, vectors, query_vectors, ef_search))
                 print(rows[-1], file=sys.stderr, flush=True)
