@@ -41,6 +41,7 @@ from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.orm import Session
 
 from papertide.config import Settings
+from papertide.db import among
 from papertide.models import Paper
 from papertide.search.query import SearchQuery, Term
 
@@ -192,7 +193,7 @@ class Fts5Retriever:
                 select(_PAPER_SEARCH.c.rowid, _BM25).where(matches).order_by(_BM25).limit(fetch)
             ).all()
             ids = [paper_id for paper_id, _ in ranked]
-            passing = set(session.execute(select(Paper.id).where(Paper.id.in_(ids), where)).scalars())
+            passing = set(session.execute(select(Paper.id).where(among(session, Paper.id, ids), where)).scalars())
             # bm25() is lower-is-better; flip it so every retriever's scores grow with relevance.
             hits = [Hit(paper_id, -float(score)) for paper_id, score in ranked if paper_id in passing]
             if len(hits) >= limit or len(ranked) < fetch:

@@ -18,7 +18,7 @@ import numpy as np
 from sqlalchemy import ColumnElement, and_, func, select, true
 from sqlalchemy.orm import Session
 
-from papertide.db import Database
+from papertide.db import Database, among
 from papertide.models import (
     Collection,
     CollectionItem,
@@ -103,7 +103,7 @@ def _background(session: Session, semantic: Semantic, exclude: set[int]) -> list
     ids = generator.sample(range(low, high + 1), wanted)
     rows = session.execute(
         select(PaperEmbedding.paper_id, PaperEmbedding.vector).where(
-            PaperEmbedding.id.in_(ids), PaperEmbedding.model == semantic.model
+            among(session, PaperEmbedding.id, ids), PaperEmbedding.model == semantic.model
         )
     ).all()
     return [vector for paper_id, vector in rows if paper_id not in exclude][:BACKGROUND_SAMPLE]
