@@ -79,11 +79,15 @@ def _high_water_kb(pid: int) -> int:
 
 
 @contextmanager
-def database(backend: str, workdir: Path, cluster: PostgresCluster | None, name: str) -> Iterator[str]:
+def database(
+    backend: str, workdir: Path, cluster: PostgresCluster | None, name: str, keep: bool = False
+) -> Iterator[str]:
+    """A fresh database for one run, removed afterwards unless ``keep``."""
     if backend == "sqlite":
         path = workdir / f"{name}.db"
         yield f"sqlite:///{path}"
-        path.unlink(missing_ok=True)
+        if not keep:
+            path.unlink(missing_ok=True)
         return
     assert cluster is not None
     admin = create_engine(cluster.url(), isolation_level="AUTOCOMMIT")
@@ -92,8 +96,9 @@ def database(backend: str, workdir: Path, cluster: PostgresCluster | None, name:
     try:
         yield cluster.url(name)
     finally:
-        with admin.connect() as connection:
-            connection.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
+        if not keep:
+            with admin.connect() as connection:
+                connection.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
         admin.dispose()
 
 

@@ -76,15 +76,17 @@ def load(connection: psycopg.Connection, records: int) -> tuple[np.ndarray, floa
     return vectors, time.perf_counter() - started
 
 
-def build(connection: psycopg.Connection, workers: int) -> float:
+def build(
+    connection: psycopg.Connection, workers: int, table: str = "embeddings", name: str = "embeddings_hnsw"
+) -> float:
+    """Build the HNSW index over a loaded table (m and ef_construction as migration 0004); returns seconds."""
     started = time.perf_counter()
     with connection.cursor() as cursor:
         # The whole graph in memory: a graph that outgrows maintenance_work_mem is built far more slowly on disk.
         cursor.execute("SET maintenance_work_mem = '10GB'")
         cursor.execute(f"SET max_parallel_maintenance_workers = {workers}")
         cursor.execute(
-            "CREATE INDEX embeddings_hnsw ON embeddings USING hnsw (vector vector_cosine_ops) "
-            "WITH (m = 16, ef_construction = 64)"
+            f"CREATE INDEX {name} ON {table} USING hnsw (vector vector_cosine_ops) WITH (m = 16, ef_construction = 64)"
         )
     connection.commit()
     return time.perf_counter() - started

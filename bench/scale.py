@@ -6,13 +6,16 @@ process, as bench/search_speed.py measures them), daily page latency over HTTP, 
 (`papertide serve`, one process) after it served pages and hybrid searches.
 
 Vectors are synthetic stand-ins (low-rank, normalised, like real embeddings): embedding 2.7M abstracts takes ~40 h
-on these 2 cores. On SQLite they are folded into the usearch file (half precision), which the web process maps.
-PostgreSQL runs keyword search and pages only: inserting 2.7M vectors into pgvector's HNSW index takes hours here
-(75k took 279 s), so its vector side is measured at 75k by bench/search_speed.py.
+on these 2 cores. On SQLite they are folded into the usearch file (half precision), which the web process maps. On
+PostgreSQL they are bulk-loaded as docs/deployment.md advises for a first backfill (HNSW index dropped, binary
+COPY, index built again in memory, ~45 minutes at 2.7M), and keyword search uses tantivy (PostgreSQL's own full
+text runs past 10 s a query at this size; `--no-vectors` samples it). PostgreSQL runs with shared_buffers 4 GB.
 
     .venv/bin/python bench/scale.py --backends sqlite
+    .venv/bin/python bench/scale.py --backends postgresql --workdir /big/disk/scale --keep   # leave it running
     .venv/bin/python bench/scale.py --existing /path/to/scale.db   # search and web figures on a kept SQLite run
-    .venv/bin/python bench/scale.py --records 1000000 --backends postgresql
+    .venv/bin/python bench/scale.py --existing postgresql+psycopg://postgres@127.0.0.1:PORT/scale --workdir DIR
+    .venv/bin/python bench/scale.py --records 1000000 --backends postgresql --no-vectors
 """
 
 from __future__ import annotations
@@ -25,17 +28,22 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from sqlalchemy import text
+import numpy as np
+import psycopg
+from pgvector.psycopg import register_vector
+from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.ingest import _high_water_kb, database, resampled_snapshot, run_ingest, run_measured  # noqa: E402
-from bench.search_speed import latency, measure, mixed_queries, timed  # noqa: E402
+from bench.pgvector_scale import build  # noqa: E402
+from bench.search_speed import latency, measure, mixed_queries, synthetic_vectors, timed  # noqa: E402
 from tests.pg import PostgresCluster, _free_port  # noqa: E402
 
 from papertide.config import Settings  # noqa: E402
@@ -49,6 +57,8 @@ DAILY_DIR = ROOT.parent / "shared" / "data" / "hf-daily"
 PAGE_REQUESTS = 200
 SLOW_QUERIES = 10  # PostgreSQL's own full text takes seconds a query at this size: a sample, not all 200
 SLOW_QUERY_TIMEOUT_MS = 10_000
+SHARED_BUFFERS = "4GB"  # docs/deployment.md: PostgreSQL's own cache sized for the hot part of papers and the index
+COPY_CHUNK = 100_000
 
 
 def directory_bytes(path: Path | None) -> int:
@@ -92,7 +102,7 @@ def resident_split(pid: int) -> str:
     return f"now {kb['RssAnon'] // 1024} MB own memory + {kb['RssFile'] // 1024} MB of mapped files"
 
 
-def web_process(settings: Settings, workdir: Path, queries: list[str], vectors: bool) -> list[str]:
+def web_process(settings: Settings, workdir: Path, queries: list[str]) -> list[str]:
     """Start `papertide serve`, time daily pages over HTTP, run hybrid searches, report its peak RSS."""
     port = _free_port()
     env = {
@@ -168,21 +178,75 @@ def run_backend(backend: str, url: str, corpus: Path, workdir: Path, records: in
     command = [sys.executable, "-m", "papertide", "ingest", "daily", str(DAILY_DIR)]
     seconds, peak, _ = run_measured(command, env, workdir / "daily.log")
     report.add(f"ingest daily (822 days, then the keyword index on SQLite): {seconds:.0f} s, peak RSS {peak} MB")
-    semantic = backend == "sqlite" and vectors
-    if semantic:
-        report.add(*measure(backend, f"{records:,}", url, workdir))  # vectors, indexes, in-process search latency
-    else:
-        report.add(*keyword_only(backend, url, workdir, records))
-    # PostgreSQL's web process searches with the tantivy index built above (its own full text is far too slow
-    # here) and loads the model like any web process, though this run stores no vectors in PostgreSQL.
-    engine = "auto" if semantic else "tantivy"
-    settings = Settings(database_url=url, data_dir=workdir, keyword_engine=engine)
-    report.add(sizes(settings))
-    db = connect(settings)
-    queries = mixed_queries(db)
-    db.dispose()
-    report.add(*web_process(settings, workdir, queries, semantic))
+    if not vectors:
+        report.extend(keyword_only(backend, url, workdir, records))
+        settings = Settings(database_url=url, data_dir=workdir, keyword_engine="tantivy", semantic_search=False)
+        report.add(sizes(settings))
+        db = connect(settings)
+        queries = mixed_queries(db)
+        db.dispose()
+        report.add(*web_process(settings, workdir, queries))
+        return report
+    if backend == "sqlite":
+        report.extend(measure(backend, f"{records:,}", url, workdir))  # vectors, indexes, in-process search latency
+        settings = Settings(database_url=url, data_dir=workdir, page_cache_seconds=0, jobs_interval_seconds=0)
+        report.add(sizes(settings))
+        db = connect(settings)
+        queries = mixed_queries(db)
+        db.dispose()
+        report.add(*web_process(settings, workdir, queries))
+        return report
+    settings = Settings(
+        database_url=url, data_dir=workdir, keyword_engine="tantivy", page_cache_seconds=0, jobs_interval_seconds=0
+    )
+    report.add(*bulk_vectors(url, settings.embedding_model))
+    report.add(keyword_index(settings))
+    report.extend(search_and_web(settings, workdir))
     return report
+
+
+def bulk_vectors(url: str, model: str) -> list[str]:
+    """A stand-in vector for every paper, loaded as a first backfill should be (docs/deployment.md): the HNSW index
+    dropped, binary COPY, the index built again in memory, then VACUUM ANALYZE (visibility map and statistics, so
+    the candidate checks can read indexes alone). The stand-ins carry each paper's content hash, so an embed job
+    counts them as current."""
+    with psycopg.connect(url.replace("postgresql+psycopg", "postgresql"), autocommit=False) as connection:
+        register_vector(connection)
+        papers = connection.execute("SELECT id, content_hash FROM papers ORDER BY id").fetchall()
+        connection.execute("DROP INDEX ix_paper_embeddings_vector_hnsw")
+        generator = np.random.default_rng(0)
+        started = time.perf_counter()
+        with connection.cursor() as cursor:
+            for start in range(0, len(papers), COPY_CHUNK):
+                chunk = papers[start : start + COPY_CHUNK]
+                stand_ins = synthetic_vectors(len(chunk), generator)
+                columns = "paper_id, model, text_hash, paper_hash, vector, created_at"
+                with cursor.copy(f"COPY paper_embeddings ({columns}) FROM STDIN WITH (FORMAT BINARY)") as copy:
+                    copy.set_types(["int4", "varchar", "varchar", "varchar", "vector", "timestamptz"])
+                    now = datetime.now(UTC)
+                    for (paper_id, content_hash), vector in zip(chunk, stand_ins, strict=True):
+                        copy.write_row((paper_id, model, "synthetic", content_hash, vector, now))
+                print(f"  vectors loaded: {start + len(chunk):,}", file=sys.stderr, flush=True)
+        connection.commit()
+        load_seconds = time.perf_counter() - started
+        build_seconds = build(connection, 1, "paper_embeddings", "ix_paper_embeddings_vector_hnsw")
+        started = time.perf_counter()
+        connection.autocommit = True
+        connection.execute("VACUUM (ANALYZE)")
+        vacuum_seconds = time.perf_counter() - started
+    return [
+        f"vectors: {len(papers):,} stand-ins by binary COPY in {load_seconds:.0f} s, HNSW index built in "
+        f"{build_seconds:.0f} s, VACUUM ANALYZE {vacuum_seconds:.0f} s"
+    ]
+
+
+def keyword_index(settings: Settings) -> str:
+    db = connect(settings)
+    started = time.perf_counter()
+    indexed = sync_keyword_index(db, settings)
+    db.dispose()
+    size = directory_bytes(settings.keyword_index_path) / 1e9
+    return f"tantivy index: {indexed:,} papers in {time.perf_counter() - started:.0f} s, {size:.2f} GB"
 
 
 def keyword_only(backend: str, url: str, workdir: Path, records: int) -> list[str]:
@@ -229,28 +293,48 @@ def keyword_only(backend: str, url: str, workdir: Path, records: int) -> list[st
     return rows
 
 
-def existing_sqlite(path: Path) -> list[str]:
-    """Search latency, sizes and the web process again on a database an earlier run kept (with its vector file and
-    keyword index beside it), e.g. after a change to search: a rebuild at 2.7M takes hours."""
-    settings = Settings(
-        database_url=f"sqlite:///{path.resolve()}",
-        data_dir=path.resolve().parent,
-        page_cache_seconds=0,
-        jobs_interval_seconds=0,
-    )
+def search_and_web(settings: Settings, workdir: Path) -> list[str]:
+    """Search latency in process (keyword, vector, hybrid), sizes, and the web process, on a built database."""
+    backend = "sqlite" if settings.is_sqlite else "postgresql"
     db = connect(settings)
     with db.read_session() as session:
         papers = session.execute(text("SELECT count(*) FROM papers")).scalar_one()
     semantic = open_semantic(settings)
     assert semantic is not None
     report = Report()
-    report.add(f"### sqlite: the kept database {path} ({papers:,} papers)")
-    report.add(*latency(db, settings, semantic, "sqlite", f"{papers:,}"))
+    report.extend(latency(db, settings, semantic, backend, f"{papers:,}"))  # printed as measured
     queries = mixed_queries(db)
     db.dispose()
     report.add(sizes(settings))
-    report.add(*web_process(settings, path.resolve().parent, queries, vectors=True))
+    report.add(*web_process(settings, workdir, queries))
     return report
+
+
+def existing(target: str, workdir: Path | None) -> list[str]:
+    """Search latency, sizes and the web process again on a database an earlier run kept (a SQLite file with its
+    vector file and keyword index beside it, or a PostgreSQL URL with the keyword index under ``workdir``), e.g.
+    after a change to search: a rebuild at 2.7M takes hours."""
+    if target.startswith("postgresql"):
+        if workdir is None:
+            raise SystemExit("--existing with a PostgreSQL URL needs --workdir (where its tantivy index lies)")
+        url, data_dir, engine = target, workdir, "tantivy"
+    else:
+        path = Path(target).resolve()
+        url, data_dir, engine = f"sqlite:///{path}", path.parent, "auto"
+    settings = Settings(
+        database_url=url, data_dir=data_dir, keyword_engine=engine, page_cache_seconds=0, jobs_interval_seconds=0
+    )
+    print(f"### the kept database {target}", file=sys.stderr, flush=True)
+    return search_and_web(settings, data_dir)
+
+
+def tune(cluster: PostgresCluster) -> None:
+    admin = create_engine(cluster.url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"ALTER SYSTEM SET shared_buffers = '{SHARED_BUFFERS}'"))
+    admin.dispose()
+    cluster.pause()
+    cluster.resume()
 
 
 def main() -> None:
@@ -259,25 +343,42 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=2_700_000)
     parser.add_argument("--backends", nargs="+", default=["sqlite", "postgresql"])
     parser.add_argument("--corpus", type=Path, help="reuse (or write) the resampled corpus here")
-    parser.add_argument("--no-vectors", action="store_true", help="SQLite without vectors and their index")
-    parser.add_argument("--existing", type=Path, help="measure search and the web process on this SQLite file")
+    parser.add_argument(
+        "--no-vectors", action="store_true", help="keyword search only (and a sample of the database's own full text)"
+    )
+    parser.add_argument("--workdir", type=Path, help="work here (kept) instead of a temporary directory")
+    parser.add_argument(
+        "--keep", action="store_true", help="leave the databases (and PostgreSQL, running) in --workdir"
+    )
+    parser.add_argument("--existing", help="measure search and the web process on this SQLite file or PostgreSQL URL")
     args = parser.parse_args()
     if args.existing:
-        print("\n".join(existing_sqlite(args.existing)))
+        print("\n".join(existing(args.existing, args.workdir)))
         return
+    if args.keep and args.workdir is None:
+        raise SystemExit("--keep needs --workdir")
     report: list[str] = []
     with tempfile.TemporaryDirectory(prefix="papertide-scale-") as tmp:
-        workdir = Path(tmp)
+        workdir = args.workdir or Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
         corpus = args.corpus or workdir / "big.jsonl"
         if not corpus.exists():
             resampled_snapshot(corpus, args.records)
         cluster = PostgresCluster.start() if "postgresql" in args.backends else None
         try:
-            for backend in args.backends:
-                with database(backend, workdir, cluster, "scale") as url:
-                    report += run_backend(backend, url, corpus, workdir / backend, args.records, not args.no_vectors)
-        finally:
             if cluster is not None:
+                tune(cluster)
+            for backend in args.backends:
+                with database(backend, workdir, cluster, "scale", keep=args.keep) as url:
+                    report += run_backend(backend, url, corpus, workdir / backend, args.records, not args.no_vectors)
+                    if args.keep:
+                        print(
+                            f"kept: {url}, data under {workdir / backend}, cluster {cluster and cluster.root}",
+                            file=sys.stderr,
+                            flush=True,
+                        )
+        finally:
+            if cluster is not None and not args.keep:
                 cluster.stop()
     print("\n".join(report))
 
