@@ -24,7 +24,7 @@ from papertide.search.query import parse_query
 from papertide.search.semantic import Semantic, open_semantic
 from papertide.search.service import SearchOptions, search_papers
 from papertide.search.similar import Examples, SimilarityError, similar_papers
-from papertide.search.vectors import FileVectorIndex
+from papertide.search.vectors import FileVectorIndex, PgVectorRetriever
 from papertide.services.embeddings import EmbedBatch, embed_pending, embedding_status
 from papertide.services.ingest import ingest_snapshot
 from tests.conftest import EMBEDDED_LINES, MemoEmbedder, fresh_database, make_settings
@@ -35,10 +35,11 @@ GRASPING = "2503.12549"  # "Grasping Partially Occluded Objects Using Autoencode
 
 
 @pytest.fixture
-def semantic(settings: Settings, embedder: MemoEmbedder) -> Semantic:
+def semantic(settings: Settings, embedder: MemoEmbedder) -> Iterator[Semantic]:
     opened = open_semantic(settings, embedder)
     assert opened is not None
-    return opened
+    yield opened
+    opened.close()
 
 
 @pytest.fixture
@@ -148,12 +149,16 @@ def test_the_semantic_side_runs_beside_the_keyword_side(
     assert semantic is not None
     where = Paper.hidden.is_(False)
     with corpus.read_session() as session:
-        finish = semantic.search_ahead(session, "robot hand picking up hidden things", 20)
-        ahead = finish(where)
+        finish = semantic.search_ahead(session, "robot hand picking up hidden things", 20, where)
+        ahead = finish()
         after = semantic.search(session, semantic.embed_query("robot hand picking up hidden things"), where, 20)
         assert ahead == after and len(ahead) == 20
         search_papers(session, parse_query("grasping occluded"), SearchOptions(), semantic)
     assert recording.threads and all(name.startswith("papertide-semantic") for name in recording.threads)
+    if isinstance(semantic.retriever, PgVectorRetriever):
+        # PostgreSQL's graph walk ran ahead too, on the retriever's own connections, not the request's.
+        assert semantic.retriever.engine is not None and semantic.retriever.engine.pool.checkedin() >= 1
+    semantic.close()
     failing = open_semantic(settings, ThreadRecordingEmbedder(embedder, fail=True))
     with corpus.read_session() as session, pytest.raises(RuntimeError, match="the model broke"):
         search_papers(session, parse_query("grasping occluded"), SearchOptions(), failing)

@@ -69,6 +69,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         if runner is not None:
             runner.stop()
+        if semantic is not None:
+            semantic.close()
         database.dispose()
 
     app = FastAPI(

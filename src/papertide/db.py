@@ -22,6 +22,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import (
     ColumnElement,
     Engine,
+    String,
     Table,
     any_,
     bindparam,
@@ -84,7 +85,8 @@ def connect(settings: Settings) -> Database:
     return Database(make_engine(settings.resolved_database_url, settings))
 
 
-def make_engine(url: str, settings: Settings) -> Engine:
+def make_engine(url: str, settings: Settings, *, pool_size: int | None = None) -> Engine:
+    """An engine for ``url`` (``pool_size``: exactly that many connections on PostgreSQL, else the settings')."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         # Fail fast when PostgreSQL is away: a short connect timeout and pool wait turn an outage into quick 503s
@@ -93,7 +95,8 @@ def make_engine(url: str, settings: Settings) -> Engine:
         options = f"-c statement_timeout={settings.db_statement_timeout_ms}"
         return create_engine(
             url,
-            pool_size=settings.db_pool_size,
+            pool_size=pool_size or settings.db_pool_size,
+            max_overflow=0 if pool_size else 10,
             # Waiting for a free pooled connection is load, not an outage (an outage fails at connect): queue.
             pool_timeout=POOL_WAIT_SECONDS,
             pool_pre_ping=True,
@@ -183,11 +186,13 @@ _UNAVAILABLE_MARKERS = (
 )
 
 
-def among(session: Session, column: QueryableAttribute[Any], ids: Sequence[object]) -> ColumnElement[bool]:
+def among(session: Session, column: QueryableAttribute[Any], ids: Sequence[int]) -> ColumnElement[bool]:
     """``column IN ids`` for a long list of ids as one parameter (rendering and binding a thousand parameters costs
-    milliseconds): a JSON array on SQLite, an array on PostgreSQL."""
+    milliseconds): a JSON array on SQLite, an array literal on PostgreSQL (psycopg's list adapter took 1.1 ms for
+    a thousand ids, the literal 0.6 ms)."""
     if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(ids), type_=ARRAY(column.type)))
+        literal = "{" + ",".join(str(int(value)) for value in ids) + "}"
+        return column == any_(bindparam(None, literal, type_=String).cast(ARRAY(column.type)))
     values: Any = select(literal_column("value")).select_from(func.json_each(bindparam(None, json.dumps(list(ids)))))
     return column.in_(values.scalar_subquery())
 

@@ -97,6 +97,8 @@ class Base(DeclarativeBase):
 
 class Paper(Base):
     __tablename__ = "papers"
+    # Every search checks its candidates are visible: with the id beside the flag, the index alone answers it.
+    __table_args__ = (Index("ix_papers_hidden_id", "hidden", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     arxiv_id: Mapped[str] = mapped_column(String(40), unique=True)
@@ -125,7 +127,7 @@ class Paper(Base):
     content_hash: Mapped[str] = mapped_column(String(32))
     upvote_count: Mapped[int] = mapped_column(Integer, default=0)
     comment_count: Mapped[int] = mapped_column(Integer, default=0)
-    hidden: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     modified_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
 

@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from papertide.config import Settings
-from papertide.db import Database
+from papertide.db import Database, make_engine
 from papertide.models import PaperEmbedding
 from papertide.search.embedder import Embedder, load_embedder
 from papertide.search.keyword import Hit
@@ -29,7 +29,8 @@ from papertide.search.vectors import (
 QUERY_CACHE_SIZE = 512
 # Threads that embed queries and read the vector file beside keyword searches; two keep both cores busy, and a
 # search whose turn has not come waits for a thread, not for the database.
-_AHEAD = ThreadPoolExecutor(max_workers=2, thread_name_prefix="papertide-semantic")
+AHEAD_THREADS = 2
+_AHEAD = ThreadPoolExecutor(max_workers=AHEAD_THREADS, thread_name_prefix="papertide-semantic")
 
 
 class Semantic:
@@ -95,25 +96,34 @@ class Semantic:
     ) -> list[Hit]:
         return self.retriever.search(session, vector, where, limit, exclude)
 
-    def search_ahead(self, session: Session, text_value: str, limit: int) -> Callable[[ColumnElement[bool]], list[Hit]]:
+    def search_ahead(
+        self, session: Session, text_value: str, limit: int, where: ColumnElement[bool]
+    ) -> Callable[[], list[Hit]]:
         """Start a search for ``text_value`` on a worker thread and return the function that finishes it.
 
-        Embedding the query and reading its nearest neighbours from the vector file need neither the database nor
-        the GIL (torch and usearch release it), so they run while the caller does its keyword search. The returned
-        function, called on the caller's thread, filters them with the caller's session (one connection per
-        search, so a busy pool cannot deadlock waiting for a second one) and raises what the worker raised."""
+        Embedding the query and reading its nearest neighbours need neither the GIL (torch, usearch and the
+        database driver's waits release it) nor the caller's session: from the vector file, or on PostgreSQL on a
+        connection of the retriever's own. So they run while the caller does its keyword search. The returned
+        function, called on the caller's thread, finishes with the caller's session (filtering the file's
+        neighbours; the request's pool is never asked for a second connection, so a busy pool cannot deadlock) and
+        raises what the worker raised."""
         self.retriever.prepare(session)
-        ahead = _AHEAD.submit(self._embed_and_fetch, text_value, limit)
+        ahead = _AHEAD.submit(self._embed_and_fetch, text_value, limit, where)
 
-        def finish(where: ColumnElement[bool]) -> list[Hit]:
+        def finish() -> list[Hit]:
             vector, first = ahead.result()
             return self.retriever.search(session, vector, where, limit, first=first)
 
         return finish
 
-    def _embed_and_fetch(self, text_value: str, limit: int) -> tuple[np.ndarray, Candidates | None]:
+    def _embed_and_fetch(
+        self, text_value: str, limit: int, where: ColumnElement[bool]
+    ) -> tuple[np.ndarray, Candidates | None]:
         vector = self.embed_query(text_value)
-        return vector, self.retriever.first_candidates(vector, limit)
+        return vector, self.retriever.first_candidates(vector, limit, where)
+
+    def close(self) -> None:
+        self.retriever.close()
 
     def vectors_of(self, session: Session, paper_ids: Iterable[int]) -> dict[int, np.ndarray]:
         ids = list(paper_ids)
@@ -135,5 +145,7 @@ def open_semantic(settings: Settings, embedder: Embedder | None = None) -> Seman
     if settings.is_sqlite:
         retriever = FileVectorRetriever(FileVectorIndex(settings.vector_index_path, settings.embedding_model))
     else:
-        retriever = PgVectorRetriever(settings.embedding_model)
+        # Connections for the searches run ahead: one per thread that runs them.
+        ahead = make_engine(settings.resolved_database_url, settings, pool_size=AHEAD_THREADS)
+        retriever = PgVectorRetriever(settings.embedding_model, ahead)
     return Semantic(settings, retriever, embedder)

@@ -146,10 +146,13 @@ def _retrieve(
 ) -> tuple[list[Hit], dict[int, tuple[str, ...]]]:
     if semantic is None or not query.natural_text.strip():
         return keyword.search(session, query, where, CANDIDATES), {}
-    semantic_search = semantic.search_ahead(session, query.natural_text, semantic.settings.vector_candidates)
-    keyword_hits = keyword.search(session, query, where, CANDIDATES)
     # Semantic hits obey the query's phrases, field terms and exclusions too: only the plain words are fuzzy.
-    vector_hits = semantic_search(and_(where, keyword.constraint(query)))
+    vector_where = and_(where, keyword.constraint(query))
+    semantic_search = semantic.search_ahead(
+        session, query.natural_text, semantic.settings.vector_candidates, vector_where
+    )
+    keyword_hits = keyword.search(session, query, where, CANDIDATES)
+    vector_hits = semantic_search()
     share = semantic.settings.search_keyword_weight
     return fuse(
         {"keyword": keyword_hits, "semantic": vector_hits},

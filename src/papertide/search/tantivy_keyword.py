@@ -31,7 +31,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import tantivy
 from sqlalchemy import ColumnElement, func, select
@@ -386,9 +386,10 @@ class TantivyRetriever:
         fetch = limit
         while fetch <= WIDEST:
             hits = searcher.search(built, fetch, count=False).hits
-            ids = searcher.fast_field_values("id", [address for _, address in hits]) if hits else []
+            addresses = [address for _, address in hits]
+            ids = cast(list[int], searcher.fast_field_values("id", addresses)) if hits else []  # an integer field
             passing = set(session.execute(select(Paper.id).where(among(session, Paper.id, ids), where)).scalars())
-            ranked = [Hit(int(pid), float(score)) for (score, _), pid in zip(hits, ids, strict=True) if pid in passing]
+            ranked = [Hit(pid, float(score)) for (score, _), pid in zip(hits, ids, strict=True) if pid in passing]
             if len(ranked) >= limit or len(hits) < fetch:
                 return ranked[:limit]
             fetch *= 4

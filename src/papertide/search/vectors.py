@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
-from sqlalchemy import ColumnElement, Float, func, select, text, true
+from sqlalchemy import ColumnElement, Connection, Engine, Float, func, select, text, true
 from sqlalchemy.orm import Session
 from usearch.index import Index
 
@@ -51,21 +51,33 @@ class VectorRetriever(Protocol):
         first: Candidates | None = None,
     ) -> list[Hit]:
         """Papers passing ``where`` nearest to ``vector``, best first, scored by cosine similarity; ``first`` are
-        candidates :meth:`first_candidates` fetched ahead (on another thread) for the same vector and limit."""
+        candidates :meth:`first_candidates` fetched ahead (on another thread) for the same vector, limit and where."""
         ...
 
     def prepare(self, session: Session) -> None:
         """Bring what :meth:`first_candidates` reads up to date with the database."""
         ...
 
-    def first_candidates(self, vector: np.ndarray, limit: int) -> Candidates | None:
-        """The unfiltered candidates a search starts from, found without the database (None: it needs it)."""
+    def first_candidates(self, vector: np.ndarray, limit: int, where: ColumnElement[bool]) -> Candidates | None:
+        """What a search starts from, found off the caller's session (on a worker thread): the vector file's
+        unfiltered neighbours, or PostgreSQL's filtered ones read on a connection of the retriever's own; None
+        when nothing can be fetched ahead."""
+        ...
+
+    def close(self) -> None:
+        """Release what the retriever holds open (connections of its own)."""
         ...
 
 
 class PgVectorRetriever:
-    def __init__(self, model: str) -> None:
+    """pgvector's HNSW index, filters applied inside the index scan. Given an engine of its own (a pool as large as
+    the threads that search ahead, so they never wait for a connection the requests hold), a search runs on a
+    worker thread while the request does its keyword search: the graph walk is the larger half of a hybrid search
+    at 2.7M papers (bench/RESULTS.md, scale)."""
+
+    def __init__(self, model: str, engine: Engine | None = None) -> None:
         self.model = model
+        self.engine = engine
 
     def search(
         self,
@@ -76,13 +88,25 @@ class PgVectorRetriever:
         exclude: Collection[int] = (),
         first: Candidates | None = None,
     ) -> list[Hit]:
-        # Filters are applied inside the index scan; iterative scans keep reading the graph until enough rows pass
-        # them (pgvector 0.8), so a narrow filter still fills the page.
-        session.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
+        if first is not None and not exclude:
+            return [Hit(paper_id, similarity) for paper_id, similarity in first]  # filtered when fetched
+        return self._nearest(session, vector, where, limit, exclude)
+
+    def _nearest(
+        self,
+        connection: Session | Connection,
+        vector: np.ndarray,
+        where: ColumnElement[bool],
+        limit: int,
+        exclude: Collection[int] = (),
+    ) -> list[Hit]:
+        # Iterative scans keep reading the graph until enough rows pass the filters (pgvector 0.8), so a narrow
+        # filter still fills the page.
+        connection.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
         # The graph walk keeps ef_search candidates: as many as the page found 89 % of the true top 100 (held-out
         # stand-ins, 20k vectors), twice the page 97 %, as the file index reads twice too (bench/pgvector_scale.py).
         ef_search = min(max(_first_fetch(limit + len(exclude)), 100), 1_000)  # pgvector accepts at most 1,000
-        session.execute(text(f"SET LOCAL hnsw.ef_search = {ef_search}"))
+        connection.execute(text(f"SET LOCAL hnsw.ef_search = {ef_search}"))
         distance = PaperEmbedding.vector.op("<=>", return_type=Float)(vector)
         statement = (
             select(Paper.id, distance)
@@ -91,13 +115,20 @@ class PgVectorRetriever:
             .order_by(distance)
             .limit(limit)
         )
-        return [Hit(paper_id, 1.0 - float(d)) for paper_id, d in session.execute(statement)]
+        return [Hit(paper_id, 1.0 - float(d)) for paper_id, d in connection.execute(statement)]
 
     def prepare(self, session: Session) -> None:
         pass  # the vectors live in the database
 
-    def first_candidates(self, vector: np.ndarray, limit: int) -> Candidates | None:
-        return None  # the index scan applies the filters, so it runs in the search
+    def first_candidates(self, vector: np.ndarray, limit: int, where: ColumnElement[bool]) -> Candidates | None:
+        if self.engine is None:
+            return None
+        with self.engine.connect() as connection, connection.begin():
+            return [(hit.paper_id, hit.score) for hit in self._nearest(connection, vector, where, limit)]
+
+    def close(self) -> None:
+        if self.engine is not None:
+            self.engine.dispose()
 
 
 class FileVectorIndex:
@@ -371,8 +402,11 @@ class FileVectorRetriever:
     def prepare(self, session: Session) -> None:
         self.index.sync(session)
 
-    def first_candidates(self, vector: np.ndarray, limit: int) -> Candidates | None:
-        return self.index.nearest(vector, _first_fetch(limit))
+    def first_candidates(self, vector: np.ndarray, limit: int, where: ColumnElement[bool]) -> Candidates | None:
+        return self.index.nearest(vector, _first_fetch(limit))  # filtered in the search, on the caller's session
+
+    def close(self) -> None:
+        pass  # the mapped file stays for the process's other searches
 
 
 def _first_fetch(wanted: int) -> int:
