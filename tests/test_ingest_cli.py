@@ -44,6 +44,7 @@ def cli_env(settings: Settings, **extra: str) -> dict[str, str]:
         PAPERTIDE_ARXIV_MIN_INTERVAL=str(settings.arxiv_min_interval),
         PAPERTIDE_HTTP_BACKOFF=str(settings.http_backoff),
         PAPERTIDE_HTTP_MAX_RETRIES=str(settings.http_max_retries),
+        PAPERTIDE_INGEST_BATCH_SIZE=str(settings.ingest_batch_size),
         COLUMNS="200",
     )
     if settings.pg_bin_dir:
