@@ -37,7 +37,9 @@ class Settings(BaseSettings):
         10_000, ge=0, description="How long a SQLite writer waits for the lock before failing."
     )
     db_pool_size: int = Field(
-        10, ge=1, description="PostgreSQL connections kept per process (10 more open under bursts)."
+        10,
+        ge=1,
+        description="PostgreSQL connections kept per process (10 more open under bursts; 2 more for vector searches).",
     )
     db_connect_timeout_seconds: int = Field(
         3, ge=1, description="How long a PostgreSQL connection attempt may take before requests fail with 503."
