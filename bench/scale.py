@@ -181,20 +181,12 @@ def run_backend(backend: str, url: str, corpus: Path, workdir: Path, records: in
     if not vectors:
         report.extend(keyword_only(backend, url, workdir, records))
         settings = Settings(database_url=url, data_dir=workdir, keyword_engine="tantivy", semantic_search=False)
-        report.add(sizes(settings))
-        db = connect(settings)
-        queries = mixed_queries(db)
-        db.dispose()
-        report.add(*web_process(settings, workdir, queries))
+        report.add(*sizes_and_web(settings, workdir))
         return report
     if backend == "sqlite":
         report.extend(measure(backend, f"{records:,}", url, workdir))  # vectors, indexes, in-process search latency
         settings = Settings(database_url=url, data_dir=workdir, page_cache_seconds=0, jobs_interval_seconds=0)
-        report.add(sizes(settings))
-        db = connect(settings)
-        queries = mixed_queries(db)
-        db.dispose()
-        report.add(*web_process(settings, workdir, queries))
+        report.add(*sizes_and_web(settings, workdir))
         return report
     settings = Settings(
         database_url=url, data_dir=workdir, keyword_engine="tantivy", page_cache_seconds=0, jobs_interval_seconds=0
@@ -303,11 +295,16 @@ def search_and_web(settings: Settings, workdir: Path) -> list[str]:
     assert semantic is not None
     report = Report()
     report.extend(latency(db, settings, semantic, backend, f"{papers:,}"))  # printed as measured
+    db.dispose()
+    report.add(*sizes_and_web(settings, workdir))
+    return report
+
+
+def sizes_and_web(settings: Settings, workdir: Path) -> list[str]:
+    db = connect(settings)
     queries = mixed_queries(db)
     db.dispose()
-    report.add(sizes(settings))
-    report.add(*web_process(settings, workdir, queries))
-    return report
+    return [sizes(settings), *web_process(settings, workdir, queries)]
 
 
 def existing(target: str, workdir: Path | None) -> list[str]:
