@@ -1,5 +1,5 @@
 """The tantivy keyword engine on real arXiv records: every query-language feature, diacritics, agreement with FTS5,
-and keeping the index in step with the database (catch-up, fallback while it lags, rebuild, resumed sync, one
+and keeping the index in step with the database (catch-up, answering while it lags, rebuild, resumed sync, one
 writer at a time)."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from papertide.config import Settings
 from papertide.db import Database, connect
@@ -246,16 +246,20 @@ def test_a_changed_title_is_caught_up_before_the_search(corpus: Corpus, fallback
     assert not fallbacks
 
 
-def test_fts5_answers_while_the_index_lags_then_tantivy_again(
+def test_a_lagging_index_answers_until_the_sync_brings_the_rest(
     corpus: Corpus, fallbacks: list[str], shared_data: Path, tmp_path: Path
 ) -> None:
+    # An ingest in progress leaves the index more than CATCH_UP_LIMIT papers behind. The database's own full text
+    # takes seconds a query at a million papers, so the index answers meanwhile, without the newest papers.
     more = snapshot_subset(shared_data, tmp_path / "more.jsonl", LINES + CATCH_UP_LIMIT + 50)
     ingest_snapshot(corpus.db, more)  # the first LINES are unchanged; the rest are new and not indexed
-    found = corpus.ids("diffusion")
-    assert fallbacks == ["diffusion"] and len(found) == 50
+    with corpus.db.read_session() as session:
+        newest = set(session.execute(select(Paper.arxiv_id).order_by(Paper.id.desc()).limit(150)).scalars())
+    stale = corpus.ids("diffusion")
+    assert stale and not newest & set(stale) and not fallbacks
     assert sync_keyword_index(corpus.db, corpus.settings) == CATCH_UP_LIMIT + 50
-    assert len(corpus.ids("diffusion")) == 50
-    assert fallbacks == ["diffusion"]  # caught up: tantivy answered
+    assert newest & set(corpus.ids("diffusion"))
+    assert not fallbacks
 
 
 def test_a_missing_or_damaged_index_is_rebuilt(corpus: Corpus, fallbacks: list[str]) -> None:
@@ -302,8 +306,8 @@ def test_one_writer_at_a_time(corpus: Corpus, fallbacks: list[str]) -> None:
     other = TantivyIndex(path)  # another process's object for the same directory
     with other.writing(wait=True):
         assert sync_keyword_index(corpus.db, corpus.settings, wait=False) == 0  # busy: returns at once
-        assert corpus.ids("tyr pruner")[0] == "2503.09657"  # the search did not wait: FTS5 answered
-        assert fallbacks == ["tyr pruner"]
+        # The search did not wait for the writer: the index answered, without the paper it could not catch up on.
+        assert "2503.09657" not in corpus.ids("tyr pruner")
     # Two writers contending with waiting: both finish, one after the other, and the index holds each paper once.
     results: list[int] = []
     threads = [
@@ -317,4 +321,4 @@ def test_one_writer_at_a_time(corpus: Corpus, fallbacks: list[str]) -> None:
     assert sorted(results) == [0, 1]
     opened = TantivyIndex(path).current()
     assert opened is not None and opened.index.searcher().num_docs == LINES + 2
-    assert corpus.ids("tyr pruner")[0] == "2503.09657" and fallbacks == ["tyr pruner"]
+    assert corpus.ids("tyr pruner")[0] == "2503.09657" and not fallbacks

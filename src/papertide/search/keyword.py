@@ -119,7 +119,7 @@ def database_retriever(session: Session) -> KeywordRetriever:
 
 def keyword_retriever(session: Session, settings: Settings | None = None) -> KeywordRetriever:
     """tantivy when the settings give it an index directory (``PAPERTIDE_KEYWORD_ENGINE``, auto: beside a SQLite
-    file), else the database's own full text, which also answers while the tantivy index lags."""
+    file), else the database's own full text, which also answers while no tantivy index is usable."""
     database = database_retriever(session)
     path = settings.keyword_index_path if settings is not None else None
     if path is None:
