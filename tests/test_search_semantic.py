@@ -157,7 +157,7 @@ def test_the_semantic_side_runs_beside_the_keyword_side(
     assert recording.threads and all(name.startswith("papertide-semantic") for name in recording.threads)
     if isinstance(semantic.retriever, PgVectorRetriever):
         # PostgreSQL's graph walk ran ahead too, on the retriever's own connections, not the request's.
-        assert semantic.retriever.engine is not None and semantic.retriever.engine.pool.checkedin() >= 1
+        assert semantic.retriever.engine.pool.checkedin() >= 1
     semantic.close()
     failing = open_semantic(settings, ThreadRecordingEmbedder(embedder, fail=True))
     with corpus.read_session() as session, pytest.raises(RuntimeError, match="the model broke"):

@@ -27,8 +27,9 @@ from papertide.search.vectors import (
 )
 
 QUERY_CACHE_SIZE = 512
-# Threads that embed queries and read the vector file beside keyword searches; two keep both cores busy, and a
-# search whose turn has not come waits for a thread, not for the database.
+# Threads that embed queries and find their nearest neighbours (the vector file, or pgvector on connections of the
+# retriever's own) beside keyword searches; two keep both cores busy, and a search whose turn has not come waits
+# for a thread, not for the request pool.
 AHEAD_THREADS = 2
 _AHEAD = ThreadPoolExecutor(max_workers=AHEAD_THREADS, thread_name_prefix="papertide-semantic")
 

@@ -70,12 +70,12 @@ class VectorRetriever(Protocol):
 
 
 class PgVectorRetriever:
-    """pgvector's HNSW index, filters applied inside the index scan. Given an engine of its own (a pool as large as
+    """pgvector's HNSW index, filters applied inside the index scan. With an engine of its own (a pool as large as
     the threads that search ahead, so they never wait for a connection the requests hold), a search runs on a
     worker thread while the request does its keyword search: the graph walk is the larger half of a hybrid search
     at 2.7M papers (bench/RESULTS.md, scale)."""
 
-    def __init__(self, model: str, engine: Engine | None = None) -> None:
+    def __init__(self, model: str, engine: Engine) -> None:
         self.model = model
         self.engine = engine
 
@@ -121,14 +121,11 @@ class PgVectorRetriever:
         pass  # the vectors live in the database
 
     def first_candidates(self, vector: np.ndarray, limit: int, where: ColumnElement[bool]) -> Candidates | None:
-        if self.engine is None:
-            return None
         with self.engine.connect() as connection, connection.begin():
             return [(hit.paper_id, hit.score) for hit in self._nearest(connection, vector, where, limit)]
 
     def close(self) -> None:
-        if self.engine is not None:
-            self.engine.dispose()
+        self.engine.dispose()
 
 
 class FileVectorIndex:
