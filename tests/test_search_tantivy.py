@@ -322,3 +322,34 @@ def test_one_writer_at_a_time(corpus: Corpus, fallbacks: list[str]) -> None:
     opened = TantivyIndex(path).current()
     assert opened is not None and opened.index.searcher().num_docs == LINES + 2
     assert corpus.ids("tyr pruner")[0] == "2503.09657" and not fallbacks
+
+
+def test_papers_written_concurrently_on_postgresql_all_reach_the_index(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    # The index's watermark is the newest (modified_at, id) it holds. Were a paper stamped before another but
+    # committed after it, a sync in between would move the mark past it and miss it for good: paper writes on
+    # PostgreSQL take turns and stamp once it is their turn.
+    with fresh_database(request, "postgresql", tmp_path) as url:
+        settings = make_settings(url, tmp_path, keyword_engine="tantivy", semantic_search=False)
+        db = connect(settings)
+        sync_keyword_index(db, settings)
+        later = dataclasses.replace(tyr_the_pruner("Quokka Pruning Written Second"), arxiv_id="2503.09658")
+        second = threading.Thread(target=lambda: _upsert(db, later))
+        with db.write_session() as first:
+            upsert_papers(first, [tyr_the_pruner("Quokka Pruning Written First")])
+            second.start()
+            second.join(timeout=1)
+            assert second.is_alive(), "the second writer did not wait for the first"
+            assert sync_keyword_index(db, settings) == 0  # neither has committed
+        second.join(timeout=30)
+        assert sync_keyword_index(db, settings) == 2
+        with db.read_session() as session:
+            hits = search_papers(session, parse_query("quokka"), SearchOptions(), settings=settings)
+        assert sorted(row.arxiv_id for row in hits.rows) == ["2503.09657", "2503.09658"]
+        db.dispose()
+
+
+def _upsert(db: Database, record: PaperRecord) -> None:
+    with db.write_session() as session:
+        upsert_papers(session, [record])

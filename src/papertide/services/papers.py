@@ -45,6 +45,7 @@ _METADATA_FIELDS = (
     "project_url",
 )
 _LOOKUP_CHUNK = 500
+PAPER_WRITES_LOCK = 0x70617065  # pg_advisory_xact_lock key: "pape"
 _PAPERS = cast(Table, Paper.__table__)
 _PAPER_CATEGORIES = cast(Table, PaperCategory.__table__)
 
@@ -66,7 +67,7 @@ def upsert_papers(session: Session, records: Iterable[PaperRecord]) -> IngestCou
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     category_changes: dict[str, list[str]] = {}
-    now = utcnow()
+    now = _write_stamp(session)
     for arxiv_id, record in incoming.items():
         stored = existing.get(arxiv_id)
         row = _merged_row(stored, record)
@@ -97,6 +98,18 @@ def upsert_papers(session: Session, records: Iterable[PaperRecord]) -> IngestCou
         session.connection().execute(_update_by_id(updates[0].keys()), updates)
     _replace_categories(session, {ids[arxiv_id]: cats for arxiv_id, cats in category_changes.items()})
     return counts
+
+
+def _write_stamp(session: Session) -> datetime:
+    """The ``modified_at`` of this transaction's paper writes, in commit order. The keyword index's watermark is the
+    newest ``(modified_at, id)`` it holds, so a paper stamped before another but committed after it would be missed.
+    SQLite has one writer at a time. On PostgreSQL paper writes take turns (an advisory lock held to the end of the
+    transaction) and stamp with the database's clock once it is their turn."""
+    if session.get_bind().dialect.name != "postgresql":
+        return utcnow()
+    session.execute(select(func.pg_advisory_xact_lock(PAPER_WRITES_LOCK)))
+    stamp: datetime = session.execute(select(func.clock_timestamp())).scalar_one()
+    return stamp.astimezone(UTC)
 
 
 def _merge_duplicates(records: Iterable[PaperRecord]) -> dict[str, PaperRecord]:
