@@ -26,7 +26,9 @@ import random
 import signal
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import psycopg
@@ -60,20 +62,38 @@ def query_texts() -> list[str]:
 
 def load(connection: psycopg.Connection, records: int) -> tuple[np.ndarray, float]:
     """Copy N stand-in vectors in (binary COPY), returning them for the exact search, and the seconds it took."""
-    generator = np.random.default_rng(0)
     vectors = np.empty((records, 384), dtype=np.float32)
+    statement = "COPY embeddings (paper_id, vector) FROM STDIN WITH (FORMAT BINARY)"
+    ids = range(1, records + 1)
+    seconds = copy_stand_ins(connection, statement, ["int8", "vector"], ids, lambda key, v: (key, v), into=vectors)
+    return vectors, seconds
+
+
+def copy_stand_ins(
+    connection: psycopg.Connection,
+    statement: str,
+    types: list[str],
+    keys: Sequence[Any],
+    row: Callable[[Any, np.ndarray], Sequence[Any]],
+    into: np.ndarray | None = None,
+) -> float:
+    """Binary-COPY one stand-in vector per key (``row`` makes its table row), CHUNK at a time with progress, then
+    commit; the vectors also go ``into`` an array when one is given. Returns the seconds it took."""
+    generator = np.random.default_rng(0)
     started = time.perf_counter()
     with connection.cursor() as cursor:
-        for start in range(0, records, CHUNK):
-            chunk = synthetic_vectors(min(CHUNK, records - start), generator)
-            vectors[start : start + len(chunk)] = chunk
-            with cursor.copy("COPY embeddings (paper_id, vector) FROM STDIN WITH (FORMAT BINARY)") as copy:
-                copy.set_types(["int8", "vector"])
-                for offset, vector in enumerate(chunk):
-                    copy.write_row((start + offset + 1, vector))
-            print(f"  loaded {start + len(chunk):,}", file=sys.stderr, flush=True)
+        for start in range(0, len(keys), CHUNK):
+            chunk = keys[start : start + CHUNK]
+            vectors = synthetic_vectors(len(chunk), generator)
+            if into is not None:
+                into[start : start + len(chunk)] = vectors
+            with cursor.copy(statement) as copy:
+                copy.set_types(types)
+                for key, vector in zip(chunk, vectors, strict=True):
+                    copy.write_row(row(key, vector))
+            print(f"  vectors loaded: {start + len(chunk):,}", file=sys.stderr, flush=True)
     connection.commit()
-    return vectors, time.perf_counter() - started
+    return time.perf_counter() - started
 
 
 def build(

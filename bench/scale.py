@@ -33,7 +33,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-import numpy as np
 import psycopg
 from pgvector.psycopg import register_vector
 from sqlalchemy import create_engine, text
@@ -43,8 +42,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.ingest import _high_water_kb, database, resampled_snapshot, run_ingest, run_measured  # noqa: E402
-from bench.pgvector_scale import build  # noqa: E402
-from bench.search_speed import latency, measure, mixed_queries, synthetic_vectors, timed  # noqa: E402
+from bench.pgvector_scale import build, copy_stand_ins  # noqa: E402
+from bench.search_speed import latency, measure, mixed_queries, timed  # noqa: E402
 from tests.pg import PostgresCluster, _free_port  # noqa: E402
 
 from papertide.config import Settings  # noqa: E402
@@ -61,7 +60,6 @@ SLOW_QUERY_TIMEOUT_MS = 10_000
 # docs/deployment.md: PostgreSQL's own cache holds the 5.6 GB HNSW index at 2.7M papers (with 4 GB, a hybrid search
 # took 55 ms at p50 instead of 43-48).
 SHARED_BUFFERS = "8GB"
-COPY_CHUNK = 100_000
 
 
 def directory_bytes(path: Path | None) -> int:
@@ -209,21 +207,15 @@ def bulk_vectors(url: str, model: str) -> list[str]:
         register_vector(connection)
         papers = connection.execute("SELECT id, content_hash FROM papers ORDER BY id").fetchall()
         connection.execute("DROP INDEX ix_paper_embeddings_vector_hnsw")
-        generator = np.random.default_rng(0)
-        started = time.perf_counter()
-        with connection.cursor() as cursor:
-            for start in range(0, len(papers), COPY_CHUNK):
-                chunk = papers[start : start + COPY_CHUNK]
-                stand_ins = synthetic_vectors(len(chunk), generator)
-                columns = "paper_id, model, text_hash, paper_hash, vector, created_at"
-                with cursor.copy(f"COPY paper_embeddings ({columns}) FROM STDIN WITH (FORMAT BINARY)") as copy:
-                    copy.set_types(["int4", "varchar", "varchar", "varchar", "vector", "timestamptz"])
-                    now = datetime.now(UTC)
-                    for (paper_id, content_hash), vector in zip(chunk, stand_ins, strict=True):
-                        copy.write_row((paper_id, model, "synthetic", content_hash, vector, now))
-                print(f"  vectors loaded: {start + len(chunk):,}", file=sys.stderr, flush=True)
-        connection.commit()
-        load_seconds = time.perf_counter() - started
+        columns = "paper_id, model, text_hash, paper_hash, vector, created_at"
+        now = datetime.now(UTC)
+        load_seconds = copy_stand_ins(
+            connection,
+            f"COPY paper_embeddings ({columns}) FROM STDIN WITH (FORMAT BINARY)",
+            ["int4", "varchar", "varchar", "varchar", "vector", "timestamptz"],
+            papers,
+            lambda paper, vector: (paper[0], model, "synthetic", paper[1], vector, now),
+        )
         build_seconds = build(connection, 1, "paper_embeddings", "ix_paper_embeddings_vector_hnsw")
         started = time.perf_counter()
         connection.autocommit = True
