@@ -14,10 +14,10 @@ from sqlalchemy import update
 from papertide.app import create_app
 from papertide.config import Settings
 from papertide.db import Database
-from papertide.jobs.leases import acquire_lease
 from papertide.models import JobLease, utcnow
 from papertide.search.tantivy_keyword import CATCH_UP_LIMIT, open_keyword_index
 from papertide.services.embeddings import embedding_status
+from papertide.services.leases import acquire_lease
 from papertide.services.papers import upsert_papers
 from tests.conftest import make_settings
 from tests.factories import make_paper_record

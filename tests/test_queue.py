@@ -18,9 +18,9 @@ from sqlalchemy import func, select, update
 from papertide.config import Settings
 from papertide.db import Database
 from papertide.jobs import queue
-from papertide.jobs.leases import acquire_lease
 from papertide.jobs.worker import Worker
 from papertide.models import Job, Paper, PaperCategory, utcnow
+from papertide.services.leases import acquire_lease
 from papertide.services.papers import upsert_papers
 from tests.factories import make_paper_record
 from tests.test_ingest_cli import cli_env, run_cli, snapshot_subset

@@ -190,7 +190,7 @@ def test_json_twin_matches_the_html(client: TestClient, db: Database, shared_dat
 
 
 def test_latex_text_commands_become_html_and_math_is_left_for_katex() -> None:
-    from papertide.web.latex import latex_text
+    from papertide.text import latex_text
 
     html = str(
         latex_text(r"Use \texttt{Fast<Rank>}, \emph{really}, $\texttt{x} < y$ and \url{https://a.example/b} <b>x</b>")

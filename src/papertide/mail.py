@@ -1,5 +1,5 @@
-"""Outgoing mail: templates rendered to text + HTML, RFC 5322 messages with List-Unsubscribe (RFC 8058 one-click),
-sent over SMTP.
+"""Outgoing mail delivery: RFC 5322 messages (text + HTML, composed by :mod:`papertide.services.compose`) with
+List-Unsubscribe (RFC 8058 one-click), sent over SMTP.
 
 :class:`Mailer` keeps one SMTP connection for many messages (a digest run sends thousands) and reconnects when
 the server drops it. Failures are sorted the way the retry policy needs them: :class:`TransientMailError` for 4xx
@@ -18,12 +18,8 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import formatdate, make_msgid, parseaddr
 from types import TracebackType
-from typing import Any
-
-from jinja2 import Environment, PackageLoader, select_autoescape
 
 from papertide.config import Settings
-from papertide.web.latex import latex_plain
 
 
 class MailError(Exception):
@@ -56,22 +52,6 @@ def new_message_id(settings: Settings, key: str) -> str:
     """A Message-ID made from ``key`` alone, so a resent digest carries the same id and receivers can drop it."""
     domain = parseaddr(settings.mail_from)[1].partition("@")[2] or "localhost"
     return f"<papertide.{re.sub(r'[^A-Za-z0-9.-]', '.', key)}@{domain}>"
-
-
-_TEMPLATES = Environment(
-    loader=PackageLoader("papertide", "web/templates/mail"),
-    autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-_TEMPLATES.filters["plain"] = latex_plain
-
-
-def render_mail(name: str, context: dict[str, Any]) -> tuple[str, str]:
-    """``name.txt`` and ``name.html`` from web/templates/mail: the plain-text part and the HTML part."""
-    return _TEMPLATES.get_template(f"{name}.txt").render(context), _TEMPLATES.get_template(f"{name}.html").render(
-        context
-    )
 
 
 def build_message(mail: OutgoingMail, settings: Settings) -> Message:

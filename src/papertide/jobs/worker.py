@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from papertide.config import Settings
 from papertide.db import Database
 from papertide.jobs import queue
-from papertide.jobs.leases import acquire_lease, release_lease
 from papertide.jobs.tasks import TASKS, JobContext, RetryLater, TaskArgumentError
 from papertide.search.semantic import Semantic
+from papertide.services.leases import acquire_lease, release_lease
 
 log = logging.getLogger(__name__)
 

@@ -26,14 +26,15 @@ from sqlalchemy.orm import Session
 
 from papertide.config import Settings
 from papertide.db import Database, insert_ignoring_conflicts
-from papertide.jobs.leases import acquire_lease, release_lease
-from papertide.mail import Mailer, OutgoingMail, PermanentMailError, TransientMailError, new_message_id, render_mail
+from papertide.mail import Mailer, OutgoingMail, PermanentMailError, TransientMailError, new_message_id
 from papertide.models import DigestDelivery, Paper, Subscription, utcnow
 from papertide.queries import PaperRow, query_announced, query_featured
 from papertide.search.personal import personal_picks
 from papertide.search.semantic import Semantic
+from papertide.services.compose import render_mail
+from papertide.services.leases import acquire_lease, release_lease
 from papertide.services.subscriptions import Cadence, Preferences, Tokens, record_failure
-from papertide.web.latex import latex_plain
+from papertide.text import latex_plain
 
 BATCH = 500
 Status = Literal["sent", "skipped", "failed", "retry"]

@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 
 from papertide.config import Settings
 from papertide.db import Database
-from papertide.mail import Mailer, MailError, MailNotConfigured, OutgoingMail, render_mail
+from papertide.mail import Mailer, MailError, MailNotConfigured, OutgoingMail
 from papertide.models import Subscription, utcnow
+from papertide.services.compose import render_mail
 
 Cadence = Literal["daily", "weekly"]
 CADENCES: tuple[Cadence, ...] = ("daily", "weekly")

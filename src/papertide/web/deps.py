@@ -17,8 +17,8 @@ from papertide import __version__
 from papertide.config import Settings
 from papertide.db import Database
 from papertide.search.semantic import Semantic
+from papertide.text import latex_text
 from papertide.web.feeds import feed_links
-from papertide.web.latex import latex_text
 from papertide.web.pagecache import mark_public
 
 

@@ -21,7 +21,7 @@ from fastapi.responses import Response
 from feedgen.feed import FeedGenerator
 
 from papertide.queries import PaperRow
-from papertide.web.latex import latex_plain
+from papertide.text import latex_plain
 
 FeedFormat = Literal["rss", "atom", "json"]
 FORMATS: dict[str, FeedFormat] = {"rss": "rss", "atom": "atom", "json": "json"}
