@@ -14,17 +14,21 @@ from starlette.exceptions import HTTPException
 from starlette.types import Scope
 
 from papertide.db import classify_database_error
-from papertide.web.deps import templates
-from papertide.web.security import LoginRequired
+from papertide.web.templating import is_json_twin, templates
 
 log = logging.getLogger(__name__)
 
 
+class LoginRequired(Exception):
+    """Raised by ``require_user``; the app answers with a redirect to the log-in page (or 401 for JSON)."""
+
+
 def wants_json(scope: Scope) -> bool:
+    """Whether an error should be problem+json: API paths, JSON twins and clients that ask for JSON."""
     headers = dict(scope.get("headers", []))
     accept = headers.get(b"accept", b"").decode("latin-1")
     path = str(scope.get("path", ""))
-    return path.startswith("/api/") or path.endswith(".json") or accept.startswith("application/json")
+    return path.startswith("/api/") or is_json_twin(path) or accept.startswith("application/json")
 
 
 def render_error(scope: Scope, status: int, message: str, headers: dict[str, str] | None = None) -> Response:

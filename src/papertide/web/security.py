@@ -9,10 +9,8 @@ app lists as token-authenticated (for example RFC 8058 one-click unsubscribe).
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterable
 from typing import Annotated, Any
-from urllib.parse import parse_qs
 
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy import select
@@ -22,12 +20,11 @@ from papertide.models import User
 from papertide.services.accounts import Identity, identity
 from papertide.services.api_tokens import authenticate_token
 from papertide.services.ratelimit import hit
+from papertide.web.csrf import csrf_ok, new_csrf_token
 from papertide.web.deps import get_db, get_settings
+from papertide.web.errors import LoginRequired, render_error
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-CSRF_FIELD = "csrf_token"
-CSRF_HEADER = b"x-csrf-token"
-_CSRF_MESSAGE = "The form expired or came from another site. Reload the page and try again."
 
 
 class GuardMiddleware:
@@ -49,7 +46,7 @@ class GuardMiddleware:
         if body is None:
             await _refuse(scope, send, 413, "That request is too large.")
             return
-        if not self._exempt(scope, headers) and not _csrf_ok(scope, headers, body):
+        if not self._exempt(scope, headers) and not csrf_ok(scope, headers, body):
             await _refuse(
                 scope, send, 403, "The form expired or came from another site. Reload the page and try again."
             )
@@ -91,32 +88,9 @@ def _replay(body: bytes) -> Receive:
     return receive
 
 
-def _csrf_ok(scope: Scope, headers: dict[bytes, bytes], body: bytes) -> bool:
-    expected = scope.get("session", {}).get("csrf")
-    if not expected:
-        return False
-    provided = headers.get(CSRF_HEADER, b"").decode("latin-1")
-    content_type = headers.get(b"content-type", b"")
-    if not provided and content_type.startswith(b"application/x-www-form-urlencoded"):
-        values = parse_qs(body.decode("utf-8", "replace"), max_num_fields=200).get(CSRF_FIELD, [""])
-        provided = values[0]
-    return bool(provided) and secrets.compare_digest(provided, str(expected))
-
-
 async def _refuse(scope: Scope, send: Send, status: int, message: str) -> None:
-    from papertide.web.errors import render_error  # the error page imports templates; keep this module light
-
     response = render_error(scope, status, message)
     await response(scope, _replay(b""), send)
-
-
-def csrf_token(request: Request) -> str:
-    """The session's CSRF token, created on first use (so anonymous forms such as log-in carry one too)."""
-    token = request.session.get("csrf")
-    if not token:
-        token = secrets.token_urlsafe(32)
-        request.session["csrf"] = token
-    return str(token)
 
 
 PROBE_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
@@ -163,15 +137,11 @@ def _token_user(request: Request, token: str) -> Identity:
 def sign_in(request: Request, user: Identity) -> None:
     request.session.clear()
     request.session["uid"] = user.id
-    request.session["csrf"] = secrets.token_urlsafe(32)
+    request.session["csrf"] = new_csrf_token()
 
 
 def sign_out(request: Request) -> None:
     request.session.clear()
-
-
-class LoginRequired(Exception):
-    """Raised by ``require_user``; the app answers with a redirect to the log-in page (or 401 for JSON)."""
 
 
 def require_user(request: Request) -> Identity:

@@ -22,8 +22,9 @@ from papertide.services.accounts import (
 from papertide.services.api_tokens import TokenError, create_api_token, list_api_tokens, revoke_api_token
 from papertide.services.export import user_data
 from papertide.services.feed_tokens import create_feed_token, has_feed_token, revoke_feed_tokens
-from papertide.web.deps import AppSettings, Db, DbSession, render_page, templates
+from papertide.web.deps import AppSettings, Db, DbSession
 from papertide.web.security import CurrentUser, SignedIn, client_address, enforce_rate_limit, sign_in, sign_out
+from papertide.web.templating import render_page, same_site_path, templates
 from papertide.web.viewmodels import card
 
 router = APIRouter()
@@ -33,7 +34,7 @@ Text = Annotated[str, Form(max_length=1024)]
 
 def _safe_next(target: str | None) -> str:
     """Only same-site paths, so ``?next=`` cannot send people to another site after logging in."""
-    return target if target and target.startswith("/") and not target.startswith("//") else "/"
+    return (same_site_path(target) if target else None) or "/"
 
 
 @router.get("/login")

@@ -8,8 +8,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from papertide.services.embeddings import embedding_status
-from papertide.web.deps import DbSession, SemanticSearch, render_page
+from papertide.web.deps import DbSession, SemanticSearch
 from papertide.web.security import Admin
+from papertide.web.templating import render_page
 
 router = APIRouter()
 

@@ -24,8 +24,9 @@ from papertide.services.collections import (
     set_item_note,
     update_collection,
 )
-from papertide.web.deps import Db, DbSession, redirect_back, render_page, templates
+from papertide.web.deps import Db, DbSession
 from papertide.web.security import CurrentUser, SignedIn, enforce_rate_limit
+from papertide.web.templating import redirect_back, render_page, templates
 from papertide.web.viewmodels import card
 
 router = APIRouter()

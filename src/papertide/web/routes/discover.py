@@ -17,8 +17,9 @@ from papertide.queries import query_papers_by_ids, query_visible_paper, query_vo
 from papertide.search.personal import personal_picks
 from papertide.search.semantic import Semantic
 from papertide.search.similar import Examples, SimilarityError, similar_papers
-from papertide.web.deps import Db, DbSession, SemanticSearch, redirect_back, render_page
+from papertide.web.deps import Db, DbSession, SemanticSearch
 from papertide.web.security import CurrentUser, SignedIn, enforce_rate_limit
+from papertide.web.templating import redirect_back, render_page
 from papertide.web.viewmodels import Card, card, plain_title
 
 router = APIRouter()

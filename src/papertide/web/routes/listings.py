@@ -24,9 +24,10 @@ from papertide.queries import (
     query_trending,
     query_votes_of,
 )
-from papertide.web.deps import AppSettings, DbSession, templates
+from papertide.web.deps import AppSettings, DbSession
 from papertide.web.pagecache import mark_public
 from papertide.web.security import CurrentUser
+from papertide.web.templating import is_json_twin, templates
 from papertide.web.viewmodels import (
     Link,
     ListingPage,
@@ -59,7 +60,7 @@ def render(request: Request, page: ListingPage, as_json: bool) -> Response:
 
 
 def split_suffix(value: str) -> tuple[str, bool]:
-    return (value[:-5], True) if value.endswith(".json") else (value, False)
+    return (value[:-5], True) if is_json_twin(value) else (value, False)
 
 
 @router.get("/")
@@ -78,7 +79,7 @@ def front_page(
         page = _recent_page(session, user.id if user else None, category, settings)
     else:
         page = _period_page(session, day_period(latest), sort, category, user, settings)
-    return render(request, page, request.url.path.endswith(".json"))
+    return render(request, page, is_json_twin(request.url.path))
 
 
 @router.get("/papers/trending")
@@ -99,7 +100,7 @@ def trending(
         empty_hint="Nothing is trending: no paper was featured recently.",
         json_url="/papers/trending.json" + query_string(category=category),
     )
-    return render(request, page, request.url.path.endswith(".json"))
+    return render(request, page, is_json_twin(request.url.path))
 
 
 @router.get("/papers/week")

@@ -40,10 +40,11 @@ from papertide.services.comments import (
 )
 from papertide.services.submissions import SubmissionError, can_edit_links, set_paper_hidden, update_links
 from papertide.services.votes import set_vote
-from papertide.web.deps import Db, DbSession, SemanticSearch, redirect_back, templates
+from papertide.web.deps import Db, DbSession, SemanticSearch
 from papertide.web.errors import wants_json
 from papertide.web.pagecache import mark_public
 from papertide.web.security import Admin, CurrentUser, SignedIn, enforce_rate_limit
+from papertide.web.templating import redirect_back, templates
 from papertide.web.viewmodels import Card, PaperPage, card, comment_view, paper_links, paper_url, plain_title
 
 router = APIRouter()

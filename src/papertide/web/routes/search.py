@@ -13,9 +13,10 @@ from markupsafe import Markup
 from papertide.queries import query_votes_of
 from papertide.search.query import parse_query
 from papertide.search.service import SEARCH_SORTS, SearchOptions, SearchSort, highlight, search_papers
-from papertide.web.deps import AppSettings, DbSession, SemanticSearch, templates
+from papertide.web.deps import AppSettings, DbSession, SemanticSearch
 from papertide.web.pagecache import mark_public
 from papertide.web.security import CurrentUser
+from papertide.web.templating import is_json_twin, templates
 from papertide.web.viewmodels import Card, Link, card, excerpt, paper_url, query_string
 
 router = APIRouter()
@@ -59,7 +60,7 @@ def search(
     sort: SearchSort = "relevance",
     page: Annotated[int, Query(ge=1, le=50)] = 1,
 ) -> Response:
-    as_json = request.url.path.endswith(".json")
+    as_json = is_json_twin(request.url.path)
     query = parse_query(q)
     if query.arxiv_id and not as_json:
         return RedirectResponse(paper_url(query.arxiv_id), status_code=303)

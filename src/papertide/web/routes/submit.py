@@ -16,8 +16,9 @@ from papertide.services.submissions import SubmissionError, submit_paper
 from papertide.sources.arxiv_api import ArxivApiError
 from papertide.sources.factory import arxiv_client
 from papertide.sources.http import SourceUnavailable
-from papertide.web.deps import AppSettings, Db, DbSession, templates
+from papertide.web.deps import AppSettings, Db, DbSession
 from papertide.web.security import SignedIn, enforce_rate_limit
+from papertide.web.templating import templates
 from papertide.web.viewmodels import paper_url
 
 router = APIRouter()

@@ -26,8 +26,9 @@ from papertide.services.subscriptions import (
     unsubscribe,
     update_preferences,
 )
-from papertide.web.deps import AppSettings, Db, templates
+from papertide.web.deps import AppSettings, Db
 from papertide.web.security import CurrentUser, client_address, enforce_rate_limit
+from papertide.web.templating import templates
 
 router = APIRouter()
 Token = Annotated[str, Query(max_length=500)]

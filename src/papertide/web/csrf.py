@@ -1,0 +1,43 @@
+"""CSRF tokens: one per session, created on first use, checked on every state-changing request.
+
+The token travels in the ``X-CSRF-Token`` header (scripts) or the ``csrf_token`` form field (plain HTML forms).
+:class:`papertide.web.security.GuardMiddleware` does the checking; templates print the token through
+:mod:`papertide.web.templating`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from urllib.parse import parse_qs
+
+from fastapi import Request
+from starlette.types import Scope
+
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = b"x-csrf-token"
+
+
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token, created on first use (so anonymous forms such as log-in carry one too)."""
+    token = request.session.get("csrf")
+    if not token:
+        token = new_csrf_token()
+        request.session["csrf"] = token
+    return str(token)
+
+
+def new_csrf_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def csrf_ok(scope: Scope, headers: dict[bytes, bytes], body: bytes) -> bool:
+    """Whether the request carries its session's token, in the header or in a form body."""
+    expected = scope.get("session", {}).get("csrf")
+    if not expected:
+        return False
+    provided = headers.get(CSRF_HEADER, b"").decode("latin-1")
+    content_type = headers.get(b"content-type", b"")
+    if not provided and content_type.startswith(b"application/x-www-form-urlencoded"):
+        values = parse_qs(body.decode("utf-8", "replace"), max_num_fields=200).get(CSRF_FIELD, [""])
+        provided = values[0]
+    return bool(provided) and secrets.compare_digest(provided, str(expected))
