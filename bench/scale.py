@@ -50,7 +50,7 @@ from papertide.config import Settings  # noqa: E402
 from papertide.db import Database, connect  # noqa: E402
 from papertide.search.query import parse_query  # noqa: E402
 from papertide.search.semantic import open_semantic  # noqa: E402
-from papertide.search.service import SearchOptions, search_papers  # noqa: E402
+from papertide.search.service import SearchEngine, SearchOptions  # noqa: E402
 from papertide.search.tantivy_keyword import sync_keyword_index  # noqa: E402
 
 DAILY_DIR = ROOT.parent / "shared" / "data" / "hf-daily"
@@ -258,12 +258,14 @@ def keyword_only(backend: str, url: str, workdir: Path, records: int) -> list[st
         queries = mixed_queries(db)
         timeouts: list[str] = []
 
+        searcher = SearchEngine.of(settings)
+
         def keyword(
-            query: str, settings: Settings = settings, db: Database = db, timeouts: list[str] = timeouts
+            query: str, searcher: SearchEngine = searcher, db: Database = db, timeouts: list[str] = timeouts
         ) -> object:
             try:
                 with db.read_session() as session:
-                    return search_papers(session, parse_query(query), SearchOptions(), settings=settings)
+                    return searcher.search(session, parse_query(query), SearchOptions())
             except OperationalError as error:
                 if "statement timeout" not in str(error):
                     raise

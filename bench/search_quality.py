@@ -6,7 +6,7 @@
    titles; 1,000 of them sampled (seed 0) and queried by title; MRR@10 and R@10.
 
 Each corpus goes through papertide itself: records upserted into a SQLite database, embedded by the embed job
-(the real model), searched with ``search_papers``; the keyword side is the default engine for a SQLite file
+(the real model), searched with ``SearchEngine.search``; the keyword side is the default engine for a SQLite file
 (tantivy, its index built by ``sync_keyword_index``; ``--keyword-engine database`` measures FTS5 instead). The
 databases are kept in bench/out/quality/ so reruns skip the embedding (delete the folder to start over).
 
@@ -39,7 +39,7 @@ from papertide.models import Paper  # noqa: E402
 from papertide.records import AuthorRecord, PaperRecord  # noqa: E402
 from papertide.search.query import parse_query  # noqa: E402
 from papertide.search.semantic import Semantic, open_semantic  # noqa: E402
-from papertide.search.service import SearchOptions, search_papers  # noqa: E402
+from papertide.search.service import SearchEngine, SearchOptions  # noqa: E402
 from papertide.search.tantivy_keyword import sync_keyword_index  # noqa: E402
 from papertide.services.embeddings import embed_pending, embedding_status  # noqa: E402
 from papertide.services.papers import upsert_papers  # noqa: E402
@@ -123,16 +123,15 @@ def rankers(database: Database, semantic: Semantic) -> dict[str, Ranker]:
         scored.sort(reverse=True)
         return [arxiv_id for _, arxiv_id in scored[:TOP]]
 
-    rrf = Semantic(
-        semantic.settings.model_copy(update={"search_fusion": "rrf", "search_keyword_weight": 0.5}),
-        semantic.retriever,
-        semantic.embedder,
+    default = SearchEngine.of(semantic.settings, semantic)
+    keyword = SearchEngine(default.keyword)
+    rrf = SearchEngine.of(
+        semantic.settings.model_copy(update={"search_fusion": "rrf", "search_keyword_weight": 0.5}), semantic
     )
 
-    def papertide(query: str, fusion: Semantic | None) -> list[str]:
+    def papertide(query: str, engine: SearchEngine) -> list[str]:
         with database.read_session() as session:
-            options = SearchOptions(limit=TOP)
-            results = search_papers(session, parse_query(query), options, fusion, settings=semantic.settings)
+            results = engine.search(session, parse_query(query), SearchOptions(limit=TOP))
         return [row.arxiv_id for row in results.rows]
 
     def vector(query: str) -> list[str]:
@@ -144,11 +143,11 @@ def rankers(database: Database, semantic: Semantic) -> dict[str, Ranker]:
 
     return {
         "arxiv-sanity-lite scoring": arxiv_sanity,
-        "BM25 (papertide keyword)": lambda q: papertide(q, None),
+        "BM25 (papertide keyword)": lambda q: papertide(q, keyword),
         "vector (MiniLM, HNSW)": vector,
         "hybrid RRF, k 60, equal weights": lambda q: papertide(q, rrf),
         f"hybrid {semantic.settings.search_fusion}, keyword share {semantic.settings.search_keyword_weight} "
-        "(papertide default)": lambda q: papertide(q, semantic),
+        "(papertide default)": lambda q: papertide(q, default),
     }
 
 

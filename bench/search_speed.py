@@ -8,7 +8,7 @@ subspace plus noise, which, unlike uniform random vectors, have the neighbourhoo
 Query vectors come from the real model, so the query-embedding time is inside every vector and hybrid figure.
 
 200 mixed queries (seed 0): 80 keyword (2–3 title words), 80 natural language (the first 12 words of an
-abstract), 40 filtered (2 title words + ``cat:`` + ``after:``); each through ``search_papers`` (keyword, hybrid)
+abstract), 40 filtered (2 title words + ``cat:`` + ``after:``); each through ``SearchEngine.search`` (keyword, hybrid)
 and the vector retriever alone; 10 warm-up queries first. arxiv-sanity-lite's scan runs on a few queries only (it
 takes seconds per query), reported per query.
 
@@ -47,7 +47,7 @@ from papertide.models import Paper, PaperEmbedding  # noqa: E402
 from papertide.search.embedder import load_embedder, paper_text  # noqa: E402
 from papertide.search.query import parse_query  # noqa: E402
 from papertide.search.semantic import Semantic, open_semantic  # noqa: E402
-from papertide.search.service import SearchOptions, search_papers  # noqa: E402
+from papertide.search.service import SearchEngine, SearchOptions  # noqa: E402
 from papertide.search.tantivy_keyword import sync_keyword_index  # noqa: E402
 from papertide.services.embeddings import embed_pending  # noqa: E402
 
@@ -173,14 +173,15 @@ def latency(db: Database, settings: Settings, semantic: Semantic, backend: str, 
     engine = "tantivy" if settings.keyword_index_path is not None else "database"
     queries = mixed_queries(db)
     semantic.embed_query("warm the model")
+    keyword_only, both = SearchEngine.of(settings), SearchEngine.of(settings, semantic)
 
     def keyword(query: str) -> object:
         with db.read_session() as session:
-            return search_papers(session, parse_query(query), SearchOptions(), settings=settings)
+            return keyword_only.search(session, parse_query(query), SearchOptions())
 
     def hybrid(query: str) -> object:
         with db.read_session() as session:
-            return search_papers(session, parse_query(query), SearchOptions(), semantic)
+            return both.search(session, parse_query(query), SearchOptions())
 
     def vector(query: str) -> object:
         with db.read_session() as session:

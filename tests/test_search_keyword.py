@@ -13,9 +13,10 @@ from sqlalchemy import select, text, update
 
 from papertide.db import Database, among, connect
 from papertide.models import Paper
-from papertide.search.keyword import plain_words
+from papertide.search.keyword import database_retriever
 from papertide.search.query import Term, parse_query
-from papertide.search.service import SearchOptions, search_papers
+from papertide.search.retrieval import plain_words
+from papertide.search.service import SearchEngine, SearchOptions
 from papertide.services.ingest import ingest_snapshot
 from tests.conftest import fresh_database, make_settings
 from tests.test_ingest_cli import snapshot_subset
@@ -29,9 +30,14 @@ def corpus(db: Database, shared_data: Path, tmp_path: Path) -> Database:
     return db
 
 
+def engine(db: Database) -> SearchEngine:
+    """The database's own full text, which these tests pin down (tantivy's are in test_search_tantivy.py)."""
+    return SearchEngine(database_retriever(db.is_sqlite))
+
+
 def ids(db: Database, text: str, **options: object) -> list[str]:
     with db.read_session() as session:
-        results = search_papers(session, parse_query(text), SearchOptions(limit=50, **options))  # type: ignore[arg-type]
+        results = engine(db).search(session, parse_query(text), SearchOptions(limit=50, **options))  # type: ignore[arg-type]
     return [row.arxiv_id for row in results.rows]
 
 
@@ -90,9 +96,10 @@ def test_filters_narrow_results(corpus: Database) -> None:
     assert len(everything) == 50
     with corpus.read_session() as session:
         cv = [
-            r.arxiv_id for r in search_papers(session, parse_query("diffusion cat:cs.CV"), SearchOptions(limit=50)).rows
+            r.arxiv_id
+            for r in engine(corpus).search(session, parse_query("diffusion cat:cs.CV"), SearchOptions(limit=50)).rows
         ]
-        lg = search_papers(session, parse_query("diffusion"), SearchOptions(limit=50, category="cs.LG")).rows
+        lg = engine(corpus).search(session, parse_query("diffusion"), SearchOptions(limit=50, category="cs.LG")).rows
     assert cv and all("cs.CV" in row for row in _categories(corpus, cv))
     assert lg and all("cs.LG" in row.categories for row in lg)
     dated = ids(corpus, "diffusion after:2025-04-01 before:2025-04-30")
@@ -138,7 +145,7 @@ def test_the_visibility_check_reads_an_index_alone(corpus: Database) -> None:
 
 def test_sorts_and_facets(corpus: Database) -> None:
     with corpus.read_session() as session:
-        by_date = search_papers(session, parse_query("diffusion"), SearchOptions(limit=30, sort="date"))
+        by_date = engine(corpus).search(session, parse_query("diffusion"), SearchOptions(limit=30, sort="date"))
     days = [row.announced_on for row in by_date.rows]
     assert days == sorted(days, reverse=True)  # type: ignore[type-var]
     assert by_date.facets[0][1] >= by_date.facets[-1][1] and by_date.total >= 30

@@ -19,10 +19,10 @@ from papertide.db import Database, connect
 from papertide.jobs.scheduler import JobRunner
 from papertide.models import Paper, PaperCategory, PaperEmbedding
 from papertide.search.fusion import convex_fusion, fuse, reciprocal_rank_fusion
-from papertide.search.keyword import Hit
 from papertide.search.query import parse_query
+from papertide.search.retrieval import Hit
 from papertide.search.semantic import Semantic, open_semantic
-from papertide.search.service import SearchOptions, search_papers
+from papertide.search.service import SearchEngine, SearchOptions
 from papertide.search.similar import Examples, SimilarityError, similar_papers
 from papertide.search.vectors import FileVectorIndex, PgVectorRetriever
 from papertide.services.embeddings import EmbedBatch, embed_pending, embedding_status
@@ -113,11 +113,12 @@ def _arxiv_id_at_line(path: Path, line_no: int) -> str:
 
 def test_hybrid_search_fuses_and_says_why(corpus: Database, semantic: Semantic) -> None:
     with corpus.read_session() as session:
-        keyword_only = search_papers(session, parse_query("grasping occluded"), SearchOptions(limit=50))
-        hybrid = search_papers(session, parse_query("grasping occluded"), SearchOptions(limit=50), semantic)
-        paraphrase = search_papers(
-            session, parse_query("robot hand picking up hidden things"), SearchOptions(), semantic
+        keyword_only = SearchEngine.of(semantic.settings).search(
+            session, parse_query("grasping occluded"), SearchOptions(limit=50)
         )
+        engine = SearchEngine.of(semantic.settings, semantic)
+        hybrid = engine.search(session, parse_query("grasping occluded"), SearchOptions(limit=50))
+        paraphrase = engine.search(session, parse_query("robot hand picking up hidden things"), SearchOptions())
     top = {row.arxiv_id: row.id for row in hybrid.rows[:2]}
     assert GRASPING in top
     assert set(hybrid.matched_by[top[GRASPING]]) == {"keyword", "semantic"}
@@ -153,7 +154,7 @@ def test_the_semantic_side_runs_beside_the_keyword_side(
         ahead = finish()
         after = semantic.search(session, semantic.embed_query("robot hand picking up hidden things"), where, 20)
         assert ahead == after and len(ahead) == 20
-        search_papers(session, parse_query("grasping occluded"), SearchOptions(), semantic)
+        SearchEngine.of(settings, semantic).search(session, parse_query("grasping occluded"), SearchOptions())
     assert recording.threads and all(name.startswith("papertide-semantic") for name in recording.threads)
     if isinstance(semantic.retriever, PgVectorRetriever):
         # PostgreSQL's graph walk ran ahead too, on the retriever's own connections, not the request's.
@@ -161,7 +162,7 @@ def test_the_semantic_side_runs_beside_the_keyword_side(
     semantic.close()
     failing = open_semantic(settings, ThreadRecordingEmbedder(embedder, fail=True))
     with corpus.read_session() as session, pytest.raises(RuntimeError, match="the model broke"):
-        search_papers(session, parse_query("grasping occluded"), SearchOptions(), failing)
+        SearchEngine.of(settings, failing).search(session, parse_query("grasping occluded"), SearchOptions())
 
 
 def test_the_loaded_model_is_kept_out_of_garbage_collections(embedder: MemoEmbedder) -> None:
@@ -173,12 +174,13 @@ def test_the_loaded_model_is_kept_out_of_garbage_collections(embedder: MemoEmbed
 
 def test_semantic_hits_obey_filters_and_exclusions(corpus: Database, semantic: Semantic) -> None:
     with corpus.read_session() as session:
-        results = search_papers(session, parse_query("robot grasping -occluded cat:cs.RO"), SearchOptions(), semantic)
+        engine = SearchEngine.of(semantic.settings, semantic)
+        results = engine.search(session, parse_query("robot grasping -occluded cat:cs.RO"), SearchOptions())
         assert results.rows
         for row in results.rows:
             assert "cs.RO" in row.categories
             assert "occluded" not in f"{row.title} {row.abstract}".lower()
-        phrase = search_papers(session, parse_query('"point cloud" robot'), SearchOptions(), semantic)
+        phrase = engine.search(session, parse_query('"point cloud" robot'), SearchOptions())
         for row in phrase.rows:
             assert "point cloud" in f"{row.title} {row.abstract}".lower().replace("\n", " ")
 

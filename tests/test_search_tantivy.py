@@ -19,9 +19,9 @@ from papertide.config import Settings
 from papertide.db import Database, connect
 from papertide.models import Paper
 from papertide.records import AuthorRecord, PaperRecord
-from papertide.search.keyword import Fts5Retriever, keyword_retriever
+from papertide.search.keyword import Fts5Retriever
 from papertide.search.query import parse_query
-from papertide.search.service import SearchOptions, SearchResults, search_papers
+from papertide.search.service import SearchEngine, SearchOptions, SearchResults, keyword_retriever
 from papertide.search.tantivy_keyword import (
     CATCH_UP_LIMIT,
     TantivyIndex,
@@ -55,9 +55,9 @@ class Corpus:
         return self.search(text, engine).total
 
     def search(self, text: str, engine: str) -> SearchResults:
-        settings = self.settings if engine == "tantivy" else None
+        settings = self.settings.model_copy(update={"keyword_engine": "tantivy" if engine == "tantivy" else "database"})
         with self.db.read_session() as session:
-            return search_papers(session, parse_query(text), SearchOptions(limit=50), settings=settings)
+            return SearchEngine.of(settings).search(session, parse_query(text), SearchOptions(limit=50))
 
 
 @pytest.fixture
@@ -87,11 +87,9 @@ def fallbacks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def test_the_engine_is_chosen_by_the_settings(corpus: Corpus, tmp_path: Path) -> None:
-    with corpus.db.read_session() as session:
-        assert isinstance(keyword_retriever(session, corpus.settings), TantivyRetriever)
-        assert isinstance(keyword_retriever(session), Fts5Retriever)
-        database = corpus.settings.model_copy(update={"keyword_engine": "database"})
-        assert isinstance(keyword_retriever(session, database), Fts5Retriever)
+    assert isinstance(keyword_retriever(corpus.settings), TantivyRetriever)
+    database = corpus.settings.model_copy(update={"keyword_engine": "database"})
+    assert isinstance(keyword_retriever(database), Fts5Retriever)
     assert corpus.settings.keyword_index_path == Path(corpus.settings.database_url[10:]).with_suffix(".keyword")
 
 
@@ -345,7 +343,7 @@ def test_papers_written_concurrently_on_postgresql_all_reach_the_index(
         second.join(timeout=30)
         assert sync_keyword_index(db, settings) == 2
         with db.read_session() as session:
-            hits = search_papers(session, parse_query("quokka"), SearchOptions(), settings=settings)
+            hits = SearchEngine.of(settings).search(session, parse_query("quokka"), SearchOptions())
         assert sorted(row.arxiv_id for row in hits.rows) == ["2503.09657", "2503.09658"]
         db.dispose()
 

@@ -20,6 +20,7 @@ from papertide.config import Settings, get_settings
 from papertide.db import connect
 from papertide.jobs.scheduler import JobRunner
 from papertide.search.semantic import open_semantic
+from papertide.search.service import SearchEngine
 from papertide.web.errors import install_error_handlers
 from papertide.web.metrics import DatabaseCollector, RequestMetricsMiddleware
 from papertide.web.pagecache import PageCacheMiddleware
@@ -83,7 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db = database
-    app.state.semantic = semantic
+    app.state.search = SearchEngine.of(settings, semantic)
     app.state.metrics = DatabaseCollector(database)
     # Starlette runs the last-added middleware first: sessions must be decoded before the guard reads the token.
     # One-click unsubscribe (RFC 8058) is posted by mail clients, which carry the signed token but no CSRF token.

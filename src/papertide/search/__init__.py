@@ -1,1 +1,2 @@
-"""Search: the query parser now; keyword and semantic retrievers, fusion and "more like this" next."""
+"""Search: the query parser, the retriever contract, keyword (database, tantivy) and vector retrievers, fusion,
+the search engine the app builds once, "more like this" and personal picks."""

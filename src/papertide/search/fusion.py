@@ -8,18 +8,41 @@ which lists each paper came from:
 * ``rrf``, reciprocal rank fusion: sum over lists of weight / (k + rank), rank from 1 (Cormack et al., 2009;
   k = 60). Rank alone, so every list's first hit counts the same however weak it is.
 
-bench/search_quality.py measures both; bench/RESULTS.md has the figures that chose the default.
+bench/search_quality.py measures both; bench/RESULTS.md has the figures that chose the default. :class:`Fusion`
+holds the settings that choose the method and weights, read once when the search engine is built.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Literal
 
-from papertide.search.keyword import Hit
+from papertide.config import Settings
+from papertide.search.retrieval import Hit
 
 FusionMethod = Literal["convex", "rrf"]
 Fused = tuple[list[Hit], dict[int, tuple[str, ...]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Fusion:
+    """How a hybrid search merges its keyword and semantic lists, and how many semantic neighbours join."""
+
+    method: FusionMethod
+    keyword_weight: float  # the keyword list's share; the semantic list gets the rest
+    rrf_k: int
+    vector_candidates: int
+
+    @classmethod
+    def of(cls, settings: Settings) -> Fusion:
+        return cls(
+            settings.search_fusion, settings.search_keyword_weight, settings.search_rrf_k, settings.vector_candidates
+        )
+
+    def fuse(self, keyword: Sequence[Hit], semantic: Sequence[Hit]) -> Fused:
+        weights = {"keyword": self.keyword_weight, "semantic": 1.0 - self.keyword_weight}
+        return fuse({"keyword": keyword, "semantic": semantic}, self.method, weights, k=self.rrf_k)
 
 
 def fuse(ranked: Mapping[str, Sequence[Hit]], method: FusionMethod, weights: Mapping[str, float], k: int = 60) -> Fused:

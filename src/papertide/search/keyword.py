@@ -1,24 +1,22 @@
-"""Keyword retrieval: BM25 over SQLite FTS5, ``ts_rank_cd`` over PostgreSQL tsvectors, one interface; and the
-choice of engine (:func:`keyword_retriever`), which prefers the tantivy index of ``search/tantivy_keyword.py``.
+"""Keyword retrieval in the database itself: BM25 over SQLite FTS5, ``ts_rank_cd`` over PostgreSQL tsvectors, one
+:class:`KeywordRetriever` (``search/retrieval.py``) each; the tantivy index of ``search/tantivy_keyword.py`` falls
+back to them, and ``search/service.py`` chooses between them from the settings.
 
-Every retriever takes a parsed :class:`SearchQuery` and a filter clause, and returns :class:`Hit` lists (paper id
-and score, higher is better), the shape every retriever returns so they can be fused, swapped and tested alone.
+Every retriever takes a parsed :class:`SearchQuery` and a filter clause, and returns :class:`Hit` lists.
 
 Semantics, the same on every engine: plain words are alternatives, ranked so that papers matching more of them
 come first (BM25 in FTS5 and tantivy; term coordination then cover density in PostgreSQL, whose ranking has no
 IDF), so a natural-language query still finds papers that miss a word; English function words leave the
 alternatives (``content_words``), and a plain word the engines would split ("fine-tuning", "model's") stands for its
-parts (``plain_words``); phrases and field-restricted terms are required, exclusions remove matches,
-``prefix*`` matches words starting with the prefix; diacritics are folded and English words stemmed. User text
-reaches the engines only as quoted, escaped string literals (FTS5), bound parameters (PostgreSQL) or analysed
-terms (tantivy), so ``NEAR(`` or ``*`` in the box is just text.
+parts (``plain_words``; both in ``search/retrieval.py``); phrases and field-restricted terms are required,
+exclusions remove matches, ``prefix*`` matches words starting with the prefix; diacritics are folded and English
+words stemmed. User text reaches the engines only as quoted, escaped string literals (FTS5), bound parameters
+(PostgreSQL) or analysed terms (tantivy), so ``NEAR(`` or ``*`` in the box is just text.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -40,10 +38,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.orm import Session
 
-from papertide.config import Settings
 from papertide.db import among
 from papertide.models import Paper
 from papertide.search.query import SearchQuery, Term
+from papertide.search.retrieval import Hit, KeywordRetriever, plain_words, prefix_root
 
 # Title matters most, then authors, then the abstract (FTS5 bm25() column weights; PostgreSQL A/B/C weights).
 # 3/2/1 scored best of the variants measured in bench/RESULTS.md (10/5/1, 3/2/1, 2/1/1, 1/1/1).
@@ -51,88 +49,9 @@ FTS5_WEIGHTS = (3.0, 2.0, 1.0)
 PG_WEIGHTS = "{0.1, 0.2, 0.5, 1.0}"  # D, C, B, A as ts_rank expects
 
 
-# English function words. Plain words are alternatives (OR), so in a natural-language query ("what work deals with
-# the cost of pruning") they would admit every paper containing "the"; they are dropped from the alternatives when
-# the query has other words. Phrases keep them, and PostgreSQL's english configuration drops the same kind anyway.
-STOP_WORDS = frozenset(
-    """
-    a about above after again against all am an and any are as at be because been before being below between both
-    but by can could did do does doing down during each few for from further had has have having he her here hers
-    herself him himself his how i if in into is it its itself just me more most my myself no nor not of off on once
-    only or other our ours ourselves out over own same she should so some such than that the their theirs them
-    themselves then there these they this those through to too under until up very was we were what when where
-    which while who whom why will with would you your yours yourself yourselves also via whether within without
-    upon among any either neither us let may might must shall
-    """.split()  # noqa: SIM905 (a word list reads better as text)
-)
-
-
-def content_words(terms: list[Term]) -> list[Term]:
-    """The plain words that carry meaning; all of them when every word is a function word ("to be or not")."""
-    kept = [t for t in terms if t.prefix or t.text.lower() not in STOP_WORDS]
-    return kept or terms
-
-
-_WORD_PART = re.compile(r"[^\W_]+")  # what every engine's tokenizer keeps: runs of letters and digits
-_POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
-
-
-def plain_words(query: SearchQuery) -> list[Term]:
-    """The alternatives of ``query``: its unquoted, unfielded words, each split into the parts an engine indexes
-    ("fine-tuning" is "fine" and "tuning", "model's" is "model"), function words dropped (``content_words``).
-    Papers holding the parts side by side hold both parts, so they still rank first. Scoring the parts as a phrase
-    instead costs more than it brings: a phrase among the alternatives stops tantivy from skipping papers that
-    cannot reach the top, which made such queries four times slower at 2.7M papers (bench/RESULTS.md)."""
-    parts: list[Term] = []
-    for term in query.positive_terms:
-        if term.phrase or term.field is not None:
-            continue
-        if term.prefix:
-            parts.append(term)
-            continue
-        parts.extend(Term(part) for part in _WORD_PART.findall(_POSSESSIVE.sub("", term.text)))
-    return content_words(parts)
-
-
-@dataclass(frozen=True, slots=True)
-class Hit:
-    paper_id: int
-    score: float
-
-
-class KeywordRetriever(Protocol):
-    def search(self, session: Session, query: SearchQuery, where: ColumnElement[bool], limit: int) -> list[Hit]: ...
-
-    def search_exact(self, session: Session, query: SearchQuery, where: ColumnElement[bool], limit: int) -> list[Hit]:
-        """Like ``search``, filtering before ranking: for filters so narrow that ranked candidates rarely pass."""
-        ...
-
-    def constraint(self, query: SearchQuery) -> ColumnElement[bool]:
-        """The query's hard parts (phrases, field terms, exclusions) as a filter, so semantic hits obey them too."""
-        ...
-
-
-def database_retriever(session: Session) -> KeywordRetriever:
+def database_retriever(sqlite: bool) -> KeywordRetriever:
     """The database's own full-text retriever: FTS5 on SQLite, tsvectors on PostgreSQL."""
-    return Fts5Retriever() if session.get_bind().dialect.name == "sqlite" else PostgresRetriever()
-
-
-def keyword_retriever(session: Session, settings: Settings | None = None) -> KeywordRetriever:
-    """tantivy when the settings give it an index directory (``PAPERTIDE_KEYWORD_ENGINE``, auto: beside a SQLite
-    file), else the database's own full text, which also answers while no tantivy index is usable."""
-    database = database_retriever(session)
-    path = settings.keyword_index_path if settings is not None else None
-    if path is None:
-        return database
-    from papertide.search.tantivy_keyword import TantivyRetriever, open_keyword_index  # imports tantivy
-
-    return TantivyRetriever(open_keyword_index(path), database)
-
-
-def prefix_root(word: str) -> str:
-    """The part of a typed prefix to match: both indexes hold English stems ("splatting" is stored as "splat"),
-    which a typed prefix ("splatt*") can overrun, so the last two letters are dropped (never below three)."""
-    return word[: max(3, len(word) - 2)]
+    return Fts5Retriever() if sqlite else PostgresRetriever()
 
 
 def fts5_string(text_value: str) -> str:

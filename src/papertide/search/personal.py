@@ -6,6 +6,11 @@ L2-regularised logistic regression fitted with a few hundred gradient steps over
 the corpus, warm-started from the previous weights, and refitted only when the user's signals change (their
 fingerprint). Since stored vectors have unit length, ranking by ``w·x`` is a nearest-neighbour search along ``w``,
 so picks come from the same vector index as search. Each pick is explained by the positive it is closest to.
+
+Reading picks may write: :func:`user_ranker`, which ``/for-you``, the personal feed and digests go through, stores a
+refitted model in ``user_rankers`` when the user's signals changed since the last fit. The stored row is a cache of
+the fit (a few hundred gradient steps over about a thousand vectors), so a GET changes no user data; storing it
+keeps every later request, and the digest job, from refitting.
 """
 
 from __future__ import annotations
@@ -125,7 +130,8 @@ def fit_user_model(session: Session, semantic: Semantic, signals: Signals, previ
 
 
 def user_ranker(database: Database, semantic: Semantic, user_id: int) -> tuple[Signals, Ranker]:
-    """The user's signals and model; the model is refitted and stored only when the signals changed."""
+    """The user's signals and model; the model is refitted and stored only when the signals changed. A write on
+    the read path, on purpose: the stored fit is a cache that saves every later request the refit."""
     with database.read_session() as session:
         signals = user_signals(session, user_id)
         stored = session.get(UserRanker, user_id)
@@ -191,7 +197,8 @@ class PersonalPicks:
 def personal_picks(
     database: Database, semantic: Semantic, user_id: int, limit: int, where: ColumnElement[bool] | None = None
 ) -> PersonalPicks:
-    """The user's picks with their papers and explanations: what ``/for-you``, the personal feed and digests show."""
+    """The user's picks with their papers and explanations: what ``/for-you``, the personal feed and digests show.
+    Stores the user's refitted model when their signals changed (:func:`user_ranker`)."""
     signals, ranker = user_ranker(database, semantic, user_id)
     if ranker.weights is None:
         return PersonalPicks(signals, False, [])

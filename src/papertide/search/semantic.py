@@ -1,5 +1,6 @@
 """The semantic side of search for one database: the embedder, the vector retriever that fits the engine, and
-the vectors of stored papers. The app factory and the CLI each open one; everything semantic goes through it.
+the vectors of stored papers. The app factory (for its search engine, ``search/service.py``) and the CLI each open
+one; everything semantic goes through it.
 """
 
 from __future__ import annotations
@@ -17,14 +18,8 @@ from papertide.config import Settings
 from papertide.db import Database, make_engine
 from papertide.models import PaperEmbedding
 from papertide.search.embedder import Embedder, load_embedder
-from papertide.search.keyword import Hit
-from papertide.search.vectors import (
-    Candidates,
-    FileVectorIndex,
-    FileVectorRetriever,
-    PgVectorRetriever,
-    VectorRetriever,
-)
+from papertide.search.retrieval import Candidates, Hit, VectorRetriever
+from papertide.search.vectors import FileVectorIndex, FileVectorRetriever, PgVectorRetriever
 
 QUERY_CACHE_SIZE = 512
 # Threads that embed queries and find their nearest neighbours (the vector file, or pgvector on connections of the

@@ -1,7 +1,11 @@
-"""Running a search: filters from the box and the form, the keyword retriever, sorting, facets, highlights.
+"""Running a search: the :class:`SearchEngine` the app factory builds once (the keyword retriever the settings
+choose, the optional semantic side, the fusion settings), the options a caller adds to the query, filters, sorting,
+facets and highlights.
 
-This is what the search page, its JSON twin and (later) the API call. It returns plain rows, so every caller
-renders the same results.
+The search page, its JSON twin, the APIs and the search feed all call :meth:`SearchEngine.search` with
+:class:`SearchOptions` built by keyword, and get plain rows back, so every caller renders the same results. A
+search is a read, except that the tantivy engine may first index the few papers it lags by
+(``TantivyRetriever.search`` says why).
 """
 
 from __future__ import annotations
@@ -19,19 +23,22 @@ from papertide.config import Settings
 from papertide.db import among
 from papertide.models import FeaturedPaper, Organization, Paper, PaperCategory
 from papertide.queries import PaperRow, query_papers_by_ids
-from papertide.search.fusion import fuse
-from papertide.search.keyword import Hit, KeywordRetriever, keyword_retriever
+from papertide.search.fusion import Fused, Fusion
+from papertide.search.keyword import database_retriever
 from papertide.search.query import SearchQuery
+from papertide.search.retrieval import Hit, KeywordRetriever
 from papertide.search.semantic import Semantic
+from papertide.search.tantivy_keyword import TantivyRetriever, open_keyword_index
 
 SearchSort = Literal["relevance", "date", "upvotes"]
 SEARCH_SORTS: tuple[SearchSort, ...] = ("relevance", "date", "upvotes")
 CANDIDATES = 1_000  # keyword hits considered for facets and non-relevance sorts
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SearchOptions:
-    """What the form adds to the query language (both apply: the form narrows, the box narrows)."""
+    """What a caller adds to the query language (both apply: the form narrows, the box narrows), the page, and
+    whether semantic neighbours may join the keyword hits. Built by keyword only, from the request's parameters."""
 
     category: str | None = None
     organization: str | None = None
@@ -42,6 +49,7 @@ class SearchOptions:
     sort: SearchSort = "relevance"
     limit: int = 20
     offset: int = 0
+    semantic: bool = True  # False: keyword hits only, as a feed wants papers that match, not related ones
 
 
 @dataclass(slots=True)
@@ -102,28 +110,76 @@ def published_on() -> ColumnElement[Any]:
     return func.coalesce(Paper.announced_on, func.date(Paper.submitted_at))
 
 
-def search_papers(
+def keyword_retriever(settings: Settings) -> KeywordRetriever:
+    """tantivy when the settings give it an index directory (``PAPERTIDE_KEYWORD_ENGINE``, auto: beside a SQLite
+    file), else the database's own full text, which also answers while no tantivy index is usable."""
+    database = database_retriever(settings.is_sqlite)
+    path = settings.keyword_index_path
+    return database if path is None else TantivyRetriever(open_keyword_index(path), database)
+
+
+@dataclass(frozen=True, slots=True)
+class Hybrid:
+    """The semantic side of search and how its hits fuse with the keyword hits."""
+
+    semantic: Semantic
+    fusion: Fusion
+
+    def retrieve(
+        self, session: Session, query: SearchQuery, where: ColumnElement[bool], keyword: KeywordRetriever
+    ) -> Fused:
+        # Semantic hits obey the query's phrases, field terms and exclusions too: only the plain words are fuzzy.
+        vector_where = and_(where, keyword.constraint(query))
+        finish = self.semantic.search_ahead(session, query.natural_text, self.fusion.vector_candidates, vector_where)
+        keyword_hits = keyword.search(session, query, where, CANDIDATES)
+        return self.fusion.fuse(keyword_hits, finish())
+
+
+@dataclass(frozen=True, slots=True)
+class SearchEngine:
+    """Search as configured: built once per app (or bench run) by :meth:`of`, shared by every request."""
+
+    keyword: KeywordRetriever
+    hybrid: Hybrid | None = None  # None: keyword search only (``PAPERTIDE_SEMANTIC_SEARCH`` off)
+
+    @classmethod
+    def of(cls, settings: Settings, semantic: Semantic | None = None) -> SearchEngine:
+        """The keyword retriever the settings choose, fused with ``semantic`` (when given) as the settings say."""
+        hybrid = Hybrid(semantic, Fusion.of(settings)) if semantic is not None else None
+        return cls(keyword_retriever(settings), hybrid)
+
+    @property
+    def semantic(self) -> Semantic | None:
+        return self.hybrid.semantic if self.hybrid is not None else None
+
+    def search(self, session: Session, query: SearchQuery, options: SearchOptions) -> SearchResults:
+        """Keyword hits, fused with semantic ones when the engine has them, the options allow and the query has
+        words; filtered, sorted, one page of rows. May index a few papers into tantivy first (see
+        ``TantivyRetriever.search``)."""
+        query = merged(query, options)
+        where = filter_clause(query, options.featured_only)
+        matched_by: dict[int, tuple[str, ...]] = {}
+        if query.positive_terms:
+            hits, matched_by = self._retrieve(session, query, where, options.semantic)
+        elif query.has_filters or options.featured_only:
+            hits = _filtered_only(session, where)
+        else:
+            return SearchResults(query, [], {}, 0)
+        return _results(session, query, options, hits, matched_by)
+
+    def _retrieve(self, session: Session, query: SearchQuery, where: ColumnElement[bool], semantic: bool) -> Fused:
+        if self.hybrid is None or not semantic or not query.natural_text.strip():
+            return self.keyword.search(session, query, where, CANDIDATES), {}
+        return self.hybrid.retrieve(session, query, where, self.keyword)
+
+
+def _results(
     session: Session,
     query: SearchQuery,
     options: SearchOptions,
-    semantic: Semantic | None = None,
-    *,
-    settings: Settings | None = None,
+    hits: list[Hit],
+    matched_by: dict[int, tuple[str, ...]],
 ) -> SearchResults:
-    """Keyword hits fused with semantic ones (when ``semantic`` is given and the query has words), filtered.
-
-    ``settings`` (or, without them, ``semantic``'s) choose the keyword engine; with neither, the database's own
-    full-text search ranks."""
-    query = merged(query, options)
-    where = filter_clause(query, options.featured_only)
-    matched_by: dict[int, tuple[str, ...]] = {}
-    if query.positive_terms:
-        keyword = keyword_retriever(session, settings or (semantic.settings if semantic else None))
-        hits, matched_by = _retrieve(session, query, where, keyword, semantic)
-    elif query.has_filters or options.featured_only:
-        hits = _filtered_only(session, where)
-    else:
-        return SearchResults(query, [], {}, 0)
     ordered = _sorted(session, hits, options.sort)
     page = ordered[options.offset : options.offset + options.limit]
     rows = query_papers_by_ids(session, [hit.paper_id for hit in page])
@@ -134,31 +190,6 @@ def search_papers(
         total=len(hits),
         facets=_facets(session, [hit.paper_id for hit in hits]),
         matched_by={hit.paper_id: matched_by.get(hit.paper_id, ("keyword",)) for hit in page},
-    )
-
-
-def _retrieve(
-    session: Session,
-    query: SearchQuery,
-    where: ColumnElement[bool],
-    keyword: KeywordRetriever,
-    semantic: Semantic | None,
-) -> tuple[list[Hit], dict[int, tuple[str, ...]]]:
-    if semantic is None or not query.natural_text.strip():
-        return keyword.search(session, query, where, CANDIDATES), {}
-    # Semantic hits obey the query's phrases, field terms and exclusions too: only the plain words are fuzzy.
-    vector_where = and_(where, keyword.constraint(query))
-    semantic_search = semantic.search_ahead(
-        session, query.natural_text, semantic.settings.vector_candidates, vector_where
-    )
-    keyword_hits = keyword.search(session, query, where, CANDIDATES)
-    vector_hits = semantic_search()
-    share = semantic.settings.search_keyword_weight
-    return fuse(
-        {"keyword": keyword_hits, "semantic": vector_hits},
-        semantic.settings.search_fusion,
-        {"keyword": share, "semantic": 1.0 - share},
-        k=semantic.settings.search_rrf_k,
     )
 
 
@@ -175,9 +206,7 @@ def _filtered_only(session: Session, where: ColumnElement[bool]) -> list[Hit]:
 def _sorted(session: Session, hits: list[Hit], sort: SearchSort) -> list[Hit]:
     if sort == "relevance" or not hits:
         return hits
-    column = (
-        Paper.upvote_count if sort == "upvotes" else func.coalesce(Paper.announced_on, func.date(Paper.submitted_at))
-    )
+    column = Paper.upvote_count if sort == "upvotes" else published_on()
     order = session.execute(
         select(Paper.id)
         .where(among(session, Paper.id, [h.paper_id for h in hits]))

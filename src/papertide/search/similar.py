@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from papertide.models import Paper
 from papertide.search.embedder import paper_text
-from papertide.search.keyword import Hit
 from papertide.search.query import SearchQuery
+from papertide.search.retrieval import Hit
 from papertide.search.semantic import Semantic
 from papertide.search.service import filter_clause
 

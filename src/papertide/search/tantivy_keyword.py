@@ -15,9 +15,13 @@ about a millisecond. What this module owns:
 * :class:`TantivyRetriever`, a :class:`KeywordRetriever` with the semantics of ``search/keyword.py``. Queries are
   built from the parsed :class:`SearchQuery`, never by tantivy's query parser, so user text is never syntax. It
   ranks in tantivy, then filters candidates in the database (the filter clause, hidden papers included), widening
-  as ``Fts5Retriever`` does. When the index lags the database by a few papers the search catches up first (a
-  freshly ingested paper is findable at once); a bigger lag is left to the sync and the index answers meanwhile.
-  Only while the index is absent or broken is a search answered by the database's own full-text retriever.
+  as ``Fts5Retriever`` does. Only while the index is absent or broken is a search answered by the database's own
+  full-text retriever.
+
+A search is a read that may write: when the index lags the database by at most ``CATCH_UP_LIMIT`` papers, the
+search indexes them before it answers (if no other process holds the write lock), so a paper submitted a moment
+ago is found at once rather than after the next job tick. The index is a cache the database can rebuild, so this
+write changes no data, only how fresh the cache is; a bigger lag is left to the sync and the index answers meanwhile.
 """
 
 from __future__ import annotations
@@ -41,8 +45,8 @@ from papertide.config import Settings
 from papertide.db import Database, among
 from papertide.models import Paper
 from papertide.search.filelock import exclusive_lock
-from papertide.search.keyword import Hit, KeywordRetriever, plain_words, prefix_root
 from papertide.search.query import SearchQuery, Term
+from papertide.search.retrieval import Hit, KeywordRetriever, plain_words, prefix_root
 
 # Bump when the schema or the analyzer changes: an index of another version is rebuilt.
 SCHEMA_VERSION = 1
@@ -373,6 +377,8 @@ class TantivyRetriever:
         return self.database.constraint(query)
 
     def search(self, session: Session, query: SearchQuery, where: ColumnElement[bool], limit: int) -> list[Hit]:
+        """Ranked in tantivy, filtered in the database. Writes the index first when it lags by a few papers (see
+        :meth:`_usable`): a reader that writes, so that a paper just submitted is found by the next search."""
         if not self._usable(session):
             return self.database.search(session, query, where, limit)
         found = self.index.searcher()

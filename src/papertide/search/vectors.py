@@ -1,5 +1,6 @@
 """Nearest-neighbour retrieval over stored paper vectors: pgvector's HNSW index on PostgreSQL, a usearch HNSW file
-beside the SQLite database, one interface returning :class:`Hit` lists like the keyword retrievers.
+beside the SQLite database, each a ``VectorRetriever`` (``search/retrieval.py``) returning :class:`Hit` lists like
+the keyword retrievers.
 
 The database is the source of truth; the SQLite-side file is a cache of it, built for a large corpus. Vectors are
 stored in half precision (recall as with 32-bit floats, half the bytes) and every process *maps* the file rather
@@ -17,7 +18,7 @@ import os
 import threading
 from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 from sqlalchemy import ColumnElement, Connection, Engine, Float, func, select, text, true
@@ -27,7 +28,7 @@ from usearch.index import Index
 from papertide.db import among
 from papertide.models import VECTOR_DIMENSIONS, Paper, PaperEmbedding
 from papertide.search.filelock import exclusive_lock
-from papertide.search.keyword import Hit
+from papertide.search.retrieval import Candidates, Hit
 
 SYNC_BATCH = 20_000
 SIDE_INDEX_LIMIT = 50_000  # vectors a search may add to a process's memory; a fold takes the rest
@@ -35,38 +36,6 @@ FOLD_AT = 20_000  # side-index size that makes a fold worth rewriting a large fi
 MAX_WIDENING = 8_192  # the most ANN candidates fetched to fill a heavily filtered page
 FILE_FORMAT = 1
 SEARCH_EXPANSION = 128
-
-
-Candidates = list[tuple[int, float]]  # (paper id, cosine similarity), best first, not yet filtered
-
-
-class VectorRetriever(Protocol):
-    def search(
-        self,
-        session: Session,
-        vector: np.ndarray,
-        where: ColumnElement[bool],
-        limit: int,
-        exclude: Collection[int] = (),
-        first: Candidates | None = None,
-    ) -> list[Hit]:
-        """Papers passing ``where`` nearest to ``vector``, best first, scored by cosine similarity; ``first`` are
-        candidates :meth:`first_candidates` fetched ahead (on another thread) for the same vector, limit and where."""
-        ...
-
-    def prepare(self, session: Session) -> None:
-        """Bring what :meth:`first_candidates` reads up to date with the database."""
-        ...
-
-    def first_candidates(self, vector: np.ndarray, limit: int, where: ColumnElement[bool]) -> Candidates | None:
-        """What a search starts from, found off the caller's session (on a worker thread): the vector file's
-        unfiltered neighbours, or PostgreSQL's filtered ones read on a connection of the retriever's own; None
-        when nothing can be fetched ahead."""
-        ...
-
-    def close(self) -> None:
-        """Release what the retriever holds open (connections of its own)."""
-        ...
 
 
 class PgVectorRetriever:

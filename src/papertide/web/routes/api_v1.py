@@ -27,7 +27,7 @@ from papertide.queries import (
     query_visible_paper,
 )
 from papertide.search.query import parse_query
-from papertide.search.service import SearchOptions, search_papers
+from papertide.search.service import SearchOptions
 from papertide.search.similar import Examples, SimilarityError, similar_papers
 from papertide.services.collections import CollectionError, add_to_collection, create_collection
 from papertide.services.comments import CommentError, add_comment
@@ -53,9 +53,9 @@ from papertide.web.api_schemas import (
     decode_cursor,
     encode_cursor,
 )
-from papertide.web.deps import AppSettings, Db, DbSession, SemanticSearch
+from papertide.web.deps import AppSearch, AppSettings, Db, DbSession, SemanticSearch
 from papertide.web.routes.listings import trending_rules
-from papertide.web.security import Admin, CurrentUser, SignedIn, client_address, enforce_rate_limit
+from papertide.web.security import AdminWriter, CurrentUser, SignedIn, client_address, enforce_rate_limit
 
 router = APIRouter(prefix="/api/v1", tags=["papertide API v1"], responses=PROBLEMS)
 Limit = Annotated[int, Query(ge=1, le=100)]
@@ -173,7 +173,7 @@ def get_paper(arxiv_id: str, session: DbSession, settings: AppSettings) -> Paper
 def search(
     session: DbSession,
     settings: AppSettings,
-    semantic: SemanticSearch,
+    engine: AppSearch,
     q: Annotated[str, Query(max_length=1000, description="See docs/search.md for the syntax.")] = "",
     category: Annotated[str | None, Query(max_length=32)] = None,
     organization: Annotated[str | None, Query(max_length=96)] = None,
@@ -186,8 +186,18 @@ def search(
     cursor: Cursor = None,
 ) -> SearchPage:
     offset = _offset(cursor)
-    options = SearchOptions(category, organization, after, before, featured, code, sort, limit, offset)
-    results = search_papers(session, parse_query(q), options, semantic, settings=settings)
+    options = SearchOptions(
+        category=category,
+        organization=organization,
+        after=after,
+        before=before,
+        featured_only=featured,
+        has_code=code,
+        sort=sort,
+        limit=limit,
+        offset=offset,
+    )
+    results = engine.search(session, parse_query(q), options)
     return SearchPage(
         items=[Paper.of(row, settings.base_url) for row in results.rows],
         next_cursor=_next(offset, limit, len(results.rows), results.total),
@@ -299,8 +309,10 @@ def subscribe(request: Request, body: SubscriptionIn, db: Db, settings: AppSetti
     return Accepted(detail=f"A confirmation mail went to {address}; the digest starts once its link is followed.")
 
 
-@router.get("/export", summary="Everything, as `papertide export` writes it (administrators)")
-def export(db: Db, user: Admin) -> StreamingResponse:
+@router.get(
+    "/export", summary="Everything but password hashes, as `papertide export` writes it (administrators, write token)"
+)
+def export(db: Db, user: AdminWriter) -> StreamingResponse:
     return StreamingResponse(
         jsonl_lines(db),
         media_type="application/x-ndjson",

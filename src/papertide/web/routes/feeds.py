@@ -35,9 +35,9 @@ from papertide.queries import (
 from papertide.search.personal import personal_picks
 from papertide.search.query import parse_query
 from papertide.search.semantic import Semantic
-from papertide.search.service import SearchOptions, search_papers
-from papertide.services.feed_tokens import user_for_feed_token
-from papertide.web.deps import AppSettings, Db, DbSession, SemanticSearch
+from papertide.search.service import SearchEngine, SearchOptions
+from papertide.services.tokens import user_for_feed_token
+from papertide.web.deps import AppSearch, AppSettings, Db, DbSession, SemanticSearch
 from papertide.web.feeds import FeedFormat, FeedSpec, feed_response, split_format
 from papertide.web.routes.listings import trending_rules
 from papertide.web.viewmodels import query_string
@@ -60,12 +60,16 @@ def listing_feed(
     name: str,
     session: DbSession,
     settings: AppSettings,
+    engine: AppSearch,
     q: Annotated[str, Query(max_length=1000)] = "",
 ) -> Response:
     listing, fmt = _format(name)
     if listing not in LISTINGS:
         raise HTTPException(404, f"No feed called {listing!r}; try one of {', '.join(LISTINGS)}.")
-    spec = _search_spec(session, settings, q) if listing == "search" else _listing_spec(session, settings, listing)
+    if listing == "search":
+        spec = _search_spec(session, settings, engine, q)
+    else:
+        spec = _listing_spec(session, settings, listing)
     return feed_response(request, spec, fmt, settings.base_url)
 
 
@@ -85,12 +89,12 @@ def _listing_spec(session: Session, settings: Settings, listing: str) -> FeedSpe
     )
 
 
-def _search_spec(session: Session, settings: Settings, q: str) -> FeedSpec:
+def _search_spec(session: Session, settings: Settings, engine: SearchEngine, q: str) -> FeedSpec:
     query = parse_query(q)
     if query.is_empty:
         raise HTTPException(400, "A search feed needs a query: /feeds/search.rss?q=sparse+attention")
     # Newest first and keyword only: a feed reader wants new papers that match, not loosely related ones.
-    results = search_papers(session, query, SearchOptions(sort="date", limit=FEED_SIZE), settings=settings)
+    results = engine.search(session, query, SearchOptions(sort="date", limit=FEED_SIZE, semantic=False))
     return FeedSpec(
         f"papertide: search “{q[:80]}”",
         f"{settings.base_url}/search{query_string(q=q)}",

@@ -22,14 +22,14 @@ from papertide.queries import (
     query_trending,
 )
 from papertide.search.query import parse_query
-from papertide.search.service import SearchOptions, search_papers
+from papertide.search.service import SearchOptions
 from papertide.search.similar import Examples, similar_papers
 from papertide.services.ingest import ingest_arxiv_ids
 from papertide.sources.arxiv_api import ArxivApiError
 from papertide.sources.factory import arxiv_client
 from papertide.sources.http import SourceUnavailable
 from papertide.web.api_schemas import PROBLEMS
-from papertide.web.deps import AppSettings, Db, DbSession, SemanticSearch
+from papertide.web.deps import AppSearch, AppSettings, Db, DbSession, SemanticSearch
 from papertide.web.hf_shapes import hf_daily_item, hf_paper, paper_markdown
 from papertide.web.pagecache import mark_public
 from papertide.web.routes.listings import trending_rules
@@ -94,8 +94,7 @@ def _everything(session: Session) -> tuple[date, date]:
 def search(
     request: Request,
     session: DbSession,
-    settings: AppSettings,
-    semantic: SemanticSearch,
+    engine: AppSearch,
     q: Annotated[str, Query(max_length=250)] = "",
     limit: Annotated[int, Query(ge=1, le=120)] = 50,
 ) -> Response:
@@ -104,7 +103,7 @@ def search(
         row = query_paper(session, query.arxiv_id)
         rows = [row] if row else []
     else:
-        rows = search_papers(session, query, SearchOptions(limit=limit), semantic, settings=settings).rows
+        rows = engine.search(session, query, SearchOptions(limit=limit)).rows
     return mark_public(JSONResponse([hf_daily_item(row) for row in rows]), request)
 
 

@@ -12,8 +12,8 @@ from markupsafe import Markup
 
 from papertide.queries import query_votes_of
 from papertide.search.query import parse_query
-from papertide.search.service import SEARCH_SORTS, SearchOptions, SearchSort, highlight, search_papers
-from papertide.web.deps import AppSettings, DbSession, SemanticSearch
+from papertide.search.service import SEARCH_SORTS, SearchOptions, SearchSort, highlight
+from papertide.web.deps import AppSearch, DbSession
 from papertide.web.pagecache import mark_public
 from papertide.web.security import CurrentUser
 from papertide.web.templating import is_json_twin, templates
@@ -28,7 +28,7 @@ class SearchPage:
     q: str
     total: int
     cards: list[Card]
-    highlights: dict[str, dict[str, str]]
+    highlights: dict[str, dict[str, Markup]]
     scores: dict[str, float]
     matched_by: dict[str, list[str]]
     warnings: list[str]
@@ -48,8 +48,7 @@ def search(
     request: Request,
     session: DbSession,
     user: CurrentUser,
-    settings: AppSettings,
-    semantic: SemanticSearch,
+    engine: AppSearch,
     q: Annotated[str, Query(max_length=20_000)] = "",
     category: Annotated[str | None, Query(max_length=32)] = None,
     org: Annotated[str | None, Query(max_length=96)] = None,
@@ -65,8 +64,8 @@ def search(
     if query.arxiv_id and not as_json:
         return RedirectResponse(paper_url(query.arxiv_id), status_code=303)
     options = SearchOptions(
-        category=category or None,
-        organization=org or None,
+        category=category,
+        organization=org,
         after=after,
         before=before,
         featured_only=featured,
@@ -75,7 +74,7 @@ def search(
         limit=PAGE_SIZE,
         offset=(page - 1) * PAGE_SIZE,
     )
-    results = search_papers(session, query, options, semantic, settings=settings)
+    results = engine.search(session, query, options)
     voted = query_votes_of(session, user.id if user else None, [row.id for row in results.rows])
     filters = {
         "q": q,
@@ -93,8 +92,8 @@ def search(
         cards=[card(row, voted) for row in results.rows],
         highlights={
             row.arxiv_id: {
-                "title": str(highlight(row.title, results.query)),
-                "excerpt": str(highlight(excerpt(row.abstract), results.query)),
+                "title": highlight(row.title, results.query),
+                "excerpt": highlight(excerpt(row.abstract), results.query),
             }
             for row in results.rows
         },
@@ -119,7 +118,7 @@ def search(
     )
     if as_json:
         return mark_public(JSONResponse(asdict(view)), request)
-    context = {"page": view, "marked": {k: {f: Markup(v) for f, v in h.items()} for k, h in view.highlights.items()}}
+    context = {"page": view, "marked": view.highlights}
     return mark_public(templates.TemplateResponse(request, "search.html", context), request)
 
 

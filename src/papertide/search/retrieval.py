@@ -1,0 +1,119 @@
+"""The retriever contract every search module shares: :class:`Hit` (a paper id and a score, higher is better),
+the keyword and vector retriever protocols, and the word helpers that give plain words one meaning on every engine.
+
+Every retriever and ranker returns :class:`Hit` lists, so keyword, vector and personal rankers fuse, swap and are
+tested alone. The retrievers (``keyword.py``, ``tantivy_keyword.py``, ``vectors.py``), fusion and "more like this"
+depend on this module and not on each other.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+from sqlalchemy import ColumnElement
+from sqlalchemy.orm import Session
+
+from papertide.search.query import SearchQuery, Term
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    paper_id: int
+    score: float
+
+
+class KeywordRetriever(Protocol):
+    def search(self, session: Session, query: SearchQuery, where: ColumnElement[bool], limit: int) -> list[Hit]: ...
+
+    def search_exact(self, session: Session, query: SearchQuery, where: ColumnElement[bool], limit: int) -> list[Hit]:
+        """Like ``search``, filtering before ranking: for filters so narrow that ranked candidates rarely pass."""
+        ...
+
+    def constraint(self, query: SearchQuery) -> ColumnElement[bool]:
+        """The query's hard parts (phrases, field terms, exclusions) as a filter, so semantic hits obey them too."""
+        ...
+
+
+Candidates = list[tuple[int, float]]  # (paper id, cosine similarity), best first, not yet filtered
+
+
+class VectorRetriever(Protocol):
+    def search(
+        self,
+        session: Session,
+        vector: np.ndarray,
+        where: ColumnElement[bool],
+        limit: int,
+        exclude: Collection[int] = (),
+        first: Candidates | None = None,
+    ) -> list[Hit]:
+        """Papers passing ``where`` nearest to ``vector``, best first, scored by cosine similarity; ``first`` are
+        candidates :meth:`first_candidates` fetched ahead (on another thread) for the same vector, limit and where."""
+        ...
+
+    def prepare(self, session: Session) -> None:
+        """Bring what :meth:`first_candidates` reads up to date with the database."""
+        ...
+
+    def first_candidates(self, vector: np.ndarray, limit: int, where: ColumnElement[bool]) -> Candidates | None:
+        """What a search starts from, found off the caller's session (on a worker thread): the vector file's
+        unfiltered neighbours, or PostgreSQL's filtered ones read on a connection of the retriever's own; None
+        when nothing can be fetched ahead."""
+        ...
+
+    def close(self) -> None:
+        """Release what the retriever holds open (connections of its own)."""
+        ...
+
+
+# English function words. Plain words are alternatives (OR), so in a natural-language query ("what work deals with
+# the cost of pruning") they would admit every paper containing "the"; they are dropped from the alternatives when
+# the query has other words. Phrases keep them, and PostgreSQL's english configuration drops the same kind anyway.
+STOP_WORDS = frozenset(
+    """
+    a about above after again against all am an and any are as at be because been before being below between both
+    but by can could did do does doing down during each few for from further had has have having he her here hers
+    herself him himself his how i if in into is it its itself just me more most my myself no nor not of off on once
+    only or other our ours ourselves out over own same she should so some such than that the their theirs them
+    themselves then there these they this those through to too under until up very was we were what when where
+    which while who whom why will with would you your yours yourself yourselves also via whether within without
+    upon among any either neither us let may might must shall
+    """.split()  # noqa: SIM905 (a word list reads better as text)
+)
+
+
+def content_words(terms: list[Term]) -> list[Term]:
+    """The plain words that carry meaning; all of them when every word is a function word ("to be or not")."""
+    kept = [t for t in terms if t.prefix or t.text.lower() not in STOP_WORDS]
+    return kept or terms
+
+
+_WORD_PART = re.compile(r"[^\W_]+")  # what every engine's tokenizer keeps: runs of letters and digits
+_POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
+
+
+def plain_words(query: SearchQuery) -> list[Term]:
+    """The alternatives of ``query``: its unquoted, unfielded words, each split into the parts an engine indexes
+    ("fine-tuning" is "fine" and "tuning", "model's" is "model"), function words dropped (``content_words``).
+    Papers holding the parts side by side hold both parts, so they still rank first. Scoring the parts as a phrase
+    instead costs more than it brings: a phrase among the alternatives stops tantivy from skipping papers that
+    cannot reach the top, which made such queries four times slower at 2.7M papers (bench/RESULTS.md)."""
+    parts: list[Term] = []
+    for term in query.positive_terms:
+        if term.phrase or term.field is not None:
+            continue
+        if term.prefix:
+            parts.append(term)
+            continue
+        parts.extend(Term(part) for part in _WORD_PART.findall(_POSSESSIVE.sub("", term.text)))
+    return content_words(parts)
+
+
+def prefix_root(word: str) -> str:
+    """The part of a typed prefix to match: every index holds English stems ("splatting" is stored as "splat"),
+    which a typed prefix ("splatt*") can overrun, so the last two letters are dropped (never below three)."""
+    return word[: max(3, len(word) - 2)]
