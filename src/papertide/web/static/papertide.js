@@ -13,7 +13,12 @@
           { left: "$", right: "$", display: false },
           { left: "\\(", right: "\\)", display: false },
         ],
-        throwOnError: false,
+        // Math that does not parse stays as its LaTeX source. KaTeX's own error display sets a style attribute,
+        // which the Content-Security-Policy refuses (and it would only have coloured the source red).
+        throwOnError: true,
+        errorCallback: function () {},
+        // \pmb's MathML carries a style attribute too; \boldsymbol is the same bold without one.
+        macros: { "\\pmb": "\\boldsymbol{#1}" },
         ignoredTags: ["script", "noscript", "style", "textarea", "pre", "code"],
       });
     });

@@ -1,0 +1,142 @@
+"""The Content-Security-Policy in a real browser: the pages work under it, KaTeX included, and nothing is refused.
+
+Every page is checked for ``securitypolicyviolation`` events and console errors (Chromium logs each refusal as
+one); the ``page`` fixture fails the test on console errors as well.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect
+
+from papertide.config import Settings
+from papertide.db import Database
+from papertide.services.accounts import create_user
+from papertide.services.papers import upsert_papers
+from papertide.web.headers import CONTENT_SECURITY_POLICY, SecurityHeadersMiddleware
+from tests.conftest import make_settings, serving
+from tests.factories import make_paper_record
+from tests.web_helpers import PASSWORD
+
+PAPER = "2501.00031"
+TITLE = r"Low-rank updates in $\mathcal{O}(n \log n)$ for $\pmb{x}$"
+ABSTRACT = (
+    r"We bound the rank of $A \in \mathbb{R}^{m\times n}$ and show $$\sum_{i=1}^n \frac{x_i^2}{\sqrt{2}} \le 1,$$ "
+    r"while $\frac{1}$ does not parse and stays as written."
+)
+FONT_LOADED = """document.fonts.ready.then(
+  () => [...document.fonts].some((font) => font.family === "KaTeX_Main" && font.status === "loaded"))"""
+WATCH_VIOLATIONS = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__cspViolations.push(`${event.violatedDirective} refused ${event.blockedURI || "inline"}`);
+});
+"""
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    # No embedding model: loading it makes the first paper page take half a minute, and the policy is the subject.
+    return make_settings(database_url, tmp_path, semantic_search=False)
+
+
+@pytest.fixture
+def secured_server(app: FastAPI) -> Iterator[str]:
+    """The app with its security headers, under a real server. (The middleware is installed here until
+    ``create_app`` installs it itself; then this only checks that it did.)"""
+    if not any(entry.cls is SecurityHeadersMiddleware for entry in app.user_middleware):
+        app.add_middleware(SecurityHeadersMiddleware, docs_prefix="/api/docs")
+    with serving(app) as url:
+        yield url
+
+
+@pytest.fixture
+def watched(page: Page) -> Iterator[Page]:
+    """``page`` recording CSP violations and console errors; any at the end fails the test."""
+    refusals: list[str] = []
+    page.add_init_script(WATCH_VIOLATIONS)
+    page.on("console", lambda message: _keep_refusals(message, refusals))
+    yield page
+    assert not refusals, f"refused under the Content-Security-Policy: {refusals}"
+
+
+def _keep_refusals(message: ConsoleMessage, refusals: list[str]) -> None:
+    if message.type == "error" or "Content Security Policy" in message.text:
+        refusals.append(message.text)
+
+
+def _visit(page: Page, url: str) -> None:
+    response = page.goto(url)
+    assert response is not None and response.ok, url
+    assert response.headers.get("content-security-policy") == CONTENT_SECURITY_POLICY
+    page.wait_for_load_state("load")
+
+
+def _violations(page: Page) -> list[str]:
+    return list(page.evaluate("window.__cspViolations"))
+
+
+def _sign_up_and_log_in(page: Page, server: str, db: Database) -> None:
+    with db.write_session() as session:
+        create_user(session, username="voter", password=PASSWORD)
+    page.goto(f"{server}/login")
+    page.fill("input[name=username]", "voter")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form[action='/login'] button[type=submit]")
+    expect(page.locator("nav.site-nav")).to_contain_text("voter")
+
+
+def test_pages_keep_to_the_policy_with_math_search_voting_and_the_theme(
+    watched: Page, secured_server: str, db: Database
+) -> None:
+    with db.write_session() as session:
+        upsert_papers(session, [make_paper_record(arxiv_id=PAPER, title=TITLE, abstract=ABSTRACT)])
+
+    _visit(watched, f"{secured_server}/")
+    assert _violations(watched) == []
+
+    _visit(watched, f"{secured_server}/papers/{PAPER}")
+    expect(watched.locator("h1 .katex").first).to_be_visible()
+    assert watched.locator(".abstract .katex").count() >= 2
+    # The fonts are this site's own: they load under default-src 'self'.
+    assert watched.evaluate(FONT_LOADED)
+    expect(watched.locator(".abstract")).to_contain_text(r"$\frac{1}$")  # unparsed math stays as its source
+    assert _violations(watched) == []
+
+    _visit(watched, f"{secured_server}/search?q=rank")
+    expect(watched.locator(f"[data-paper='{PAPER}']").first).to_be_visible()
+    assert _violations(watched) == []
+
+    _sign_up_and_log_in(watched, secured_server, db)
+    _visit(watched, f"{secured_server}/papers/{PAPER}")
+    count = watched.locator("form[data-vote] [data-count]")
+    expect(count).to_have_text("0")
+    watched.locator("form[data-vote] button").click()
+    expect(count).to_have_text("1")  # updated in place by papertide.js's fetch (connect-src via default-src)
+    assert _violations(watched) == []
+
+    # The remembered theme comes from static/theme.js, no longer an inline script.
+    watched.evaluate("localStorage.setItem('papertide-theme', 'dark')")
+    watched.reload()
+    assert watched.evaluate("document.documentElement.dataset.theme") == "dark"
+    assert _violations(watched) == []
+
+
+def test_an_injected_script_is_refused(browser: Browser, secured_server: str) -> None:
+    # The policy bites: a script that got into a page does not run, and the browser reports the refusal.
+    context = browser.new_context()
+    page = context.new_page()
+    page.add_init_script(WATCH_VIOLATIONS)
+    _visit(page, f"{secured_server}/")
+    ran = page.evaluate(
+        """() => { const script = document.createElement("script"); script.textContent = "window.__ran = true";
+        document.body.append(script); return window.__ran === true; }"""
+    )
+    violations = _violations(page)
+    context.close()
+    assert ran is False
+    assert [v for v in violations if v.startswith("script-src")], violations

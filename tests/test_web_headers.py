@@ -1,0 +1,90 @@
+"""Security headers: the policy and framing ban on every HTML page (error pages and cached pages too), nosniff
+and the referrer policy on everything, Swagger's own policy, and templates free of what the policy refuses."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
+from fastapi.testclient import TestClient
+
+from papertide.app import WEB_DIR, create_app
+from papertide.config import Settings
+from papertide.web.headers import CONTENT_SECURITY_POLICY, DOCS_POLICY, SecurityHeadersMiddleware
+from tests.conftest import make_settings
+
+EVERY_RESPONSE = {"x-content-type-options": "nosniff", "referrer-policy": "strict-origin-when-cross-origin"}
+HTML_ONLY = {"content-security-policy": CONTENT_SECURITY_POLICY, "x-frame-options": "DENY"}
+# What the policy refuses in markup: inline scripts, event-handler attributes, style attributes and elements,
+# javascript: URLs.
+REFUSED_MARKUP = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>|\son[a-z]+\s*=|\sstyle\s*=|<style|javascript:", re.I)
+
+
+def secured(app: FastAPI) -> FastAPI:
+    """``app`` with its security headers (installed here until ``create_app`` installs them itself)."""
+    if not any(entry.cls is SecurityHeadersMiddleware for entry in app.user_middleware):
+        app.add_middleware(SecurityHeadersMiddleware, docs_prefix="/api/docs")
+    return app
+
+
+@pytest.fixture
+def secured_client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(secured(app)) as client:
+        yield client
+
+
+def _has(response_headers: object, wanted: dict[str, str]) -> bool:
+    return all(response_headers.get(name) == value for name, value in wanted.items())  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("path", ["/", "/search?q=rank", "/login", "/papers/9999.99999", "/no/such/page"])
+def test_html_pages_and_error_pages_carry_every_header(secured_client: TestClient, path: str) -> None:
+    response = secured_client.get(path)
+    assert response.headers["content-type"].startswith("text/html")
+    assert _has(response.headers, EVERY_RESPONSE | HTML_ONLY), dict(response.headers)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/papers?limit=1", "/static/papertide.js", "/healthz", "/feeds/daily.rss"])
+def test_other_responses_carry_nosniff_and_the_referrer_policy_only(secured_client: TestClient, path: str) -> None:
+    response = secured_client.get(path)
+    assert _has(response.headers, EVERY_RESPONSE), dict(response.headers)
+    assert "content-security-policy" not in response.headers and "x-frame-options" not in response.headers
+
+
+def test_cached_pages_carry_the_headers_too(tmp_path: Path, settings: Settings) -> None:
+    cached = make_settings(settings.database_url, tmp_path, page_cache_seconds=60.0)
+    with TestClient(secured(create_app(cached))) as client:
+        first, second = client.get("/"), client.get("/")
+    assert first.status_code == second.status_code == 200
+    assert _has(second.headers, EVERY_RESPONSE | HTML_ONLY)
+
+
+def test_the_swagger_page_gets_its_own_policy(secured_client: TestClient) -> None:
+    response = secured_client.get("/api/docs")
+    assert response.headers["content-security-policy"] == DOCS_POLICY
+    for url in re.findall(r'(?:src|href)="(https://[^"]+)"', response.text):
+        assert "/".join(url.split("/")[:3]) in DOCS_POLICY, url  # the origin of each outside asset
+
+
+def test_a_header_a_response_sets_itself_is_kept(app: FastAPI) -> None:
+    @app.get("/framable")
+    def framable() -> HTMLResponse:
+        return HTMLResponse("<p>embed me</p>", headers={"X-Frame-Options": "SAMEORIGIN"})
+
+    with TestClient(secured(app)) as client:
+        response = client.get("/framable")
+    assert response.headers.get_list("x-frame-options") == ["SAMEORIGIN"]
+    assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+
+
+def test_templates_hold_nothing_the_policy_refuses() -> None:
+    offending = {
+        path.name: match.group(0)
+        for path in sorted((WEB_DIR / "templates").glob("*.html"))
+        if (match := REFUSED_MARKUP.search(path.read_text()))
+    }
+    assert offending == {}
