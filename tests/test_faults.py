@@ -1,30 +1,36 @@
-"""Faults: PostgreSQL stopped under load (fast 503s, then recovery with no papertide restart) and SQLite on a
-full disk (a clear error, nothing half-written, integrity intact, the rerun completes)."""
+"""Faults: PostgreSQL stopped under load (fast 503s, then recovery with no papertide restart), SQLite on a full
+disk (a clear error, nothing half-written, integrity intact, the rerun completes), a read-only database on both
+backends and a disk the kernel took read-only (503s that say why, an unready probe), and a damaged file."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from papertide.app import create_app
+from papertide.config import Settings
 from papertide.db import classify_database_error, connect, upgrade
 from papertide.models import Paper, PaperCategory
+from papertide.services.health import READ_ONLY, check_readiness
 from papertide.services.ingest import ingest_daily
 from papertide.web.errors import database_failure
 from tests.conftest import fresh_database, make_settings, serving
 from tests.pg import PostgresCluster
 from tests.test_ingest_cli import run_cli, snapshot_subset
+from tests.test_readiness import set_read_only
 from tests.web_helpers import csrf_token
 
 PATHS = ("/api/daily_papers?limit=5", "/api/papers/search?q=language+models", "/api/v1/papers?limit=5", "/readyz")
@@ -166,3 +172,107 @@ def test_a_statement_past_the_timeout_is_a_503_that_says_why(request: pytest.Fix
     assert classify_database_error(caught.value) == "timeout"
     status, message, retry_after = database_failure(caught.value)
     assert (status, retry_after) == (503, 0) and "longer than the server allows" in message
+
+
+def _sign_up_through(client: TestClient, username: str) -> httpx.Response:
+    form = {"username": username, "password": "correct horse battery", "csrf_token": csrf_token(client, "/signup")}
+    return client.post("/signup", data=form, follow_redirects=False)
+
+
+def _assert_refused_as_read_only(client: TestClient) -> None:
+    assert client.get("/api/v1/papers?limit=3").status_code == 200  # reading still works
+    refused = _sign_up_through(client, "late")
+    assert refused.status_code == 503, refused.text[:300]
+    assert "read-only right now, so this change was not saved" in refused.text
+    assert refused.headers["retry-after"] == "60"
+
+
+def test_a_read_only_sqlite_database_refuses_changes_with_a_503_that_says_why(settings_sqlite: Settings) -> None:
+    app = create_app(settings_sqlite)
+
+    @event.listens_for(app.state.db.engine, "connect")
+    def _query_only(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute("PRAGMA query_only = ON")
+
+    with TestClient(app) as client:
+        _assert_refused_as_read_only(client)
+    assert not check_readiness(app.state.db, writes=True).ok
+
+
+def test_a_read_only_postgresql_database_refuses_changes_with_a_503_that_says_why(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    with fresh_database(request, "postgresql", tmp_path) as url:
+        set_read_only(request, url)
+        with TestClient(create_app(make_settings(url, tmp_path, semantic_search=False))) as client:
+            _assert_refused_as_read_only(client)
+
+
+@pytest.fixture
+def settings_sqlite(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
+    with fresh_database(request, "sqlite", tmp_path) as url:
+        yield make_settings(url, tmp_path, semantic_search=False)
+
+
+@pytest.fixture
+def failing_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 16 MB ext4 on a loop device, mounted errors=remount-ro: writing to its ``trigger_fs_error`` makes the
+    kernel take it read-only at once, as it does when a real disk reports errors."""
+    image, mount_point = tmp_path / "disk.img", tmp_path / "disk"
+    mount_point.mkdir()
+    subprocess.run(["truncate", "-s", "16M", str(image)], check=True)
+    subprocess.run(["mkfs.ext4", "-q", "-F", str(image)], check=True)
+    attached = subprocess.run(["losetup", "-f", "--show", str(image)], capture_output=True, text=True, check=False)
+    if attached.returncode != 0:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"cannot attach a loop device for the failing-disk test: {attached.stderr}")
+        pytest.skip("attaching a loop device needs root")
+    device = attached.stdout.strip()
+    try:
+        subprocess.run(["mount", "-o", "errors=remount-ro", device, str(mount_point)], check=True)
+        try:
+            yield mount_point
+        finally:
+            subprocess.run(["umount", "-l", str(mount_point)], check=False)
+    finally:
+        subprocess.run(["losetup", "-d", device], check=False)
+
+
+def _fail_disk(mount_point: Path) -> None:
+    device = next(line.split()[0] for line in Path("/proc/mounts").read_text().splitlines() if str(mount_point) in line)
+    Path(f"/sys/fs/ext4/{Path(device).name}/trigger_fs_error").write_text("papertide fault test\n")
+
+
+def test_a_disk_gone_read_only_gives_503s_and_an_unready_probe(
+    failing_disk: Path, request: pytest.FixtureRequest
+) -> None:
+    path = failing_disk / "papertide.db"
+    shutil.copy(request.getfixturevalue("sqlite_template"), path)
+    app = create_app(make_settings(f"sqlite:///{path}", failing_disk, semantic_search=False))
+    with TestClient(app) as client:
+        assert _sign_up_through(client, "early").status_code == 303
+        assert check_readiness(app.state.db, writes=True).ok
+        _fail_disk(failing_disk)
+        # The pooled connection was opened writable: its commit is where the disk says no.
+        refused = _sign_up_through(client, "late")
+        assert client.get("/api/v1/papers?limit=3").status_code == 200
+    assert refused.status_code == 503, refused.text[:300]
+    assert "disk failed to read or write the database" in refused.text
+    assert check_readiness(app.state.db, writes=True).problems == (READ_ONLY,)
+    with pytest.raises(DBAPIError) as caught, app.state.db.write_session() as session:
+        session.execute(text("CREATE TABLE t (x INTEGER)"))
+    assert classify_database_error(caught.value) in ("io", "read_only")
+
+
+def test_a_damaged_sqlite_file_is_a_500_that_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "damaged.db"
+    path.write_bytes(b"this is not a database " * 400)
+    database = connect(make_settings(f"sqlite:///{path}", tmp_path))
+    try:
+        with pytest.raises(DBAPIError) as caught, database.read_session() as session:
+            session.execute(text("SELECT 1 FROM papers"))
+    finally:
+        database.dispose()
+    assert classify_database_error(caught.value) == "corrupt"
+    status, message, retry_after = database_failure(caught.value)
+    assert (status, retry_after) == (500, 0) and "damaged" in message

@@ -207,14 +207,33 @@ def refresh_statistics(database: Database) -> None:
         session.execute(text("ANALYZE"))
 
 
-def classify_database_error(error: DBAPIError) -> Literal["full", "unavailable", "timeout", "other"]:
-    """Whether a database error means a full disk, a database that is away or busy (both worth retrying after a
-    while), a statement stopped at ``PAPERTIDE_DB_STATEMENT_TIMEOUT_MS`` (none of them a bug), or anything else."""
+DatabaseErrorKind = Literal["full", "read_only", "io", "corrupt", "unavailable", "timeout", "other"]
+# SQLSTATEs: a write on a hot standby or under default_transaction_read_only; an I/O error reading or writing a
+# data file; a page or an index the server found damaged.
+_READ_ONLY_SQLSTATES = frozenset({"25006"})
+_IO_SQLSTATES = frozenset({"58030"})
+_CORRUPT_SQLSTATES = frozenset({"XX001", "XX002"})
+
+
+def classify_database_error(error: DBAPIError) -> DatabaseErrorKind:
+    """Whether a database error means a full disk, a database that refuses writes (a read-only file, file system
+    or standby), a disk that failed a read or write, a damaged database file, a database that is away or busy
+    (worth retrying after a while), a statement stopped at ``PAPERTIDE_DB_STATEMENT_TIMEOUT_MS`` (none of them a
+    bug), or anything else."""
     text = str(error.orig).lower()
     if "disk is full" in text or "no space left" in text or "could not extend file" in text:
         return "full"
-    if getattr(error.orig, "sqlstate", None) == QUERY_CANCELED:
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    if sqlstate == QUERY_CANCELED:
         return "timeout"
+    # sqlite3 names the result code (SQLITE_READONLY_DBMOVED, SQLITE_IOERR_WRITE, …): sturdier than its message.
+    sqlite_code = str(getattr(error.orig, "sqlite_errorname", ""))
+    if sqlstate in _READ_ONLY_SQLSTATES or sqlite_code.startswith("SQLITE_READONLY"):
+        return "read_only"
+    if sqlstate in _IO_SQLSTATES or sqlite_code.startswith("SQLITE_IOERR"):
+        return "io"
+    if sqlstate in _CORRUPT_SQLSTATES or sqlite_code.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
+        return "corrupt"
     # psycopg's OperationalError is about the server or the connection; sqlite3's also covers our own SQL mistakes.
     server_side = type(error.orig).__module__.startswith("psycopg") and isinstance(
         error, (OperationalError, InterfaceError)

@@ -84,12 +84,19 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 def database_failure(error: DBAPIError) -> tuple[int, str, int]:
-    """Status, message and Retry-After seconds for a database error: a full disk (507), an unreachable, busy or
-    restarting database (503) or a statement past the timeout (503) is a condition, not a bug; anything else is
-    our bug (500)."""
+    """Status, message and Retry-After seconds for a database error: a full disk (507), a database that refuses
+    writes or a disk that failed a read or write (503, until someone looks), an unreachable, busy or restarting
+    database (503) or a statement past the timeout (503) is a condition, not a bug; a damaged database file and
+    anything else is a 500, logged with its traceback."""
     kind = classify_database_error(error)
     if kind == "full":
         return 507, "The server's disk is full, so this change was not saved. Nothing was lost; try again later.", 0
+    if kind == "read_only":
+        return 503, "The database is read-only right now, so this change was not saved. Reading still works.", 60
+    if kind == "io":
+        return 503, "The server's disk failed to read or write the database, so this was not done. Try again later.", 60
+    if kind == "corrupt":
+        return 500, "The database file is damaged; this has been logged for the site's operator.", 0
     if kind == "unavailable":
         return 503, "The database is not reachable right now; try again in a few seconds.", 5
     if kind == "timeout":  # the same request would take as long again: no Retry-After
