@@ -17,7 +17,7 @@ from functools import cache
 from typing import cast
 
 from sqlalchemy import select, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from papertide.db import Database, DatabaseErrorKind, classify_database_error, current_revision, head_revision
 from papertide.models import Paper
@@ -54,6 +54,9 @@ def check_readiness(database: Database, *, writes: bool) -> Readiness:
     except DBAPIError as error:
         log.warning("not ready: %s: %s", type(error.orig).__name__, error.orig)
         problems = [_PROBLEMS[classify_database_error(error)]]
+    except SQLAlchemyError as error:  # no pooled connection free in time: busy, and so not ready for more
+        log.warning("not ready: %s", error)
+        problems = [_PROBLEMS["unavailable"]]
     return Readiness(tuple(problems))
 
 
