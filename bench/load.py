@@ -48,7 +48,7 @@ from papertide.db import Database, connect  # noqa: E402
 from papertide.models import FeaturedPaper, Paper, User, Vote  # noqa: E402
 from papertide.search.tantivy_keyword import sync_keyword_index  # noqa: E402
 from papertide.services.accounts import create_user  # noqa: E402
-from papertide.services.api_tokens import create_api_token  # noqa: E402
+from papertide.services.tokens import create_api_token  # noqa: E402
 
 DAILY_DIR = ROOT.parent / "shared" / "data" / "hf-daily"
 HOT_PAPERS = 30

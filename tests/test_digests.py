@@ -132,12 +132,12 @@ def test_confirmation_links_expire_and_forged_tokens_fail(settings: Settings, db
     settings = mail_settings(settings, smtp)
     with db.write_session() as session:
         subscription = subscribe(session, "late@example.org", "weekly", Preferences()).subscription
-        real = Tokens(settings.secret_key, 1).confirm_token(subscription)
+        real = Tokens(settings.secret_key, 1, settings.manage_link_days).confirm_token(subscription)
     with TestClient(create_app(settings)) as client:
         token = re.search(r'value="([^"]+)"', client.get("/subscribe").text.split("csrf_token")[1]).group(1)  # type: ignore[union-attr]
         forged = client.post("/subscribe/confirm", data={"token": real[:-3] + "abc", "csrf_token": token})
         assert forged.status_code == 400 and "not valid" in forged.text
-        expired_tokens = Tokens(settings.secret_key, 1)
+        expired_tokens = Tokens(settings.secret_key, 1, settings.manage_link_days)
         expired_tokens.confirm_seconds = -1
         with db.read_session() as session:
             try:

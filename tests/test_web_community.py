@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from papertide.app import create_app
 from papertide.config import Settings
@@ -229,7 +229,9 @@ def test_profile_organization_and_collection_have_json_twins(client: TestClient,
     token = sign_up(client, "twinned")
     with db.write_session() as session:
         add_member(session, "twin-lab", "twinned")
-    client.post("/settings/profile", data={"fullname": "T", "email": "secret@example.org", "csrf_token": token})
+    client.post("/settings/profile", data={"fullname": "T", "csrf_token": token})
+    with db.write_session() as session:  # as a confirmed address link would (tests/test_web_audit.py)
+        session.execute(update(User).where(User.username == "twinned").values(email="secret@example.org"))
     client.post("/papers/submit", data={"paper": "2611.00006", "organization": "twin-lab", "csrf_token": token})
     client.post("/collections", data={"title": "Twins", "public": "1", "csrf_token": token})
     client.post("/papers/2611.00006/collect", data={"collection_id": "1", "note": "n", "csrf_token": token})

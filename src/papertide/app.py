@@ -21,7 +21,10 @@ from papertide.db import connect
 from papertide.jobs.scheduler import JobRunner
 from papertide.search.semantic import open_semantic
 from papertide.search.service import SearchEngine
+from papertide.services.sessions import SESSION_DAYS
+from papertide.web.accesslog import redact_access_log
 from papertide.web.errors import install_error_handlers
+from papertide.web.headers import SecurityHeadersMiddleware
 from papertide.web.metrics import DatabaseCollector, RequestMetricsMiddleware
 from papertide.web.pagecache import PageCacheMiddleware
 from papertide.web.routes import (
@@ -35,6 +38,7 @@ from papertide.web.routes import (
     hf_api,
     listings,
     paper,
+    recovery,
     search,
     submit,
     subscriptions,
@@ -42,7 +46,6 @@ from papertide.web.routes import (
 from papertide.web.security import GuardMiddleware, load_user
 
 WEB_DIR = Path(__file__).parent / "web"
-SESSION_DAYS = 30
 SESSION_COOKIE = "papertide_session"
 
 
@@ -93,7 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         SessionMiddleware,
         secret_key=settings.secret_key,
         session_cookie=SESSION_COOKIE,
-        max_age=SESSION_DAYS * 24 * 3600,
+        max_age=SESSION_DAYS * 24 * 3600,  # the cookie; the session row it names expires (and ends) on its own
         same_site="lax",
         https_only=settings.base_url.startswith("https://"),
     )
@@ -103,9 +106,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins.split(), allow_methods=["GET"], allow_credentials=False
         )
+    # Outside the page cache, so cached pages carry the headers too; Swagger's page gets its own policy.
+    app.add_middleware(SecurityHeadersMiddleware, docs_prefix=app.docs_url)
     app.add_middleware(RequestMetricsMiddleware)  # outermost: it times everything, cached pages included
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     install_error_handlers(app)
+    redact_access_log()
     # The paper router has catch-all paths (/papers/{id:path}), so it comes after every other /papers/ route.
     for module in (
         health,
@@ -119,6 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         submit,
         subscriptions,
         accounts,
+        recovery,
         community,
         paper,
     ):

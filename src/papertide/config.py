@@ -2,6 +2,7 @@
 
 ``get_settings()`` is what the CLI and the app factory call; tests build ``Settings(...)`` directly. Every field
 here is listed, with its default, in ``.env.sample`` and ``docs/configuration.md`` (a test checks both).
+``MULTIPROCESS_ENV`` names the one variable papertide passes between its processes that is not a setting.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "dev-only-insecure-secret-change-me"
+# prometheus_client's name for the directory where each web process writes its metrics: `papertide serve` with
+# several workers sets it, /metrics reads it, so a scrape of any process reports all of them.
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 class ConfigError(Exception):
@@ -161,6 +165,9 @@ class Settings(BaseSettings):
         60.0, gt=0, description="A digest run's claim on its period; a killed run's claim lapses after this."
     )
     confirm_token_hours: int = Field(72, ge=1, description="How long a subscription confirmation link works.")
+    manage_link_days: int = Field(
+        180, ge=1, description="How long a digest's preferences/unsubscribe link works (every digest brings a new one)."
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

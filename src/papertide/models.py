@@ -390,28 +390,34 @@ class DigestDelivery(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
-class FeedToken(Base):
-    """A private, revocable token for a user's personal feed; only its hash is stored."""
+class AccessToken(Base):
+    """A token a user holds: ``feed`` (the private personal feed URL), ``read`` or ``write`` (the API).
 
-    __tablename__ = "feed_tokens"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-
-
-class ApiToken(Base):
-    """A personal access token for the API: a name, a scope (read or write), only the hash of the secret."""
+    Only the SHA-256 of the secret is stored. Feed tokens were a table of their own until migration 0010."""
 
     __tablename__ = "api_tokens"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(100))
-    scope: Mapped[str] = mapped_column(String(8))  # "read" or "write"
+    scope: Mapped[str] = mapped_column(String(8))  # "feed", "read" or "write"
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class UserSession(Base):
+    """A signed-in browser: the session cookie names it, so logging out or an admin can end it for good.
+
+    Only the SHA-256 of the cookie's secret is stored; a row past ``expires_at`` or with ``ended_at`` opens
+    nothing."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -94,34 +94,48 @@ def _decode(table: Table, row: dict[str, Any]) -> dict[str, Any]:
     return decoded
 
 
-def export_rows(session: Session, tables: Iterable[Table] = TABLES) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(table name, JSON-ready row) for every row, in dependency order and primary-key order within a table."""
+def export_rows(
+    session: Session, tables: Iterable[Table] = TABLES, *, password_hashes: bool = False
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(table name, JSON-ready row) for every row, in dependency order and primary-key order within a table.
+
+    Password hashes stay on the instance unless ``password_hashes`` (only the operator's CLI asks for them):
+    accounts imported without one sign in again through "Forgot your password?"."""
     for table in tables:
         order = list(table.primary_key.columns)
         for row in session.execute(select(table).order_by(*order)).mappings().yield_per(BATCH):
-            yield table.name, {key: _encode(value) for key, value in row.items()}
+            encoded = {key: _encode(value) for key, value in row.items()}
+            if table.name == "users" and not password_hashes:
+                encoded["password_hash"] = None
+            yield table.name, encoded
 
 
-def jsonl_lines(database: Database) -> Iterator[str]:
+def jsonl_lines(database: Database, *, password_hashes: bool = False) -> Iterator[str]:
     """The export, line by line, from one read transaction (a consistent snapshot on both engines)."""
     header = {"papertide_export": FORMAT_VERSION, "revision": current_revision(database)}
     yield json.dumps(header) + "\n"
     with database.read_session() as session:
-        for table, row in export_rows(session):
+        for table, row in export_rows(session, password_hashes=password_hashes):
             yield json.dumps({"table": table, "row": row}, ensure_ascii=False) + "\n"
 
 
-def write_jsonl(database: Database, out: TextIO, progress: Callable[[int], None] | None = None) -> int:
+def write_jsonl(
+    database: Database,
+    out: TextIO,
+    progress: Callable[[int], None] | None = None,
+    *,
+    password_hashes: bool = False,
+) -> int:
     """Write the export; returns the number of rows (the header line not counted)."""
     rows = -1
-    for rows, line in enumerate(jsonl_lines(database)):
+    for rows, line in enumerate(jsonl_lines(database, password_hashes=password_hashes)):
         out.write(line)
         if progress and rows % BATCH == 0:
             progress(rows)
     return rows
 
 
-def write_parquet(database: Database, folder: Path) -> int:
+def write_parquet(database: Database, folder: Path, *, password_hashes: bool = False) -> int:
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -131,7 +145,7 @@ def write_parquet(database: Database, folder: Path) -> int:
     total = 0
     with database.read_session() as session:
         for table in TABLES:
-            rows = [row for _, row in export_rows(session, [table])]
+            rows = [row for _, row in export_rows(session, [table], password_hashes=password_hashes)]
             # JSON columns (authors, versions, preferences) go in as JSON text: Parquet wants one type per column.
             flat = [{k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in row.items()} for row in rows]
             names = [column.name for column in table.columns]

@@ -1,6 +1,7 @@
 """Ingestion runs: stream a source into the upsert in batches, one transaction each, with resumable checkpoints.
 
-Each function here is what a CLI command or a job calls; sources do the reading, ``services/papers.py`` the
+Each function here is what a CLI command, a job or a route calls (``index_from_arxiv``: submissions and hf.co's
+index endpoint); sources do the reading, ``services/papers.py`` the
 writing. A batch and its checkpoint commit together, so a run killed at any point resumes after the last
 committed batch, and because the upsert is idempotent, replaying a batch is harmless either way.
 """
@@ -12,16 +13,18 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from papertide.config import Settings
 from papertide.db import Database, refresh_statistics
-from papertide.models import IngestCheckpoint, utcnow
+from papertide.models import IngestCheckpoint, Paper, utcnow
 from papertide.records import IngestCounts, PaperRecord, RejectedLine
 from papertide.services.papers import feature_papers, upsert_papers
 from papertide.sources.arxiv_api import ArxivApiClient
+from papertide.sources.factory import arxiv_client
 from papertide.sources.hf_daily import iter_daily_path
 from papertide.sources.oai import OaiClient, OaiError
 from papertide.sources.snapshot import iter_snapshot
@@ -115,6 +118,21 @@ def ingest_arxiv_ids(db: Database, client: ArxivApiClient, ids: Sequence[str]) -
     with db.write_session() as session:
         counts = upsert_papers(session, fetched.records)
     return ArxivIngest(counts, list(fetched.missing))
+
+
+Indexed = Literal["known", "fetched", "missing"]
+
+
+def index_from_arxiv(db: Database, settings: Settings, arxiv_id: str) -> Indexed:
+    """Make sure papertide knows ``arxiv_id`` (canonical), fetching it from arXiv when it does not: "known" (it was
+    there already), "fetched" (it is now) or "missing" (arXiv has no such paper). A paper an administrator hid
+    counts as known and is never fetched again: a fetch would overwrite its record."""
+    with db.read_session() as session:
+        if session.execute(select(Paper.id).where(Paper.arxiv_id == arxiv_id)).first() is not None:
+            return "known"
+    with arxiv_client(settings) as client:
+        result = ingest_arxiv_ids(db, client, [arxiv_id])
+    return "missing" if result.missing else "fetched"
 
 
 def ingest_oai(

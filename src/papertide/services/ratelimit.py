@@ -1,11 +1,12 @@
-"""Rate limits on writes: fixed-window counters kept in the database, so every web process shares them."""
+"""Rate limits on writes and on failed log-ins: fixed-window counters kept in the database, so every web process
+shares them."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -34,3 +35,17 @@ def hit(session: Session, key: str, *, limit: int, window_seconds: int, now: flo
     session.execute(delete(RateLimitHit).where(RateLimitHit.key == key[:200], RateLimitHit.window_start < window))
     retry_after = max(1, int(window + window_seconds - moment))
     return RateDecision(allowed=count <= limit, retry_after=retry_after)
+
+
+def wait_before(session: Session, key: str, *, limit: int, window_seconds: int, now: float | None = None) -> int:
+    """Seconds until ``key`` may be tried again (0 now) without counting a hit: for limits on failures only."""
+    moment = time.time() if now is None else now
+    window = int(moment // window_seconds) * window_seconds
+    count = session.execute(
+        select(RateLimitHit.count).where(RateLimitHit.key == key[:200], RateLimitHit.window_start == window)
+    ).scalar()
+    return max(1, int(window + window_seconds - moment)) if (count or 0) >= limit else 0
+
+
+def forget(session: Session, key: str) -> None:
+    session.execute(delete(RateLimitHit).where(RateLimitHit.key == key[:200]))

@@ -1,9 +1,11 @@
 """Digest subscriptions: subscribe with double opt-in, confirm, change preferences, unsubscribe, suspend.
 
 Links in mails carry signed tokens (itsdangerous, keyed by the secret): a confirmation token expires after
-``PAPERTIDE_CONFIRM_TOKEN_HOURS``; the manage/unsubscribe token does not, so an old digest's unsubscribe link always
-works without logging in. Tokens name the subscription and its address, so a link stops working for an address
-that changed. Subscribing an address that is already active changes nothing (anyone can type any address); the
+``PAPERTIDE_CONFIRM_TOKEN_HOURS`` and is single-use (it names the confirmation it leads to, so after a confirmation,
+or an unsubscribe that followed one, it opens nothing); the manage/unsubscribe token works for
+``PAPERTIDE_MANAGE_LINK_DAYS`` without logging in, and every digest carries a fresh one. Tokens name the subscription
+and its address, so a link stops working for an address that changed. The ``*_by_token`` verbs are what the pages
+and the API call. Subscribing an address that is already active changes nothing (anyone can type any address); the
 owner gets a mail with a link to their preferences instead.
 """
 
@@ -13,19 +15,19 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
-from sqlalchemy import select
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from papertide.config import Settings
 from papertide.db import Database
+from papertide.email_address import InvalidEmail, normalise_email
 from papertide.mail import Mailer, MailError, MailNotConfigured, OutgoingMail
 from papertide.models import Subscription, utcnow
 from papertide.services.compose import render_mail
 
 Cadence = Literal["daily", "weekly"]
 CADENCES: tuple[Cadence, ...] = ("daily", "weekly")
-_EMAIL = re.compile(r"^[^@\s<>\"',;]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
 MAX_LIST = 20
 _ITEM = re.compile(r"^[\w.\- ']{1,96}$", re.UNICODE)
 
@@ -85,23 +87,18 @@ def parse_list(text: str, what: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(items))
 
 
-def normalise_email(address: str) -> str:
-    address = address.strip()
-    if len(address) > 254 or not _EMAIL.match(address):
-        raise SubscriptionError("That does not look like an email address (name@example.org).")
-    local, _, domain = address.rpartition("@")
-    return f"{local}@{domain.lower()}"
-
-
 def subscribe(
     session: Session, email: str, cadence: Cadence, preferences: Preferences, user_id: int | None = None
 ) -> SubscribeOutcome:
-    address = normalise_email(email)
+    try:
+        address = normalise_email(email)
+    except InvalidEmail as error:
+        raise SubscriptionError(str(error)) from None
     if cadence not in CADENCES:
         raise SubscriptionError("Choose a daily or a weekly digest.")
     if preferences.is_empty:
         raise SubscriptionError("Choose at least one thing to receive: trending papers, categories, ….")
-    existing = session.execute(select(Subscription).where(Subscription.email == address)).scalar()
+    existing = session.execute(select(Subscription).where(func.lower(Subscription.email) == address)).scalar()
     if existing is not None and existing.status == "active":
         return SubscribeOutcome(existing, "already")
     subscription = existing or Subscription(email=address)
@@ -117,19 +114,20 @@ def subscribe(
 
 
 class Tokens:
-    """Signed tokens for confirmation (expiring) and manage/unsubscribe (lasting) links."""
+    """Signed tokens for confirmation (expiring, single-use) and manage/unsubscribe (expiring later) links."""
 
-    def __init__(self, secret: str, confirm_hours: int) -> None:
+    def __init__(self, secret: str, confirm_hours: int, manage_days: int) -> None:
         self._confirm = URLSafeTimedSerializer(secret, salt="papertide-subscription-confirm")
-        self._manage = URLSafeSerializer(secret, salt="papertide-subscription-manage")
+        self._manage = URLSafeTimedSerializer(secret, salt="papertide-subscription-manage-timed")
         self.confirm_seconds = confirm_hours * 3600
+        self.manage_seconds = manage_days * 86400
 
     @classmethod
     def of(cls, settings: Settings) -> Tokens:
-        return cls(settings.secret_key, settings.confirm_token_hours)
+        return cls(settings.secret_key, settings.confirm_token_hours, settings.manage_link_days)
 
     def confirm_token(self, subscription: Subscription) -> str:
-        return str(self._confirm.dumps([subscription.id, subscription.email]))
+        return str(self._confirm.dumps([subscription.id, subscription.email, _confirmation_mark(subscription)]))
 
     def manage_token(self, subscription: Subscription) -> str:
         return str(self._manage.dumps([subscription.id, subscription.email]))
@@ -143,18 +141,32 @@ class Tokens:
             raise SubscriptionError(
                 "This confirmation link is not valid. Copy the whole link from the mail."
             ) from error
-        return _subscription(session, payload)
+        if not (isinstance(payload, list) and len(payload) == 3):
+            raise SubscriptionError("This link is not valid.")
+        subscription = _subscription(session, payload[:2])
+        if payload[2] != _confirmation_mark(subscription):
+            raise SubscriptionError("This confirmation link was already used. Subscribe again to get a new one.")
+        return subscription
 
     def from_manage_token(self, session: Session, token: str) -> Subscription:
         try:
-            payload = self._manage.loads(token)
+            payload = self._manage.loads(token, max_age=self.manage_seconds)
+        except SignatureExpired as error:
+            raise SubscriptionError(
+                "This link has expired. Subscribe again with your address: we mail you a link to your preferences."
+            ) from error
         except BadSignature as error:
             raise SubscriptionError("This link is not valid. Copy the whole link from the mail.") from error
         return _subscription(session, payload)
 
 
+def _confirmation_mark(subscription: Subscription) -> str:
+    """What a confirmation token is issued against: the last confirmation, which confirming changes."""
+    return subscription.confirmed_at.isoformat() if subscription.confirmed_at else ""
+
+
 def _subscription(session: Session, payload: Any) -> Subscription:
-    if not (isinstance(payload, list) and len(payload) == 2):
+    if not (isinstance(payload, list) and len(payload) == 2 and isinstance(payload[0], int)):
         raise SubscriptionError("This link is not valid.")
     subscription = session.get(Subscription, payload[0])
     if subscription is None or subscription.email != payload[1]:
@@ -163,7 +175,7 @@ def _subscription(session: Session, payload: Any) -> Subscription:
 
 
 def confirm(subscription: Subscription) -> None:
-    if subscription.status in ("pending", "unsubscribed"):
+    if subscription.status == "pending":
         subscription.status = "active"
         subscription.confirmed_at = utcnow()
         subscription.failure_count = 0
@@ -171,6 +183,52 @@ def confirm(subscription: Subscription) -> None:
 
 def unsubscribe(subscription: Subscription) -> None:
     subscription.status = "unsubscribed"
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionView:
+    """A subscription as its preferences page shows it."""
+
+    email: str
+    cadence: Cadence
+    preferences: Preferences
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class Confirmed:
+    email: str
+    cadence: str
+    manage_token: str
+
+
+def confirm_by_token(session: Session, settings: Settings, token: str) -> Confirmed:
+    """Confirm the subscription a confirmation link names (once); returns what the page tells."""
+    tokens = Tokens.of(settings)
+    subscription = tokens.from_confirm_token(session, token)
+    confirm(subscription)
+    return Confirmed(subscription.email, subscription.cadence, tokens.manage_token(subscription))
+
+
+def view_by_token(session: Session, settings: Settings, token: str) -> SubscriptionView:
+    subscription = Tokens.of(settings).from_manage_token(session, token)
+    cadence: Cadence = "weekly" if subscription.cadence == "weekly" else "daily"
+    return SubscriptionView(
+        subscription.email, cadence, Preferences.from_json(subscription.preferences), subscription.status
+    )
+
+
+def update_by_token(
+    session: Session, settings: Settings, token: str, cadence: Cadence, preferences: Preferences
+) -> None:
+    update_preferences(Tokens.of(settings).from_manage_token(session, token), cadence, preferences)
+
+
+def unsubscribe_by_token(session: Session, settings: Settings, token: str) -> str:
+    """Unsubscribe the address a manage link names; returns it."""
+    subscription = Tokens.of(settings).from_manage_token(session, token)
+    unsubscribe(subscription)
+    return subscription.email
 
 
 def update_preferences(subscription: Subscription, cadence: Cadence, preferences: Preferences) -> None:

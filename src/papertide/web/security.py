@@ -4,27 +4,50 @@
 reads the body (refusing more than ``max_body_bytes`` with 413), then demands the session's CSRF token, either in
 the ``X-CSRF-Token`` header (scripts) or in the ``csrf_token`` form field (plain HTML forms), and answers 403
 otherwise. Requests that authenticate with a bearer token carry no cookies and are exempt; so are the paths the
-app lists as token-authenticated (for example RFC 8058 one-click unsubscribe).
+app lists as token-authenticated (for example RFC 8058 one-click unsubscribe). A body that stalls for
+``BODY_READ_TIMEOUT_SECONDS`` is answered 408, so a slow client cannot hold a connection (or shutdown) for long.
+
+``Authorization`` is read by one parser (:func:`bearer_token`) for both the CSRF exemption and the user; a request
+with more than one such header is refused, so the two can never disagree.
+
+The signed-in user comes from a session cookie naming a live ``user_sessions`` row (ended by log-out, a password
+change or an admin: :mod:`papertide.services.sessions`), or from a personal access token. Account management
+(tokens, profile, password) takes the browser session only (:data:`AccountOwner`), never a token.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+from collections.abc import Iterable, Sequence
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
-from sqlalchemy import select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from papertide.models import User
-from papertide.services.accounts import Identity, identity
-from papertide.services.api_tokens import authenticate_token
+from papertide.services.accounts import Identity
 from papertide.services.ratelimit import hit
+from papertide.services.sessions import end_session, session_user
+from papertide.services.tokens import authenticate_token, stamp_token_use
 from papertide.web.csrf import csrf_ok, new_csrf_token
 from papertide.web.deps import get_db, get_settings
 from papertide.web.errors import LoginRequired, render_error
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+BODY_READ_TIMEOUT_SECONDS = 30.0
+
+
+class DuplicateAuthorization(ValueError):
+    """More than one Authorization header: which one counts would be a guess."""
+
+
+def bearer_token(headers: Sequence[tuple[bytes, bytes]]) -> str | None:
+    """The bearer token of a request's only ``Authorization`` header, None without one."""
+    values = [value for name, value in headers if name.lower() == b"authorization"]
+    if len(values) > 1:
+        raise DuplicateAuthorization("Send one Authorization header, not several.")
+    if not values or values[0][:7].lower() != b"bearer ":
+        return None
+    return values[0][7:].decode("latin-1").strip()
 
 
 class GuardMiddleware:
@@ -37,24 +60,33 @@ class GuardMiddleware:
         if scope["type"] != "http" or scope["method"] in SAFE_METHODS:
             await self.app(scope, receive, send)
             return
+        try:
+            token = bearer_token(scope["headers"])
+        except DuplicateAuthorization as error:
+            await _refuse(scope, send, 400, str(error))
+            return
         headers = dict(scope["headers"])
         declared = headers.get(b"content-length", b"0")
         if not declared.isdigit() or int(declared) > self.max_body_bytes:
             await _refuse(scope, send, 413, "That request is too large.")
             return
-        body = await _read_body(receive, self.max_body_bytes)
+        try:
+            body = await asyncio.wait_for(_read_body(receive, self.max_body_bytes), BODY_READ_TIMEOUT_SECONDS)
+        except TimeoutError:
+            await _refuse(scope, send, 408, "The request body arrived too slowly; send it again.")
+            return
         if body is None:
             await _refuse(scope, send, 413, "That request is too large.")
             return
-        if not self._exempt(scope, headers) and not csrf_ok(scope, headers, body):
+        if not self._exempt(scope, token) and not csrf_ok(scope, headers, body):
             await _refuse(
                 scope, send, 403, "The form expired or came from another site. Reload the page and try again."
             )
             return
         await self.app(scope, _replay(body), send)
 
-    def _exempt(self, scope: Scope, headers: dict[bytes, bytes]) -> bool:
-        if headers.get(b"authorization", b"").lower().startswith(b"bearer "):
+    def _exempt(self, scope: Scope, token: str | None) -> bool:
+        if token is not None:
             return True
         return any(str(scope["path"]).startswith(path) for path in self.exempt_paths)
 
@@ -100,48 +132,68 @@ def load_user(request: Request) -> Identity | None:
     """App-wide dependency: the signed-in user (or None) on ``request.state.user`` for routes and templates.
 
     API clients sign in per request with ``Authorization: Bearer pt_…`` (a personal access token); a read token
-    is refused on anything but GET/HEAD/OPTIONS.
+    is refused on anything but GET/HEAD/OPTIONS. A cookie whose session ended opens nothing and is cleared.
     """
+    request.state.via_token = False
     if request.url.path in PROBE_PATHS:
         request.state.user = None  # probes and scrapers are nobody; /metrics reads its own bearer token
         return None
-    authorization = request.headers.get("authorization", "")
-    if authorization[:7].lower() == "bearer ":
-        return _token_user(request, authorization[7:].strip())
-    user_id = request.session.get("uid")
+    try:
+        token = bearer_token(request.scope["headers"])
+    except DuplicateAuthorization as error:
+        raise HTTPException(400, str(error)) from None
+    if token is not None:
+        return _token_user(request, token)
+    user_id, secret = request.session.get("uid"), request.session.get("sid")
     found: Identity | None = None
-    if isinstance(user_id, int):
+    if isinstance(user_id, int) and isinstance(secret, str):
         with get_db(request).read_session() as session:
-            user = session.execute(select(User).where(User.id == user_id, User.is_active.is_(True))).scalar()
-            found = identity(user) if user else None
-        if found is None:
-            request.session.pop("uid", None)
+            found = session_user(session, user_id, secret)
+    if found is None and "uid" in request.session:
+        request.session.clear()
     request.state.user = found
     return found
 
 
 def _token_user(request: Request, token: str) -> Identity:
-    with get_db(request).write_session() as session:
-        found = authenticate_token(session, token)
-    if found is None:
+    database = get_db(request)
+    with database.read_session() as session:
+        use = authenticate_token(session, token)
+    if use is None:
         raise HTTPException(
             401, "That API token is unknown or revoked. Create one in Settings.", {"WWW-Authenticate": "Bearer"}
         )
-    user, scope = found
-    if scope == "read" and request.method not in SAFE_METHODS:
+    if use.scope == "read" and request.method not in SAFE_METHODS:
         raise HTTPException(403, "This token can only read. Create a write token in Settings to change things.")
-    request.state.user = user
-    return user
+    if use.stamp_due:  # at most hourly, so an API client's reads stay reads
+        with database.write_session() as session:
+            stamp_token_use(session, use.token_id)
+    request.state.user = use.user
+    request.state.via_token = True
+    request.state.token_scope = use.scope
+    return use.user
 
 
-def sign_in(request: Request, user: Identity) -> None:
+def sign_in(request: Request, user: Identity, secret: str) -> None:
+    """Put a session started by :func:`papertide.services.sessions.log_in` (or sign-up) into the cookie."""
     request.session.clear()
     request.session["uid"] = user.id
+    request.session["sid"] = secret
     request.session["csrf"] = new_csrf_token()
 
 
 def sign_out(request: Request) -> None:
+    """End this browser's session for good (a copy of the cookie opens nothing after this) and clear the cookie."""
+    secret = request.session.get("sid")
+    if isinstance(secret, str):
+        with get_db(request).write_session() as session:
+            end_session(session, secret)
     request.session.clear()
+
+
+def session_secret(request: Request) -> str | None:
+    secret = request.session.get("sid")
+    return secret if isinstance(secret, str) else None
 
 
 def require_user(request: Request) -> Identity:
@@ -157,9 +209,24 @@ def require_admin(user: Annotated[Identity, Depends(require_user)]) -> Identity:
     return user
 
 
+def require_account_owner(user: Annotated[Identity, Depends(require_user)], request: Request) -> Identity:
+    if getattr(request.state, "via_token", False):
+        raise HTTPException(403, "Manage the account from a signed-in browser; an API token cannot do that.")
+    return user
+
+
+def require_admin_writer(user: Annotated[Identity, Depends(require_admin)], request: Request) -> Identity:
+    """An administrator in a browser or with a write token: a read token never exports the instance."""
+    if getattr(request.state, "token_scope", None) == "read":
+        raise HTTPException(403, "This needs a write token (or the signed-in browser); a read token cannot do it.")
+    return user
+
+
 CurrentUser = Annotated[Identity | None, Depends(load_user)]
 SignedIn = Annotated[Identity, Depends(require_user)]
+AccountOwner = Annotated[Identity, Depends(require_account_owner)]
 Admin = Annotated[Identity, Depends(require_admin)]
+AdminWriter = Annotated[Identity, Depends(require_admin_writer)]
 
 
 def enforce_rate_limit(request: Request, kind: str, subject: str | int) -> None:

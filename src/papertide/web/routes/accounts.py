@@ -1,34 +1,45 @@
-"""Sign-up, log-in, log-out, profiles and settings."""
+"""Sign-up, log-in, log-out, password reset, profiles and settings (tokens, address, password)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from papertide.mail import MailError
 from papertide.queries import query_collections_of, query_submitted_by, query_upvoted_by, query_user, query_votes_of
-from papertide.services.accounts import (
-    AccountError,
-    Identity,
-    authenticate,
-    change_password,
-    create_user,
-    identity,
-    update_profile,
-)
-from papertide.services.api_tokens import TokenError, create_api_token, list_api_tokens, revoke_api_token
+from papertide.services.accounts import AccountError, Identity, update_profile
 from papertide.services.export import user_data
-from papertide.services.feed_tokens import create_feed_token, has_feed_token, revoke_feed_tokens
+from papertide.services.recovery import request_address_change
+from papertide.services.sessions import LoginPaused, change_password, log_in, sign_up
+from papertide.services.tokens import (
+    TokenError,
+    create_api_token,
+    create_feed_token,
+    has_feed_token,
+    list_api_tokens,
+    revoke_api_token,
+    revoke_feed_tokens,
+)
 from papertide.web.deps import AppSettings, Db, DbSession
-from papertide.web.security import CurrentUser, SignedIn, client_address, enforce_rate_limit, sign_in, sign_out
+from papertide.web.security import (
+    AccountOwner,
+    CurrentUser,
+    client_address,
+    enforce_rate_limit,
+    session_secret,
+    sign_in,
+    sign_out,
+)
 from papertide.web.templating import render_page, same_site_path, templates
 from papertide.web.viewmodels import card
 
 router = APIRouter()
-PRIVATE_FIELDS = ("email", "id")
+PRIVATE_FIELDS = ("email", "id", "is_admin")
 Text = Annotated[str, Form(max_length=1024)]
 
 
@@ -45,18 +56,23 @@ def login_form(request: Request, next: str | None = None) -> Response:
 @router.post("/login")
 def login(request: Request, db: Db, username: Text, password: Text, next: Text = "/") -> Response:
     enforce_rate_limit(request, "auth", client_address(request))
-    with db.write_session() as session:
-        user = authenticate(session, username, password)
-        found = identity(user) if user else None
-    if found is None:
+    try:
+        with db.write_session() as session:
+            signed_in = log_in(session, username, password)
+    except LoginPaused as paused:
+        context = {"next": _safe_next(next), "error": str(paused), "username": username}
+        headers = {"Retry-After": str(paused.retry_after)}
+        return templates.TemplateResponse(request, "login.html", context, status_code=429, headers=headers)
+    if signed_in is None:
         context = {"next": _safe_next(next), "error": "Wrong username or password.", "username": username}
         return templates.TemplateResponse(request, "login.html", context, status_code=401)
-    sign_in(request, found)
+    sign_in(request, *signed_in)
     return RedirectResponse(_safe_next(next), status_code=303)
 
 
 @router.post("/logout")
 def logout(request: Request) -> Response:
+    """Ends this browser's session for good: a copy of the cookie opens nothing afterwards."""
     sign_out(request)
     return RedirectResponse("/", status_code=303)
 
@@ -67,16 +83,31 @@ def signup_form(request: Request) -> Response:
 
 
 @router.post("/signup")
-def signup(request: Request, db: Db, username: Text, password: Text, email: Text = "") -> Response:
+def signup(
+    request: Request, db: Db, settings: AppSettings, username: Text, password: Text, email: Text = ""
+) -> Response:
+    """A new account, signed in at once. A given address is mailed a confirmation link and joins the account when
+    it is opened, so the answer never says whether another account uses the address."""
     enforce_rate_limit(request, "auth", client_address(request))
     try:
         with db.write_session() as session:
-            found = identity(create_user(session, username=username, password=password, email=email or None))
+            user, secret = sign_up(session, username, password)
     except AccountError as error:
         context = {"error": str(error), "username": username, "email": email}
         return templates.TemplateResponse(request, "signup.html", context, status_code=400)
-    sign_in(request, found)
-    return RedirectResponse("/", status_code=303)
+    sign_in(request, user, secret)
+    if not email.strip():
+        return RedirectResponse("/", status_code=303)
+    return RedirectResponse(_address_requested(db, settings, user, email), status_code=303)
+
+
+def _address_requested(db: Db, settings: AppSettings, user: Identity, email: str) -> str:
+    """Mail the confirmation link for a new address; the settings URL that says what happened."""
+    try:
+        request_address_change(db, settings, user.id, email)
+    except (AccountError, MailError) as error:
+        return f"/settings?{urlencode({'problem': str(error)})}"
+    return "/settings?sent=1"
 
 
 @router.get("/users/{username}")
@@ -109,12 +140,12 @@ def _settings_context(session: Session, user: Identity, **extra: object) -> dict
 
 
 @router.get("/settings")
-def settings_form(request: Request, session: DbSession, user: SignedIn) -> Response:
+def settings_form(request: Request, session: DbSession, user: AccountOwner) -> Response:
     return templates.TemplateResponse(request, "settings.html", _settings_context(session, user))
 
 
 @router.get("/settings/export.json")
-def export_my_data(session: DbSession, user: SignedIn) -> Response:
+def export_my_data(session: DbSession, user: AccountOwner) -> Response:
     """Everything papertide holds about the signed-in user, as a JSON download."""
     return JSONResponse(
         user_data(session, user.id),
@@ -124,7 +155,7 @@ def export_my_data(session: DbSession, user: SignedIn) -> Response:
 
 @router.post("/settings/tokens")
 def new_api_token(
-    request: Request, db: Db, user: SignedIn, name: Text, scope: Annotated[str, Form(max_length=8)] = "read"
+    request: Request, db: Db, user: AccountOwner, name: Text, scope: Annotated[str, Form(max_length=8)] = "read"
 ) -> Response:
     """A personal access token for the API, shown once on the page that answers."""
     enforce_rate_limit(request, "write", user.id)
@@ -139,14 +170,14 @@ def new_api_token(
 
 
 @router.post("/settings/tokens/{token_id}/revoke")
-def revoke_token(request: Request, db: Db, user: SignedIn, token_id: int) -> Response:
+def revoke_token(request: Request, db: Db, user: AccountOwner, token_id: int) -> Response:
     with db.write_session() as session:
         revoke_api_token(session, user.id, token_id)
     return RedirectResponse("/settings?saved=1", status_code=303)
 
 
 @router.post("/settings/feed-token")
-def new_feed_token(request: Request, db: Db, settings: AppSettings, user: SignedIn) -> Response:
+def new_feed_token(request: Request, db: Db, settings: AppSettings, user: AccountOwner) -> Response:
     """A new private feed URL, shown once on the page that answers (only its hash is kept)."""
     enforce_rate_limit(request, "write", user.id)
     with db.write_session() as session:
@@ -157,29 +188,34 @@ def new_feed_token(request: Request, db: Db, settings: AppSettings, user: Signed
 
 
 @router.post("/settings/feed-token/revoke")
-def revoke_feed_token(request: Request, db: Db, user: SignedIn) -> Response:
+def revoke_feed_token(request: Request, db: Db, user: AccountOwner) -> Response:
     with db.write_session() as session:
         revoke_feed_tokens(session, user.id)
     return RedirectResponse("/settings?saved=1", status_code=303)
 
 
 @router.post("/settings/profile")
-def save_profile(request: Request, db: Db, user: SignedIn, fullname: Text = "", email: Text = "") -> Response:
+def save_profile(
+    request: Request, db: Db, settings: AppSettings, user: AccountOwner, fullname: Text = "", email: Text = ""
+) -> Response:
+    """The full name is saved at once; a new address only once its confirmation link (mailed to it) is opened."""
     enforce_rate_limit(request, "write", user.id)
     try:
         with db.write_session() as session:
-            update_profile(session, user.id, fullname=fullname, email=email or None)
+            current = update_profile(session, user.id, fullname=fullname)
     except AccountError as error:
         return _settings_error(request, db, user.username, str(error))
+    if email.strip() and email.strip().lower() != (current or "").lower():
+        return RedirectResponse(_address_requested(db, settings, user, email), status_code=303)
     return RedirectResponse("/settings?saved=1", status_code=303)
 
 
 @router.post("/settings/password")
-def save_password(request: Request, db: Db, user: SignedIn, current: Text, new: Text) -> Response:
+def save_password(request: Request, db: Db, user: AccountOwner, current: Text, new: Text) -> Response:
     enforce_rate_limit(request, "auth", user.id)
     try:
         with db.write_session() as session:
-            change_password(session, user.id, current, new)
+            change_password(session, user.id, current, new, keep=session_secret(request))
     except AccountError as error:
         return _settings_error(request, db, user.username, str(error))
     return RedirectResponse("/settings?saved=1", status_code=303)

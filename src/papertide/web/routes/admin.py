@@ -1,14 +1,18 @@
-"""The admin page: how far background work has got (embedding progress, the vector index), for administrators."""
+"""The admin page, for administrators: how far background work has got (embedding progress, the vector index),
+and signing an account out everywhere."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
 
+from papertide.services.accounts import AccountError
 from papertide.services.embeddings import embedding_status
-from papertide.web.deps import DbSession, SemanticSearch
+from papertide.services.sessions import end_sessions_of
+from papertide.web.deps import Db, DbSession, SemanticSearch
 from papertide.web.security import Admin
 from papertide.web.templating import render_page
 
@@ -51,3 +55,14 @@ def admin(request: Request, session: DbSession, user: Admin, semantic: SemanticS
         described,
     )
     return render_page(request, "admin.html", {"page": page})
+
+
+@router.post("/admin/sessions/end")
+def end_user_sessions(db: Db, user: Admin, username: Annotated[str, Form(max_length=64)]) -> Response:
+    """Sign an account out of every browser (a stolen laptop, a shared cookie); its tokens stay."""
+    try:
+        with db.write_session() as session:
+            ended = end_sessions_of(session, username)
+    except AccountError as error:
+        raise HTTPException(404, str(error)) from error
+    return RedirectResponse(f"/admin?ended={ended}", status_code=303)

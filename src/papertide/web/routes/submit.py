@@ -9,12 +9,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from papertide.config import Settings
-from papertide.db import Database
 from papertide.queries import query_memberships
-from papertide.services.ingest import ingest_arxiv_ids
+from papertide.services.ingest import index_from_arxiv
 from papertide.services.submissions import SubmissionError, submit_paper
 from papertide.sources.arxiv_api import ArxivApiError
-from papertide.sources.factory import arxiv_client
 from papertide.sources.http import SourceUnavailable
 from papertide.web.deps import AppSettings, Db, DbSession
 from papertide.web.security import SignedIn, enforce_rate_limit
@@ -66,7 +64,7 @@ def submit(
             organization=organization or None,
             today=datetime.now(UTC).date(),
             window_days=settings.submit_window_days,
-            fetch=lambda arxiv_id: _fetch_from_arxiv(db, settings, arxiv_id),
+            fetch=lambda arxiv_id: index_from_arxiv(db, settings, arxiv_id) != "missing",
         )
     except (SubmissionError, SourceUnavailable, ArxivApiError) as error:
         with db.read_session() as session:
@@ -75,9 +73,3 @@ def submit(
         status = 409 if existing else 400 if isinstance(error, SubmissionError) else 502
         return _form(request, organizations, settings, str(error), existing, paper, status)
     return RedirectResponse(paper_url(submission.arxiv_id), status_code=303)
-
-
-def _fetch_from_arxiv(db: Database, settings: Settings, arxiv_id: str) -> bool:
-    with arxiv_client(settings) as client:
-        result = ingest_arxiv_ids(db, client, [arxiv_id])
-    return not result.missing

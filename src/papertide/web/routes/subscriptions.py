@@ -14,17 +14,17 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import Response
 
 from papertide.mail import MailError
-from papertide.models import Subscription
 from papertide.services.subscriptions import (
     Cadence,
     Preferences,
     SubscriptionError,
-    Tokens,
-    confirm,
+    SubscriptionView,
+    confirm_by_token,
     parse_list,
     request_subscription,
-    unsubscribe,
-    update_preferences,
+    unsubscribe_by_token,
+    update_by_token,
+    view_by_token,
 )
 from papertide.web.deps import AppSettings, Db
 from papertide.web.security import CurrentUser, client_address, enforce_rate_limit
@@ -55,11 +55,11 @@ class PreferenceForm:
         )
 
     @classmethod
-    def of(cls, subscription: Subscription) -> PreferenceForm:
-        wanted = Preferences.from_json(subscription.preferences)
+    def of(cls, subscription: SubscriptionView) -> PreferenceForm:
+        wanted = subscription.preferences
         return cls(
             email=subscription.email,
-            cadence="weekly" if subscription.cadence == "weekly" else "daily",
+            cadence=subscription.cadence,
             trending=wanted.trending,
             categories=", ".join(wanted.categories),
             organizations=", ".join(wanted.organizations),
@@ -134,33 +134,29 @@ def confirm_page(request: Request, token: Token) -> Response:
 def confirm_submit(
     request: Request, db: Db, settings: AppSettings, token: Annotated[str, Form(max_length=500)]
 ) -> Response:
-    tokens = Tokens.of(settings)
     try:
         with db.write_session() as session:
-            subscription = tokens.from_confirm_token(session, token)
-            confirm(subscription)
-            manage = tokens.manage_token(subscription)
+            confirmed = confirm_by_token(session, settings, token)
     except SubscriptionError as error:
         return _notice(request, "That link did not work", str(error), status=400)
     return _notice(
         request,
         "You are subscribed",
-        f"The {subscription.cadence} digest will come to {subscription.email}. "
+        f"The {confirmed.cadence} digest will come to {confirmed.email}. "
         "Every digest has a link to change what you receive or to leave.",
-        link=f"/subscription?token={manage}",
+        link=f"/subscription?token={confirmed.manage_token}",
     )
 
 
 @router.get("/subscription")
 def preferences_page(request: Request, db: Db, settings: AppSettings, token: Token) -> Response:
-    with db.read_session() as session:
-        try:
-            subscription = Tokens.of(settings).from_manage_token(session, token)
-        except SubscriptionError as error:
-            return _notice(request, "That link did not work", str(error), status=400)
-        form = PreferenceForm.of(subscription)
-        state = subscription.status
-    return _page(request, "subscribe.html", form=form, error=None, token=token, state=state)
+    try:
+        with db.read_session() as session:
+            subscription = view_by_token(session, settings, token)
+    except SubscriptionError as error:
+        return _notice(request, "That link did not work", str(error), status=400)
+    form = PreferenceForm.of(subscription)
+    return _page(request, "subscribe.html", form=form, error=None, token=token, state=subscription.status)
 
 
 @router.post("/subscription")
@@ -173,8 +169,7 @@ def preferences_submit(
 ) -> Response:
     try:
         with db.write_session() as session:
-            subscription = Tokens.of(settings).from_manage_token(session, token)
-            update_preferences(subscription, fields.cadence, fields.preferences())
+            update_by_token(session, settings, token, fields.cadence, fields.preferences())
     except SubscriptionError as error:
         return _notice(request, "Not saved", str(error), status=422, link=f"/subscription?token={token}")
     return _notice(request, "Saved", "Your digest preferences are saved.", link=f"/subscription?token={token}")
@@ -193,15 +188,15 @@ def unsubscribe_page(request: Request, token: Token) -> Response:
 
 
 @router.post("/unsubscribe")
-async def unsubscribe_submit(request: Request, db: Db, settings: AppSettings) -> Response:
-    """Works for the page's button (token in the form) and for RFC 8058 one-click (token in the URL)."""
-    form = await request.form()
-    token = str(request.query_params.get("token") or form.get("token") or "")[:500]
+def unsubscribe_submit(
+    request: Request, db: Db, settings: AppSettings, form_token: Annotated[str, Form(alias="token")] = ""
+) -> Response:
+    """Works for the page's button (token in the form) and for RFC 8058 one-click (token in the URL, whose body
+    is ``List-Unsubscribe=One-Click``). A plain function: FastAPI runs it in a thread, off the event loop."""
+    token = str(request.query_params.get("token") or form_token)[:500]
     try:
         with db.write_session() as session:
-            subscription = Tokens.of(settings).from_manage_token(session, token)
-            unsubscribe(subscription)
-            email = subscription.email
+            email = unsubscribe_by_token(session, settings, token)
     except SubscriptionError as error:
         return _notice(request, "That link did not work", str(error), status=400)
     return _notice(

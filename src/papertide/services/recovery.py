@@ -1,0 +1,137 @@
+"""Account recovery and address changes by mail: "forgot my password" and "use this new address".
+
+Both answer the same whatever the address, so neither tells a visitor which addresses have accounts. Links carry
+signed tokens (itsdangerous, keyed by the secret, each kind with its own salt):
+
+- a reset link expires after :data:`RESET_HOURS` and is single-use: it names a fingerprint of the password hash it
+  was issued against, so once the password changes (by this link or otherwise) every earlier link is dead. Using it
+  ends every session of the account and lifts the pause on wrong passwords;
+- an address link (sign-up with an address, or a change in Settings) works for ``PAPERTIDE_CONFIRM_TOKEN_HOURS``;
+  the address is set only when its owner opens it. An address that another account already uses gets a mail
+  saying so (with the way to reset that account) instead of a link.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy.orm import Session
+
+from papertide.config import Settings
+from papertide.db import Database
+from papertide.mail import Mailer, MailError, MailNotConfigured, OutgoingMail
+from papertide.models import User
+from papertide.services.accounts import AccountError, Identity, account_email, email_owner, identity, set_password
+from papertide.services.compose import render_mail
+from papertide.services.ratelimit import forget
+from papertide.services.sessions import end_sessions, login_failures_key
+
+RESET_HOURS = 1
+_RESET_SALT = "papertide-password-reset"
+_ADDRESS_SALT = "papertide-account-address"
+
+
+def _serializer(settings: Settings, salt: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(settings.secret_key, salt=salt)
+
+
+def _fingerprint(user: User) -> str:
+    return hashlib.sha256((user.password_hash or "no password").encode()).hexdigest()[:16]
+
+
+def request_password_reset(database: Database, settings: Settings, email: str) -> None:
+    """Mail a reset link when an account with a password uses ``email``; otherwise do nothing, silently."""
+    try:
+        address = account_email(email)
+    except AccountError:
+        return
+    with database.read_session() as session:
+        user = email_owner(session, address)
+        if user is None or not user.is_active or user.password_hash is None:
+            return
+        token = _serializer(settings, _RESET_SALT).dumps([user.id, _fingerprint(user)])
+        context = {"username": user.username, "hours": RESET_HOURS, "url": f"{settings.base_url}/reset/{token}"}
+        to = user.email or address
+    _send(settings, to, "Reset your papertide password", "reset", context)
+
+
+def reset_password(session: Session, settings: Settings, token: str, new_password: str) -> Identity:
+    """Set the password a reset link was sent for; every session of the account ends."""
+    user = _reset_target(session, settings, token)
+    set_password(session, user.id, new_password)
+    end_sessions(session, user.id)
+    forget(session, login_failures_key(user.username))
+    return identity(user)
+
+
+def _reset_target(session: Session, settings: Settings, token: str) -> User:
+    payload = _load(settings, _RESET_SALT, token, RESET_HOURS * 3600, "reset")
+    user = session.get(User, payload[0]) if _is_pair(payload) else None
+    if user is None or not user.is_active or _fingerprint(user) != payload[1]:
+        raise AccountError("This reset link was already used or is no longer valid. Ask for a new one.")
+    return user
+
+
+def check_reset_token(session: Session, settings: Settings, token: str) -> None:
+    """Raise :class:`AccountError` unless the reset link still works (to show the form or the reason)."""
+    _reset_target(session, settings, token)
+
+
+def request_address_change(database: Database, settings: Settings, user_id: int, email: str) -> str:
+    """Mail ``email`` a link that makes it the account's address; returns the normalised address.
+
+    When another account uses the address, that mail says so instead (the page answers the same)."""
+    address = account_email(email)
+    with database.read_session() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise AccountError("That account no longer exists.")
+        owner = email_owner(session, address)
+        if owner is not None and owner.id != user_id:
+            context: dict[str, Any] = {"taken": True, "url": f"{settings.base_url}/reset"}
+        else:
+            token = _serializer(settings, _ADDRESS_SALT).dumps([user_id, address])
+            context = {"taken": False, "username": user.username, "hours": settings.confirm_token_hours}
+            context["url"] = f"{settings.base_url}/settings/email/{token}"
+    _send(settings, address, "Confirm your papertide address", "address", context)
+    return address
+
+
+def confirm_address(session: Session, settings: Settings, token: str, user_id: int) -> str:
+    """Make the address of an address link the account's own (the signed-in ``user_id`` must be the one the link
+    was made for); returns it."""
+    payload = _load(settings, _ADDRESS_SALT, token, settings.confirm_token_hours * 3600, "confirmation")
+    user = session.get(User, payload[0]) if _is_pair(payload) else None
+    if user is None or not user.is_active or user.id != user_id:
+        raise AccountError("This confirmation link is not valid any more.")
+    owner = email_owner(session, payload[1])
+    if owner is not None and owner.id != user.id:
+        raise AccountError("Another account uses this address now; nothing was changed.")
+    user.email = payload[1]
+    return str(payload[1])
+
+
+def _load(settings: Settings, salt: str, token: str, max_age: int, what: str) -> Any:
+    try:
+        return _serializer(settings, salt).loads(token, max_age=max_age)
+    except SignatureExpired:
+        raise AccountError(f"This {what} link has expired. Ask for a new one.") from None
+    except BadSignature:
+        raise AccountError(f"This {what} link is not valid. Copy the whole link from the mail.") from None
+
+
+def _is_pair(payload: Any) -> bool:
+    return isinstance(payload, list) and len(payload) == 2 and isinstance(payload[0], int)
+
+
+def _send(settings: Settings, to: str, subject: str, template: str, context: dict[str, Any]) -> None:
+    text, html = render_mail(template, context)
+    try:
+        with Mailer(settings) as mailer:
+            mailer.send(OutgoingMail(to=to, subject=subject, text=text, html=html))
+    except MailNotConfigured as error:
+        raise MailNotConfigured("This server cannot send mail yet (its operator sets PAPERTIDE_SMTP_HOST).") from error
+    except MailError as error:
+        raise MailError("The mail could not be sent just now. Try again in a few minutes.") from error

@@ -1,0 +1,124 @@
+"""Signed-in browsers: each log-in starts a row in ``user_sessions`` that the session cookie names by a secret.
+
+The cookie (signed by Starlette's session middleware) holds the user id and the session's secret; only the
+secret's SHA-256 is stored. A session opens nothing once ended (log-out), past its expiry, or when its account is
+deactivated. A password change or reset ends every other session of the account; an admin can end all of them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from papertide.models import User, UserSession, utcnow
+from papertide.services.accounts import AccountError, Identity, authenticate, create_user, identity, set_password
+from papertide.services.ratelimit import hit, wait_before
+
+SESSION_DAYS = 30
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def start_session(session: Session, user_id: int) -> str:
+    """A new session for ``user_id``; returns the secret its cookie carries."""
+    secret = secrets.token_urlsafe(32)
+    now = utcnow()
+    session.add(
+        UserSession(
+            user_id=user_id, secret_hash=_digest(secret), created_at=now, expires_at=now + timedelta(days=SESSION_DAYS)
+        )
+    )
+    return secret
+
+
+def session_user(session: Session, user_id: int, secret: str) -> Identity | None:
+    """The account a cookie's session opens, or None when the session ended, expired or the account is closed."""
+    user = session.execute(
+        select(User)
+        .join(UserSession, UserSession.user_id == User.id)
+        .where(
+            UserSession.secret_hash == _digest(secret),
+            UserSession.user_id == user_id,
+            UserSession.ended_at.is_(None),
+            UserSession.expires_at > utcnow(),
+            User.is_active.is_(True),
+        )
+    ).scalar()
+    return identity(user) if user else None
+
+
+def end_session(session: Session, secret: str) -> None:
+    session.execute(
+        update(UserSession)
+        .where(UserSession.secret_hash == _digest(secret), UserSession.ended_at.is_(None))
+        .values(ended_at=utcnow())
+    )
+
+
+def end_sessions(session: Session, user_id: int, *, keep: str | None = None) -> int:
+    """End every live session of the account but ``keep`` (the one making the change); returns how many ended."""
+    statement = update(UserSession).where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
+    if keep is not None:
+        statement = statement.where(UserSession.secret_hash != _digest(keep))
+    result = session.execute(statement.values(ended_at=utcnow()))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+LOGIN_FAILURES_PER_WINDOW = 10
+LOGIN_WINDOW_SECONDS = 300
+
+
+class LoginPaused(Exception):
+    """Too many wrong passwords for one account lately; ``retry_after`` seconds until the next try."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"Too many wrong passwords for this account; try again in {retry_after} s or reset it.")
+        self.retry_after = retry_after
+
+
+def log_in(session: Session, username: str, password: str) -> tuple[Identity, str] | None:
+    """The account and a new session's secret when the password matches, else None.
+
+    Wrong passwords count per account as well as per address (the route limits those): after
+    :data:`LOGIN_FAILURES_PER_WINDOW` in a window of :data:`LOGIN_WINDOW_SECONDS`, the account takes no password
+    until the window ends, so guessing from many addresses is slow and the owner waits minutes at most (or resets
+    the password by mail, which lifts the pause)."""
+    key = login_failures_key(username)
+    wait = wait_before(session, key, limit=LOGIN_FAILURES_PER_WINDOW, window_seconds=LOGIN_WINDOW_SECONDS)
+    if wait:
+        raise LoginPaused(wait)
+    user = authenticate(session, username, password)
+    if user is None:
+        hit(session, key, limit=LOGIN_FAILURES_PER_WINDOW, window_seconds=LOGIN_WINDOW_SECONDS)
+        return None
+    return identity(user), start_session(session, user.id)
+
+
+def login_failures_key(username: str) -> str:
+    return f"login-failures:{username.strip().lower()}"
+
+
+def change_password(session: Session, user_id: int, current: str, new: str, *, keep: str | None) -> None:
+    """Set a new password after checking the current one; every other session of the account ends."""
+    set_password(session, user_id, new, current=current)
+    end_sessions(session, user_id, keep=keep)
+
+
+def sign_up(session: Session, username: str, password: str) -> tuple[Identity, str]:
+    """A new account with a password, signed in at once; an address is added by mail confirmation only."""
+    user = create_user(session, username=username, password=password)
+    return identity(user), start_session(session, user.id)
+
+
+def end_sessions_of(session: Session, username: str) -> int:
+    """An administrator's "sign this account out everywhere"; returns how many sessions ended."""
+    user_id = session.execute(select(User.id).where(func.lower(User.username) == username.strip().lower())).scalar()
+    if user_id is None:
+        raise AccountError(f"No user named {username.strip()[:40]!r}.")
+    return end_sessions(session, user_id)

@@ -1,0 +1,82 @@
+"""Account recovery pages: "forgot my password" (a mailed, single-use link) and confirming an account's address.
+
+The reset request answers the same whether or not an account uses the address, and is rate-limited per client
+and per address; the logic lives in :mod:`papertide.services.recovery`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from papertide.mail import MailError
+from papertide.services.accounts import AccountError
+from papertide.services.recovery import check_reset_token, confirm_address, request_password_reset, reset_password
+from papertide.web.deps import AppSettings, Db
+from papertide.web.security import SignedIn, client_address, enforce_rate_limit
+from papertide.web.templating import templates
+
+router = APIRouter()
+Text = Annotated[str, Form(max_length=1024)]
+
+
+@router.get("/reset")
+def reset_form(request: Request) -> Response:
+    return templates.TemplateResponse(request, "reset.html", {})
+
+
+@router.post("/reset")
+def ask_for_reset(request: Request, db: Db, settings: AppSettings, email: Text) -> Response:
+    enforce_rate_limit(request, "auth", client_address(request))
+    enforce_rate_limit(request, "auth", f"reset:{email.strip().lower()[:200]}")
+    try:
+        request_password_reset(db, settings, email)
+    except MailError as error:
+        return templates.TemplateResponse(request, "reset.html", {"error": str(error)}, status_code=503)
+    return templates.TemplateResponse(request, "reset.html", {"sent": True})
+
+
+@router.get("/reset/{token}")
+def new_password_form(request: Request, db: Db, settings: AppSettings, token: str) -> Response:
+    try:
+        with db.read_session() as session:
+            check_reset_token(session, settings, token)
+    except AccountError as error:
+        return templates.TemplateResponse(request, "reset.html", {"error": str(error), "dead": True}, status_code=400)
+    return templates.TemplateResponse(request, "reset.html", {"token": token})
+
+
+@router.post("/reset/{token}")
+def set_new_password(request: Request, db: Db, settings: AppSettings, token: str, password: Text) -> Response:
+    """The new password; every session of the account ends, this browser's included (log in with it next)."""
+    enforce_rate_limit(request, "auth", client_address(request))
+    try:
+        with db.write_session() as session:
+            reset_password(session, settings, token, password)
+    except AccountError as error:
+        dead = "link" in str(error)
+        context = {"error": str(error), "token": None if dead else token, "dead": dead}
+        return templates.TemplateResponse(request, "reset.html", context, status_code=400)
+    request.session.clear()
+    return RedirectResponse("/login?reset=1", status_code=303)
+
+
+@router.get("/settings/email/{token}")
+def confirm_address_form(request: Request, token: str, user: SignedIn) -> Response:
+    """A page with a button: mail scanners open links, and a GET must change nothing."""
+    form = {"action": f"/settings/email/{token}", "token": token, "button": "Use this address"}
+    context = {"title": "Confirm your address", "message": "Use this address for your account?", "form": form}
+    return templates.TemplateResponse(request, "notice.html", context)
+
+
+@router.post("/settings/email/{token}")
+def confirm_address_submit(request: Request, db: Db, settings: AppSettings, token: str, user: SignedIn) -> Response:
+    try:
+        with db.write_session() as session:
+            confirm_address(session, settings, token, user.id)
+    except AccountError as error:
+        context = {"title": "Address not changed", "message": str(error)}
+        return templates.TemplateResponse(request, "notice.html", context, status_code=400)
+    return RedirectResponse("/settings?saved=1", status_code=303)
