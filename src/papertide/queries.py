@@ -19,13 +19,17 @@ from papertide.models import (
     Collection,
     CollectionItem,
     Comment,
+    DigestDelivery,
     FeaturedPaper,
     Organization,
     OrganizationMember,
     Paper,
     PaperCategory,
+    PaperEmbedding,
+    Subscription,
     User,
     Vote,
+    utcnow,
 )
 
 Sort = Literal["upvotes", "trending", "newest"]
@@ -513,3 +517,34 @@ def query_totals(session: Session) -> Totals:
     featured = session.execute(select(func.count()).select_from(FeaturedPaper)).scalar_one()
     days = session.execute(select(func.count(func.distinct(FeaturedPaper.featured_on)))).scalar_one()
     return Totals(papers=papers, featured=featured, featured_days=days)
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceCounts:
+    """What the instance holds, for monitoring: papers (all, changed in the last day, with a vector, featured),
+    and digest deliveries and subscriptions per status (in status order)."""
+
+    papers: int
+    papers_changed_last_day: int
+    papers_embedded: int
+    papers_featured: int
+    digest_deliveries: dict[str, int]
+    subscriptions: dict[str, int]
+
+
+def query_instance_counts(session: Session) -> InstanceCounts:
+    def count(statement: Select[Any]) -> int:
+        return session.scalar(statement) or 0
+
+    def by_status(column: Any) -> dict[str, int]:
+        rows = session.execute(select(column, func.count()).group_by(column).order_by(column))
+        return {status: total for status, total in rows}
+
+    return InstanceCounts(
+        papers=count(select(func.count()).select_from(Paper)),
+        papers_changed_last_day=count(select(func.count()).where(Paper.modified_at > utcnow() - timedelta(days=1))),
+        papers_embedded=count(select(func.count()).select_from(PaperEmbedding)),
+        papers_featured=count(select(func.count()).select_from(FeaturedPaper)),
+        digest_deliveries=by_status(DigestDelivery.status),
+        subscriptions=by_status(Subscription.status),
+    )

@@ -1,5 +1,7 @@
-"""Prometheus metrics: request latency measured in every web process, and figures read from the database (queue
-depth, papers, digests) at scrape time, so every process reports the same shared state.
+"""Prometheus metrics: request latency measured in every web process, and figures read from the database at
+scrape time (queue depth from ``jobs/queue.py``, papers, digests and subscriptions from
+``queries.query_instance_counts``), so every process reports the same shared state; this module only turns them
+into metric families.
 
 With several web processes (``papertide serve --workers N``) each one writes its request histogram to files under
 ``PROMETHEUS_MULTIPROC_DIR`` (``serve`` sets it) and a scrape of any process sums them all.
@@ -11,20 +13,17 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from datetime import timedelta
 
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
-from sqlalchemy.orm import InstrumentedAttribute, Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from papertide.db import Database
 from papertide.jobs.queue import oldest_waiting_seconds, queue_counts
-from papertide.models import DigestDelivery, FeaturedPaper, Paper, PaperEmbedding, Subscription, utcnow
+from papertide.queries import InstanceCounts, query_instance_counts
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -82,32 +81,38 @@ class DatabaseCollector(Collector):
 
     def _read(self) -> list[Metric]:
         with self.database.read_session() as session:
-            jobs = GaugeMetricFamily(
-                "papertide_jobs", "Jobs in the queue by task and status.", labels=("task", "status")
-            )
-            for (task, status), count in sorted(queue_counts(session).items()):
-                jobs.add_metric((task, status), count)
-            waiting = GaugeMetricFamily(
-                "papertide_jobs_oldest_waiting_seconds", "Age of the oldest due job no worker has taken."
-            )
-            waiting.add_metric((), oldest_waiting_seconds(session))
-            papers = GaugeMetricFamily("papertide_papers", "Papers in the database.", labels=("kind",))
-            papers.add_metric(("all",), session.scalar(select(func.count()).select_from(Paper)) or 0)
-            changed = select(func.count()).where(Paper.modified_at > utcnow() - timedelta(days=1))
-            papers.add_metric(("changed_last_24h",), session.scalar(changed) or 0)
-            papers.add_metric(("embedded",), session.scalar(select(func.count()).select_from(PaperEmbedding)) or 0)
-            papers.add_metric(("featured",), session.scalar(select(func.count()).select_from(FeaturedPaper)) or 0)
-            digests = _count_by(
-                session, DigestDelivery.status, "papertide_digest_deliveries", "Digest deliveries in the ledger."
-            )
-            subscriptions = _count_by(session, Subscription.status, "papertide_subscriptions", "Digest subscriptions.")
-        return [jobs, waiting, papers, digests, subscriptions]
+            jobs = queue_counts(session)
+            waiting = oldest_waiting_seconds(session)
+            counts = query_instance_counts(session)
+        return [*_job_metrics(jobs, waiting), *_instance_metrics(counts)]
 
 
-def _count_by(session: Session, column: InstrumentedAttribute[str], name: str, help_text: str) -> Metric:
+def _job_metrics(counts: dict[tuple[str, str], int], oldest_waiting: float) -> list[Metric]:
+    jobs = GaugeMetricFamily("papertide_jobs", "Jobs in the queue by task and status.", labels=("task", "status"))
+    for (task, status), count in sorted(counts.items()):
+        jobs.add_metric((task, status), count)
+    waiting = GaugeMetricFamily(
+        "papertide_jobs_oldest_waiting_seconds", "Age of the oldest due job no worker has taken."
+    )
+    waiting.add_metric((), oldest_waiting)
+    return [jobs, waiting]
+
+
+def _instance_metrics(counts: InstanceCounts) -> list[Metric]:
+    papers = GaugeMetricFamily("papertide_papers", "Papers in the database.", labels=("kind",))
+    papers.add_metric(("all",), counts.papers)
+    papers.add_metric(("changed_last_24h",), counts.papers_changed_last_day)
+    papers.add_metric(("embedded",), counts.papers_embedded)
+    papers.add_metric(("featured",), counts.papers_featured)
+    digests = _by_status(counts.digest_deliveries, "papertide_digest_deliveries", "Digest deliveries in the ledger.")
+    subscriptions = _by_status(counts.subscriptions, "papertide_subscriptions", "Digest subscriptions.")
+    return [papers, digests, subscriptions]
+
+
+def _by_status(counts: dict[str, int], name: str, help_text: str) -> Metric:
     family = GaugeMetricFamily(name, f"{help_text[:-1]} by status.", labels=("status",))
-    for value, count in session.execute(select(column, func.count()).group_by(column).order_by(column)):
-        family.add_metric((value,), count)
+    for status, count in counts.items():
+        family.add_metric((status,), count)
     return family
 
 
