@@ -1,5 +1,6 @@
 """The job queue and its workers on SQLite and PostgreSQL: claims, leases, retries, deduplication, exclusive
-tasks, and `papertide worker` processes, including one killed with SIGKILL half way through an ingest."""
+tasks, ingest requests through the queue, and `papertide worker` processes, including one killed with SIGKILL half
+way through an ingest."""
 
 from __future__ import annotations
 
@@ -10,14 +11,16 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select, update
 
 from papertide.config import Settings
 from papertide.db import Database
 from papertide.jobs import queue
+from papertide.jobs.ingest_requests import ArxivRequest, DailyRequest, IngestRequest, OaiRequest, SnapshotRequest
 from papertide.jobs.worker import Worker
 from papertide.models import Job, Paper, PaperCategory, utcnow
 from papertide.services.leases import acquire_lease
@@ -105,6 +108,24 @@ def test_scheduled_work_is_enqueued_once_per_key(db: Database) -> None:
     assert not queue.enqueue(db, "digest", {"cadence": "daily"}, dedupe_key="digest:daily:2026-07-09")
     with db.read_session() as session:
         assert session.scalar(select(func.count()).select_from(Job)) == 1
+
+
+@pytest.mark.parametrize(
+    "ingest",
+    [
+        SnapshotRequest(Path(__file__)),
+        DailyRequest(Path(__file__).parent),
+        ArxivRequest(ids=["2104.12255", "2401.00001"]),
+        ArxivRequest(query="cat:cs.LG", since=date(2026, 11, 27), max_results=20),
+        OaiRequest(set_spec="physics:hep-lat", from_date=date(2024, 1, 1), until=date(2024, 2, 1)),
+    ],
+    ids=repr,
+)
+def test_the_ingest_a_command_queues_is_the_ingest_the_worker_runs(db: Database, ingest: IngestRequest) -> None:
+    assert queue.enqueue(db, ingest.task, ingest.payload())
+    job = queue.claim(db, "w1", 60)
+    assert job is not None and job.task == ingest.task
+    assert type(ingest).from_payload(job.payload) == ingest
 
 
 def _settings(db: Database) -> Settings:

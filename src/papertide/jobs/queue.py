@@ -189,6 +189,17 @@ def oldest_waiting_seconds(session: Session) -> float:
     return max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
 
 
+def latest_failures(session: Session, limit: int) -> list[tuple[int, str, str | None]]:
+    """The most recently failed jobs, newest first: (id, task, last error)."""
+    statement = (
+        select(Job.id, Job.task, Job.last_error)
+        .where(Job.status == "failed")
+        .order_by(Job.finished_at.desc())
+        .limit(limit)
+    )
+    return [(job_id, task, error) for job_id, task, error in session.execute(statement)]
+
+
 def prune_finished(database: Database, older_than: timedelta) -> int:
     """Forget finished jobs after a while; failed ones are kept for someone to read."""
     with database.write_session() as session:

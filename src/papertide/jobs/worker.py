@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from papertide.config import Settings
 from papertide.db import Database
 from papertide.jobs import queue
-from papertide.jobs.tasks import TASKS, JobContext, RetryLater, TaskArgumentError
+from papertide.jobs.payloads import TaskArgumentError
+from papertide.jobs.tasks import TASKS, JobContext, RetryLater
 from papertide.search.semantic import Semantic
 from papertide.services.leases import acquire_lease, release_lease
 

@@ -1,4 +1,5 @@
-"""The embed job: give every paper a vector of the configured model, once per distinct title + abstract.
+"""Embedding papers: give every paper a vector of the configured model, once per distinct title + abstract, and
+say how far that got. The embed job and `papertide embed` both call :func:`embed_new_papers`.
 
 It walks the papers whose vector is missing, was made by another model, or predates the paper's last change, in
 id order and in batches. A paper whose title and abstract hash to what was embedded before gets its bookkeeping
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 from papertide.db import Database
 from papertide.models import Paper, PaperEmbedding
 from papertide.search.embedder import Embedder, paper_text, text_hash
+from papertide.search.semantic import Semantic
 
 PendingRow = Row[Any]
 
@@ -80,6 +82,17 @@ def embed_pending(
         if on_batch:
             on_batch(batch)
     return done
+
+
+def embed_new_papers(
+    database: Database,
+    semantic: Semantic,
+    limit: int | None = None,
+    on_batch: Callable[[EmbedBatch], None] | None = None,
+) -> int:
+    """Embed pending papers with ``semantic``'s model, in batches of a few model calls each."""
+    batch_size = max(semantic.settings.embedding_batch_size * 4, 64)
+    return embed_pending(database, semantic.embedder, batch_size=batch_size, limit=limit, on_batch=on_batch)
 
 
 def _pending(session: Session, model: str, after_id: int, count: int) -> list[PendingRow]:

@@ -21,11 +21,11 @@ from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from papertide.config import MULTIPROCESS_ENV
 from papertide.db import Database
 from papertide.jobs.queue import oldest_waiting_seconds, queue_counts
 from papertide.queries import InstanceCounts, query_instance_counts
 
-MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 CACHE_SECONDS = 15.0  # counting millions of rows on every scrape would cost more than it tells
 

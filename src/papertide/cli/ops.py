@@ -1,6 +1,7 @@
-"""Operations commands: ``worker`` (background jobs), ``jobs`` (the queue), ``backup`` and ``restore``.
+"""Operations commands: ``db upgrade|current`` (the schema), ``worker`` (background jobs), ``jobs status|retry``
+(the queue), ``backup`` and ``restore``.
 
-Thin like ``cli.py``: each command calls ``jobs/`` or ``services/``. ``cli.py`` mounts this app on ``papertide``.
+Thin: each command calls ``db.py``, ``jobs/`` or ``services/``.
 """
 
 from __future__ import annotations
@@ -15,30 +16,44 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
 
-from papertide.cli_support import (
+from papertide.cli.support import (
     EXIT_NOTHING_NEW,
     console,
     ensure_schema,
-    migrated_database,
     open_database,
     progress_bar,
     reported,
 )
 from papertide.config import get_settings
+from papertide.db import current_revision, upgrade
 from papertide.jobs import queue
 from papertide.jobs.scheduler import JobRunner
 from papertide.jobs.tasks import TASKS
 from papertide.jobs.worker import Worker
-from papertide.models import Job
 from papertide.search.semantic import open_semantic
 from papertide.services.backup import BackupError, backup, restore
 
+db_app = typer.Typer(help="Database schema.")
 ops_app = typer.Typer()
 jobs_app = typer.Typer(help="The job queue that `papertide worker` runs.")
 ops_app.add_typer(jobs_app, name="jobs")
 SHOWN_FAILURES = 10
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+    """Create or migrate the database schema (safe to run on every deploy)."""
+    with open_database() as database:
+        upgrade(database, revision)
+        typer.echo(f"database at revision {current_revision(database)}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the schema revision the database is at."""
+    with open_database() as database:
+        typer.echo(current_revision(database) or "empty (run: papertide db upgrade)")
 
 
 @ops_app.command()
@@ -103,12 +118,7 @@ def jobs_status() -> None:
     with open_database() as database, database.read_session() as session:
         counts = queue.queue_counts(session)
         waiting = queue.oldest_waiting_seconds(session)
-        failures = session.execute(
-            select(Job.id, Job.task, Job.last_error)
-            .where(Job.status == "failed")
-            .order_by(Job.finished_at.desc())
-            .limit(SHOWN_FAILURES)
-        ).all()
+        failures = queue.latest_failures(session, SHOWN_FAILURES)
     table = Table("task", "queued", "running", "done", "failed")
     for task in sorted({task for task, _ in counts}):
         table.add_row(task, *(str(counts.get((task, status), 0)) for status in ("queued", "running", "done", "failed")))
@@ -148,10 +158,3 @@ def restore_command(
     with reported(BackupError, heading="Restore failed:"):
         restore(get_settings(), source, force=force)
     console.print(f"restored {source}; run `papertide db upgrade` if it came from an older papertide")
-
-
-def queue_job(task: str, payload: dict[str, object]) -> None:
-    """What an ingest command does with --queue: hand the work to the workers instead of doing it now."""
-    with migrated_database() as database:
-        queue.enqueue(database, task, payload)
-    console.print(f"queued {task}; `papertide worker` runs it (see `papertide jobs status`)")

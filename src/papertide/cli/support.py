@@ -1,5 +1,6 @@
-"""What every ``papertide`` command shares: the console, opening the database, progress bars, turning source
-errors into one red line. The commands live in ``cli.py`` (content) and ``cli_ops.py`` (operations).
+"""What every ``papertide`` command shares: the console, the "nothing new" exit code, opening (and checking the
+schema of) the database, progress bars, turning expected errors into one red line, refreshing the keyword index.
+The commands live in the other modules of ``papertide.cli``.
 """
 
 from __future__ import annotations

@@ -1,0 +1,69 @@
+"""The ``papertide`` command (``main``, the ``app`` it runs), put together from one module per command group:
+
+- ``version`` (here);
+- ``embed``, ``export``, ``import``, ``digest send`` (``content``);
+- ``serve``, ``demo`` (``serve``);
+- ``db upgrade``, ``db current``, ``worker``, ``jobs status``, ``jobs retry``, ``backup``, ``restore`` (``ops``);
+- ``ingest snapshot``, ``ingest arxiv``, ``ingest oai``, ``ingest daily`` (``ingest``);
+- ``user add``, ``user admin``, ``org add``, ``org member`` (``accounts``).
+
+Thin: every command calls services, queries and jobs; ``support`` holds what they share.
+
+Exit codes, for cron: 0 success with something new, 3 success with nothing new (so ``papertide ingest arxiv ...
+&& next-step`` skips follow-up work), 1 a failure with a message saying what to do, 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import typer
+from sqlalchemy.exc import DBAPIError
+
+from papertide import __version__
+from papertide.cli.accounts import org_app, user_app
+from papertide.cli.content import content_app, digest_app
+from papertide.cli.ingest import ingest_app
+from papertide.cli.ops import db_app, ops_app
+from papertide.cli.serve import serve_app
+from papertide.cli.support import console
+from papertide.config import ConfigError
+from papertide.db import classify_database_error
+
+DATABASE_ADVICE = {
+    "full": "The disk holding the database is full. Nothing was lost: the transaction in progress was rolled back. "
+    "Free some space and run the same command again (ingests resume where they stopped).",
+    "unavailable": "The database cannot be reached or is busy. Check that PostgreSQL is running and "
+    "PAPERTIDE_DATABASE_URL points at it, then run the command again.",
+    "timeout": "A database statement ran past PAPERTIDE_DB_STATEMENT_TIMEOUT_MS and was stopped; its transaction "
+    "was rolled back. Run the command again with a larger timeout (0: none).",
+}
+
+app = typer.Typer(help="papertide: daily research papers, search, digests and an hf.co-compatible API.")
+# `papertide --help` lists ``version``, then what is added here, in this order.
+app.add_typer(content_app)
+app.add_typer(serve_app)
+app.add_typer(db_app, name="db")
+app.add_typer(ingest_app, name="ingest")
+app.add_typer(user_app, name="user")
+app.add_typer(org_app, name="org")
+app.add_typer(digest_app, name="digest")
+app.add_typer(ops_app)
+
+
+def main() -> None:
+    try:
+        app()
+    except ConfigError as error:
+        console.print(f"[red]Configuration error:[/red] {error}")
+        raise SystemExit(1) from error
+    except DBAPIError as error:
+        kind = classify_database_error(error)
+        if kind == "other":
+            raise
+        console.print(f"[red]{DATABASE_ADVICE[kind]}[/red]\n({type(error.orig).__name__}: {error.orig})")
+        raise SystemExit(1) from error
+
+
+@app.command()
+def version() -> None:
+    """Print the papertide version."""
+    typer.echo(__version__)
