@@ -1,25 +1,29 @@
-"""Background work: the lease that lets one process run a job, the jobs `serve` runs, the embed command."""
+"""Background work: the lease that lets one process run a job, the jobs `serve` runs, the embed job's share of the
+work, the embed command."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from papertide.app import create_app
 from papertide.config import Settings
 from papertide.db import Database
-from papertide.models import JobLease, utcnow
+from papertide.jobs import queue, tasks
+from papertide.jobs.worker import Worker
+from papertide.models import Job, JobLease, utcnow
+from papertide.search.semantic import open_semantic
 from papertide.search.tantivy_keyword import CATCH_UP_LIMIT, open_keyword_index
 from papertide.services.embeddings import embedding_status
 from papertide.services.leases import acquire_lease
 from papertide.services.papers import upsert_papers
-from tests.conftest import make_settings
+from tests.conftest import MemoEmbedder, make_settings
 from tests.factories import make_paper_record
 from tests.test_ingest_cli import run_cli, snapshot_subset
 
@@ -59,6 +63,60 @@ def test_serve_embeds_new_papers_in_the_background(database_url: str, tmp_path: 
         found = client.get("/search.json", params={"q": "legged robot walking up steps"}).json()
     assert found["cards"][0]["arxiv_id"] == record.arxiv_id
     assert "semantic" in found["matched_by"][record.arxiv_id]
+
+
+@pytest.fixture
+def embed_worker(
+    db: Database, settings: Settings, embedder: MemoEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Worker]:
+    """A worker whose embed jobs take 4 papers each, over 10 papers without a vector."""
+    monkeypatch.setattr(tasks, "EMBED_PER_JOB", 4)
+    with db.write_session() as session:
+        upsert_papers(session, [make_paper_record() for _ in range(10)])
+    semantic = open_semantic(settings, embedder)
+    assert semantic is not None
+    yield Worker(db, settings, semantic)
+    semantic.close()
+
+
+def _embedded(db: Database, settings: Settings) -> int:
+    with db.read_session() as session:
+        return embedding_status(session, settings.embedding_model).embedded
+
+
+def _embed_jobs(db: Database) -> list[tuple[str, str | None]]:
+    with db.read_session() as session:
+        return [(job.status, job.dedupe_key) for job in session.execute(select(Job).order_by(Job.id)).scalars()]
+
+
+def test_an_embed_job_takes_its_share_and_queues_the_rest_once(
+    db: Database, settings: Settings, embed_worker: Worker
+) -> None:
+    worker = embed_worker
+    queue.enqueue(db, "embed")
+    assert worker.run_one()
+    assert _embedded(db, settings) == 4
+    first = _embed_jobs(db)
+    with db.read_session() as session:
+        first_id = session.scalars(select(Job.id).order_by(Job.id)).first()
+    assert first == [("done", None), ("queued", f"embed:after:{first_id}")]
+    with db.write_session() as session:  # the first job runs again, as if its worker had died before finishing
+        session.execute(update(Job).where(Job.id == first_id).values(status="running", locked_until=utcnow()))
+    assert worker.run_one()
+    assert _embedded(db, settings) == 8 and len(_embed_jobs(db)) == 2  # its follow-up was there already
+    assert worker.run_until_empty() == 1  # the last two papers, and no follow-up: nothing is left
+    assert _embedded(db, settings) == 10
+    assert [status for status, _ in _embed_jobs(db)] == ["done", "done"]
+
+
+def test_an_embed_job_with_a_limit_passes_on_what_is_left_of_it(
+    db: Database, settings: Settings, embed_worker: Worker
+) -> None:
+    queue.enqueue(db, "embed", {"limit": 6})
+    assert embed_worker.run_until_empty() == 2
+    assert _embedded(db, settings) == 6
+    with db.read_session() as session:
+        assert session.scalars(select(Job.payload).order_by(Job.id)).all() == [{"limit": 6}, {"limit": 2}]
 
 
 def test_embed_command_reports_progress_and_nothing_new(settings: Settings, shared_data: Path, tmp_path: Path) -> None:

@@ -2,13 +2,14 @@
 re-reads what it needs and is safe to rerun (the queue runs a task at least once; see ``jobs/queue.py``).
 
 The in-process runner of the embedded mode and ``papertide worker`` run these through ``jobs/worker.py``; the
-ingest tasks run the same requests as `papertide ingest …` (``jobs/ingest_requests.py``).
+ingest tasks run the same requests as `papertide ingest …` (``jobs/ingest_requests.py``). A task that stops with
+work left returns :class:`Continued`, and the worker queues the rest as a job of its own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from papertide.config import Settings
@@ -30,6 +31,14 @@ class RetryLater(Exception):  # noqa: N818 (an instruction to the worker, not an
         self.seconds = seconds
 
 
+@dataclass(frozen=True, slots=True)
+class Continued:
+    """What a task returns when it stopped with work left: the worker queues the same task with ``payload``."""
+
+    summary: str
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
 @dataclass
 class JobContext:
     database: Database
@@ -39,17 +48,24 @@ class JobContext:
 
 @dataclass(frozen=True, slots=True)
 class Task:
-    run: Callable[[JobContext, Mapping[str, Any]], str]  # returns a one-line summary for the log
+    run: Callable[[JobContext, Mapping[str, Any]], str | Continued]  # a one-line summary for the log
     # A lease name: jobs sharing it never run at the same time on any worker (arXiv asks for one client at a time).
     exclusive: str | None = None
 
 
-def _embed(context: JobContext, payload: Mapping[str, Any]) -> str:
+def _embed(context: JobContext, payload: Mapping[str, Any]) -> str | Continued:
+    """Embed at most EMBED_PER_JOB papers (and at most the payload's ``limit``), then leave the rest to a new job,
+    so other jobs get their turn and a worker stopping waits minutes, not hours."""
     if context.semantic is None:
         return "semantic search is off"
-    done = embed_new_papers(context.database, context.semantic, limit=argument(payload, "limit", int, False))
+    limit = argument(payload, "limit", int, required=False)
+    share = EMBED_PER_JOB if limit is None else min(limit, EMBED_PER_JOB)
+    done = embed_new_papers(context.database, context.semantic, limit=share)
     folded = context.semantic.fold_vectors(context.database)
-    return f"embedded {done} papers" + (f", folded {folded} vectors into the vector file" if folded else "")
+    summary = f"embedded {done} papers" + (f", folded {folded} vectors into the vector file" if folded else "")
+    if done < share or done == limit:  # nothing was left, or the payload's limit is reached
+        return summary
+    return Continued(summary, {} if limit is None else {"limit": limit - done})
 
 
 def _digest(context: JobContext, payload: Mapping[str, Any]) -> str:

@@ -3,6 +3,8 @@
 ``papertide worker`` runs it in the foreground (with the schedule, see ``jobs/scheduler.py``); in the embedded
 mode ``papertide serve`` runs the same loop in a thread of each web process. Any number of workers may share one
 database: the queue hands each job to one of them, and a dead worker's job passes to another once its lease lapses.
+A task that returns :class:`~papertide.jobs.tasks.Continued` gets its rest queued as a follow-up job, once per job
+however often the job runs (the follow-up's dedupe key names the job it continues).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from papertide.config import Settings
 from papertide.db import Database
 from papertide.jobs import queue
 from papertide.jobs.payloads import TaskArgumentError
-from papertide.jobs.tasks import TASKS, JobContext, RetryLater
+from papertide.jobs.tasks import TASKS, Continued, JobContext, RetryLater
 from papertide.search.semantic import Semantic
 from papertide.services.leases import acquire_lease, release_lease
 
@@ -79,7 +81,7 @@ class Worker:
         started = time.monotonic()
         try:
             with self._heartbeat(job.id, exclusive):
-                summary = TASKS[job.task].run(self.context, job.payload)
+                outcome = TASKS[job.task].run(self.context, job.payload)
         except RetryLater as later:
             queue.postpone(self.database, job, self.name, later.seconds)
             self.stats.postponed += 1
@@ -95,11 +97,19 @@ class Worker:
             self.stats.failed += status == "failed"
             log.warning("job %d (%s) attempt %d failed (%s): %s", job.id, job.task, job.attempts, status, error)
         else:
+            summary = self._follow_up(job, outcome) if isinstance(outcome, Continued) else outcome
             if queue.complete(self.database, job.id, self.name):
                 self.stats.done += 1
                 log.info("job %d (%s) done in %.1f s: %s", job.id, job.task, time.monotonic() - started, summary)
             else:
                 log.warning("job %d (%s) finished after its lease passed to another worker", job.id, job.task)
+
+    def _follow_up(self, job: queue.ClaimedJob, continued: Continued) -> str:
+        # Queued before the job completes, keyed by the job: a rerun of it (its worker died in between, or its
+        # lease passed on) finds the follow-up there and adds none.
+        key = f"{job.task}:after:{job.id}"
+        queue.enqueue(self.database, job.task, continued.payload, dedupe_key=key)
+        return f"{continued.summary}; the rest is queued"
 
     @contextmanager
     def _heartbeat(self, job_id: int, exclusive: str | None) -> Iterator[None]:
