@@ -1,6 +1,7 @@
 """The app factory: ``create_app(settings)`` builds the ASGI app (routes, templates, static files, middleware).
 
-No logic lives here. ``papertide serve`` runs it under uvicorn with ``factory=True`` so every web process
+Wiring only: settings in, the database, the search engine, middleware, routers and the background jobs out; no
+request logic lives here. ``papertide serve`` runs it under uvicorn with ``factory=True`` so every web process
 builds its own app, with its own connection pool, from the same settings.
 """
 

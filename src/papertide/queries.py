@@ -15,6 +15,7 @@ from typing import Any, Literal
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from papertide.config import Settings
 from papertide.models import (
     Collection,
     CollectionItem,
@@ -72,6 +73,10 @@ class TrendingRules:
     gravity: float
     window_days: int
     min_account_age_hours: float
+
+    @classmethod
+    def of(cls, settings: Settings) -> TrendingRules:
+        return cls(settings.trending_gravity, settings.trending_window_days, settings.trending_min_account_age_hours)
 
 
 def _paper_rows(include_hidden: bool = False) -> Select[Any]:
@@ -289,6 +294,11 @@ def query_visible_paper(session: Session, arxiv_id: str) -> tuple[int, str] | No
     return (row.id, row.title) if row else None
 
 
+def query_arxiv_id(session: Session, paper_id: int) -> str:
+    """The arXiv id of a paper known by its row id (for a redirect after acting on one of its comments)."""
+    return str(session.execute(select(Paper.arxiv_id).where(Paper.id == paper_id)).scalar_one())
+
+
 def query_papers_by_ids(session: Session, paper_ids: Sequence[int]) -> list[PaperRow]:
     """Rows for ``paper_ids`` in the order given (search results, similar papers)."""
     if not paper_ids:
@@ -392,6 +402,16 @@ def query_collections_with(session: Session, paper_id: int, viewer_id: int | Non
         .limit(20)
     )
     return [_collection(r) for r in session.execute(statement)]
+
+
+def query_own_collections(session: Session, owner_id: int | None) -> list[tuple[int, str]]:
+    """(id, title) of the viewer's collections, for the "add to collection" menu; none for a visitor."""
+    if owner_id is None:
+        return []
+    rows = session.execute(
+        select(Collection.id, Collection.title).where(Collection.owner_id == owner_id).order_by(Collection.title)
+    )
+    return [(ident, title) for ident, title in rows]
 
 
 def query_collections_of(session: Session, username: str, viewer_id: int | None) -> list[CollectionRow]:

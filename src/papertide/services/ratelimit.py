@@ -14,6 +14,14 @@ from sqlalchemy.orm import Session
 from papertide.models import RateLimitHit
 
 
+class RateLimited(Exception):
+    """Over a limit; ``retry_after`` seconds until the next try counts (the web answers 429 with Retry-After)."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"Too many requests; try again in {retry_after} s.")
+        self.retry_after = retry_after
+
+
 @dataclass(frozen=True, slots=True)
 class RateDecision:
     allowed: bool
@@ -35,6 +43,13 @@ def hit(session: Session, key: str, *, limit: int, window_seconds: int, now: flo
     session.execute(delete(RateLimitHit).where(RateLimitHit.key == key[:200], RateLimitHit.window_start < window))
     retry_after = max(1, int(window + window_seconds - moment))
     return RateDecision(allowed=count <= limit, retry_after=retry_after)
+
+
+def enforce(session: Session, key: str, *, limit: int, window_seconds: int = 60) -> None:
+    """Count one hit against ``key``, or raise :class:`RateLimited` when it is over ``limit``."""
+    decision = hit(session, key, limit=limit, window_seconds=window_seconds)
+    if not decision.allowed:
+        raise RateLimited(decision.retry_after)
 
 
 def wait_before(session: Session, key: str, *, limit: int, window_seconds: int, now: float | None = None) -> int:

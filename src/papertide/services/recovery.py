@@ -6,14 +6,15 @@ signed tokens (itsdangerous, keyed by the secret, each kind with its own salt):
 - a reset link expires after :data:`RESET_HOURS` and is single-use: it names a fingerprint of the password hash it
   was issued against, so once the password changes (by this link or otherwise) every earlier link is dead. Using it
   ends every session of the account and lifts the pause on wrong passwords;
-- an address link (sign-up with an address, or a change in Settings) works for ``PAPERTIDE_CONFIRM_TOKEN_HOURS``;
-  the address is set only when its owner opens it. An address that another account already uses gets a mail
-  saying so (with the way to reset that account) instead of a link.
+- an address link (sign-up with an address, :func:`register`, or a change in Settings, :func:`change_profile`)
+  works for ``PAPERTIDE_CONFIRM_TOKEN_HOURS``; the address is set only when its owner opens it. An address that
+  another account already uses gets a mail saying so (with the way to reset that account) instead of a link.
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -23,10 +24,18 @@ from papertide.config import Settings
 from papertide.db import Database
 from papertide.mail import Mailer, MailError, MailNotConfigured, OutgoingMail
 from papertide.models import User
-from papertide.services.accounts import AccountError, Identity, account_email, email_owner, identity, set_password
+from papertide.services.accounts import (
+    AccountError,
+    Identity,
+    account_email,
+    email_owner,
+    identity,
+    set_password,
+    update_profile,
+)
 from papertide.services.compose import render_mail
 from papertide.services.ratelimit import forget
-from papertide.services.sessions import end_sessions, login_failures_key
+from papertide.services.sessions import end_sessions, login_failures_key, sign_up
 
 RESET_HOURS = 1
 _RESET_SALT = "papertide-password-reset"
@@ -135,3 +144,38 @@ def _send(settings: Settings, to: str, subject: str, template: str, context: dic
         raise MailNotConfigured("This server cannot send mail yet (its operator sets PAPERTIDE_SMTP_HOST).") from error
     except MailError as error:
         raise MailError("The mail could not be sent just now. Try again in a few minutes.") from error
+
+
+@dataclass(frozen=True, slots=True)
+class SignedUp:
+    user: Identity
+    secret: str  # the new session's, for the cookie
+    address_problem: str | None  # why the address link could not be mailed, or None (mailed, or no address)
+
+
+def register(database: Database, settings: Settings, username: str, password: str, email: str) -> SignedUp:
+    """A new account, signed in at once; a given address is mailed its confirmation link (after the account is
+    committed, so the mail never waits inside a transaction). A malformed address refuses the sign-up; a mail that
+    cannot leave does not."""
+    address = account_email(email) if email.strip() else None
+    with database.write_session() as session:
+        user, secret = sign_up(session, username, password)
+    return SignedUp(user, secret, _mail_address_link(database, settings, user.id, address) if address else None)
+
+
+def change_profile(database: Database, settings: Settings, user_id: int, fullname: str, email: str) -> str | None:
+    """Save the full name; mail a confirmation link when ``email`` differs from the account's address. Returns
+    "sent" when a link went out, None when only the name changed, else what stopped the mail."""
+    with database.write_session() as session:
+        current = update_profile(session, user_id, fullname=fullname)
+    if not email.strip() or email.strip().lower() == (current or "").lower():
+        return None
+    return _mail_address_link(database, settings, user_id, email) or "sent"
+
+
+def _mail_address_link(database: Database, settings: Settings, user_id: int, email: str) -> str | None:
+    try:
+        request_address_change(database, settings, user_id, email)
+    except (AccountError, MailError) as error:
+        return str(error)
+    return None

@@ -1,4 +1,6 @@
-"""Upvotes: one per user and paper, set idempotently so double clicks and retries never count twice."""
+"""Upvotes: one per user and paper, set idempotently so double clicks and retries never count twice.
+
+:func:`vote` is what the page's button and the API both call: the rate limit and the vote in one transaction."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from sqlalchemy.orm import Session
 from papertide.db import insert_ignoring_conflicts
 from papertide.models import Paper, Vote, utcnow
 from papertide.services.papers import refresh_counters
+from papertide.services.ratelimit import enforce
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,3 +34,10 @@ def set_vote(session: Session, user_id: int, paper_id: int, *, up: bool) -> Vote
     refresh_counters(session, [paper_id])
     upvotes = session.execute(select(Paper.upvote_count).where(Paper.id == paper_id)).scalar_one()
     return VoteState(voted=up, upvotes=upvotes)
+
+
+def vote(session: Session, user_id: int, paper_id: int, *, up: bool, per_minute: int) -> VoteState:
+    """Count the vote against the user's limit (:class:`~papertide.services.ratelimit.RateLimited` when over),
+    then set it."""
+    enforce(session, f"vote:{user_id}", limit=per_minute)
+    return set_vote(session, user_id, paper_id, up=up)

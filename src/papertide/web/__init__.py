@@ -1,1 +1,2 @@
-"""The web layer: routes, view-models, templates and static files. Calls services and queries only."""
+"""The web layer, the only one that knows HTTP: routes, request guards, templates and view-models, feeds, the
+API shapes. A route parses the request, calls one service verb or query, and renders the result."""

@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from papertide.queries import CommentRow, PaperRow
+from papertide.web.deps import MAX_ROW_ID
 
 
 class Problem(BaseModel):
@@ -125,7 +126,7 @@ class CommentOut(BaseModel):
 
 class CommentIn(BaseModel):
     body: str = Field(min_length=1, max_length=10_000)
-    parent_id: int | None = None
+    parent_id: int | None = Field(None, ge=1, le=MAX_ROW_ID)
 
 
 class VoteOut(BaseModel):

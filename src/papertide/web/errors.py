@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import Scope
 
 from papertide.db import classify_database_error
+from papertide.services.ratelimit import RateLimited
 from papertide.web.templating import is_json_twin, templates
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,10 @@ def install_error_handlers(app: FastAPI) -> None:
         if wants_json(request.scope) or request.method != "GET":
             return render_error(request.scope, 401, "Log in first.")
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+    @app.exception_handler(RateLimited)
+    async def rate_limited(request: Request, error: RateLimited) -> Response:
+        return render_error(request.scope, 429, str(error), {"Retry-After": str(error.retry_after)})
 
     @app.exception_handler(DBAPIError)
     async def database_unavailable(request: Request, error: DBAPIError) -> Response:

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Sequence
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from papertide.services.accounts import Identity
-from papertide.services.ratelimit import hit
+from papertide.services.ratelimit import enforce
 from papertide.services.sessions import end_session, session_user
 from papertide.services.tokens import authenticate_token, stamp_token_use
 from papertide.web.csrf import csrf_ok, new_csrf_token
@@ -229,22 +230,20 @@ Admin = Annotated[Identity, Depends(require_admin)]
 AdminWriter = Annotated[Identity, Depends(require_admin_writer)]
 
 
-def enforce_rate_limit(request: Request, kind: str, subject: str | int) -> None:
-    """Count a write against ``kind``'s limit for ``subject``; 429 with Retry-After when over."""
+def enforce_rate_limit(request: Request, kind: str, subject: str | int, session: Session | None = None) -> None:
+    """Count a write against ``kind``'s limit for ``subject`` (:class:`RateLimited`, answered 429 with Retry-After,
+    when over). Given the request's write ``session``, the count joins its transaction."""
     settings = get_settings(request)
-    limits: dict[str, Any] = {
+    limits = {
         "vote": settings.rate_limit_votes_per_minute,
         "write": settings.rate_limit_writes_per_minute,
         "auth": settings.rate_limit_auth_per_minute,
     }
-    with get_db(request).write_session() as session:
-        decision = hit(session, f"{kind}:{subject}", limit=limits[kind], window_seconds=60)
-    if not decision.allowed:
-        raise HTTPException(
-            status_code=429,
-            detail=f"Too many requests; try again in {decision.retry_after} s.",
-            headers={"Retry-After": str(decision.retry_after)},
-        )
+    if session is None:
+        with get_db(request).write_session() as own:
+            enforce(own, f"{kind}:{subject}", limit=limits[kind])
+    else:
+        enforce(session, f"{kind}:{subject}", limit=limits[kind])
 
 
 def client_address(request: Request) -> str:

@@ -10,12 +10,11 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from papertide.mail import MailError
 from papertide.queries import query_collections_of, query_submitted_by, query_upvoted_by, query_user, query_votes_of
-from papertide.services.accounts import AccountError, Identity, update_profile
+from papertide.services.accounts import AccountError, Identity
 from papertide.services.export import user_data
-from papertide.services.recovery import request_address_change
-from papertide.services.sessions import LoginPaused, change_password, log_in, sign_up
+from papertide.services.recovery import change_profile, register
+from papertide.services.sessions import LoginPaused, change_password, log_in
 from papertide.services.tokens import (
     TokenError,
     create_api_token,
@@ -25,7 +24,7 @@ from papertide.services.tokens import (
     revoke_api_token,
     revoke_feed_tokens,
 )
-from papertide.web.deps import AppSettings, Db, DbSession
+from papertide.web.deps import AppSettings, Db, DbSession, RowId, WriteSession
 from papertide.web.security import (
     AccountOwner,
     CurrentUser,
@@ -54,11 +53,10 @@ def login_form(request: Request, next: str | None = None) -> Response:
 
 
 @router.post("/login")
-def login(request: Request, db: Db, username: Text, password: Text, next: Text = "/") -> Response:
-    enforce_rate_limit(request, "auth", client_address(request))
+def login(request: Request, session: WriteSession, username: Text, password: Text, next: Text = "/") -> Response:
+    enforce_rate_limit(request, "auth", client_address(request), session)
     try:
-        with db.write_session() as session:
-            signed_in = log_in(session, username, password)
+        signed_in = log_in(session, username, password)
     except LoginPaused as paused:
         context = {"next": _safe_next(next), "error": str(paused), "username": username}
         headers = {"Retry-After": str(paused.retry_after)}
@@ -90,24 +88,21 @@ def signup(
     it is opened, so the answer never says whether another account uses the address."""
     enforce_rate_limit(request, "auth", client_address(request))
     try:
-        with db.write_session() as session:
-            user, secret = sign_up(session, username, password)
+        signed_up = register(db, settings, username, password, email)
     except AccountError as error:
         context = {"error": str(error), "username": username, "email": email}
         return templates.TemplateResponse(request, "signup.html", context, status_code=400)
-    sign_in(request, user, secret)
+    sign_in(request, signed_up.user, signed_up.secret)
     if not email.strip():
         return RedirectResponse("/", status_code=303)
-    return RedirectResponse(_address_requested(db, settings, user, email), status_code=303)
+    return RedirectResponse(_settings_url(signed_up.address_problem or "sent"), status_code=303)
 
 
-def _address_requested(db: Db, settings: AppSettings, user: Identity, email: str) -> str:
-    """Mail the confirmation link for a new address; the settings URL that says what happened."""
-    try:
-        request_address_change(db, settings, user.id, email)
-    except (AccountError, MailError) as error:
-        return f"/settings?{urlencode({'problem': str(error)})}"
-    return "/settings?sent=1"
+def _settings_url(outcome: str | None) -> str:
+    """Settings with a notice: saved, a link sent to a new address, or what stopped that mail."""
+    if outcome is None:
+        return "/settings?saved=1"
+    return "/settings?sent=1" if outcome == "sent" else f"/settings?{urlencode({'problem': outcome})}"
 
 
 @router.get("/users/{username}")
@@ -155,42 +150,42 @@ def export_my_data(session: DbSession, user: AccountOwner) -> Response:
 
 @router.post("/settings/tokens")
 def new_api_token(
-    request: Request, db: Db, user: AccountOwner, name: Text, scope: Annotated[str, Form(max_length=8)] = "read"
+    request: Request,
+    session: WriteSession,
+    user: AccountOwner,
+    name: Text,
+    scope: Annotated[str, Form(max_length=8)] = "read",
 ) -> Response:
     """A personal access token for the API, shown once on the page that answers."""
-    enforce_rate_limit(request, "write", user.id)
+    enforce_rate_limit(request, "write", user.id, session)
     try:
-        with db.write_session() as session:
-            token = create_api_token(session, user.id, name, scope)
+        token = create_api_token(session, user.id, name, scope)
     except TokenError as error:
-        return _settings_error(request, db, user.username, str(error))
-    with db.read_session() as session:
-        context = _settings_context(session, user, new_token=token, new_token_scope=scope)
+        return _settings_error(request, session, user, str(error))
+    session.flush()
+    context = _settings_context(session, user, new_token=token, new_token_scope=scope)
     return templates.TemplateResponse(request, "settings.html", context)
 
 
 @router.post("/settings/tokens/{token_id}/revoke")
-def revoke_token(request: Request, db: Db, user: AccountOwner, token_id: int) -> Response:
-    with db.write_session() as session:
-        revoke_api_token(session, user.id, token_id)
+def revoke_token(session: WriteSession, user: AccountOwner, token_id: RowId) -> Response:
+    revoke_api_token(session, user.id, token_id)
     return RedirectResponse("/settings?saved=1", status_code=303)
 
 
 @router.post("/settings/feed-token")
-def new_feed_token(request: Request, db: Db, settings: AppSettings, user: AccountOwner) -> Response:
+def new_feed_token(request: Request, session: WriteSession, settings: AppSettings, user: AccountOwner) -> Response:
     """A new private feed URL, shown once on the page that answers (only its hash is kept)."""
-    enforce_rate_limit(request, "write", user.id)
-    with db.write_session() as session:
-        token = create_feed_token(session, user.id)
-    with db.read_session() as session:
-        context = _settings_context(session, user, feed_url=f"{settings.base_url}/feeds/personal/{token}.rss")
+    enforce_rate_limit(request, "write", user.id, session)
+    token = create_feed_token(session, user.id)
+    session.flush()
+    context = _settings_context(session, user, feed_url=f"{settings.base_url}/feeds/personal/{token}.rss")
     return templates.TemplateResponse(request, "settings.html", context)
 
 
 @router.post("/settings/feed-token/revoke")
-def revoke_feed_token(request: Request, db: Db, user: AccountOwner) -> Response:
-    with db.write_session() as session:
-        revoke_feed_tokens(session, user.id)
+def revoke_feed_token(session: WriteSession, user: AccountOwner) -> Response:
+    revoke_feed_tokens(session, user.id)
     return RedirectResponse("/settings?saved=1", status_code=303)
 
 
@@ -201,28 +196,24 @@ def save_profile(
     """The full name is saved at once; a new address only once its confirmation link (mailed to it) is opened."""
     enforce_rate_limit(request, "write", user.id)
     try:
-        with db.write_session() as session:
-            current = update_profile(session, user.id, fullname=fullname)
+        outcome = change_profile(db, settings, user.id, fullname, email)
     except AccountError as error:
-        return _settings_error(request, db, user.username, str(error))
-    if email.strip() and email.strip().lower() != (current or "").lower():
-        return RedirectResponse(_address_requested(db, settings, user, email), status_code=303)
-    return RedirectResponse("/settings?saved=1", status_code=303)
+        with db.read_session() as session:
+            return _settings_error(request, session, user, str(error))
+    return RedirectResponse(_settings_url(outcome), status_code=303)
 
 
 @router.post("/settings/password")
-def save_password(request: Request, db: Db, user: AccountOwner, current: Text, new: Text) -> Response:
-    enforce_rate_limit(request, "auth", user.id)
+def save_password(request: Request, session: WriteSession, user: AccountOwner, current: Text, new: Text) -> Response:
+    """Every other session of the account ends; this browser's stays."""
+    enforce_rate_limit(request, "auth", user.id, session)
     try:
-        with db.write_session() as session:
-            change_password(session, user.id, current, new, keep=session_secret(request))
+        change_password(session, user.id, current, new, keep=session_secret(request))
     except AccountError as error:
-        return _settings_error(request, db, user.username, str(error))
+        return _settings_error(request, session, user, str(error))
     return RedirectResponse("/settings?saved=1", status_code=303)
 
 
-def _settings_error(request: Request, db: Db, username: str, message: str) -> Response:
-    user = request.state.user
-    with db.read_session() as session:
-        context = _settings_context(session, user, error=message)
+def _settings_error(request: Request, session: Session, user: Identity, message: str) -> Response:
+    context = _settings_context(session, user, error=message)
     return templates.TemplateResponse(request, "settings.html", context, status_code=400)

@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from papertide.services.accounts import AccountError
 from papertide.services.embeddings import embedding_status
 from papertide.services.sessions import end_sessions_of
-from papertide.web.deps import Db, DbSession, SemanticSearch
+from papertide.web.deps import DbSession, SemanticSearch, WriteSession
 from papertide.web.security import Admin
 from papertide.web.templating import render_page
 
@@ -58,11 +58,10 @@ def admin(request: Request, session: DbSession, user: Admin, semantic: SemanticS
 
 
 @router.post("/admin/sessions/end")
-def end_user_sessions(db: Db, user: Admin, username: Annotated[str, Form(max_length=64)]) -> Response:
+def end_user_sessions(session: WriteSession, user: Admin, username: Annotated[str, Form(max_length=64)]) -> Response:
     """Sign an account out of every browser (a stolen laptop, a shared cookie); its tokens stay."""
     try:
-        with db.write_session() as session:
-            ended = end_sessions_of(session, username)
+        ended = end_sessions_of(session, username)
     except AccountError as error:
         raise HTTPException(404, str(error)) from error
     return RedirectResponse(f"/admin?ended={ended}", status_code=303)

@@ -13,18 +13,18 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from papertide.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from papertide.mail import MailError
 from papertide.periods import InvalidPeriod, parse_period
 from papertide.queries import (
+    TrendingRules,
     query_collections_of,
     query_comments,
     query_featured,
     query_papers_by_ids,
     query_trending,
-    query_visible_paper,
 )
 from papertide.search.query import parse_query
 from papertide.search.service import SearchOptions
@@ -33,7 +33,7 @@ from papertide.services.collections import CollectionError, add_to_collection, c
 from papertide.services.comments import CommentError, add_comment
 from papertide.services.export import jsonl_lines
 from papertide.services.subscriptions import Preferences, SubscriptionError, request_subscription
-from papertide.services.votes import set_vote
+from papertide.services.votes import vote as cast_vote
 from papertide.web.api_schemas import (
     PROBLEMS,
     Accepted,
@@ -53,8 +53,19 @@ from papertide.web.api_schemas import (
     decode_cursor,
     encode_cursor,
 )
-from papertide.web.deps import AppSearch, AppSettings, Db, DbSession, SemanticSearch
-from papertide.web.routes.listings import trending_rules
+from papertide.web.deps import (
+    AppSearch,
+    AppSettings,
+    Db,
+    DbSession,
+    PaperNotFound,
+    RowId,
+    SemanticSearch,
+    VisiblePaper,
+    WriteSession,
+    lookup_paper,
+    resolve_paper,
+)
 from papertide.web.security import AdminWriter, CurrentUser, SignedIn, client_address, enforce_rate_limit
 
 router = APIRouter(prefix="/api/v1", tags=["papertide API v1"], responses=PROBLEMS)
@@ -72,17 +83,6 @@ def _offset(cursor: str | None) -> int:
 def _next(offset: int, limit: int, returned: int, total: int | None = None) -> str | None:
     more = returned == limit if total is None else offset + returned < total
     return encode_cursor(offset + limit) if more else None
-
-
-def _paper_id(session: Session, arxiv_id: str) -> int:
-    try:
-        canonical = parse_arxiv_id(arxiv_id).id
-    except InvalidArxivId as error:
-        raise HTTPException(404, f"{error}.") from error
-    known = query_visible_paper(session, canonical)
-    if known is None:
-        raise HTTPException(404, f"papertide has no paper {canonical}; POST /api/papers/index to add it.")
-    return known[0]
 
 
 @router.get("/papers", response_model=Page, summary="Featured papers of a period, sorted and filtered")
@@ -110,7 +110,7 @@ def list_papers(
             raise HTTPException(400, str(error)) from error
         start, end = chosen.start, chosen.end
     if period == "all" and sort == "trending" and not (organization or submitter):
-        rows = query_trending(session, trending_rules(settings), category=category, limit=offset + limit)[offset:]
+        rows = query_trending(session, TrendingRules.of(settings), category=category, limit=offset + limit)[offset:]
     else:
         rows = query_featured(
             session,
@@ -122,50 +122,53 @@ def list_papers(
             submitter=submitter,
             limit=limit,
             offset=offset,
-            trending=trending_rules(settings),
+            trending=TrendingRules.of(settings),
         )
     return Page(items=[Paper.of(row, settings.base_url) for row in rows], next_cursor=_next(offset, limit, len(rows)))
 
 
 @router.get("/papers/{arxiv_id:path}/comments", response_model=list[CommentOut], summary="A paper's comments")
-def list_comments(arxiv_id: str, session: DbSession) -> list[CommentOut]:
-    return [CommentOut.of(row) for row in query_comments(session, _paper_id(session, arxiv_id))]
+def list_comments(paper: VisiblePaper, session: DbSession) -> list[CommentOut]:
+    return [CommentOut.of(row) for row in query_comments(session, paper.id)]
 
 
 @router.post("/papers/{arxiv_id:path}/comments", response_model=CommentOut, status_code=201, summary="Comment")
-def post_comment(request: Request, arxiv_id: str, body: CommentIn, db: Db, user: SignedIn) -> CommentOut:
-    enforce_rate_limit(request, "write", user.id)
-    with db.write_session() as session:
-        paper_id = _paper_id(session, arxiv_id)
-        try:
-            comment = add_comment(session, user_id=user.id, paper_id=paper_id, body=body.body, parent_id=body.parent_id)
-        except CommentError as error:
-            raise HTTPException(422, str(error)) from error
-        comment_id = comment.id
-    with db.read_session() as session:
-        return next(CommentOut.of(row) for row in query_comments(session, paper_id) if row.id == comment_id)
+def post_comment(request: Request, arxiv_id: str, body: CommentIn, session: WriteSession, user: SignedIn) -> Response:
+    paper = resolve_paper(session, arxiv_id)
+    enforce_rate_limit(request, "write", user.id, session)
+    try:
+        comment = add_comment(session, user_id=user.id, paper_id=paper.id, body=body.body, parent_id=body.parent_id)
+    except CommentError as error:
+        raise HTTPException(422, str(error)) from error
+    session.flush()
+    made = next(CommentOut.of(row) for row in query_comments(session, paper.id) if row.id == comment.id)
+    return _json(made, 201)
 
 
 @router.put("/papers/{arxiv_id:path}/vote", response_model=VoteOut, summary="Upvote (idempotent)")
-def upvote(request: Request, arxiv_id: str, db: Db, user: SignedIn) -> VoteOut:
-    return _vote(request, arxiv_id, db, user.id, up=True)
+def upvote(arxiv_id: str, session: WriteSession, settings: AppSettings, user: SignedIn) -> Response:
+    return _vote(session, settings, user.id, arxiv_id, up=True)
 
 
 @router.delete("/papers/{arxiv_id:path}/vote", response_model=VoteOut, summary="Withdraw an upvote (idempotent)")
-def withdraw_vote(request: Request, arxiv_id: str, db: Db, user: SignedIn) -> VoteOut:
-    return _vote(request, arxiv_id, db, user.id, up=False)
+def withdraw_vote(arxiv_id: str, session: WriteSession, settings: AppSettings, user: SignedIn) -> Response:
+    return _vote(session, settings, user.id, arxiv_id, up=False)
 
 
-def _vote(request: Request, arxiv_id: str, db: Db, user_id: int, *, up: bool) -> VoteOut:
-    enforce_rate_limit(request, "vote", user_id)
-    with db.write_session() as session:
-        state = set_vote(session, user_id, _paper_id(session, arxiv_id), up=up)
-    return VoteOut(voted=state.voted, upvotes=state.upvotes)
+def _vote(session: Session, settings: AppSettings, user_id: int, arxiv_id: str, *, up: bool) -> Response:
+    paper = resolve_paper(session, arxiv_id)
+    state = cast_vote(session, user_id, paper.id, up=up, per_minute=settings.rate_limit_votes_per_minute)
+    return _json(VoteOut(voted=state.voted, upvotes=state.upvotes))
+
+
+def _json(model: BaseModel, status_code: int = 200) -> Response:
+    """A writing route's answer, serialized in the route's own thread (see :data:`WriteSession`)."""
+    return Response(model.model_dump_json(), status_code=status_code, media_type="application/json")
 
 
 @router.get("/papers/{arxiv_id:path}", response_model=Paper, summary="One paper")
-def get_paper(arxiv_id: str, session: DbSession, settings: AppSettings) -> Paper:
-    (row,) = query_papers_by_ids(session, [_paper_id(session, arxiv_id)])
+def get_paper(paper: VisiblePaper, session: DbSession, settings: AppSettings) -> Paper:
+    (row,) = query_papers_by_ids(session, [paper.id])
     return Paper.of(row, settings.base_url)
 
 
@@ -238,9 +241,9 @@ def _known(session: Session, arxiv_ids: list[str], warnings: list[str]) -> list[
     found = []
     for arxiv_id in arxiv_ids:
         try:
-            found.append(_paper_id(session, arxiv_id))
-        except HTTPException as error:
-            warnings.append(str(error.detail))
+            found.append(lookup_paper(session, arxiv_id).id)
+        except PaperNotFound as error:
+            warnings.append(str(error))
     return found
 
 
@@ -262,30 +265,29 @@ def my_collections(session: DbSession, settings: AppSettings, user: SignedIn) ->
 
 @router.post("/collections", response_model=CollectionOut, status_code=201, summary="Make a collection")
 def new_collection(
-    request: Request, body: CollectionIn, db: Db, settings: AppSettings, user: SignedIn
-) -> CollectionOut:
-    enforce_rate_limit(request, "write", user.id)
+    request: Request, body: CollectionIn, session: WriteSession, settings: AppSettings, user: SignedIn
+) -> Response:
+    enforce_rate_limit(request, "write", user.id, session)
     try:
-        with db.write_session() as session:
-            made = create_collection(
-                session, owner_id=user.id, title=body.title, description=body.description, is_public=body.public
-            )
-            slug, collection_id = made.slug, made.id
+        made = create_collection(
+            session, owner_id=user.id, title=body.title, description=body.description, is_public=body.public
+        )
+        slug, collection_id = made.slug, made.id
     except CollectionError as error:
         raise HTTPException(422, str(error)) from error
     url = f"{settings.base_url}/users/{user.username}/collections/{slug}"
-    return CollectionOut(
+    out = CollectionOut(
         id=collection_id, slug=slug, title=body.title, description=body.description, public=body.public, size=0, url=url
     )
+    return _json(out, 201)
 
 
 @router.post("/collections/{collection_id}/items", status_code=204, summary="Add a paper to your collection")
-def add_item(request: Request, collection_id: int, body: ItemIn, db: Db, user: SignedIn) -> Response:
-    enforce_rate_limit(request, "write", user.id)
+def add_item(request: Request, collection_id: RowId, body: ItemIn, session: WriteSession, user: SignedIn) -> Response:
+    enforce_rate_limit(request, "write", user.id, session)
+    paper_id = resolve_paper(session, body.arxiv_id).id
     try:
-        with db.write_session() as session:
-            paper_id = _paper_id(session, body.arxiv_id)
-            add_to_collection(session, collection_id=collection_id, owner_id=user.id, paper_id=paper_id, note=body.note)
+        add_to_collection(session, collection_id=collection_id, owner_id=user.id, paper_id=paper_id, note=body.note)
     except CollectionError as error:
         raise HTTPException(404 if "does not exist" in str(error) else 422, str(error)) from error
     return Response(status_code=204)

@@ -24,7 +24,7 @@ from papertide.services.collections import (
     set_item_note,
     update_collection,
 )
-from papertide.web.deps import Db, DbSession
+from papertide.web.deps import DbSession, RowId, WriteSession
 from papertide.web.security import CurrentUser, SignedIn, enforce_rate_limit
 from papertide.web.templating import redirect_back, render_page, templates
 from papertide.web.viewmodels import card
@@ -52,14 +52,18 @@ def new_collection_form(request: Request, _: SignedIn) -> Response:
 
 @router.post("/collections")
 def new_collection(
-    request: Request, db: Db, user: SignedIn, title: Title, description: Note = "", public: Annotated[int, Form()] = 0
+    request: Request,
+    session: WriteSession,
+    user: SignedIn,
+    title: Title,
+    description: Note = "",
+    public: Annotated[int, Form(ge=0, le=1)] = 0,
 ) -> Response:
-    enforce_rate_limit(request, "write", user.id)
+    enforce_rate_limit(request, "write", user.id, session)
     try:
-        with db.write_session() as session:
-            slug = create_collection(
-                session, owner_id=user.id, title=title, description=description, is_public=bool(public)
-            ).slug
+        slug = create_collection(
+            session, owner_id=user.id, title=title, description=description, is_public=bool(public)
+        ).slug
     except CollectionError as error:
         return templates.TemplateResponse(
             request, "collection_form.html", {"collection": None, "error": str(error)}, status_code=400
@@ -87,15 +91,15 @@ def collection_page(request: Request, username: str, slug: str, session: DbSessi
 @router.post("/collections/{collection_id}/edit")
 def edit_collection(
     request: Request,
-    collection_id: int,
-    db: Db,
+    collection_id: RowId,
+    session: WriteSession,
     user: SignedIn,
     title: Title,
     description: Note = "",
-    public: Annotated[int, Form()] = 0,
+    public: Annotated[int, Form(ge=0, le=1)] = 0,
 ) -> Response:
-    enforce_rate_limit(request, "write", user.id)
-    with _owned_change(), db.write_session() as session:
+    enforce_rate_limit(request, "write", user.id, session)
+    with _owned_change():
         slug = update_collection(
             session,
             collection_id=collection_id,
@@ -108,23 +112,27 @@ def edit_collection(
 
 
 @router.post("/collections/{collection_id}/delete")
-def remove_collection(collection_id: int, db: Db, user: SignedIn) -> Response:
-    with _owned_change(), db.write_session() as session:
+def remove_collection(collection_id: RowId, session: WriteSession, user: SignedIn) -> Response:
+    with _owned_change():
         delete_collection(session, collection_id=collection_id, owner_id=user.id)
     return RedirectResponse(f"/users/{user.username}", status_code=303)
 
 
 @router.post("/collections/{collection_id}/items/{paper_id}/note")
-def item_note(request: Request, collection_id: int, paper_id: int, db: Db, user: SignedIn, note: Note = "") -> Response:
-    enforce_rate_limit(request, "write", user.id)
-    with _owned_change(), db.write_session() as session:
+def item_note(
+    request: Request, collection_id: RowId, paper_id: RowId, session: WriteSession, user: SignedIn, note: Note = ""
+) -> Response:
+    enforce_rate_limit(request, "write", user.id, session)
+    with _owned_change():
         set_item_note(session, collection_id=collection_id, owner_id=user.id, paper_id=paper_id, note=note)
     return _back_to(request)
 
 
 @router.post("/collections/{collection_id}/items/{paper_id}/remove")
-def item_remove(request: Request, collection_id: int, paper_id: int, db: Db, user: SignedIn) -> Response:
-    with _owned_change(), db.write_session() as session:
+def item_remove(
+    request: Request, collection_id: RowId, paper_id: RowId, session: WriteSession, user: SignedIn
+) -> Response:
+    with _owned_change():
         remove_from_collection(session, collection_id=collection_id, owner_id=user.id, paper_id=paper_id)
     return _back_to(request)
 

@@ -10,14 +10,20 @@ from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from papertide.arxiv_ids import InvalidArxivId, parse_arxiv_id
-from papertide.db import insert_ignoring_conflicts
-from papertide.models import PaperDismissal
-from papertide.queries import query_papers_by_ids, query_visible_paper, query_votes_of
+from papertide.queries import query_papers_by_ids, query_votes_of
 from papertide.search.personal import personal_picks
 from papertide.search.semantic import Semantic
 from papertide.search.similar import Examples, SimilarityError, similar_papers
-from papertide.web.deps import Db, DbSession, SemanticSearch
+from papertide.services.dismissals import dismiss_paper
+from papertide.web.deps import (
+    Db,
+    DbSession,
+    PaperNotFound,
+    SemanticSearch,
+    WriteSession,
+    lookup_paper,
+    resolve_paper,
+)
 from papertide.web.security import CurrentUser, SignedIn, enforce_rate_limit
 from papertide.web.templating import redirect_back, render_page
 from papertide.web.viewmodels import Card, card, plain_title
@@ -57,15 +63,12 @@ def _resolve(session: Session, raw_ids: list[str], warnings: list[str]) -> dict[
     found: dict[int, Example] = {}
     for raw in raw_ids[:MAX_IDS]:
         try:
-            arxiv_id = parse_arxiv_id(raw.strip()).id
-        except InvalidArxivId as error:
-            warnings.append(str(error))
+            paper = lookup_paper(session, raw.strip())
+        except PaperNotFound as error:
+            unknown = f"papertide has no paper {error.arxiv_id}; it was left out"
+            warnings.append(unknown if error.arxiv_id else str(error))
             continue
-        known = query_visible_paper(session, arxiv_id)
-        if known is None:
-            warnings.append(f"papertide has no paper {arxiv_id}; it was left out")
-            continue
-        found[known[0]] = Example(arxiv_id, plain_title(known[1]), f"/papers/{arxiv_id}")
+        found[paper.id] = Example(paper.arxiv_id, plain_title(paper.title), f"/papers/{paper.arxiv_id}")
     if len(raw_ids) > MAX_IDS:
         warnings.append(f"only the first {MAX_IDS} papers of each list are used")
     return found
@@ -140,14 +143,10 @@ def for_you(request: Request, db: Db, user: SignedIn, semantic: SemanticSearch) 
 
 
 @router.post("/for-you/dismiss")
-def dismiss(request: Request, db: Db, user: SignedIn, paper: Annotated[str, Form(max_length=64)]) -> Response:
+def dismiss(
+    request: Request, session: WriteSession, user: SignedIn, paper: Annotated[str, Form(max_length=64)]
+) -> Response:
     """ "Not interested": the paper leaves the user's picks and teaches their model what they do not want."""
-    enforce_rate_limit(request, "vote", user.id)
-    warnings: list[str] = []
-    with db.read_session() as session:
-        found = _resolve(session, [paper], warnings)
-    if not found:
-        raise HTTPException(404, warnings[0] if warnings else "No such paper.")
-    with db.write_session() as session:
-        insert_ignoring_conflicts(session, PaperDismissal, {"user_id": user.id, "paper_id": next(iter(found))})
+    enforce_rate_limit(request, "vote", user.id, session)
+    dismiss_paper(session, user.id, resolve_paper(session, paper).id)
     return redirect_back(request, "/for-you")

@@ -21,6 +21,7 @@ from papertide.db import Database
 from papertide.periods import month_period, week_period
 from papertide.queries import (
     PaperRow,
+    TrendingRules,
     query_collection,
     query_collection_items,
     query_featured,
@@ -39,7 +40,6 @@ from papertide.search.service import SearchEngine, SearchOptions
 from papertide.services.tokens import user_for_feed_token
 from papertide.web.deps import AppSearch, AppSettings, Db, DbSession, SemanticSearch
 from papertide.web.feeds import FeedFormat, FeedSpec, feed_response, split_format
-from papertide.web.routes.listings import trending_rules
 from papertide.web.viewmodels import query_string
 
 router = APIRouter()
@@ -76,7 +76,7 @@ def listing_feed(
 def _listing_spec(session: Session, settings: Settings, listing: str) -> FeedSpec:
     base = settings.base_url
     if listing == "trending":
-        rows = query_trending(session, trending_rules(settings), now=datetime.now(UTC), limit=FEED_SIZE)
+        rows = query_trending(session, TrendingRules.of(settings), now=datetime.now(UTC), limit=FEED_SIZE)
         return FeedSpec("papertide: trending papers", f"{base}/papers/trending", "/feeds/trending", rows)
     latest = query_latest_featured_day(session) or datetime.now(UTC).date()
     if listing == "daily":

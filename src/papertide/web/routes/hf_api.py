@@ -15,6 +15,7 @@ from papertide.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from papertide.periods import InvalidPeriod, Period, parse_period
 from papertide.queries import (
     PaperRow,
+    TrendingRules,
     query_featured,
     query_latest_featured_day,
     query_paper,
@@ -24,15 +25,13 @@ from papertide.queries import (
 from papertide.search.query import parse_query
 from papertide.search.service import SearchOptions
 from papertide.search.similar import Examples, similar_papers
-from papertide.services.ingest import ingest_arxiv_ids
+from papertide.services.ingest import index_from_arxiv
 from papertide.sources.arxiv_api import ArxivApiError
-from papertide.sources.factory import arxiv_client
 from papertide.sources.http import SourceUnavailable
 from papertide.web.api_schemas import PROBLEMS
-from papertide.web.deps import AppSearch, AppSettings, Db, DbSession, SemanticSearch
+from papertide.web.deps import AppSearch, AppSettings, Db, DbSession, PaperRef, SemanticSearch, VisiblePaper
 from papertide.web.hf_shapes import hf_daily_item, hf_paper, paper_markdown
 from papertide.web.pagecache import mark_public
-from papertide.web.routes.listings import trending_rules
 from papertide.web.security import SignedIn, enforce_rate_limit
 
 router = APIRouter(tags=["hf.co compatible"], responses=PROBLEMS)
@@ -68,7 +67,7 @@ def daily_papers(
     offset = p * limit
     rows: list[PaperRow]
     if period is None and sort == "trending" and not submitter:
-        rows = query_trending(session, trending_rules(settings), now=datetime.now(UTC), limit=offset + limit)[offset:]
+        rows = query_trending(session, TrendingRules.of(settings), now=datetime.now(UTC), limit=offset + limit)[offset:]
     else:
         start, end = (period.start, period.end) if period else _everything(session)
         rows = query_featured(
@@ -79,7 +78,7 @@ def daily_papers(
             submitter=submitter,
             limit=limit,
             offset=offset,
-            trending=trending_rules(settings),
+            trending=TrendingRules.of(settings),
             now=datetime.now(UTC),
         )
     return mark_public(JSONResponse([hf_daily_item(row) for row in rows]), request)
@@ -107,27 +106,21 @@ def search(
     return mark_public(JSONResponse([hf_daily_item(row) for row in rows]), request)
 
 
-def _paper(session: Session, arxiv_id: str) -> PaperRow:
-    try:
-        canonical = parse_arxiv_id(arxiv_id).id
-    except InvalidArxivId as error:
-        raise HTTPException(404, f"{error}.") from error
-    row = query_paper(session, canonical)
-    if row is None:
-        raise HTTPException(404, f"papertide has no paper {canonical}; POST /api/papers/index to add it.")
+def _paper(session: Session, paper: PaperRef) -> PaperRow:
+    (row,) = query_papers_by_ids(session, [paper.id])
     return row
 
 
 @router.get("/api/papers/{arxiv_id:path}", summary="One paper (hf.co shape)")
-def paper_info(request: Request, arxiv_id: str, session: DbSession) -> Response:
-    return mark_public(JSONResponse(hf_paper(_paper(session, arxiv_id))), request)
+def paper_info(request: Request, paper: VisiblePaper, session: DbSession) -> Response:
+    return mark_public(JSONResponse(hf_paper(_paper(session, paper))), request)
 
 
 @router.get("/papers/{arxiv_id:path}.md", summary="The paper page as Markdown", response_class=PlainTextResponse)
 def paper_markdown_page(
-    request: Request, arxiv_id: str, session: DbSession, settings: AppSettings, semantic: SemanticSearch
+    request: Request, paper: VisiblePaper, session: DbSession, settings: AppSettings, semantic: SemanticSearch
 ) -> Response:
-    row = _paper(session, arxiv_id)
+    row = _paper(session, paper)
     similar: list[PaperRow] = []
     if semantic is not None:
         hits = similar_papers(session, semantic, Examples(positives=[row.id]), limit=5)
@@ -152,17 +145,14 @@ def index_paper(
         arxiv_id = parse_arxiv_id(raw).id
     except InvalidArxivId as error:
         raise HTTPException(422, f"{error}.") from error
+    try:
+        indexed = index_from_arxiv(db, settings, arxiv_id)
+    except (SourceUnavailable, ArxivApiError) as error:
+        raise HTTPException(502, f"arXiv did not answer: {error}") from error
+    if indexed == "missing":
+        raise HTTPException(404, f"arXiv has no paper {arxiv_id}.")
     with db.read_session() as session:
-        known = query_paper(session, arxiv_id)
-    if known is None:
-        try:
-            with arxiv_client(settings) as client:
-                result = ingest_arxiv_ids(db, client, [arxiv_id])
-        except (SourceUnavailable, ArxivApiError) as error:
-            raise HTTPException(502, f"arXiv did not answer: {error}") from error
-        if result.missing:
-            raise HTTPException(404, f"arXiv has no paper {arxiv_id}.")
-    with db.read_session() as session:
-        row = query_paper(session, arxiv_id)
-    assert row is not None
-    return JSONResponse(hf_paper(row), status_code=200 if known else 201)
+        row = query_paper(session, arxiv_id)  # None for a paper an administrator hid: it stays gone
+    if row is None:
+        raise HTTPException(404, f"papertide has no paper {arxiv_id}.")
+    return JSONResponse(hf_paper(row), status_code=201 if indexed == "fetched" else 200)

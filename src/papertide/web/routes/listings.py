@@ -47,12 +47,6 @@ EMPTY_DAY = (
 )
 
 
-def trending_rules(settings: Settings) -> TrendingRules:
-    return TrendingRules(
-        settings.trending_gravity, settings.trending_window_days, settings.trending_min_account_age_hours
-    )
-
-
 def render(request: Request, page: ListingPage, as_json: bool) -> Response:
     if as_json:
         return mark_public(JSONResponse(asdict(page)), request)
@@ -88,7 +82,7 @@ def trending(
     request: Request, session: DbSession, settings: AppSettings, user: CurrentUser, category: CategoryParam = None
 ) -> Response:
     rows = query_trending(
-        session, trending_rules(settings), now=datetime.now(UTC), category=category, limit=settings.page_size
+        session, TrendingRules.of(settings), now=datetime.now(UTC), category=category, limit=settings.page_size
     )
     page = _plain_page(
         session,
@@ -149,7 +143,7 @@ def _period_page(
         sort=sort,
         category=category,
         limit=settings.page_size,
-        trending=trending_rules(settings),
+        trending=TrendingRules.of(settings),
     )
     voted = query_votes_of(session, user.id if user else None, [r.id for r in rows])
     segment = {"day": "date", "week": "week", "month": "month"}[period.kind]

@@ -12,19 +12,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from papertide.arxiv_ids import InvalidArxivId, parse_arxiv_id
-from papertide.models import Collection, Paper
+from papertide.models import Paper
 from papertide.queries import (
     PaperRow,
+    query_arxiv_id,
     query_collections_with,
     query_comments,
+    query_own_collections,
     query_paper,
     query_paper_extras,
     query_papers_by_ids,
-    query_visible_paper,
     query_votes_of,
 )
 from papertide.search.embedder import EmbedderError
@@ -39,8 +38,17 @@ from papertide.services.comments import (
     set_comment_hidden,
 )
 from papertide.services.submissions import SubmissionError, can_edit_links, set_paper_hidden, update_links
-from papertide.services.votes import set_vote
-from papertide.web.deps import Db, DbSession, SemanticSearch
+from papertide.services.votes import vote as cast_vote
+from papertide.web.deps import (
+    MAX_ROW_ID,
+    AppSettings,
+    DbSession,
+    RowId,
+    SemanticSearch,
+    WriteSession,
+    canonical_id,
+    resolve_paper,
+)
 from papertide.web.errors import wants_json
 from papertide.web.pagecache import mark_public
 from papertide.web.security import Admin, CurrentUser, SignedIn, enforce_rate_limit
@@ -50,13 +58,6 @@ from papertide.web.viewmodels import Card, PaperPage, card, comment_view, paper_
 router = APIRouter()
 log = logging.getLogger(__name__)
 SIMILAR_SHOWN = 6
-
-
-def canonical(arxiv_id: str) -> str:
-    try:
-        return parse_arxiv_id(arxiv_id).id
-    except InvalidArxivId as error:
-        raise HTTPException(404, f"{error}. Search for the paper or go back to today's papers.") from error
 
 
 def _paper_or_404(session: Session, arxiv_id: str, user: CurrentUser) -> PaperRow:
@@ -71,7 +72,7 @@ def _paper_or_404(session: Session, arxiv_id: str, user: CurrentUser) -> PaperRo
 def paper_page(
     request: Request, arxiv_id: str, session: DbSession, user: CurrentUser, semantic: SemanticSearch
 ) -> Response:
-    wanted = canonical(arxiv_id)
+    wanted = canonical_id(arxiv_id)
     if wanted != arxiv_id:
         return RedirectResponse(paper_url(wanted), status_code=301)
     row = _paper_or_404(session, wanted, user)
@@ -100,7 +101,7 @@ def paper_page(
             for c in query_collections_with(session, row.id, viewer_id)
         ],
         can_edit_links=bool(viewer_id and can_edit_links(session, paper, viewer_id)),
-        my_collections=_my_collections(session, viewer_id),
+        my_collections=[{"id": ident, "title": title} for ident, title in query_own_collections(session, viewer_id)],
         hidden=paper.hidden,
         similar=_similar_cards(session, semantic, row.id),
     )
@@ -119,139 +120,122 @@ def _similar_cards(session: Session, semantic: Semantic | None, paper_id: int) -
     return [card(row, set()) for row in query_papers_by_ids(session, [hit.paper_id for hit in hits])]
 
 
-def _my_collections(session: Session, viewer_id: int | None) -> list[dict[str, object]]:
-    if viewer_id is None:
-        return []
-    rows = session.execute(
-        select(Collection.id, Collection.title).where(Collection.owner_id == viewer_id).order_by(Collection.title)
-    )
-    return [{"id": ident, "title": title} for ident, title in rows]
-
-
-def _paper_id(db: Db, arxiv_id: str) -> int:
-    with db.read_session() as session:
-        known = query_visible_paper(session, canonical(arxiv_id))
-    if known is None:
-        raise HTTPException(404, f"papertide has no paper {arxiv_id}.")
-    return known[0]
-
-
 @router.post("/papers/{arxiv_id:path}/vote")
 def vote(
-    request: Request, arxiv_id: str, db: Db, user: SignedIn, value: Annotated[int, Form(ge=0, le=1)] = 1
+    request: Request,
+    arxiv_id: str,
+    session: WriteSession,
+    user: SignedIn,
+    settings: AppSettings,
+    value: Annotated[int, Form(ge=0, le=1)] = 1,
 ) -> Response:
-    paper_id = _paper_id(db, arxiv_id)
-    enforce_rate_limit(request, "vote", user.id)
-    with db.write_session() as session:
-        state = set_vote(session, user.id, paper_id, up=bool(value))
+    paper = resolve_paper(session, arxiv_id)
+    state = cast_vote(session, user.id, paper.id, up=bool(value), per_minute=settings.rate_limit_votes_per_minute)
     if wants_json(request.scope) or request.headers.get("x-requested-with") == "fetch":
         return JSONResponse({"voted": state.voted, "upvotes": state.upvotes})
-    return redirect_back(request, paper_url(canonical(arxiv_id)))
+    return redirect_back(request, paper_url(paper.arxiv_id))
 
 
 @router.post("/papers/{arxiv_id:path}/comments")
 def comment(
     request: Request,
     arxiv_id: str,
-    db: Db,
+    session: WriteSession,
     user: SignedIn,
     body: Annotated[str, Form(max_length=20_000)],
-    parent_id: Annotated[int | None, Form()] = None,
+    parent_id: Annotated[int | None, Form(ge=1, le=MAX_ROW_ID)] = None,
 ) -> Response:
-    paper_id = _paper_id(db, arxiv_id)
-    enforce_rate_limit(request, "write", user.id)
+    paper = resolve_paper(session, arxiv_id)
+    enforce_rate_limit(request, "write", user.id, session)
     try:
-        with db.write_session() as session:
-            add_comment(session, user_id=user.id, paper_id=paper_id, body=body, parent_id=parent_id)
+        add_comment(session, user_id=user.id, paper_id=paper.id, body=body, parent_id=parent_id)
     except CommentError as error:
         raise HTTPException(400, str(error)) from error
-    return RedirectResponse(paper_url(canonical(arxiv_id)) + "#comments", status_code=303)
+    return RedirectResponse(paper_url(paper.arxiv_id) + "#comments", status_code=303)
 
 
 @router.post("/comments/{comment_id}/edit")
 def comment_edit(
-    request: Request, comment_id: int, db: Db, user: SignedIn, body: Annotated[str, Form(max_length=20_000)]
+    request: Request,
+    comment_id: RowId,
+    session: WriteSession,
+    user: SignedIn,
+    body: Annotated[str, Form(max_length=20_000)],
 ) -> Response:
-    enforce_rate_limit(request, "write", user.id)
+    enforce_rate_limit(request, "write", user.id, session)
     try:
-        with db.write_session() as session:
-            edited = edit_comment(session, comment_id=comment_id, user_id=user.id, body=body)
-            paper_id = edited.paper_id
+        edited = edit_comment(session, comment_id=comment_id, user_id=user.id, body=body)
     except CommentError as error:
         raise HTTPException(403, str(error)) from error
-    return _to_paper_of(db, paper_id)
+    return _to_comments(session, edited.paper_id)
 
 
 @router.post("/comments/{comment_id}/delete")
-def comment_delete(comment_id: int, db: Db, user: SignedIn) -> Response:
+def comment_delete(comment_id: RowId, session: WriteSession, user: SignedIn) -> Response:
     try:
-        with db.write_session() as session:
-            paper_id = delete_comment(session, comment_id=comment_id, user_id=user.id).paper_id
+        paper_id = delete_comment(session, comment_id=comment_id, user_id=user.id).paper_id
     except CommentError as error:
         raise HTTPException(403, str(error)) from error
-    return _to_paper_of(db, paper_id)
+    return _to_comments(session, paper_id)
 
 
 @router.post("/comments/{comment_id}/hide")
-def comment_hide(comment_id: int, db: Db, _: Admin, hidden: Annotated[int, Form(ge=0, le=1)] = 1) -> Response:
+def comment_hide(
+    comment_id: RowId, session: WriteSession, _: Admin, hidden: Annotated[int, Form(ge=0, le=1)] = 1
+) -> Response:
     try:
-        with db.write_session() as session:
-            paper_id = set_comment_hidden(session, comment_id, bool(hidden)).paper_id
+        paper_id = set_comment_hidden(session, comment_id, bool(hidden)).paper_id
     except CommentError as error:
         raise HTTPException(404, str(error)) from error
-    return _to_paper_of(db, paper_id)
+    return _to_comments(session, paper_id)
 
 
-def _to_paper_of(db: Db, paper_id: int) -> RedirectResponse:
-    with db.read_session() as session:
-        arxiv_id = session.execute(select(Paper.arxiv_id).where(Paper.id == paper_id)).scalar_one()
-    return RedirectResponse(paper_url(arxiv_id) + "#comments", status_code=303)
+def _to_comments(session: Session, paper_id: int) -> RedirectResponse:
+    return RedirectResponse(paper_url(query_arxiv_id(session, paper_id)) + "#comments", status_code=303)
 
 
 @router.post("/papers/{arxiv_id:path}/links")
 def links(
     request: Request,
     arxiv_id: str,
-    db: Db,
+    session: WriteSession,
     user: SignedIn,
     code_url: Annotated[str, Form(max_length=500)] = "",
     project_url: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
-    enforce_rate_limit(request, "write", user.id)
+    paper = resolve_paper(session, arxiv_id)
+    enforce_rate_limit(request, "write", user.id, session)
     try:
-        with db.write_session() as session:
-            update_links(
-                session, arxiv_id=canonical(arxiv_id), user_id=user.id, code_url=code_url, project_url=project_url
-            )
+        update_links(session, arxiv_id=paper.arxiv_id, user_id=user.id, code_url=code_url, project_url=project_url)
     except SubmissionError as error:
         raise HTTPException(403, str(error)) from error
-    return RedirectResponse(paper_url(canonical(arxiv_id)), status_code=303)
+    return RedirectResponse(paper_url(paper.arxiv_id), status_code=303)
 
 
 @router.post("/papers/{arxiv_id:path}/hide")
-def hide(arxiv_id: str, db: Db, _: Admin, hidden: Annotated[int, Form(ge=0, le=1)] = 1) -> Response:
+def hide(arxiv_id: str, session: WriteSession, _: Admin, hidden: Annotated[int, Form(ge=0, le=1)] = 1) -> Response:
+    """Hidden papers are invisible to everyone else, so this resolves the id without the visibility check."""
+    wanted = canonical_id(arxiv_id)
     try:
-        with db.write_session() as session:
-            set_paper_hidden(session, canonical(arxiv_id), bool(hidden))
+        set_paper_hidden(session, wanted, bool(hidden))
     except SubmissionError as error:
         raise HTTPException(404, str(error)) from error
-    return RedirectResponse(paper_url(canonical(arxiv_id)), status_code=303)
+    return RedirectResponse(paper_url(wanted), status_code=303)
 
 
 @router.post("/papers/{arxiv_id:path}/collect")
 def collect(
     request: Request,
     arxiv_id: str,
-    db: Db,
+    session: WriteSession,
     user: SignedIn,
-    collection_id: Annotated[int, Form()],
+    collection_id: Annotated[int, Form(ge=1, le=MAX_ROW_ID)],
     note: Annotated[str, Form(max_length=4_000)] = "",
 ) -> Response:
-    paper_id = _paper_id(db, arxiv_id)
-    enforce_rate_limit(request, "write", user.id)
+    paper = resolve_paper(session, arxiv_id)
+    enforce_rate_limit(request, "write", user.id, session)
     try:
-        with db.write_session() as session:
-            add_to_collection(session, collection_id=collection_id, owner_id=user.id, paper_id=paper_id, note=note)
+        add_to_collection(session, collection_id=collection_id, owner_id=user.id, paper_id=paper.id, note=note)
     except CollectionError as error:
         raise HTTPException(403, str(error)) from error
-    return RedirectResponse(paper_url(canonical(arxiv_id)), status_code=303)
+    return RedirectResponse(paper_url(paper.arxiv_id), status_code=303)

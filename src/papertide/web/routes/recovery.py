@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from papertide.mail import MailError
 from papertide.services.accounts import AccountError
 from papertide.services.recovery import check_reset_token, confirm_address, request_password_reset, reset_password
-from papertide.web.deps import AppSettings, Db
+from papertide.web.deps import AppSettings, Db, DbSession, WriteSession
 from papertide.web.security import SignedIn, client_address, enforce_rate_limit
 from papertide.web.templating import templates
 
@@ -39,22 +39,22 @@ def ask_for_reset(request: Request, db: Db, settings: AppSettings, email: Text) 
 
 
 @router.get("/reset/{token}")
-def new_password_form(request: Request, db: Db, settings: AppSettings, token: str) -> Response:
+def new_password_form(request: Request, session: DbSession, settings: AppSettings, token: str) -> Response:
     try:
-        with db.read_session() as session:
-            check_reset_token(session, settings, token)
+        check_reset_token(session, settings, token)
     except AccountError as error:
         return templates.TemplateResponse(request, "reset.html", {"error": str(error), "dead": True}, status_code=400)
     return templates.TemplateResponse(request, "reset.html", {"token": token})
 
 
 @router.post("/reset/{token}")
-def set_new_password(request: Request, db: Db, settings: AppSettings, token: str, password: Text) -> Response:
+def set_new_password(
+    request: Request, session: WriteSession, settings: AppSettings, token: str, password: Text
+) -> Response:
     """The new password; every session of the account ends, this browser's included (log in with it next)."""
-    enforce_rate_limit(request, "auth", client_address(request))
+    enforce_rate_limit(request, "auth", client_address(request), session)
     try:
-        with db.write_session() as session:
-            reset_password(session, settings, token, password)
+        reset_password(session, settings, token, password)
     except AccountError as error:
         dead = "link" in str(error)
         context = {"error": str(error), "token": None if dead else token, "dead": dead}
@@ -72,10 +72,11 @@ def confirm_address_form(request: Request, token: str, user: SignedIn) -> Respon
 
 
 @router.post("/settings/email/{token}")
-def confirm_address_submit(request: Request, db: Db, settings: AppSettings, token: str, user: SignedIn) -> Response:
+def confirm_address_submit(
+    request: Request, session: WriteSession, settings: AppSettings, token: str, user: SignedIn
+) -> Response:
     try:
-        with db.write_session() as session:
-            confirm_address(session, settings, token, user.id)
+        confirm_address(session, settings, token, user.id)
     except AccountError as error:
         context = {"title": "Address not changed", "message": str(error)}
         return templates.TemplateResponse(request, "notice.html", context, status_code=400)

@@ -26,7 +26,7 @@ from papertide.services.subscriptions import (
     update_by_token,
     view_by_token,
 )
-from papertide.web.deps import AppSettings, Db
+from papertide.web.deps import AppSettings, Db, DbSession, WriteSession
 from papertide.web.security import CurrentUser, client_address, enforce_rate_limit
 from papertide.web.templating import templates
 
@@ -132,11 +132,10 @@ def confirm_page(request: Request, token: Token) -> Response:
 
 @router.post("/subscribe/confirm")
 def confirm_submit(
-    request: Request, db: Db, settings: AppSettings, token: Annotated[str, Form(max_length=500)]
+    request: Request, session: WriteSession, settings: AppSettings, token: Annotated[str, Form(max_length=500)]
 ) -> Response:
     try:
-        with db.write_session() as session:
-            confirmed = confirm_by_token(session, settings, token)
+        confirmed = confirm_by_token(session, settings, token)
     except SubscriptionError as error:
         return _notice(request, "That link did not work", str(error), status=400)
     return _notice(
@@ -149,10 +148,9 @@ def confirm_submit(
 
 
 @router.get("/subscription")
-def preferences_page(request: Request, db: Db, settings: AppSettings, token: Token) -> Response:
+def preferences_page(request: Request, session: DbSession, settings: AppSettings, token: Token) -> Response:
     try:
-        with db.read_session() as session:
-            subscription = view_by_token(session, settings, token)
+        subscription = view_by_token(session, settings, token)
     except SubscriptionError as error:
         return _notice(request, "That link did not work", str(error), status=400)
     form = PreferenceForm.of(subscription)
@@ -162,14 +160,13 @@ def preferences_page(request: Request, db: Db, settings: AppSettings, token: Tok
 @router.post("/subscription")
 def preferences_submit(
     request: Request,
-    db: Db,
+    session: WriteSession,
     settings: AppSettings,
     fields: Fields,
     token: Annotated[str, Form(max_length=500)],
 ) -> Response:
     try:
-        with db.write_session() as session:
-            update_by_token(session, settings, token, fields.cadence, fields.preferences())
+        update_by_token(session, settings, token, fields.cadence, fields.preferences())
     except SubscriptionError as error:
         return _notice(request, "Not saved", str(error), status=422, link=f"/subscription?token={token}")
     return _notice(request, "Saved", "Your digest preferences are saved.", link=f"/subscription?token={token}")
@@ -189,14 +186,13 @@ def unsubscribe_page(request: Request, token: Token) -> Response:
 
 @router.post("/unsubscribe")
 def unsubscribe_submit(
-    request: Request, db: Db, settings: AppSettings, form_token: Annotated[str, Form(alias="token")] = ""
+    request: Request, session: WriteSession, settings: AppSettings, form_token: Annotated[str, Form(alias="token")] = ""
 ) -> Response:
     """Works for the page's button (token in the form) and for RFC 8058 one-click (token in the URL, whose body
     is ``List-Unsubscribe=One-Click``). A plain function: FastAPI runs it in a thread, off the event loop."""
     token = str(request.query_params.get("token") or form_token)[:500]
     try:
-        with db.write_session() as session:
-            email = unsubscribe_by_token(session, settings, token)
+        email = unsubscribe_by_token(session, settings, token)
     except SubscriptionError as error:
         return _notice(request, "That link did not work", str(error), status=400)
     return _notice(
