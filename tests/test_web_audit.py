@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Iterator
 from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -25,9 +27,10 @@ from papertide.services.sessions import LOGIN_FAILURES_PER_WINDOW, LOGIN_WINDOW_
 from papertide.services.subscriptions import Preferences, SubscriptionError, Tokens, subscribe
 from papertide.web.accesslog import redact_secrets
 from papertide.web.templating import same_site_path
-from tests.conftest import mail_settings
+from tests.conftest import fresh_database, mail_settings, make_settings
 from tests.factories import make_paper_record
 from tests.smtp_sink import SmtpSink
+from tests.test_ingest_cli import run_cli
 from tests.web_helpers import PASSWORD, csrf_token, log_in, make_admin, sign_up
 
 
@@ -419,3 +422,43 @@ def test_the_access_log_filter_rewrites_uvicorns_records(app: FastAPI) -> None:
     )
     assert all(f.filter(record) for f in logger.filters) and logger.filters
     assert "pt_secretsecret" not in record.getMessage() and "[redacted].rss" in record.getMessage()
+
+
+# -- faults tell the truth (audit 14), hardening (audit 15) --------------------------------------------------------
+
+
+@pytest.fixture
+def read_only_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
+    """A migrated SQLite database opened read-only, as on a read-only mount (tests/test_readiness.py covers a
+    read-only PostgreSQL)."""
+    with fresh_database(request, "sqlite", tmp_path) as url:
+        path = url.removeprefix("sqlite:///")
+        yield make_settings(f"sqlite:///file:{path}?mode=ro&uri=true", tmp_path, semantic_search=False)
+
+
+def test_readyz_answers_503_on_a_read_only_database(read_only_settings: Settings) -> None:
+    with TestClient(create_app(read_only_settings)) as client:
+        ready = client.get("/readyz")
+    assert ready.status_code == 503 and ready.json()["problems"] == ["the database refuses writes (read-only)"]
+
+
+def test_serve_on_a_read_only_database_says_so_and_exits(read_only_settings: Settings) -> None:
+    result = run_cli(read_only_settings, "serve", "--port", "1")
+    assert result.returncode == 1
+    assert "Not serving: the database refuses writes" in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_metrics_are_off_in_production_until_a_token_is_set(settings: Settings) -> None:
+    production = {"env": "production", "secret_key": "s" * 40, "semantic_search": False}
+    with TestClient(create_app(settings.model_copy(update=production))) as client:
+        assert client.get("/metrics").status_code == 404
+    with TestClient(create_app(settings.model_copy(update={**production, "metrics_token": "t" * 20}))) as client:
+        assert client.get("/metrics").status_code == 401
+        assert client.get("/metrics", headers={"Authorization": "Bearer " + "t" * 20}).status_code == 200
+
+
+def test_the_development_secret_is_announced_loudly(settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING", logger="papertide.app"):
+        create_app(settings.model_copy(update={"semantic_search": False}))
+    assert any("development secret" in record.getMessage() for record in caplog.records)

@@ -7,6 +7,7 @@ builds its own app, with its own connection pool, from the same settings.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,7 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from papertide import __version__
-from papertide.config import Settings, get_settings
+from papertide.config import DEV_SECRET, Settings, get_settings
 from papertide.db import connect
 from papertide.jobs.scheduler import JobRunner
 from papertide.search.semantic import open_semantic
@@ -48,10 +49,16 @@ from papertide.web.security import GuardMiddleware, load_user
 
 WEB_DIR = Path(__file__).parent / "web"
 SESSION_COOKIE = "papertide_session"
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    if settings.secret_key == DEV_SECRET:
+        log.warning(
+            "PAPERTIDE_SECRET_KEY is the development secret: anyone can forge sessions and links on this instance. "
+            "Fine on a laptop; anywhere else set PAPERTIDE_SECRET_KEY (and PAPERTIDE_ENV=production)."
+        )
     database = connect(settings)
     semantic = open_semantic(settings)
 

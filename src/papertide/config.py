@@ -55,7 +55,8 @@ class Settings(BaseSettings):
         None, description="Directory of pg_dump/pg_restore for `papertide backup`/`restore`; empty uses PATH."
     )
     metrics_token: str = Field(
-        "", description="Bearer token /metrics requires; empty serves metrics to anyone (restrict it at the proxy)."
+        "",
+        description="Bearer token /metrics requires; empty: open in dev, and /metrics is off in production.",
     )
 
     arxiv_api_url: str = Field("https://export.arxiv.org/api/query", description="arXiv API endpoint.")

@@ -103,7 +103,8 @@ def make_engine(url: str, settings: Settings, *, pool_size: int | None = None) -
             connect_args={"connect_timeout": settings.db_connect_timeout_seconds, "options": options},
             future=True,
         )
-    if parsed.database and parsed.database != ":memory:":
+    # A `file:` URI (``?mode=ro&uri=true``) names a file that must already exist; only a plain path gets its folder.
+    if parsed.database and parsed.database != ":memory:" and not parsed.database.startswith("file:"):
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"check_same_thread": False}, future=True)
     _configure_sqlite(engine, settings.sqlite_busy_timeout_ms)

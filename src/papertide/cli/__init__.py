@@ -35,6 +35,12 @@ DATABASE_ADVICE = {
     "PAPERTIDE_DATABASE_URL points at it, then run the command again.",
     "timeout": "A database statement ran past PAPERTIDE_DB_STATEMENT_TIMEOUT_MS and was stopped; its transaction "
     "was rolled back. Run the command again with a larger timeout (0: none).",
+    "read_only": "The database refuses writes (a read-only file or file system, or a PostgreSQL standby). Make the "
+    "file and its directory writable by this user, or point PAPERTIDE_DATABASE_URL at the primary.",
+    "io": "The disk failed a read or write of the database. Check the kernel log (dmesg) and the disk, then run the "
+    "command again.",
+    "corrupt": "The database file is damaged. Restore it from a backup (`papertide restore`), or from an export "
+    "(`papertide import`).",
 }
 
 app = typer.Typer(help="papertide: daily research papers, search, digests and an hf.co-compatible API.")

@@ -117,14 +117,22 @@ def digest_send(
 def export_command(
     output: Annotated[Path, typer.Argument(help="A .jsonl file, or a directory for parquet.")],
     format: Annotated[Literal["jsonl", "parquet"], typer.Option("--format", help="jsonl or parquet.")] = "jsonl",
+    with_password_hashes: Annotated[
+        bool,
+        typer.Option(
+            "--with-password-hashes",
+            help="Include the accounts' argon2 password hashes (a move to a new server, kept secret). Without it, "
+            "accounts sign in again on the new instance through 'Forgot your password?'.",
+        ),
+    ] = False,
 ) -> None:
     """Write every paper, featured day, account, vote, comment, collection and subscription to a file."""
     with migrated_database() as database, reported(ExportError, heading="Export failed:"):
         if format == "parquet":
-            count = write_parquet(database, output)
+            count = write_parquet(database, output, password_hashes=with_password_hashes)
         else:
             with output.open("w", encoding="utf-8") as out, progress_bar("rows written") as advance:
-                count = write_jsonl(database, out, advance)
+                count = write_jsonl(database, out, advance, password_hashes=with_password_hashes)
     console.print(f"[green]{count} rows written to {output}[/green]")
 
 

@@ -28,6 +28,7 @@ from papertide.config import MULTIPROCESS_ENV, Settings, get_settings
 from papertide.db import Database
 from papertide.jobs.ingest_requests import ArxivRequest, DailyRequest, SnapshotRequest
 from papertide.queries import query_totals
+from papertide.services.health import check_readiness
 from papertide.sources.http import SourceUnavailable
 from papertide.sources.sniff import sniff_format
 
@@ -47,6 +48,11 @@ def serve(
     settings = get_settings()
     with open_database() as database:
         ensure_schema(database, settings)
+        readiness = check_readiness(database, writes=True)
+    if not readiness.ok:
+        console.print(f"[red]Not serving: {'; '.join(readiness.problems)}.[/red]")
+        console.print("Fix the database first (papertide db current shows its revision; see docs/deployment.md).")
+        raise typer.Exit(1)
     _run_server(settings, host or settings.host, port or settings.port, workers or settings.web_workers)
 
 

@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session
 from papertide.db import among
 from papertide.models import Paper
 from papertide.search.query import SearchQuery, Term
-from papertide.search.retrieval import Hit, KeywordRetriever, plain_words, prefix_root
+from papertide.search.retrieval import WIDEST, Hit, KeywordRetriever, plain_words, prefix_root
 
 # Title matters most, then authors, then the abstract (FTS5 bm25() column weights; PostgreSQL A/B/C weights).
 # 3/2/1 scored best of the variants measured in bench/RESULTS.md (10/5/1, 3/2/1, 2/1/1, 1/1/1).
@@ -61,7 +61,6 @@ def fts5_string(text_value: str) -> str:
 
 _FTS_COLUMNS = {"title": "title", "author": "authors", "abstract": "abstract"}
 _BM25: ColumnElement[float] = literal_column(f"bm25(paper_search, {', '.join(str(w) for w in FTS5_WEIGHTS)})")
-WIDEST = 16_000  # the most candidates ranked then filtered before the exact join answers instead
 _PAPER_SEARCH = table("paper_search", column("rowid"))
 
 

@@ -19,6 +19,10 @@ from sqlalchemy.orm import Session
 
 from papertide.search.query import SearchQuery, Term
 
+# The most candidates a keyword retriever ranks and then filters before it lets the database's exact join answer
+# instead (a filter so narrow that ranked candidates rarely pass it).
+WIDEST = 16_000
+
 
 @dataclass(frozen=True, slots=True)
 class Hit:

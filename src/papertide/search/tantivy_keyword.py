@@ -46,7 +46,7 @@ from papertide.db import Database, among
 from papertide.models import Paper
 from papertide.search.filelock import exclusive_lock
 from papertide.search.query import SearchQuery, Term
-from papertide.search.retrieval import Hit, KeywordRetriever, plain_words, prefix_root
+from papertide.search.retrieval import WIDEST, Hit, KeywordRetriever, plain_words, prefix_root
 
 # Bump when the schema or the analyzer changes: an index of another version is rebuilt.
 SCHEMA_VERSION = 1
@@ -59,7 +59,6 @@ TEXT = "text"
 _FIELDS = {"title": "title", "author": "authors", "abstract": "abstract"}
 CATCH_UP_LIMIT = 100  # papers a search indexes itself before answering; a bigger lag is the sync job's work
 SYNC_BATCH = 5_000  # papers per commit: a kill loses at most one batch of work
-WIDEST = 16_000  # the most candidates ranked then filtered before the database's exact join answers instead
 PREFIX_EXPANSIONS = 16  # the commonest words of a prefix scored by BM25; every other word matches at a flat score
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 

@@ -7,9 +7,8 @@ import hmac
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 
+from papertide.services.health import check_readiness
 from papertide.web.deps import AppSettings, Db
 from papertide.web.metrics import render_metrics
 
@@ -23,17 +22,20 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz", include_in_schema=False)
 def readyz(db: Db) -> JSONResponse:
-    try:
-        with db.read_session() as session:
-            session.execute(text("SELECT 1"))
-    except SQLAlchemyError as error:
-        problem = {"status": "unavailable", "error": type(error).__name__}
+    """Ready when the schema is this release's, a table reads and the database takes writes (web processes write:
+    votes, comments, sign-ins); 503 with the problems otherwise."""
+    readiness = check_readiness(db, writes=True)
+    if not readiness.ok:
+        problem = {"status": "unavailable", "problems": list(readiness.problems)}
         return JSONResponse(problem, status_code=503, headers={"Retry-After": "5"})
     return JSONResponse({"status": "ok"})
 
 
 @router.get("/metrics", include_in_schema=False)
 def metrics(request: Request, settings: AppSettings) -> Response:
+    if not settings.metrics_token and settings.env == "production":
+        # Counts of users, subscriptions and deliveries are nobody's business by default.
+        return Response("metrics are off: set PAPERTIDE_METRICS_TOKEN to serve them\n", status_code=404)
     if settings.metrics_token:
         given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
         if not hmac.compare_digest(given.encode(), settings.metrics_token.encode()):
