@@ -191,3 +191,21 @@ def test_a_body_that_is_not_atom(server: ReplayServer, client: ArxivApiClient) -
 
     with pytest.raises(ArxivApiError, match=r"<html> instead of an Atom feed.*HTTP 404"):
         client.fetch_ids(["2104.12255"])
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00Z", "9999-12-31T23:00:00Z"])
+def test_timestamps_at_the_ends_of_the_calendar_reject_the_entry_not_the_page(moment: str) -> None:
+    """The listing-date estimate moves a timestamp to New York and past weekends: once an OverflowError."""
+    entries = "".join(
+        f"<entry><id>http://arxiv.org/abs/2104.1225{n}v1</id><published>{published}</published>"
+        f"<title>Paper {n}</title></entry>"
+        for n, published in enumerate([moment, "2021-04-26T17:59:59Z"], start=5)
+    )
+    feed = f'<feed xmlns="http://www.w3.org/2005/Atom">{entries}</feed>'
+
+    page = parse_feed(feed.encode())
+
+    assert [record.arxiv_id for record in page.records] == ["2104.12256"]
+    assert [(line.line_no, line.reason) for line in page.rejected] == [
+        (1, f"unreadable <published> timestamp {moment!r}")
+    ]

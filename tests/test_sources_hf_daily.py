@@ -176,3 +176,53 @@ def test_broken_files_raise_daily_file_error_naming_the_file(tmp_path: Path) -> 
 
     with pytest.raises(DailyFileError, match="does not exist"):
         list(iter_daily_path(tmp_path / "missing"))
+
+
+def test_links_that_are_not_http_are_dropped_where_they_enter() -> None:
+    """A tampered export must not store a javascript: link that pages would render as the Code button."""
+    links = ["javascript:alert(10)", " JaVaScRiPt:alert(1)", "data:text/html,x", "//evil.example", "ftp://x/y"]
+    items = [
+        {
+            "paper": {"id": f"2607.0770{n}", "githubRepo": link, "projectPage": link},
+            "submittedBy": {"user": f"u{n}", "avatarUrl": link},
+            "organization": {"name": f"o{n}", "avatar": link},
+        }
+        for n, link in enumerate(links)
+    ]
+    items.append(
+        {"paper": {"id": "2607.07709", "githubRepo": " https://github.com/a/b ", "projectPage": "http://x.org"}}
+    )
+
+    featured, rejected = parse_daily(items, date(2026, 7, 9))
+
+    assert rejected == []
+    assert [(item.paper.code_url, item.paper.project_url) for item in featured[:-1]] == [(None, None)] * len(links)
+    assert {item.submitter.avatar_url for item in featured[:-1] if item.submitter} == {None}
+    assert {item.organization.avatar_url for item in featured[:-1] if item.organization} == {None}
+    assert (featured[-1].paper.code_url, featured[-1].paper.project_url) == ("https://github.com/a/b", "http://x.org")
+
+
+def test_characters_xml_cannot_carry_are_cleaned_where_they_enter() -> None:
+    items = json.loads(
+        r"""[{"title": "A\u0001 title\ufffe", "paper": {"id": "2607.07708", "summary": "Sum\u000bmary \ud800",
+        "authors": [{"name": "Ada\u0000 Lovelace"}, {"name": "\u001f"}]},
+        "submittedBy": {"user": "eve\u0002", "fullname": "Eve\uffff"}}]"""
+    )
+
+    featured, _ = parse_daily(items, date(2026, 7, 9))
+
+    paper = featured[0].paper
+    assert (paper.title, paper.abstract) == ("A title", "Summary")
+    assert paper.authors == (AuthorRecord("Ada Lovelace"),)
+    assert featured[0].submitter == AccountRecord("eve", "Eve")
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+05:00", "9999-12-31T23:00:00-05:00", "9999-12-31T22:00:00Z"])
+def test_timestamps_at_the_ends_of_the_calendar_are_unknown_dates(moment: str) -> None:
+    """Once an OverflowError that stopped the whole import; now the item keeps the file's date and no arXiv date."""
+    items = [{"publishedAt": moment, "paper": {"id": "2607.07708", "publishedAt": moment}}]
+
+    featured, rejected = parse_daily(items, date(2026, 7, 9))
+
+    assert rejected == []
+    assert (featured[0].paper.announced_on, featured[0].paper.submitted_at) == (None, None)

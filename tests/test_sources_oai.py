@@ -217,3 +217,22 @@ def test_a_checkpointed_token_resumes_the_harvest(server: ReplayServer, client: 
 
     assert [request.params for request in server.requests] == [{"verb": "ListRecords", "resumptionToken": TOKEN}]
     assert [page.records for page in pages] == [[]]
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+def test_dates_at_the_ends_of_the_calendar_reject_the_record_not_the_page(day: str) -> None:
+    """Midnight UTC on 0001-01-01 is the evening before in New York: outside the calendar, once an OverflowError."""
+    body = f"""<?xml version="1.0" encoding="UTF-8"?>
+<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/"><ListRecords>
+<record><header><identifier>oai:arXiv.org:1501.00002</identifier></header><metadata>
+  <arXiv xmlns="http://arxiv.org/OAI/arXiv/"><id>1501.00002</id><created>{day}</created>
+  <title>Edge</title></arXiv></metadata></record>
+<record><header><identifier>oai:arXiv.org:1501.00003</identifier></header><metadata>
+  <arXiv xmlns="http://arxiv.org/OAI/arXiv/"><id>1501.00003</id><created>2015-01-01</created>
+  <title>Kept</title></arXiv></metadata></record>
+</ListRecords></OAI-PMH>"""
+
+    page = parse_list_records(body.encode())
+
+    assert [record.arxiv_id for record in page.records] == ["1501.00003"]
+    assert page.rejected == [RejectedLine(1, f"oai:arXiv.org:1501.00002: unreadable date {day!r}")]

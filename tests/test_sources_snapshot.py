@@ -260,3 +260,38 @@ def test_any_json_object_is_a_record_or_a_clear_rejection(fields: dict[str, obje
         assert str(error)
     else:
         assert record.arxiv_id and record.title
+
+
+def test_characters_xml_cannot_carry_are_cleaned_where_they_enter() -> None:
+    """One title with U+0001 once broke the daily feed for every reader; the snapshot is JSON and can hold it."""
+    line = json.dumps(
+        {
+            "id": "0704.0001",
+            "title": "Calc\u0001ulation\ufffe",
+            "abstract": "An\u000b abstract \ud800",
+            "authors_parsed": [["Bal\u0000\\'azs", "C.\u001f", ""]],
+            "categories": "hep-ph\u0001 hep-th",
+            "comments": "\u0002",
+            "doi": "10.1000/x\u0003y",
+        }
+    )
+
+    record = parse_snapshot_line(line)
+
+    assert (record.title, record.abstract, record.comments) == ("Calculation", "An abstract", None)
+    assert record.authors == (AuthorRecord("C. Balázs"),)
+    assert (record.categories, record.doi) == (("hep-ph", "hep-th"), "10.1000/xy")
+
+
+def test_version_dates_at_the_ends_of_the_calendar_reject_the_line() -> None:
+    """23:00 GMT on the last day of 9999 is listed the day after: once an OverflowError that stopped the import."""
+    line = json.dumps(
+        {
+            "id": "0704.0001",
+            "title": "Edge",
+            "versions": [{"version": "v1", "created": "Fri, 31 Dec 9999 23:00:00 GMT"}],
+        }
+    )
+
+    with pytest.raises(SnapshotLineError, match="0704.0001: impossible version date"):
+        parse_snapshot_line(line)

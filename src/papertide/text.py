@@ -1,15 +1,30 @@
-"""LaTeX in titles and abstracts: HTML for pages (math left to KaTeX) and readable plain text for mails and feeds.
+"""Text every layer shares: what XML can carry, which links may be rendered, and LaTeX in titles and abstracts.
 
-Math (``$…$``, ``$$…$$``, ``\\(…\\)``) is left alone for KaTeX in the browser; outside it, ``\\texttt{x}``,
-``\\textbf{x}``, ``\\emph{x}``/``\\textit{x}`` and ``\\url{x}`` become tags so abstracts do not show raw
-commands. The input is escaped first, so nothing a paper says can become markup of its own.
+Sources and forms clean text with :func:`xml_safe` where it enters and check links with :func:`http_url`, and
+the feeds and view-models apply the same two as a last line of defence for rows stored before; one definition
+serves them all, so "clean" means the same thing at the door and at the page.
+
+LaTeX becomes HTML for pages (math left to KaTeX) and readable plain text for mails and feeds. Math (``$…$``,
+``$$…$$``, ``\\(…\\)``) is left alone for KaTeX in the browser; outside it, ``\\texttt{x}``, ``\\textbf{x}``,
+``\\emph{x}``/``\\textit{x}`` and ``\\url{x}`` become tags so abstracts do not show raw commands. The input is
+escaped first, so nothing a paper says can become markup of its own.
 """
 
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from markupsafe import Markup, escape
+
+# The links papertide stores and renders are at most this long (the columns are VARCHAR(500)).
+MAX_URL = 500
+# XML 1.0 §2.2 Char: no C0 control but tab, LF and CR, no lone surrogate (JSON and forms can hold one), not
+# U+FFFE or U+FFFF. One such character makes a whole feed unparseable, and PostgreSQL refuses NUL in text.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# Never inside a link: spaces and controls (C0, DEL, C1), which browsers strip or stop at, so what is checked would
+# not be what is followed; and what XML cannot carry.
+_NOT_IN_URL = re.compile("[\x00-\x20\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 _MATH = re.compile(r"\$\$.+?\$\$|\$[^$]+?\$|\\\(.+?\\\)|\\\[.+?\\\]", re.DOTALL)
 _COMMANDS = {
@@ -21,6 +36,27 @@ _COMMANDS = {
 }
 _COMMAND = re.compile(r"\\(texttt|textbf|textit|emph|textsc)\{([^{}$]*)\}")
 _URL = re.compile(r"\\url\{(https?://[^{}\s\"<>]+)\}")
+
+
+def xml_safe(text: str) -> str:
+    """``text`` without the characters XML 1.0 cannot carry; everything else, private-use characters included."""
+    return _NOT_XML.sub("", text)
+
+
+def http_url(value: str | None) -> str | None:
+    """``value`` trimmed when it is an absolute http(s) link of at most MAX_URL characters, else ``None``.
+
+    The only links a page may turn into an href: ``javascript:``, ``data:``, scheme-relative ``//host`` and
+    relative paths are all refused, as are links with spaces or control characters inside.
+    """
+    url = (value or "").strip()
+    if not url or len(url) > MAX_URL or _NOT_IN_URL.search(url):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unbalanced bracket in the host ("http://[::1")
+        return None
+    return url if parts.scheme in ("http", "https") and parts.hostname else None
 
 
 def latex_text(text: str | None) -> Markup:

@@ -18,7 +18,7 @@ from lxml import etree
 from papertide.arxiv_ids import estimate_announcement, parse_arxiv_id
 from papertide.records import AuthorRecord, PaperRecord, RejectedLine, VersionRecord
 from papertide.sources.http import PoliteClient
-from papertide.sources.normalize import clean_text, parse_xml
+from papertide.sources.normalize import clean_text, parse_xml, within_calendar
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +131,7 @@ def _timestamp(entry: Any, tag: str) -> datetime | None:
     if not text:
         return None
     try:
-        return datetime.fromisoformat(text)
+        return within_calendar(datetime.fromisoformat(text))
     except ValueError as exc:
         raise ValueError(f"unreadable <{tag.split('}')[1]}> timestamp {text!r}") from exc
 

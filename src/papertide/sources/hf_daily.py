@@ -15,7 +15,7 @@ from pathlib import Path
 
 from papertide.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from papertide.records import AccountRecord, AuthorRecord, FeaturedRecord, PaperRecord, RejectedLine
-from papertide.sources.normalize import clean_text, is_date_only, listing_date
+from papertide.sources.normalize import clean_text, clean_url, is_date_only, listing_date, within_calendar
 
 _DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})", re.ASCII)
 _HF_ORIGIN = "https://huggingface.co"
@@ -111,8 +111,8 @@ def _paper(item: dict[str, object], paper: dict[str, object]) -> PaperRecord:
         authors=_authors(paper.get("authors")),
         submitted_at=submitted,
         announced_on=listing_date(published) if published else None,
-        code_url=clean_text(paper.get("githubRepo")),
-        project_url=clean_text(paper.get("projectPage")),
+        code_url=clean_url(paper.get("githubRepo")),
+        project_url=clean_url(paper.get("projectPage")),
     )
 
 
@@ -130,11 +130,12 @@ def _account(raw: object) -> AccountRecord | None:
     if name is None:
         return None
     avatar = clean_text(raw.get("avatarUrl")) or clean_text(raw.get("avatar"))
+    # Avatars of users without an upload are paths on huggingface.co; "//host/x" names another site.
+    on_hf = avatar is not None and avatar.startswith("/") and not avatar.startswith("//")
     return AccountRecord(
         name=name,
         fullname=clean_text(raw.get("fullname")),
-        # Avatars of users without an upload are paths on huggingface.co.
-        avatar_url=f"{_HF_ORIGIN}{avatar}" if avatar and avatar.startswith("/") else avatar,
+        avatar_url=clean_url(f"{_HF_ORIGIN}{avatar}" if on_hf else avatar),
     )
 
 
@@ -142,7 +143,7 @@ def _timestamp(value: object) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:
-        moment = datetime.fromisoformat(value.strip())
+        moment = within_calendar(datetime.fromisoformat(value.strip()))
     except ValueError:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

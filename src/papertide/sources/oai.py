@@ -17,7 +17,7 @@ from lxml import etree
 from papertide.arxiv_ids import InvalidArxivId, estimate_announcement, parse_arxiv_id
 from papertide.records import AuthorRecord, PaperRecord, RejectedLine
 from papertide.sources.http import PoliteClient
-from papertide.sources.normalize import clean_text, collapse_space, parse_xml
+from papertide.sources.normalize import clean_text, parse_xml, within_calendar
 
 _OAI = "{http://www.openarchives.org/OAI/2.0/}"
 _ARXIV = "{http://arxiv.org/OAI/arXiv/}"
@@ -61,7 +61,7 @@ def parse_list_records(content: bytes) -> OaiPage:
         code = error.get("code") or "unknown"
         if code == _NO_RECORDS:
             return OaiPage(records=[], rejected=[])
-        raise OaiError(code, collapse_space(error.text or "") or "no explanation given")
+        raise OaiError(code, clean_text(error.text) or "no explanation given")
     page = OaiPage(records=[], rejected=[])
     for position, record in enumerate(root.iter(f"{_OAI}record"), start=1):
         if record.find(f"{_OAI}header[@status='deleted']") is not None:
@@ -125,7 +125,7 @@ def _arxiv_author(author: Any) -> AuthorRecord:
     parts = (author.findtext(f"{_ARXIV}{tag}") for tag in ("forenames", "keyname", "suffix"))
     affiliations = (clean_text(a.text) for a in author.iterfind(f"{_ARXIV}affiliation"))
     return AuthorRecord(
-        name=collapse_space(" ".join(part for part in parts if part)),
+        name=clean_text(" ".join(part for part in parts if part)) or "",
         affiliations=tuple(a for a in affiliations if a),
     )
 
@@ -180,7 +180,7 @@ def _date(body: Any, tag: str, header_id: str) -> date | None:
 
 def _parse_day(text: str, header_id: str) -> date:
     try:
-        return date.fromisoformat(text.strip())
+        return within_calendar(date.fromisoformat(text.strip()))
     except ValueError as exc:
         raise _UnreadableRecord(f"{header_id}: unreadable date {text.strip()!r}") from exc
 

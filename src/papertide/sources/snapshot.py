@@ -19,7 +19,7 @@ from typing import TextIO
 
 from papertide.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from papertide.records import AuthorRecord, PaperRecord, RejectedLine, VersionRecord
-from papertide.sources.normalize import clean_text, listing_date, tex_to_unicode
+from papertide.sources.normalize import clean_text, listing_date, tex_to_unicode, within_calendar
 
 _GZIP_MAGIC = b"\x1f\x8b"
 # "Mon, 2 Apr 2007 19:18:42 GMT": strptime is several times slower and locale-dependent.
@@ -97,14 +97,13 @@ def parse_snapshot_line(line: str) -> PaperRecord:
         raise SnapshotLineError(f"{arxiv_id.id}: the line has no title")
     versions = _versions(data.get("versions"), arxiv_id.id)
     first = versions[0].created if versions else None
-    categories = data.get("categories")
     return PaperRecord(
         arxiv_id=arxiv_id.id,
         title=title,
         abstract=clean_text(data.get("abstract")),
         version=versions[-1].version if versions else arxiv_id.version,
         authors=_authors(data),
-        categories=tuple(dict.fromkeys(categories.split())) if isinstance(categories, str) else (),
+        categories=tuple(dict.fromkeys((clean_text(data.get("categories")) or "").split())),
         versions=versions,
         submitted_at=first,
         updated_at=versions[-1].created if versions else None,
@@ -137,7 +136,7 @@ def _version_date(text: object, arxiv_id: str) -> datetime:
         raise SnapshotLineError(f"{arxiv_id}: unreadable version date {text!r}")
     day, _, year, hour, minute, second = match.groups()
     try:
-        return datetime(int(year), month, int(day), int(hour), int(minute), int(second), tzinfo=UTC)
+        return within_calendar(datetime(int(year), month, int(day), int(hour), int(minute), int(second), tzinfo=UTC))
     except ValueError:
         raise SnapshotLineError(f"{arxiv_id}: impossible version date {text!r}") from None
 
@@ -161,7 +160,7 @@ def _parsed_name(entry: object) -> str:
 
 
 def _name(text: str) -> str:
-    name = " ".join(text.split())
+    name = clean_text(text) or ""
     # Most names have no TeX; checking for a backslash here saves a call per name on the bulk path.
     return tex_to_unicode(name) if "\\" in name else name
 
