@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from typing import Any
+from urllib.parse import quote_plus
 
 import feedparser
 import feedparser_rs
@@ -147,3 +148,22 @@ def test_personal_feed_is_private_and_revocable(client: TestClient, embedded_cor
     client.post("/settings/feed-token/revoke", data={"csrf_token": token})
     newer = re.search(r"(/feeds/personal/[\w-]+)\.rss", replaced)
     assert newer and client.get(f"{newer.group(1)}.rss").status_code == 404
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_text_xml_cannot_carry_breaks_no_feed(client: TestClient, db: Database, featured: list[str], fmt: str) -> None:
+    """A title stored with U+0001 (imported before sources cleaned text) once made every reader's daily feed a
+    500; the writer drops such characters itself, and a search for them gets its feed too."""
+    with db.write_session() as session:
+        session.execute(
+            update(Paper)
+            .where(Paper.arxiv_id == featured[1])
+            .values(title="Graph\x01 paper\ufffe one", abstract="Ctrl\x0b and\x1f", authors=[{"name": "Ada\x02"}])
+        )
+    for path in (f"/feeds/daily.{fmt}", f"/feeds/weekly.{fmt}", f"/feeds/category/cs.CL.{fmt}"):
+        titles = [entry.title for entry in parsed(client, path).entries]
+        assert "Graph paper one" in titles, path
+    for char in ("\x01", "\x0b", "\x1f", "\ufffe"):
+        search = parsed(client, f"/feeds/search.{fmt}?q=" + quote_plus(f"graph{char}"))
+        assert search.feed.title == "papertide: search “graph”"
+    assert parsed(client, f"/feeds/category/cs.C%01L.{fmt}").feed.title == "papertide: new in cs.CL"

@@ -4,13 +4,17 @@ Every feed route builds a :class:`FeedSpec` (title, page URL, the papers) and ca
 writes the format asked for and answers ``304 Not Modified`` when the reader's ``If-None-Match`` or
 ``If-Modified-Since`` shows it already has this version. Titles and abstracts are turned into plain text (LaTeX
 made readable), so no reader has to interpret markup from a paper.
+
+The writer never raises on text: sources and forms clean what they take in, but a row stored before they did, or
+a search query in the feed's title, may still hold a character XML 1.0 cannot carry, and one such character would
+make the feed a 500 for every reader. Every string is passed through :func:`xml_safe` on its way out.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Literal
@@ -21,7 +25,7 @@ from fastapi.responses import Response
 from feedgen.feed import FeedGenerator
 
 from papertide.queries import PaperRow
-from papertide.text import latex_plain
+from papertide.text import latex_plain, xml_safe
 
 FeedFormat = Literal["rss", "atom", "json"]
 FORMATS: dict[str, FeedFormat] = {"rss": "rss", "atom": "atom", "json": "json"}
@@ -85,10 +89,45 @@ def _not_modified(request: Request, etag: str, modified: datetime) -> bool:
 
 
 def render_feed(spec: FeedSpec, fmt: FeedFormat, base_url: str) -> str:
-    return _json_feed(spec, base_url) if fmt == "json" else _xml_feed(spec, fmt, base_url)
+    spec = replace(
+        spec,
+        title=xml_safe(spec.title),
+        description=xml_safe(spec.description),
+        page_url=xml_safe(spec.page_url),
+        feed_path=xml_safe(spec.feed_path),
+    )
+    items = [_item(paper, base_url) for paper in spec.papers]
+    return _json_feed(spec, items, base_url) if fmt == "json" else _xml_feed(spec, items, fmt, base_url)
 
 
-def _xml_feed(spec: FeedSpec, fmt: Literal["rss", "atom"], base_url: str) -> str:
+@dataclass(frozen=True, slots=True)
+class _Item:
+    """One paper as every format writes it: plain text that XML can carry."""
+
+    url: str
+    title: str
+    summary: str
+    published: datetime
+    authors: list[str]
+    categories: list[str]
+    paper: PaperRow
+
+
+def _item(paper: PaperRow, base_url: str) -> _Item:
+    title = xml_safe(latex_plain(paper.title))
+    names = (xml_safe(author["name"]).strip() for author in paper.authors[:20])
+    return _Item(
+        url=f"{base_url}/papers/{paper.arxiv_id}",
+        title=title,
+        summary=xml_safe(latex_plain(paper.abstract)) or title,
+        published=paper_date(paper),
+        authors=[name for name in names if name],  # Atom needs a name for every author
+        categories=[term for term in map(xml_safe, paper.categories) if term],
+        paper=paper,
+    )
+
+
+def _xml_feed(spec: FeedSpec, items: list[_Item], fmt: Literal["rss", "atom"], base_url: str) -> str:
     feed = FeedGenerator()
     feed.id(f"{base_url}{spec.feed_path}")
     feed.title(spec.title)
@@ -97,41 +136,24 @@ def _xml_feed(spec: FeedSpec, fmt: Literal["rss", "atom"], base_url: str) -> str
     feed.link(href=f"{base_url}{spec.feed_path}.{fmt}", rel="self")
     feed.language("en")
     feed.generator("papertide")
-    feed.updated(max((paper_date(p) for p in spec.papers), default=EPOCH))
-    for paper in spec.papers:
-        url = f"{base_url}/papers/{paper.arxiv_id}"
+    feed.updated(max((item.published for item in items), default=EPOCH))
+    for item in items:
         entry = feed.add_entry(order="append")
-        entry.id(url)
-        entry.guid(url, permalink=True)
-        entry.title(latex_plain(paper.title))
-        entry.link(href=url)
-        entry.description(latex_plain(paper.abstract) or latex_plain(paper.title))
-        entry.published(paper_date(paper))
-        entry.updated(paper_date(paper))
-        for author in paper.authors[:20]:
-            entry.author({"name": author["name"]})
-        for category in paper.categories:
-            entry.category(term=category)
+        entry.id(item.url)
+        entry.guid(item.url, permalink=True)
+        entry.title(item.title)
+        entry.link(href=item.url)
+        entry.description(item.summary)
+        entry.published(item.published)
+        entry.updated(item.published)
+        for name in item.authors:
+            entry.author({"name": name})
+        for term in item.categories:
+            entry.category(term=term)
     return str((feed.rss_str if fmt == "rss" else feed.atom_str)(pretty=True).decode())
 
 
-def _json_feed(spec: FeedSpec, base_url: str) -> str:
-    items = []
-    for paper in spec.papers:
-        url = f"{base_url}/papers/{paper.arxiv_id}"
-        items.append(
-            {
-                "id": url,
-                "url": url,
-                "external_url": f"https://arxiv.org/abs/{paper.arxiv_id}",
-                "title": latex_plain(paper.title),
-                "content_text": latex_plain(paper.abstract) or latex_plain(paper.title),
-                "date_published": paper_date(paper).isoformat(),
-                "authors": [{"name": author["name"]} for author in paper.authors[:20]],
-                "tags": list(paper.categories),
-                "_papertide": {"upvotes": paper.upvotes, "comments": paper.comments},
-            }
-        )
+def _json_feed(spec: FeedSpec, items: list[_Item], base_url: str) -> str:
     feed = {
         "version": "https://jsonfeed.org/version/1.1",
         "title": spec.title,
@@ -139,7 +161,20 @@ def _json_feed(spec: FeedSpec, base_url: str) -> str:
         "home_page_url": spec.page_url,
         "feed_url": f"{base_url}{spec.feed_path}.json",
         "language": "en",
-        "items": items,
+        "items": [
+            {
+                "id": item.url,
+                "url": item.url,
+                "external_url": f"https://arxiv.org/abs/{item.paper.arxiv_id}",
+                "title": item.title,
+                "content_text": item.summary,
+                "date_published": item.published.isoformat(),
+                "authors": [{"name": name} for name in item.authors],
+                "tags": item.categories,
+                "_papertide": {"upvotes": item.paper.upvotes, "comments": item.paper.comments},
+            }
+            for item in items
+        ],
     }
     return json.dumps(feed, ensure_ascii=False, indent=1)
 
