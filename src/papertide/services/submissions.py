@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -18,6 +17,7 @@ from sqlalchemy.orm import Session
 from papertide.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from papertide.db import Database, insert_ignoring_conflicts
 from papertide.models import FeaturedPaper, Organization, OrganizationMember, Paper, User, utcnow
+from papertide.text import MAX_URL, http_url
 
 
 class SubmissionError(ValueError):
@@ -146,10 +146,13 @@ def set_paper_hidden(session: Session, arxiv_id: str, hidden: bool) -> None:
 
 
 def _checked_url(url: str | None) -> str | None:
+    """A blank field clears the link; anything else must pass the same check as links from imports."""
     url = (url or "").strip()
     if not url:
         return None
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 500:
-        raise SubmissionError(f"{url[:80]!r} is not an http(s) link.")
+    if http_url(url) is None:
+        raise SubmissionError(
+            f"{url[:80]!r} is not an http(s) link: give a full address such as https://github.com/owner/repo, "
+            f"at most {MAX_URL} characters."
+        )
     return url

@@ -1,20 +1,21 @@
 """View-models: what each page shows, built once from query rows and rendered as HTML or as its JSON twin.
 
 Templates never reach into the database and JSON twins are ``asdict`` of the same objects, so a page and its
-``.json`` always agree.
+``.json`` always agree. Every link to another site a view-model carries has passed :func:`http_url`, so no
+template can render a ``javascript:`` href, even from a row stored before sources checked their links.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from papertide.arxiv_ids import abs_url, pdf_url
-from papertide.periods import Period
+from papertide.periods import Period, month_period, week_period
 from papertide.queries import SORTS, Account, CommentRow, PaperExtras, PaperRow, Sort
+from papertide.text import http_url
 
 EXCERPT_CHARS = 300
 SHOWN_AUTHORS = 3
@@ -72,7 +73,7 @@ def card(row: PaperRow, voted: set[int]) -> Card:
         voted=row.id in voted,
         submitted_by=row.submitted_by,
         organization=row.organization,
-        code_url=row.code_url,
+        code_url=http_url(row.code_url),
         trending_score=row.trending_score,
     )
 
@@ -106,15 +107,10 @@ def listing_tabs(period: Period | None, active: str) -> list[Link]:
     day = period.start if period else None
     return [
         Link("Daily", f"/papers/date/{day.isoformat()}" if day else "/", active == "day"),
-        Link("Weekly", f"/papers/week/{_week_key(day)}" if day else "/papers/week", active == "week"),
-        Link("Monthly", f"/papers/month/{day:%Y-%m}" if day else "/papers/month", active == "month"),
+        Link("Weekly", f"/papers/week/{week_period(day).key}" if day else "/papers/week", active == "week"),
+        Link("Monthly", f"/papers/month/{month_period(day).key}" if day else "/papers/month", active == "month"),
         Link("Trending", "/papers/trending", active == "trending"),
     ]
-
-
-def _week_key(day: date) -> str:
-    year, week, _ = day.isocalendar()
-    return f"{year}-W{week:02d}"
 
 
 def query_string(**params: str | None) -> str:
@@ -177,14 +173,17 @@ class PaperPage:
 
 
 def paper_links(row: PaperRow, extras: PaperExtras) -> list[Link]:
-    links = [Link("arXiv", abs_url(row.arxiv_id)), Link("PDF", pdf_url(row.arxiv_id))]
-    if extras.doi:
-        links.append(Link("DOI", f"https://doi.org/{extras.doi}"))
-    if row.code_url:
-        links.append(Link("Code", row.code_url))
-    if row.project_url:
-        links.append(Link("Project page", row.project_url))
-    return links
+    """The buttons of a paper page; a stored link that is not http(s) is left out rather than rendered."""
+    doi = f"https://doi.org/{quote(extras.doi, safe='/')}" if extras.doi else None
+    candidates = [
+        ("arXiv", abs_url(row.arxiv_id)),
+        ("PDF", pdf_url(row.arxiv_id)),
+        ("DOI", doi),
+        ("Code", row.code_url),
+        ("Project page", row.project_url),
+    ]
+    checked = ((label, http_url(url)) for label, url in candidates)
+    return [Link(label, url) for label, url in checked if url]
 
 
 def comment_view(row: CommentRow, viewer: str | None) -> CommentView:
