@@ -2,6 +2,9 @@
 
 Math spans (``$…$``, ``$$…$$``, ``\\(…\\)``) are swapped for private-use placeholders before Markdown runs, so
 ``$a_1 * b_2$`` keeps its underscores and stars, and put back as escaped text for KaTeX to render in the browser.
+The two private-use characters the placeholders are made of are stashed the same way when a person types them,
+so every placeholder in the rendered text is one this module wrote. Bodies are cleaned of what XML cannot carry
+(and PostgreSQL refuses, NUL) before they are stored.
 """
 
 from __future__ import annotations
@@ -16,10 +19,15 @@ from sqlalchemy.orm import Session
 
 from papertide.models import Comment, Paper, utcnow
 from papertide.services.papers import refresh_counters
+from papertide.text import xml_safe
 
 MAX_COMMENT = 10_000
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).disable("image")
-_MATH = re.compile(r"\$\$.+?\$\$|\$[^$\n]+?\$|\\\(.+?\\\)|\\\[.+?\\\]", re.DOTALL)
+_OPEN, _CLOSE = "\ue000", "\ue001"
+# Math spans, and the placeholder characters themselves: stashing what the person typed keeps it from being read
+# back as a placeholder (a lone "\ue0009\ue001" once named a span that did not exist).
+_STASHED = re.compile(rf"\$\$.+?\$\$|\$[^$\n]+?\$|\\\(.+?\\\)|\\\[.+?\\\]|[{_OPEN}{_CLOSE}]", re.DOTALL)
+_PLACEHOLDER = re.compile(rf"{_OPEN}(\d+){_CLOSE}")
 _TAGS = {"p", "br", "strong", "em", "code", "pre", "blockquote", "ul", "ol", "li", "a", "hr", "h3", "h4"}
 _ATTRIBUTES = {"a": {"href", "title"}}
 
@@ -29,15 +37,18 @@ class CommentError(ValueError):
 
 
 def render_markdown(text: str) -> str:
-    """Markdown → sanitized HTML; raw HTML in the input is shown as text, links get rel=nofollow."""
+    """Markdown → sanitized HTML; raw HTML in the input is shown as text, links get rel=nofollow.
+
+    ``text`` is a body as stored, already without what XML cannot carry (a lone surrogate cannot even be encoded).
+    """
     spans: list[str] = []
 
     def stash(match: re.Match[str]) -> str:
         spans.append(match.group(0))
-        return f"\ue000{len(spans) - 1}\ue001"
+        return f"{_OPEN}{len(spans) - 1}{_CLOSE}"
 
-    rendered = _markdown.render(_MATH.sub(stash, text))
-    restored = re.sub("\ue000(\\d+)\ue001", lambda m: html.escape(spans[int(m.group(1))], quote=False), rendered)
+    rendered = _markdown.render(_STASHED.sub(stash, text))
+    restored = _PLACEHOLDER.sub(lambda m: html.escape(spans[int(m.group(1))], quote=False), rendered)
     return nh3.clean(
         restored,
         tags=_TAGS,
@@ -108,7 +119,7 @@ def _own(session: Session, comment_id: int, user_id: int) -> Comment:
 
 
 def _checked(body: str) -> str:
-    body = body.strip()
+    body = xml_safe(body).strip()
     if not body:
         raise CommentError("A comment cannot be empty.")
     if len(body) > MAX_COMMENT:
