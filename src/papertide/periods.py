@@ -2,22 +2,27 @@
 
 Pure parsing shared by the pages, the feeds and the hf.co-compatible API, so ``/papers/week/2024-W01`` and
 ``/api/daily_papers?week=2024-W01`` always mean the same seven days.
+
+Every day of Python's calendar (years 1 to 9999) is in some period, and no period reaches past it: the last ISO
+week of 9999 ends with the calendar on Friday 9999-12-31, and the first and last periods have no previous or next
+one. So any text either parses into a period whose key, label and neighbours all work, or raises
+:class:`InvalidPeriod`, which the routes answer with a 4xx.
 """
 
 from __future__ import annotations
 
+import calendar
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
 
 PeriodKind = Literal["day", "week", "month"]
-_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
 class InvalidPeriod(ValueError):
-    """The text is not a day, week or month; the message shows the expected form."""
+    """The text is not a day, week or month, or names one the calendar lacks; the message says which."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,8 +37,8 @@ class Period:
             return self.start.isoformat()
         if self.kind == "week":
             year, week, _ = self.start.isocalendar()
-            return f"{year}-W{week:02d}"
-        return f"{self.start.year}-{self.start.month:02d}"
+            return f"{year:04d}-W{week:02d}"
+        return f"{self.start.year:04d}-{self.start.month:02d}"
 
     @property
     def label(self) -> str:
@@ -43,11 +48,13 @@ class Period:
             return f"Week {self.key[-2:]} of {self.key[:4]} ({self.start:%b %-d} – {self.end:%b %-d})"
         return self.start.strftime("%B %Y")
 
-    def previous(self) -> Period:
-        return _shift(self, -1)
+    def previous(self) -> Period | None:
+        """The period before, or ``None`` for the first one of the calendar."""
+        return None if self.start == date.min else _of_kind(self.kind, self.start - timedelta(days=1))
 
-    def next(self) -> Period:
-        return _shift(self, 1)
+    def next(self) -> Period | None:
+        """The period after, or ``None`` for the last one of the calendar."""
+        return None if self.end == date.max else _of_kind(self.kind, self.end + timedelta(days=1))
 
 
 def day_period(day: date) -> Period:
@@ -55,52 +62,39 @@ def day_period(day: date) -> Period:
 
 
 def week_period(day: date) -> Period:
-    start = day - timedelta(days=day.weekday())
-    return Period("week", start, start + timedelta(days=6))
+    start = day - timedelta(days=day.weekday())  # 0001-01-01 is a Monday: no week starts before the calendar
+    # The last week of 9999 is cut short by the end of the calendar, a Friday.
+    end = start + timedelta(days=6) if date.max - start >= timedelta(days=6) else date.max
+    return Period("week", start, end)
 
 
 def month_period(day: date) -> Period:
-    start = day.replace(day=1)
-    following = (start + timedelta(days=32)).replace(day=1)
-    return Period("month", start, following - timedelta(days=1))
+    return Period("month", day.replace(day=1), day.replace(day=calendar.monthrange(day.year, day.month)[1]))
+
+
+def _of_kind(kind: PeriodKind, day: date) -> Period:
+    return {"day": day_period, "week": week_period, "month": month_period}[kind](day)
 
 
 def parse_period(kind: PeriodKind, text: str) -> Period:
+    form, pattern = _FORMS[kind]
+    match = pattern.fullmatch(text)
+    if match is None:
+        raise InvalidPeriod(f"{text[:40]!r} is not a {kind}: expected {form}")
     try:
-        if kind == "day":
-            return day_period(date.fromisoformat(_exact(text, r"\d{4}-\d{2}-\d{2}")))
-        if kind == "week":
-            return _parse_week(text)
-        return _parse_month(text)
-    except ValueError as error:
-        expected = {"day": "YYYY-MM-DD", "week": "YYYY-Www", "month": "YYYY-MM"}[kind]
-        raise InvalidPeriod(f"{text[:40]!r} is not a {kind}: expected {expected}") from error
+        return _BUILDERS[kind](*map(int, match.groups()))
+    except ValueError as error:  # 2026-02-30, 2026-W53, 0000-01: the right shape, but not in the calendar
+        raise InvalidPeriod(f"no such {kind}: {text} (expected {form} in years 0001 to 9999)") from error
 
 
-def _exact(text: str, pattern: str) -> str:
-    if not re.fullmatch(pattern, text):
-        raise ValueError(text)
-    return text
-
-
-def _parse_week(text: str) -> Period:
-    match = _WEEK.match(text)
-    if not match:
-        raise ValueError(text)
-    return week_period(date.fromisocalendar(int(match.group(1)), int(match.group(2)), 1))
-
-
-def _parse_month(text: str) -> Period:
-    match = _MONTH.match(text)
-    if not match:
-        raise ValueError(text)
-    return month_period(date(int(match.group(1)), int(match.group(2)), 1))
-
-
-def _shift(period: Period, steps: int) -> Period:
-    if period.kind == "day":
-        return day_period(period.start + timedelta(days=steps))
-    if period.kind == "week":
-        return week_period(period.start + timedelta(weeks=steps))
-    anchor = period.start - timedelta(days=1) if steps < 0 else period.end + timedelta(days=1)
-    return month_period(anchor)
+_FORMS = {
+    "day": ("YYYY-MM-DD", re.compile(r"(\d{4})-(\d{2})-(\d{2})", re.ASCII)),
+    "week": ("YYYY-Www", re.compile(r"(\d{4})-W(\d{2})", re.ASCII)),
+    "month": ("YYYY-MM", re.compile(r"(\d{4})-(\d{2})", re.ASCII)),
+}
+_BUILDERS: dict[str, Callable[..., Period]] = {
+    "day": lambda year, month, day: day_period(date(year, month, day)),
+    # Monday of a week 53 the year does not have raises, as does one past 9999-W52 (it would fall in 10000).
+    "week": lambda year, week: week_period(date.fromisocalendar(year, week, 1)),
+    "month": lambda year, month: month_period(date(year, month, 1)),
+}
