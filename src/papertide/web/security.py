@@ -7,6 +7,8 @@ otherwise. Requests that authenticate with a bearer token carry no cookies and a
 app lists as token-authenticated (for example RFC 8058 one-click unsubscribe). A body that stalls for
 ``BODY_READ_TIMEOUT_SECONDS`` is answered 408, so a slow client cannot hold a connection (or shutdown) for long.
 
+A NUL character anywhere in the path, the query or the body is refused with 400 (:func:`_carries_nul`).
+
 ``Authorization`` is read by one parser (:func:`bearer_token`) for both the CSRF exemption and the user; a request
 with more than one such header is refused, so the two can never disagree.
 
@@ -58,6 +60,9 @@ class GuardMiddleware:
         self.exempt_paths = tuple(exempt_paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and _carries_nul(scope["path"], scope.get("query_string", b"")):
+            await _refuse(scope, send, 400, NUL_MESSAGE)
+            return
         if scope["type"] != "http" or scope["method"] in SAFE_METHODS:
             await self.app(scope, receive, send)
             return
@@ -79,6 +84,9 @@ class GuardMiddleware:
         if body is None:
             await _refuse(scope, send, 413, "That request is too large.")
             return
+        if _carries_nul("", body):
+            await _refuse(scope, send, 400, NUL_MESSAGE)
+            return
         if not self._exempt(scope, token) and not csrf_ok(scope, headers, body):
             await _refuse(
                 scope, send, 403, "The form expired or came from another site. Reload the page and try again."
@@ -90,6 +98,16 @@ class GuardMiddleware:
         if token is not None:
             return True
         return any(str(scope["path"]).startswith(path) for path in self.exempt_paths)
+
+
+NUL_MESSAGE = "Text cannot contain the NUL character (%00); remove it and send again."
+_NUL_FORMS = (b"\x00", b"%00", b"\\u0000")  # raw, form- or URL-encoded, JSON-escaped
+
+
+def _carries_nul(path: str, data: bytes) -> bool:
+    """NUL is no character of any text papertide keeps (PostgreSQL cannot store it in text, XML cannot carry it),
+    so a request carrying one is refused whole, before any route compares or stores it."""
+    return "\x00" in path or any(form in data.lower() for form in _NUL_FORMS)
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes | None:
