@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # The CPU build of PyTorch: an unpinned torch pulls a multi-GB CUDA build. On a GPU machine set TORCH_SPEC=torch.
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: install install-test demo serve test lint typecheck check clean
+.PHONY: install install-test demo serve test lint typecheck layers check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +33,11 @@ lint: install-test
 typecheck: install-test
 	$(BIN)/mypy
 
-check: lint typecheck test
+# The import-linter contracts in pyproject.toml: the layers of docs/architecture.md, no import cycles.
+layers: install-test
+	$(BIN)/lint-imports
+
+check: lint typecheck layers test
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
