@@ -120,7 +120,7 @@ def test_link_edits_refuse_other_schemes_with_a_clear_message(client: TestClient
         "\ue001",
         "\ue0000\ue001",
         "before \ue0007\ue001 $x_1$ after",
-        "a NUL\x00, a \x01 and a \x0b control",
+        "a \x01, a \x0b and a \x1f control",  # a NUL never gets this far: web/security.py answers it with 400
         "$a$ \ue000\ue001 $b$",
     ],
 )
