@@ -13,12 +13,13 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from itsdangerous import URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from papertide.app import SESSION_COOKIE, create_app
 from papertide.config import Settings
 from papertide.db import Database
-from papertide.models import AccessToken, Subscription, User
+from papertide.models import AccessToken, Collection, Paper, Subscription, User
+from papertide.records import AuthorRecord
 from papertide.services.accounts import AccountError, create_user
 from papertide.services.papers import upsert_papers
 from papertide.services.ratelimit import wait_before
@@ -462,3 +463,52 @@ def test_the_development_secret_is_announced_loudly(settings: Settings, caplog: 
     with caplog.at_level("WARNING", logger="papertide.app"):
         create_app(settings.model_copy(update={"semantic_search": False}))
     assert any("development secret" in record.getMessage() for record in caplog.records)
+
+
+# -- paper links: a self-chosen name proves nothing (audit 2) -------------------------------------------------------
+
+
+def test_a_full_name_matching_an_author_does_not_open_link_editing(client: TestClient, db: Database) -> None:
+    record = make_paper_record(arxiv_id="2501.00031", authors=[AuthorRecord("Ada Lovelace")])
+    with db.write_session() as session:
+        upsert_papers(session, [record])
+    token = sign_up(client, "impostor")
+    client.post("/settings/profile", data={"fullname": "Ada Lovelace", "csrf_token": token})
+    assert "/papers/2501.00031/links" not in client.get("/papers/2501.00031").text
+    refused = client.post("/papers/2501.00031/links", data={"code_url": "https://evil.example", "csrf_token": token})
+    assert refused.status_code == 403
+    with db.write_session() as session:
+        session.execute(update(Paper).where(Paper.arxiv_id == "2501.00031").values(hidden=True))
+    hidden = client.post("/papers/2501.00031/links", data={"code_url": "https://evil.example", "csrf_token": token})
+    assert hidden.status_code == 404
+    with db.read_session() as session:
+        assert session.execute(select(Paper.code_url)).scalar_one() is None
+
+
+def test_an_admin_may_edit_links(client: TestClient, db: Database) -> None:
+    with db.write_session() as session:
+        upsert_papers(session, [make_paper_record(arxiv_id="2501.00032")])
+    make_admin(db, "root")
+    token = log_in(client, "root")
+    saved = client.post("/papers/2501.00032/links", data={"code_url": "https://github.com/a/b", "csrf_token": token})
+    assert saved.status_code == 200
+    with db.read_session() as session:
+        assert session.execute(select(Paper.code_url)).scalar_one() == "https://github.com/a/b"
+
+
+def test_form_text_loses_what_xml_cannot_carry(client: TestClient, db: Database) -> None:
+    token = sign_up(client, "typist")
+    client.post("/collections", data={"title": "Reading\x01 list\x1f", "description": "a\x0bb", "csrf_token": token})
+    client.post("/settings/profile", data={"fullname": "Ty\x02pist", "csrf_token": token})
+    with db.read_session() as session:
+        assert session.execute(select(Collection.title, Collection.description)).one() == ("Reading list", "ab")
+        assert session.execute(select(User.fullname)).scalar_one() == "Typist"
+
+
+def test_no_reader_of_a_stored_foreign_link_gets_it(client: TestClient, db: Database) -> None:
+    with db.write_session() as session:
+        upsert_papers(session, [make_paper_record(arxiv_id="2501.00041")])
+        session.execute(update(Paper).where(Paper.arxiv_id == "2501.00041").values(code_url="javascript:alert(1)"))
+    assert "javascript" not in client.get("/api/papers/2501.00041").text
+    assert "javascript" not in client.get("/api/v1/papers/2501.00041").text
+    assert "javascript" not in client.get("/papers/2501.00041.md").text

@@ -149,7 +149,7 @@ def test_links_are_edited_by_the_submitter_only(settings: Settings, db: Database
         )
         assert saved.status_code == 200 and "https://github.com/owner/repo" in saved.text
         bad = owner.post("/papers/2611.00004/links", data={"code_url": "javascript:alert(1)", "csrf_token": token})
-        assert bad.status_code == 403 and "not an http(s) link" in bad.text
+        assert bad.status_code == 400 and "not an http(s) link" in bad.text
         other = sign_up(stranger, "stranger")
         refused = stranger.post("/papers/2611.00004/links", data={"code_url": "https://x.example", "csrf_token": other})
         assert refused.status_code == 403

@@ -32,6 +32,7 @@ from papertide.models import (
     Vote,
     utcnow,
 )
+from papertide.text import http_url
 
 Sort = Literal["upvotes", "trending", "newest"]
 SORTS: tuple[Sort, ...] = ("upvotes", "trending", "newest")
@@ -113,15 +114,16 @@ def _to_row(result: Any, score: float | None = None) -> PaperRow:
         categories=paper.categories,
         submitted_at=paper.submitted_at,
         announced_on=paper.announced_on,
-        code_url=paper.code_url,
-        project_url=paper.project_url,
+        # Rows stored before sources checked links may hold any scheme: every reader gets http(s) or nothing.
+        code_url=http_url(paper.code_url),
+        project_url=http_url(paper.project_url),
         github_stars=paper.github_stars,
         upvotes=paper.upvote_count,
         comments=paper.comment_count,
         featured_on=result[1],
         featured_at=result[2],
-        submitted_by=Account(result[4], result[5], result[6]) if result[4] else None,
-        organization=Account(result[7], result[8], result[9]) if result[7] else None,
+        submitted_by=Account(result[4], result[5], http_url(result[6])) if result[4] else None,
+        organization=Account(result[7], result[8], http_url(result[9])) if result[7] else None,
         trending_score=score,
     )
 
@@ -319,6 +321,7 @@ class PaperExtras:
     doi: str | None
     license: str | None
     report_no: str | None
+    hidden: bool
 
 
 def query_paper_extras(session: Session, paper_id: int) -> PaperExtras:
@@ -332,6 +335,7 @@ def query_paper_extras(session: Session, paper_id: int) -> PaperExtras:
         doi=paper.doi,
         license=paper.license,
         report_no=paper.report_no,
+        hidden=paper.hidden,
     )
 
 
@@ -459,7 +463,7 @@ def query_user(session: Session, username: str) -> UserProfile | None:
         user.id,
         user.username,
         user.fullname,
-        user.avatar_url,
+        http_url(user.avatar_url),
         user.email,
         user.created_at,
         user.is_admin,
@@ -502,7 +506,7 @@ def query_organization(session: Session, name: str) -> OrganizationPage | None:
         .order_by(User.username)
     ).scalars()
     return OrganizationPage(
-        organization.id, organization.name, organization.fullname, organization.avatar_url, list(members)
+        organization.id, organization.name, organization.fullname, http_url(organization.avatar_url), list(members)
     )
 
 

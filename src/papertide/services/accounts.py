@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from papertide.db import insert_ignoring_conflicts
 from papertide.email_address import InvalidEmail, normalise_email
 from papertide.models import Organization, OrganizationMember, User, utcnow
+from papertide.text import xml_safe
 
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,38}$")
 _ORG_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,94}$")
@@ -105,7 +106,7 @@ def update_profile(session: Session, user_id: int, *, fullname: str | None) -> s
     user = session.get(User, user_id)
     if user is None:
         raise AccountError("That account no longer exists.")
-    user.fullname = (fullname or "").strip()[:255] or None
+    user.fullname = xml_safe(fullname or "").strip()[:255] or None
     return user.email
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from papertide.db import insert_ignoring_conflicts
 from papertide.models import Collection, CollectionItem, utcnow
+from papertide.text import xml_safe
 
 MAX_TITLE = 120
 MAX_NOTE = 2_000
@@ -26,7 +27,7 @@ def slugify(title: str) -> str:
 def create_collection(
     session: Session, *, owner_id: int, title: str, description: str | None = None, is_public: bool = True
 ) -> Collection:
-    title = title.strip()
+    title = xml_safe(title).strip()
     if not 1 <= len(title) <= MAX_TITLE:
         raise CollectionError(f"A collection title is 1 to {MAX_TITLE} characters.")
     base = slugify(title)
@@ -40,7 +41,7 @@ def create_collection(
         owner_id=owner_id,
         slug=slug,
         title=title,
-        description=(description or "").strip()[:MAX_NOTE] or None,
+        description=xml_safe(description or "").strip()[:MAX_NOTE] or None,
         is_public=is_public,
         created_at=now,
         updated_at=now,
@@ -54,11 +55,11 @@ def update_collection(
     session: Session, *, collection_id: int, owner_id: int, title: str, description: str | None, is_public: bool
 ) -> Collection:
     collection = _owned(session, collection_id, owner_id)
-    title = title.strip()
+    title = xml_safe(title).strip()
     if not 1 <= len(title) <= MAX_TITLE:
         raise CollectionError(f"A collection title is 1 to {MAX_TITLE} characters.")
     collection.title = title
-    collection.description = (description or "").strip()[:MAX_NOTE] or None
+    collection.description = xml_safe(description or "").strip()[:MAX_NOTE] or None
     collection.is_public = is_public
     collection.updated_at = utcnow()
     return collection
@@ -112,7 +113,7 @@ def _owned(session: Session, collection_id: int, owner_id: int) -> Collection:
 
 
 def _note(note: str | None) -> str | None:
-    note = (note or "").strip()
+    note = xml_safe(note or "").strip()
     if len(note) > MAX_NOTE:
         raise CollectionError(f"A note is at most {MAX_NOTE:,} characters.")
     return note or None

@@ -109,30 +109,34 @@ def _organization_of(session: Session, user_id: int, name: str) -> int:
     return int(org_id)
 
 
-def can_edit_links(session: Session, paper: Paper, user_id: int) -> bool:
-    """Admins, the submitter, and users whose full name is one of the paper's authors may edit its links."""
+def can_edit_links(session: Session, paper_id: int, user_id: int) -> bool:
+    """Administrators and the people who submitted the paper may edit its links. A full name is chosen by its
+    owner and proves no authorship, so authors edit links once papertide can verify them (it cannot yet)."""
     user = session.get(User, user_id)
-    if user is None:
+    if user is None or not user.is_active:
         return False
     if user.is_admin:
         return True
-    submitter = session.execute(
-        select(FeaturedPaper.submitted_by_id).where(FeaturedPaper.paper_id == paper.id)
-    ).scalar()
-    if submitter == user_id:
-        return True
-    names = {author["name"].casefold() for author in paper.authors}
-    return bool(user.fullname) and user.fullname.casefold() in names  # type: ignore[union-attr]
+    submitted = select(FeaturedPaper.id).where(
+        FeaturedPaper.paper_id == paper_id, FeaturedPaper.submitted_by_id == user_id
+    )
+    return session.execute(submitted.limit(1)).first() is not None
+
+
+class LinksRefused(SubmissionError):
+    """Someone who may not edit this paper's links tried to."""
 
 
 def update_links(
     session: Session, *, arxiv_id: str, user_id: int, code_url: str | None, project_url: str | None
 ) -> Paper:
-    paper = session.execute(select(Paper).where(Paper.arxiv_id == arxiv_id)).scalar_one_or_none()
+    paper = session.execute(
+        select(Paper).where(Paper.arxiv_id == arxiv_id, Paper.hidden.is_(False))
+    ).scalar_one_or_none()
     if paper is None:
         raise SubmissionError(f"No paper {arxiv_id}.")
-    if not can_edit_links(session, paper, user_id):
-        raise SubmissionError("Only the submitter, the authors and admins can edit a paper's links.")
+    if not can_edit_links(session, paper.id, user_id):
+        raise LinksRefused("Only the people who submitted this paper and administrators can edit its links.")
     paper.code_url = _checked_url(code_url)
     paper.project_url = _checked_url(project_url)
     return paper

@@ -14,7 +14,6 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from papertide.models import Paper
 from papertide.queries import (
     PaperRow,
     query_arxiv_id,
@@ -37,7 +36,13 @@ from papertide.services.comments import (
     edit_comment,
     set_comment_hidden,
 )
-from papertide.services.submissions import SubmissionError, can_edit_links, set_paper_hidden, update_links
+from papertide.services.submissions import (
+    LinksRefused,
+    SubmissionError,
+    can_edit_links,
+    set_paper_hidden,
+    update_links,
+)
 from papertide.services.votes import vote as cast_vote
 from papertide.web.deps import (
     MAX_ROW_ID,
@@ -79,7 +84,6 @@ def paper_page(
     viewer_id = user.id if user else None
     extras = query_paper_extras(session, row.id)
     comments = query_comments(session, row.id, include_hidden=bool(user and user.is_admin))
-    paper = session.get_one(Paper, row.id)
     page = PaperPage(
         card=card(row, query_votes_of(session, viewer_id, [row.id])),
         abstract=row.abstract,
@@ -100,9 +104,9 @@ def paper_page(
             {"title": c.title, "url": f"/users/{c.owner}/collections/{c.slug}", "owner": c.owner}
             for c in query_collections_with(session, row.id, viewer_id)
         ],
-        can_edit_links=bool(viewer_id and can_edit_links(session, paper, viewer_id)),
+        can_edit_links=bool(viewer_id and can_edit_links(session, row.id, viewer_id)),
         my_collections=[{"id": ident, "title": title} for ident, title in query_own_collections(session, viewer_id)],
-        hidden=paper.hidden,
+        hidden=extras.hidden,
         similar=_similar_cards(session, semantic, row.id),
     )
     response = templates.TemplateResponse(request, "paper.html", {"page": page, "plain_title": plain_title(row.title)})
@@ -207,8 +211,10 @@ def links(
     enforce_rate_limit(request, "write", user.id, session)
     try:
         update_links(session, arxiv_id=paper.arxiv_id, user_id=user.id, code_url=code_url, project_url=project_url)
-    except SubmissionError as error:
+    except LinksRefused as error:
         raise HTTPException(403, str(error)) from error
+    except SubmissionError as error:  # a link that is not http(s)
+        raise HTTPException(400, str(error)) from error
     return RedirectResponse(paper_url(paper.arxiv_id), status_code=303)
 
 
