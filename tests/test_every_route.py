@@ -18,6 +18,7 @@ from papertide.app import create_app
 from papertide.config import Settings
 from papertide.db import Database
 from papertide.services.papers import upsert_papers
+from papertide.web.security import PROBE_PATHS
 from tests.factories import make_paper_record
 from tests.web_helpers import csrf_token, log_in, make_admin
 
@@ -140,3 +141,17 @@ def test_no_route_answers_500_to_hostile_values(hostile_app: FastAPI, admin_clie
             if response.status_code == 500 or CRASH in response.text:
                 crashes.append(f"{method} {path} with {value[:30]!r}: {response.status_code}")
     assert not crashes, "\n".join(crashes)
+
+
+def test_every_route_refuses_two_authorization_headers(hostile_app: FastAPI, admin_client: TestClient) -> None:
+    token = csrf_token(admin_client, "/settings")
+    doubled = [("authorization", "Bearer pt_one"), ("authorization", "Bearer pt_two"), ("x-csrf-token", token)]
+    answers = {}
+    for method, path in _routes(hostile_app):
+        if path.startswith(("/static", "/openapi", "/api/docs", "/docs", "/redoc")) or path in PROBE_PATHS:
+            continue
+        url = _PARAM.sub("2501.00001", path)
+        answers[f"{method} {path}"] = admin_client.request(
+            method, url, headers=doubled, follow_redirects=False
+        ).status_code
+    assert {route: status for route, status in answers.items() if status != 400} == {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import time
 from collections.abc import Iterator
 from email.message import EmailMessage
@@ -28,7 +29,7 @@ from papertide.services.sessions import LOGIN_FAILURES_PER_WINDOW, LOGIN_WINDOW_
 from papertide.services.subscriptions import Preferences, SubscriptionError, Tokens, subscribe
 from papertide.web.accesslog import redact_secrets
 from papertide.web.templating import same_site_path
-from tests.conftest import fresh_database, mail_settings, make_settings
+from tests.conftest import fresh_database, mail_settings, make_settings, serving
 from tests.factories import make_paper_record
 from tests.smtp_sink import SmtpSink
 from tests.test_ingest_cli import run_cli
@@ -512,3 +513,19 @@ def test_no_reader_of_a_stored_foreign_link_gets_it(client: TestClient, db: Data
     assert "javascript" not in client.get("/api/papers/2501.00041").text
     assert "javascript" not in client.get("/api/v1/papers/2501.00041").text
     assert "javascript" not in client.get("/papers/2501.00041.md").text
+
+
+def test_a_stalled_request_body_is_answered_408(settings: Settings) -> None:
+    app = create_app(settings.model_copy(update={"request_body_timeout_seconds": 1.0, "semantic_search": False}))
+    with serving(app) as url:
+        host, port = url.removeprefix("http://").split(":")
+        raw = socket.create_connection((host, int(port)))
+        raw.sendall(
+            b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+            b"Content-Length: 100\r\n\r\nusername=a"
+        )
+        raw.settimeout(10)
+        started = time.monotonic()
+        answer = raw.recv(4096)
+        raw.close()
+    assert answer.startswith(b"HTTP/1.1 408") and time.monotonic() - started < 5

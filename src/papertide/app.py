@@ -99,7 +99,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = DatabaseCollector(database)
     # Starlette runs the last-added middleware first: sessions must be decoded before the guard reads the token.
     # One-click unsubscribe (RFC 8058) is posted by mail clients, which carry the signed token but no CSRF token.
-    app.add_middleware(GuardMiddleware, max_body_bytes=settings.max_body_bytes, exempt_paths=("/unsubscribe",))
+    app.add_middleware(
+        GuardMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        body_timeout=settings.request_body_timeout_seconds,
+        exempt_paths=("/unsubscribe",),
+    )
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key,

@@ -97,6 +97,9 @@ class Settings(BaseSettings):
         "", description="Space-separated origins allowed to read the API from browsers (GET only); * for any."
     )
     max_body_bytes: int = Field(65_536, ge=1024, description="Largest request body accepted, in bytes.")
+    request_body_timeout_seconds: float = Field(
+        30.0, gt=0, description="Seconds a request body may take to arrive before the request is answered 408."
+    )
     page_size: int = Field(50, ge=1, le=200, description="Papers per listing page.")
     page_cache_seconds: float = Field(
         5.0, ge=0, description="How long pages for anonymous visitors are cached per process (0 turns it off)."

@@ -5,7 +5,8 @@ reads the body (refusing more than ``max_body_bytes`` with 413), then demands th
 the ``X-CSRF-Token`` header (scripts) or in the ``csrf_token`` form field (plain HTML forms), and answers 403
 otherwise. Requests that authenticate with a bearer token carry no cookies and are exempt; so are the paths the
 app lists as token-authenticated (for example RFC 8058 one-click unsubscribe). A body that stalls for
-``BODY_READ_TIMEOUT_SECONDS`` is answered 408, so a slow client cannot hold a connection (or shutdown) for long.
+``PAPERTIDE_REQUEST_BODY_TIMEOUT_SECONDS`` is answered 408, so a slow client cannot hold a connection (or
+shutdown) for long.
 
 A NUL character anywhere in the path, the query or the body is refused with 400 (:func:`_carries_nul`).
 
@@ -36,7 +37,6 @@ from papertide.web.deps import get_db, get_settings
 from papertide.web.errors import LoginRequired, render_error
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-BODY_READ_TIMEOUT_SECONDS = 30.0
 
 
 class DuplicateAuthorization(ValueError):
@@ -54,9 +54,12 @@ def bearer_token(headers: Sequence[tuple[bytes, bytes]]) -> str | None:
 
 
 class GuardMiddleware:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, exempt_paths: Iterable[str] = ()) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_body_bytes: int, body_timeout: float = 30.0, exempt_paths: Iterable[str] = ()
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.body_timeout = body_timeout
         self.exempt_paths = tuple(exempt_paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -77,7 +80,7 @@ class GuardMiddleware:
             await _refuse(scope, send, 413, "That request is too large.")
             return
         try:
-            body = await asyncio.wait_for(_read_body(receive, self.max_body_bytes), BODY_READ_TIMEOUT_SECONDS)
+            body = await asyncio.wait_for(_read_body(receive, self.max_body_bytes), self.body_timeout)
         except TimeoutError:
             await _refuse(scope, send, 408, "The request body arrived too slowly; send it again.")
             return
