@@ -31,7 +31,9 @@ from papertide.web.accesslog import redact_secrets
 from papertide.web.templating import same_site_path
 from tests.conftest import fresh_database, mail_settings, make_settings, serving
 from tests.factories import make_paper_record
+from tests.replay_server import ReplayServer, Reply
 from tests.smtp_sink import SmtpSink
+from tests.test_api_hf import new_token
 from tests.test_ingest_cli import run_cli
 from tests.web_helpers import PASSWORD, csrf_token, log_in, make_admin, sign_up
 
@@ -529,3 +531,25 @@ def test_a_stalled_request_body_is_answered_408(settings: Settings) -> None:
         answer = raw.recv(4096)
         raw.close()
     assert answer.startswith(b"HTTP/1.1 408") and time.monotonic() - started < 5
+
+
+def test_indexing_a_hidden_paper_neither_refetches_nor_overwrites_it(
+    settings: Settings, db: Database, shared_data: Path
+) -> None:
+    fixtures = shared_data / "fixtures" / "arxiv_api"
+    with db.write_session() as session:
+        upsert_papers(session, [make_paper_record(arxiv_id="2104.12255", title="Kept as the admin left it")])
+        session.execute(update(Paper).where(Paper.arxiv_id == "2104.12255").values(hidden=True))
+    with ReplayServer() as arxiv:
+        arxiv.route("/api/query", Reply(body=fixtures / "api2026_idlist_2104.12255v1.xml"))
+        configured = settings.model_copy(update={"arxiv_api_url": f"{arxiv.url}/api/query", "semantic_search": False})
+        with TestClient(create_app(configured)) as client:
+            token = sign_up(client, "indexer")
+            write = new_token(client, token, "w", "write")
+            client.cookies.clear()
+            answer = client.post(
+                "/api/papers/index", json={"arxivId": "2104.12255"}, headers={"Authorization": f"Bearer {write}"}
+            )
+        assert answer.status_code == 404 and arxiv.requests == []
+    with db.read_session() as session:
+        assert session.execute(select(Paper.title)).scalar_one() == "Kept as the admin left it"
