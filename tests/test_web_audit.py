@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from itsdangerous import URLSafeTimedSerializer
+from itsdangerous import URLSafeSerializer, URLSafeTimedSerializer
 from sqlalchemy import select, update
 
 from papertide.app import SESSION_COOKIE, create_app
@@ -553,3 +553,63 @@ def test_indexing_a_hidden_paper_neither_refetches_nor_overwrites_it(
         assert answer.status_code == 404 and arxiv.requests == []
     with db.read_session() as session:
         assert session.execute(select(Paper.title)).scalar_one() == "Kept as the admin left it"
+
+
+# -- from the review of these fixes ----------------------------------------------------------------------------------
+
+
+def test_a_form_with_too_many_fields_is_refused_not_a_crash(client: TestClient) -> None:
+    csrf_token(client, "/login")  # a session with a token, as any visitor has
+    body = "&".join(f"f{i}=1" for i in range(250))
+    answer = client.post("/login", content=body, headers={"content-type": "application/x-www-form-urlencoded"})
+    assert answer.status_code == 403
+
+
+def test_a_reset_request_answers_the_same_when_mail_cannot_leave(client: TestClient, db: Database) -> None:
+    with db.write_session() as session:
+        create_user(session, username="known", password=PASSWORD, email="known@example.org")
+    token = csrf_token(client, "/reset")
+    known = client.post("/reset", data={"email": "known@example.org", "csrf_token": token})
+    unknown = client.post("/reset", data={"email": "nobody@example.org", "csrf_token": token})
+    assert known.status_code == unknown.status_code == 200 and known.text == unknown.text
+
+
+def test_a_reset_revokes_api_tokens_and_logging_in_again_ends_the_old_session(
+    settings: Settings, db: Database, smtp: SmtpSink
+) -> None:
+    settings = mail_settings(settings, smtp)
+    app = create_app(settings)
+    with db.write_session() as session:
+        create_user(session, username="taken", password=PASSWORD, email="taken@example.org")
+    with TestClient(app, base_url="http://testserver") as client:
+        log_in(client, "taken")
+        first = _cookie(client)
+        write = _api_token(client, "write")
+        log_in(client, "taken")  # the same browser again
+        assert _settings_status(app, first) == 303
+        token = csrf_token(client, "/reset")
+        client.post("/reset", data={"email": "taken@example.org", "csrf_token": token})
+        path = _link(smtp.to("taken@example.org")[0], "/reset/")
+        client.post(path, data={"password": "a fresh long password", "csrf_token": csrf_token(client, "/login")})
+        assert client.get("/api/v1/collections", headers={"Authorization": f"Bearer {write}"}).status_code == 401
+
+
+def test_unsubscribe_links_of_digests_sent_before_links_expired_still_unsubscribe(
+    settings: Settings, db: Database
+) -> None:
+    with db.write_session() as session:
+        subscription = subscribe(session, "early@example.org", "daily", Preferences()).subscription
+        subscription.status = "active"
+        old_link = URLSafeSerializer(settings.secret_key, salt="papertide-subscription-manage").dumps(
+            [subscription.id, subscription.email]
+        )
+    with TestClient(create_app(settings), base_url="http://testserver") as client:
+        assert client.get("/subscription", params={"token": old_link}).status_code == 400  # no more than that
+        one_click = client.post(
+            f"/unsubscribe?token={old_link}",
+            content=b"List-Unsubscribe=One-Click",
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+        assert one_click.status_code == 200
+    with db.read_session() as session:
+        assert session.execute(select(Subscription.status)).scalar_one() == "unsubscribed"

@@ -168,7 +168,9 @@ class Settings(BaseSettings):
     digest_lease_seconds: float = Field(
         60.0, gt=0, description="A digest run's claim on its period; a killed run's claim lapses after this."
     )
-    confirm_token_hours: int = Field(72, ge=1, description="How long a subscription confirmation link works.")
+    confirm_token_hours: int = Field(
+        72, ge=1, description="How long a confirmation link works (a subscription, an account's new address)."
+    )
     manage_link_days: int = Field(
         180, ge=1, description="How long a digest's preferences/unsubscribe link works (every digest brings a new one)."
     )

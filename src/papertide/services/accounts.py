@@ -75,16 +75,35 @@ def create_user(
     return user
 
 
-def authenticate(session: Session, username: str, password: str) -> User | None:
-    """The user when the password matches, else None; rehashes when argon2 parameters have changed."""
+@dataclass(frozen=True, slots=True)
+class PasswordCheck:
+    """A matching password: whose it is, and its new hash when argon2's parameters changed since it was set."""
+
+    user_id: int
+    rehashed: str | None
+
+
+def check_password(session: Session, username: str, password: str) -> PasswordCheck | None:
+    """Whether ``password`` opens ``username``'s account; reads only, so the slow argon2 work runs outside any write
+    transaction. A failed check takes as long whether or not the account exists."""
     user = session.execute(select(User).where(func.lower(User.username) == username.strip().lower())).scalar()
     if user is None or user.password_hash is None or not user.is_active:
         _verify(_DUMMY_HASH, password)
         return None
     if not _verify(user.password_hash, password):
         return None
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+    rehashed = _hasher.hash(password) if _hasher.check_needs_rehash(user.password_hash) else None
+    return PasswordCheck(user.id, rehashed)
+
+
+def authenticate(session: Session, username: str, password: str) -> User | None:
+    """The user when the password matches, else None; rehashes when argon2 parameters have changed."""
+    checked = check_password(session, username, password)
+    if checked is None:
+        return None
+    user = session.get_one(User, checked.user_id)
+    if checked.rehashed:
+        user.password_hash = checked.rehashed
     return user
 
 

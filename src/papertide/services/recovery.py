@@ -14,6 +14,7 @@ signed tokens (itsdangerous, keyed by the secret, each kind with its own salt):
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,7 +37,9 @@ from papertide.services.accounts import (
 from papertide.services.compose import render_mail
 from papertide.services.ratelimit import forget
 from papertide.services.sessions import end_sessions, login_failures_key, sign_up
+from papertide.services.tokens import revoke_api_tokens
 
+log = logging.getLogger(__name__)
 RESET_HOURS = 1
 _RESET_SALT = "papertide-password-reset"
 _ADDRESS_SALT = "papertide-account-address"
@@ -47,11 +50,16 @@ def _serializer(settings: Settings, salt: str) -> URLSafeTimedSerializer:
 
 
 def _fingerprint(user: User) -> str:
-    return hashlib.sha256((user.password_hash or "no password").encode()).hexdigest()[:16]
+    """What a reset link is issued against: the password hash (so the link dies with the password it resets) and
+    the address (so a link sent to an address the account has since left dies too)."""
+    state = f"{user.password_hash or 'no password'}|{(user.email or '').lower()}"
+    return hashlib.sha256(state.encode()).hexdigest()[:16]
 
 
 def request_password_reset(database: Database, settings: Settings, email: str) -> None:
-    """Mail a reset link when an account with a password uses ``email``; otherwise do nothing, silently."""
+    """Mail a reset link when an account with a password uses ``email``; otherwise do nothing, silently. Meant to
+    run after the answer has left (the page must not wait on, or tell, anything); a mail that cannot leave is
+    logged."""
     try:
         address = account_email(email)
     except AccountError:
@@ -63,21 +71,27 @@ def request_password_reset(database: Database, settings: Settings, email: str) -
         token = _serializer(settings, _RESET_SALT).dumps([user.id, _fingerprint(user)])
         context = {"username": user.username, "hours": RESET_HOURS, "url": f"{settings.base_url}/reset/{token}"}
         to = user.email or address
-    _send(settings, to, "Reset your papertide password", "reset", context)
+    try:
+        _send(settings, to, "Reset your papertide password", "reset", context)
+    except MailError as error:
+        log.warning("password reset mail for user %s not sent: %s", user.id, error)
 
 
 def reset_password(session: Session, settings: Settings, token: str, new_password: str) -> Identity:
-    """Set the password a reset link was sent for; every session of the account ends."""
-    user = _reset_target(session, settings, token)
+    """Set the password a reset link was sent for; every session and API token of the account ends (whoever took
+    the account over may have made one), its private feed URL stays."""
+    user = _reset_target(session, settings, token, lock=True)
     set_password(session, user.id, new_password)
     end_sessions(session, user.id)
+    revoke_api_tokens(session, user.id)
     forget(session, login_failures_key(user.username))
     return identity(user)
 
 
-def _reset_target(session: Session, settings: Settings, token: str) -> User:
+def _reset_target(session: Session, settings: Settings, token: str, *, lock: bool = False) -> User:
     payload = _load(settings, _RESET_SALT, token, RESET_HOURS * 3600, "reset")
-    user = session.get(User, payload[0]) if _is_pair(payload) else None
+    # Locked when it is to be used, so two requests with one link cannot both pass the fingerprint (PostgreSQL).
+    user = session.get(User, payload[0], with_for_update=lock) if _is_pair(payload) else None
     if user is None or not user.is_active or _fingerprint(user) != payload[1]:
         raise AccountError("This reset link was already used or is no longer valid. Ask for a new one.")
     return user

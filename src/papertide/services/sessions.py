@@ -1,5 +1,6 @@
 """Signed-in browsers: each log-in starts a row in ``user_sessions`` that the session cookie names by a secret.
 
+Log-in takes the ``Database``: the password check is slow on purpose and runs outside the write transaction.
 The cookie (signed by Starlette's session middleware) holds the user id and the session's secret; only the
 secret's SHA-256 is stored. A session opens nothing once ended (log-out), past its expiry, or when its account is
 deactivated. A password change or reset ends every other session of the account; an admin can end all of them.
@@ -14,8 +15,9 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from papertide.db import Database
 from papertide.models import User, UserSession, utcnow
-from papertide.services.accounts import AccountError, Identity, authenticate, create_user, identity, set_password
+from papertide.services.accounts import AccountError, Identity, check_password, create_user, identity, set_password
 from papertide.services.ratelimit import hit, wait_before
 
 SESSION_DAYS = 30
@@ -82,22 +84,30 @@ class LoginPaused(Exception):
         self.retry_after = retry_after
 
 
-def log_in(session: Session, username: str, password: str) -> tuple[Identity, str] | None:
-    """The account and a new session's secret when the password matches, else None.
+def log_in(database: Database, username: str, password: str, *, replacing: str | None) -> tuple[Identity, str] | None:
+    """The account and a new session's secret when the password matches, else None; ``replacing`` (the browser's
+    earlier session, if any) ends.
 
-    Wrong passwords count per account as well as per address (the route limits those): after
-    :data:`LOGIN_FAILURES_PER_WINDOW` in a window of :data:`LOGIN_WINDOW_SECONDS`, the account takes no password
-    until the window ends, so guessing from many addresses is slow and the owner waits minutes at most (or resets
-    the password by mail, which lifts the pause)."""
+    The password is checked in a read transaction and only the outcome is written, so argon2's deliberate slowness
+    never holds SQLite's write lock. Wrong passwords count per account as well as per address (the route limits
+    those): after :data:`LOGIN_FAILURES_PER_WINDOW` in a window of :data:`LOGIN_WINDOW_SECONDS`, the account takes no
+    password until the window ends, so guessing from many addresses is slow and the owner waits minutes at most (or
+    resets the password by mail, which lifts the pause)."""
     key = login_failures_key(username)
-    wait = wait_before(session, key, limit=LOGIN_FAILURES_PER_WINDOW, window_seconds=LOGIN_WINDOW_SECONDS)
-    if wait:
-        raise LoginPaused(wait)
-    user = authenticate(session, username, password)
-    if user is None:
-        hit(session, key, limit=LOGIN_FAILURES_PER_WINDOW, window_seconds=LOGIN_WINDOW_SECONDS)
-        return None
-    return identity(user), start_session(session, user.id)
+    with database.read_session() as session:
+        wait = wait_before(session, key, limit=LOGIN_FAILURES_PER_WINDOW, window_seconds=LOGIN_WINDOW_SECONDS)
+        if wait:
+            raise LoginPaused(wait)
+        checked = check_password(session, username, password)
+    with database.write_session() as session:
+        if checked is None:
+            hit(session, key, limit=LOGIN_FAILURES_PER_WINDOW, window_seconds=LOGIN_WINDOW_SECONDS)
+            return None
+        if checked.rehashed:
+            session.execute(update(User).where(User.id == checked.user_id).values(password_hash=checked.rehashed))
+        if replacing is not None:
+            end_session(session, replacing)
+        return identity(session.get_one(User, checked.user_id)), start_session(session, checked.user_id)
 
 
 def login_failures_key(username: str) -> str:

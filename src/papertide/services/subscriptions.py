@@ -3,7 +3,8 @@
 Links in mails carry signed tokens (itsdangerous, keyed by the secret): a confirmation token expires after
 ``PAPERTIDE_CONFIRM_TOKEN_HOURS`` and is single-use (it names the confirmation it leads to, so after a confirmation,
 or an unsubscribe that followed one, it opens nothing); the manage/unsubscribe token works for
-``PAPERTIDE_MANAGE_LINK_DAYS`` without logging in, and every digest carries a fresh one. Tokens name the subscription
+``PAPERTIDE_MANAGE_LINK_DAYS`` without logging in, and every digest carries a fresh one (the untimed links of digests
+sent before links expired still unsubscribe, and do nothing else). Tokens name the subscription
 and its address, so a link stops working for an address that changed. The ``*_by_token`` verbs are what the pages
 and the API call. Subscribing an address that is already active changes nothing (anyone can type any address); the
 owner gets a mail with a link to their preferences instead.
@@ -15,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -119,6 +120,8 @@ class Tokens:
     def __init__(self, secret: str, confirm_hours: int, manage_days: int) -> None:
         self._confirm = URLSafeTimedSerializer(secret, salt="papertide-subscription-confirm")
         self._manage = URLSafeTimedSerializer(secret, salt="papertide-subscription-manage-timed")
+        # Links in digests sent before manage links expired: they still unsubscribe (and only that).
+        self._legacy_unsubscribe = URLSafeSerializer(secret, salt="papertide-subscription-manage")
         self.confirm_seconds = confirm_hours * 3600
         self.manage_seconds = manage_days * 86400
 
@@ -148,7 +151,12 @@ class Tokens:
             raise SubscriptionError("This confirmation link was already used. Subscribe again to get a new one.")
         return subscription
 
-    def from_manage_token(self, session: Session, token: str) -> Subscription:
+    def from_manage_token(self, session: Session, token: str, *, unsubscribing: bool = False) -> Subscription:
+        if unsubscribing and token.count(".") == 1:  # untimed: payload.signature, no timestamp part
+            try:
+                return _subscription(session, self._legacy_unsubscribe.loads(token))
+            except BadSignature:
+                pass
         try:
             payload = self._manage.loads(token, max_age=self.manage_seconds)
         except SignatureExpired as error:
@@ -226,7 +234,7 @@ def update_by_token(
 
 def unsubscribe_by_token(session: Session, settings: Settings, token: str) -> str:
     """Unsubscribe the address a manage link names; returns it."""
-    subscription = Tokens.of(settings).from_manage_token(session, token)
+    subscription = Tokens.of(settings).from_manage_token(session, token, unsubscribing=True)
     unsubscribe(subscription)
     return subscription.email
 

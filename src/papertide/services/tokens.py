@@ -92,6 +92,15 @@ def revoke_api_token(session: Session, user_id: int, token_id: int) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+def revoke_api_tokens(session: Session, user_id: int) -> None:
+    """Every read and write token of the account (a password reset: whoever had the account may have made one)."""
+    session.execute(
+        update(AccessToken)
+        .where(AccessToken.user_id == user_id, AccessToken.scope.in_(API_SCOPES), AccessToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
 def revoke_feed_tokens(session: Session, user_id: int) -> None:
     session.execute(
         update(AccessToken)

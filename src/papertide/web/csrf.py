@@ -38,6 +38,9 @@ def csrf_ok(scope: Scope, headers: dict[bytes, bytes], body: bytes) -> bool:
     provided = headers.get(CSRF_HEADER, b"").decode("latin-1")
     content_type = headers.get(b"content-type", b"")
     if not provided and content_type.startswith(b"application/x-www-form-urlencoded"):
-        values = parse_qs(body.decode("utf-8", "replace"), max_num_fields=200).get(CSRF_FIELD, [""])
+        try:
+            values = parse_qs(body.decode("utf-8", "replace"), max_num_fields=200).get(CSRF_FIELD, [""])
+        except ValueError:  # more fields than any form of ours has: no form of ours
+            return False
         provided = values[0]
     return bool(provided) and secrets.compare_digest(provided, str(expected))

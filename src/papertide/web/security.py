@@ -3,8 +3,8 @@
 ``GuardMiddleware`` sits inside Starlette's signed-cookie ``SessionMiddleware``. For every POST/PUT/PATCH/DELETE it
 reads the body (refusing more than ``max_body_bytes`` with 413), then demands the session's CSRF token, either in
 the ``X-CSRF-Token`` header (scripts) or in the ``csrf_token`` form field (plain HTML forms), and answers 403
-otherwise. Requests that authenticate with a bearer token carry no cookies and are exempt; so are the paths the
-app lists as token-authenticated (for example RFC 8058 one-click unsubscribe). A body that stalls for
+otherwise. Requests with a bearer token are exempt (their cookie is then ignored: the token is the user); so are the
+paths the app lists as token-authenticated (for example RFC 8058 one-click unsubscribe). A body that stalls for
 ``PAPERTIDE_REQUEST_BODY_TIMEOUT_SECONDS`` is answered 408, so a slow client cannot hold a connection (or
 shutdown) for long.
 
@@ -21,10 +21,12 @@ change or an admin: :mod:`papertide.services.sessions`), or from a personal acce
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterable, Sequence
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -37,6 +39,7 @@ from papertide.web.deps import get_db, get_settings
 from papertide.web.errors import LoginRequired, render_error
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+log = logging.getLogger(__name__)
 
 
 class DuplicateAuthorization(ValueError):
@@ -188,8 +191,11 @@ def _token_user(request: Request, token: str) -> Identity:
     if use.scope == "read" and request.method not in SAFE_METHODS:
         raise HTTPException(403, "This token can only read. Create a write token in Settings to change things.")
     if use.stamp_due:  # at most hourly, so an API client's reads stay reads
-        with database.write_session() as session:
-            stamp_token_use(session, use.token_id)
+        try:
+            with database.write_session() as session:
+                stamp_token_use(session, use.token_id)
+        except DBAPIError as error:  # a read-only or busy database still serves reads
+            log.warning("token %s: last use not recorded (%s)", use.token_id, error.orig)
     request.state.user = use.user
     request.state.via_token = True
     request.state.token_scope = use.scope
@@ -204,12 +210,11 @@ def sign_in(request: Request, user: Identity, secret: str) -> None:
     request.session["csrf"] = new_csrf_token()
 
 
-def sign_out(request: Request) -> None:
+def sign_out(request: Request, session: Session) -> None:
     """End this browser's session for good (a copy of the cookie opens nothing after this) and clear the cookie."""
     secret = request.session.get("sid")
     if isinstance(secret, str):
-        with get_db(request).write_session() as session:
-            end_session(session, secret)
+        end_session(session, secret)
     request.session.clear()
 
 

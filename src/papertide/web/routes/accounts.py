@@ -1,10 +1,9 @@
-"""Sign-up, log-in, log-out, password reset, profiles and settings (tokens, address, password)."""
+"""Sign-up, log-in, log-out, profiles and settings (tokens, address, password); recovery is in recovery.py."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
 from typing import Annotated
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -53,10 +52,10 @@ def login_form(request: Request, next: str | None = None) -> Response:
 
 
 @router.post("/login")
-def login(request: Request, session: WriteSession, username: Text, password: Text, next: Text = "/") -> Response:
-    enforce_rate_limit(request, "auth", client_address(request), session)
+def login(request: Request, db: Db, username: Text, password: Text, next: Text = "/") -> Response:
+    enforce_rate_limit(request, "auth", client_address(request))
     try:
-        signed_in = log_in(session, username, password)
+        signed_in = log_in(db, username, password, replacing=session_secret(request))
     except LoginPaused as paused:
         context = {"next": _safe_next(next), "error": str(paused), "username": username}
         headers = {"Retry-After": str(paused.retry_after)}
@@ -69,9 +68,9 @@ def login(request: Request, session: WriteSession, username: Text, password: Tex
 
 
 @router.post("/logout")
-def logout(request: Request) -> Response:
+def logout(request: Request, session: WriteSession) -> Response:
     """Ends this browser's session for good: a copy of the cookie opens nothing afterwards."""
-    sign_out(request)
+    sign_out(request, session)
     return RedirectResponse("/", status_code=303)
 
 
@@ -95,14 +94,18 @@ def signup(
     sign_in(request, signed_up.user, signed_up.secret)
     if not email.strip():
         return RedirectResponse("/", status_code=303)
-    return RedirectResponse(_settings_url(signed_up.address_problem or "sent"), status_code=303)
+    return RedirectResponse(_settings_url(request, signed_up.address_problem or "sent"), status_code=303)
 
 
-def _settings_url(outcome: str | None) -> str:
-    """Settings with a notice: saved, a link sent to a new address, or what stopped that mail."""
+def _settings_url(request: Request, outcome: str | None) -> str:
+    """Settings with a notice: saved, a link sent to a new address, or what stopped that mail. The problem's words
+    travel in the session, not the URL, so no link can put words of its own on the settings page."""
     if outcome is None:
         return "/settings?saved=1"
-    return "/settings?sent=1" if outcome == "sent" else f"/settings?{urlencode({'problem': outcome})}"
+    if outcome == "sent":
+        return "/settings?sent=1"
+    request.session["problem"] = outcome
+    return "/settings"
 
 
 @router.get("/users/{username}")
@@ -136,7 +139,8 @@ def _settings_context(session: Session, user: Identity, **extra: object) -> dict
 
 @router.get("/settings")
 def settings_form(request: Request, session: DbSession, user: AccountOwner) -> Response:
-    return templates.TemplateResponse(request, "settings.html", _settings_context(session, user))
+    context = _settings_context(session, user, error=request.session.pop("problem", None))
+    return templates.TemplateResponse(request, "settings.html", context)
 
 
 @router.get("/settings/export.json")
@@ -200,7 +204,7 @@ def save_profile(
     except AccountError as error:
         with db.read_session() as session:
             return _settings_error(request, session, user, str(error))
-    return RedirectResponse(_settings_url(outcome), status_code=303)
+    return RedirectResponse(_settings_url(request, outcome), status_code=303)
 
 
 @router.post("/settings/password")

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from papertide.mail import MailError
 from papertide.services.accounts import AccountError
 from papertide.services.recovery import check_reset_token, confirm_address, request_password_reset, reset_password
 from papertide.web.deps import AppSettings, Db, DbSession, WriteSession
-from papertide.web.security import SignedIn, client_address, enforce_rate_limit
+from papertide.web.security import AccountOwner, client_address, enforce_rate_limit
 from papertide.web.templating import templates
 
 router = APIRouter()
@@ -28,13 +27,12 @@ def reset_form(request: Request) -> Response:
 
 
 @router.post("/reset")
-def ask_for_reset(request: Request, db: Db, settings: AppSettings, email: Text) -> Response:
+def ask_for_reset(request: Request, db: Db, settings: AppSettings, email: Text, tasks: BackgroundTasks) -> Response:
+    """The same page, as fast, whether or not an account uses the address: the lookup and the mail happen after
+    the answer has left (a mail that cannot leave is logged, never shown)."""
     enforce_rate_limit(request, "auth", client_address(request))
     enforce_rate_limit(request, "auth", f"reset:{email.strip().lower()[:200]}")
-    try:
-        request_password_reset(db, settings, email)
-    except MailError as error:
-        return templates.TemplateResponse(request, "reset.html", {"error": str(error)}, status_code=503)
+    tasks.add_task(request_password_reset, db, settings, email)
     return templates.TemplateResponse(request, "reset.html", {"sent": True})
 
 
@@ -64,7 +62,7 @@ def set_new_password(
 
 
 @router.get("/settings/email/{token}")
-def confirm_address_form(request: Request, token: str, user: SignedIn) -> Response:
+def confirm_address_form(request: Request, token: str, user: AccountOwner) -> Response:
     """A page with a button: mail scanners open links, and a GET must change nothing."""
     form = {"action": f"/settings/email/{token}", "token": token, "button": "Use this address"}
     context = {"title": "Confirm your address", "message": "Use this address for your account?", "form": form}
@@ -73,7 +71,7 @@ def confirm_address_form(request: Request, token: str, user: SignedIn) -> Respon
 
 @router.post("/settings/email/{token}")
 def confirm_address_submit(
-    request: Request, session: WriteSession, settings: AppSettings, token: str, user: SignedIn
+    request: Request, session: WriteSession, settings: AppSettings, token: str, user: AccountOwner
 ) -> Response:
     try:
         confirm_address(session, settings, token, user.id)
