@@ -249,11 +249,12 @@ def test_user_add_creates_an_admin_who_can_log_in(settings: Settings, db: Databa
         check=False,
     )
     assert again.returncode == 1 and "taken" in again.stderr
-    from papertide.services.accounts import authenticate
+    from papertide.models import User
+    from papertide.services.accounts import check_password
 
-    with db.write_session() as session:
-        user = authenticate(session, "root", "a long enough password")
-        assert user is not None and user.is_admin
+    with db.read_session() as session:
+        checked = check_password(session, "root", "a long enough password")
+        assert checked is not None and session.get_one(User, checked.user_id).is_admin
 
 
 def test_serve_command_serves_the_database(settings: Settings, db: Database, tmp_path: Path) -> None:

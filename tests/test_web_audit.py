@@ -312,13 +312,17 @@ def _link(mail: EmailMessage, prefix: str) -> str:
     return match.group(1)
 
 
+def _app_with_account(settings: Settings, smtp: SmtpSink, db: Database, username: str) -> FastAPI:
+    """An app that mails through the sink, and an account ``username`` at ``username@example.org``."""
+    with db.write_session() as session:
+        create_user(session, username=username, password=PASSWORD, email=f"{username}@example.org")
+    return create_app(mail_settings(settings, smtp))
+
+
 def test_password_reset_by_mail_is_single_use_and_ends_every_session(
     settings: Settings, db: Database, smtp: SmtpSink
 ) -> None:
-    settings = mail_settings(settings, smtp)
-    app = create_app(settings)
-    with db.write_session() as session:
-        create_user(session, username="forgetful", password=PASSWORD, email="forgetful@example.org")
+    app = _app_with_account(settings, smtp, db, "forgetful")
     with TestClient(app, base_url="http://testserver") as browser:
         log_in(browser, "forgetful")
         old_cookie = _cookie(browser)
@@ -577,18 +581,14 @@ def test_a_reset_request_answers_the_same_when_mail_cannot_leave(client: TestCli
 def test_a_reset_revokes_api_tokens_and_logging_in_again_ends_the_old_session(
     settings: Settings, db: Database, smtp: SmtpSink
 ) -> None:
-    settings = mail_settings(settings, smtp)
-    app = create_app(settings)
-    with db.write_session() as session:
-        create_user(session, username="taken", password=PASSWORD, email="taken@example.org")
+    app = _app_with_account(settings, smtp, db, "taken")
     with TestClient(app, base_url="http://testserver") as client:
         log_in(client, "taken")
         first = _cookie(client)
         write = _api_token(client, "write")
         log_in(client, "taken")  # the same browser again
         assert _settings_status(app, first) == 303
-        token = csrf_token(client, "/reset")
-        client.post("/reset", data={"email": "taken@example.org", "csrf_token": token})
+        client.post("/reset", data={"email": "taken@example.org", "csrf_token": csrf_token(client, "/reset")})
         path = _link(smtp.to("taken@example.org")[0], "/reset/")
         client.post(path, data={"password": "a fresh long password", "csrf_token": csrf_token(client, "/login")})
         assert client.get("/api/v1/collections", headers={"Authorization": f"Bearer {write}"}).status_code == 401

@@ -53,10 +53,8 @@ def ingest_snapshot(
 ) -> None:
     """Ingest the arXiv metadata snapshot (arxiv-metadata-oai-snapshot.json); resumes after a crash."""
     request = SnapshotRequest(file.resolve())
-    if queued:
-        _queue(request)
-        return
-    _finish(_run_now(request.run, "snapshot lines"))
+    if (counts := _run_or_queue(request, request.run, queued, "snapshot lines")) is not None:
+        _finish(counts)
 
 
 @ingest_app.command("arxiv")
@@ -73,10 +71,8 @@ def ingest_arxiv(
     checked = [_checked_id(value) for value in ids or []]
     day = since.date() if since else None
     request = ArxivRequest(query=query, ids=checked or None, since=day, max_results=max_results)
-    if queued:
-        _queue(request)
+    if (result := _run_or_queue(request, request.run, queued, None if checked else "papers fetched")) is None:
         return
-    result = _run_now(request.run, None if checked else "papers fetched")
     for missing in result.missing:
         console.print(f"[yellow]not found on arXiv:[/yellow] {missing}")
     _finish(result.counts)
@@ -99,10 +95,8 @@ def ingest_oai(
         until=until.date() if until else None,
         metadata_prefix=metadata_prefix,
     )
-    if queued:
-        _queue(request)
-        return
-    _finish(_run_now(request.run, "records harvested"))
+    if (counts := _run_or_queue(request, request.run, queued, "records harvested")) is not None:
+        _finish(counts)
 
 
 @ingest_app.command("daily")
@@ -112,18 +106,25 @@ def ingest_daily(
 ) -> None:
     """Ingest Daily Papers JSON (hf.co /api/daily_papers shape): featured days, upvotes, submitters."""
     request = DailyRequest(path.resolve())
-    if queued:
-        _queue(request)
+    if (result := _run_or_queue(request, request.run, queued, "files")) is None:
         return
-    result = _run_now(request.run, "files")
     console.print(f"{result.files} files; featured: {result.featured.summary()}")
     _finish(result.papers)
 
 
-def _queue(request: IngestRequest) -> None:
+def _run_or_queue(
+    request: IngestRequest,
+    run: Callable[[Database, Settings, Progress], Result],
+    queued: bool,
+    unit: str | None,
+) -> Result | None:
+    """With ``--queue``, hand ``request`` to the workers (None); else ``run`` it here and return what it did."""
+    if not queued:
+        return _run_now(run, unit)
     with migrated_database() as database:
         queue.enqueue(database, request.task, request.payload())
     console.print(f"queued {request.task}; `papertide worker` runs it (see `papertide jobs status`)")
+    return None
 
 
 def _run_now(run: Callable[[Database, Settings, Progress], Result], unit: str | None) -> Result:

@@ -9,6 +9,7 @@ and ``run_job`` is the worker's run, summed up in one line for its log. The CLI 
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -30,11 +31,12 @@ def no_progress(_: int) -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class IngestRequest(JobArguments):
+class IngestRequest(JobArguments, ABC):
     task: ClassVar[str]  # the queue's name for it
 
+    @abstractmethod
     def run_job(self, database: Database, settings: Settings) -> str:
-        raise NotImplementedError
+        """Run the ingest for the worker; one line for its log."""
 
 
 @dataclass(frozen=True, slots=True)

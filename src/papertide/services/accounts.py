@@ -96,17 +96,6 @@ def check_password(session: Session, username: str, password: str) -> PasswordCh
     return PasswordCheck(user.id, rehashed)
 
 
-def authenticate(session: Session, username: str, password: str) -> User | None:
-    """The user when the password matches, else None; rehashes when argon2 parameters have changed."""
-    checked = check_password(session, username, password)
-    if checked is None:
-        return None
-    user = session.get_one(User, checked.user_id)
-    if checked.rehashed:
-        user.password_hash = checked.rehashed
-    return user
-
-
 def set_password(session: Session, user_id: int, new: str, *, current: str | None = None) -> User:
     """Hash and store ``new``; with ``current``, only when it is the account's password now."""
     user = session.get(User, user_id)

@@ -79,12 +79,16 @@ class PaperNotFound(LookupError):
         self.arxiv_id = arxiv_id
 
 
-def lookup_paper(session: Session, arxiv_id: str) -> PaperRef:
-    """The visible paper ``arxiv_id`` names, in any id or URL form; hidden papers are gone for everyone."""
+def _canonical(arxiv_id: str) -> str:
     try:
-        canonical = parse_arxiv_id(arxiv_id).id
+        return parse_arxiv_id(arxiv_id).id
     except InvalidArxivId as error:
         raise PaperNotFound(f"{error}. Search for the paper or go back to today's papers.") from error
+
+
+def lookup_paper(session: Session, arxiv_id: str) -> PaperRef:
+    """The visible paper ``arxiv_id`` names, in any id or URL form; hidden papers are gone for everyone."""
+    canonical = _canonical(arxiv_id)
     known = query_visible_paper(session, canonical)
     if known is None:
         message = f"papertide has no paper {canonical}. Submit it (or POST /api/papers/index) to add it."
@@ -96,9 +100,9 @@ def canonical_id(arxiv_id: str) -> str:
     """The canonical form of an arXiv id or URL, or 404 saying what is wrong (for pages that show hidden papers
     to administrators, which then check visibility themselves)."""
     try:
-        return parse_arxiv_id(arxiv_id).id
-    except InvalidArxivId as error:
-        raise HTTPException(404, f"{error}. Search for the paper or go back to today's papers.") from error
+        return _canonical(arxiv_id)
+    except PaperNotFound as error:
+        raise HTTPException(404, str(error)) from error
 
 
 def resolve_paper(session: Session, arxiv_id: str) -> PaperRef:

@@ -169,9 +169,9 @@ def load_user(request: Request) -> Identity | None:
         raise HTTPException(400, str(error)) from None
     if token is not None:
         return _token_user(request, token)
-    user_id, secret = request.session.get("uid"), request.session.get("sid")
+    user_id, secret = request.session.get("uid"), session_secret(request)
     found: Identity | None = None
-    if isinstance(user_id, int) and isinstance(secret, str):
+    if isinstance(user_id, int) and secret is not None:
         with get_db(request).read_session() as session:
             found = session_user(session, user_id, secret)
     if found is None and "uid" in request.session:
@@ -212,8 +212,8 @@ def sign_in(request: Request, user: Identity, secret: str) -> None:
 
 def sign_out(request: Request, session: Session) -> None:
     """End this browser's session for good (a copy of the cookie opens nothing after this) and clear the cookie."""
-    secret = request.session.get("sid")
-    if isinstance(secret, str):
+    secret = session_secret(request)
+    if secret is not None:
         end_session(session, secret)
     request.session.clear()
 
