@@ -273,7 +273,8 @@ class IngestCheckpoint(Base):
 
 
 class RateLimitHit(Base):
-    """Fixed-window counters for rate limits, in the database so every web process shares them."""
+    """Sliding-window rate-limit counters, one row per key and bucket (``window_start`` is the bucket's start), in the
+    database so every web process shares them."""
 
     __tablename__ = "rate_limit_hits"
 

@@ -1,8 +1,9 @@
-"""Rate limits on writes and on failed log-ins: fixed-window counters kept in the database, so every web process
+"""Rate limits on writes and on failed log-ins: sliding-window counters kept in the database, so every web process
 shares them."""
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -28,21 +29,54 @@ class RateDecision:
     retry_after: int
 
 
+# A window is counted in buckets of a tenth of it, so a limit holds over any span of ``window_seconds`` (give or
+# take a bucket) instead of resetting on the clock: a fixed window lets twice the limit through around its edge.
+BUCKETS_PER_WINDOW = 10
+
+
+def _bucket_seconds(window_seconds: int) -> int:
+    return max(1, window_seconds // BUCKETS_PER_WINDOW)
+
+
+def _counted(session: Session, key: str, *, window_seconds: int, moment: float) -> list[tuple[int, int]]:
+    """(bucket start, hits) of the buckets that began within the last ``window_seconds``, oldest first."""
+    rows = session.execute(
+        select(RateLimitHit.window_start, RateLimitHit.count)
+        .where(RateLimitHit.key == key[:200], RateLimitHit.window_start > moment - window_seconds)
+        .order_by(RateLimitHit.window_start)
+    ).all()
+    return [(int(start), int(count)) for start, count in rows]
+
+
+def _seconds_until_under(buckets: list[tuple[int, int]], *, limit: int, window_seconds: int, moment: float) -> int:
+    """Seconds until fewer than ``limit`` hits are counted, as the oldest buckets leave the window (0 now)."""
+    remaining = sum(count for _, count in buckets)
+    wait = 0.0
+    for start, count in buckets:
+        if remaining < limit:
+            break
+        remaining -= count
+        wait = start + window_seconds - moment
+    return max(1, math.ceil(wait)) if wait > 0 else 0
+
+
 def hit(session: Session, key: str, *, limit: int, window_seconds: int, now: float | None = None) -> RateDecision:
-    """Count one hit against ``key``; refuse once ``limit`` hits fell in the current window."""
+    """Count one hit against ``key``; refuse once more than ``limit`` hits fell in the last ``window_seconds``."""
     moment = time.time() if now is None else now
-    window = int(moment // window_seconds) * window_seconds
+    bucket = _bucket_seconds(window_seconds)
     insert_for = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
-    statement = (
+    session.execute(
         insert_for(RateLimitHit)
-        .values(key=key[:200], window_start=window, count=1)
+        .values(key=key[:200], window_start=int(moment // bucket) * bucket, count=1)
         .on_conflict_do_update(index_elements=["key", "window_start"], set_={"count": RateLimitHit.count + 1})
-        .returning(RateLimitHit.count)
     )
-    count = session.execute(statement).scalar_one()
-    session.execute(delete(RateLimitHit).where(RateLimitHit.key == key[:200], RateLimitHit.window_start < window))
-    retry_after = max(1, int(window + window_seconds - moment))
-    return RateDecision(allowed=count <= limit, retry_after=retry_after)
+    session.execute(
+        delete(RateLimitHit).where(RateLimitHit.key == key[:200], RateLimitHit.window_start <= moment - window_seconds)
+    )
+    buckets = _counted(session, key, window_seconds=window_seconds, moment=moment)
+    total = sum(count for _, count in buckets)
+    retry_after = _seconds_until_under(buckets, limit=limit, window_seconds=window_seconds, moment=moment)
+    return RateDecision(allowed=total <= limit, retry_after=max(1, retry_after))
 
 
 def enforce(session: Session, key: str, *, limit: int, window_seconds: int = 60) -> None:
@@ -55,11 +89,8 @@ def enforce(session: Session, key: str, *, limit: int, window_seconds: int = 60)
 def wait_before(session: Session, key: str, *, limit: int, window_seconds: int, now: float | None = None) -> int:
     """Seconds until ``key`` may be tried again (0 now) without counting a hit: for limits on failures only."""
     moment = time.time() if now is None else now
-    window = int(moment // window_seconds) * window_seconds
-    count = session.execute(
-        select(RateLimitHit.count).where(RateLimitHit.key == key[:200], RateLimitHit.window_start == window)
-    ).scalar()
-    return max(1, int(window + window_seconds - moment)) if (count or 0) >= limit else 0
+    buckets = _counted(session, key, window_seconds=window_seconds, moment=moment)
+    return _seconds_until_under(buckets, limit=limit, window_seconds=window_seconds, moment=moment)
 
 
 def forget(session: Session, key: str) -> None:
