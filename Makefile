@@ -24,7 +24,7 @@ serve: install
 	$(BIN)/papertide serve
 
 test: install-test
-	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 --durations=25 $(PYTEST_ARGS)
 
 lint: install-test
 	$(BIN)/ruff check src tests bench
