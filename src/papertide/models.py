@@ -130,6 +130,17 @@ class Paper(Base):
     hidden: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     modified_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+    # hf.co's own figures for the paper, as its Daily Papers answer gave them (the mirror, an imported file); never
+    # added to this instance's ``upvote_count``/``comment_count``: pages show the two side by side.
+    hf_upvotes: Mapped[int | None] = mapped_column(Integer)
+    hf_comments: Mapped[int | None] = mapped_column(Integer)
+    # hf.co's machine-written summary and keywords, shown attributed to hf.co; never mixed into ``abstract``.
+    ai_summary: Mapped[str | None] = mapped_column(Text)
+    ai_keywords: Mapped[list[str] | None] = mapped_column(JsonType)
+    # Completing thin records from the arXiv API (services/enrichment.py): "wanted" while abstract, authors or
+    # categories are missing, "missing" once arXiv said it has no such id (never asked again), None when complete.
+    enrichment: Mapped[str | None] = mapped_column(String(16), index=True)
+    enrichment_tried_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class PaperCategory(Base):
@@ -270,6 +281,29 @@ class IngestCheckpoint(Base):
     key: Mapped[str] = mapped_column(String(500), primary_key=True)
     position: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class SourceState(Base):
+    """How each automatic source last fared (``services/source_status.py``): "harvest" (followed arXiv categories),
+    "hf_mirror" (the Daily Papers mirror), "enrichment" (thin records completed from the arXiv API).
+
+    ``cursor`` is where the next run starts: the harvest's last successful OAI datestamp, the mirror's last day.
+    ``last_error``/``last_error_at`` stay after a later success, so a source that failed yesterday still says so.
+    """
+
+    __tablename__ = "source_states"
+
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    cursor: Mapped[str | None] = mapped_column(Text)
+    last_started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_result: Mapped[str | None] = mapped_column(String(16))  # added, updated, unchanged, failed
+    added: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    failures: Mapped[int] = mapped_column(Integer, default=0)  # consecutive failed runs
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class RateLimitHit(Base):

@@ -1,4 +1,8 @@
-"""Placeholder for the self-filling instance (issue 16): source runs, hf.co mirror fields, enrichment state; filled by the work on that issue.
+"""The self-filling instance (issue 16): hf.co's own figures on papers, enrichment state, per-source health.
+
+``papers`` gains hf.co's upvote and comment counts, its AI summary and keywords (kept apart from this instance's
+``upvote_count``/``comment_count`` and from the abstract), and the enrichment state of thin records with the time
+arXiv was last asked. ``source_states`` holds one row per automatic source: its cursor, last run and last error.
 
 Revision ID: 0011
 Revises: 0010
@@ -6,15 +10,51 @@ Revises: 0010
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
 revision: str = "0011"
 down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+_JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table("papers", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("hf_upvotes", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("hf_comments", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("ai_summary", sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column("ai_keywords", _JSON, nullable=True))
+        batch_op.add_column(sa.Column("enrichment", sa.String(length=16), nullable=True))
+        batch_op.add_column(sa.Column("enrichment_tried_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.create_index(batch_op.f("ix_papers_enrichment"), ["enrichment"], unique=False)
+    op.create_table(
+        "source_states",
+        sa.Column("source", sa.String(length=32), nullable=False),
+        sa.Column("cursor", sa.Text(), nullable=True),
+        sa.Column("last_started_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_result", sa.String(length=16), nullable=True),
+        sa.Column("added", sa.Integer(), nullable=False),
+        sa.Column("updated", sa.Integer(), nullable=False),
+        sa.Column("unchanged", sa.Integer(), nullable=False),
+        sa.Column("failures", sa.Integer(), nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("last_error_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("source", name=op.f("pk_source_states")),
+    )
 
 
 def downgrade() -> None:
-    pass
+    op.drop_table("source_states")
+    with op.batch_alter_table("papers", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_papers_enrichment"))
+        batch_op.drop_column("enrichment_tried_at")
+        batch_op.drop_column("enrichment")
+        batch_op.drop_column("ai_keywords")
+        batch_op.drop_column("ai_summary")
+        batch_op.drop_column("hf_comments")
+        batch_op.drop_column("hf_upvotes")
