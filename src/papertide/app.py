@@ -35,6 +35,7 @@ from papertide.web.routes import (
     api_v1,
     community,
     discover,
+    exports,
     feeds,
     health,
     hf_api,
@@ -139,6 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         subscriptions,
         accounts,
         recovery,
+        exports,  # before community: a collection's {slug} would take "thesis.bib"
         community,
         paper,
     ):

@@ -2,9 +2,9 @@
 
 Listing and paper pages cost a few database queries and a template render; the same bytes go to every visitor
 who is not logged in. A route opts in by marking its response ``x-page-cache: public`` (only for anonymous
-requests); this middleware keeps such responses for ``ttl`` seconds per path and query, serves them to requests
-that carry no session cookie, and forgets everything after any successful write through this process. Other
-processes see a write within ``ttl`` seconds (``PAPERTIDE_PAGE_CACHE_SECONDS``; 0 turns the cache off).
+requests); this middleware keeps such responses for ``ttl`` seconds per path, query and ``Accept`` header, serves
+them to requests that carry no session cookie, and forgets everything after any successful write through this
+process. Other processes see a write within ``ttl`` seconds (``PAPERTIDE_PAGE_CACHE_SECONDS``; 0 turns it off).
 """
 
 from __future__ import annotations
@@ -49,7 +49,9 @@ class PageCacheMiddleware:
         if self._has_session(scope):
             await self.app(scope, receive, send)
             return
-        key = scope["path"].encode() + b"?" + scope.get("query_string", b"")
+        # Accept is part of the key: a paper URL answers BibTeX or Markdown to clients that ask for them.
+        accept = next((value for name, value in scope["headers"] if name == b"accept"), b"")
+        key = scope["path"].encode() + b"?" + scope.get("query_string", b"") + b"|" + accept[:200]
         entry = self._fresh(key)
         if entry is not None:
             await _replay(entry, send, head=scope["method"] == "HEAD")

@@ -19,6 +19,7 @@ from papertide import __version__
 from papertide.text import latex_text
 from papertide.web.csrf import csrf_token
 from papertide.web.feeds import feed_links
+from papertide.web.formats import card_coins
 from papertide.web.pagecache import mark_public
 
 
@@ -84,3 +85,4 @@ templates = Jinja2Templates(directory=Path(__file__).parent / "templates", conte
 templates.env.globals["static_url"] = static_url
 templates.env.globals["version"] = __version__
 templates.env.filters["latex"] = latex_text
+templates.env.filters["coins"] = card_coins

@@ -1,4 +1,5 @@
-"""The paper page and what can be done on it: upvote, comment, edit links, collect, hide (admins).
+"""The paper page and what can be done on it: upvote, comment, edit links, collect, hide (admins); its citation
+files (``.bib``, ``.ris``, ``.csl.json``), also answered on the page URL to an ``Accept`` asking for them.
 
 Ids come in any form (``2503.24322v2``, ``hep-th/9901001``); a non-canonical one redirects to the canonical URL.
 Every action is a POST carrying the CSRF token; without JavaScript the forms post and redirect back, with it
@@ -28,6 +29,7 @@ from papertide.queries import (
 from papertide.search.embedder import EmbedderError
 from papertide.search.semantic import Semantic
 from papertide.search.similar import Examples, similar_papers
+from papertide.services.citations import query_citables
 from papertide.services.collections import CollectionError, add_to_collection
 from papertide.services.comments import (
     CommentError,
@@ -55,7 +57,9 @@ from papertide.web.deps import (
     resolve_paper,
 )
 from papertide.web.errors import wants_json
+from papertide.web.formats import FORMAT_OF_MEDIA, MARKDOWN, PAPER_MEDIA, citation_response, negotiate, paper_meta
 from papertide.web.pagecache import mark_public
+from papertide.web.routes.hf_api import paper_markdown_page
 from papertide.web.security import Admin, CurrentUser, SignedIn, enforce_rate_limit
 from papertide.web.templating import redirect_back, templates
 from papertide.web.viewmodels import Card, PaperPage, card, comment_view, paper_links, paper_url, plain_title
@@ -73,13 +77,44 @@ def _paper_or_404(session: Session, arxiv_id: str, user: CurrentUser) -> PaperRo
     return row
 
 
+def _citation(request: Request, arxiv_id: str, session: Session, format_name: str) -> Response:
+    paper = resolve_paper(session, arxiv_id)
+    filename = paper.arxiv_id.replace("/", "-")  # hep-th/9901001 -> hep-th-9901001.bib
+    return citation_response(request, query_citables(session, [paper.id]), format_name, filename)
+
+
+@router.get("/papers/{arxiv_id:path}.bib", summary="The paper as BibTeX")
+def paper_bibtex(request: Request, arxiv_id: str, session: DbSession) -> Response:
+    return _citation(request, arxiv_id, session, "bibtex")
+
+
+@router.get("/papers/{arxiv_id:path}.ris", summary="The paper as RIS")
+def paper_ris(request: Request, arxiv_id: str, session: DbSession) -> Response:
+    return _citation(request, arxiv_id, session, "ris")
+
+
+@router.get("/papers/{arxiv_id:path}.csl.json", summary="The paper as CSL-JSON")
+def paper_csl(request: Request, arxiv_id: str, session: DbSession) -> Response:
+    return _citation(request, arxiv_id, session, "csl")
+
+
 @router.get("/papers/{arxiv_id:path}")
 def paper_page(
-    request: Request, arxiv_id: str, session: DbSession, user: CurrentUser, semantic: SemanticSearch
+    request: Request,
+    arxiv_id: str,
+    session: DbSession,
+    user: CurrentUser,
+    semantic: SemanticSearch,
+    settings: AppSettings,
 ) -> Response:
     wanted = canonical_id(arxiv_id)
     if wanted != arxiv_id:
         return RedirectResponse(paper_url(wanted), status_code=301)
+    media = negotiate(request.headers.get("accept"), PAPER_MEDIA)
+    if media == MARKDOWN:
+        return _vary(paper_markdown_page(request, resolve_paper(session, wanted), session, settings, semantic))
+    if media in FORMAT_OF_MEDIA:
+        return _vary(_citation(request, wanted, session, FORMAT_OF_MEDIA[media]))
     row = _paper_or_404(session, wanted, user)
     viewer_id = user.id if user else None
     extras = query_paper_extras(session, row.id)
@@ -109,8 +144,16 @@ def paper_page(
         hidden=extras.hidden,
         similar=_similar_cards(session, semantic, row.id),
     )
-    response = templates.TemplateResponse(request, "paper.html", {"page": page, "plain_title": plain_title(row.title)})
-    return mark_public(response, request)
+    citables = query_citables(session, [row.id])  # none for a hidden paper, which machines should not index
+    meta = paper_meta(citables[0], settings.base_url) if citables else None
+    context = {"page": page, "plain_title": plain_title(row.title), "meta": meta}
+    return _vary(mark_public(templates.TemplateResponse(request, "paper.html", context), request))
+
+
+def _vary(response: Response) -> Response:
+    """The paper URL answers by ``Accept``, so caches must key on it."""
+    response.headers["Vary"] = "Accept"
+    return response
 
 
 def _similar_cards(session: Session, semantic: Semantic | None, paper_id: int) -> list[Card]:

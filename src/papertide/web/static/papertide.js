@@ -1,5 +1,5 @@
 // papertide: progressive enhancement only. Every form works without this file; with it, upvotes update in
-// place, math renders with the bundled KaTeX, and the theme toggle remembers its choice.
+// place, math renders with the bundled KaTeX, Cite buttons copy BibTeX, and the theme toggle remembers its choice.
 (function () {
   "use strict";
 
@@ -54,6 +54,31 @@
     });
   }
 
+  // Cite controls: copy a citation shown on the page (data-copy-target) or fetched from its file (data-copy-url).
+  // The button stays hidden without JavaScript or a clipboard; the download links work either way.
+  function bindCopy(root) {
+    if (!navigator.clipboard) return;
+    root.querySelectorAll("button[data-copy-target], button[data-copy-url]").forEach(function (button) {
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        var label = button.textContent;
+        var text = button.dataset.copyTarget
+          ? Promise.resolve(document.querySelector(button.dataset.copyTarget).textContent)
+          : fetch(button.dataset.copyUrl, { credentials: "same-origin" }).then(function (response) {
+              if (!response.ok) throw new Error("citation failed: " + response.status);
+              return response.text();
+            });
+        text
+          .then(function (value) { return navigator.clipboard.writeText(value); })
+          .then(function () {
+            button.textContent = "Copied";
+            setTimeout(function () { button.textContent = label; }, 2000);
+          })
+          .catch(function (error) { console.warn(error.message); });
+      });
+    });
+  }
+
   function bindThemeToggle() {
     var toggle = document.querySelector("[data-theme-toggle]");
     if (!toggle) return;
@@ -71,6 +96,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     renderMath(document);
     bindVotes(document);
+    bindCopy(document);
     bindThemeToggle();
   });
 })();
