@@ -21,6 +21,7 @@ from papertide import __version__
 from papertide.config import DEV_SECRET, Settings, get_settings
 from papertide.db import connect
 from papertide.jobs.scheduler import JobRunner
+from papertide.mcpserver import Toolbox, build_server, http_endpoint
 from papertide.search.semantic import open_semantic
 from papertide.search.service import SearchEngine
 from papertide.services.sessions import SESSION_DAYS
@@ -62,6 +63,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     database = connect(settings)
     semantic = open_semantic(settings)
+    engine = SearchEngine.of(settings, semantic)
+    mcp = build_server(Toolbox(database, settings, engine))
+    mcp_endpoint = http_endpoint(mcp)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -79,7 +83,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 keep_indexes=derived,
             )
             runner.start()
-        yield
+        async with mcp.session_manager.run():
+            yield
         if runner is not None:
             runner.stop()
         if semantic is not None:
@@ -96,15 +101,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db = database
-    app.state.search = SearchEngine.of(settings, semantic)
+    app.state.search = engine
     app.state.metrics = DatabaseCollector(database)
     # Starlette runs the last-added middleware first: sessions must be decoded before the guard reads the token.
-    # One-click unsubscribe (RFC 8058) is posted by mail clients, which carry the signed token but no CSRF token.
+    # One-click unsubscribe (RFC 8058) is posted by mail clients, which carry the signed token but no CSRF token;
+    # MCP clients post to /mcp with a bearer token or none, and the MCP server never reads the session cookie.
     app.add_middleware(
         GuardMiddleware,
         max_body_bytes=settings.max_body_bytes,
         body_timeout=settings.request_body_timeout_seconds,
-        exempt_paths=("/unsubscribe",),
+        exempt_paths=("/unsubscribe", "/mcp"),
     )
     app.add_middleware(
         SessionMiddleware,
@@ -125,6 +131,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestMetricsMiddleware)  # outermost: it times everything, cached pages included
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     install_error_handlers(app)
+    app.add_route("/mcp", mcp_endpoint, include_in_schema=False)  # MCP over Streamable HTTP (docs/api.md, Agents)
     redact_access_log()
     # The paper router has catch-all paths (/papers/{id:path}), so it comes after every other /papers/ route.
     for module in (

@@ -275,12 +275,15 @@ def query_announced(
     return [_to_row(r) for r in session.execute(statement.order_by(*order).limit(limit))]
 
 
-def query_recent_papers(session: Session, *, limit: int = 50, category: str | None = None) -> list[PaperRow]:
-    """The newest arXiv listings, featured or not (the front page of an instance nobody submits to yet)."""
+def query_recent_papers(
+    session: Session, *, limit: int = 50, offset: int = 0, category: str | None = None
+) -> list[PaperRow]:
+    """The newest arXiv listings, featured or not (the front page of an instance nobody submits to yet; hf.co's
+    ``/api/papers`` pages through all of them)."""
     statement = _in_category(_paper_rows(), category).order_by(
         Paper.announced_on.desc().nulls_last(), Paper.arxiv_id.desc()
     )
-    return [_to_row(r) for r in session.execute(statement.limit(limit))]
+    return [_to_row(r) for r in session.execute(statement.limit(limit).offset(offset))]
 
 
 def query_paper(session: Session, arxiv_id: str, *, include_hidden: bool = False) -> PaperRow | None:

@@ -5,7 +5,8 @@
 - ``serve``, ``demo`` (``serve``);
 - ``db upgrade``, ``db current``, ``worker``, ``jobs status``, ``jobs retry``, ``backup``, ``restore`` (``ops``);
 - ``ingest snapshot``, ``ingest arxiv``, ``ingest oai``, ``ingest daily`` (``ingest``);
-- ``user add``, ``user admin``, ``org add``, ``org member`` (``accounts``).
+- ``user add``, ``user admin``, ``org add``, ``org member`` (``accounts``);
+- ``mcp`` (``mcp``: the MCP server over stdio).
 
 Thin: every command calls services, queries and jobs; ``support`` holds what they share.
 
@@ -22,6 +23,7 @@ from papertide import __version__
 from papertide.cli.accounts import org_app, user_app
 from papertide.cli.content import content_app, digest_app
 from papertide.cli.ingest import ingest_app
+from papertide.cli.mcp import mcp_app
 from papertide.cli.ops import db_app, ops_app
 from papertide.cli.serve import serve_app
 from papertide.cli.support import console
@@ -53,6 +55,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(org_app, name="org")
 app.add_typer(digest_app, name="digest")
 app.add_typer(ops_app)
+app.add_typer(mcp_app)
 
 
 def main() -> None:

@@ -5,6 +5,11 @@ a daily item is ``{paper: {...}, publishedAt, title, summary, numComments, submi
 ``/api/papers/{id}`` is the flat paper object. hf.co's ids (``_id``, ``discussionId``) are 24 hex digits;
 papertide derives stable ones from its own keys. Fields papertide has no data for (``ai_summary``,
 ``mediaUrls``, thumbnails) are left out rather than invented.
+
+Dates are true or absent, never the moment papertide imported a record: ``paper.publishedAt`` is arXiv's (the v1
+submission, else the listing day); ``paper.submittedOnDailyAt`` and a daily item's ``publishedAt`` are the Daily
+Papers day the paper was featured (midnight UTC: papertide keeps the day, from a file, the mirror or a local
+submission); an item for a paper never featured (a search hit) carries its publication date.
 """
 
 from __future__ import annotations
@@ -28,6 +33,17 @@ def iso(value: datetime | date | None) -> str | None:
     if not isinstance(value, datetime):
         value = datetime.combine(value, time(0, 0), tzinfo=UTC)
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def published_on(row: PaperRow) -> datetime | date | None:
+    """When arXiv published the paper: the v1 submission, else the listing day; None when unknown."""
+    return row.submitted_at or row.announced_on
+
+
+def _put_date(shape: dict[str, Any], key: str, value: datetime | date | None) -> None:
+    """Dates are facts or absent: a key papertide cannot date truly is left out, never filled with a guess."""
+    if value is not None:
+        shape[key] = iso(value)
 
 
 def _user(account: Account, *, item_level: bool) -> dict[str, Any]:
@@ -63,15 +79,14 @@ def hf_paper(row: PaperRow) -> dict[str, Any]:
             {"_id": hex_id("author", row.arxiv_id, index), "name": author["name"], "hidden": False}
             for index, author in enumerate(row.authors)
         ],
-        "publishedAt": iso(row.submitted_at or row.announced_on),
         "title": row.title,
         "summary": row.abstract or "",
         "upvotes": row.upvotes,
         "discussionId": hex_id("discussion", row.arxiv_id),
         "numComments": row.comments,
     }
-    if row.featured_at is not None:
-        paper["submittedOnDailyAt"] = iso(row.featured_at)
+    _put_date(paper, "publishedAt", published_on(row))
+    _put_date(paper, "submittedOnDailyAt", row.featured_on)
     if row.submitted_by is not None:
         paper["submittedOnDailyBy"] = _user(row.submitted_by, item_level=False)
     if row.organization is not None:
@@ -88,12 +103,12 @@ def hf_daily_item(row: PaperRow) -> dict[str, Any]:
     """A ``/api/daily_papers`` item: the paper wrapped with when and by whom it was featured."""
     item: dict[str, Any] = {
         "paper": hf_paper(row),
-        "publishedAt": iso(row.featured_at or row.featured_on or row.announced_on),
         "title": " ".join(row.title.split()),
         "summary": row.abstract or "",
         "numComments": row.comments,
         "isAuthorParticipating": False,
     }
+    _put_date(item, "publishedAt", row.featured_on or published_on(row))
     if row.submitted_by is not None:
         item["submittedBy"] = _user(row.submitted_by, item_level=True)
     if row.organization is not None:
@@ -101,28 +116,13 @@ def hf_daily_item(row: PaperRow) -> dict[str, Any]:
     return item
 
 
-def paper_markdown(row: PaperRow, base_url: str, similar: list[PaperRow]) -> str:
-    """The paper page as Markdown (``/papers/{id}.md``), for LLM agents and ``HfApi.read_paper``."""
-    authors = ", ".join(author["name"] for author in row.authors) or "unknown authors"
-    lines = [
-        f"# {' '.join(row.title.split())}",
-        "",
-        f"**Authors:** {authors}",
-        f"**arXiv:** [{row.arxiv_id}](https://arxiv.org/abs/{row.arxiv_id}) · "
-        f"[PDF](https://arxiv.org/pdf/{row.arxiv_id})",
-    ]
-    if row.announced_on or row.submitted_at:
-        lines.append(f"**Published:** {(row.announced_on or row.submitted_at.date()).isoformat()}")  # type: ignore[union-attr]
-    if row.categories:
-        lines.append(f"**Categories:** {', '.join(row.categories)}")
+def hf_repos(row: PaperRow) -> dict[str, Any]:
+    """``/api/arxiv/{id}/repos``: what links to the paper. papertide hosts no models, datasets or Spaces, so those
+    lists are empty; the code repository and project page it knows are given as the paper object names them."""
+    repos: dict[str, Any] = {"models": [], "datasets": [], "spaces": []}
     if row.code_url:
-        lines.append(f"**Code:** {row.code_url}")
+        repos["githubRepo"] = row.code_url
+        repos["githubStars"] = row.github_stars or 0
     if row.project_url:
-        lines.append(f"**Project page:** {row.project_url}")
-    lines.append(f"**Upvotes:** {row.upvotes} · **Comments:** {row.comments}")
-    lines += ["", "## Abstract", "", " ".join((row.abstract or "No abstract.").split())]
-    if similar:
-        lines += ["", "## Similar papers", ""]
-        lines += [f"- [{' '.join(s.title.split())}]({base_url}/papers/{s.arxiv_id}.md)" for s in similar]
-    lines += ["", f"Source: {base_url}/papers/{row.arxiv_id}", ""]
-    return "\n".join(lines)
+        repos["projectPage"] = row.project_url
+    return repos

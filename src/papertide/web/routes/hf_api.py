@@ -1,13 +1,17 @@
 """hf.co's papers endpoints, answered in hf.co's shapes (see ``web/hf_shapes.py``), so ``HfApi(endpoint=…)``
 from ``huggingface_hub`` works against papertide: ``list_daily_papers``, ``list_papers``, ``paper_info``,
-``read_paper``; plus ``POST /api/papers/index`` to index an arXiv id (a write token)."""
+``read_paper``; the cursor listing ``/api/papers`` and ``/api/arxiv/{id}/repos`` that other hf.co clients call;
+plus ``POST /api/papers/index`` to index an arXiv id (a write token).
+
+Pages that have a next one say so as hf.co does, in a ``Link: <…>; rel="next"`` header; an unknown paper is
+hf.co's 404, ``{"error": "…"}``."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, HTTPException, Query, Request
+from fastapi import APIRouter, Body, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy.orm import Session
 
@@ -20,17 +24,28 @@ from papertide.queries import (
     query_latest_featured_day,
     query_paper,
     query_papers_by_ids,
+    query_recent_papers,
     query_trending,
 )
 from papertide.search.query import parse_query
 from papertide.search.service import SearchOptions
-from papertide.search.similar import Examples, similar_papers
 from papertide.services.ingest import index_from_arxiv
+from papertide.services.reading import read_paper_markdown
 from papertide.sources.arxiv_api import ArxivApiError
 from papertide.sources.http import SourceUnavailable
-from papertide.web.api_schemas import PROBLEMS
-from papertide.web.deps import AppSearch, AppSettings, Db, DbSession, PaperRef, SemanticSearch, VisiblePaper
-from papertide.web.hf_shapes import hf_daily_item, hf_paper, paper_markdown
+from papertide.web.api_schemas import PROBLEMS, decode_cursor, encode_cursor
+from papertide.web.deps import (
+    AppSearch,
+    AppSettings,
+    Db,
+    DbSession,
+    PaperNotFound,
+    PaperRef,
+    SemanticSearch,
+    VisiblePaper,
+    lookup_paper,
+)
+from papertide.web.hf_shapes import hf_daily_item, hf_paper, hf_repos
 from papertide.web.pagecache import mark_public
 from papertide.web.security import SignedIn, enforce_rate_limit
 
@@ -65,9 +80,11 @@ def daily_papers(
 ) -> Response:
     period = _one_period(date, week, month)
     offset = p * limit
+    wanted = limit + 1  # one more than the page: whether a next page exists
     rows: list[PaperRow]
     if period is None and sort == "trending" and not submitter:
-        rows = query_trending(session, TrendingRules.of(settings), now=datetime.now(UTC), limit=offset + limit)[offset:]
+        rows = query_trending(session, TrendingRules.of(settings), now=datetime.now(UTC), limit=offset + wanted)
+        rows = rows[offset:]
     else:
         start, end = (period.start, period.end) if period else _everything(session)
         rows = query_featured(
@@ -76,12 +93,27 @@ def daily_papers(
             end=end,
             sort="trending" if sort == "trending" else "newest",
             submitter=submitter,
-            limit=limit,
+            limit=wanted,
             offset=offset,
             trending=TrendingRules.of(settings),
             now=datetime.now(UTC),
         )
-    return mark_public(JSONResponse([hf_daily_item(row) for row in rows]), request)
+    response = JSONResponse([hf_daily_item(row) for row in rows[:limit]])
+    if len(rows) > limit:
+        _link_next(response, request, settings.base_url, p=str(p + 1))
+    return mark_public(response, request)
+
+
+def _link_next(response: Response, request: Request, base_url: str, **changed: str) -> None:
+    """hf.co's (and GitHub's) paging header: this request's URL, on the instance's public address, with
+    ``changed`` query parameters."""
+    query = request.url.include_query_params(**changed).query
+    response.headers["Link"] = f'<{base_url}{request.url.path}?{query}>; rel="next"'
+
+
+def _hf_not_found(error: PaperNotFound) -> JSONResponse:
+    """hf.co's 404 for a paper it does not have (``huggingface_hub`` shows ``error`` as the message)."""
+    return JSONResponse({"error": str(error)}, status_code=404)
 
 
 def _everything(session: Session) -> tuple[date, date]:
@@ -106,26 +138,56 @@ def search(
     return mark_public(JSONResponse([hf_daily_item(row) for row in rows]), request)
 
 
+@router.get("/api/papers", summary="Every indexed paper, newest first, paged by cursor (hf.co shape)")
+def list_all_papers(
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    cursor: Annotated[str | None, Query(max_length=200, description="From the previous page's Link header.")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> Response:
+    try:
+        offset = decode_cursor(cursor)
+    except ValueError as error:
+        raise HTTPException(400, f"{error}; start again without a cursor.") from error
+    rows = query_recent_papers(session, limit=limit + 1, offset=offset)
+    response = JSONResponse([hf_paper(row) for row in rows[:limit]])
+    if len(rows) > limit:
+        _link_next(response, request, settings.base_url, cursor=encode_cursor(offset + limit))
+    return mark_public(response, request)
+
+
 def _paper(session: Session, paper: PaperRef) -> PaperRow:
     (row,) = query_papers_by_ids(session, [paper.id])
     return row
 
 
+ArxivId = Annotated[str, Path(max_length=300, description="An arXiv id in any form (2503.24322v2, an abs URL).")]
+
+
+@router.get("/api/arxiv/{arxiv_id:path}/repos", summary="What the paper links to: code, project page (hf.co shape)")
+def paper_repos(request: Request, arxiv_id: ArxivId, session: DbSession) -> Response:
+    try:
+        row = _paper(session, lookup_paper(session, arxiv_id))
+    except PaperNotFound as error:
+        return _hf_not_found(error)
+    return mark_public(JSONResponse(hf_repos(row)), request)
+
+
 @router.get("/api/papers/{arxiv_id:path}", summary="One paper (hf.co shape)")
-def paper_info(request: Request, paper: VisiblePaper, session: DbSession) -> Response:
-    return mark_public(JSONResponse(hf_paper(_paper(session, paper))), request)
+def paper_info(request: Request, arxiv_id: ArxivId, session: DbSession) -> Response:
+    try:
+        row = _paper(session, lookup_paper(session, arxiv_id))
+    except PaperNotFound as error:
+        return _hf_not_found(error)
+    return mark_public(JSONResponse(hf_paper(row)), request)
 
 
 @router.get("/papers/{arxiv_id:path}.md", summary="The paper page as Markdown", response_class=PlainTextResponse)
 def paper_markdown_page(
     request: Request, paper: VisiblePaper, session: DbSession, settings: AppSettings, semantic: SemanticSearch
 ) -> Response:
-    row = _paper(session, paper)
-    similar: list[PaperRow] = []
-    if semantic is not None:
-        hits = similar_papers(session, semantic, Examples(positives=[row.id]), limit=5)
-        similar = query_papers_by_ids(session, [hit.paper_id for hit in hits])
-    body = paper_markdown(row, settings.base_url, similar)
+    body = read_paper_markdown(session, semantic, _paper(session, paper), settings.base_url)
     return mark_public(Response(body, media_type="text/markdown; charset=utf-8"), request)
 
 

@@ -1,0 +1,13 @@
+"""papertide for agents: an MCP server (Model Context Protocol, on the official ``mcp`` SDK) with tools to search,
+list, read and collect papers, and a resource per paper's Markdown.
+
+An entry point beside the web layer, held there by the import-linter contracts: it calls ``queries``, ``search``
+and ``services`` as the routes do and never imports ``web/``. ``papertide mcp`` serves it over stdio
+(``cli/mcp.py``); the app factory mounts its Streamable HTTP endpoint at ``/mcp``. ``server.py`` registers the
+tools and the resource, ``tools.py`` holds their bodies, ``results.py`` their answers, ``caller.py`` the tokens.
+"""
+
+from papertide.mcpserver.server import build_server, http_endpoint, serve_stdio
+from papertide.mcpserver.tools import Toolbox
+
+__all__ = ["Toolbox", "build_server", "http_endpoint", "serve_stdio"]

@@ -1,0 +1,268 @@
+"""The MCP server, driven by the ``mcp`` SDK's own client against a live papertide: Streamable HTTP through a real
+uvicorn on loopback (``/mcp``) and stdio through a ``papertide mcp`` subprocess, on real shared data (the recorded
+hf.co Daily Papers day and embedded arXiv snapshot records). Tokens are real personal access tokens."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx2
+import pytest
+from mcp import Client, StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
+from mcp_types import CallToolResult
+from sqlalchemy import select
+
+from papertide.app import create_app
+from papertide.config import Settings
+from papertide.db import Database
+from papertide.models import Paper, PaperEmbedding
+from papertide.services.accounts import create_user
+from papertide.services.collections import create_collection
+from papertide.services.submissions import set_paper_hidden
+from papertide.services.tokens import create_api_token
+from papertide.services.votes import vote
+from tests.conftest import serving
+from tests.test_ingest_cli import cli_env
+from tests.web_helpers import PASSWORD, load_daily
+
+HF_DAY = Path(__file__).resolve().parents[2] / "shared" / "data" / "fixtures" / "hf" / "hf_daily_papers_2026-07-09.json"
+TOOLS = {
+    "search_papers",
+    "similar_papers",
+    "daily_papers",
+    "get_paper",
+    "read_paper",
+    "list_collections",
+    "add_to_collection",
+    "my_feed",
+}
+
+
+class Agent:
+    """A user with a read token, a write token, a private collection and three upvotes (for my_feed)."""
+
+    def __init__(self, db: Database, upvoted: list[int]) -> None:
+        with db.write_session() as session:
+            user = create_user(session, username="reader", password=PASSWORD)
+            self.read_token = create_api_token(session, user.id, "assistant", "read")
+            self.write_token = create_api_token(session, user.id, "assistant", "write")
+            self.collection_id = create_collection(session, owner_id=user.id, title="To read", is_public=False).id
+            for paper_id in upvoted:
+                vote(session, user.id, paper_id, up=True, per_minute=100)
+
+
+def embedded_ids(db: Database) -> list[tuple[int, str]]:
+    with db.read_session() as session:
+        rows = session.execute(
+            select(Paper.id, Paper.arxiv_id)
+            .join(PaperEmbedding, PaperEmbedding.paper_id == Paper.id)
+            .order_by(Paper.id)
+        )
+        return [(row.id, row.arxiv_id) for row in rows]
+
+
+@asynccontextmanager
+async def over_http(url: str, token: str | None = None) -> AsyncIterator[Client]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with (
+        httpx2.AsyncClient(headers=headers, timeout=60) as http,
+        Client(streamable_http_client(f"{url}/mcp", http_client=http)) as client,
+    ):
+        yield client
+
+
+def answer(result: CallToolResult) -> dict[str, Any]:
+    assert not result.is_error, result.content
+    assert result.structured_content is not None
+    return result.structured_content
+
+
+def refused(result: CallToolResult, *words: str) -> str:
+    """A tool error with a message (never a crash: no traceback, no bare 'internal error')."""
+    assert result.is_error
+    text = " ".join(getattr(part, "text", "") for part in result.content)
+    assert "Traceback" not in text and text.strip(), text
+    for word in words:
+        assert word in text, text
+    return text
+
+
+def ids(result: CallToolResult) -> list[str]:
+    return [paper["arxiv_id"] for paper in answer(result)["papers"]]
+
+
+def run(test: Callable[[], Awaitable[None]]) -> None:
+    anyio.run(test)
+
+
+def test_every_tool_over_streamable_http(embedded_corpus: Database, live_server: str) -> None:
+    db = embedded_corpus
+    recorded = load_daily(db, HF_DAY)
+    day_ids = {str(item["paper"]["id"]) for item in recorded}  # type: ignore[index]
+    first = recorded[0]["paper"]  # type: ignore[index]
+    corpus = embedded_ids(db)
+    agent = Agent(db, [paper_id for paper_id, _ in corpus[:3]])
+
+    async def check() -> None:
+        async with over_http(live_server) as anonymous:
+            listed = (await anonymous.list_tools()).tools
+            assert {tool.name for tool in listed} == TOOLS
+            for tool in listed:
+                assert tool.description and tool.input_schema["type"] == "object"
+            collect = next(tool for tool in listed if tool.name == "add_to_collection")
+            assert set(collect.input_schema["required"]) == {"collection_id", "arxiv_id"}
+            templates = (await anonymous.list_resource_templates()).resource_templates
+            assert [t.uri_template for t in templates] == ["papertide://papers/{+arxiv_id}"]
+
+            assert set(ids(await anonymous.call_tool("daily_papers", {"date": "2026-07-09", "limit": 50}))) == day_ids
+            assert day_ids <= set(ids(await anonymous.call_tool("daily_papers", {"week": "2026-W28", "limit": 50})))
+            latest = answer(await anonymous.call_tool("daily_papers", {}))
+            assert set(p["arxiv_id"] for p in latest["papers"]) == day_ids and "2026-07-09" in latest["notes"][0]
+
+            words = " ".join(str(first["title"]).split()[:5])
+            found = answer(await anonymous.call_tool("search_papers", {"query": words, "limit": 5}))
+            assert found["papers"][0]["arxiv_id"] == first["id"] and found["papers"][0]["why"].startswith("matched by")
+            assert found["papers"][0]["published"] == "2026-07-08" and found["papers"][0]["featured_on"] == "2026-07-09"
+
+            paper = answer(
+                await anonymous.call_tool("get_paper", {"arxiv_id": f"https://arxiv.org/abs/{first['id']}v2"})
+            )
+            assert paper["arxiv_id"] == first["id"] and paper["code_url"] == first["githubRepo"]
+            assert paper["authors"][0] == first["authors"][0]["name"] and paper["abstract"]
+
+            markdown = await anonymous.call_tool("read_paper", {"arxiv_id": first["id"]})
+            text = markdown.content[0].text  # type: ignore[union-attr]
+            assert text.startswith("# ") and "## Abstract" in text and "**Featured:** 2026-07-09" in text
+            resource = await anonymous.read_resource(f"papertide://papers/{first['id']}")
+            assert resource.contents[0].text == text  # type: ignore[union-attr]
+
+            like = corpus[0][1]
+            refused(await anonymous.call_tool("similar_papers", {}), "arxiv_id, query")
+            near = ids(await anonymous.call_tool("similar_papers", {"arxiv_id": like, "limit": 5}))
+            assert len(near) == 5 and like not in near
+            away = ids(await anonymous.call_tool("similar_papers", {"like": [like], "unlike": [near[0]], "limit": 5}))
+            assert near[0] not in away and like not in away
+
+            refused(await anonymous.call_tool("my_feed", {}), "read or write token")
+            refused(await anonymous.call_tool("list_collections", {}), "username")
+            assert answer(await anonymous.call_tool("list_collections", {"username": "reader"}))["collections"] == []
+            args = {"collection_id": agent.collection_id, "arxiv_id": first["id"]}
+            refused(await anonymous.call_tool("add_to_collection", args), "write token", "no token")
+
+        async with over_http(live_server, agent.read_token) as reader:
+            picks = answer(await reader.call_tool("my_feed", {"limit": 5}))["papers"]
+            upvoted = {arxiv_id for _, arxiv_id in corpus[:3]}
+            assert len(picks) == 5 and not upvoted & {p["arxiv_id"] for p in picks}
+            assert all(p["why"].startswith("close to ") and p["why"].split()[2] in upvoted for p in picks)
+            mine = answer(await reader.call_tool("list_collections", {}))["collections"]
+            assert [(c["id"], c["public"], c["size"]) for c in mine] == [(agent.collection_id, False, 0)]
+            refused(await reader.call_tool("add_to_collection", args), "read token")
+
+        async with over_http(live_server, agent.write_token) as writer:
+            added = answer(await writer.call_tool("add_to_collection", {**args, "note": "for Friday"}))
+            assert added["arxiv_id"] == first["id"]
+            assert answer(await writer.call_tool("list_collections", {}))["collections"][0]["size"] == 1
+            refused(await writer.call_tool("add_to_collection", {**args, "collection_id": 999}), "list_collections")
+
+        async with over_http(live_server, "pt_not-a-real-token") as stranger:
+            refused(await stranger.call_tool("daily_papers", {}), "unknown or revoked")
+
+    run(check)
+
+
+@pytest.fixture
+def keyword_server(settings: Settings) -> Iterator[str]:
+    """papertide with semantic search off: these tests need no model, so they load none."""
+    with serving(create_app(settings.model_copy(update={"semantic_search": False}))) as url:
+        yield url
+
+
+def test_bad_arguments_are_tool_errors(db: Database, keyword_server: str) -> None:
+    live_server = keyword_server
+    load_daily(db, HF_DAY)
+
+    async def check() -> None:
+        async with over_http(live_server) as agent:
+            refused(await agent.call_tool("get_paper", {"arxiv_id": "not an id"}), "not an arXiv id")
+            refused(await agent.call_tool("get_paper", {"arxiv_id": "2607.99999"}), "no paper 2607.99999")
+            refused(await agent.call_tool("get_paper", {}), "arxiv_id")
+            refused(await agent.call_tool("read_paper", {"arxiv_id": "x" * 301}), "arxiv_id")
+            refused(await agent.call_tool("daily_papers", {"date": "yesterday"}), "date")
+            refused(await agent.call_tool("daily_papers", {"date": "2026-02-30"}), "no such day")
+            refused(await agent.call_tool("daily_papers", {"date": "2026-07-09", "week": "2026-W28"}), "at most one")
+            refused(await agent.call_tool("daily_papers", {"limit": 0}), "limit")
+            refused(await agent.call_tool("search_papers", {"query": ""}), "Give words")
+            refused(await agent.call_tool("search_papers", {"query": "robot", "sort": "best"}), "sort")
+            refused(await agent.call_tool("my_feed", {}), "read or write token")
+            refused(await agent.call_tool("add_to_collection", {"collection_id": -1, "arxiv_id": "2607.07708"}))
+            with pytest.raises(Exception, match="no paper"):
+                await agent.read_resource("papertide://papers/2607.99999")
+
+    run(check)
+
+
+def test_a_hidden_paper_is_never_returned(db: Database, keyword_server: str) -> None:
+    live_server = keyword_server
+    recorded = load_daily(db, HF_DAY)
+    hidden = str(recorded[0]["paper"]["id"])  # type: ignore[index]
+    with db.write_session() as session:
+        set_paper_hidden(session, hidden, True)
+    title = " ".join(str(recorded[0]["title"]).split()[:5])
+
+    async def check() -> None:
+        async with over_http(live_server) as agent:
+            day = ids(await agent.call_tool("daily_papers", {"date": "2026-07-09", "limit": 50}))
+            assert len(day) == len(recorded) - 1 and hidden not in day
+            assert hidden not in ids(await agent.call_tool("daily_papers", {"sort": "trending"}))
+            assert hidden not in ids(await agent.call_tool("search_papers", {"query": title}))
+            refused(await agent.call_tool("search_papers", {"query": hidden}), f"no paper {hidden}")
+            refused(await agent.call_tool("get_paper", {"arxiv_id": hidden}), f"no paper {hidden}")
+            refused(await agent.call_tool("read_paper", {"arxiv_id": hidden}), f"no paper {hidden}")
+            with pytest.raises(Exception, match="no paper"):
+                await agent.read_resource(f"papertide://papers/{hidden}")
+
+    run(check)
+
+
+def stdio_server(settings: Settings, token: str | None) -> StdioServerParameters:
+    # Semantic search off keeps the subprocess from loading the model; the HTTP test covers the semantic tools.
+    env = cli_env(settings, PAPERTIDE_SEMANTIC_SEARCH="false")
+    if token:
+        env["PAPERTIDE_MCP_TOKEN"] = token
+    return StdioServerParameters(command=sys.executable, args=["-m", "papertide", "mcp"], env=env)
+
+
+def test_stdio_subprocess_serves_the_tools(settings: Settings, db: Database) -> None:
+    recorded = load_daily(db, HF_DAY)
+    agent = Agent(db, [])
+    first = str(recorded[0]["paper"]["id"])  # type: ignore[index]
+
+    async def check() -> None:
+        async with Client(stdio_server(settings, agent.write_token)) as local:
+            assert {tool.name for tool in (await local.list_tools()).tools} == TOOLS
+            assert len((await local.list_resource_templates()).resource_templates) == 1
+            day = ids(await local.call_tool("daily_papers", {"date": "2026-07-09", "limit": 50}))
+            assert len(day) == len(recorded)
+            assert answer(await local.call_tool("get_paper", {"arxiv_id": first}))["featured_on"] == "2026-07-09"
+            refused(await local.call_tool("similar_papers", {"arxiv_id": first}), "semantic search")
+            added = await local.call_tool(
+                "add_to_collection", {"collection_id": agent.collection_id, "arxiv_id": first}
+            )
+            assert answer(added)["arxiv_id"] == first
+            resource = await local.read_resource(f"papertide://papers/{first}")
+            assert json.dumps(resource.contents[0].model_dump()).count(first) >= 2
+
+    run(check)
+    bad = stdio_server(settings, "pt_revoked-long-ago")
+    started = subprocess.run(
+        [bad.command, *bad.args], env=bad.env, input="", capture_output=True, text=True, timeout=60, check=False
+    )
+    assert started.returncode == 1 and "unknown or revoked" in started.stderr, started.stderr
