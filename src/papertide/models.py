@@ -154,6 +154,18 @@ class PaperCategory(Base):
     is_primary: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class PaperAuthor(Base):
+    """A paper's authors by name key (``people.author_key``), in order: what ``/authors/{key}`` looks up. Kept by
+    the paper upsert; ``name`` is the spelling of that paper."""
+
+    __tablename__ = "paper_authors"
+
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name_key: Mapped[str] = mapped_column(String(120), index=True)
+    name: Mapped[str] = mapped_column(String(300))
+
+
 class User(Base):
     __tablename__ = "users"
 
@@ -164,6 +176,7 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     fullname: Mapped[str | None] = mapped_column(String(255))
     avatar_url: Mapped[str | None] = mapped_column(String(500))
+    orcid: Mapped[str | None] = mapped_column(String(19))  # 0000-0002-1825-0097, checksum checked (people.py)
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
@@ -270,6 +283,37 @@ class Subscription(Base):
     failure_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class Follow(Base):
+    """What a user follows beyond a subscription's choices: an author (``key`` is the name key) or a saved search
+    (``key`` is the query text). Follows feed the user's personal feed, the digest of a subscription linked to the
+    account, and the OPML list of their feeds."""
+
+    __tablename__ = "follows"
+    __table_args__ = (UniqueConstraint("user_id", "kind", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "author" or "search"
+    key: Mapped[str] = mapped_column(String(300))
+    label: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class AlertDelivery(Base):
+    """Which papers a saved search's digest section has carried to a subscription, so none comes twice.
+
+    Written in the transaction that claims the digest's ledger row (``digest_deliveries``), tagged with its
+    period: a rerun of that period carries the same papers again, a later period only papers not yet carried."""
+
+    __tablename__ = "alert_deliveries"
+
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"), primary_key=True)
+    search_key: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the query text
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True)
+    period: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class IngestCheckpoint(Base):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from papertide.config import Settings
@@ -22,9 +22,11 @@ from papertide.models import (
     Comment,
     DigestDelivery,
     FeaturedPaper,
+    Follow,
     Organization,
     OrganizationMember,
     Paper,
+    PaperAuthor,
     PaperCategory,
     PaperEmbedding,
     Subscription,
@@ -264,10 +266,14 @@ def query_announced(
     end: date,
     category: str | None = None,
     author: str | None = None,
+    author_key: str | None = None,
     limit: int = 50,
 ) -> list[PaperRow]:
-    """Papers listed on arXiv between ``start`` and ``end``, featured or not, most upvoted first (digest sections)."""
+    """Papers listed on arXiv between ``start`` and ``end``, featured or not, most upvoted first (digest sections).
+    ``author`` matches part of a name as typed; ``author_key`` a followed author's name key."""
     statement = _in_category(_paper_rows(), category).where(Paper.announced_on.between(start, end))
+    if author_key:
+        statement = statement.where(_by_author(author_key))
     if author:
         escaped = author.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         statement = statement.where(func.lower(Paper.author_names).like(f"%{escaped}%", escape="\\"))
@@ -456,6 +462,7 @@ class UserProfile:
     is_admin: bool
     can_log_in: bool
     organizations: list[str]
+    orcid: str | None = None
 
 
 def query_user(session: Session, username: str) -> UserProfile | None:
@@ -472,6 +479,7 @@ def query_user(session: Session, username: str) -> UserProfile | None:
         user.is_admin,
         user.password_hash is not None,
         query_memberships(session, user.id),
+        user.orcid,
     )
 
 
@@ -575,3 +583,42 @@ def query_instance_counts(session: Session) -> InstanceCounts:
         digest_deliveries=by_status(DigestDelivery.status),
         subscriptions=by_status(Subscription.status),
     )
+
+
+def _by_author(key: str) -> ColumnElement[bool]:
+    return Paper.id.in_(select(PaperAuthor.paper_id).where(PaperAuthor.name_key == key))
+
+
+def query_author_papers(session: Session, key: str, *, limit: int = 50, offset: int = 0) -> list[PaperRow]:
+    """Papers with an author of this name key (``people.author_key``), newest first."""
+    statement = _paper_rows().where(_by_author(key))
+    order = (Paper.announced_on.desc().nulls_last(), Paper.submitted_at.desc().nulls_last(), Paper.id.desc())
+    return [_to_row(r) for r in session.execute(statement.order_by(*order).offset(offset).limit(limit))]
+
+
+def query_author_name(session: Session, key: str) -> tuple[str, int] | None:
+    """The most common spelling of the names with this key (on a tie the one sorting last, which keeps accents:
+    "José" over "Jose"), and on how many visible papers any of them appears."""
+    visible = and_(Paper.id == PaperAuthor.paper_id, Paper.hidden.is_(False))
+    spellings = session.execute(
+        select(PaperAuthor.name, func.count())
+        .join(Paper, visible)
+        .where(PaperAuthor.name_key == key)
+        .group_by(PaperAuthor.name)
+        .order_by(func.count().desc(), PaperAuthor.name.desc())
+    ).all()
+    return (spellings[0][0], sum(count for _, count in spellings)) if spellings else None
+
+
+@dataclass(frozen=True, slots=True)
+class FollowRow:
+    kind: str  # "author" or "search"
+    key: str
+    label: str
+
+
+def query_follows(session: Session, user_id: int, kind: str | None = None) -> list[FollowRow]:
+    statement = select(Follow.kind, Follow.key, Follow.label).where(Follow.user_id == user_id)
+    if kind:
+        statement = statement.where(Follow.kind == kind)
+    return [FollowRow(*row) for row in session.execute(statement.order_by(Follow.kind, Follow.label))]

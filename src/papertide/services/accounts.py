@@ -108,13 +108,14 @@ def set_password(session: Session, user_id: int, new: str, *, current: str | Non
     return user
 
 
-def update_profile(session: Session, user_id: int, *, fullname: str | None) -> str | None:
-    """The name shown on the profile; returns the account's address, which changes only through a confirmed link
-    (:mod:`papertide.services.recovery`)."""
+def update_profile(session: Session, user_id: int, *, fullname: str | None, orcid: str | None = None) -> str | None:
+    """The name and the ORCID iD (already checked, ``people.normalise_orcid``) shown on the profile; returns the
+    account's address, which changes only through a confirmed link (:mod:`papertide.services.recovery`)."""
     user = session.get(User, user_id)
     if user is None:
         raise AccountError("That account no longer exists.")
     user.fullname = xml_safe(fullname or "").strip()[:255] or None
+    user.orcid = orcid
     return user.email
 
 

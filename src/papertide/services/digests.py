@@ -8,7 +8,9 @@ or may not have been accepted: the next run marks it ``in_doubt`` and does not r
 second copy; at most one address per crash may miss that period, and the report says which). Every other
 subscriber is either ``sent`` or unclaimed, and the next run sends the unclaimed ones. Transient SMTP failures are
 retried with exponential backoff, then left as ``retry`` for the next run; permanent ones (5xx) are recorded and
-count toward suspending the address.
+count toward suspending the address. Saved searches add sections of papers new since the last digest
+(``services/alerts.py``), recorded with the claim; an account's follows (authors, searches) join the sections of
+a subscription linked to it.
 """
 
 from __future__ import annotations
@@ -28,9 +30,11 @@ from papertide.config import Settings
 from papertide.db import Database, insert_ignoring_conflicts
 from papertide.mail import Mailer, OutgoingMail, PermanentMailError, TransientMailError, new_message_id
 from papertide.models import DigestDelivery, Paper, Subscription, utcnow
-from papertide.queries import PaperRow, query_announced, query_featured
+from papertide.queries import PaperRow, query_announced, query_featured, query_follows
 from papertide.search.personal import personal_picks
 from papertide.search.semantic import Semantic
+from papertide.search.service import SearchEngine
+from papertide.services.alerts import Carried, new_for_search, record_carried
 from papertide.services.compose import render_mail
 from papertide.services.leases import acquire_lease, release_lease
 from papertide.services.subscriptions import Cadence, Preferences, Tokens, record_failure
@@ -80,23 +84,35 @@ class Section:
     title: str
     papers: list[PaperRow]
     reasons: dict[int, str] = field(default_factory=dict)  # paper id -> "because you upvoted …"
+    query: str | None = None  # a saved search's section: its query, shown as code
+    more: int = 0  # new papers past the section's size (a saved search's section links to the rest)
+    carried: Carried | None = None  # what a saved search's section carries, recorded with the claim
 
 
 class Composer:
     """The sections of each subscriber's digest for one period; shared sections are computed once."""
 
     def __init__(
-        self, database: Database, period: DigestPeriod, per_section: int, semantic: Semantic | None = None
+        self,
+        database: Database,
+        period: DigestPeriod,
+        per_section: int,
+        semantic: Semantic | None = None,
+        engine: SearchEngine | None = None,
     ) -> None:
         self.database = database
         self.period = period
         self.per_section = per_section
         self.semantic = semantic
+        self.engine = engine
         self._shared: dict[tuple[str, str], list[PaperRow]] = {}
 
     def sections(self, session: Session, subscription: Subscription) -> list[Section]:
         wanted = Preferences.from_json(subscription.preferences)
+        follows = query_follows(session, subscription.user_id) if subscription.user_id is not None else []
         sections: list[Section] = []
+        if wanted.trending:
+            sections.append(Section("Top papers", self._shared_rows(session, "trending", "")))
         if wanted.trending:
             sections.append(Section("Top papers", self._shared_rows(session, "trending", "")))
         for category in wanted.categories:
@@ -105,9 +121,21 @@ class Composer:
             sections.append(Section(f"From {organization}", self._shared_rows(session, "organization", organization)))
         for author in wanted.authors:
             sections.append(Section(f"By {author}", self._shared_rows(session, "author", author)))
+        for followed in (f for f in follows if f.kind == "author"):
+            sections.append(Section(f"By {followed.label}", self._shared_rows(session, "author_key", followed.key)))
+        searches = dict.fromkeys([*wanted.searches, *(f.key for f in follows if f.kind == "search")])
+        sections.extend(self._saved_search(session, subscription.id, query) for query in searches)
         if wanted.personal and subscription.user_id is not None and self.semantic is not None:
             sections.append(self._personal(subscription.user_id))
         return [section for section in sections if section.papers]
+
+    def _saved_search(self, session: Session, subscription_id: int, query: str) -> Section:
+        if self.engine is None:
+            return Section(query, [])
+        period = (self.period.key, self.period.start)
+        found = new_for_search(session, self.engine, subscription_id, query, period, self.per_section)
+        title = "New since your last digest for"
+        return Section(title, found.shown, query=query, more=found.more, carried=found.carried)
 
     def _shared_rows(self, session: Session, kind: str, value: str) -> list[PaperRow]:
         key = (kind, value)
@@ -119,6 +147,8 @@ class Composer:
                 rows = query_featured(session, start=start, end=end, organization=value, limit=n)
             elif kind == "category":
                 rows = query_announced(session, start=start, end=end, category=value, limit=n)
+            elif kind == "author_key":
+                rows = query_announced(session, start=start, end=end, author_key=value, limit=n)
             else:
                 rows = query_announced(session, start=start, end=end, author=value, limit=n)
             self._shared[key] = rows
@@ -165,7 +195,8 @@ def send_digests(
     if not acquire_lease(database, lease, holder, settings.digest_lease_seconds):
         raise DigestBusy(f"another run is sending {period.key}; try again in {settings.digest_lease_seconds:.0f} s")
     report = DigestReport(period.key)
-    composer = Composer(database, period, settings.digest_papers_per_section, semantic)
+    engine = SearchEngine.of(settings)  # keyword only: a saved search mails papers that match, not related ones
+    composer = Composer(database, period, settings.digest_papers_per_section, semantic, engine)
     tokens = Tokens.of(settings)
     try:
         with Mailer(settings) as mailer:
@@ -246,6 +277,7 @@ def _deliver(
                 .where(DigestDelivery.subscription_id == subscription_id, DigestDelivery.period == period.key)
                 .values(status="sending", claimed_at=utcnow())
             )
+        record_carried(session, subscription_id, period.key, [s.carried for s in sections if s.carried])
     if mail is None:
         _finish(database, subscription_id, period, "skipped", 0, None)
         report.skipped += 1

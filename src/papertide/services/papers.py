@@ -16,7 +16,18 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from papertide.models import Comment, FeaturedPaper, Organization, Paper, PaperCategory, User, Vote, utcnow
+from papertide.models import (
+    Comment,
+    FeaturedPaper,
+    Organization,
+    Paper,
+    PaperAuthor,
+    PaperCategory,
+    User,
+    Vote,
+    utcnow,
+)
+from papertide.people import author_key
 from papertide.records import (
     AccountRecord,
     FeaturedRecord,
@@ -48,6 +59,7 @@ _LOOKUP_CHUNK = 500
 PAPER_WRITES_LOCK = 0x70617065  # pg_advisory_xact_lock key: "pape"
 _PAPERS = cast(Table, Paper.__table__)
 _PAPER_CATEGORIES = cast(Table, PaperCategory.__table__)
+_PAPER_AUTHORS = cast(Table, PaperAuthor.__table__)
 
 
 def _update_by_id(columns: Iterable[str]) -> Any:
@@ -67,6 +79,7 @@ def upsert_papers(session: Session, records: Iterable[PaperRecord]) -> IngestCou
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     category_changes: dict[str, list[str]] = {}
+    author_changes: dict[str, list[dict[str, Any]]] = {}
     now = _write_stamp(session)
     for arxiv_id, record in incoming.items():
         stored = existing.get(arxiv_id)
@@ -81,6 +94,7 @@ def upsert_papers(session: Session, records: Iterable[PaperRecord]) -> IngestCou
         if stored is None:
             inserts.append({**row, "arxiv_id": arxiv_id, "created_at": now, "modified_at": now})
             category_changes[arxiv_id] = row["categories"]
+            author_changes[arxiv_id] = row["authors"]
             counts.added += 1
         elif row["content_hash"] == stored["content_hash"]:
             counts.unchanged += 1
@@ -88,6 +102,8 @@ def upsert_papers(session: Session, records: Iterable[PaperRecord]) -> IngestCou
             updates.append({**row, "_id": stored["id"], "modified_at": now})
             if row["categories"] != stored["categories"]:
                 category_changes[arxiv_id] = row["categories"]
+            if row["authors"] != stored["authors"]:
+                author_changes[arxiv_id] = row["authors"]
             counts.updated += 1
     ids = {arxiv_id: row["id"] for arxiv_id, row in existing.items()}
     if inserts:
@@ -97,6 +113,7 @@ def upsert_papers(session: Session, records: Iterable[PaperRecord]) -> IngestCou
     if updates:
         session.connection().execute(_update_by_id(updates[0].keys()), updates)
     _replace_categories(session, {ids[arxiv_id]: cats for arxiv_id, cats in category_changes.items()})
+    _replace_authors(session, {ids[arxiv_id]: authors for arxiv_id, authors in author_changes.items()})
     return counts
 
 
@@ -204,6 +221,21 @@ def _replace_categories(session: Session, categories: dict[int, list[str]]) -> N
     ]
     if rows:
         session.connection().execute(_PAPER_CATEGORIES.insert(), rows)
+
+
+def _replace_authors(session: Session, authors: dict[int, list[dict[str, Any]]]) -> None:
+    """The name keys ``/authors/{key}`` finds papers by (``paper_authors``), for papers whose authors changed."""
+    if not authors:
+        return
+    session.execute(delete(PaperAuthor).where(PaperAuthor.paper_id.in_(list(authors))))
+    rows = [
+        {"paper_id": paper_id, "position": position, "name_key": key, "name": author["name"][:300]}
+        for paper_id, names in authors.items()
+        for position, author in enumerate(names)
+        if (key := author_key(author["name"]))
+    ]
+    if rows:
+        session.connection().execute(_PAPER_AUTHORS.insert(), rows)
 
 
 @dataclass(slots=True)

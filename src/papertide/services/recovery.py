@@ -25,6 +25,7 @@ from papertide.config import Settings
 from papertide.db import Database
 from papertide.mail import Mailer, MailError, MailNotConfigured, OutgoingMail
 from papertide.models import User
+from papertide.people import InvalidOrcid, normalise_orcid
 from papertide.services.accounts import (
     AccountError,
     Identity,
@@ -177,11 +178,18 @@ def register(database: Database, settings: Settings, username: str, password: st
     return SignedUp(user, secret, _mail_address_link(database, settings, user.id, address) if address else None)
 
 
-def change_profile(database: Database, settings: Settings, user_id: int, fullname: str, email: str) -> str | None:
-    """Save the full name; mail a confirmation link when ``email`` differs from the account's address. Returns
-    "sent" when a link went out, None when only the name changed, else what stopped the mail."""
+def change_profile(
+    database: Database, settings: Settings, user_id: int, fullname: str, email: str, orcid: str = ""
+) -> str | None:
+    """Save the full name and the ORCID iD (empty removes it; a wrong checksum is an :class:`AccountError`); mail
+    a confirmation link when ``email`` differs from the account's address. Returns "sent" when a link went out,
+    None when only the name changed, else what stopped the mail."""
+    try:
+        orcid_id = normalise_orcid(orcid)
+    except InvalidOrcid as error:
+        raise AccountError(str(error)) from None
     with database.write_session() as session:
-        current = update_profile(session, user_id, fullname=fullname)
+        current = update_profile(session, user_id, fullname=fullname, orcid=orcid_id)
     if not email.strip() or email.strip().lower() == (current or "").lower():
         return None
     return _mail_address_link(database, settings, user_id, email) or "sent"

@@ -7,7 +7,8 @@ or an unsubscribe that followed one, it opens nothing); the manage/unsubscribe t
 sent before links expired still unsubscribe, and do nothing else). Tokens name the subscription
 and its address, so a link stops working for an address that changed. The ``*_by_token`` verbs are what the pages
 and the API call. Subscribing an address that is already active changes nothing (anyone can type any address); the
-owner gets a mail with a link to their preferences instead.
+owner gets a mail with a link to their preferences instead. Saved searches (``Preferences.searches``) are query
+texts; ``services/alerts.py`` turns each into a digest section of papers new since the last digest.
 """
 
 from __future__ import annotations
@@ -25,11 +26,13 @@ from papertide.db import Database
 from papertide.email_address import InvalidEmail, normalise_email
 from papertide.mail import Mailer, MailError, MailNotConfigured, OutgoingMail
 from papertide.models import Subscription, utcnow
+from papertide.services.alerts import InvalidSearch, saved_search_text
 from papertide.services.compose import render_mail
 
 Cadence = Literal["daily", "weekly"]
 CADENCES: tuple[Cadence, ...] = ("daily", "weekly")
 MAX_LIST = 20
+MAX_SEARCHES = 10
 _ITEM = re.compile(r"^[\w.\- ']{1,96}$", re.UNICODE)
 
 
@@ -44,6 +47,7 @@ class Preferences:
     organizations: tuple[str, ...] = ()
     authors: tuple[str, ...] = ()
     personal: bool = False
+    searches: tuple[str, ...] = ()  # saved searches, in the query language
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -52,6 +56,7 @@ class Preferences:
             "organizations": list(self.organizations),
             "authors": list(self.authors),
             "personal": self.personal,
+            "searches": list(self.searches),
         }
 
     @classmethod
@@ -63,11 +68,13 @@ class Preferences:
             organizations=tuple(data.get("organizations") or ()),
             authors=tuple(data.get("authors") or ()),
             personal=bool(data.get("personal", False)),
+            searches=tuple(data.get("searches") or ()),
         )
 
     @property
     def is_empty(self) -> bool:
-        return not (self.trending or self.categories or self.organizations or self.authors or self.personal)
+        chosen = (self.trending, self.categories, self.organizations, self.authors, self.personal, self.searches)
+        return not any(chosen)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +93,25 @@ def parse_list(text: str, what: str) -> tuple[str, ...]:
     if len(items) > MAX_LIST:
         raise SubscriptionError(f"choose at most {MAX_LIST} {what}s")
     return tuple(dict.fromkeys(items))
+
+
+def parse_searches(lines: str | list[str]) -> tuple[str, ...]:
+    """Saved searches, one a line (or a list from the API), deduplicated; a bad one is an error that names it."""
+    items = [line for line in (lines.splitlines() if isinstance(lines, str) else lines) if line.strip()]
+    if len(items) > MAX_SEARCHES:
+        raise SubscriptionError(f"Save at most {MAX_SEARCHES} searches.")
+    try:
+        return tuple(dict.fromkeys(saved_search_text(item) for item in items))
+    except InvalidSearch as error:
+        raise SubscriptionError(str(error)) from None
+
+
+def preferences_of_user(session: Session, user_id: int) -> list[Preferences]:
+    """What the active subscriptions linked to an account receive (its OPML list shows them as feeds)."""
+    rows = session.execute(
+        select(Subscription.preferences).where(Subscription.user_id == user_id, Subscription.status == "active")
+    ).scalars()
+    return [Preferences.from_json(row) for row in rows]
 
 
 def subscribe(

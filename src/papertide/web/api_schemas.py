@@ -162,6 +162,11 @@ class SubscriptionIn(BaseModel):
     categories: list[str] = Field(default_factory=list, max_length=20)
     organizations: list[str] = Field(default_factory=list, max_length=20)
     authors: list[str] = Field(default_factory=list, max_length=20)
+    searches: list[str] = Field(
+        default_factory=list,
+        max_length=10,
+        description="Saved searches in the query language; each digest brings the papers new since the last one.",
+    )
 
 
 class Accepted(BaseModel):

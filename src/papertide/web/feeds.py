@@ -8,6 +8,7 @@ made readable), so no reader has to interpret markup from a paper.
 The writer never raises on text: sources and forms clean what they take in, but a row stored before they did, or
 a search query in the feed's title, may still hold a character XML 1.0 cannot carry, and one such character would
 make the feed a 500 for every reader. Every string is passed through :func:`xml_safe` on its way out.
+:func:`render_opml` writes the OPML list of a user's feeds the same way.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from datetime import UTC, datetime, time
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Literal
 from urllib.parse import quote, quote_plus
+from xml.etree import ElementTree
 
 from fastapi import Request
 from fastapi.responses import Response
@@ -195,6 +197,8 @@ def feed_paths(path: str, params: dict[str, str]) -> list[tuple[str, str]]:
         found.append((f"Papers from {parts[1]}", f"/feeds/org/{parts[1]}"))
     elif len(parts) == 2 and parts[0] == "users":
         found.append((f"Submitted by {parts[1]}", f"/feeds/user/{parts[1]}"))
+    elif len(parts) == 2 and parts[0] == "authors":
+        found.append((f"Papers by {parts[1]}", f"/feeds/author/{quote(parts[1].removesuffix('.json'), safe='')}"))
     elif len(parts) == 4 and parts[0] == "users" and parts[2] == "collections":
         found.append(("This collection", f"/feeds/collection/{parts[1]}/{parts[3]}"))
     elif path == "/search" and params.get("q"):
@@ -215,3 +219,29 @@ def feed_links(path: str, params: dict[str, str]) -> list[tuple[str, str, str]]:
                 (f"{title} ({fmt.upper() if fmt != 'json' else 'JSON Feed'})", MEDIA_TYPES[fmt].split(";")[0], href)
             )
     return links
+
+
+@dataclass(frozen=True, slots=True)
+class OpmlFeed:
+    title: str
+    feed_path: str  # with the format suffix and any query: /feeds/author/ada-lovelace.rss
+    page_path: str
+
+
+def render_opml(title: str, groups: list[tuple[str, list[OpmlFeed]]], base_url: str) -> str:
+    """An OPML 2.0 subscription list (what feed readers import): one outline per group, one per feed in it."""
+    root = ElementTree.Element("opml", version="2.0")
+    head = ElementTree.SubElement(root, "head")
+    ElementTree.SubElement(head, "title").text = xml_safe(title)
+    ElementTree.SubElement(head, "dateCreated").text = format_datetime(datetime.now(UTC), usegmt=True)
+    body = ElementTree.SubElement(root, "body")
+    for group, feeds in groups:
+        if not feeds:
+            continue
+        outline = ElementTree.SubElement(body, "outline", text=group, title=group)
+        for feed in feeds:
+            name = xml_safe(feed.title)
+            attributes = {"type": "rss", "text": name, "title": name, "xmlUrl": xml_safe(base_url + feed.feed_path)}
+            ElementTree.SubElement(outline, "outline", attributes, htmlUrl=xml_safe(base_url + feed.page_path))
+    ElementTree.indent(root)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ElementTree.tostring(root, encoding="unicode") + "\n"

@@ -21,6 +21,7 @@ from papertide.web.csrf import csrf_token
 from papertide.web.feeds import feed_links
 from papertide.web.formats import card_coins
 from papertide.web.pagecache import mark_public
+from papertide.web.viewmodels import author_url
 
 
 class LazyCsrfToken:
@@ -85,4 +86,5 @@ templates = Jinja2Templates(directory=Path(__file__).parent / "templates", conte
 templates.env.globals["static_url"] = static_url
 templates.env.globals["version"] = __version__
 templates.env.filters["latex"] = latex_text
+templates.env.filters["author_url"] = author_url
 templates.env.filters["coins"] = card_coins

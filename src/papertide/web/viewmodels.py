@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from papertide.arxiv_ids import abs_url, pdf_url
+from papertide.people import author_key
 from papertide.periods import Period, month_period, week_period
 from papertide.queries import SORTS, Account, CommentRow, PaperExtras, PaperRow, Sort
 from papertide.text import http_url
@@ -43,6 +44,11 @@ class Card:
 
 def paper_url(arxiv_id: str) -> str:
     return f"/papers/{arxiv_id}"
+
+
+def author_url(name: str) -> str:
+    """The page of an author (``/authors/{key}``), from a name as papers spell it or from a key."""
+    return f"/authors/{quote(author_key(name), safe='')}"
 
 
 def excerpt(text: str | None, limit: int = EXCERPT_CHARS) -> str | None:

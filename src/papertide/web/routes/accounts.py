@@ -195,12 +195,19 @@ def revoke_feed_token(session: WriteSession, user: AccountOwner) -> Response:
 
 @router.post("/settings/profile")
 def save_profile(
-    request: Request, db: Db, settings: AppSettings, user: AccountOwner, fullname: Text = "", email: Text = ""
+    request: Request,
+    db: Db,
+    settings: AppSettings,
+    user: AccountOwner,
+    fullname: Text = "",
+    email: Text = "",
+    orcid: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
-    """The full name is saved at once; a new address only once its confirmation link (mailed to it) is opened."""
+    """The full name and ORCID iD are saved at once; a new address only once its confirmation link (mailed to it)
+    is opened."""
     enforce_rate_limit(request, "write", user.id)
     try:
-        outcome = change_profile(db, settings, user.id, fullname, email)
+        outcome = change_profile(db, settings, user.id, fullname, email, orcid)
     except AccountError as error:
         with db.read_session() as session:
             return _settings_error(request, session, user, str(error))

@@ -32,7 +32,7 @@ from papertide.search.similar import Examples, SimilarityError, similar_papers
 from papertide.services.collections import CollectionError, add_to_collection, create_collection
 from papertide.services.comments import CommentError, add_comment
 from papertide.services.export import jsonl_lines
-from papertide.services.subscriptions import Preferences, SubscriptionError, request_subscription
+from papertide.services.subscriptions import Preferences, SubscriptionError, parse_searches, request_subscription
 from papertide.services.votes import vote as cast_vote
 from papertide.web.api_schemas import (
     PROBLEMS,
@@ -296,13 +296,14 @@ def add_item(request: Request, collection_id: RowId, body: ItemIn, session: Writ
 @router.post("/subscriptions", response_model=Accepted, status_code=202, summary="Subscribe an address (opt-in)")
 def subscribe(request: Request, body: SubscriptionIn, db: Db, settings: AppSettings, user: CurrentUser) -> Accepted:
     enforce_rate_limit(request, "auth", client_address(request))
-    preferences = Preferences(
-        trending=body.trending,
-        categories=tuple(body.categories),
-        organizations=tuple(body.organizations),
-        authors=tuple(body.authors),
-    )
     try:
+        preferences = Preferences(
+            trending=body.trending,
+            categories=tuple(body.categories),
+            organizations=tuple(body.organizations),
+            authors=tuple(body.authors),
+            searches=parse_searches(body.searches),
+        )
         address = request_subscription(db, settings, body.email, body.cadence, preferences, user.id if user else None)
     except SubscriptionError as error:
         raise HTTPException(422, str(error)) from error

@@ -4,13 +4,15 @@
 /feeds/search.rss?q=…                                              newest papers matching a query (keyword)
 /feeds/category/cs.CL.rss   /feeds/org/NAME.rss   /feeds/user/NAME.rss (submissions)
 /feeds/collection/USER/SLUG.rss                                    a public collection
-/feeds/personal/TOKEN.rss                                          a user's picks (private, revocable)
+/feeds/author/KEY.rss                                              an author's papers, newest first
+/feeds/personal/TOKEN.rss                                          a user's picks and follows (private, revocable)
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
@@ -18,10 +20,13 @@ from sqlalchemy.orm import Session
 
 from papertide.config import Settings
 from papertide.db import Database
+from papertide.people import author_key
 from papertide.periods import month_period, week_period
 from papertide.queries import (
     PaperRow,
     TrendingRules,
+    query_author_name,
+    query_author_papers,
     query_collection,
     query_collection_items,
     query_featured,
@@ -37,6 +42,7 @@ from papertide.search.personal import personal_picks
 from papertide.search.query import parse_query
 from papertide.search.semantic import Semantic
 from papertide.search.service import SearchEngine, SearchOptions
+from papertide.services.follows import followed_papers
 from papertide.services.tokens import user_for_feed_token
 from papertide.web.deps import AppSearch, AppSettings, Db, DbSession, SemanticSearch
 from papertide.web.feeds import FeedFormat, FeedSpec, feed_response, split_format
@@ -151,14 +157,34 @@ def collection_feed(request: Request, username: str, value: str, session: DbSess
     return feed_response(request, spec, fmt, settings.base_url)
 
 
+@router.get("/feeds/author/{value}")
+def author_feed(request: Request, value: str, session: DbSession, settings: AppSettings) -> Response:
+    name, fmt = _format(value)
+    key = author_key(name)
+    found = query_author_name(session, key) if key else None
+    if found is None:
+        raise HTTPException(404, f"No paper here has an author named {name[:80]!r}.")
+    rows = query_author_papers(session, key, limit=FEED_SIZE)
+    path = f"/authors/{quote(key, safe='')}"
+    spec = FeedSpec(
+        f"papertide: papers by {found[0]}", settings.base_url + path, f"/feeds/author/{quote(key, safe='')}", rows
+    )
+    return feed_response(request, spec, fmt, settings.base_url)
+
+
 @router.get("/feeds/personal/{value}")
-def personal_feed(request: Request, value: str, db: Db, settings: AppSettings, semantic: SemanticSearch) -> Response:
+def personal_feed(
+    request: Request, value: str, db: Db, settings: AppSettings, engine: AppSearch, semantic: SemanticSearch
+) -> Response:
+    """The picks, after the newest papers of the authors and searches the user follows."""
     token, fmt = _format(value)
     with db.read_session() as session:
         user_id = user_for_feed_token(session, token)
-    if user_id is None:
-        raise HTTPException(404, "This feed link was revoked or never existed. Make a new one in your settings.")
-    rows = _picks(db, semantic, user_id) if semantic is not None else []
+        if user_id is None:
+            raise HTTPException(404, "This feed link was revoked or never existed. Make a new one in your settings.")
+        followed = followed_papers(session, engine, user_id, FEED_SIZE)
+    picks = _picks(db, semantic, user_id) if semantic is not None else []
+    rows = list({row.id: row for row in [*followed, *picks]}.values())
     spec = FeedSpec(
         "papertide: picked for you", f"{settings.base_url}/for-you", f"/feeds/personal/{token}", rows, private=True
     )

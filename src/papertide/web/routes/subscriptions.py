@@ -21,6 +21,7 @@ from papertide.services.subscriptions import (
     SubscriptionView,
     confirm_by_token,
     parse_list,
+    parse_searches,
     request_subscription,
     unsubscribe_by_token,
     update_by_token,
@@ -44,6 +45,7 @@ class PreferenceForm:
     organizations: str = ""
     authors: str = ""
     personal: bool = False
+    searches: str = ""
 
     def preferences(self) -> Preferences:
         return Preferences(
@@ -52,6 +54,7 @@ class PreferenceForm:
             organizations=parse_list(self.organizations, "organization"),
             authors=parse_list(self.authors, "author"),
             personal=self.personal,
+            searches=parse_searches(self.searches),
         )
 
     @classmethod
@@ -65,6 +68,7 @@ class PreferenceForm:
             organizations=", ".join(wanted.organizations),
             authors=", ".join(wanted.authors),
             personal=wanted.personal,
+            searches="\n".join(wanted.searches),
         )
 
 
@@ -75,10 +79,11 @@ def preference_fields(
     organizations: Short = "",
     authors: Short = "",
     personal: Annotated[bool, Form()] = False,
+    searches: Annotated[str, Form(max_length=4000)] = "",
 ) -> PreferenceForm:
     """The preference fields both forms post (the email is added by the form that has one)."""
     chosen: Cadence = "weekly" if cadence == "weekly" else "daily"
-    return PreferenceForm("", chosen, trending, categories, organizations, authors, personal)
+    return PreferenceForm("", chosen, trending, categories, organizations, authors, personal, searches)
 
 
 Fields = Annotated[PreferenceForm, Depends(preference_fields)]

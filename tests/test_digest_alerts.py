@@ -1,0 +1,161 @@
+"""Saved searches as digest sections, over a real SMTP server on loopback: two consecutive days (the second digest
+carries only the papers new since the first), a rerun that sends nothing, a retried period that carries the same
+papers, followed authors and searches of an account joining its digest, and saved searches refused with a reason
+on the form and the API."""
+
+from __future__ import annotations
+
+from datetime import date
+from email.message import EmailMessage
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from papertide.config import Settings
+from papertide.db import Database
+from papertide.models import AlertDelivery, Subscription
+from papertide.records import AuthorRecord, PaperRecord
+from papertide.services.accounts import create_user
+from papertide.services.digests import send_digests
+from papertide.services.follows import follow
+from papertide.services.papers import upsert_papers
+from papertide.services.subscriptions import Preferences, subscribe
+from tests.conftest import mail_settings
+from tests.factories import make_paper_record
+from tests.smtp_sink import SmtpSink
+from tests.web_helpers import csrf_token
+
+QUERY = 'cat:cs.CL "speculative decoding" -survey'
+MONDAY, TUESDAY = date(2026, 7, 6), date(2026, 7, 7)  # digests of each go out the next morning
+
+
+def _paper(
+    title: str, day: date, categories: tuple[str, ...] = ("cs.CL",), author: str = "Grace Hopper"
+) -> PaperRecord:
+    return make_paper_record(title=title, announced_on=day, categories=categories, authors=(AuthorRecord(author),))
+
+
+def _ingest(db: Database, *records: PaperRecord) -> list[str]:
+    with db.write_session() as session:
+        upsert_papers(session, records)
+    return [record.arxiv_id for record in records]
+
+
+def _subscriber(db: Database, email: str, preferences: Preferences, user_id: int | None = None) -> int:
+    with db.write_session() as session:
+        subscription = subscribe(session, email, "daily", preferences, user_id).subscription
+        subscription.status = "active"
+        return subscription.id
+
+
+def _text(message: EmailMessage) -> str:
+    return message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+
+
+def test_a_saved_search_mails_only_papers_new_since_the_last_digest(
+    settings: Settings, db: Database, smtp: SmtpSink
+) -> None:
+    settings = mail_settings(settings, smtp, digest_papers_per_section=2)
+    first, second, third = _ingest(
+        db,
+        _paper("Speculative decoding with small drafts", MONDAY),
+        _paper("Faster speculative decoding by tree search", MONDAY),
+        _paper("Speculative decoding with many draft heads", MONDAY),
+    )
+    survey, elsewhere, unrelated = _ingest(
+        db,
+        _paper("A survey of speculative decoding", MONDAY),  # excluded by -survey
+        _paper("Speculative decoding for vision", MONDAY, categories=("cs.CV",)),  # not cs.CL
+        _paper("Parsing with grammars", MONDAY),
+    )
+    _subscriber(db, "alerts@example.org", Preferences(trending=False, searches=(QUERY,)))
+
+    assert send_digests(db, settings, "daily", TUESDAY).sent == 1
+    (day_one,) = smtp.to("alerts@example.org")
+    text = _text(day_one)
+    html = day_one.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert f"== New since your last digest for `{QUERY}` ==" in text
+    assert "<code" in html and "cat:cs.CL &#34;speculative decoding&#34; -survey" in html
+    shown = [arxiv_id for arxiv_id in (first, second, third) if arxiv_id in text]
+    assert len(shown) == 2 and "…and 1 more: http://testserver/search?q=cat%3Acs.CL" in text  # two shown, one counted
+    assert survey not in text and elsewhere not in text and unrelated not in text
+
+    assert send_digests(db, settings, "daily", TUESDAY).sent == 0  # the same period again: nothing twice
+    assert len(smtp.to("alerts@example.org")) == 1
+
+    fresh, late_survey = _ingest(
+        db,
+        _paper("Speculative decoding meets quantization", TUESDAY),
+        _paper("Speculative decoding: a survey of surveys", TUESDAY),
+    )
+    assert send_digests(db, settings, "daily", date(2026, 7, 8)).sent == 1
+    day_two = smtp.to("alerts@example.org")[-1]
+    text = _text(day_two)
+    assert fresh in text and "1 paper for" in day_two["Subject"]
+    assert not any(arxiv_id in text for arxiv_id in (first, second, third, survey, late_survey))
+    assert "more:" not in text
+
+    assert send_digests(db, settings, "daily", date(2026, 7, 9)).skipped == 1  # nothing new: no mail at all
+    assert len(smtp.to("alerts@example.org")) == 2
+
+
+def test_a_retried_period_carries_the_same_papers_and_later_ones_do_not_repeat_them(
+    settings: Settings, db: Database, smtp: SmtpSink
+) -> None:
+    settings = mail_settings(settings, smtp, digest_retries=1)
+    (paper,) = _ingest(db, _paper("Speculative decoding, retried", MONDAY))
+    subscription_id = _subscriber(db, "retry@example.org", Preferences(trending=False, searches=(QUERY,)))
+    smtp.replies.extend(["421 4.7.0 Busy", "452 4.3.1 Full"])  # turned away twice: left to retry
+    assert send_digests(db, settings, "daily", TUESDAY).retry == 1
+    with db.read_session() as session:  # recorded with the claim, for this period
+        rows = session.execute(select(AlertDelivery.period).where(AlertDelivery.subscription_id == subscription_id))
+        assert list(rows.scalars()) == ["daily:2026-07-06"]
+    assert send_digests(db, settings, "daily", TUESDAY).sent == 1  # the retry carries the same paper
+    assert paper in _text(smtp.to("retry@example.org")[-1])
+    assert send_digests(db, settings, "daily", date(2026, 7, 8)).skipped == 1  # and it never comes again
+
+
+def test_an_accounts_follows_join_its_digest(settings: Settings, db: Database, smtp: SmtpSink) -> None:
+    settings = mail_settings(settings, smtp)
+    by_author, by_search, neither = _ingest(
+        db,
+        _paper("Compilers for everyone", MONDAY, categories=("cs.PL",), author="Grace Brewster Hopper"),
+        _paper("Reward models that count", MONDAY, categories=("cs.LG",)),
+        _paper("Unrelated work", MONDAY, categories=("cs.DB",)),
+    )
+    with db.write_session() as session:
+        user_id = create_user(session, username="grace", password="correct horse battery").id
+        follow(session, user_id, "author", "Grace Brewster Hopper")
+        follow(session, user_id, "search", '"reward models"')
+    _subscriber(db, "grace@example.org", Preferences(trending=False, categories=("cs.DB",)), user_id)
+    assert send_digests(db, settings, "daily", TUESDAY).sent == 1
+    text = _text(smtp.to("grace@example.org")[-1])
+    assert "== By Grace Brewster Hopper ==" in text and by_author in text
+    assert '== New since your last digest for `"reward models"` ==' in text and by_search in text
+    assert "== New in cs.DB ==" in text and neither in text
+
+
+def test_saved_searches_are_checked_on_the_form_and_the_api(settings: Settings, db: Database, smtp: SmtpSink) -> None:
+    from papertide.app import create_app
+
+    settings = mail_settings(settings, smtp)
+    with TestClient(create_app(settings), base_url="http://testserver") as client:
+        token = csrf_token(client, "/subscribe")
+        form = {"email": "form@example.org", "cadence": "daily", "csrf_token": token, "searches": "2501.00001"}
+        refused = client.post("/subscribe", data=form)
+        assert refused.status_code == 422 and "not a search to follow" in refused.text
+        form["searches"] = f"{QUERY}\n\n  {QUERY}  \nhas:code  sparse   attention"
+        assert "Check your inbox" in client.post("/subscribe", data=form).text
+        body = {"email": "api@example.org", "trending": False, "searches": ["x" * 400]}
+        headers = {"X-CSRF-Token": token}  # this client holds a session cookie
+        too_long = client.post("/api/v1/subscriptions", json=body, headers=headers)
+        assert too_long.status_code == 422 and "at most 300 characters" in too_long.text
+        body["searches"] = [QUERY]
+        assert client.post("/api/v1/subscriptions", json=body, headers=headers).status_code == 202
+        manage = client.get("/subscribe").text  # the preferences page shows them one a line
+        assert "Saved searches" in manage
+    with db.read_session() as session:
+        saved = dict(session.execute(select(Subscription.email, Subscription.preferences)).all())
+        assert saved["form@example.org"]["searches"] == [QUERY, "has:code sparse attention"]
+        assert saved["api@example.org"]["searches"] == [QUERY]
+        assert session.execute(select(func.count()).select_from(AlertDelivery)).scalar_one() == 0
