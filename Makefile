@@ -2,20 +2,25 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# The CPU build of PyTorch: an unpinned torch pulls a multi-GB CUDA build. On a GPU machine set TORCH_SPEC=torch.
-TORCH_SPEC ?= torch==2.13.0
+# The torch extra (`make install-torch`) is for `--device cuda` backfills only: the default install embeds with ONNX
+# Runtime and has no torch. PyPI's plain `torch` is the CUDA build; a CPU-only machine that wants the torch path
+# (CI runs its test) names the CPU build, e.g. TORCH_SPEC=torch==2.13.0+cpu where that wheel is at hand.
+TORCH_SPEC ?= torch
 
-.PHONY: install install-test demo serve test lint typecheck layers check clean
+.PHONY: install install-test install-torch demo serve test lint typecheck layers check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
 install: $(BIN)/python
-	$(BIN)/pip install --quiet '$(TORCH_SPEC)' -e .
+	$(BIN)/pip install --quiet -e .
 
 install-test: $(BIN)/python
-	$(BIN)/pip install --quiet '$(TORCH_SPEC)' -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test]'
+
+install-torch: $(BIN)/python
+	$(BIN)/pip install --quiet '$(TORCH_SPEC)' -e '.[torch]'
 
 demo: install
 	$(BIN)/papertide demo $(DEMO_ARGS)

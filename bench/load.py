@@ -46,6 +46,7 @@ from tests.pg import PostgresCluster, _free_port  # noqa: E402
 from papertide.config import Settings  # noqa: E402
 from papertide.db import Database, connect  # noqa: E402
 from papertide.models import FeaturedPaper, Paper, User, Vote  # noqa: E402
+from papertide.search.semantic import model_name  # noqa: E402
 from papertide.search.tantivy_keyword import sync_keyword_index  # noqa: E402
 from papertide.services.accounts import create_user  # noqa: E402
 from papertide.services.tokens import create_api_token  # noqa: E402
@@ -242,7 +243,7 @@ def measure(url: str, workdir: Path, args: argparse.Namespace) -> None:
     settings = Settings(database_url=url, data_dir=workdir / "data", keyword_engine="tantivy")
     db = connect(settings)
     print("storing stand-in vectors…", file=sys.stderr)
-    store_vectors(db, settings.embedding_model)  # current for the embed job: the worker idles, as in steady state
+    store_vectors(db, model_name(settings))  # current for the embed job: the worker idles, as in steady state
     sync_keyword_index(db, settings)  # each web host's keyword index, built before it takes traffic
     tokens = make_users(db, args.clients)
     plan = targets(db)

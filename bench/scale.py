@@ -49,7 +49,7 @@ from tests.pg import PostgresCluster, _free_port  # noqa: E402
 from papertide.config import Settings  # noqa: E402
 from papertide.db import Database, connect  # noqa: E402
 from papertide.search.query import parse_query  # noqa: E402
-from papertide.search.semantic import open_semantic  # noqa: E402
+from papertide.search.semantic import model_name, open_semantic  # noqa: E402
 from papertide.search.service import SearchEngine, SearchOptions  # noqa: E402
 from papertide.search.tantivy_keyword import sync_keyword_index  # noqa: E402
 
@@ -192,7 +192,7 @@ def run_backend(backend: str, url: str, corpus: Path, workdir: Path, records: in
     settings = Settings(
         database_url=url, data_dir=workdir, keyword_engine="tantivy", page_cache_seconds=0, jobs_interval_seconds=0
     )
-    report.add(*bulk_vectors(url, settings.embedding_model))
+    report.add(*bulk_vectors(url, model_name(settings)))
     report.add(keyword_index(settings))
     report.extend(search_and_web(settings, workdir))
     return report

@@ -46,7 +46,7 @@ from papertide.db import Database, connect  # noqa: E402
 from papertide.models import Paper, PaperEmbedding  # noqa: E402
 from papertide.search.embedder import load_embedder, paper_text  # noqa: E402
 from papertide.search.query import parse_query  # noqa: E402
-from papertide.search.semantic import Semantic, open_semantic  # noqa: E402
+from papertide.search.semantic import Semantic, model_name, open_semantic  # noqa: E402
 from papertide.search.service import SearchEngine, SearchOptions  # noqa: E402
 from papertide.search.tantivy_keyword import sync_keyword_index  # noqa: E402
 from papertide.services.embeddings import embed_pending  # noqa: E402
@@ -140,7 +140,7 @@ def arxiv_sanity_scan(db: Database, queries: list[str]) -> float:
 def measure(backend: str, label: str, url: str, workdir: Path) -> list[str]:
     settings = Settings(database_url=url, data_dir=workdir, page_cache_seconds=0, jobs_interval_seconds=0)
     db = connect(settings)
-    vector_seconds = store_vectors(db, settings.embedding_model)
+    vector_seconds = store_vectors(db, model_name(settings))
     semantic = open_semantic(settings)
     assert semantic is not None
     index_seconds = 0.0
@@ -226,7 +226,7 @@ def embedding_throughput(count: int) -> list[str]:
         job = count / (time.perf_counter() - started)
         db.dispose()
     return [
-        f"| raw model (sentence-transformers encode) | {count} | {raw:.1f} |",
+        f"| raw model (embedder.encode) | {count} | {raw:.1f} |",
         f"| papertide embed job (read, hash, encode, write) | {count} | {job:.1f} "
         f"({(raw / job - 1) * 100:+.1f} % time overhead) |",
     ]

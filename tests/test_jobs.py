@@ -3,6 +3,8 @@ work, the embed command."""
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -18,7 +20,7 @@ from papertide.db import Database
 from papertide.jobs import queue, tasks
 from papertide.jobs.worker import Worker
 from papertide.models import Job, JobLease, utcnow
-from papertide.search.semantic import open_semantic
+from papertide.search.semantic import model_name, open_semantic
 from papertide.search.tantivy_keyword import CATCH_UP_LIMIT, open_keyword_index
 from papertide.services.embeddings import embedding_status
 from papertide.services.leases import acquire_lease
@@ -45,7 +47,7 @@ def wait_until_embedded(
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         with db.read_session() as session:
-            if embedding_status(session, settings.embedding_model).pending == 0:
+            if embedding_status(session, model_name(settings)).pending == 0:
                 return
         alive()
         time.sleep(0.2)
@@ -81,7 +83,7 @@ def embed_worker(
 
 def _embedded(db: Database, settings: Settings) -> int:
     with db.read_session() as session:
-        return embedding_status(session, settings.embedding_model).embedded
+        return embedding_status(session, model_name(settings)).embedded
 
 
 def _embed_jobs(db: Database) -> list[tuple[str, str | None]]:
@@ -133,12 +135,12 @@ def test_embed_command_reports_progress_and_nothing_new(settings: Settings, shar
 
 
 def test_embed_command_explains_a_missing_gpu(settings: Settings, shared_data: Path, tmp_path: Path) -> None:
-    import torch
-
     run_cli(settings, "ingest", "snapshot", str(snapshot_subset(shared_data, tmp_path / "one.jsonl", 1)))
 
     result = run_cli(settings, "embed", "--device", "cuda", "--limit", "1")
-    if torch.cuda.is_available():
+    if importlib.util.find_spec("torch") is None:  # the default install: the torch extra is what cuda needs
+        assert result.returncode == 1 and "pip install 'papertide[torch]'" in result.stderr
+    elif importlib.import_module("torch").cuda.is_available():
         assert result.returncode == 0 and "on cuda" in result.stderr
     else:
         assert result.returncode == 1 and "no CUDA GPU" in result.stderr

@@ -110,10 +110,18 @@ class Settings(BaseSettings):
     )
     embedding_model: str = Field(
         "all-MiniLM-L6-v2",
-        description="all-MiniLM-L6-v2 (bundled, offline) or the path of a 384-d sentence-transformers model.",
+        description="all-MiniLM-L6-v2 (bundled, offline) or the directory of a 384-d BERT sentence encoder "
+        "(config.json, model.safetensors, tokenizer.json or vocab.txt).",
     )
     embedding_device: Literal["auto", "cpu", "cuda"] = Field(
-        "auto", description="Where the embedder runs; auto takes a CUDA GPU when torch sees one."
+        "auto",
+        description="Where the embedder runs: cpu is ONNX Runtime; cuda needs the torch extra (a CUDA build); "
+        "auto takes a GPU when a CUDA build of torch is installed and sees one.",
+    )
+    embedding_precision: Literal["fp32", "int8"] = Field(
+        "fp32",
+        description="int8 is the CPU fast path for bulk backfills: about twice as fast, slightly lower search "
+        "quality (docs/search.md); its vectors are stored apart, so switching re-embeds every paper.",
     )
     embedding_batch_size: int = Field(32, ge=1, le=1024, description="Texts encoded per model call.")
     jobs_interval_seconds: float = Field(

@@ -6,6 +6,7 @@
 - ``db upgrade``, ``db current``, ``worker``, ``jobs status``, ``jobs retry``, ``backup``, ``restore`` (``ops``);
 - ``ingest snapshot``, ``ingest arxiv``, ``ingest oai``, ``ingest daily`` (``ingest``);
 - ``user add``, ``user admin``, ``org add``, ``org member`` (``accounts``);
+- ``collection import`` (``collections``: a Zotero, Mendeley or BibTeX library into a collection);
 - ``mcp`` (``mcp``: the MCP server over stdio).
 
 Thin: every command calls services, queries and jobs; ``support`` holds what they share.
@@ -21,6 +22,7 @@ from sqlalchemy.exc import DBAPIError
 
 from papertide import __version__
 from papertide.cli.accounts import org_app, user_app
+from papertide.cli.collections import collection_app
 from papertide.cli.content import content_app, digest_app
 from papertide.cli.ingest import ingest_app
 from papertide.cli.mcp import mcp_app
@@ -53,6 +55,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(user_app, name="user")
 app.add_typer(org_app, name="org")
+app.add_typer(collection_app, name="collection")
 app.add_typer(digest_app, name="digest")
 app.add_typer(ops_app)
 app.add_typer(mcp_app)

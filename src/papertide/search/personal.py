@@ -4,7 +4,9 @@ Positives are the user's upvotes and the papers in their collections; negatives 
 plus a random sample of other papers (the background, as arxiv-sanity uses every other paper). The model is an
 L2-regularised logistic regression fitted with a few hundred gradient steps over those examples only, never over
 the corpus, warm-started from the previous weights, and refitted only when the user's signals change (their
-fingerprint). Since stored vectors have unit length, ranking by ``w·x`` is a nearest-neighbour search along ``w``,
+fingerprint). A collection imported from a citation manager (``services/library_import.py``) is such a set of
+positives, so a new user starts warm, and picks it explains say so ("like papers in your library “thesis”").
+Since stored vectors have unit length, ranking by ``w·x`` is a nearest-neighbour search along ``w``,
 so picks come from the same vector index as search. Each pick is explained by the positive it is closest to.
 
 Reading picks may write: :func:`user_ranker`, which ``/for-you``, the personal feed and digests go through, stores a
@@ -36,6 +38,7 @@ from papertide.models import (
 )
 from papertide.queries import PaperRow, query_papers_by_ids
 from papertide.search.semantic import Semantic
+from papertide.text import latex_plain
 
 BACKGROUND_SAMPLE = 1_000
 STEPS = 300
@@ -48,6 +51,8 @@ class Signals:
     upvoted: tuple[int, ...]
     collected: tuple[int, ...]
     dismissed: tuple[int, ...]
+    # (paper id, title of the user's oldest collection holding it): an imported library explains its picks
+    libraries: tuple[tuple[int, str], ...] = ()
 
     @property
     def positives(self) -> tuple[int, ...]:
@@ -72,17 +77,25 @@ class Pick:
     score: float
     because_id: int
     because: str  # "upvoted" or "collected"
+    library: str | None = None  # the collection that holds ``because_id``, when collected
 
 
 def user_signals(session: Session, user_id: int) -> Signals:
     upvoted = session.execute(select(Vote.paper_id).where(Vote.user_id == user_id)).scalars()
     collected = session.execute(
-        select(CollectionItem.paper_id)
+        select(CollectionItem.paper_id, Collection.title)
         .join(Collection, Collection.id == CollectionItem.collection_id)
         .where(Collection.owner_id == user_id)
-    ).scalars()
+        .order_by(Collection.id.desc())  # the oldest collection last, so it wins in the dict below
+    ).all()
+    libraries = {paper_id: title for paper_id, title in collected}
     dismissed = session.execute(select(PaperDismissal.paper_id).where(PaperDismissal.user_id == user_id)).scalars()
-    return Signals(tuple(sorted(set(upvoted))), tuple(sorted(set(collected))), tuple(sorted(set(dismissed))))
+    return Signals(
+        tuple(sorted(set(upvoted))),
+        tuple(sorted(libraries)),
+        tuple(sorted(set(dismissed))),
+        tuple(sorted(libraries.items())),
+    )
 
 
 def fit_logistic(features: np.ndarray, labels: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
@@ -169,6 +182,7 @@ def picks_for(
     positives = semantic.vectors_of(session, signals.positives)
     candidates = semantic.vectors_of(session, [hit.paper_id for hit in hits])
     upvoted = set(signals.upvoted)
+    libraries = dict(signals.libraries)
     picks = []
     for hit in hits:
         vector = candidates.get(hit.paper_id)
@@ -176,7 +190,10 @@ def picks_for(
             continue
         because_id = max(positives, key=lambda pid: float(positives[pid] @ vector))
         score = float(weights[:-1] @ vector + weights[-1])
-        picks.append(Pick(hit.paper_id, score, because_id, "upvoted" if because_id in upvoted else "collected"))
+        if because_id in upvoted:
+            picks.append(Pick(hit.paper_id, score, because_id, "upvoted"))
+        else:
+            picks.append(Pick(hit.paper_id, score, because_id, "collected", libraries.get(because_id)))
     return picks
 
 
@@ -185,6 +202,14 @@ class ExplainedPick:
     pick: Pick
     paper: PaperRow
     because: PaperRow  # the user's upvoted or collected paper it is closest to
+
+    @property
+    def explanation(self) -> str:
+        """Why this pick, in words for mails and feeds: the upvote, or the library (collection) it resembles."""
+        title = latex_plain(self.because.title)
+        if self.pick.library is not None:
+            return f"like papers in your library “{self.pick.library}” (closest: “{title}”)"
+        return f"because you {self.pick.because} “{title}”"
 
 
 @dataclass(frozen=True, slots=True)

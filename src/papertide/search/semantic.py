@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from papertide.config import Settings
 from papertide.db import Database, make_engine
 from papertide.models import PaperEmbedding
-from papertide.search.embedder import Embedder, load_embedder
+from papertide.search.embedder import Embedder, load_embedder, vector_model
 from papertide.search.retrieval import Candidates, Hit, VectorRetriever
 from papertide.search.vectors import FileVectorIndex, FileVectorRetriever, PgVectorRetriever
 
@@ -32,7 +32,7 @@ _AHEAD = ThreadPoolExecutor(max_workers=AHEAD_THREADS, thread_name_prefix="paper
 class Semantic:
     def __init__(self, settings: Settings, retriever: VectorRetriever, embedder: Embedder | None = None) -> None:
         self.settings = settings
-        self.model = settings.embedding_model
+        self.model = model_name(settings)
         self.retriever = retriever
         self._embedder = embedder
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -41,8 +41,12 @@ class Semantic:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
+            settings = self.settings
             self._embedder = load_embedder(
-                self.settings.embedding_model, self.settings.embedding_device, self.settings.embedding_batch_size
+                settings.embedding_model,
+                settings.embedding_device,
+                settings.embedding_batch_size,
+                settings.embedding_precision,
             )
         return self._embedder
 
@@ -97,7 +101,7 @@ class Semantic:
     ) -> Callable[[], list[Hit]]:
         """Start a search for ``text_value`` on a worker thread and return the function that finishes it.
 
-        Embedding the query and reading its nearest neighbours need neither the GIL (torch, usearch and the
+        Embedding the query and reading its nearest neighbours need neither the GIL (ONNX Runtime, usearch and the
         database driver's waits release it) nor the caller's session: from the vector file, or on PostgreSQL on a
         connection of the retriever's own. So they run while the caller does its keyword search. The returned
         function, called on the caller's thread, finishes with the caller's session (filtering the file's
@@ -133,15 +137,20 @@ class Semantic:
         return {paper_id: vector for paper_id, vector in rows}
 
 
+def model_name(settings: Settings) -> str:
+    """The name the configured embedder's vectors are stored and searched under (see ``vector_model``)."""
+    return vector_model(settings.embedding_model, settings.embedding_precision)
+
+
 def open_semantic(settings: Settings, embedder: Embedder | None = None) -> Semantic | None:
     """The semantic side for these settings, or None when ``PAPERTIDE_SEMANTIC_SEARCH`` is off."""
     if not settings.semantic_search:
         return None
     retriever: VectorRetriever
     if settings.is_sqlite:
-        retriever = FileVectorRetriever(FileVectorIndex(settings.vector_index_path, settings.embedding_model))
+        retriever = FileVectorRetriever(FileVectorIndex(settings.vector_index_path, model_name(settings)))
     else:
         # Connections for the searches run ahead: one per thread that runs them.
         ahead = make_engine(settings.resolved_database_url, settings, pool_size=AHEAD_THREADS)
-        retriever = PgVectorRetriever(settings.embedding_model, ahead)
+        retriever = PgVectorRetriever(model_name(settings), ahead)
     return Semantic(settings, retriever, embedder)

@@ -21,6 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+# usearch's extension carries a static libstdc++ of its own: loaded first, it makes ONNX Runtime's extension crash
+# as it loads (a segfault in std::codecvt, usearch 2.26 with onnxruntime 1.32); loaded after the runtime, both work.
+# Every papertide import of usearch is this one, so the runtime is imported here, first (isort order keeps it so).
+import onnxruntime  # noqa: F401
 from sqlalchemy import ColumnElement, Connection, Engine, Float, func, select, text, true
 from sqlalchemy.orm import Session
 from usearch.index import Index

@@ -38,7 +38,6 @@ from papertide.services.alerts import Carried, new_for_search, record_carried
 from papertide.services.compose import render_mail
 from papertide.services.leases import acquire_lease, release_lease
 from papertide.services.subscriptions import Cadence, Preferences, Tokens, record_failure
-from papertide.text import latex_plain
 
 BATCH = 500
 Status = Literal["sent", "skipped", "failed", "retry"]
@@ -158,7 +157,7 @@ class Composer:
         assert self.semantic is not None
         in_period = Paper.announced_on.between(self.period.start, self.period.end)
         found = personal_picks(self.database, self.semantic, user_id, self.per_section, in_period)
-        reasons = {e.paper.id: f"because you {e.pick.because} “{latex_plain(e.because.title)}”" for e in found.picks}
+        reasons = {e.paper.id: e.explanation for e in found.picks}
         return Section("Picked for you", [e.paper for e in found.picks], reasons)
 
 

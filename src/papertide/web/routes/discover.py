@@ -112,6 +112,7 @@ class Pick:
     score: float
     because: Example
     reason: str
+    library: str | None = None  # the user's collection the pick resembles ("like papers in your library …")
 
 
 @dataclass(slots=True)
@@ -137,7 +138,13 @@ def for_you(request: Request, db: Db, user: SignedIn, semantic: SemanticSearch) 
         because = explained.because
         example = Example(because.arxiv_id, plain_title(because.title), f"/papers/{because.arxiv_id}")
         page.picks.append(
-            Pick(card(explained.paper, set()), round(explained.pick.score, 4), example, explained.pick.because)
+            Pick(
+                card(explained.paper, set()),
+                round(explained.pick.score, 4),
+                example,
+                explained.pick.because,
+                explained.pick.library,
+            )
         )
     return render_page(request, "for_you.html", {"page": page})
 

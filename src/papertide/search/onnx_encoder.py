@@ -1,0 +1,159 @@
+"""The default encoder, without torch: a BERT sentence encoder as an ONNX graph that this module writes itself
+from the model's weights (``search/model_files.py``), run by ONNX Runtime on the CPU.
+
+Nothing is exported with torch and nothing is downloaded: the graph is made with ``onnx.helper`` (embeddings, the
+encoder layers on ONNX Runtime's fused attention, GELU and layer-norm kernels, mean pooling, L2 normalisation), in
+memory, once per process (about a second). In float32 it computes what sentence-transformers computes from the same
+weights (cosine 1.0000 to torch, tests/test_embedder_torch.py), so vectors made here and by the torch extra's CUDA
+backfill share a model name. ``quantize=True`` is the fast path for bulk CPU backfills: int8 matrix products
+(weights per output channel, activations quantized on the fly), about twice as fast, slightly different vectors,
+hence a model name of its own and a measured quality cost (docs/search.md, bench/RESULTS.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from papertide.search.model_files import BertShape, ModelFiles
+
+_MS = "com.microsoft"
+
+
+class _Graph:
+    """Collects nodes and initializers; names are made unique by a counter."""
+
+    def __init__(self, weights: dict[str, np.ndarray], quantize: bool) -> None:
+        self.weights = weights
+        self.quantize = quantize
+        self.nodes: list[Any] = []
+        self.initializers: list[Any] = []
+        self._count = 0
+
+    def name(self, stem: str) -> str:
+        self._count += 1
+        return f"{stem}_{self._count}"
+
+    def constant(self, stem: str, value: np.ndarray) -> str:
+        from onnx import numpy_helper
+
+        name = self.name(stem)
+        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
+        return name
+
+    def weight(self, key: str) -> str:
+        return self.constant(key, self.weights[key])
+
+    def node(self, op: str, inputs: list[str], domain: str = "", outputs: int = 1, **attributes: Any) -> str:
+        from onnx import helper
+
+        names = [self.name(op) for _ in range(outputs)]
+        self.nodes.append(helper.make_node(op, inputs, names, domain=domain or None, **attributes))
+        return names[0]
+
+    def linear(self, x: str, key: str, bias: bool = True) -> str:
+        """x @ W.T (+ b) for the torch Linear named ``key``; int8 weights when quantizing. Without ``bias`` the
+        caller adds it (SkipLayerNormalization takes it fused)."""
+        matrix = self.weights[f"{key}.weight"].T.astype(np.float32)
+        if not self.quantize:
+            product = self.node("MatMul", [x, self.constant(key, matrix)])
+            return self.node("Add", [product, self.weight(f"{key}.bias")]) if bias else product
+        scale = np.maximum(np.abs(matrix).max(axis=0), 1e-8) / 127.0
+        quantized = np.clip(np.round(matrix / scale), -127, 127).astype(np.int8)
+        inputs = [x, self.constant(key, quantized), self.constant("scale", scale.astype(np.float32))]
+        inputs.append(self.constant("zero", np.zeros(scale.shape, np.int8)))
+        if bias:
+            inputs.append(self.weight(f"{key}.bias"))
+        return self.node("DynamicQuantizeMatMul", inputs, domain=_MS)
+
+
+def build_graph(weights: dict[str, np.ndarray], shape: BertShape, quantize: bool = False) -> bytes:
+    """The serialized ONNX model: (input_ids, attention_mask) int64 [batch, length] -> unit vectors [batch, hidden]."""
+    from onnx import TensorProto, helper
+
+    g = _Graph(weights, quantize)
+    ids, mask = "input_ids", "attention_mask"
+    # Embeddings: words + positions 0..length-1 + token type 0 (single sentences), then LayerNorm.
+    words = g.node("Gather", [g.weight("embeddings.word_embeddings.weight"), ids])
+    length = g.node("Shape", [ids], start=1, end=2)  # 1-D: [length]
+    zero = g.constant("start", np.array([0], np.int64))
+    position_rows = g.node("Slice", [g.weight("embeddings.position_embeddings.weight"), zero, length, zero])
+    type_row = g.constant("type", weights["embeddings.token_type_embeddings.weight"][0])
+    summed = g.node("Add", [g.node("Add", [words, position_rows]), type_row])
+    x = g.node(
+        "LayerNormalization",
+        [summed, g.weight("embeddings.LayerNorm.weight"), g.weight("embeddings.LayerNorm.bias")],
+        axis=-1,
+        epsilon=shape.epsilon,
+    )
+    key_mask = g.node("Cast", [mask], to=TensorProto.INT32)
+    for layer in range(shape.layers):
+        x = _encoder_layer(g, x, key_mask, f"encoder.layer.{layer}", shape)
+    pooled = _mean_pool(g, x, mask)
+    vectors = g.node("LpNormalization", [pooled], axis=-1, p=2)
+    graph = helper.make_graph(
+        g.nodes,
+        "sentence_encoder",
+        [
+            helper.make_tensor_value_info(ids, TensorProto.INT64, ["batch", "length"]),
+            helper.make_tensor_value_info(mask, TensorProto.INT64, ["batch", "length"]),
+        ],
+        [helper.make_tensor_value_info(vectors, TensorProto.FLOAT, ["batch", shape.hidden])],
+        g.initializers,
+    )
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid(_MS, 1)], producer_name="papertide"
+    )
+    serialized: bytes = model.SerializeToString()
+    return serialized
+
+
+def _encoder_layer(g: _Graph, x: str, key_mask: str, prefix: str, shape: BertShape) -> str:
+    attention = f"{prefix}.attention"
+    query, key, value = (g.linear(x, f"{attention}.self.{part}") for part in ("query", "key", "value"))
+    context = g.node("MultiHeadAttention", [query, key, value, "", key_mask], domain=_MS, num_heads=shape.heads)
+    projected = g.linear(context, f"{attention}.output.dense", bias=False)
+    x = _skip_layer_norm(g, projected, x, f"{attention}.output", shape)
+    inner = g.linear(x, f"{prefix}.intermediate.dense", bias=False)
+    activated = g.node("BiasGelu", [inner, g.weight(f"{prefix}.intermediate.dense.bias")], domain=_MS)
+    output = g.linear(activated, f"{prefix}.output.dense", bias=False)
+    return _skip_layer_norm(g, output, x, f"{prefix}.output", shape)
+
+
+def _skip_layer_norm(g: _Graph, x: str, residual: str, prefix: str, shape: BertShape) -> str:
+    """LayerNorm(x + dense bias + residual), one fused kernel."""
+    inputs = [x, residual, g.weight(f"{prefix}.LayerNorm.weight"), g.weight(f"{prefix}.LayerNorm.bias")]
+    inputs.append(g.weight(f"{prefix}.dense.bias"))
+    return g.node("SkipLayerNormalization", inputs, domain=_MS, epsilon=shape.epsilon)
+
+
+def _mean_pool(g: _Graph, x: str, mask: str) -> str:
+    """The mean of the token vectors that the mask keeps (sentence-transformers' mean pooling)."""
+    from onnx import TensorProto
+
+    weights = g.node("Unsqueeze", [g.node("Cast", [mask], to=TensorProto.FLOAT), g.constant("axis", np.array([2]))])
+    total = g.node("ReduceSum", [g.node("Mul", [x, weights]), g.constant("axis", np.array([1]))], keepdims=0)
+    count = g.node("ReduceSum", [weights, g.constant("axis", np.array([1]))], keepdims=0)
+    floor = g.constant("floor", np.array(1e-9, np.float32))
+    return g.node("Div", [total, g.node("Max", [count, floor])])
+
+
+class OnnxEncoder:
+    """A built graph in an ONNX Runtime session; :meth:`run` is safe from many threads at once."""
+
+    def __init__(self, files: ModelFiles, quantize: bool) -> None:
+        import onnxruntime
+
+        graph = build_graph(files.weights, files.shape, quantize)
+        options = onnxruntime.SessionOptions()
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # Without the arena a batch's activations (up to ~150 MB at 32 x 256 tokens) go back to the OS after the
+        # batch: a web process that only embeds queries holds the weights and little else.
+        options.enable_cpu_mem_arena = False
+        self._session = onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+
+    def run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Unit vectors for token ids and attention mask, both int64 [batch, length]."""
+        (vectors,) = self._session.run(None, {"input_ids": ids, "attention_mask": mask})
+        return np.asarray(vectors, dtype=np.float32)

@@ -1,0 +1,259 @@
+"""Importing a library: hand-written but real-format Zotero (BibTeX, RIS, CSL-JSON), Mendeley and hand-kept BibTeX
+exports (tests/data/library), every arXiv id form, DOI-only and title-only entries, duplicates, broken entries and
+refused files (nothing imported), unknown ids fetched from a real loopback server replaying arXiv, the CLI, and the
+imported collection seeding "for you" with its name in the explanation."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from papertide.config import Settings
+from papertide.db import Database, connect
+from papertide.models import Collection, CollectionItem, Paper, User
+from papertide.services.accounts import create_user
+from papertide.services.library_import import ImportRefused, ImportReport, import_library, normalised_title
+from papertide.services.papers import upsert_papers
+from papertide.services.submissions import set_paper_hidden
+from tests.conftest import make_settings
+from tests.factories import make_paper_record
+from tests.replay_server import ReplayServer, Reply
+from tests.test_ingest_cli import cli_env
+from tests.web_helpers import PASSWORD, log_in
+
+LIBRARY = Path(__file__).parent / "data" / "library"
+KNOWN = {
+    "1706.03762": ("Attention Is All You Need", None),
+    "hep-th/9711200": ("The Large N Limit of Superconformal Field Theories and Supergravity", None),
+    "hep-th/9802150": ("Anti de Sitter space and holography", None),
+    "math/0211159": ("The entropy formula for the Ricci flow and its geometric applications", None),
+    "1512.03385": ("Deep Residual Learning for Image Recognition", None),
+    "2501.00002": ("Deep learning", "10.1038/Nature14539"),
+}
+
+
+def _owner(db: Database, username: str = "reader") -> int:
+    with db.write_session() as session:
+        return create_user(session, username=username, password=PASSWORD).id
+
+
+def _known(db: Database) -> None:
+    records = [make_paper_record(arxiv_id=i, title=title, doi=doi) for i, (title, doi) in KNOWN.items()]
+    with db.write_session() as session:
+        upsert_papers(session, records)
+
+
+def _import(db: Database, settings: Settings, owner: int, name: str, **options: str) -> ImportReport:
+    path = LIBRARY / name
+    return import_library(db, settings, owner_id=owner, data=path.read_bytes(), filename=name, **options)
+
+
+def _outcomes(report: ImportReport) -> list[tuple[str, str | None, str]]:
+    return [(line.outcome, line.arxiv_id, line.reason) for line in report.lines]
+
+
+def _items(db: Database, slug: str) -> list[str]:
+    with db.read_session() as session:
+        return list(
+            session.execute(
+                select(Paper.arxiv_id)
+                .join(CollectionItem, CollectionItem.paper_id == Paper.id)
+                .join(Collection, Collection.id == CollectionItem.collection_id)
+                .where(Collection.slug == slug)
+                .order_by(CollectionItem.position)
+            ).scalars()
+        )
+
+
+def test_zotero_bibtex_matches_by_arxiv_id_doi_and_title(db: Database, settings: Settings) -> None:
+    _known(db)
+    owner = _owner(db)
+    report = _import(db, settings, owner, "zotero.bib")
+    assert report.format == "bibtex" and report.collection_title == "zotero" and report.collection_slug == "zotero"
+    assert _outcomes(report) == [
+        ("matched", "1706.03762", "by arXiv id"),  # url, arXiv DOI and note: one id
+        ("matched", "2501.00002", "by DOI"),  # a journal article known only by its DOI (case folded)
+        ("matched", "1512.03385", "by title"),  # {Braced} {Title} {Case}, no id at all
+        ("matched", "hep-th/9711200", "by arXiv id"),  # old-style id in the note
+        ("unmatched", None, "no arXiv id or DOI, and no paper here has that title"),
+    ]
+    assert report.lines[4].label == "hastie_elements_2009 (line 54)"
+    assert _items(db, "zotero") == ["1706.03762", "2501.00002", "1512.03385", "hep-th/9711200"]
+    with db.read_session() as session:
+        assert session.execute(select(Collection.is_public)).scalar_one() is False  # a library is private
+
+
+def test_mendeley_export_fetches_unknown_ids_and_reports_the_rest(
+    db: Database, settings: Settings, shared_data: Path
+) -> None:
+    _known(db)
+    owner = _owner(db)
+    fixtures = shared_data / "fixtures" / "arxiv_api"
+    old_style = (fixtures / "api2026_idlist_astro-ph_0601001.xml").read_text()
+    versioned = (fixtures / "api2026_idlist_2104.12255v1.xml").read_text()
+    # One id_list request for every unknown id: arXiv's answer holds the two it has, built from two recordings.
+    entry = re.search(r"<entry>.*</entry>", versioned, re.DOTALL)
+    assert entry
+    feed = old_style.replace("</feed>", entry.group(0) + "\n</feed>")
+    with ReplayServer() as arxiv:
+        arxiv.route(
+            "/api/query",
+            Reply(body=feed.encode()),
+            params={"id_list": "astro-ph/0601001,2104.12255,2501.99999"},
+        )
+        configured = settings.model_copy(update={"arxiv_api_url": f"{arxiv.url}/api/query"})
+        report = _import(db, configured, owner, "mendeley.bib", new_title="Thesis")
+        assert len(arxiv.requests) == 1
+    assert report.collection_slug == "thesis"
+    assert _outcomes(report) == [
+        ("fetched", "astro-ph/0601001", "from arXiv"),  # archivePrefix + eprint + arxivId, old style
+        ("fetched", "2104.12255", "from arXiv"),
+        ("matched", "1706.03762", "by arXiv id"),  # "arXiv preprint arXiv:…" in journal
+        (
+            "unmatched",
+            None,
+            "unreadable BibTeX: Unexpected block start: `@article`. Was still looking for field-value closing `}`",
+        ),
+        ("unmatched", "2501.99999", "arXiv has no such paper"),
+    ]
+    assert report.lines[3].label == "entry at line 32"
+    assert _items(db, "thesis") == ["astro-ph/0601001", "2104.12255", "1706.03762"]
+    with db.read_session() as session:
+        title = session.execute(select(Paper.title).where(Paper.arxiv_id == "astro-ph/0601001")).scalar_one()
+    assert title.startswith("Frequency of Hot Jupiters")
+
+
+def test_ris_and_csl_json_into_an_existing_collection_without_repeats(db: Database, settings: Settings) -> None:
+    _known(db)
+    owner = _owner(db)
+    first = _import(db, settings, owner, "zotero.ris", new_title="Reading list")
+    assert first.format == "ris"
+    assert _outcomes(first) == [
+        ("matched", "1706.03762", "by arXiv id"),  # versioned abs URL
+        ("matched", "hep-th/9802150", "by arXiv id"),  # arXiv's DOI of an old-style id
+        ("matched", "2501.00002", "by DOI"),
+        ("unmatched", None, "the record has no end (an 'ER  - ' line)"),
+    ]
+    second = _import(db, settings, owner, "zotero.json", collection_slug="reading-list")
+    assert second.format == "csl" and second.collection_title == "Reading list"
+    assert _outcomes(second) == [
+        ("matched", "1706.03762", "by arXiv id"),  # already in the collection: kept once
+        ("matched", "1512.03385", "by title"),
+        ("matched", "hep-th/9711200", "by arXiv id"),  # a versioned PDF URL
+        ("unmatched", None, "not a CSL-JSON item (an object)"),
+    ]
+    assert _items(db, "reading-list") == ["1706.03762", "hep-th/9802150", "2501.00002", "1512.03385", "hep-th/9711200"]
+    hand = _import(db, settings, owner, "hand.bib", collection_slug="reading-list")
+    assert _outcomes(hand) == [
+        ("matched", "math/0211159", "by arXiv id"),  # math.DG/0211159 with an @string archivePrefix
+        ("matched", "1512.03385", "by arXiv id"),  # \url{…/pdf/1512.03385v1.pdf}
+        ("unmatched", None, "no arXiv id or DOI, and no paper here has that title"),  # an SSRN eprint is no arXiv id
+    ]
+
+
+def test_duplicates_and_hidden_papers_are_reported(db: Database, settings: Settings) -> None:
+    _known(db)
+    owner = _owner(db)
+    with db.write_session() as session:
+        set_paper_hidden(session, "hep-th/9711200", True)
+    data = (LIBRARY / "zotero.bib").read_bytes()
+    twice = data + b"\n@misc{again, eprint = {1706.03762v5}, archivePrefix = {arXiv}}\n"
+    report = import_library(db, settings, owner_id=owner, data=twice, filename="twice.bib")
+    assert report.lines[3].reason == "an administrator hid that paper here"
+    assert _outcomes(report)[-1] == ("unmatched", "1706.03762", "the same paper as vaswani_attention_2023 (line 2)")
+    assert _items(db, "twice") == ["1706.03762", "2501.00002", "1512.03385"]
+
+
+REFUSED = [
+    (b"x" * 2_000_001, "big.bib", "a library import takes at most 2,000,000"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00", "cover.png", "not UTF-8 text"),
+    ("@misc{k, title={Caf\xe9}}".encode("latin-1"), "old.bib", "not UTF-8 text"),
+    (b"Dear reader,\nthis is a letter.", "letter.txt", "not a BibTeX (.bib), RIS (.ris) or CSL-JSON"),
+    (b'[{"title": "x",}]', "zotero.json", "not valid JSON"),
+    (b'{"title": "one item, not a list"}', "item.json", "a list of items"),
+    (b"@comment{nothing here}\n", "empty.bib", "has no entries"),
+    (b"@misc{broken, title = {never closed\n", "broken.bib", "None of the 1 entries could be read"),
+    (b"TY  - JOUR\nTI  - no end\n", "cut.ris", "None of the 1 entries could be read"),
+    (b"[]", "empty.json", "has no entries"),
+]
+
+
+def test_refused_files_import_nothing(db: Database, settings: Settings) -> None:
+    owner = _owner(db)
+    for data, filename, message in REFUSED:
+        with pytest.raises(ImportRefused, match=re.escape(message)):
+            import_library(db, settings, owner_id=owner, data=data, filename=filename)
+    with db.read_session() as session:
+        assert session.execute(select(func.count()).select_from(Collection)).scalar_one() == 0
+
+
+def test_a_collection_that_is_not_yours_is_refused(db: Database, settings: Settings) -> None:
+    _known(db)
+    owner, other = _owner(db), _owner(db, "other")
+    _import(db, settings, owner, "zotero.bib")
+    with pytest.raises(ImportRefused, match="You have no collection 'zotero'"):
+        _import(db, settings, other, "zotero.ris", collection_slug="zotero")
+    assert _items(db, "zotero") == ["1706.03762", "2501.00002", "1512.03385", "hep-th/9711200"]
+
+
+def test_arxiv_down_leaves_unknown_ids_unmatched_and_imports_the_rest(db: Database, settings: Settings) -> None:
+    _known(db)
+    owner = _owner(db)
+    with ReplayServer() as arxiv:
+        arxiv.route("/api/query", Reply(status=503, body=b"busy"))
+        configured = settings.model_copy(update={"arxiv_api_url": f"{arxiv.url}/api/query", "http_max_retries": 1})
+        report = _import(db, configured, owner, "mendeley.bib")
+    reasons = {line.arxiv_id: line.reason for line in report.lines}
+    assert (
+        reasons["astro-ph/0601001"].startswith("arXiv did not answer (")
+        and "import the file again" in reasons["astro-ph/0601001"]
+    )
+    assert _items(db, "mendeley") == ["1706.03762"]
+
+
+def test_titles_normalise_latex_case_accents_and_punctuation() -> None:
+    assert normalised_title("{BERT}: Pre-training of Deep\n Bidirectional {T}ransformers") == (
+        "bert pre training of deep bidirectional transformers"
+    )
+    assert normalised_title("Schr\u00f6dinger's $\\mathcal{O}(n)$ café") == "schrodinger s o n cafe"
+
+
+def test_the_cli_imports_and_reports(sqlite_template: Path, tmp_path: Path) -> None:
+    """Once, on SQLite: the command only wires the verb tested above on both backends, and each run costs seconds."""
+    shutil.copy(sqlite_template, tmp_path / "cli.db")
+    settings = make_settings(f"sqlite:///{tmp_path / 'cli.db'}", tmp_path)
+    database = connect(settings)
+    _known(database)
+    _owner(database)
+    database.dispose()
+    command = [sys.executable, "-m", "papertide", "collection", "import", "reader", str(LIBRARY / "zotero.bib")]
+    done = subprocess.run(command, env=cli_env(settings), capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    output = done.stdout + done.stderr
+    assert "bibtex: 4 matched, 0 fetched, 1 unmatched; 4 papers in /users/reader/collections/zotero" in output
+    assert "hastie_elements_2009 (line 54): no arXiv id or DOI" in output
+    ghost = [*command[:5], "ghost", str(LIBRARY / "zotero.ris")]
+    refused = subprocess.run(ghost, env=cli_env(settings), capture_output=True, text=True, timeout=120, check=False)
+    assert (
+        refused.returncode == 1 and "Nothing imported: there is no account 'ghost'" in refused.stdout + refused.stderr
+    )
+
+
+def test_an_imported_library_seeds_for_you(client: TestClient, embedded_corpus: Database, settings: Settings) -> None:
+    owner = _owner(embedded_corpus)
+    report = _import(embedded_corpus, settings, owner, "thesis.bib")
+    assert [line.outcome for line in report.lines] == ["matched"] * 3
+    log_in(client, "reader")
+    page = client.get("/for-you.json").json()["page"]
+    assert page["positives"] == 3 and page["picks"]
+    assert {pick["library"] for pick in page["picks"]} == {"thesis"}
+    assert "like papers in your library “thesis”" in client.get("/for-you").text
+    with embedded_corpus.read_session() as session:
+        assert session.execute(select(User.username)).scalar_one() == "reader"
