@@ -4,6 +4,7 @@ list of a user's feeds read back by listparser."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import date
 from urllib.parse import quote
@@ -11,14 +12,16 @@ from urllib.parse import quote
 import feedparser
 import listparser
 import pytest
+from alembic import command
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from papertide.app import create_app
 from papertide.config import Settings
-from papertide.db import Database
+from papertide.db import Database, alembic_config
 from papertide.models import User
 from papertide.people import InvalidOrcid, author_key, normalise_orcid
+from papertide.queries import query_author_papers
 from papertide.records import AuthorRecord
 from papertide.services.papers import upsert_papers
 from papertide.services.subscriptions import Preferences, subscribe
@@ -136,7 +139,7 @@ def test_hostile_author_names_are_answered_cleanly(db: Database, client: TestCli
 
 
 def test_follow_and_unfollow_need_a_session_and_its_csrf_token(db: Database, client: TestClient) -> None:
-    _papers(db)
+    older, newer, other = _papers(db)
     assert client.post("/authors/jose-nunez/follow", follow_redirects=False).status_code in (401, 403)
     token = sign_up(client, "reader")
     assert client.post("/authors/jose-nunez/follow", follow_redirects=False).status_code == 403  # no token
@@ -148,6 +151,10 @@ def test_follow_and_unfollow_need_a_session_and_its_csrf_token(db: Database, cli
     following = client.get("/following").text
     assert following.count('href="/authors/jose-nunez"') == 1 and "José Núñez" in following
     assert client.post("/authors/nobody-here/follow", data={"csrf_token": token}).status_code == 404
+    made = client.post("/settings/feed-token", data={"csrf_token": token}).text
+    feed_url = re.search(r'<code class="feed-url">http://[^/]+(/feeds/personal/[^<]+)</code>', made).group(1)  # type: ignore[union-attr]
+    personal = feedparser.parse(client.get(feed_url).content)  # the followed author's papers, newest first
+    assert [entry.link.rsplit("/", 1)[1] for entry in personal.entries] == [newer, older]
     client.post("/authors/jose-nunez/unfollow", data={"csrf_token": token})
     assert 'action="/authors/jose-nunez/follow"' in client.get("/authors/jose-nunez").text
     assert "No authors yet" in client.get("/following").text
@@ -202,3 +209,16 @@ def test_opml_lists_every_followed_feed_and_a_real_parser_reads_it(
 
     client.cookies.clear()
     assert client.get("/following.opml", follow_redirects=False).status_code in (303, 401)
+
+
+def test_migration_0012_fills_the_author_keys_of_papers_stored_before_it(db: Database) -> None:
+    older, newer, _ = _papers(db)
+    with db.engine.begin() as connection:  # back to 0011 (its downgrade drops the table), then up again
+        config = alembic_config(str(db.engine.url.render_as_string(hide_password=False)))
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0011")
+        assert "paper_authors" not in inspect(connection).get_table_names()
+        command.upgrade(config, "head")
+    with db.read_session() as session:
+        assert [row.arxiv_id for row in query_author_papers(session, "jose-nunez")] == [newer, older]
+        assert query_author_papers(session, "ada-lovelace")[0].arxiv_id == newer

@@ -1,7 +1,7 @@
 """Saved searches as digest sections, over a real SMTP server on loopback: two consecutive days (the second digest
 carries only the papers new since the first), a rerun that sends nothing, a retried period that carries the same
 papers, followed authors and searches of an account joining its digest, and saved searches refused with a reason
-on the form and the API."""
+on the form and the API, where an account also lists and changes its own subscriptions."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from papertide.services.subscriptions import Preferences, subscribe
 from tests.conftest import mail_settings
 from tests.factories import make_paper_record
 from tests.smtp_sink import SmtpSink
-from tests.web_helpers import csrf_token
+from tests.web_helpers import csrf_token, sign_up
 
 QUERY = 'cat:cs.CL "speculative decoding" -survey'
 MONDAY, TUESDAY = date(2026, 7, 6), date(2026, 7, 7)  # digests of each go out the next morning
@@ -152,6 +152,24 @@ def test_saved_searches_are_checked_on_the_form_and_the_api(settings: Settings, 
         assert too_long.status_code == 422 and "at most 300 characters" in too_long.text
         body["searches"] = [QUERY]
         assert client.post("/api/v1/subscriptions", json=body, headers=headers).status_code == 202
+        assert client.get("/api/v1/subscriptions").status_code == 401  # the account's list needs an account
+
+        headers = {"X-CSRF-Token": sign_up(client, "alerter")}
+        body = {"email": "mine@example.org", "trending": False, "searches": [QUERY]}
+        assert client.post("/api/v1/subscriptions", json=body, headers=headers).status_code == 202
+        (mine,) = client.get("/api/v1/subscriptions").json()
+        assert mine["email"] == "mine@example.org" and mine["status"] == "pending" and mine["searches"] == [QUERY]
+        change = {"cadence": "weekly", "trending": False, "searches": ["has:code sparse attention", QUERY]}
+        changed = client.put(f"/api/v1/subscriptions/{mine['id']}", json=change, headers=headers)
+        assert changed.status_code == 200 and changed.json()["searches"] == ["has:code sparse attention", QUERY]
+        assert changed.json()["cadence"] == "weekly"
+        others = client.put(f"/api/v1/subscriptions/{mine['id'] - 1}", json=change, headers=headers)
+        assert others.status_code == 404  # another address's subscription is not this account's
+        change["searches"] = ["-nothing -positive"]
+        refused = client.put(f"/api/v1/subscriptions/{mine['id']}", json=change, headers=headers)
+        assert refused.status_code == 422 and "not a search to follow" in refused.text
+        change.update(searches=[], categories=["cs.CL<script>"])
+        assert client.put(f"/api/v1/subscriptions/{mine['id']}", json=change, headers=headers).status_code == 422
         manage = client.get("/subscribe").text  # the preferences page shows them one a line
         assert "Saved searches" in manage
     with db.read_session() as session:

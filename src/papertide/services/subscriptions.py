@@ -40,6 +40,10 @@ class SubscriptionError(ValueError):
     """Bad input or a bad link; the message says what to do."""
 
 
+class NotYours(SubscriptionError):
+    """The account has no subscription of that id."""
+
+
 @dataclass(frozen=True, slots=True)
 class Preferences:
     trending: bool = True
@@ -106,12 +110,38 @@ def parse_searches(lines: str | list[str]) -> tuple[str, ...]:
         raise SubscriptionError(str(error)) from None
 
 
-def preferences_of_user(session: Session, user_id: int) -> list[Preferences]:
-    """What the active subscriptions linked to an account receive (its OPML list shows them as feeds)."""
-    rows = session.execute(
-        select(Subscription.preferences).where(Subscription.user_id == user_id, Subscription.status == "active")
-    ).scalars()
-    return [Preferences.from_json(row) for row in rows]
+@dataclass(frozen=True, slots=True)
+class OwnSubscription:
+    """A subscription linked to an account, as the account's API and OPML list see it."""
+
+    id: int
+    email: str
+    cadence: Cadence
+    status: str
+    preferences: Preferences
+
+    @classmethod
+    def of(cls, subscription: Subscription) -> OwnSubscription:
+        cadence: Cadence = "weekly" if subscription.cadence == "weekly" else "daily"
+        wanted = Preferences.from_json(subscription.preferences)
+        return cls(subscription.id, subscription.email, cadence, subscription.status, wanted)
+
+
+def subscriptions_of_user(session: Session, user_id: int) -> list[OwnSubscription]:
+    """The subscriptions made while signed in to this account, oldest first."""
+    rows = session.execute(select(Subscription).where(Subscription.user_id == user_id).order_by(Subscription.id))
+    return [OwnSubscription.of(subscription) for subscription in rows.scalars()]
+
+
+def update_own(
+    session: Session, user_id: int, subscription_id: int, cadence: Cadence, preferences: Preferences
+) -> OwnSubscription:
+    """Change what one of the account's subscriptions receives (:class:`NotYours` when it is not one of them)."""
+    subscription = session.get(Subscription, subscription_id)
+    if subscription is None or subscription.user_id != user_id:
+        raise NotYours(f"You have no subscription {subscription_id}.")
+    update_preferences(subscription, cadence, preferences)
+    return OwnSubscription.of(subscription)
 
 
 def subscribe(

@@ -155,8 +155,7 @@ class ItemIn(BaseModel):
     note: str | None = Field(None, max_length=2_000)
 
 
-class SubscriptionIn(BaseModel):
-    email: str = Field(max_length=320)
+class PreferencesIn(BaseModel):
     cadence: Literal["daily", "weekly"] = "daily"
     trending: bool = True
     categories: list[str] = Field(default_factory=list, max_length=20)
@@ -166,7 +165,19 @@ class SubscriptionIn(BaseModel):
         default_factory=list,
         max_length=10,
         description="Saved searches in the query language; each digest brings the papers new since the last one.",
+        examples=[['cat:cs.CL "speculative decoding" -survey']],
     )
+    personal: bool = Field(False, description="Papers picked for the account (only for a signed-in subscriber).")
+
+
+class SubscriptionIn(PreferencesIn):
+    email: str = Field(max_length=320)
+
+
+class SubscriptionOut(PreferencesIn):
+    id: int
+    email: str
+    status: Literal["pending", "active", "suspended", "unsubscribed"]
 
 
 class Accepted(BaseModel):

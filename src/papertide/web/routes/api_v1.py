@@ -32,7 +32,17 @@ from papertide.search.similar import Examples, SimilarityError, similar_papers
 from papertide.services.collections import CollectionError, add_to_collection, create_collection
 from papertide.services.comments import CommentError, add_comment
 from papertide.services.export import jsonl_lines
-from papertide.services.subscriptions import Preferences, SubscriptionError, parse_searches, request_subscription
+from papertide.services.subscriptions import (
+    NotYours,
+    OwnSubscription,
+    Preferences,
+    SubscriptionError,
+    parse_list,
+    parse_searches,
+    request_subscription,
+    subscriptions_of_user,
+    update_own,
+)
 from papertide.services.votes import vote as cast_vote
 from papertide.web.api_schemas import (
     PROBLEMS,
@@ -45,10 +55,12 @@ from papertide.web.api_schemas import (
     ItemIn,
     Page,
     Paper,
+    PreferencesIn,
     ScoredPaper,
     SearchPage,
     SimilarPage,
     SubscriptionIn,
+    SubscriptionOut,
     VoteOut,
     decode_cursor,
     encode_cursor,
@@ -297,19 +309,62 @@ def add_item(request: Request, collection_id: RowId, body: ItemIn, session: Writ
 def subscribe(request: Request, body: SubscriptionIn, db: Db, settings: AppSettings, user: CurrentUser) -> Accepted:
     enforce_rate_limit(request, "auth", client_address(request))
     try:
-        preferences = Preferences(
-            trending=body.trending,
-            categories=tuple(body.categories),
-            organizations=tuple(body.organizations),
-            authors=tuple(body.authors),
-            searches=parse_searches(body.searches),
-        )
+        preferences = _preferences(body, signed_in=user is not None)
         address = request_subscription(db, settings, body.email, body.cadence, preferences, user.id if user else None)
     except SubscriptionError as error:
         raise HTTPException(422, str(error)) from error
     except MailError as error:
         raise HTTPException(503, str(error)) from error
     return Accepted(detail=f"A confirmation mail went to {address}; the digest starts once its link is followed.")
+
+
+@router.get("/subscriptions", response_model=list[SubscriptionOut], summary="Your subscriptions (made signed in)")
+def my_subscriptions(session: DbSession, user: SignedIn) -> list[SubscriptionOut]:
+    return [_subscription_out(own) for own in subscriptions_of_user(session, user.id)]
+
+
+@router.put(
+    "/subscriptions/{subscription_id}",
+    response_model=SubscriptionOut,
+    summary="Change what one of your subscriptions receives, saved searches included",
+)
+def change_subscription(
+    request: Request, subscription_id: RowId, body: PreferencesIn, session: WriteSession, user: SignedIn
+) -> Response:
+    enforce_rate_limit(request, "write", user.id, session)
+    try:
+        own = update_own(session, user.id, subscription_id, body.cadence, _preferences(body, signed_in=True))
+    except SubscriptionError as error:
+        raise HTTPException(404 if isinstance(error, NotYours) else 422, str(error)) from error
+    return _json(_subscription_out(own))
+
+
+def _preferences(body: PreferencesIn, *, signed_in: bool) -> Preferences:
+    """The body's choices, each checked as the forms check them (:class:`SubscriptionError` names a bad one)."""
+    return Preferences(
+        trending=body.trending,
+        categories=parse_list("\n".join(body.categories), "category"),
+        organizations=parse_list("\n".join(body.organizations), "organization"),
+        authors=parse_list("\n".join(body.authors), "author"),
+        personal=body.personal and signed_in,
+        searches=parse_searches(body.searches),
+    )
+
+
+def _subscription_out(own: OwnSubscription) -> SubscriptionOut:
+    wanted = own.preferences
+    return SubscriptionOut(
+        id=own.id,
+        email=own.email,
+        status=own.status,
+        cadence=own.cadence,
+        trending=wanted.trending,
+        categories=list(wanted.categories),
+        organizations=list(wanted.organizations),
+        authors=list(wanted.authors),
+        searches=list(wanted.searches),
+        personal=wanted.personal,
+    )
 
 
 @router.get(

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from papertide.people import author_key
 from papertide.queries import query_follows
 from papertide.services.follows import FollowError, follow, unfollow
-from papertide.services.subscriptions import Preferences, preferences_of_user
+from papertide.services.subscriptions import Preferences, subscriptions_of_user
 from papertide.web.deps import AppSettings, DbSession, WriteSession
 from papertide.web.feeds import OpmlFeed, render_opml
 from papertide.web.security import SignedIn, enforce_rate_limit
@@ -46,7 +46,7 @@ def unfollow_search(request: Request, session: WriteSession, user: SignedIn, q: 
 
 @router.get("/following")
 def following_page(request: Request, session: DbSession, user: SignedIn) -> Response:
-    context = {"follows": query_follows(session, user.id), "digests": preferences_of_user(session, user.id)}
+    context = {"follows": query_follows(session, user.id), "digests": _digests(session, user.id)}
     return templates.TemplateResponse(request, "following.html", context)
 
 
@@ -65,7 +65,7 @@ def following_opml(session: DbSession, settings: AppSettings, user: SignedIn) ->
 
 def _feeds(session: Session, user_id: int) -> list[tuple[str, list[OpmlFeed]]]:
     follows = query_follows(session, user_id)
-    wanted = preferences_of_user(session, user_id)
+    wanted = _digests(session, user_id)
     authors = {f.key: f.label for f in follows if f.kind == "author"}
     for name in _all(wanted, "authors"):  # as typed into the digest form: the page of the name's key
         authors.setdefault(author_key(name), name)
@@ -77,6 +77,11 @@ def _feeds(session: Session, user_id: int) -> list[tuple[str, list[OpmlFeed]]]:
         ("Authors", [_author(key, name) for key, name in authors.items()]),
         ("Saved searches", [_search(q) for q in searches]),
     ]
+
+
+def _digests(session: Session, user_id: int) -> list[Preferences]:
+    """What the account's active subscriptions receive."""
+    return [own.preferences for own in subscriptions_of_user(session, user_id) if own.status == "active"]
 
 
 def _all(preferences: list[Preferences], field: str) -> list[str]:
