@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
+from lxml import html
 from sqlalchemy import func, select
 
 from papertide.config import Settings
@@ -26,7 +28,7 @@ from tests.conftest import make_settings
 from tests.factories import make_paper_record
 from tests.replay_server import ReplayServer, Reply
 from tests.test_ingest_cli import cli_env
-from tests.web_helpers import PASSWORD, log_in
+from tests.web_helpers import PASSWORD, log_in, sign_up
 
 LIBRARY = Path(__file__).parent / "data" / "library"
 KNOWN = {
@@ -237,7 +239,9 @@ def test_the_cli_imports_and_reports(sqlite_template: Path, tmp_path: Path) -> N
     done = subprocess.run(command, env=cli_env(settings), capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     output = done.stdout + done.stderr
-    assert "bibtex: 4 matched, 0 fetched, 1 unmatched; 4 papers in /users/reader/collections/zotero" in output
+    assert (
+        "bibtex: 4 matched, 0 fetched, 1 unmatched; 4 entries imported into /users/reader/collections/zotero" in output
+    )
     assert "hastie_elements_2009 (line 54): no arXiv id or DOI" in output
     ghost = [*command[:5], "ghost", str(LIBRARY / "zotero.ris")]
     refused = subprocess.run(ghost, env=cli_env(settings), capture_output=True, text=True, timeout=120, check=False)
@@ -257,3 +261,40 @@ def test_an_imported_library_seeds_for_you(client: TestClient, embedded_corpus: 
     assert "like papers in your library “thesis”" in client.get("/for-you").text
     with embedded_corpus.read_session() as session:
         assert session.execute(select(User.username)).scalar_one() == "reader"
+
+
+def test_the_upload_form_imports_and_shows_the_report(client: TestClient, db: Database) -> None:
+    _known(db)
+    assert client.get("/collections/import", follow_redirects=False).status_code in (303, 401)
+    token = sign_up(client, "uploader")
+    form = client.get("/collections/import")
+    assert form.status_code == 200 and 'enctype="multipart/form-data"' in form.text
+
+    def upload(name: str, data: bytes, **fields: str) -> Response:
+        files = {"file": (name, data, "application/octet-stream")}
+        return client.post("/collections/import", files=files, data=fields, follow_redirects=False)
+
+    bib = (LIBRARY / "zotero.bib").read_bytes()
+    assert upload("zotero.bib", bib).status_code == 403  # the token travels in the multipart body, or nothing goes
+    done = upload("zotero.bib", bib, csrf_token=token, title="My thesis")
+    assert done.status_code == 200, done.text
+    report = html.fromstring(done.text).xpath('//section[@class="import-report"]')[0]
+    assert "4 of 5 entries imported into My thesis" in report.text_content()
+    rows = [[cell.text_content() for cell in row] for row in report.xpath(".//tbody/tr")]
+    assert rows[1] == ["lecun_deep_2015 (line 16)", "matched", "2501.00002", "by DOI"]
+    assert rows[4][1:] == ["unmatched", "", "no arXiv id or DOI, and no paper here has that title"]
+    assert _items(db, "my-thesis") == ["1706.03762", "2501.00002", "1512.03385", "hep-th/9711200"]
+    page = client.get("/users/uploader/collections/my-thesis").text
+    assert 'data-copy-url="/users/uploader/collections/my-thesis.bib"' in page
+    into = upload("zotero.ris", (LIBRARY / "zotero.ris").read_bytes(), csrf_token=token, collection="my-thesis")
+    assert (
+        into.status_code == 200
+        and "3 of 4 entries imported into My thesis" in html.fromstring(into.text).text_content()
+    )
+    assert _items(db, "my-thesis")[4:] == ["hep-th/9802150"]  # the one paper new to the collection
+    refused = upload("letter.txt", b"Dear reader", csrf_token=token)
+    assert refused.status_code == 400 and "Nothing was imported: That file is not a BibTeX" in refused.text
+    big = upload("huge.bib", b"@misc{k, title={x}}\n" + b"%" * 2_100_000, csrf_token=token)
+    assert big.status_code == 413
+    with db.read_session() as session:
+        assert session.execute(select(func.count()).select_from(Collection)).scalar_one() == 1

@@ -51,7 +51,7 @@ def collection_import(
         console.print(f"[{colour}]{line.outcome:9}[/{colour}]{paper} {line.label}: {line.reason}", highlight=False)
     counts = ", ".join(f"{len(report.of(kind))} {kind}" for kind in ("matched", "fetched", "unmatched"))
     console.print(
-        f"{report.format}: {counts}; {report.added} papers in /users/{username}/collections/"
+        f"{report.format}: {counts}; {report.added} entries imported into /users/{username}/collections/"
         f"{report.collection_slug} ({report.collection_title})"
     )
     if report.added == 0:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -58,10 +58,18 @@ def bearer_token(headers: Sequence[tuple[bytes, bytes]]) -> str | None:
 
 class GuardMiddleware:
     def __init__(
-        self, app: ASGIApp, *, max_body_bytes: int, body_timeout: float = 30.0, exempt_paths: Iterable[str] = ()
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        body_timeout: float = 30.0,
+        exempt_paths: Iterable[str] = (),
+        upload_limits: Mapping[str, int] | None = None,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        # Paths that take a file (a library import) accept bodies up to their own limit instead.
+        self.upload_limits = dict(upload_limits or {})
         self.body_timeout = body_timeout
         self.exempt_paths = tuple(exempt_paths)
 
@@ -79,11 +87,12 @@ class GuardMiddleware:
             return
         headers = dict(scope["headers"])
         declared = headers.get(b"content-length", b"0")
-        if not declared.isdigit() or int(declared) > self.max_body_bytes:
+        limit = self.upload_limits.get(scope["path"], self.max_body_bytes)
+        if not declared.isdigit() or int(declared) > limit:
             await _refuse(scope, send, 413, "That request is too large.")
             return
         try:
-            body = await asyncio.wait_for(_read_body(receive, self.max_body_bytes), self.body_timeout)
+            body = await asyncio.wait_for(_read_body(receive, limit), self.body_timeout)
         except TimeoutError:
             await _refuse(scope, send, 408, "The request body arrived too slowly; send it again.")
             return
