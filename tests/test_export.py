@@ -13,10 +13,12 @@ from sqlalchemy import func, select
 
 from papertide.db import Database
 from papertide.models import Comment, Paper, PaperDismissal, User
+from papertide.queries import query_author_papers, query_follows
 from papertide.services.accounts import create_user
 from papertide.services.collections import add_to_collection, create_collection
 from papertide.services.comments import add_comment
 from papertide.services.export import ExportError, import_rows, read_jsonl, write_jsonl
+from papertide.services.follows import follow
 from papertide.services.ingest import ingest_snapshot
 from papertide.services.subscriptions import Preferences, subscribe
 from papertide.services.votes import set_vote
@@ -43,6 +45,7 @@ def busy_instance(db: Database, shared_data: Path, tmp_path: Path) -> None:
             add_to_collection(session, collection_id=collection.id, owner_id=ada.id, paper_id=paper_id, note="hm")
         session.add(PaperDismissal(user_id=bob.id, paper_id=papers[4]))
         subscribe(session, "ada@example.org", "weekly", Preferences(categories=("cs.CL",)), ada.id)
+        follow(session, ada.id, "author", session.get_one(Paper, papers[0]).authors[0]["name"])
 
 
 def dump(db: Database, *, password_hashes: bool = False) -> list[str]:
@@ -68,7 +71,12 @@ def test_export_then_import_round_trips_everything(
     original, copy = dump(db, password_hashes=True), dump(second_database, password_hashes=True)
     assert len(original) > 150 and original[1:] == copy[1:]
     tables = {json.loads(line)["table"] for line in original[1:]}
-    assert {"papers", "votes", "comments", "collection_items", "subscriptions", "featured_papers"} <= tables
+    assert {"papers", "votes", "comments", "collection_items", "subscriptions", "featured_papers", "follows"} <= tables
+    with db.read_session() as session, second_database.read_session() as copied:  # derived, rebuilt on import
+        (followed,) = query_follows(
+            session, session.execute(select(User.id).where(User.username == "ada")).scalar_one()
+        )
+        assert query_author_papers(copied, followed.key) == query_author_papers(session, followed.key) != []
     with second_database.write_session() as session:  # ids carried over: new rows still get fresh ones
         added = create_user(session, username="carol", password=PASSWORD)
         assert added.id > session.execute(select(func.min(User.id))).scalar_one()

@@ -3,8 +3,9 @@
 An export is JSON lines: a header ``{"papertide_export": 1, "revision": …}``, then ``{"table": …, "row": {…}}`` for
 each row of ``TABLES`` in dependency order, keeping ids (an import fills a fresh instance, so ids cannot clash and
 every reference stays valid). Dates and times are ISO strings. Left out, on purpose: vectors (the embed job
-rebuilds them from the text), secrets (API and feed tokens: their owners make new ones), and operational state
-(rate-limit counters, leases, ingest checkpoints). Parquet writes one file per table with the same rows.
+rebuilds them from the text), derived rows (the name keys of ``paper_authors``: an import rebuilds them), secrets
+(API and feed tokens: their owners make new ones), and operational state (rate-limit counters, leases, ingest
+checkpoints). Parquet writes one file per table with the same rows.
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ from sqlalchemy.types import TypeDecorator
 
 from papertide.db import Database, current_revision
 from papertide.models import (
+    AlertDelivery,
     Collection,
     CollectionItem,
     Comment,
     DigestDelivery,
     FeaturedPaper,
+    Follow,
     Organization,
     OrganizationMember,
     Paper,
@@ -35,6 +38,7 @@ from papertide.models import (
     User,
     Vote,
 )
+from papertide.services.papers import reindex_authors
 
 FORMAT_VERSION = 1
 TABLES: tuple[Table, ...] = tuple(
@@ -43,6 +47,7 @@ TABLES: tuple[Table, ...] = tuple(
         Paper,
         PaperCategory,
         User,
+        Follow,
         Organization,
         OrganizationMember,
         FeaturedPaper,
@@ -53,6 +58,7 @@ TABLES: tuple[Table, ...] = tuple(
         PaperDismissal,
         Subscription,
         DigestDelivery,
+        AlertDelivery,
     )
 )
 _BY_NAME = {table.name: table for table in TABLES}
@@ -199,6 +205,7 @@ def import_rows(
                 progress(count)
         if current is not None and batch:
             session.execute(insert(current), batch)
+        reindex_authors(session)
         if session.get_bind().dialect.name == "postgresql":
             _advance_sequences(session)
     return count
@@ -241,6 +248,7 @@ def user_data(session: Session, user_id: int) -> dict[str, Any]:
     for entry in [*votes, *comments, *(i for c in collections for i in c["items"])]:
         entry["arxiv_id"] = arxiv.get(entry["paper_id"])
     subscriptions = rows(select(*Subscription.__table__.columns).where(Subscription.user_id == user_id))
+    follows = rows(select(Follow.kind, Follow.key, Follow.label, Follow.created_at).where(Follow.user_id == user_id))
     return {
         "papertide_user_export": FORMAT_VERSION,
         "profile": profile,
@@ -248,4 +256,5 @@ def user_data(session: Session, user_id: int) -> dict[str, Any]:
         "comments": comments,
         "collections": collections,
         "subscriptions": subscriptions,
+        "follows": follows,
     }

@@ -238,6 +238,18 @@ def _replace_authors(session: Session, authors: dict[int, list[dict[str, Any]]])
         session.connection().execute(_PAPER_AUTHORS.insert(), rows)
 
 
+def reindex_authors(session: Session) -> None:
+    """Rebuild every paper's name keys (an import loads papers as exported; the keys are derived, not exported)."""
+    after = 0
+    while True:
+        statement = select(Paper.id, Paper.authors).where(Paper.id > after).order_by(Paper.id).limit(_LOOKUP_CHUNK)
+        batch = session.execute(statement).all()
+        if not batch:
+            return
+        _replace_authors(session, {paper_id: authors or [] for paper_id, authors in batch})
+        after = batch[-1][0]
+
+
 @dataclass(slots=True)
 class FeatureCounts:
     papers: IngestCounts
