@@ -8,15 +8,19 @@ import re
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from fastapi.testclient import TestClient
 from httpx import Response
 from huggingface_hub import HfApi
 from huggingface_hub.errors import HfHubHTTPError
+from sqlalchemy import select
 
 from papertide.app import create_app
 from papertide.config import Settings
 from papertide.db import Database
+from papertide.models import Paper
 from papertide.services.papers import upsert_papers
+from papertide.services.submissions import set_paper_hidden
 from tests.factories import make_paper_record
 from tests.replay_server import ReplayServer, Reply
 from tests.web_helpers import load_daily, sign_up
@@ -130,3 +134,109 @@ def new_token(client: TestClient, csrf: str, name: str, scope: str) -> str:
     match = re.search(r'class="api-token">(pt_[\w-]+)<', page)
     assert match, page
     return match.group(1)
+
+
+def test_dates_are_the_featured_day_or_the_publication_never_the_import(
+    client: TestClient, db: Database, daily_day: list[dict[str, object]], shared_data: Path
+) -> None:
+    """Against the recorded responses: ``paper.publishedAt`` and ``paper.submittedOnDailyAt`` as hf.co gave them,
+    the item's ``publishedAt`` on the featured day (hf.co's is the submission minute, which no file keeps), search
+    items dated alike, and no date at all where papertide knows none."""
+    old = load_daily(db, HF_FIXTURES / "hf_daily_papers_2024-05-27_oldshape.json")
+    with db.write_session() as session:
+        upsert_papers(session, [make_paper_record(arxiv_id="2501.00002", submitted_at=None, announced_on=None)])
+    for recorded, day in ((daily_day, DAY), (old, "2024-05-27")):
+        ours = {item["paper"]["id"]: item for item in client.get("/api/daily_papers", params={"date": day}).json()}
+        for item in recorded:
+            paper = item["paper"]  # type: ignore[index]
+            mine = ours[paper["id"]]
+            assert mine["paper"]["publishedAt"] == paper["publishedAt"]
+            assert mine["paper"]["submittedOnDailyAt"] == paper.get("submittedOnDailyAt", f"{day}T00:00:00.000Z")
+            assert mine["publishedAt"] == f"{day}T00:00:00.000Z"
+            assert str(item["publishedAt"]) < mine["publishedAt"][:10] + "T24"  # hf.co's minute is before it ends
+    words = " ".join(str(old[0]["title"]).split()[:4])
+    found = client.get("/api/papers/search", params={"q": words}).json()
+    hit = next(item for item in found if item["paper"]["id"] == old[0]["paper"]["id"])  # type: ignore[index]
+    assert hit["publishedAt"] == "2024-05-27T00:00:00.000Z"
+    undated = client.get("/api/papers/2501.00002").json()
+    assert "publishedAt" not in undated and "submittedOnDailyAt" not in undated
+    assert "publishedAt" not in next(i for i in client.get("/api/papers/search", params={"q": "2501.00002"}).json())
+
+
+def test_every_paper_in_pages_with_links(
+    live_server: str, client: TestClient, db: Database, daily_day: list[dict[str, object]]
+) -> None:
+    """``/api/papers`` lists every visible paper newest first, flat paper objects, paged by a cursor in the Link
+    header; ``huggingface_hub``'s own paginator follows it, and follows ``/api/daily_papers``' links too."""
+    from huggingface_hub.utils import paginate
+
+    with db.write_session() as session:
+        upsert_papers(session, [make_paper_record() for _ in range(4)])
+        set_paper_hidden(session, str(daily_day[1]["paper"]["id"]), True)  # type: ignore[index]
+    with db.read_session() as session:
+        visible = list(session.execute(select(Paper.arxiv_id).where(Paper.hidden.is_(False))).scalars())
+    first = client.get("/api/papers", params={"limit": 3})
+    assert first.status_code == 200 and len(first.json()) == 3
+    assert set(first.json()[0]) >= {"id", "authors", "title", "summary", "upvotes", "discussionId", "numComments"}
+    assert re.fullmatch(r'<http://[^>]+/api/papers\?limit=3&cursor=[\w-]+>; rel="next"', first.headers["link"])
+    every = [paper["id"] for paper in paginate(f"{live_server}/api/papers", params={"limit": 3}, headers={})]
+    assert sorted(every) == sorted(visible) and len(every) == len(set(every))
+    listed = client.get("/api/papers", params={"limit": 100}).json()
+    assert [p["id"] for p in listed] == every and "link" not in client.get("/api/papers", params={"limit": 100}).headers
+    dates = [p.get("publishedAt", "") for p in listed]
+    assert dates == sorted(dates, reverse=True)
+    assert client.get("/api/papers", params={"cursor": "garbage"}).status_code == 400
+
+    page = client.get("/api/daily_papers", params={"date": DAY, "limit": 4})
+    assert 'p=1>; rel="next"' in page.headers["link"] and page.headers["link"].startswith("<http")
+    last = client.get("/api/daily_papers", params={"date": DAY, "limit": 4, "p": 1})
+    assert len(last.json()) == len(daily_day) - 1 - 4 and "link" not in last.headers
+    followed = [i["paper"]["id"] for i in paginate(f"{live_server}/api/daily_papers", {"date": DAY, "limit": 2}, {})]
+    assert len(followed) == len(daily_day) - 1 and str(daily_day[1]["paper"]["id"]) not in followed  # type: ignore[index]
+
+
+def test_repos_and_hf_404s(live_server: str, client: TestClient, daily_day: list[dict[str, object]]) -> None:
+    recorded = daily_day[0]["paper"]  # type: ignore[index]
+    repos = client.get(f"/api/arxiv/{recorded['id']}/repos").json()
+    assert repos == {
+        "models": [],
+        "datasets": [],
+        "spaces": [],
+        "githubRepo": recorded["githubRepo"],
+        "githubStars": recorded["githubStars"],
+        "projectPage": recorded["projectPage"],
+    }
+    without_page = next(i["paper"] for i in daily_day if "projectPage" not in i["paper"])  # type: ignore[operator,index]
+    assert "projectPage" not in client.get(f"/api/arxiv/arXiv:{without_page['id']}v1/repos").json()
+    for path in ("/api/arxiv/2607.99999/repos", "/api/papers/2607.99999", "/api/arxiv/junk/repos"):
+        missing = client.get(path)
+        assert missing.status_code == 404 and set(missing.json()) == {"error"}, path
+    with pytest.raises(HfHubHTTPError, match="no paper 2607.99999") as raised:
+        HfApi(endpoint=live_server, token=False).paper_info("2607.99999")
+    assert raised.value.response.status_code == 404
+
+
+def test_hf_papers_cli_against_papertide(
+    live_server: str, daily_day: list[dict[str, object]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The installed ``hf papers`` commands (list, info, search, read) end to end over HTTP, pointed at papertide
+    as ``HF_ENDPOINT`` points them (run in this process: four interpreter starts would cost seconds each)."""
+    from huggingface_hub import constants
+    from huggingface_hub.cli.hf import app as hf_app
+
+    monkeypatch.setattr(constants, "ENDPOINT", live_server)
+    target = daily_day[0]["paper"]  # type: ignore[index]
+
+    def hf(*args: str) -> str:
+        done = CliRunner().invoke(hf_app, ["papers", *args])
+        assert done.exit_code == 0, done.output
+        return done.stdout
+
+    listed = json.loads(hf("ls", "--date", DAY, "--json"))
+    assert {paper["id"] for paper in listed} == {i["paper"]["id"] for i in daily_day}  # type: ignore[index]
+    info = json.loads(hf("info", str(target["id"]), "--json"))
+    assert info["id"] == target["id"] and info["title"] == target["title"]
+    assert info["published_at"].startswith("2026-07-08") and info["submitted_at"].startswith(DAY)
+    words = " ".join(str(target["title"]).split()[:5])
+    assert target["id"] in [paper["id"] for paper in json.loads(hf("search", words, "--limit", "5", "--json"))]
+    assert hf("read", str(target["id"])).startswith("# ")

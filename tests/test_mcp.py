@@ -15,6 +15,8 @@ from typing import Any
 import anyio
 import httpx2
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 from mcp_types import CallToolResult
@@ -31,7 +33,7 @@ from papertide.services.tokens import create_api_token
 from papertide.services.votes import vote
 from tests.conftest import serving
 from tests.test_ingest_cli import cli_env
-from tests.web_helpers import PASSWORD, load_daily
+from tests.web_helpers import PASSWORD, load_daily, sign_up
 
 HF_DAY = Path(__file__).resolve().parents[2] / "shared" / "data" / "fixtures" / "hf" / "hf_daily_papers_2026-07-09.json"
 TOOLS = {
@@ -266,3 +268,24 @@ def test_stdio_subprocess_serves_the_tools(settings: Settings, db: Database) -> 
         [bad.command, *bad.args], env=bad.env, input="", capture_output=True, text=True, timeout=60, check=False
     )
     assert started.returncode == 1 and "unknown or revoked" in started.stderr, started.stderr
+
+
+def test_the_session_cookie_opens_nothing_over_mcp(app: FastAPI, db: Database) -> None:
+    """/mcp is exempt from the CSRF check because it never reads the cookie: a signed-in browser posting to it
+    (a forged cross-site request) is nobody, and gets the public tools only."""
+    load_daily(db, HF_DAY)
+    with TestClient(app) as browser:
+        sign_up(browser, "victim")
+        assert browser.get("/settings").status_code == 200  # signed in
+        headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+
+        def call(name: str) -> dict[str, Any]:
+            message = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": name, "arguments": {}}}
+            response = browser.post("/mcp", content=json.dumps(message), headers=headers)
+            assert response.status_code == 200, response.text
+            result: dict[str, Any] = response.json()["result"]
+            return result
+
+        assert call("my_feed")["isError"] and "needs a read or write token" in call("my_feed")["content"][0]["text"]
+        assert not call("daily_papers")["isError"]
+        assert browser.get("/mcp").status_code == 405

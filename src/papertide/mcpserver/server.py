@@ -12,15 +12,19 @@ form), ``limit``, ``date``/``week``/``month``.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date
 from typing import Annotated
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
-from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp_types import ToolAnnotations
 from pydantic import Field
+from starlette.responses import PlainTextResponse
+from starlette.types import Receive, Scope, Send
 
 from papertide import __version__
 from papertide.mcpserver import tools
@@ -179,16 +183,42 @@ def build_server(box: Toolbox, *, stdio_token: str | None = None) -> MCPServer:
     return server
 
 
-def http_endpoint(server: MCPServer) -> StreamableHTTPASGIApp:
-    """The ASGI endpoint answering MCP's Streamable HTTP for ``server``; run ``server.session_manager.run()``
-    around the app's life. DNS-rebinding checks are off on purpose: the endpoint trusts no cookie and no network
-    position, only the bearer token each request carries, so a rebound page gains nothing it could not fetch."""
-    server.streamable_http_app(
-        stateless_http=True,
-        json_response=True,
-        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
-    )
-    return StreamableHTTPASGIApp(server.session_manager)
+class HttpEndpoint:
+    """The ASGI endpoint answering MCP's Streamable HTTP for a server. The SDK's session manager runs once, while
+    an app may start more than once (a test client, then a live server), so each start of the app runs a fresh
+    one (:meth:`running`); requests go to the one started last, and before any start they are answered 503."""
+
+    def __init__(self, server: MCPServer) -> None:
+        self.server = server
+        self._running: list[StreamableHTTPSessionManager] = []
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        # DNS-rebinding checks are off on purpose: the endpoint trusts no cookie and no network position, only the
+        # bearer token each request carries, so a rebound page gains nothing it could not fetch itself.
+        self.server.streamable_http_app(
+            stateless_http=True,
+            json_response=True,
+            transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+        )
+        manager = self.server.session_manager
+        async with manager.run():
+            self._running.append(manager)
+            try:
+                yield
+            finally:
+                self._running.remove(manager)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self._running:
+            await PlainTextResponse("The MCP endpoint starts with the app.", status_code=503)(scope, receive, send)
+            return
+        await self._running[-1].handle_request(scope, receive, send)
+
+
+def http_endpoint(server: MCPServer) -> HttpEndpoint:
+    """``server`` over Streamable HTTP, stateless with JSON answers; run ``endpoint.running()`` around the app."""
+    return HttpEndpoint(server)
 
 
 def serve_stdio(box: Toolbox, token: str | None) -> None:

@@ -100,15 +100,13 @@ def daily_papers(
         )
     response = JSONResponse([hf_daily_item(row) for row in rows[:limit]])
     if len(rows) > limit:
-        _link_next(response, request, settings.base_url, p=str(p + 1))
+        _link_next(response, request, p=str(p + 1))
     return mark_public(response, request)
 
 
-def _link_next(response: Response, request: Request, base_url: str, **changed: str) -> None:
-    """hf.co's (and GitHub's) paging header: this request's URL, on the instance's public address, with
-    ``changed`` query parameters."""
-    query = request.url.include_query_params(**changed).query
-    response.headers["Link"] = f'<{base_url}{request.url.path}?{query}>; rel="next"'
+def _link_next(response: Response, request: Request, **changed: str) -> None:
+    """hf.co's (and GitHub's) paging header: the URL the client asked for, with ``changed`` query parameters."""
+    response.headers["Link"] = f'<{request.url.include_query_params(**changed)}>; rel="next"'
 
 
 def _hf_not_found(error: PaperNotFound) -> JSONResponse:
@@ -142,7 +140,6 @@ def search(
 def list_all_papers(
     request: Request,
     session: DbSession,
-    settings: AppSettings,
     cursor: Annotated[str | None, Query(max_length=200, description="From the previous page's Link header.")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> Response:
@@ -153,7 +150,7 @@ def list_all_papers(
     rows = query_recent_papers(session, limit=limit + 1, offset=offset)
     response = JSONResponse([hf_paper(row) for row in rows[:limit]])
     if len(rows) > limit:
-        _link_next(response, request, settings.base_url, cursor=encode_cursor(offset + limit))
+        _link_next(response, request, cursor=encode_cursor(offset + limit))
     return mark_public(response, request)
 
 
