@@ -5,6 +5,7 @@ on the form and the API, where an account also lists and changes its own subscri
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from email.message import EmailMessage
 
@@ -18,10 +19,10 @@ from papertide.records import AuthorRecord, PaperRecord
 from papertide.services.accounts import create_user
 from papertide.services.digests import send_digests
 from papertide.services.follows import follow
-from papertide.services.papers import upsert_papers
-from papertide.services.subscriptions import Preferences, subscribe
+from papertide.services.papers import feature_papers, upsert_papers
+from papertide.services.subscriptions import Preferences, Tokens, subscribe
 from tests.conftest import mail_settings
-from tests.factories import make_paper_record
+from tests.factories import make_featured_record, make_paper_record
 from tests.smtp_sink import SmtpSink
 from tests.web_helpers import csrf_token, sign_up
 
@@ -123,13 +124,18 @@ def test_an_accounts_follows_join_its_digest(settings: Settings, db: Database, s
         _paper("Reward models that count", MONDAY, categories=("cs.LG",)),
         _paper("Unrelated work", MONDAY, categories=("cs.DB",)),
     )
+    featured = make_featured_record(featured_on=MONDAY, paper=_paper("Featured today", MONDAY, ("cs.AI",)))
     with db.write_session() as session:
+        feature_papers(session, [featured])
         user_id = create_user(session, username="grace", password="correct horse battery").id
         follow(session, user_id, "author", "Grace Brewster Hopper")
         follow(session, user_id, "search", '"reward models"')
-    _subscriber(db, "grace@example.org", Preferences(trending=False, categories=("cs.DB",)), user_id)
+    _subscriber(db, "grace@example.org", Preferences(categories=("cs.DB",)), user_id)
     assert send_digests(db, settings, "daily", TUESDAY).sent == 1
     text = _text(smtp.to("grace@example.org")[-1])
+    titles = re.findall(r"^== (.+) ==$", text, re.MULTILINE)
+    assert len(titles) == 4 and len(set(titles)) == 4, titles  # each section once, the top papers included
+    assert "== Top papers ==" in text and featured.paper.arxiv_id in text
     assert "== By Grace Brewster Hopper ==" in text and by_author in text
     assert '== New since your last digest for `"reward models"` ==' in text and by_search in text
     assert "== New in cs.DB ==" in text and neither in text
@@ -170,10 +176,15 @@ def test_saved_searches_are_checked_on_the_form_and_the_api(settings: Settings, 
         assert refused.status_code == 422 and "not a search to follow" in refused.text
         change.update(searches=[], categories=["cs.CL<script>"])
         assert client.put(f"/api/v1/subscriptions/{mine['id']}", json=change, headers=headers).status_code == 422
-        manage = client.get("/subscribe").text  # the preferences page shows them one a line
-        assert "Saved searches" in manage
+        with db.read_session() as session:
+            formed = session.execute(select(Subscription).where(Subscription.email == "form@example.org")).scalar_one()
+            manage_token = Tokens.of(settings).manage_token(formed)
+        manage = client.get("/subscription", params={"token": manage_token}).text  # one a line, escaped
+        assert "cat:cs.CL &#34;speculative decoding&#34; -survey\nhas:code sparse attention</textarea>" in manage
+        change = {"token": manage_token, "csrf_token": headers["X-CSRF-Token"], "searches": "has:code pruning"}
+        assert "Your digest preferences are saved" in client.post("/subscription", data=change).text
     with db.read_session() as session:
         saved = dict(session.execute(select(Subscription.email, Subscription.preferences)).all())
-        assert saved["form@example.org"]["searches"] == [QUERY, "has:code sparse attention"]
+        assert saved["form@example.org"]["searches"] == ["has:code pruning"]
         assert saved["api@example.org"]["searches"] == [QUERY]
         assert session.execute(select(func.count()).select_from(AlertDelivery)).scalar_one() == 0

@@ -67,19 +67,24 @@ def search_key(query: str) -> str:
     return hashlib.sha256(query.encode()).hexdigest()
 
 
+def search_candidates(session: Session, engine: SearchEngine, query: str, start: date) -> list[PaperRow]:
+    """The newest papers matching ``query`` published since ``LOOKBACK`` before ``start`` (a period's first day);
+    the same for every subscriber of a run, so a run searches once per distinct query."""
+    options = SearchOptions(sort="date", limit=CANDIDATES, semantic=False, after=start - LOOKBACK)
+    return engine.search(session, parse_query(query), options).rows
+
+
 def new_for_search(
     session: Session,
-    engine: SearchEngine,
     subscription_id: int,
     query: str,
-    period: tuple[str, date],
+    period_key: str,
+    candidates: list[PaperRow],
     per_section: int,
 ) -> AlertPapers:
-    """What the saved search ``query`` brings this subscription in the period ``(key, first day)``."""
+    """What the saved search ``query`` brings this subscription in the period: its candidates less what an
+    earlier period carried."""
     key = search_key(query)
-    period_key, start = period
-    options = SearchOptions(sort="date", limit=CANDIDATES, semantic=False, after=start - LOOKBACK)
-    results = engine.search(session, parse_query(query), options)
     carried_before = set(
         session.execute(
             select(AlertDelivery.paper_id).where(
@@ -89,7 +94,7 @@ def new_for_search(
             )
         ).scalars()
     )
-    fresh = [row for row in results.rows if row.id not in carried_before]
+    fresh = [row for row in candidates if row.id not in carried_before]
     return AlertPapers(fresh[:per_section], max(0, len(fresh) - per_section), Carried(key, tuple(r.id for r in fresh)))
 
 

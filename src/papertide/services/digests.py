@@ -34,7 +34,7 @@ from papertide.queries import PaperRow, query_announced, query_featured, query_f
 from papertide.search.personal import personal_picks
 from papertide.search.semantic import Semantic
 from papertide.search.service import SearchEngine
-from papertide.services.alerts import Carried, new_for_search, record_carried
+from papertide.services.alerts import Carried, new_for_search, record_carried, search_candidates
 from papertide.services.compose import render_mail
 from papertide.services.leases import acquire_lease, release_lease
 from papertide.services.subscriptions import Cadence, Preferences, Tokens, record_failure
@@ -105,13 +105,12 @@ class Composer:
         self.semantic = semantic
         self.engine = engine
         self._shared: dict[tuple[str, str], list[PaperRow]] = {}
+        self._searches: dict[str, list[PaperRow]] = {}  # a saved search's candidates, shared by its subscribers
 
     def sections(self, session: Session, subscription: Subscription) -> list[Section]:
         wanted = Preferences.from_json(subscription.preferences)
         follows = query_follows(session, subscription.user_id) if subscription.user_id is not None else []
         sections: list[Section] = []
-        if wanted.trending:
-            sections.append(Section("Top papers", self._shared_rows(session, "trending", "")))
         if wanted.trending:
             sections.append(Section("Top papers", self._shared_rows(session, "trending", "")))
         for category in wanted.categories:
@@ -131,8 +130,10 @@ class Composer:
     def _saved_search(self, session: Session, subscription_id: int, query: str) -> Section:
         if self.engine is None:
             return Section(query, [])
-        period = (self.period.key, self.period.start)
-        found = new_for_search(session, self.engine, subscription_id, query, period, self.per_section)
+        if query not in self._searches:
+            self._searches[query] = search_candidates(session, self.engine, query, self.period.start)
+        candidates = self._searches[query]
+        found = new_for_search(session, subscription_id, query, self.period.key, candidates, self.per_section)
         title = "New since your last digest for"
         return Section(title, found.shown, query=query, more=found.more, carried=found.carried)
 
