@@ -274,6 +274,7 @@ def test_the_session_cookie_opens_nothing_over_mcp(app: FastAPI, db: Database) -
     """/mcp is exempt from the CSRF check because it never reads the cookie: a signed-in browser posting to it
     (a forged cross-site request) is nobody, and gets the public tools only."""
     load_daily(db, HF_DAY)
+    assert TestClient(app).post("/mcp", json={}).status_code == 503  # the app not started: no session manager runs
     with TestClient(app) as browser:
         sign_up(browser, "victim")
         assert browser.get("/settings").status_code == 200  # signed in

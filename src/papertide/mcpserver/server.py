@@ -12,10 +12,10 @@ form), ``limit``, ``date``/``week``/``month``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
@@ -23,8 +23,6 @@ from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp_types import ToolAnnotations
 from pydantic import Field
-from starlette.responses import PlainTextResponse
-from starlette.types import Receive, Scope, Send
 
 from papertide import __version__
 from papertide.mcpserver import tools
@@ -53,6 +51,9 @@ Limit = Annotated[int, Field(ge=1, le=50, description="At most this many papers 
 Day = Annotated[str | None, Field(pattern=r"^\d{4}-\d{2}-\d{2}$", description="A day, YYYY-MM-DD (e.g. 2026-07-09).")]
 Week = Annotated[str | None, Field(pattern=r"^\d{4}-W\d{2}$", description="An ISO week, YYYY-Www (e.g. 2026-W28).")]
 Month = Annotated[str | None, Field(pattern=r"^\d{4}-\d{2}$", description="A month, YYYY-MM (e.g. 2026-07).")]
+Message = MutableMapping[str, Any]  # ASGI's types, written out: the web layer alone imports Starlette
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
 READS = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 WRITES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 
@@ -209,9 +210,11 @@ class HttpEndpoint:
             finally:
                 self._running.remove(manager)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: Message, receive: Receive, send: Send) -> None:
         if not self._running:
-            await PlainTextResponse("The MCP endpoint starts with the app.", status_code=503)(scope, receive, send)
+            headers = [(b"content-type", b"text/plain; charset=utf-8")]
+            await send({"type": "http.response.start", "status": 503, "headers": headers})
+            await send({"type": "http.response.body", "body": b"The MCP endpoint starts with the app."})
             return
         await self._running[-1].handle_request(scope, receive, send)
 
