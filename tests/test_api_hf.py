@@ -208,6 +208,9 @@ def test_repos_and_hf_404s(live_server: str, client: TestClient, daily_day: list
     }
     without_page = next(i["paper"] for i in daily_day if "projectPage" not in i["paper"])  # type: ignore[operator,index]
     assert "projectPage" not in client.get(f"/api/arxiv/arXiv:{without_page['id']}v1/repos").json()
+    markdown = client.get(f"/papers/{recorded['id']}.md")
+    negotiated = client.get(f"/papers/{recorded['id']}", headers={"Accept": "text/markdown"})
+    assert negotiated.headers["content-type"].startswith("text/markdown") and negotiated.text == markdown.text
     for path in ("/api/arxiv/2607.99999/repos", "/api/papers/2607.99999", "/api/arxiv/junk/repos"):
         missing = client.get(path)
         assert missing.status_code == 404 and set(missing.json()) == {"error"}, path
