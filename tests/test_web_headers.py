@@ -21,7 +21,11 @@ EVERY_RESPONSE = {"x-content-type-options": "nosniff", "referrer-policy": "stric
 HTML_ONLY = {"content-security-policy": CONTENT_SECURITY_POLICY, "x-frame-options": "DENY"}
 # What the policy refuses in markup: inline scripts, event-handler attributes, style attributes and elements,
 # javascript: URLs.
-REFUSED_MARKUP = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>|\son[a-z]+\s*=|\sstyle\s*=|<style|javascript:", re.I)
+# A JSON-LD block (schema.org metadata on paper pages) is data: browsers never run it, so script-src does not apply.
+REFUSED_MARKUP = re.compile(
+    r"<script(?![^>]*\b(?:src=|type=\"application/ld\+json\"))[^>]*>|\son[a-z]+\s*=|\sstyle\s*=|<style|javascript:",
+    re.I,
+)
 
 
 def secured(app: FastAPI) -> FastAPI:
