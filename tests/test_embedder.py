@@ -68,7 +68,7 @@ def minilm() -> ModelFiles:
 
 
 def test_the_graph_computes_bert_mean_pooled(minilm: ModelFiles) -> None:
-    encoder = OnnxEncoder(minilm, quantize=False)
+    encoder = OnnxEncoder.of(minilm, quantize=False)
     embedder = TransformerEmbedder("all-MiniLM-L6-v2", "fp32", "cpu", batch_size=2)
     embedder._loaded = (minilm, encoder)
     vectors = embedder.encode(TEXTS)
@@ -83,8 +83,8 @@ def test_the_graph_computes_bert_mean_pooled(minilm: ModelFiles) -> None:
 
 
 def test_the_int8_fast_path_is_close_and_named_apart(minilm: ModelFiles) -> None:
-    fast = OnnxEncoder(minilm, quantize=True)
-    exact = OnnxEncoder(minilm, quantize=False)
+    fast = OnnxEncoder.of(minilm, quantize=True)
+    exact = OnnxEncoder.of(minilm, quantize=False)
     encodings = minilm.tokenizer.encode_batch(TEXTS[:1] + TEXTS[2:])
     ids = np.array([e.ids for e in encodings], dtype=np.int64)
     mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)

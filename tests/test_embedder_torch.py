@@ -44,7 +44,7 @@ def test_torch_makes_the_onnx_vectors(minilm: ModelFiles, device: str) -> None:
         with pytest.raises(EmbedderError, match="no CUDA GPU"):
             resolve_device("cuda")
         return
-    onnx_vectors = _encode(minilm, OnnxEncoder(minilm, quantize=False), "cpu")
+    onnx_vectors = _encode(minilm, OnnxEncoder.of(minilm, quantize=False), "cpu")
     torch_vectors = _encode(minilm, TorchEncoder(minilm, device), device)
     assert (onnx_vectors * torch_vectors).sum(axis=1).min() > 0.9999
     # torch's long-lived objects are kept out of full collections (they paused searches for up to 250 ms).

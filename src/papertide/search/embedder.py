@@ -12,11 +12,13 @@ different library is another class with the same three members.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import hashlib
 import importlib.metadata
 import importlib.util
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal, Protocol
@@ -27,6 +29,8 @@ from papertide.models import VECTOR_DIMENSIONS
 from papertide.search.model_files import ModelFiles, ModelFilesError, bundled_minilm, directory_model
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+# Padded tokens per model call (16 abstracts of 256 tokens): ~120 MB of activations at most.
+TOKENS_PER_CALL = 4096
 Precision = Literal["fp32", "int8"]
 
 
@@ -88,15 +92,19 @@ class TransformerEmbedder:
                 files = _model_files(self._model)
                 encoder: Encoder
                 if self.device == "cpu":
-                    from papertide.search.onnx_encoder import OnnxEncoder
+                    from papertide.search.onnx_encoder import OnnxEncoder, build_graph
 
-                    encoder = OnnxEncoder(files, quantize=self._precision == "int8")
+                    graph = build_graph(files.weights, files.shape, quantize=self._precision == "int8")
+                    files.weights.clear()  # before the session copies the graph: one copy of the model at a time
+                    encoder = OnnxEncoder(graph)
+                    del graph
                 else:
                     from papertide.search.torch_encoder import TorchEncoder
 
                     encoder = TorchEncoder(files, self.device)
-                files.weights.clear()  # the runtime holds its own copy
+                    files.weights.clear()  # the tensors hold their own copy
                 self._loaded = (files, encoder)
+                _release_free_memory()
             return self._loaded
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
@@ -107,14 +115,31 @@ class TransformerEmbedder:
         encodings = files.tokenizer.encode_batch(list(texts))
         # Texts of similar length batch together, so little is spent on padding; the order is restored.
         lengths = [sum(encoding.attention_mask) for encoding in encodings]
-        order = sorted(range(len(texts)), key=lengths.__getitem__)
-        for start in range(0, len(order), self.batch_size):
-            rows = order[start : start + self.batch_size]
-            length = max(lengths[row] for row in rows)
+        for rows in _batches(sorted(range(len(texts)), key=lengths.__getitem__), lengths, self.batch_size):
+            length = lengths[rows[-1]]
             ids = np.array([encodings[row].ids[:length] for row in rows], dtype=np.int64)
             mask = np.array([encodings[row].attention_mask[:length] for row in rows], dtype=np.int64)
             vectors[rows] = encoder.run(ids, mask)
         return vectors
+
+
+def _batches(order: list[int], lengths: list[int], most: int) -> Iterator[list[int]]:
+    """Rows in ``order`` (shortest text first), at most ``most`` per model call and at most TOKENS_PER_CALL padded
+    tokens: a call's memory (attention grows with rows x length²) stays bounded whatever the batch size setting."""
+    batch: list[int] = []
+    for row in order:
+        if batch and (len(batch) == most or (len(batch) + 1) * lengths[row] > TOKENS_PER_CALL):
+            yield batch
+            batch = []
+        batch.append(row)
+    if batch:
+        yield batch
+
+
+def _release_free_memory() -> None:
+    """Hand the heap the model's loading freed back to the OS (glibc keeps it otherwise: ~50 MB per process)."""
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim this way
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _model_files(model: str) -> ModelFiles:

@@ -24,11 +24,11 @@ _MS = "com.microsoft"
 class _Graph:
     """Collects nodes and initializers; names are made unique by a counter."""
 
-    def __init__(self, weights: dict[str, np.ndarray], quantize: bool) -> None:
+    def __init__(self, weights: dict[str, np.ndarray], quantize: bool, initializers: Any) -> None:
         self.weights = weights
         self.quantize = quantize
         self.nodes: list[Any] = []
-        self.initializers: list[Any] = []
+        self.initializers = initializers  # the model's own list: one copy of the weights, not one per helper
         self._count = 0
 
     def name(self, stem: str) -> str:
@@ -39,7 +39,7 @@ class _Graph:
         from onnx import numpy_helper
 
         name = self.name(stem)
-        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
+        self.initializers.add().CopyFrom(numpy_helper.from_array(np.ascontiguousarray(value), name))
         return name
 
     def weight(self, key: str) -> str:
@@ -72,7 +72,12 @@ def build_graph(weights: dict[str, np.ndarray], shape: BertShape, quantize: bool
     """The serialized ONNX model: (input_ids, attention_mask) int64 [batch, length] -> unit vectors [batch, hidden]."""
     from onnx import TensorProto, helper
 
-    g = _Graph(weights, quantize)
+    model = helper.make_model(
+        helper.make_graph([], "sentence_encoder", [], []),
+        opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid(_MS, 1)],
+        producer_name="papertide",
+    )
+    g = _Graph(weights, quantize, model.graph.initializer)
     ids, mask = "input_ids", "attention_mask"
     # Embeddings: words + positions 0..length-1 + token type 0 (single sentences), then LayerNorm.
     words = g.node("Gather", [g.weight("embeddings.word_embeddings.weight"), ids])
@@ -92,19 +97,14 @@ def build_graph(weights: dict[str, np.ndarray], shape: BertShape, quantize: bool
         x = _encoder_layer(g, x, key_mask, f"encoder.layer.{layer}", shape)
     pooled = _mean_pool(g, x, mask)
     vectors = g.node("LpNormalization", [pooled], axis=-1, p=2)
-    graph = helper.make_graph(
-        g.nodes,
-        "sentence_encoder",
+    model.graph.node.extend(g.nodes)
+    model.graph.input.extend(
         [
             helper.make_tensor_value_info(ids, TensorProto.INT64, ["batch", "length"]),
             helper.make_tensor_value_info(mask, TensorProto.INT64, ["batch", "length"]),
-        ],
-        [helper.make_tensor_value_info(vectors, TensorProto.FLOAT, ["batch", shape.hidden])],
-        g.initializers,
+        ]
     )
-    model = helper.make_model(
-        graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid(_MS, 1)], producer_name="papertide"
-    )
+    model.graph.output.append(helper.make_tensor_value_info(vectors, TensorProto.FLOAT, ["batch", shape.hidden]))
     serialized: bytes = model.SerializeToString()
     return serialized
 
@@ -140,18 +140,21 @@ def _mean_pool(g: _Graph, x: str, mask: str) -> str:
 
 
 class OnnxEncoder:
-    """A built graph in an ONNX Runtime session; :meth:`run` is safe from many threads at once."""
+    """A built graph (:func:`build_graph`) in an ONNX Runtime session; :meth:`run` is safe from many threads."""
 
-    def __init__(self, files: ModelFiles, quantize: bool) -> None:
+    def __init__(self, graph: bytes) -> None:
         import onnxruntime
 
-        graph = build_graph(files.weights, files.shape, quantize)
         options = onnxruntime.SessionOptions()
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-        # Without the arena a batch's activations (up to ~150 MB at 32 x 256 tokens) go back to the OS after the
-        # batch: a web process that only embeds queries holds the weights and little else.
+        # Without the arena a batch's activations go back to the allocator after the batch: a web process that
+        # only embeds queries holds the weights and little else.
         options.enable_cpu_mem_arena = False
         self._session = onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+
+    @classmethod
+    def of(cls, files: ModelFiles, quantize: bool) -> OnnxEncoder:
+        return cls(build_graph(files.weights, files.shape, quantize))
 
     def run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Unit vectors for token ids and attention mask, both int64 [batch, length]."""
