@@ -34,6 +34,7 @@ class Received:
     path: str
     params: dict[str, str]
     at: float
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -107,11 +108,11 @@ class ReplayServer:
         self._server.server_close()
         self._thread.join()
 
-    def _answer(self, raw_path: str) -> Reply:
+    def _answer(self, raw_path: str, headers: Mapping[str, str]) -> Reply:
         parts = urlsplit(raw_path)
         params = {key: values[0] for key, values in parse_qs(parts.query, keep_blank_values=True).items()}
         with self._lock:
-            self.requests.append(Received(parts.path, params, self._clock()))
+            self.requests.append(Received(parts.path, params, self._clock(), dict(headers)))
             route = next((r for r in self._routes if r.matches(parts.path, params)), None)
             return route.next_reply() if route else Reply(404, f"no route for {raw_path}".encode())
 
@@ -120,7 +121,7 @@ class ReplayServer:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                reply = server._answer(self.path)
+                reply = server._answer(self.path, {name.lower(): value for name, value in self.headers.items()})
                 if reply.delay:
                     time.sleep(reply.delay)
                 body = reply.content()

@@ -41,6 +41,7 @@ def cli_env(settings: Settings, **extra: str) -> dict[str, str]:
         PAPERTIDE_DATA_DIR=str(settings.data_dir),
         PAPERTIDE_ARXIV_API_URL=settings.arxiv_api_url,
         PAPERTIDE_ARXIV_OAI_URL=settings.arxiv_oai_url,
+        PAPERTIDE_HF_URL=settings.hf_url,
         PAPERTIDE_ARXIV_MIN_INTERVAL=str(settings.arxiv_min_interval),
         PAPERTIDE_HTTP_BACKOFF=str(settings.http_backoff),
         PAPERTIDE_HTTP_MAX_RETRIES=str(settings.http_max_retries),
@@ -209,9 +210,10 @@ def test_oai_harvest_ingests_records(settings: Settings, db: Database, shared_da
 
 
 def test_demo_without_network_names_from(settings: Settings) -> None:
-    offline = settings.model_copy(update={"arxiv_api_url": "http://127.0.0.1:9/api/query", "http_max_retries": 0})
-    result = run_cli(offline, "demo", "--no-serve")
+    nowhere = {"arxiv_api_url": "http://127.0.0.1:9/api/query", "hf_url": "http://127.0.0.1:9", "http_max_retries": 0}
+    result = run_cli(settings.model_copy(update=nowhere), "demo", "--no-serve")
     assert result.returncode == 1
+    assert "Could not reach hf.co" in result.stderr and "Could not reach arXiv" in result.stderr
     assert "--from" in result.stderr
 
 

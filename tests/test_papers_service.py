@@ -127,7 +127,8 @@ def test_featuring_creates_accounts_and_counts(db: Database) -> None:
         assert session.execute(select(func.count()).select_from(User)).scalar_one() == 1
         assert session.execute(select(Organization.name)).scalar_one() == "meta"
     paper = _paper(db, items[0].paper.arxiv_id)
-    assert (paper.upvote_count, paper.comment_count) == (7, 2)
+    # hf.co's figures stay apart from this instance's own votes and comments.
+    assert (paper.hf_upvotes, paper.hf_comments, paper.upvote_count, paper.comment_count) == (7, 2, 0, 0)
     with db.write_session() as session:
         again = feature_papers(session, items)
     assert again.featured.unchanged == 2 and again.papers.unchanged == 2
@@ -145,7 +146,7 @@ def test_metadata_update_keeps_votes_and_featured_day(db: Database) -> None:
     with db.write_session() as session:
         assert upsert_papers(session, [updated]).updated == 1
     paper = _paper(db, item.paper.arxiv_id)
-    assert paper.title == "Revised title" and paper.upvote_count == 5
+    assert paper.title == "Revised title" and (paper.upvote_count, paper.hf_upvotes) == (1, 4)
     with db.read_session() as session:
         featured = session.execute(select(FeaturedPaper)).scalar_one()
     assert featured.featured_on == date(2026, 1, 2)

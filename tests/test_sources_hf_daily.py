@@ -57,6 +57,9 @@ def test_the_2026_shape() -> None:
     assert featured[1].paper.project_url is None
     assert featured[1].github_stars == 0
     assert [item.upvotes for item in featured] == [60, 39, 33, 18, 4, 4, 1]
+    # hf.co's machine summary and keywords are kept as its own, apart from the abstract.
+    assert top.ai_summary is not None and top.ai_summary != top.paper.abstract
+    assert top.ai_keywords is not None and len(top.ai_keywords) > 3 and all(top.ai_keywords)
 
 
 def test_the_2024_shape() -> None:
@@ -71,7 +74,8 @@ def test_the_2024_shape() -> None:
     assert (first.upvotes, first.num_comments) == (32, 3)
     assert (first.submitter, first.organization, first.github_stars) == (None, None, None)
     assert first.paper.code_url is None
-    assert first.paper.authors[1] == AuthorRecord("Sijie Cheng")
+    # An author hf.co links to an account keeps the user name.
+    assert first.paper.authors[1] == AuthorRecord("Sijie Cheng", hf_user="SijieCheng")
     # Here paper.publishedAt is the arXiv submission time: kept, and the listing day estimated from it.
     assert first.paper.submitted_at == datetime(2024, 5, 24, 17, 34, 15, tzinfo=UTC)
     assert first.paper.announced_on == date(2024, 5, 24)
@@ -103,13 +107,14 @@ def test_a_sparse_shared_day() -> None:
     assert first.paper.arxiv_id == "2311.10111"
     assert first.paper.title == "VideoCon: Robust Video-Language Alignment via Contrast Captions"
     assert (first.paper.abstract, first.paper.authors, first.paper.announced_on) == (None, (), None)
-    assert (first.upvotes, first.num_comments, first.submitter, first.organization) == (0, 0, None, None)
+    # Counts the list does not carry are unknown, not zero.
+    assert (first.upvotes, first.num_comments, first.submitter, first.organization) == (None, None, None, None)
 
 
 def test_a_shared_day_mixing_complete_and_sparse_items() -> None:
     featured = read_one(DAYS / "2025-04-30.json")
 
-    assert any(item.paper.abstract and item.upvotes == 0 for item in featured)
+    assert any(item.paper.abstract and item.upvotes is None for item in featured)
     assert all(item.featured_on == date(2025, 4, 30) for item in featured)
 
 
@@ -126,7 +131,7 @@ def test_invalid_items_are_rejected_by_position() -> None:
     featured, rejected = parse_daily(items, date(2024, 5, 27))
 
     assert [item.paper.arxiv_id for item in featured] == ["2405.15738", "2405.15574"]
-    assert featured[1].upvotes == 0  # a boolean is not a count
+    assert featured[1].upvotes is None  # a boolean is not a count
     assert [line.line_no for line in rejected] == [2, 3, 4, 5]
     assert rejected[0].reason == "the item is a JSON string, not an object"
     assert rejected[1].reason == "the item has no paper object"

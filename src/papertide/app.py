@@ -16,7 +16,6 @@ from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.routing import Route
 
 from papertide import __version__
 from papertide.config import DEV_SECRET, Settings, get_settings
@@ -43,7 +42,6 @@ from papertide.web.routes import (
     follows,
     health,
     hf_api,
-    library,
     listings,
     paper,
     recovery,
@@ -68,7 +66,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     database = connect(settings)
     semantic = open_semantic(settings)
     engine = SearchEngine.of(settings, semantic)
-    mcp_endpoint = http_endpoint(build_server(Toolbox(database, settings, engine)))
+    mcp = build_server(Toolbox(database, settings, engine))
+    mcp_endpoint = http_endpoint(mcp)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -86,7 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 keep_indexes=derived,
             )
             runner.start()
-        async with mcp_endpoint.running():
+        async with mcp.session_manager.run():
             yield
         if runner is not None:
             runner.stop()
@@ -105,7 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = database
     app.state.search = engine
-    app.state.metrics = DatabaseCollector(database)
+    app.state.metrics = DatabaseCollector(database, settings)
     # Starlette runs the last-added middleware first: sessions must be decoded before the guard reads the token.
     # One-click unsubscribe (RFC 8058) is posted by mail clients, which carry the signed token but no CSRF token;
     # MCP clients post to /mcp with a bearer token or none, and the MCP server never reads the session cookie.
@@ -114,7 +113,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         body_timeout=settings.request_body_timeout_seconds,
         exempt_paths=("/unsubscribe", "/mcp"),
-        upload_limits={"/collections/import": library.UPLOAD_LIMIT},
     )
     app.add_middleware(
         SessionMiddleware,
@@ -135,8 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestMetricsMiddleware)  # outermost: it times everything, cached pages included
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     install_error_handlers(app)
-    # MCP over stateless Streamable HTTP (docs/api.md, Agents): POST only, as there is no stream to GET or end.
-    app.router.routes.append(Route("/mcp", mcp_endpoint, methods=["POST"], include_in_schema=False))
+    app.add_route("/mcp", mcp_endpoint, include_in_schema=False)  # MCP over Streamable HTTP (docs/api.md, Agents)
     redact_access_log()
     # The paper router has catch-all paths (/papers/{id:path}), so it comes after every other /papers/ route.
     for module in (
@@ -155,7 +152,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         accounts,
         recovery,
         exports,  # before community: a collection's {slug} would take "thesis.bib"
-        library,
         community,
         paper,
     ):

@@ -73,7 +73,26 @@ class Settings(BaseSettings):
     )
     ingest_batch_size: int = Field(2000, ge=1, le=50_000, description="Records written per transaction.")
     demo_categories: str = Field(
-        "cs.AI cs.CL cs.CV cs.LG", description="Categories `papertide demo` fetches from arXiv."
+        "cs.AI cs.CL cs.CV cs.LG", description="Categories `papertide demo` follows (and fetches from arXiv)."
+    )
+    follow_categories: str = Field(
+        "",
+        description="arXiv categories the schedule harvests each announcement day, e.g. `cs.CL cs.LG` (empty: none).",
+    )
+    harvest_hour_utc: int = Field(
+        2, ge=0, le=23, description="Hour (UTC) after which the day's harvest of followed categories is queued."
+    )
+    harvest_first_days: int = Field(
+        3, ge=1, le=90, description="Days of listings the first harvest of a followed category goes back."
+    )
+    hf_mirror: bool = Field(False, description="Mirror hf.co Daily Papers daily through the schedule (demo: on).")
+    hf_url: str = Field("https://huggingface.co", description="hf.co (or a stand-in) the Daily Papers mirror reads.")
+    hf_min_interval: float = Field(1.0, ge=0, description="Seconds between requests to hf.co.")
+    hf_backfill_days: int = Field(
+        7, ge=1, le=3650, description="Days the mirror's first run goes back; later runs continue from its last day."
+    )
+    enrich_per_job: int = Field(
+        500, ge=1, le=50_000, description="Thin papers one enrichment job completes from the arXiv API (100 a request)."
     )
 
     trending_gravity: float = Field(

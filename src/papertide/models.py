@@ -212,9 +212,6 @@ class FeaturedPaper(Base):
     featured_on: Mapped[date] = mapped_column(Date)
     submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id", ondelete="SET NULL"), index=True)
-    # Counts carried over from an imported export; local votes and comments add to them.
-    imported_upvotes: Mapped[int] = mapped_column(Integer, default=0)
-    imported_comments: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 

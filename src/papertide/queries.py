@@ -40,6 +40,12 @@ Sort = Literal["upvotes", "trending", "newest"]
 SORTS: tuple[Sort, ...] = ("upvotes", "trending", "newest")
 
 
+# The "upvotes" order of daily lists and digests (docs/ranking.md): hf.co's count plus this instance's votes. The
+# two figures are stored and shown apart; an hf.co account that also voted here is counted in both (unknowable).
+BOTH_UPVOTES = Paper.upvote_count + func.coalesce(Paper.hf_upvotes, 0)
+BOTH_COMMENTS = Paper.comment_count + func.coalesce(Paper.hf_comments, 0)
+
+
 @dataclass(frozen=True, slots=True)
 class Account:
     name: str
@@ -62,13 +68,22 @@ class PaperRow:
     code_url: str | None
     project_url: str | None
     github_stars: int | None
-    upvotes: int
-    comments: int
+    upvotes: int  # this instance's votes
+    comments: int  # this instance's visible comments
+    hf_upvotes: int | None  # hf.co's figures, None when hf.co's list never carried the paper
+    hf_comments: int | None
+    ai_summary: str | None  # hf.co's machine summary and keywords
+    ai_keywords: list[str] | None
     featured_on: date | None
     featured_at: datetime | None
     submitted_by: Account | None
     organization: Account | None
     trending_score: float | None = None
+
+
+def both_upvotes(row: PaperRow) -> int:
+    """The figure the "upvotes" order sorts by (``BOTH_UPVOTES``) for one row."""
+    return row.upvotes + (row.hf_upvotes or 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +104,6 @@ def _paper_rows(include_hidden: bool = False) -> Select[Any]:
             Paper,
             FeaturedPaper.featured_on,
             FeaturedPaper.created_at,
-            FeaturedPaper.imported_upvotes,
             submitter.username,
             submitter.fullname,
             submitter.avatar_url,
@@ -122,10 +136,14 @@ def _to_row(result: Any, score: float | None = None) -> PaperRow:
         github_stars=paper.github_stars,
         upvotes=paper.upvote_count,
         comments=paper.comment_count,
+        hf_upvotes=paper.hf_upvotes,
+        hf_comments=paper.hf_comments,
+        ai_summary=paper.ai_summary,
+        ai_keywords=paper.ai_keywords,
         featured_on=result[1],
         featured_at=result[2],
-        submitted_by=Account(result[4], result[5], http_url(result[6])) if result[4] else None,
-        organization=Account(result[7], result[8], http_url(result[9])) if result[7] else None,
+        submitted_by=Account(result[3], result[4], http_url(result[5])) if result[3] else None,
+        organization=Account(result[6], result[7], http_url(result[8])) if result[6] else None,
         trending_score=score,
     )
 
@@ -165,7 +183,7 @@ def query_featured(
         scored = _score(session, list(session.execute(statement)), trending, now or _end_of(end))
         return scored[offset : offset + limit]
     order = (
-        (Paper.upvote_count.desc(), Paper.comment_count.desc(), Paper.arxiv_id.desc())
+        (BOTH_UPVOTES.desc(), BOTH_COMMENTS.desc(), Paper.arxiv_id.desc())
         if sort == "upvotes"
         else (FeaturedPaper.featured_on.desc(), Paper.submitted_at.desc().nulls_last(), Paper.arxiv_id.desc())
     )
@@ -200,15 +218,15 @@ def trending_score(upvotes: int, hours: float, gravity: float) -> float:
 
 
 def _score(session: Session, results: list[Any], rules: TrendingRules, now: datetime) -> list[PaperRow]:
-    """Score with imported upvotes plus local votes from accounts older than the minimum age."""
+    """Score with hf.co's upvotes plus this instance's votes from accounts older than the minimum age."""
     eligible = _eligible_votes(session, [r[0].id for r in results], now - timedelta(hours=rules.min_account_age_hours))
     scored = []
     for result in results:
         featured_at = datetime.combine(result[1], time(0), tzinfo=UTC)
         hours = (now - featured_at).total_seconds() / 3600
-        upvotes = (result[3] or 0) + eligible.get(result[0].id, 0)
+        upvotes = (result[0].hf_upvotes or 0) + eligible.get(result[0].id, 0)
         scored.append(_to_row(result, round(trending_score(upvotes, hours, rules.gravity), 6)))
-    scored.sort(key=lambda row: (row.trending_score or 0.0, row.upvotes, row.arxiv_id), reverse=True)
+    scored.sort(key=lambda row: (row.trending_score or 0.0, both_upvotes(row), row.arxiv_id), reverse=True)
     return scored
 
 
@@ -277,7 +295,7 @@ def query_announced(
     if author:
         escaped = author.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         statement = statement.where(func.lower(Paper.author_names).like(f"%{escaped}%", escape="\\"))
-    order = (Paper.upvote_count.desc(), Paper.comment_count.desc(), Paper.arxiv_id.desc())
+    order = (BOTH_UPVOTES.desc(), BOTH_COMMENTS.desc(), Paper.arxiv_id.desc())
     return [_to_row(r) for r in session.execute(statement.order_by(*order).limit(limit))]
 
 
@@ -525,7 +543,7 @@ def query_organization_papers(session: Session, organization_id: int, limit: int
     statement = (
         _paper_rows()
         .where(FeaturedPaper.organization_id == organization_id)
-        .order_by(FeaturedPaper.featured_on.desc(), Paper.upvote_count.desc())
+        .order_by(FeaturedPaper.featured_on.desc(), BOTH_UPVOTES.desc())
     )
     return [_to_row(r) for r in session.execute(statement.limit(limit))]
 

@@ -17,6 +17,7 @@ from datetime import date, datetime
 class AuthorRecord:
     name: str
     affiliations: tuple[str, ...] = ()
+    hf_user: str | None = None  # the author's hf.co user name, when hf.co links the author to an account
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,15 +65,21 @@ class AccountRecord:
 
 @dataclass(frozen=True, slots=True)
 class FeaturedRecord:
-    """One Daily Papers item: a paper featured on a day, with the community counts of the export."""
+    """One Daily Papers item: a paper featured on a day, with hf.co's figures for it (``None``: not in the item).
+
+    ``upvotes`` and ``num_comments`` are hf.co's counts; they land in ``Paper.hf_upvotes``/``hf_comments``, never
+    in this instance's own vote and comment counts. ``ai_summary``/``ai_keywords`` are hf.co's machine summary.
+    """
 
     paper: PaperRecord
     featured_on: date
-    upvotes: int = 0
-    num_comments: int = 0
+    upvotes: int | None = None
+    num_comments: int | None = None
     submitter: AccountRecord | None = None
     organization: AccountRecord | None = None
     github_stars: int | None = None
+    ai_summary: str | None = None
+    ai_keywords: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,11 +43,14 @@ def test_daily_page_cards_in_order(page: Page, live_server: str, db: Database, s
     page.goto(f"{live_server}/papers/date/{DAY}")
     cards = page.locator("article.card")
     expect(cards).to_have_count(len(items))
-    counts = [int(text) for text in page.locator("article.card [data-count]").all_inner_texts()]
-    assert counts == sorted(counts, reverse=True)
+    # hf.co's upvotes stand beside this instance's own (none yet), and order the day.
+    hf_counts = [int(text.split()[2]) for text in page.locator("article.card .hf-figures").all_inner_texts()]
+    assert hf_counts == sorted(hf_counts, reverse=True) and len(hf_counts) == len(items)
     best = max(items, key=lambda i: i["paper"].get("upvotes", 0))  # type: ignore[union-attr,index]
     expect(cards.first).to_have_attribute("data-paper", best["paper"]["id"])  # type: ignore[index]
-    expect(cards.first.locator("[data-count]")).to_have_text(str(best["paper"]["upvotes"]))  # type: ignore[index]
+    upvotes = best["paper"]["upvotes"]  # type: ignore[index]
+    expect(cards.first.locator(".hf-figures")).to_contain_text(f"on hf.co: {upvotes} upvotes")
+    expect(cards.first.locator("[data-count]")).to_have_text("0")
     expect(cards.first.locator("[data-comments]")).to_have_text("0")
     screenshot(page, "daily-page")
 

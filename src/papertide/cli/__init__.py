@@ -4,7 +4,8 @@
 - ``embed``, ``export``, ``import``, ``digest send`` (``content``);
 - ``serve``, ``demo`` (``serve``);
 - ``db upgrade``, ``db current``, ``worker``, ``jobs status``, ``jobs retry``, ``backup``, ``restore`` (``ops``);
-- ``ingest snapshot``, ``ingest arxiv``, ``ingest oai``, ``ingest daily`` (``ingest``);
+- ``ingest snapshot``, ``ingest arxiv``, ``ingest oai``, ``ingest daily``, ``ingest hf``, ``sources status``
+  (``ingest``);
 - ``user add``, ``user admin``, ``org add``, ``org member`` (``accounts``);
 - ``collection import`` (``collections``: a Zotero, Mendeley or BibTeX library into a collection);
 - ``mcp`` (``mcp``: the MCP server over stdio).
@@ -24,7 +25,7 @@ from papertide import __version__
 from papertide.cli.accounts import org_app, user_app
 from papertide.cli.collections import collection_app
 from papertide.cli.content import content_app, digest_app
-from papertide.cli.ingest import ingest_app
+from papertide.cli.ingest import ingest_app, sources_app
 from papertide.cli.mcp import mcp_app
 from papertide.cli.ops import db_app, ops_app
 from papertide.cli.serve import serve_app
@@ -53,6 +54,7 @@ app.add_typer(content_app)
 app.add_typer(serve_app)
 app.add_typer(db_app, name="db")
 app.add_typer(ingest_app, name="ingest")
+app.add_typer(sources_app, name="sources")
 app.add_typer(user_app, name="user")
 app.add_typer(org_app, name="org")
 app.add_typer(collection_app, name="collection")

@@ -1,5 +1,5 @@
-"""``papertide ingest snapshot|arxiv|oai|daily``: load paper metadata now, or with ``--queue`` hand it to
-``papertide worker``.
+"""``papertide ingest snapshot|arxiv|oai|daily|hf``: load paper metadata now, or with ``--queue`` hand it to
+``papertide worker``; ``papertide sources status``: how the automatic sources fare.
 
 Each command turns its flags into the request of ``jobs/ingest_requests.py`` that the worker runs too, then either
 runs it with a progress bar or queues it. Exit 3 when nothing was added or updated.
@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
+from rich.table import Table
 
 from papertide.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from papertide.cli.support import (
@@ -22,6 +23,7 @@ from papertide.cli.support import (
     migrated_database,
     progress_bar,
     refresh_keyword_index,
+    reported,
     source_failures,
 )
 from papertide.config import Settings, get_settings
@@ -31,11 +33,15 @@ from papertide.jobs.ingest_requests import (
     METADATA_PREFIXES,
     ArxivRequest,
     DailyRequest,
+    HfMirrorRequest,
     IngestRequest,
     OaiRequest,
     SnapshotRequest,
     no_progress,
 )
+from papertide.jobs.payloads import TaskArgumentError
+from papertide.jobs.scheduler import sources_overview
+from papertide.models import utcnow
 from papertide.records import IngestCounts
 from papertide.services.ingest import Progress
 
@@ -44,6 +50,7 @@ Result = TypeVar("Result")
 Queued = Annotated[bool, typer.Option("--queue", help="Hand it to `papertide worker` instead.")]
 
 ingest_app = typer.Typer(help="Load paper metadata from arXiv and Daily Papers (exit 3 = nothing new).")
+sources_app = typer.Typer(help="The automatic sources: followed categories, the Daily Papers mirror, enrichment.")
 
 
 @ingest_app.command("snapshot")
@@ -112,6 +119,51 @@ def ingest_daily(
     _finish(result.papers)
 
 
+@ingest_app.command("hf")
+def ingest_hf(
+    since: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="First day to mirror.")] = None,
+    until: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Last day (default: today).")] = None,
+    queued: Queued = False,
+) -> None:
+    """Mirror hf.co Daily Papers day by day (conditional requests; default: the days the schedule would)."""
+    request = HfMirrorRequest(since=since.date() if since else None, until=until.date() if until else None)
+    with reported(TaskArgumentError):
+        request.check()
+    if (report := _run_or_queue(request, request.run, queued, "days")) is None:
+        return
+    for day, reason in report.failed:
+        console.print(f"[red]{day} failed:[/red] {reason}")
+    if report.stopped:
+        console.print(f"[red]stopped:[/red] {report.stopped}")
+    console.print(f"{report.days} days, {report.not_modified} not modified; featured: {report.featured.summary()}")
+    if report.failed or report.stopped:
+        _finish(report.papers, exit_code=1)
+    _finish(report.papers, changed=report.changed)
+
+
+@sources_app.command("status")
+def sources_status() -> None:
+    """Each automatic source: its last run and result, the next run, the last error with its time."""
+    with migrated_database() as database:
+        overview = sources_overview(database, get_settings(), utcnow())
+    table = Table("source", "last run", "result", "next run", "last error")
+    for source in overview:
+        state = source.status
+        result = state.last_result or "never ran"
+        if state.last_result:
+            result += f" (+{state.added} ~{state.updated} ={state.unchanged})"
+        if state.failures > 1:
+            result = f"[red]{result}, {state.failures} failed runs in a row[/red]"
+        next_run = _when(source.next_run) if source.enabled else "off"
+        error = f"{_when(state.last_error_at)}: {state.last_error}" if state.last_error else ""
+        table.add_row(state.source, _when(state.last_finished_at), result, next_run, error)
+    console.print(table)
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "-"
+
+
 def _run_or_queue(
     request: IngestRequest,
     run: Callable[[Database, Settings, Progress], Result],
@@ -142,12 +194,17 @@ def _checked_id(value: str) -> str:
         raise typer.BadParameter(str(error)) from error
 
 
-def _finish(counts: IngestCounts) -> None:
+def _finish(counts: IngestCounts, *, changed: int | None = None, exit_code: int | None = None) -> None:
+    """Report ``counts``; exit ``exit_code`` when given, else 3 when nothing changed (``changed``, by default the
+    counts' own)."""
     for rejection in counts.rejections[:MAX_REPORTED_REJECTIONS]:
         console.print(f"[yellow]rejected line {rejection.line_no}:[/yellow] {rejection.reason}")
     if counts.rejected > MAX_REPORTED_REJECTIONS:
         console.print(f"[yellow]… and {counts.rejected - MAX_REPORTED_REJECTIONS} more rejected[/yellow]")
     console.print(counts.summary())
-    if counts.changed == 0:
+    if counts.changed or changed:
+        refresh_keyword_index()
+    if exit_code is not None:
+        raise typer.Exit(exit_code)
+    if (counts.changed if changed is None else changed) == 0:
         raise typer.Exit(EXIT_NOTHING_NEW)
-    refresh_keyword_index()

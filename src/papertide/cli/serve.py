@@ -26,9 +26,12 @@ from papertide.cli.support import (
 )
 from papertide.config import MULTIPROCESS_ENV, Settings, get_settings
 from papertide.db import Database
-from papertide.jobs.ingest_requests import ArxivRequest, DailyRequest, SnapshotRequest
+from papertide.jobs.ingest_requests import ArxivRequest, DailyRequest, HfMirrorRequest, SnapshotRequest
 from papertide.queries import query_totals
+from papertide.services.enrichment import enrich_papers
 from papertide.services.health import check_readiness
+from papertide.sources.arxiv_api import ArxivApiError
+from papertide.sources.factory import arxiv_client
 from papertide.sources.http import SourceUnavailable
 from papertide.sources.sniff import sniff_format
 
@@ -68,13 +71,16 @@ def demo(
     port: Annotated[int | None, typer.Option(help="Port.")] = None,
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Load the data, then exit.")] = False,
 ) -> None:
-    """Create the embedded database, load recent papers (arXiv, or --from FILE_OR_DIR), then serve them."""
+    """Create the embedded database, load recent papers, then serve them: without --from, the mirror's last days of
+    hf.co Daily Papers and the demo categories' listings, thin papers completed, and the schedule keeps them coming
+    (the demo follows PAPERTIDE_DEMO_CATEGORIES and mirrors Daily Papers); --from FILE_OR_DIR loads files offline."""
     settings = get_settings()
     with migrated_database() as database:
         if from_path is not None:
             _load_local(database, from_path, settings)
         else:
-            _load_recent_arxiv(database, settings, days, max_results)
+            _fill_from_sources(database, settings, days, max_results)
+            _follow_demo_sources(settings)
         with database.read_session() as session:
             totals = query_totals(session)
     refresh_keyword_index()
@@ -103,7 +109,40 @@ def _load_local(database: Database, path: Path, settings: Settings) -> None:
             console.print(f"{daily}: papers {result.papers.summary()}; featured {result.featured.summary()}")
 
 
-def _load_recent_arxiv(database: Database, settings: Settings, days: int, max_results: int) -> None:
+def _fill_from_sources(database: Database, settings: Settings, days: int, max_results: int) -> None:
+    """The mirror's last ``days`` of Daily Papers, the demo categories' recent listings, then thin papers completed;
+    with neither source reachable, serve what is there or say how to run offline."""
+    mirrored = _mirror_recent(database, settings, days)
+    listed = _load_recent_arxiv(database, settings, days, max_results)
+    if listed:
+        _complete_thin(database, settings, max_results)
+    if mirrored or listed:
+        return
+    with database.read_session() as session:
+        if query_totals(session).papers:
+            console.print("[yellow]Serving the papers already in the database.[/yellow]")
+            return
+    console.print(
+        "No network? Run the demo offline from a file: "
+        "[bold]papertide demo --from arxiv-snapshot.jsonl.gz[/bold] (a snapshot and/or Daily Papers JSON "
+        "file or directory)."
+    )
+    raise typer.Exit(1)
+
+
+def _mirror_recent(database: Database, settings: Settings, days: int) -> bool:
+    today = datetime.now(UTC).date()
+    console.print(f"Mirroring the last {days} days of Daily Papers from {settings.hf_url}…")
+    with progress_bar("days") as advance:
+        report = HfMirrorRequest(since=today - timedelta(days=days - 1), until=today).run(database, settings, advance)
+    if report.stopped:
+        console.print(f"[red]Could not reach hf.co:[/red] {report.stopped}")
+        return False
+    console.print(f"Daily Papers: {report.summary()}")
+    return True
+
+
+def _load_recent_arxiv(database: Database, settings: Settings, days: int, max_results: int) -> bool:
     query = " OR ".join(f"cat:{category}" for category in settings.demo_categories.split())
     since = datetime.now(UTC).date() - timedelta(days=days)
     console.print(f"Fetching {query} since {since} from {settings.arxiv_api_url} (one request per 3 s)…")
@@ -111,19 +150,28 @@ def _load_recent_arxiv(database: Database, settings: Settings, days: int, max_re
     try:
         with progress_bar("papers fetched") as advance:
             result = request.run(database, settings, advance)
-    except SourceUnavailable as error:
+    except (SourceUnavailable, ArxivApiError) as error:
         console.print(f"[red]Could not reach arXiv:[/red] {error}")
-        with database.read_session() as session:
-            if query_totals(session).papers:
-                console.print("[yellow]Serving the papers already in the database.[/yellow]")
-                return
-        console.print(
-            "No network? Run the demo offline from a file: "
-            "[bold]papertide demo --from arxiv-snapshot.jsonl.gz[/bold] (a snapshot and/or Daily Papers JSON "
-            "file or directory)."
-        )
-        raise typer.Exit(1) from error
+        return False
     console.print(f"arXiv: {result.counts.summary()}")
+    return True
+
+
+def _complete_thin(database: Database, settings: Settings, limit: int) -> None:
+    """Abstracts, authors and categories of mirrored papers the lists lack, from the arXiv API by id."""
+    try:
+        with arxiv_client(settings) as client, progress_bar("thin papers completed") as advance:
+            report = enrich_papers(database, client, limit=limit, progress=advance)
+    except (SourceUnavailable, ArxivApiError) as error:
+        console.print(f"[yellow]Thin papers stay thin for now (the schedule retries):[/yellow] {error}")
+        return
+    console.print(f"Thin papers: {report.summary()}")
+
+
+def _follow_demo_sources(settings: Settings) -> None:
+    """The served demo's schedule follows the demo categories and mirrors Daily Papers (unless set otherwise)."""
+    os.environ.setdefault("PAPERTIDE_FOLLOW_CATEGORIES", settings.follow_categories or settings.demo_categories)
+    os.environ.setdefault("PAPERTIDE_HF_MIRROR", "true")
 
 
 def _run_server(settings: Settings, host: str, port: int, workers: int) -> None:

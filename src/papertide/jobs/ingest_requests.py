@@ -18,10 +18,13 @@ from typing import ClassVar
 from papertide.config import Settings
 from papertide.db import Database
 from papertide.jobs.payloads import JobArguments, TaskArgumentError, payload_key
+from papertide.models import utcnow
 from papertide.records import IngestCounts
-from papertide.services import ingest
+from papertide.services import ingest, mirror
 from papertide.services.ingest import ArxivIngest, DailyIngest, Progress
-from papertide.sources.factory import arxiv_client, oai_client
+from papertide.services.mirror import MirrorReport
+from papertide.sources.factory import arxiv_client, hf_mirror_client, oai_client
+from papertide.sources.http import SourceUnavailable
 
 METADATA_PREFIXES = ("arXiv", "oai_dc")
 
@@ -140,4 +143,37 @@ class OaiRequest(IngestRequest):
         return f"OAI-PMH: {self.run(database, settings).summary()}"
 
 
-INGEST_REQUESTS: tuple[type[IngestRequest], ...] = (SnapshotRequest, DailyRequest, ArxivRequest, OaiRequest)
+@dataclass(frozen=True, slots=True)
+class HfMirrorRequest(IngestRequest):
+    """hf.co Daily Papers, day by day from ``since`` to ``until``; without them, what the schedule mirrors (the last
+    ``PAPERTIDE_HF_BACKFILL_DAYS`` on a first run, then the days since the last one mirrored)."""
+
+    task: ClassVar[str] = "ingest-hf"
+    since: date | None = None
+    until: date | None = None
+
+    def check(self) -> None:
+        if self.since and self.until and self.since > self.until:
+            raise TaskArgumentError(f"since ({self.since}) is after until ({self.until})")
+
+    def run(self, database: Database, settings: Settings, progress: Progress = no_progress) -> MirrorReport:
+        today = utcnow().date()
+        first, last = mirror.scheduled_range(database, today, settings.hf_backfill_days)
+        since = self.since or first
+        with hf_mirror_client(settings) as client:
+            return mirror.mirror_days(database, client, since, self.until or max(last, since), progress=progress)
+
+    def run_job(self, database: Database, settings: Settings) -> str:
+        report = self.run(database, settings)
+        if report.stopped:  # hf.co unreachable: fail the attempt so the queue's backoff tries again later
+            raise SourceUnavailable(report.stopped)
+        return f"hf.co Daily Papers: {report.summary()}"
+
+
+INGEST_REQUESTS: tuple[type[IngestRequest], ...] = (
+    SnapshotRequest,
+    DailyRequest,
+    ArxivRequest,
+    OaiRequest,
+    HfMirrorRequest,
+)

@@ -1,6 +1,7 @@
 """The schedule and the loop that runs it: every ``PAPERTIDE_JOBS_INTERVAL_SECONDS`` the due work is enqueued
-(embedding new papers; after the send hour, the day's digests: daily on weekdays, weekly on Mondays), and a
-worker drains the queue in between.
+(embedding new papers; after the harvest hour, the day's harvest of followed categories on announcement days and
+the Daily Papers mirror; thin papers' enrichment; after the send hour, the day's digests: daily on weekdays,
+weekly on Mondays), and a worker drains the queue in between. Operators write no cron lines.
 
 ``papertide worker`` runs :class:`JobRunner` in the foreground; ``papertide serve`` runs one in a thread of each
 web process in the embedded mode (``PAPERTIDE_JOBS_IN_WEB``). Any number of runners may share a database: the
@@ -13,18 +14,22 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
 
 from papertide.config import Settings
 from papertide.db import Database
 from papertide.jobs import queue
+from papertide.jobs.ingest_requests import HfMirrorRequest
 from papertide.jobs.worker import Worker
 from papertide.models import Job, utcnow
 from papertide.search.semantic import Semantic
 from papertide.search.tantivy_keyword import sync_keyword_index
 from papertide.services.digests import digest_period
+from papertide.services.enrichment import wanted_count
+from papertide.services.source_status import SOURCES, Source, SourceStatus, source_states
 from papertide.services.subscriptions import Cadence
 
 log = logging.getLogger(__name__)
@@ -38,17 +43,74 @@ def digests_due(settings: Settings, now: datetime) -> list[Cadence]:
     return ["daily", "weekly"] if now.weekday() == 0 else ["daily"]
 
 
+def harvest_due(settings: Settings, day: date) -> bool:
+    """arXiv announces new listings Monday to Friday (its Sunday-Thursday evenings, US Eastern): a harvest is due
+    on those days only, when categories are followed."""
+    return bool(settings.follow_categories.split()) and day.weekday() < 5
+
+
+def _daily_sources(settings: Settings, day: date) -> list[tuple[str, str]]:
+    """(task, dedupe key) of each daily source due on ``day``: the harvest, the Daily Papers mirror."""
+    due = [("harvest", f"harvest:{day}")] if harvest_due(settings, day) else []
+    return due + ([(HfMirrorRequest.task, f"hf-mirror:{day}")] if settings.hf_mirror else [])
+
+
 def enqueue_due(database: Database, settings: Settings, now: datetime) -> list[str]:
-    """Enqueue the work due at ``now``; the names of the jobs this call added."""
+    """Enqueue the work due at ``now``; the names of the jobs this call added. Each daily source is enqueued once
+    per day (its dedupe key names the day) however many schedulers run; enrichment whenever thin papers wait."""
     added: list[str] = []
     if settings.semantic_search and not _pending(database, "embed") and queue.enqueue(database, "embed"):
         added.append("embed")
+    if now.hour >= settings.harvest_hour_utc:
+        for task, key in _daily_sources(settings, now.date()):
+            if queue.enqueue(database, task, {}, dedupe_key=key):
+                added.append(key)
+    if not _pending(database, "enrich") and wanted_count(database, now) and queue.enqueue(database, "enrich"):
+        added.append("enrich")
     for cadence in digests_due(settings, now):
         key = f"digest:{digest_period(cadence, now.date()).key}"  # "digest:daily:2026-07-09"
         if queue.enqueue(database, "digest", {"cadence": cadence, "today": now.date().isoformat()}, dedupe_key=key):
             added.append(key)
     queue.prune_finished(database, KEEP_FINISHED)
     return added
+
+
+def next_runs(database: Database, settings: Settings, now: datetime) -> dict[Source, datetime | None]:
+    """When each source runs next: the next due day not yet enqueued (at the harvest hour), enrichment at the next
+    tick while thin papers wait; None for a source that is off or has nothing to do."""
+    runs: dict[Source, datetime | None] = {"harvest": None, "hf_mirror": None, "enrichment": None}
+    for offset in range(8):
+        day = now.date() + timedelta(days=offset)
+        start = datetime.combine(day, time(settings.harvest_hour_utc), tzinfo=UTC)
+        for task, key in _daily_sources(settings, day):
+            source: Source = "harvest" if task == "harvest" else "hf_mirror"
+            if runs[source] is None and not _enqueued(database, key):
+                runs[source] = max(start, now)
+    if wanted_count(database, now):
+        runs["enrichment"] = now
+    return runs
+
+
+@dataclass(frozen=True, slots=True)
+class SourceOverview:
+    """One automatic source as ``papertide sources status``, the admin page and ``/metrics`` show it."""
+
+    status: SourceStatus
+    enabled: bool
+    next_run: datetime | None
+
+
+def sources_overview(database: Database, settings: Settings, now: datetime) -> list[SourceOverview]:
+    with database.read_session() as session:
+        states = source_states(session)
+    runs = next_runs(database, settings, now)
+    enabled = {"harvest": bool(settings.follow_categories.split()), "hf_mirror": settings.hf_mirror, "enrichment": True}
+    return [SourceOverview(states[source], enabled[source], runs[source]) for source in SOURCES]
+
+
+def _enqueued(database: Database, dedupe_key: str) -> bool:
+    with database.read_session() as session:
+        return session.execute(select(Job.id).where(Job.dedupe_key == dedupe_key)).first() is not None
 
 
 def _pending(database: Database, task: str) -> bool:

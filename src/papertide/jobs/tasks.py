@@ -14,11 +14,21 @@ from typing import Any
 
 from papertide.config import Settings
 from papertide.db import Database
-from papertide.jobs.ingest_requests import ArxivRequest, DailyRequest, IngestRequest, OaiRequest, SnapshotRequest
+from papertide.jobs.ingest_requests import (
+    ArxivRequest,
+    DailyRequest,
+    HfMirrorRequest,
+    IngestRequest,
+    OaiRequest,
+    SnapshotRequest,
+)
 from papertide.jobs.payloads import TaskArgumentError, argument, date_argument
 from papertide.search.semantic import Semantic
 from papertide.services.digests import DigestBusy, send_digests
 from papertide.services.embeddings import embed_new_papers
+from papertide.services.enrichment import enrich_papers
+from papertide.services.harvest import harvest_followed
+from papertide.sources.factory import arxiv_client, oai_client
 
 EMBED_PER_JOB = 2_000  # a job of a few minutes at most, so shutdown is quick; the next job takes the rest
 
@@ -85,6 +95,26 @@ def _digest(context: JobContext, payload: Mapping[str, Any]) -> str:
     return report.summary()
 
 
+def _harvest(context: JobContext, payload: Mapping[str, Any]) -> str:
+    """The day's harvest of the followed categories (OAI-PMH, or the arXiv API when OAI-PMH fails)."""
+    categories = context.settings.follow_categories.split()
+    if not categories:
+        return "no followed categories (PAPERTIDE_FOLLOW_CATEGORIES)"
+    with oai_client(context.settings) as oai, arxiv_client(context.settings) as api:
+        report = harvest_followed(
+            context.database, oai, api, categories, first_days=context.settings.harvest_first_days
+        )
+    return report.summary()
+
+
+def _enrich(context: JobContext, payload: Mapping[str, Any]) -> str | Continued:
+    """Complete thin papers from the arXiv API, ``PAPERTIDE_ENRICH_PER_JOB`` at a time; the rest in a new job."""
+    share = context.settings.enrich_per_job
+    with arxiv_client(context.settings) as client:
+        report = enrich_papers(context.database, client, limit=share)
+    return Continued(report.summary()) if report.asked == share and report.left else report.summary()
+
+
 def _ingest(kind: type[IngestRequest]) -> Callable[[JobContext, Mapping[str, Any]], str]:
     def run(context: JobContext, payload: Mapping[str, Any]) -> str:
         return kind.from_payload(payload).run_job(context.database, context.settings)
@@ -99,4 +129,7 @@ TASKS: dict[str, Task] = {
     DailyRequest.task: Task(_ingest(DailyRequest)),
     ArxivRequest.task: Task(_ingest(ArxivRequest), exclusive="source:arxiv"),
     OaiRequest.task: Task(_ingest(OaiRequest), exclusive="source:arxiv"),
+    HfMirrorRequest.task: Task(_ingest(HfMirrorRequest), exclusive="source:hf"),
+    "harvest": Task(_harvest, exclusive="source:arxiv"),
+    "enrich": Task(_enrich, exclusive="source:arxiv"),
 }

@@ -30,6 +30,7 @@ from papertide.models import (
 from papertide.people import author_key
 from papertide.records import (
     AccountRecord,
+    AuthorRecord,
     FeaturedRecord,
     IngestCounts,
     PaperRecord,
@@ -91,6 +92,7 @@ def upsert_papers(session: Session, records: Iterable[PaperRecord]) -> IngestCou
         row["content_hash"] = content_hash({key: row[key] for key in (*_METADATA_FIELDS, "version")})
         row["primary_category"] = row["categories"][0] if row["categories"] else None
         row["author_names"] = ", ".join(author["name"] for author in row["authors"])
+        row["enrichment"] = enrichment_state(row, stored)
         if stored is None:
             inserts.append({**row, "arxiv_id": arxiv_id, "created_at": now, "modified_at": now})
             category_changes[arxiv_id] = row["categories"]
@@ -153,7 +155,7 @@ def _unknown(value: object) -> bool:
 
 
 def _load_existing(session: Session, arxiv_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    columns = [Paper.id, Paper.arxiv_id, Paper.version, Paper.content_hash, *_metadata_columns()]
+    columns = [Paper.id, Paper.arxiv_id, Paper.version, Paper.content_hash, Paper.enrichment, *_metadata_columns()]
     found: dict[str, dict[str, Any]] = {}
     for start in range(0, len(arxiv_ids), _LOOKUP_CHUNK):
         chunk = arxiv_ids[start : start + _LOOKUP_CHUNK]
@@ -175,6 +177,8 @@ def _merged_row(stored: dict[str, Any] | None, record: PaperRecord) -> dict[str,
     for name in _METADATA_FIELDS:
         old, new = stored[name], fresh[name]
         row[name] = new if not _unknown(new) and (authoritative or _unknown(old)) else old
+    if row["authors"] is stored["authors"]:
+        row["authors"] = _with_hf_users(row["authors"], fresh["authors"])
     row["versions"] = _merge_versions(stored["versions"], fresh["versions"])
     row["version"] = record.version if authoritative else stored["version"]
     return row
@@ -184,7 +188,7 @@ def _record_values(record: PaperRecord) -> dict[str, Any]:
     return {
         "title": record.title,
         "abstract": record.abstract,
-        "authors": [{"name": a.name, "affiliations": list(a.affiliations)} for a in record.authors],
+        "authors": [_author_value(author) for author in record.authors],
         "categories": list(record.categories),
         "versions": [{"version": v.version, "created": _iso(v.created)} for v in record.versions],
         "submitted_at": record.submitted_at,
@@ -198,6 +202,29 @@ def _record_values(record: PaperRecord) -> dict[str, Any]:
         "code_url": record.code_url,
         "project_url": record.project_url,
     }
+
+
+def _author_value(author: AuthorRecord) -> dict[str, Any]:
+    value: dict[str, Any] = {"name": author.name, "affiliations": list(author.affiliations)}
+    if author.hf_user:
+        value["hf_user"] = author.hf_user
+    return value
+
+
+def _with_hf_users(stored: list[dict[str, Any]], fresh: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """arXiv's author list, each author with the hf.co user name hf.co's list gives the same name."""
+    users = {author["name"]: author["hf_user"] for author in fresh if author.get("hf_user")}
+    if not users:
+        return stored
+    return [{**author, "hf_user": users[author["name"]]} if author["name"] in users else author for author in stored]
+
+
+def enrichment_state(row: dict[str, Any], stored: dict[str, Any] | None) -> str | None:
+    """ "wanted" while the abstract, the authors or the categories are unknown; "missing" stays once arXiv said it
+    has no such paper (services/enrichment.py marks it), so it is not asked again every run."""
+    if row["abstract"] and row["authors"] and row["categories"]:
+        return None
+    return "missing" if stored is not None and stored["enrichment"] == "missing" else "wanted"
 
 
 def _merge_versions(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -257,13 +284,14 @@ class FeatureCounts:
 
 
 def feature_papers(session: Session, items: Sequence[FeaturedRecord]) -> FeatureCounts:
-    """Record Daily Papers items: upsert their papers, accounts and organizations, then the featured rows."""
+    """Record Daily Papers items: upsert their papers, accounts and organizations, the featured rows and hf.co's
+    figures. Rerunning a day updates hf.co's figures and never touches this instance's votes or comments; an
+    item whose featured row and hf.co figures are as stored counts as unchanged."""
     paper_counts = upsert_papers(session, [item.paper for item in items])
     paper_ids = _paper_ids(session, [item.paper.arxiv_id for item in items])
     users = _ensure_accounts(session, User, "username", [i.submitter for i in items if i.submitter])
     orgs = _ensure_accounts(session, Organization, "name", [i.organization for i in items if i.organization])
     featured_counts = IngestCounts()
-    touched: list[int] = []
     for item in items:
         paper_id = paper_ids.get(item.paper.arxiv_id)
         if paper_id is None:  # rejected by the upsert (no title from any source)
@@ -273,16 +301,31 @@ def feature_papers(session: Session, items: Sequence[FeaturedRecord]) -> Feature
             "featured_on": item.featured_on,
             "submitted_by_id": users.get(item.submitter.name) if item.submitter else None,
             "organization_id": orgs.get(item.organization.name) if item.organization else None,
-            "imported_upvotes": item.upvotes,
-            "imported_comments": item.num_comments,
         }
         outcome = _upsert_featured(session, paper_id, values)
+        if _set_hf_figures(session, paper_id, item) and outcome == "unchanged":
+            outcome = "updated"
         setattr(featured_counts, outcome, getattr(featured_counts, outcome) + 1)
-        if item.github_stars is not None:
-            session.execute(update(Paper).where(Paper.id == paper_id).values(github_stars=item.github_stars))
-        touched.append(paper_id)
-    refresh_counters(session, touched)
     return FeatureCounts(paper_counts, featured_counts)
+
+
+def _set_hf_figures(session: Session, paper_id: int, item: FeaturedRecord) -> bool:
+    """Store what hf.co says of the paper (only what the item carries); True when something changed."""
+    known = {
+        "hf_upvotes": item.upvotes,
+        "hf_comments": item.num_comments,
+        "github_stars": item.github_stars,
+        "ai_summary": item.ai_summary,
+        "ai_keywords": list(item.ai_keywords) if item.ai_keywords is not None else None,
+    }
+    values = {name: value for name, value in known.items() if value is not None}
+    if not values:
+        return False
+    current = session.execute(select(*(getattr(Paper, name) for name in values)).where(Paper.id == paper_id)).one()
+    changes = {name: value for (name, value), old in zip(values.items(), current, strict=True) if old != value}
+    if changes:
+        session.execute(update(Paper).where(Paper.id == paper_id).values(**changes))
+    return bool(changes)
 
 
 def _paper_ids(session: Session, arxiv_ids: Sequence[str]) -> dict[str, int]:
@@ -324,21 +367,20 @@ def _upsert_featured(session: Session, paper_id: int, values: dict[str, Any]) ->
         session.add(FeaturedPaper(paper_id=paper_id, created_at=utcnow(), **values))
         session.flush()
         return "added"
-    changes = {k: v for k, v in values.items() if v is not None and getattr(current, k) != v}
+    # The day a paper was first featured here (a local submission, an earlier import) stands: hf.co features a
+    # paper once too, and a mirror rerun must not move the local list. Submitter and organization fill gaps.
+    changes = {k: v for k, v in values.items() if v is not None and getattr(current, k) is None}
     for name, value in changes.items():
         setattr(current, name, value)
     return "updated" if changes else "unchanged"
 
 
 def refresh_counters(session: Session, paper_ids: Sequence[int]) -> None:
-    """Recompute ``upvote_count`` and ``comment_count`` of papers from votes, comments and imported counts."""
+    """Recompute this instance's ``upvote_count`` and ``comment_count`` of papers from its votes and comments
+    (hf.co's figures live apart, in ``hf_upvotes``/``hf_comments``)."""
     if not paper_ids:
         return
     session.flush()
-    imported = select(FeaturedPaper.imported_upvotes).where(FeaturedPaper.paper_id == Paper.id).scalar_subquery()
-    imported_comments = (
-        select(FeaturedPaper.imported_comments).where(FeaturedPaper.paper_id == Paper.id).scalar_subquery()
-    )
     votes = select(func.count()).select_from(Vote).where(Vote.paper_id == Paper.id).scalar_subquery()
     comments = (
         select(func.count())
@@ -360,8 +402,8 @@ def refresh_counters(session: Session, paper_ids: Sequence[int]) -> None:
             update(Paper)
             .where(Paper.id.in_(chunk))
             .values(
-                upvote_count=func.coalesce(imported, 0) + votes,
-                comment_count=func.coalesce(imported_comments, 0) + comments,
+                upvote_count=votes,
+                comment_count=comments,
             )
             .execution_options(synchronize_session=False)
         )

@@ -69,8 +69,6 @@ def submit_paper(
                 "featured_on": today,
                 "submitted_by_id": user_id,
                 "organization_id": org_id,
-                "imported_upvotes": 0,
-                "imported_comments": 0,
                 "created_at": utcnow(),
             },
         )

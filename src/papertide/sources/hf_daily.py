@@ -84,11 +84,13 @@ def _featured(item: object, default_date: date | None) -> FeaturedRecord:
     return FeaturedRecord(
         paper=_paper(item, paper),
         featured_on=featured_on,
-        upvotes=_count(paper.get("upvotes")) or 0,
-        num_comments=_count(item.get("numComments")) or 0,
+        upvotes=_count(paper.get("upvotes")),
+        num_comments=_count(item.get("numComments")),
         submitter=_account(item.get("submittedBy")) or _account(paper.get("submittedOnDailyBy")),
         organization=_account(item.get("organization")) or _account(paper.get("organization")),
         github_stars=_count(paper.get("githubStars")),
+        ai_summary=clean_text(paper.get("ai_summary")),
+        ai_keywords=_keywords(paper.get("ai_keywords")),
     )
 
 
@@ -118,8 +120,23 @@ def _paper(item: dict[str, object], paper: dict[str, object]) -> PaperRecord:
 
 def _authors(raw: object) -> tuple[AuthorRecord, ...]:
     entries = raw if isinstance(raw, list) else []
-    names = (clean_text(entry.get("name")) for entry in entries if isinstance(entry, dict))
-    return tuple(AuthorRecord(name) for name in names if name)
+    authors = (_author(entry) for entry in entries if isinstance(entry, dict))
+    return tuple(author for author in authors if author is not None)
+
+
+def _author(entry: dict[str, object]) -> AuthorRecord | None:
+    name = clean_text(entry.get("name"))
+    if name is None:
+        return None
+    account = _account(entry.get("user"))
+    return AuthorRecord(name, hf_user=account.name if account else None)
+
+
+def _keywords(raw: object) -> tuple[str, ...] | None:
+    if not isinstance(raw, list):
+        return None
+    words = (clean_text(word) for word in raw if isinstance(word, str))
+    return tuple(dict.fromkeys(word for word in words if word))
 
 
 def _account(raw: object) -> AccountRecord | None:

@@ -89,13 +89,14 @@ class PoliteClient:
             transport=transport,
         )
 
-    def get(self, params: Params) -> httpx.Response:
-        """GET ``base_url`` with ``params``; raise :class:`SourceUnavailable` once retries are exhausted."""
+    def get(self, params: Params, headers: Mapping[str, str] | None = None) -> httpx.Response:
+        """GET ``base_url`` with ``params`` (and extra ``headers``, e.g. a conditional request's validators);
+        raise :class:`SourceUnavailable` once retries are exhausted."""
         url = httpx.URL(self.base_url).copy_merge_params(params)
         for attempt in range(self.max_retries + 1):
             self._limiter.wait()
             try:
-                response = self._client.get(url)
+                response = self._client.get(url, headers=headers)
             except _RETRYABLE_ERRORS as exc:
                 problem, delay = _describe(exc), self._backoff(attempt)
             except httpx.HTTPError as exc:

@@ -1,7 +1,7 @@
 """Prometheus metrics: request latency measured in every web process, and figures read from the database at
 scrape time (queue depth from ``jobs/queue.py``, papers, digests and subscriptions from
-``queries.query_instance_counts``), so every process reports the same shared state; this module only turns them
-into metric families.
+``queries.query_instance_counts``, each automatic source's last and next run from ``jobs/scheduler.py``), so
+every process reports the same shared state; this module only turns them into metric families.
 
 With several web processes (``papertide serve --workers N``) each one writes its request histogram to files under
 ``PROMETHEUS_MULTIPROC_DIR`` (``serve`` sets it) and a scrape of any process sums them all.
@@ -13,6 +13,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -21,9 +22,11 @@ from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from papertide.config import MULTIPROCESS_ENV
+from papertide.config import MULTIPROCESS_ENV, Settings
 from papertide.db import Database
 from papertide.jobs.queue import oldest_waiting_seconds, queue_counts
+from papertide.jobs.scheduler import SourceOverview, sources_overview
+from papertide.models import utcnow
 from papertide.queries import InstanceCounts, query_instance_counts
 
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -68,8 +71,9 @@ class RequestMetricsMiddleware:
 
 
 class DatabaseCollector(Collector):
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, settings: Settings | None = None) -> None:
         self.database = database
+        self.settings = settings  # the automatic sources' next runs need it
         self._cached: tuple[float, list[Metric]] | None = None
         self._lock = threading.Lock()
 
@@ -84,7 +88,8 @@ class DatabaseCollector(Collector):
             jobs = queue_counts(session)
             waiting = oldest_waiting_seconds(session)
             counts = query_instance_counts(session)
-        return [*_job_metrics(jobs, waiting), *_instance_metrics(counts)]
+        sources = sources_overview(self.database, self.settings, utcnow()) if self.settings else []
+        return [*_job_metrics(jobs, waiting), *_instance_metrics(counts), *_source_metrics(sources)]
 
 
 def _job_metrics(counts: dict[tuple[str, str], int], oldest_waiting: float) -> list[Metric]:
@@ -107,6 +112,39 @@ def _instance_metrics(counts: InstanceCounts) -> list[Metric]:
     digests = _by_status(counts.digest_deliveries, "papertide_digest_deliveries", "Digest deliveries in the ledger.")
     subscriptions = _by_status(counts.subscriptions, "papertide_subscriptions", "Digest subscriptions.")
     return [papers, digests, subscriptions]
+
+
+def _source_metrics(sources: list[SourceOverview]) -> list[Metric]:
+    """Per automatic source: when it last ran and how (1 for its result), the next run, the last error's time and
+    the failed runs in a row; a time never reached is absent rather than 0."""
+    label = ("source",)
+    last_run = GaugeMetricFamily(
+        "papertide_source_last_run_timestamp_seconds", "When each source last ran.", labels=label
+    )
+    result = GaugeMetricFamily(
+        "papertide_source_last_result", "The last run's result (1), by source and result.", labels=("source", "result")
+    )
+    next_run = GaugeMetricFamily(
+        "papertide_source_next_run_timestamp_seconds", "When each source runs next.", labels=label
+    )
+    error_at = GaugeMetricFamily(
+        "papertide_source_last_error_timestamp_seconds", "When each source last failed.", labels=label
+    )
+    failures = GaugeMetricFamily("papertide_source_failures", "Failed runs in a row of each source.", labels=label)
+    for source in sources:
+        state = source.status
+        _add_time(last_run, state.source, state.last_finished_at)
+        if state.last_result:
+            result.add_metric((state.source, state.last_result), 1)
+        _add_time(next_run, state.source, source.next_run)
+        _add_time(error_at, state.source, state.last_error_at)
+        failures.add_metric((state.source,), state.failures)
+    return [last_run, result, next_run, error_at, failures]
+
+
+def _add_time(family: GaugeMetricFamily, source: str, moment: datetime | None) -> None:
+    if moment is not None:
+        family.add_metric((source,), moment.timestamp())
 
 
 def _by_status(counts: dict[str, int], name: str, help_text: str) -> Metric:

@@ -33,8 +33,10 @@ class Card:
     categories: list[str]
     published_on: str | None
     featured_on: str | None
-    upvotes: int
+    upvotes: int  # this instance's votes
     comments: int
+    hf_upvotes: int | None  # hf.co's figures, shown apart and attributed
+    hf_comments: int | None
     voted: bool
     submitted_by: Account | None
     organization: Account | None
@@ -76,6 +78,8 @@ def card(row: PaperRow, voted: set[int]) -> Card:
         featured_on=row.featured_on.isoformat() if row.featured_on else None,
         upvotes=row.upvotes,
         comments=row.comments,
+        hf_upvotes=row.hf_upvotes,
+        hf_comments=row.hf_comments,
         voted=row.id in voted,
         submitted_by=row.submitted_by,
         organization=row.organization,

@@ -4,6 +4,10 @@
 ``upvote_count``/``comment_count`` and from the abstract), and the enrichment state of thin records with the time
 arXiv was last asked. ``source_states`` holds one row per automatic source: its cursor, last run and last error.
 
+The counts imported Daily Papers files carried sat on ``featured_papers`` and were added to local votes; they are
+hf.co's figures, so they move to ``papers.hf_upvotes``/``hf_comments`` and the local counters are recounted from
+votes and visible comments alone. Papers missing an abstract, authors or categories are marked for enrichment.
+
 Revision ID: 0011
 Revises: 0010
 """
@@ -31,6 +35,14 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("enrichment", sa.String(length=16), nullable=True))
         batch_op.add_column(sa.Column("enrichment_tried_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.create_index(batch_op.f("ix_papers_enrichment"), ["enrichment"], unique=False)
+    _move_imported_counts()
+    with op.batch_alter_table("featured_papers", schema=None) as batch_op:
+        batch_op.drop_column("imported_upvotes")
+        batch_op.drop_column("imported_comments")
+    op.execute(
+        "UPDATE papers SET enrichment = 'wanted' "
+        "WHERE abstract IS NULL OR abstract = '' OR author_names = '' OR primary_category IS NULL"
+    )
     op.create_table(
         "source_states",
         sa.Column("source", sa.String(length=32), nullable=False),
@@ -48,8 +60,36 @@ def upgrade() -> None:
     )
 
 
+def _move_imported_counts() -> None:
+    op.execute(
+        "UPDATE papers SET "
+        "hf_upvotes = (SELECT f.imported_upvotes FROM featured_papers f WHERE f.paper_id = papers.id), "
+        "hf_comments = (SELECT f.imported_comments FROM featured_papers f WHERE f.paper_id = papers.id) "
+        "WHERE id IN (SELECT paper_id FROM featured_papers)"
+    )
+    op.execute(
+        "UPDATE papers SET "
+        "upvote_count = (SELECT count(*) FROM votes v WHERE v.paper_id = papers.id), "
+        "comment_count = (SELECT count(*) FROM comments c WHERE c.paper_id = papers.id "
+        "AND NOT c.hidden AND NOT c.deleted) "
+        "WHERE id IN (SELECT paper_id FROM featured_papers)"
+    )
+
+
 def downgrade() -> None:
     op.drop_table("source_states")
+    with op.batch_alter_table("featured_papers", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("imported_upvotes", sa.Integer(), nullable=False, server_default="0"))
+        batch_op.add_column(sa.Column("imported_comments", sa.Integer(), nullable=False, server_default="0"))
+    op.execute(
+        "UPDATE featured_papers SET "
+        "imported_upvotes = COALESCE((SELECT p.hf_upvotes FROM papers p WHERE p.id = featured_papers.paper_id), 0), "
+        "imported_comments = COALESCE((SELECT p.hf_comments FROM papers p WHERE p.id = featured_papers.paper_id), 0)"
+    )
+    op.execute(
+        "UPDATE papers SET upvote_count = upvote_count + COALESCE(hf_upvotes, 0), "
+        "comment_count = comment_count + COALESCE(hf_comments, 0)"
+    )
     with op.batch_alter_table("papers", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_papers_enrichment"))
         batch_op.drop_column("enrichment_tried_at")

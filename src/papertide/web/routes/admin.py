@@ -1,5 +1,5 @@
-"""The admin page, for administrators: how far background work has got (embedding progress, the vector index),
-and signing an account out everywhere."""
+"""The admin page, for administrators: how far background work has got (embedding progress, the vector index, each
+automatic source's last run, next run and last error), and signing an account out everywhere."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
+from papertide.jobs.scheduler import SourceOverview, sources_overview
+from papertide.models import utcnow
 from papertide.services.accounts import AccountError
 from papertide.services.embeddings import embedding_status
 from papertide.services.sessions import end_sessions_of
-from papertide.web.deps import DbSession, SemanticSearch, WriteSession
+from papertide.web.deps import AppSettings, Db, DbSession, SemanticSearch, WriteSession
 from papertide.web.security import Admin
 from papertide.web.templating import render_page
 
@@ -29,13 +31,17 @@ class AdminPage:
     pending: int
     percent: float
     index: str
+    sources: list[SourceOverview]
 
 
 @router.get("/admin")
 @router.get("/admin.json")
-def admin(request: Request, session: DbSession, user: Admin, semantic: SemanticSearch) -> Response:
+def admin(
+    request: Request, session: DbSession, user: Admin, semantic: SemanticSearch, database: Db, settings: AppSettings
+) -> Response:
+    sources = sources_overview(database, settings, utcnow())
     if semantic is None:
-        page = AdminPage(False, None, None, 0, 0, 0, 0.0, "off")
+        page = AdminPage(False, None, None, 0, 0, 0, 0.0, "off", sources)
         return render_page(request, "admin.html", {"page": page})
     status = embedding_status(session, semantic.model)
     index = semantic.file_index
@@ -53,6 +59,7 @@ def admin(request: Request, session: DbSession, user: Admin, semantic: SemanticS
         status.pending,
         round(status.percent, 1),
         described,
+        sources,
     )
     return render_page(request, "admin.html", {"page": page})
 

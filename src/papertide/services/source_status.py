@@ -1,0 +1,106 @@
+"""Source health: each automatic source's cursor and how its last run went, in ``source_states``.
+
+The harvest of followed categories, the Daily Papers mirror and enrichment call :func:`record_run` when a run
+ends, whether the CLI or the worker ran it; ``papertide sources status``, the admin page and ``/metrics`` read
+:func:`source_states`. A failed run keeps its counts and error; the error (and its time) stays after later
+successes until another error replaces it, so an operator sees what went wrong yesterday too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from papertide.db import Database
+from papertide.models import SourceState, utcnow
+from papertide.records import IngestCounts
+
+Source = Literal["harvest", "hf_mirror", "enrichment"]
+SOURCES: tuple[Source, ...] = ("harvest", "hf_mirror", "enrichment")
+MAX_ERROR_CHARS = 2_000
+
+
+@dataclass(frozen=True, slots=True)
+class SourceStatus:
+    source: Source
+    cursor: str | None
+    last_started_at: datetime | None
+    last_finished_at: datetime | None
+    last_result: str | None  # added, updated, unchanged, failed; None before the first run
+    added: int
+    updated: int
+    unchanged: int
+    failures: int  # failed runs in a row
+    last_error: str | None
+    last_error_at: datetime | None
+
+
+def run_result(counts: IngestCounts, error: str | None) -> str:
+    """One word for a run: failed, else added when it added anything, updated, or unchanged."""
+    if error:
+        return "failed"
+    return "added" if counts.added else "updated" if counts.updated else "unchanged"
+
+
+def record_run(
+    db: Database,
+    source: Source,
+    counts: IngestCounts,
+    *,
+    started_at: datetime,
+    error: str | None = None,
+    cursor: str | None = None,
+) -> None:
+    """Store how a run of ``source`` ended; ``cursor`` (where the next run starts) only moves when given."""
+    now = utcnow()
+    with db.write_session() as session:
+        state = _state(session, source)
+        state.last_started_at, state.last_finished_at = started_at, now
+        state.last_result = run_result(counts, error)
+        state.added, state.updated, state.unchanged = counts.added, counts.updated, counts.unchanged
+        state.failures = state.failures + 1 if error else 0
+        if error:
+            state.last_error, state.last_error_at = error[:MAX_ERROR_CHARS], now
+        if cursor is not None:
+            state.cursor = cursor
+
+
+def load_cursor(db: Database, source: Source) -> str | None:
+    with db.read_session() as session:
+        return session.execute(select(SourceState.cursor).where(SourceState.source == source)).scalar()
+
+
+def source_states(session: Session) -> dict[Source, SourceStatus]:
+    """Every source's state; a source that never ran has an empty one."""
+    stored = {state.source: state for state in session.execute(select(SourceState)).scalars()}
+    return {source: _status(source, stored.get(source)) for source in SOURCES}
+
+
+def _state(session: Session, source: Source) -> SourceState:
+    state = session.get(SourceState, source, with_for_update=True)
+    if state is None:
+        state = SourceState(source=source, added=0, updated=0, unchanged=0, failures=0)
+        session.add(state)
+    return state
+
+
+def _status(source: Source, state: SourceState | None) -> SourceStatus:
+    if state is None:
+        return SourceStatus(source, None, None, None, None, 0, 0, 0, 0, None, None)
+    return SourceStatus(
+        source,
+        state.cursor,
+        state.last_started_at,
+        state.last_finished_at,
+        state.last_result,
+        state.added,
+        state.updated,
+        state.unchanged,
+        state.failures,
+        state.last_error,
+        state.last_error_at,
+    )
