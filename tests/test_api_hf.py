@@ -75,6 +75,13 @@ def test_daily_items_have_the_recorded_shape(client: TestClient, daily_day: list
     assert paper_keys <= set(ours[0]["paper"]) and paper_keys <= set(recorded[0]["paper"])
     assert set(ours[0]["paper"]["authors"][0]) >= {"_id", "name", "hidden"}
     assert ours[0]["publishedAt"].endswith("Z") and len(ours[0]["paper"]["discussionId"]) == 24
+    mine = {item["paper"]["id"]: item["paper"] for item in ours}
+    for item in recorded:  # hf.co's counts, summary and keywords come back as hf.co gave them
+        paper = item["paper"]
+        assert (
+            mine[paper["id"]]["upvotes"] == paper["upvotes"] and mine[paper["id"]]["ai_summary"] == paper["ai_summary"]
+        )
+        assert mine[paper["id"]].get("ai_keywords") == ([k for k in paper["ai_keywords"] if k.strip()] or None)
 
 
 def test_parameters_are_validated(client: TestClient, daily_day: list[dict[str, object]]) -> None:

@@ -139,10 +139,13 @@ def test_every_tool_over_streamable_http(embedded_corpus: Database, live_server:
             )
             assert paper["arxiv_id"] == first["id"] and paper["code_url"] == first["githubRepo"]
             assert paper["authors"][0] == first["authors"][0]["name"] and paper["abstract"]
+            assert (paper["hf_upvotes"], paper["upvotes"]) == (first["upvotes"], 0)  # hf.co's, kept apart
+            assert paper["ai_summary"] == first["ai_summary"] and paper["ai_keywords"] == first["ai_keywords"]
 
             markdown = await anonymous.call_tool("read_paper", {"arxiv_id": first["id"]})
             text = markdown.content[0].text  # type: ignore[union-attr]
             assert text.startswith("# ") and "## Abstract" in text and "**Featured:** 2026-07-09" in text
+            assert f"## AI summary (from hf.co)\n\n{first['ai_summary']}" in text
             resource = await anonymous.read_resource(f"papertide://papers/{first['id']}")
             assert resource.contents[0].text == text  # type: ignore[union-attr]
 

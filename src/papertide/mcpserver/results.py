@@ -18,6 +18,7 @@ class PaperBrief(BaseModel):
     published: str | None = Field(description="arXiv publication day (YYYY-MM-DD), null when unknown.")
     featured_on: str | None = Field(description="Daily Papers day it was featured on (YYYY-MM-DD), or null.")
     upvotes: int = Field(description="Upvotes on this papertide instance.")
+    hf_upvotes: int | None = Field(description="Upvotes on hf.co's Daily Papers, null when hf.co never listed it.")
     url: str = Field(description="The paper's page on this instance.")
     why: str = Field(description="One line: why this paper is in the answer.")
 
@@ -30,6 +31,7 @@ class PaperBrief(BaseModel):
             published=published.isoformat() if published else None,
             featured_on=row.featured_on.isoformat() if row.featured_on else None,
             upvotes=row.upvotes,
+            hf_upvotes=row.hf_upvotes,
             url=f"{base_url}/papers/{row.arxiv_id}",
             why=why,
         )
@@ -49,8 +51,12 @@ class PaperDetail(BaseModel):
     categories: list[str] = Field(description="arXiv categories, primary first.")
     published: str | None = Field(description="arXiv publication day (YYYY-MM-DD), null when unknown.")
     featured_on: str | None = Field(description="Daily Papers day it was featured on (YYYY-MM-DD), or null.")
-    upvotes: int
-    comments: int
+    upvotes: int = Field(description="Upvotes on this papertide instance.")
+    comments: int = Field(description="Comments on this papertide instance.")
+    hf_upvotes: int | None = Field(description="Upvotes on hf.co's Daily Papers, null when hf.co never listed it.")
+    hf_comments: int | None = Field(description="Comments on hf.co, null when hf.co never listed it.")
+    ai_summary: str | None = Field(description="hf.co's machine-written summary (not the authors'), or null.")
+    ai_keywords: list[str] | None = Field(description="hf.co's machine-picked keywords, or null.")
     code_url: str | None
     project_url: str | None
     github_stars: int | None
@@ -71,6 +77,10 @@ class PaperDetail(BaseModel):
             featured_on=brief.featured_on,
             upvotes=row.upvotes,
             comments=row.comments,
+            hf_upvotes=row.hf_upvotes,
+            hf_comments=row.hf_comments,
+            ai_summary=row.ai_summary,
+            ai_keywords=row.ai_keywords or None,
             code_url=row.code_url,
             project_url=row.project_url,
             github_stars=row.github_stars,

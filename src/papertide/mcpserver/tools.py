@@ -172,7 +172,8 @@ def daily(box: Toolbox, period: Period | None, sort: Sort, limit: int) -> PaperL
 
 def _featured_why(row: PaperRow) -> str:
     day = row.featured_on.isoformat() if row.featured_on else "recently"
-    return f"featured {day}, {row.upvotes} upvotes, {row.comments} comments"
+    on_hf = f" (+{row.hf_upvotes} on hf.co)" if row.hf_upvotes is not None else ""
+    return f"featured {day}, {row.upvotes} upvotes here{on_hf}, {row.comments} comments"
 
 
 def get_paper(box: Toolbox, arxiv_id: str) -> PaperDetail:

@@ -59,7 +59,13 @@ def paper_markdown(row: PaperRow, base_url: str, similar: list[PaperRow]) -> str
     if row.project_url:
         lines.append(f"**Project page:** {row.project_url}")
     lines.append(f"**Upvotes:** {row.upvotes} · **Comments:** {row.comments}")
+    if row.hf_upvotes is not None:
+        lines.append(f"**On hf.co:** {row.hf_upvotes} upvotes · {row.hf_comments or 0} comments")
     lines += ["", "## Abstract", "", " ".join((row.abstract or "No abstract.").split())]
+    if row.ai_summary:  # hf.co's machine-written summary, never mixed into the abstract
+        lines += ["", "## AI summary (from hf.co)", "", " ".join(row.ai_summary.split())]
+        if row.ai_keywords:
+            lines += ["", f"**Keywords (hf.co):** {', '.join(row.ai_keywords)}"]
     if similar:
         lines += ["", "## Similar papers", ""]
         lines += [f"- [{' '.join(s.title.split())}]({base_url}/papers/{s.arxiv_id}.md)" for s in similar]

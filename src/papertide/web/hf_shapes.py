@@ -3,8 +3,10 @@
 Shapes follow the recorded ``/api/daily_papers`` responses and ``huggingface_hub``'s ``PaperInfo`` parser:
 a daily item is ``{paper: {...}, publishedAt, title, summary, numComments, submittedBy, organization, …}`` and
 ``/api/papers/{id}`` is the flat paper object. hf.co's ids (``_id``, ``discussionId``) are 24 hex digits;
-papertide derives stable ones from its own keys. Fields papertide has no data for (``ai_summary``,
-``mediaUrls``, thumbnails) are left out rather than invented.
+papertide derives stable ones from its own keys. ``upvotes`` and ``numComments`` are hf.co's counts (where the
+mirror or a Daily Papers file brought them) plus this instance's, the figure the daily lists sort by
+(docs/ranking.md); ``ai_summary`` and ``ai_keywords`` are hf.co's own, given only when hf.co's list carried them.
+Fields papertide has no data for (``mediaUrls``, thumbnails) are left out rather than invented.
 
 Dates are true or absent, never the moment papertide imported a record: ``paper.publishedAt`` is arXiv's (the v1
 submission, else the listing day); ``paper.submittedOnDailyAt`` and a daily item's ``publishedAt`` are the Daily
@@ -18,7 +20,7 @@ import hashlib
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from papertide.queries import Account, PaperRow
+from papertide.queries import Account, PaperRow, both_upvotes
 
 
 def hex_id(*parts: object) -> str:
@@ -38,6 +40,11 @@ def iso(value: datetime | date | None) -> str | None:
 def published_on(row: PaperRow) -> datetime | date | None:
     """When arXiv published the paper: the v1 submission, else the listing day; None when unknown."""
     return row.submitted_at or row.announced_on
+
+
+def both_comments(row: PaperRow) -> int:
+    """hf.co's comment count (0 when it has none) plus this instance's visible comments."""
+    return row.comments + (row.hf_comments or 0)
 
 
 def _put_date(shape: dict[str, Any], key: str, value: datetime | date | None) -> None:
@@ -81,10 +88,14 @@ def hf_paper(row: PaperRow) -> dict[str, Any]:
         ],
         "title": row.title,
         "summary": row.abstract or "",
-        "upvotes": row.upvotes,
+        "upvotes": both_upvotes(row),
         "discussionId": hex_id("discussion", row.arxiv_id),
-        "numComments": row.comments,
+        "numComments": both_comments(row),
     }
+    if row.ai_summary:
+        paper["ai_summary"] = row.ai_summary
+    if row.ai_keywords:
+        paper["ai_keywords"] = row.ai_keywords
     _put_date(paper, "publishedAt", published_on(row))
     _put_date(paper, "submittedOnDailyAt", row.featured_on)
     if row.submitted_by is not None:
@@ -105,7 +116,7 @@ def hf_daily_item(row: PaperRow) -> dict[str, Any]:
         "paper": hf_paper(row),
         "title": " ".join(row.title.split()),
         "summary": row.abstract or "",
-        "numComments": row.comments,
+        "numComments": both_comments(row),
         "isAuthorParticipating": False,
     }
     _put_date(item, "publishedAt", row.featured_on or published_on(row))
