@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from papertide.db import insert_ignoring_conflicts
@@ -88,6 +88,34 @@ def add_to_collection(
         },
     )
     collection.updated_at = utcnow()
+
+
+def add_many_to_collection(session: Session, *, collection_id: int, owner_id: int, paper_ids: list[int]) -> int:
+    """Append ``paper_ids`` (in order) to the collection, skipping those it holds: a library import's one write.
+    Returns how many were added."""
+    collection = _owned(session, collection_id, owner_id)
+    held = set(
+        session.execute(select(CollectionItem.paper_id).where(CollectionItem.collection_id == collection_id)).scalars()
+    )
+    position = session.execute(
+        select(func.coalesce(func.max(CollectionItem.position), 0)).where(CollectionItem.collection_id == collection_id)
+    ).scalar_one()
+    new = [paper_id for paper_id in dict.fromkeys(paper_ids) if paper_id not in held]
+    now = utcnow()
+    rows = [
+        {
+            "collection_id": collection_id,
+            "paper_id": paper_id,
+            "note": None,
+            "position": position + offset,
+            "added_at": now,
+        }
+        for offset, paper_id in enumerate(new, start=1)
+    ]
+    if rows:
+        session.execute(insert(CollectionItem), rows)
+        collection.updated_at = now
+    return len(rows)
 
 
 def set_item_note(session: Session, *, collection_id: int, owner_id: int, paper_id: int, note: str | None) -> None:

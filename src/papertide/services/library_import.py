@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from papertide.config import Settings
 from papertide.db import Database
 from papertide.models import Collection, Paper
-from papertide.services.collections import CollectionError, add_to_collection, create_collection
+from papertide.services.collections import CollectionError, add_many_to_collection, create_collection
 from papertide.services.ingest import ingest_arxiv_ids
 from papertide.services.library_files import LibraryEntry, LibraryFileError, read_library
 from papertide.sources.arxiv_api import ArxivApiError
@@ -107,8 +107,7 @@ def import_library(
             )
         except CollectionError as error:
             raise ImportRefused(str(error)) from error
-        for paper_id in paper_ids:
-            add_to_collection(session, collection_id=target.id, owner_id=owner_id, paper_id=paper_id)
+        add_many_to_collection(session, collection_id=target.id, owner_id=owner_id, paper_ids=paper_ids)
         report.collection_title, report.collection_slug = target.title, target.slug
     return report
 
