@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from fastapi.testclient import TestClient
 from sqlalchemy import func, insert, select
 
 from papertide.config import Settings
@@ -190,3 +191,20 @@ def test_demo_without_from_mirrors_daily_papers_and_lists_their_upvotes(
     assert states["hf_mirror"].last_result == "added" and states["enrichment"].last_result is not None
     asked = [r.params.get("date") for r in server.requests if r.path == "/api/daily_papers"]
     assert len(asked) == 2
+
+
+def test_a_mirrored_paper_shows_hf_figures_and_its_ai_summary_as_hf_cos(
+    client: TestClient, db: Database, server: ReplayServer, clock: FakeClock, shared_data: Path
+) -> None:
+    server.route("/api/daily_papers", Reply(body=shared_data / RECORDED))
+    with hf_client(server, clock) as client_of_hf:
+        mirror_days(db, client_of_hf, date(2026, 7, 9), date(2026, 7, 9))
+    top = json.loads((shared_data / RECORDED).read_text())[0]["paper"]
+    day = client.get("/papers/date/2026-07-09").text
+    assert f"on hf.co: {top['upvotes']} upvotes" in day
+    paper = client.get(f"/papers/{top['id']}").text
+    assert "hf.co's AI summary" in paper and "Machine-written by huggingface.co" in paper
+    assert top["ai_keywords"][0] in paper
+    card = client.get("/papers/date/2026-07-09.json").json()
+    first = next(c for c in card["cards"] if c["arxiv_id"] == top["id"])
+    assert (first["upvotes"], first["hf_upvotes"]) == (0, top["upvotes"])

@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -90,6 +90,11 @@ def test_thin_papers_get_one_enrichment_job_at_a_time(db: Database, settings: Se
     assert enqueue_due(db, settings, MONDAY) == ["enrich"]
     assert enqueue_due(db, settings, MONDAY) == []
     assert next_runs(db, settings, MONDAY)["enrichment"] == MONDAY
+    with db.write_session() as session:  # the job ran out of attempts: arXiv gets an hour's rest
+        session.execute(update(Job).where(Job.task == "enrich").values(status="failed"))
+    record_run(db, "enrichment", IngestCounts(), started_at=datetime.now(UTC), error="arXiv unreachable")
+    assert enqueue_due(db, settings, datetime.now(UTC)) == []
+    assert enqueue_due(db, settings, datetime.now(UTC) + timedelta(hours=2)) == ["enrich"]
 
 
 def test_categories_map_to_their_oai_sets() -> None:

@@ -34,6 +34,7 @@ from papertide.services.subscriptions import Cadence
 
 log = logging.getLogger(__name__)
 KEEP_FINISHED = timedelta(days=2)
+ENRICH_REST = timedelta(hours=1)
 
 
 def digests_due(settings: Settings, now: datetime) -> list[Cadence]:
@@ -65,7 +66,7 @@ def enqueue_due(database: Database, settings: Settings, now: datetime) -> list[s
         for task, key in _daily_sources(settings, now.date()):
             if queue.enqueue(database, task, {}, dedupe_key=key):
                 added.append(key)
-    if not _pending(database, "enrich") and wanted_count(database, now) and queue.enqueue(database, "enrich"):
+    if _enrichment_due(database, now) and queue.enqueue(database, "enrich"):
         added.append("enrich")
     for cadence in digests_due(settings, now):
         key = f"digest:{digest_period(cadence, now.date()).key}"  # "digest:daily:2026-07-09"
@@ -106,6 +107,17 @@ def sources_overview(database: Database, settings: Settings, now: datetime) -> l
     runs = next_runs(database, settings, now)
     enabled = {"harvest": bool(settings.follow_categories.split()), "hf_mirror": settings.hf_mirror, "enrichment": True}
     return [SourceOverview(states[source], enabled[source], runs[source]) for source in SOURCES]
+
+
+def _enrichment_due(database: Database, now: datetime) -> bool:
+    """Thin papers wait, no enrich job is queued or running, and the last one did not fail within the hour: a job
+    that failed had its retries with backoff already, so arXiv gets a rest before the next."""
+    if _pending(database, "enrich") or not wanted_count(database, now):
+        return False
+    with database.read_session() as session:
+        state = source_states(session)["enrichment"]
+    failed_at = state.last_finished_at if state.last_result == "failed" else None
+    return failed_at is None or now - failed_at > ENRICH_REST
 
 
 def _enqueued(database: Database, dedupe_key: str) -> bool:

@@ -180,6 +180,8 @@ class PaperPage:
     my_collections: list[dict[str, Any]] = field(default_factory=list)
     hidden: bool = False
     similar: list[Card] = field(default_factory=list)
+    ai_summary: str | None = None  # hf.co's machine summary and keywords, shown as hf.co's
+    ai_keywords: list[str] = field(default_factory=list)
 
 
 def paper_links(row: PaperRow, extras: PaperExtras) -> list[Link]:

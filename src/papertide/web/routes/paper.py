@@ -143,6 +143,8 @@ def paper_page(
         my_collections=[{"id": ident, "title": title} for ident, title in query_own_collections(session, viewer_id)],
         hidden=extras.hidden,
         similar=_similar_cards(session, semantic, row.id),
+        ai_summary=row.ai_summary,
+        ai_keywords=row.ai_keywords or [],
     )
     citables = query_citables(session, [row.id])  # none for a hidden paper, which machines should not index
     meta = paper_meta(citables[0], settings.base_url) if citables else None
