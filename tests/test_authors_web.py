@@ -179,6 +179,8 @@ def test_opml_lists_every_followed_feed_and_a_real_parser_reads_it(
     token = sign_up(client, "listener")
     client.post("/authors/jose-nunez/follow", data={"csrf_token": token})
     query = 'cat:cs.CL "speculative decoding" -survey'
+    search_page = client.get("/search", params={"q": query}).text  # the search page offers to follow it
+    assert 'action="/following/search"' in search_page and "cat:cs.CL &#34;speculative decoding&#34;" in search_page
     assert client.post("/following/search", data={"csrf_token": token, "q": query}).status_code == 200
     refused = client.post("/following/search", data={"csrf_token": token, "q": "-only -negated"})
     assert refused.status_code == 422 and "not a search to follow" in refused.text
