@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -19,14 +20,18 @@ from sqlalchemy import func, select
 
 from papertide.config import Settings
 from papertide.db import Database, connect
-from papertide.models import Collection, CollectionItem, Paper, User
+from papertide.models import Collection, CollectionItem, Paper
+from papertide.search.semantic import open_semantic
 from papertide.services.accounts import create_user
+from papertide.services.digests import send_digests
 from papertide.services.library_import import ImportRefused, ImportReport, import_library, normalised_title
 from papertide.services.papers import upsert_papers
 from papertide.services.submissions import set_paper_hidden
-from tests.conftest import make_settings
+from papertide.services.subscriptions import Preferences, subscribe
+from tests.conftest import mail_settings, make_settings
 from tests.factories import make_paper_record
 from tests.replay_server import ReplayServer, Reply
+from tests.smtp_sink import SmtpSink
 from tests.test_ingest_cli import cli_env
 from tests.web_helpers import PASSWORD, log_in, sign_up
 
@@ -250,17 +255,30 @@ def test_the_cli_imports_and_reports(sqlite_template: Path, tmp_path: Path) -> N
     )
 
 
-def test_an_imported_library_seeds_for_you(client: TestClient, embedded_corpus: Database, settings: Settings) -> None:
-    owner = _owner(embedded_corpus)
-    report = _import(embedded_corpus, settings, owner, "thesis.bib")
+def test_an_imported_library_seeds_for_you_and_the_digest(
+    client: TestClient, embedded_corpus: Database, settings: Settings, smtp: SmtpSink, embedder: object
+) -> None:
+    db = embedded_corpus
+    with db.write_session() as session:
+        owner = create_user(session, username="reader", password=PASSWORD, email="reader@example.org").id
+    report = _import(db, settings, owner, "thesis.bib")
     assert [line.outcome for line in report.lines] == ["matched"] * 3
     log_in(client, "reader")
     page = client.get("/for-you.json").json()["page"]
     assert page["positives"] == 3 and page["picks"]
     assert {pick["library"] for pick in page["picks"]} == {"thesis"}
     assert "like papers in your library “thesis”" in client.get("/for-you").text
-    with embedded_corpus.read_session() as session:
-        assert session.execute(select(User.username)).scalar_one() == "reader"
+    # The personal digest learns from the same collection, and says so.
+    configured = mail_settings(settings, smtp)
+    with db.write_session() as session:
+        grasping = session.execute(select(Paper).where(Paper.arxiv_id == "2503.12549")).scalar_one()
+        outcome = subscribe(session, "reader@example.org", "weekly", Preferences(trending=False, personal=True), owner)
+        outcome.subscription.status = "active"
+    week_after = grasping.announced_on + timedelta(days=7)
+    sent = send_digests(db, configured, "weekly", week_after, open_semantic(configured, embedder))  # type: ignore[arg-type]
+    assert sent.sent == 1, sent.summary()
+    text = smtp.to("reader@example.org")[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Picked for you" in text and "like papers in your library “thesis” (closest: “" in text
 
 
 def test_the_upload_form_imports_and_shows_the_report(client: TestClient, db: Database) -> None:
