@@ -9,16 +9,18 @@ import re
 from datetime import date
 from email.message import EmailMessage
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from papertide.config import Settings
 from papertide.db import Database
 from papertide.models import AlertDelivery, Subscription
+from papertide.queries import query_follows
 from papertide.records import AuthorRecord, PaperRecord
 from papertide.services.accounts import create_user
 from papertide.services.digests import send_digests
-from papertide.services.follows import follow
+from papertide.services.follows import MAX_FOLLOWS, FollowError, follow
 from papertide.services.papers import feature_papers, upsert_papers
 from papertide.services.subscriptions import Preferences, Tokens, subscribe
 from tests.conftest import mail_settings
@@ -188,3 +190,16 @@ def test_saved_searches_are_checked_on_the_form_and_the_api(settings: Settings, 
         assert saved["form@example.org"]["searches"] == ["has:code pruning"]
         assert saved["api@example.org"]["searches"] == [QUERY]
         assert session.execute(select(func.count()).select_from(AlertDelivery)).scalar_one() == 0
+
+
+def test_follows_are_capped_and_following_twice_is_one_follow(db: Database) -> None:
+    with db.write_session() as session:
+        user_id = create_user(session, username="avid", password="correct horse battery").id
+        for number in range(MAX_FOLLOWS):
+            follow(session, user_id, "search", f"topic{number} cat:cs.LG")
+        assert follow(session, user_id, "search", "  topic0   cat:cs.LG ") == "topic0 cat:cs.LG"  # already followed
+        with pytest.raises(FollowError, match="unfollow some first"):
+            follow(session, user_id, "author", "Ada Lovelace")
+        with pytest.raises(FollowError, match="no letters or digits"):
+            follow(session, user_id, "author", "— ¿?")
+        assert len(query_follows(session, user_id)) == MAX_FOLLOWS

@@ -21,7 +21,7 @@ from papertide.services.alerts import InvalidSearch, saved_search_text
 from papertide.text import xml_safe
 
 FollowKind = Literal["author", "search"]
-MAX_FOLLOWS = 200
+MAX_FOLLOWS = 50  # each followed search runs again on every personal-feed fetch
 
 
 class FollowError(ValueError):
@@ -31,8 +31,10 @@ class FollowError(ValueError):
 def follow(session: Session, user_id: int, kind: FollowKind, value: str) -> str:
     """Follow an author (``value`` a name or key) or a search; following twice is one follow. Returns the key."""
     key, label = _key_and_label(kind, value)
-    count = session.execute(select(func.count()).where(Follow.user_id == user_id)).scalar_one()
-    if count >= MAX_FOLLOWS:
+    mine = Follow.user_id == user_id
+    if session.execute(select(Follow.id).where(mine, Follow.kind == kind, Follow.key == key)).first():
+        return key
+    if session.execute(select(func.count()).where(mine)).scalar_one() >= MAX_FOLLOWS:
         raise FollowError(f"You follow {MAX_FOLLOWS} authors and searches already; unfollow some first.")
     insert_ignoring_conflicts(session, Follow, {"user_id": user_id, "kind": kind, "key": key, "label": label})
     return key
