@@ -31,7 +31,7 @@ from papertide.services.collections import create_collection
 from papertide.services.submissions import set_paper_hidden
 from papertide.services.tokens import create_api_token
 from papertide.services.votes import vote
-from tests.conftest import serving
+from tests.conftest import make_settings, serving
 from tests.test_ingest_cli import cli_env
 from tests.web_helpers import PASSWORD, load_daily, sign_up
 
@@ -155,6 +155,11 @@ def test_every_tool_over_streamable_http(embedded_corpus: Database, live_server:
             assert len(near) == 5 and like not in near
             away = ids(await anonymous.call_tool("similar_papers", {"like": [like], "unlike": [near[0]], "limit": 5}))
             assert near[0] not in away and like not in away
+            with db.write_session() as session:  # hidden by an administrator: gone from every answer
+                set_paper_hidden(session, near[0], True)
+            again = ids(await anonymous.call_tool("similar_papers", {"arxiv_id": like, "limit": 5}))
+            assert near[0] not in again and near[1:] == again[: len(near) - 1]
+            refused(await anonymous.call_tool("similar_papers", {"like": [near[0]]}), f"no paper {near[0]}")
 
             refused(await anonymous.call_tool("my_feed", {}), "read or write token")
             refused(await anonymous.call_tool("list_collections", {}), "username")
@@ -266,7 +271,11 @@ def test_stdio_subprocess_serves_the_tools(settings: Settings, db: Database) -> 
             assert json.dumps(resource.contents[0].model_dump()).count(first) >= 2
 
     run(check)
-    bad = stdio_server(settings, "pt_revoked-long-ago")
+
+
+def test_stdio_refuses_a_bad_token_before_serving(tmp_path: Path) -> None:
+    """Once, on a fresh SQLite file: the token check does not depend on the backend, and a start costs seconds."""
+    bad = stdio_server(make_settings(f"sqlite:///{tmp_path / 'fresh.db'}", tmp_path), "pt_revoked-long-ago")
     started = subprocess.run(
         [bad.command, *bad.args], env=bad.env, input="", capture_output=True, text=True, timeout=60, check=False
     )
@@ -293,3 +302,21 @@ def test_the_session_cookie_opens_nothing_over_mcp(app: FastAPI, db: Database) -
         assert call("my_feed")["isError"] and "needs a read or write token" in call("my_feed")["content"][0]["text"]
         assert not call("daily_papers")["isError"]
         assert browser.get("/mcp").status_code == 405
+
+
+def test_writes_count_against_the_api_write_limit(settings: Settings, db: Database) -> None:
+    """add_to_collection spends the same per-account write budget as the API: over it, a tool error saying when."""
+    recorded = load_daily(db, HF_DAY)
+    agent = Agent(db, [])
+    limited = settings.model_copy(update={"semantic_search": False, "rate_limit_writes_per_minute": 2})
+
+    async def check(url: str) -> None:
+        async with over_http(url, agent.write_token) as writer:
+            for item in recorded[:2]:
+                added = {"collection_id": agent.collection_id, "arxiv_id": item["paper"]["id"]}  # type: ignore[index]
+                answer(await writer.call_tool("add_to_collection", added))
+            third = {"collection_id": agent.collection_id, "arxiv_id": recorded[2]["paper"]["id"]}  # type: ignore[index]
+            refused(await writer.call_tool("add_to_collection", third), "Too many requests", "try again in")
+
+    with serving(create_app(limited)) as url:
+        anyio.run(check, url)
