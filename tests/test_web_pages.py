@@ -30,9 +30,11 @@ def test_daily_page_shows_the_day_ranked_by_upvotes(client: TestClient, db: Data
     data = client.get(f"/papers/date/{DAY}.json").json()
     cards = data["cards"]
     assert len(cards) == len(items) == 40
-    assert [c["upvotes"] for c in cards] == sorted((c["upvotes"] for c in cards), reverse=True)
+    # Ranked by hf.co's upvotes plus this instance's votes (none yet); the two figures stay apart.
+    hf_counts = [c["hf_upvotes"] or 0 for c in cards]
+    assert hf_counts == sorted(hf_counts, reverse=True) and {c["upvotes"] for c in cards} == {0}
     assert cards[0]["arxiv_id"] == expected[0]["paper"]["id"]  # type: ignore[index]
-    assert cards[0]["upvotes"] == expected[0]["paper"]["upvotes"]  # type: ignore[index]
+    assert cards[0]["hf_upvotes"] == expected[0]["paper"]["upvotes"]  # type: ignore[index]
     html = client.get(f"/papers/date/{DAY}").text
     titles = re.findall(r'<h2 class="title"><a href="/papers/([^"]+)"', html)
     assert titles == [c["arxiv_id"] for c in cards]
@@ -71,7 +73,8 @@ def test_trending_shows_scores_and_ignores_young_accounts(client: TestClient, db
     trending = client.get("/papers/trending.json").json()
     assert [c["arxiv_id"] for c in trending["cards"]] == [older.paper.arxiv_id, newer.paper.arxiv_id]
     assert all(isinstance(c["trending_score"], float) and c["trending_score"] > 0 for c in trending["cards"])
-    assert trending["cards"][1]["upvotes"] == 10
+    # The card shows this instance's one vote beside hf.co's nine.
+    assert (trending["cards"][1]["upvotes"], trending["cards"][1]["hf_upvotes"]) == (1, 9)
 
 
 def test_category_chips_filter(client: TestClient, db: Database) -> None:
