@@ -250,6 +250,9 @@ def stdio_server(settings: Settings, token: str | None) -> StdioServerParameters
     return StdioServerParameters(command=sys.executable, args=["-m", "papertide", "mcp"], env=env)
 
 
+# On SQLite only: stdio is a transport, the same tools over the same queries as HTTP, which runs on both backends;
+# an interpreter start here costs some ten seconds a backend.
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_stdio_subprocess_serves_the_tools(settings: Settings, db: Database) -> None:
     recorded = load_daily(db, HF_DAY)
     agent = Agent(db, [])
