@@ -16,6 +16,7 @@ from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.routing import Route
 
 from papertide import __version__
 from papertide.config import DEV_SECRET, Settings, get_settings
@@ -66,8 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     database = connect(settings)
     semantic = open_semantic(settings)
     engine = SearchEngine.of(settings, semantic)
-    mcp = build_server(Toolbox(database, settings, engine))
-    mcp_endpoint = http_endpoint(mcp)
+    mcp_endpoint = http_endpoint(build_server(Toolbox(database, settings, engine)))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -85,7 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 keep_indexes=derived,
             )
             runner.start()
-        async with mcp.session_manager.run():
+        async with mcp_endpoint.running():
             yield
         if runner is not None:
             runner.stop()
@@ -133,7 +133,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestMetricsMiddleware)  # outermost: it times everything, cached pages included
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     install_error_handlers(app)
-    app.add_route("/mcp", mcp_endpoint, include_in_schema=False)  # MCP over Streamable HTTP (docs/api.md, Agents)
+    # MCP over stateless Streamable HTTP (docs/api.md, Agents): POST only, as there is no stream to GET or end.
+    app.router.routes.append(Route("/mcp", mcp_endpoint, methods=["POST"], include_in_schema=False))
     redact_access_log()
     # The paper router has catch-all paths (/papers/{id:path}), so it comes after every other /papers/ route.
     for module in (
