@@ -230,6 +230,9 @@ def test_search_export_is_capped_and_paged(client: TestClient, db: Database) -> 
     assert len(rispy.loads(second.text)) == 5 and "link" not in second.headers
     assert client.get("/search.csl.json", params={"q": "nothing-matches-this"}).json() == []
     assert client.get("/search.bib").status_code == 400
+    (only,) = rispy.loads(client.get("/search.ris", params={"q": "arXiv:2504.00007v2"}).text)
+    assert only["title"] == "Speculative decoding study 7"
+    assert client.get("/search.csl.json", params={"q": "2504.99999"}).json() == []
     assert client.get("/search.bib", params={"q": "x", "page": 11}).status_code == 422
 
 

@@ -15,7 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 
-from papertide.queries import query_collection, query_collection_items
+from papertide.queries import query_collection, query_collection_items, query_visible_paper
 from papertide.search.query import parse_query
 from papertide.search.service import SearchOptions, SearchSort
 from papertide.services.citations import FORMATS, LABELS, SUFFIXES, query_citables
@@ -88,6 +88,9 @@ def _search_export(
         offset=(params.page - 1) * EXPORT_PAGE,
         semantic=False,  # a citation list holds the papers that match, not related ones
     )
+    if query.arxiv_id:  # the search box jumps to a paper named by its id; its export is that paper's file
+        known = query_visible_paper(session, query.arxiv_id)
+        return citation_response(request, query_citables(session, [known[0]] if known else []), format_name, "search")
     results = engine.search(session, query, options)
     citables = query_citables(session, [row.id for row in results.rows])
     response = citation_response(request, citables, format_name, f"search-{params.page}")
