@@ -43,6 +43,7 @@ from papertide.web.routes import (
     follows,
     health,
     hf_api,
+    library,
     listings,
     paper,
     recovery,
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         body_timeout=settings.request_body_timeout_seconds,
         exempt_paths=("/unsubscribe", "/mcp"),
+        upload_limits={"/collections/import": library.UPLOAD_LIMIT},
     )
     app.add_middleware(
         SessionMiddleware,
@@ -153,6 +155,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         accounts,
         recovery,
         exports,  # before community: a collection's {slug} would take "thesis.bib"
+        library,
         community,
         paper,
     ):
