@@ -24,6 +24,7 @@ from papertide.models import Collection, CollectionItem, Paper
 from papertide.search.semantic import open_semantic
 from papertide.services.accounts import create_user
 from papertide.services.digests import send_digests
+from papertide.services.library_files import LibraryFileError, read_library
 from papertide.services.library_import import ImportRefused, ImportReport, import_library, normalised_title
 from papertide.services.papers import upsert_papers
 from papertide.services.submissions import set_paper_hidden
@@ -316,3 +317,9 @@ def test_the_upload_form_imports_and_shows_the_report(client: TestClient, db: Da
     assert big.status_code == 413
     with db.read_session() as session:
         assert session.execute(select(func.count()).select_from(Collection)).scalar_one() == 1
+
+
+def test_a_library_of_too_many_entries_is_refused_before_any_matching() -> None:
+    entries = "".join(f"@misc{{k{number}, eprint = {{2501.{number:05d}}}}}\n" for number in range(2_001))
+    with pytest.raises(LibraryFileError, match="That file has 2,001 entries; import at most 2,000 at a time."):
+        read_library(entries.encode(), "many.bib")

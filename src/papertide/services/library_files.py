@@ -36,6 +36,8 @@ _ARXIV_TEXT = re.compile(
 )
 _DOI = re.compile(r"\b(10\.\d{4,9}/\S+)", re.IGNORECASE)
 _LATEX = LatexNodes2Text(math_mode="verbatim")
+_BIBTEX_START = re.compile(r"^\s*@(?!comment\b|string\b|preamble\b)\w+\s*[{(]", re.MULTILINE | re.IGNORECASE)
+_RIS_START = re.compile(r"^TY  - ", re.MULTILINE)
 
 
 class LibraryFileError(ValueError):
@@ -66,14 +68,21 @@ def read_library(data: bytes, filename: str = "") -> tuple[LibraryFormat, list[L
     if "\x00" in text:
         raise LibraryFileError("That file holds binary data, not a BibTeX, RIS or CSL-JSON export.")
     format_name = _sniff(text, filename)
+    starts = {"bibtex": _BIBTEX_START, "ris": _RIS_START}.get(format_name)
+    if starts is not None:  # counted before parsing, so a file of tiny entries is refused in milliseconds
+        _check_count(len(starts.findall(text)))
     entries = {"bibtex": _bibtex_entries, "ris": _ris_entries, "csl": _csl_entries}[format_name](text)
     if not entries:
         raise LibraryFileError(f"That {format_name_label(format_name)} file has no entries.")
-    if len(entries) > MAX_ENTRIES:
-        raise LibraryFileError(f"That file has {len(entries):,} entries; import at most {MAX_ENTRIES:,} at a time.")
+    _check_count(len(entries))
     if all(entry.problem for entry in entries):
         raise LibraryFileError(f"None of the {len(entries)} entries could be read: {entries[0].problem}")
     return format_name, entries
+
+
+def _check_count(count: int) -> None:
+    if count > MAX_ENTRIES:
+        raise LibraryFileError(f"That file has {count:,} entries; import at most {MAX_ENTRIES:,} at a time.")
 
 
 def format_name_label(format_name: LibraryFormat) -> str:
@@ -85,7 +94,7 @@ def _sniff(text: str, filename: str) -> LibraryFormat:
     lower = filename.lower()
     if stripped.startswith(("[", "{")) or lower.endswith(".json"):
         return "csl"
-    if re.search(r"^TY  - ", text, re.MULTILINE) or lower.endswith(".ris"):
+    if _RIS_START.search(text) or lower.endswith(".ris"):
         return "ris"
     if re.search(r"^\s*@\w+\s*[{(]", text, re.MULTILINE) or lower.endswith(".bib"):
         return "bibtex"
