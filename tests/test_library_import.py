@@ -314,7 +314,7 @@ def test_the_upload_form_imports_and_shows_the_report(client: TestClient, db: Da
     refused = upload("letter.txt", b"Dear reader", csrf_token=token)
     assert refused.status_code == 400 and "Nothing was imported: That file is not a BibTeX" in refused.text
     big = upload("huge.bib", b"@misc{k, title={x}}\n" + b"%" * 2_100_000, csrf_token=token)
-    assert big.status_code == 413
+    assert big.status_code == 413 and "That file is too large: this form takes at most 2 MB." in big.text
     with db.read_session() as session:
         assert session.execute(select(func.count()).select_from(Collection)).scalar_one() == 1
 

@@ -88,8 +88,13 @@ class GuardMiddleware:
         headers = dict(scope["headers"])
         declared = headers.get(b"content-length", b"0")
         limit = self.upload_limits.get(scope["path"], self.max_body_bytes)
+        too_large = (
+            f"That file is too large: this form takes at most {limit // 1_000_000} MB."
+            if scope["path"] in self.upload_limits
+            else "That request is too large."
+        )
         if not declared.isdigit() or int(declared) > limit:
-            await _refuse(scope, send, 413, "That request is too large.")
+            await _refuse(scope, send, 413, too_large)
             return
         try:
             body = await asyncio.wait_for(_read_body(receive, limit), self.body_timeout)
@@ -97,7 +102,7 @@ class GuardMiddleware:
             await _refuse(scope, send, 408, "The request body arrived too slowly; send it again.")
             return
         if body is None:
-            await _refuse(scope, send, 413, "That request is too large.")
+            await _refuse(scope, send, 413, too_large)
             return
         if _carries_nul("", body):
             await _refuse(scope, send, 400, NUL_MESSAGE)
