@@ -5,7 +5,6 @@ hf.co Daily Papers day and embedded arXiv snapshot records). Tokens are real per
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -21,9 +20,11 @@ from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 from mcp_types import CallToolResult
 from sqlalchemy import select
+from typer.testing import CliRunner
 
 from papertide.app import create_app
-from papertide.config import Settings
+from papertide.cli import app as cli
+from papertide.config import Settings, get_settings
 from papertide.db import Database
 from papertide.models import Paper, PaperEmbedding
 from papertide.services.accounts import create_user
@@ -276,13 +277,19 @@ def test_stdio_subprocess_serves_the_tools(settings: Settings, db: Database) -> 
     run(check)
 
 
-def test_stdio_refuses_a_bad_token_before_serving(tmp_path: Path) -> None:
-    """Once, on a fresh SQLite file: the token check does not depend on the backend, and a start costs seconds."""
-    bad = stdio_server(make_settings(f"sqlite:///{tmp_path / 'fresh.db'}", tmp_path), "pt_revoked-long-ago")
-    started = subprocess.run(
-        [bad.command, *bad.args], env=bad.env, input="", capture_output=True, text=True, timeout=60, check=False
-    )
-    assert started.returncode == 1 and "unknown or revoked" in started.stderr, started.stderr
+def test_stdio_refuses_a_bad_token_before_serving(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``papertide mcp`` with an unknown token stops with exit 1 and a message before it answers anything. Run in
+    this process, once, on a fresh SQLite file: the check does not depend on the backend, and a start costs seconds."""
+    env = cli_env(make_settings(f"sqlite:///{tmp_path / 'fresh.db'}", tmp_path), PAPERTIDE_SEMANTIC_SEARCH="false")
+    for key, value in env.items():
+        if key.startswith("PAPERTIDE_"):
+            monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    try:
+        started = CliRunner().invoke(cli, ["mcp", "--token", "pt_revoked-long-ago"])
+    finally:
+        get_settings.cache_clear()
+    assert started.exit_code == 1 and "unknown or revoked" in started.output, started.output
 
 
 def test_the_session_cookie_opens_nothing_over_mcp(app: FastAPI, db: Database) -> None:
