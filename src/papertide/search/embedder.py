@@ -29,8 +29,8 @@ from papertide.models import VECTOR_DIMENSIONS
 from papertide.search.model_files import ModelFiles, ModelFilesError, bundled_minilm, directory_model
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
-# Padded tokens per model call (16 abstracts of 256 tokens): ~120 MB of activations at most.
-TOKENS_PER_CALL = 4096
+# Padded tokens per model call (8 abstracts of 256 tokens): ~100 MB of activations at most.
+TOKENS_PER_CALL = 2048
 Precision = Literal["fp32", "int8"]
 
 
@@ -92,17 +92,14 @@ class TransformerEmbedder:
                 files = _model_files(self._model)
                 encoder: Encoder
                 if self.device == "cpu":
-                    from papertide.search.onnx_encoder import OnnxEncoder, build_graph
+                    from papertide.search.onnx_encoder import OnnxEncoder
 
-                    graph = build_graph(files.weights, files.shape, quantize=self._precision == "int8")
-                    files.weights.clear()  # before the session copies the graph: one copy of the model at a time
-                    encoder = OnnxEncoder(graph)
-                    del graph
+                    encoder = OnnxEncoder.of(files, quantize=self._precision == "int8")
                 else:
                     from papertide.search.torch_encoder import TorchEncoder
 
                     encoder = TorchEncoder(files, self.device)
-                    files.weights.clear()  # the tensors hold their own copy
+                files.weights.clear()  # the runtime holds its own copy
                 self._loaded = (files, encoder)
                 _release_free_memory()
             return self._loaded

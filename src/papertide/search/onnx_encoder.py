@@ -2,8 +2,10 @@
 from the model's weights (``search/model_files.py``), run by ONNX Runtime on the CPU.
 
 Nothing is exported with torch and nothing is downloaded: the graph is made with ``onnx.helper`` (embeddings, the
-encoder layers on ONNX Runtime's fused attention, GELU and layer-norm kernels, mean pooling, L2 normalisation), in
-memory, once per process (about a second). In float32 it computes what sentence-transformers computes from the same
+encoder layers on ONNX Runtime's fused attention, GELU and layer-norm kernels, mean pooling, L2 normalisation), once
+per process (about a second), into a temporary directory: the weights go straight from their arrays into a file
+beside the graph that ONNX Runtime reads, so loading peaks at ~250 MB instead of ~630 with the graph held as bytes
+(protobuf copies). In float32 it computes what sentence-transformers computes from the same
 weights (cosine 1.0000 to torch, tests/test_embedder_torch.py), so vectors made here and by the torch extra's CUDA
 backfill share a model name. ``quantize=True`` is the fast path for bulk CPU backfills: int8 matrix products
 (weights per output channel, activations quantized on the fly), about twice as fast, slightly different vectors,
@@ -12,23 +14,27 @@ hence a model name of its own and a measured quality cost (docs/search.md, bench
 
 from __future__ import annotations
 
-from typing import Any
+import tempfile
+from pathlib import Path
+from typing import Any, BinaryIO
 
 import numpy as np
 
 from papertide.search.model_files import BertShape, ModelFiles
 
 _MS = "com.microsoft"
+WEIGHTS_FILE = "encoder.weights"
 
 
 class _Graph:
     """Collects nodes and initializers; names are made unique by a counter."""
 
-    def __init__(self, weights: dict[str, np.ndarray], quantize: bool, initializers: Any) -> None:
+    def __init__(self, weights: dict[str, np.ndarray], quantize: bool, initializers: Any, data: BinaryIO) -> None:
         self.weights = weights
         self.quantize = quantize
         self.nodes: list[Any] = []
-        self.initializers = initializers  # the model's own list: one copy of the weights, not one per helper
+        self.initializers = initializers
+        self._data = data  # the weights file: written straight from the arrays, never copied into the protobuf
         self._count = 0
 
     def name(self, stem: str) -> str:
@@ -36,10 +42,23 @@ class _Graph:
         return f"{stem}_{self._count}"
 
     def constant(self, stem: str, value: np.ndarray) -> str:
-        from onnx import numpy_helper
+        from onnx import TensorProto, helper
 
         name = self.name(stem)
-        self.initializers.add().CopyFrom(numpy_helper.from_array(np.ascontiguousarray(value), name))
+        tensor = self.initializers.add()
+        tensor.name = name
+        tensor.data_type = helper.np_dtype_to_tensor_dtype(value.dtype)
+        tensor.dims.extend(value.shape)
+        if value.nbytes < 4096:  # axes and the like: shape inference reads them, so they stay in the graph
+            tensor.raw_data = np.ascontiguousarray(value).tobytes()
+            return name
+        offset = self._data.tell() + -self._data.tell() % 4096  # page-aligned, so the runtime may map it
+        self._data.seek(offset)
+        self._data.write(np.ascontiguousarray(value).tobytes())
+        tensor.data_location = TensorProto.EXTERNAL
+        for key, entry in (("location", WEIGHTS_FILE), ("offset", offset), ("length", value.nbytes)):
+            field = tensor.external_data.add()
+            field.key, field.value = key, str(entry)
         return name
 
     def weight(self, key: str) -> str:
@@ -68,8 +87,16 @@ class _Graph:
         return self.node("DynamicQuantizeMatMul", inputs, domain=_MS)
 
 
-def build_graph(weights: dict[str, np.ndarray], shape: BertShape, quantize: bool = False) -> bytes:
-    """The serialized ONNX model: (input_ids, attention_mask) int64 [batch, length] -> unit vectors [batch, hidden]."""
+def build_graph(weights: dict[str, np.ndarray], shape: BertShape, directory: Path, quantize: bool = False) -> Path:
+    """Write the ONNX model, (input_ids, attention_mask) int64 [batch, length] -> unit vectors [batch, hidden], into
+    ``directory`` (the graph, and its weights in a file beside it); returns the graph's path."""
+    with (directory / WEIGHTS_FILE).open("wb") as data:
+        return _write_graph(weights, shape, directory, quantize, data)
+
+
+def _write_graph(
+    weights: dict[str, np.ndarray], shape: BertShape, directory: Path, quantize: bool, data: BinaryIO
+) -> Path:
     from onnx import TensorProto, helper
 
     model = helper.make_model(
@@ -77,7 +104,7 @@ def build_graph(weights: dict[str, np.ndarray], shape: BertShape, quantize: bool
         opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid(_MS, 1)],
         producer_name="papertide",
     )
-    g = _Graph(weights, quantize, model.graph.initializer)
+    g = _Graph(weights, quantize, model.graph.initializer, data)
     ids, mask = "input_ids", "attention_mask"
     # Embeddings: words + positions 0..length-1 + token type 0 (single sentences), then LayerNorm.
     words = g.node("Gather", [g.weight("embeddings.word_embeddings.weight"), ids])
@@ -105,8 +132,9 @@ def build_graph(weights: dict[str, np.ndarray], shape: BertShape, quantize: bool
         ]
     )
     model.graph.output.append(helper.make_tensor_value_info(vectors, TensorProto.FLOAT, ["batch", shape.hidden]))
-    serialized: bytes = model.SerializeToString()
-    return serialized
+    path = directory / "encoder.onnx"
+    path.write_bytes(model.SerializeToString())
+    return path
 
 
 def _encoder_layer(g: _Graph, x: str, key_mask: str, prefix: str, shape: BertShape) -> str:
@@ -142,7 +170,7 @@ def _mean_pool(g: _Graph, x: str, mask: str) -> str:
 class OnnxEncoder:
     """A built graph (:func:`build_graph`) in an ONNX Runtime session; :meth:`run` is safe from many threads."""
 
-    def __init__(self, graph: bytes) -> None:
+    def __init__(self, graph: Path) -> None:
         import onnxruntime
 
         options = onnxruntime.SessionOptions()
@@ -150,11 +178,12 @@ class OnnxEncoder:
         # Without the arena a batch's activations go back to the allocator after the batch: a web process that
         # only embeds queries holds the weights and little else.
         options.enable_cpu_mem_arena = False
-        self._session = onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+        self._session = onnxruntime.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
 
     @classmethod
     def of(cls, files: ModelFiles, quantize: bool) -> OnnxEncoder:
-        return cls(build_graph(files.weights, files.shape, quantize))
+        with tempfile.TemporaryDirectory(prefix="papertide-encoder-") as directory:
+            return cls(build_graph(files.weights, files.shape, Path(directory), quantize))
 
     def run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Unit vectors for token ids and attention mask, both int64 [batch, length]."""
