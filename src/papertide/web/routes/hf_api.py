@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from papertide.arxiv_ids import InvalidArxivId, parse_arxiv_id
@@ -50,6 +51,20 @@ from papertide.web.pagecache import mark_public
 from papertide.web.security import SignedIn, enforce_rate_limit
 
 router = APIRouter(tags=["hf.co compatible"], responses=PROBLEMS)
+
+
+class HfError(BaseModel):
+    error: str
+
+
+HF_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {
+        "description": "hf.co's answer for a paper it does not have, `error` saying which (a path no route takes, "
+        "with a line break say, is papertide's problem+json)",
+        "model": HfError,
+        "content": {"application/problem+json": {}},
+    }
+}
 
 
 def _one_period(day: str | None, week: str | None, month: str | None) -> Period | None:
@@ -162,7 +177,11 @@ def _paper(session: Session, paper: PaperRef) -> PaperRow:
 ArxivId = Annotated[str, Path(max_length=300, description="An arXiv id in any form (2503.24322v2, an abs URL).")]
 
 
-@router.get("/api/arxiv/{arxiv_id:path}/repos", summary="What the paper links to: code, project page (hf.co shape)")
+@router.get(
+    "/api/arxiv/{arxiv_id:path}/repos",
+    summary="What the paper links to: code, project page (hf.co shape)",
+    responses=HF_NOT_FOUND,
+)
 def paper_repos(request: Request, arxiv_id: ArxivId, session: DbSession) -> Response:
     try:
         row = _paper(session, lookup_paper(session, arxiv_id))
@@ -171,7 +190,7 @@ def paper_repos(request: Request, arxiv_id: ArxivId, session: DbSession) -> Resp
     return mark_public(JSONResponse(hf_repos(row)), request)
 
 
-@router.get("/api/papers/{arxiv_id:path}", summary="One paper (hf.co shape)")
+@router.get("/api/papers/{arxiv_id:path}", summary="One paper (hf.co shape)", responses=HF_NOT_FOUND)
 def paper_info(request: Request, arxiv_id: ArxivId, session: DbSession) -> Response:
     try:
         row = _paper(session, lookup_paper(session, arxiv_id))
