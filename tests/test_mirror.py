@@ -8,7 +8,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -17,9 +17,10 @@ from sqlalchemy import func, insert, select
 from papertide.config import Settings
 from papertide.db import Database
 from papertide.models import FeaturedPaper, Paper, User, Vote
-from papertide.services.mirror import mirror_days
+from papertide.records import IngestCounts
+from papertide.services.mirror import REFRESH_DAYS, mirror_days, scheduled_range
 from papertide.services.papers import refresh_counters
-from papertide.services.source_status import source_states
+from papertide.services.source_status import record_run, source_states
 from papertide.sources.hf_mirror import HfMirrorClient
 from papertide.sources.http import PoliteClient
 from tests.replay_server import FakeClock, ReplayServer, Reply
@@ -208,3 +209,10 @@ def test_a_mirrored_paper_shows_hf_figures_and_its_ai_summary_as_hf_cos(
     card = client.get("/papers/date/2026-07-09.json").json()
     first = next(c for c in card["cards"] if c["arxiv_id"] == top["id"])
     assert (first["upvotes"], first["hf_upvotes"]) == (0, top["upvotes"])
+
+
+def test_the_schedule_backfills_first_then_rereads_the_last_days(db: Database) -> None:
+    today = date(2026, 7, 9)
+    assert scheduled_range(db, today, backfill_days=7) == (date(2026, 7, 3), today)
+    record_run(db, "hf_mirror", IngestCounts(added=3), started_at=datetime.now(UTC), cursor="2026-07-08")
+    assert scheduled_range(db, today, backfill_days=7) == (date(2026, 7, 8) - timedelta(days=REFRESH_DAYS), today)
