@@ -83,6 +83,12 @@ def test_listing_feeds_carry_the_papers_in_order(client: TestClient, featured: l
     assert set(ids_in(search)) == set(featured[1:])
 
 
+def test_an_imported_day_is_dated_by_its_day_not_by_the_import(client: TestClient, featured: list[str]) -> None:
+    feed = parsed(client, "/feeds/daily.rss")
+    assert feed.entries
+    assert {entry.published_parsed[:3] for entry in feed.entries} == {(DAY.year, DAY.month, DAY.day)}
+
+
 def test_trending_and_collection_feeds(client: TestClient, db: Database, featured: list[str]) -> None:
     with db.write_session() as session:  # trending needs recent featuring
         session.execute(update(FeaturedPaper).values(featured_on=date.today()))
