@@ -11,11 +11,14 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, insert, select
 
 from papertide.config import Settings
-from papertide.db import Database
+from papertide.db import Database, connect
+from papertide.jobs.ingest_requests import HfMirrorRequest
+from papertide.jobs.payloads import TaskArgumentError
 from papertide.models import FeaturedPaper, Paper, User, Vote
 from papertide.records import IngestCounts
 from papertide.services.mirror import REFRESH_DAYS, mirror_days, scheduled_range
@@ -23,6 +26,7 @@ from papertide.services.papers import refresh_counters
 from papertide.services.source_status import record_run, source_states
 from papertide.sources.hf_mirror import HfMirrorClient
 from papertide.sources.http import PoliteClient
+from tests.conftest import make_settings
 from tests.replay_server import FakeClock, ReplayServer, Reply
 from tests.test_ingest_cli import cli_env
 
@@ -161,22 +165,31 @@ def _ingest_hf(settings: Settings, server: ReplayServer, *args: str) -> subproce
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
 
 
-def test_ingest_hf_command_backfills_then_exits_3(
-    settings: Settings, server: ReplayServer, shared_data: Path, db: Database
-) -> None:
+def _embedded(tmp_path: Path) -> Settings:
+    """A SQLite file the command creates: exit codes are the CLI's, the backends' writes are tested above."""
+    return make_settings(f"sqlite:///{tmp_path / 'cli.db'}", tmp_path, keyword_engine="database")
+
+
+def test_ingest_hf_command_backfills_then_exits_3(server: ReplayServer, shared_data: Path, tmp_path: Path) -> None:
     serve_days(server, shared_data, *DAYS)
+    settings = _embedded(tmp_path)
     first = _ingest_hf(settings, server, "--since", DAYS[0], "--until", DAYS[1])
     assert first.returncode == 0, first.stdout + first.stderr
     assert "2 days" in first.stdout + first.stderr
     again = _ingest_hf(settings, server, "--since", DAYS[0], "--until", DAYS[1])
     assert again.returncode == 3, again.stdout + again.stderr
-    backwards = _ingest_hf(settings, server, "--since", DAYS[1], "--until", DAYS[0])
-    assert backwards.returncode == 1 and "after until" in backwards.stdout + backwards.stderr
+
+
+def test_a_backwards_range_is_refused() -> None:
+    with pytest.raises(TaskArgumentError, match="after until"):
+        HfMirrorRequest(since=date(2024, 1, 4), until=date(2024, 1, 3)).check()
 
 
 def test_demo_without_from_mirrors_daily_papers_and_lists_their_upvotes(
-    settings: Settings, server: ReplayServer, shared_data: Path, db: Database
+    server: ReplayServer, shared_data: Path, tmp_path: Path
 ) -> None:
+    """The demo is the embedded mode: one SQLite file."""
+    settings = _embedded(tmp_path)
     server.route("/api/daily_papers", Reply(body=shared_data / RECORDED))  # every day answers the recorded list
     search = shared_data / "fixtures" / "arxiv_api" / "api2026_search_testing_start0_max10.xml"
     server.route("/api/query", Reply(body=search))
@@ -185,9 +198,11 @@ def test_demo_without_from_mirrors_daily_papers_and_lists_their_upvotes(
     command = [sys.executable, "-m", "papertide", "demo", "--days", "2", "--no-serve"]
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+    db = connect(settings)
     with db.read_session() as session:
         upvotes = session.execute(select(Paper.hf_upvotes).where(Paper.hf_upvotes.is_not(None))).scalars().all()
         states = source_states(session)
+    db.dispose()
     assert sorted(upvotes, reverse=True) == [60, 39, 33, 18, 4, 4, 1]
     assert states["hf_mirror"].last_result == "added" and states["enrichment"].last_result is not None
     asked = [r.params.get("date") for r in server.requests if r.path == "/api/daily_papers"]

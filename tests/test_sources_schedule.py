@@ -25,7 +25,7 @@ from papertide.services.harvest import HarvestFailed, harvest_followed, oai_set
 from papertide.services.papers import upsert_papers
 from papertide.services.source_status import record_run, source_states
 from papertide.sources.arxiv_api import ArxivApiClient
-from papertide.sources.http import PoliteClient, SourceUnavailable
+from papertide.sources.http import PoliteClient, RateLimiter, SourceUnavailable
 from papertide.sources.oai import OaiClient
 from tests.replay_server import FakeClock, ReplayServer, Reply
 from tests.test_ingest_cli import run_cli
@@ -38,8 +38,10 @@ _OAI_NS = "{http://www.openarchives.org/OAI/2.0/}"
 
 @contextmanager
 def arxiv_clients(server: ReplayServer, clock: FakeClock) -> Iterator[tuple[OaiClient, ArxivApiClient]]:
-    oai_http = PoliteClient(f"{server.url}/oai2", min_interval=3.0, max_retries=1, clock=clock, sleep=clock.sleep)
-    api_http = PoliteClient(f"{server.url}/api/query", min_interval=3.0, max_retries=1, clock=clock, sleep=clock.sleep)
+    """OAI-PMH and the API of the stand-in, spaced together as ``sources.factory.arxiv_clients`` spaces arXiv's."""
+    limiter = RateLimiter(3.0, clock, clock.sleep)
+    oai_http = PoliteClient(f"{server.url}/oai2", max_retries=1, clock=clock, sleep=clock.sleep, limiter=limiter)
+    api_http = PoliteClient(f"{server.url}/api/query", max_retries=1, clock=clock, sleep=clock.sleep, limiter=limiter)
     with oai_http, api_http:
         yield OaiClient(oai_http), ArxivApiClient(api_http)
 
@@ -153,8 +155,8 @@ def test_a_harvest_killed_midway_resumes_to_the_same_rows(
     assert all(set(categories) & set(FOLLOWED) for categories in rows)  # other cs categories were left out
     assert (state.last_result, state.cursor, state.failures) == ("added", "2026-07-06", 0)
     assert state.last_error is not None  # yesterday's error stays visible
-    oai_times = [r.at for r in server.requests if r.path == "/oai2"]
-    assert all(b - a >= 3.0 for a, b in zip(oai_times, oai_times[1:], strict=False))  # spaced as arXiv asks
+    times = [r.at for r in server.requests]  # OAI-PMH and the API fallback alike: spaced as arXiv asks
+    assert all(b - a >= 3.0 for a, b in zip(times, times[1:], strict=False))
 
 
 def test_the_api_stands_in_when_oai_is_unreachable(

@@ -28,7 +28,7 @@ from papertide.services.digests import DigestBusy, send_digests
 from papertide.services.embeddings import embed_new_papers
 from papertide.services.enrichment import enrich_papers
 from papertide.services.harvest import harvest_followed
-from papertide.sources.factory import arxiv_client, oai_client
+from papertide.sources.factory import arxiv_client, arxiv_clients
 
 EMBED_PER_JOB = 2_000  # a job of a few minutes at most, so shutdown is quick; the next job takes the rest
 
@@ -100,7 +100,7 @@ def _harvest(context: JobContext, payload: Mapping[str, Any]) -> str:
     categories = context.settings.follow_categories.split()
     if not categories:
         return "no followed categories (PAPERTIDE_FOLLOW_CATEGORIES)"
-    with oai_client(context.settings) as oai, arxiv_client(context.settings) as api:
+    with arxiv_clients(context.settings) as (oai, api):
         report = harvest_followed(
             context.database, oai, api, categories, first_days=context.settings.harvest_first_days
         )

@@ -8,14 +8,17 @@ from contextlib import contextmanager
 from papertide.config import Settings
 from papertide.sources.arxiv_api import ArxivApiClient
 from papertide.sources.hf_mirror import HfMirrorClient
-from papertide.sources.http import PoliteClient
+from papertide.sources.http import PoliteClient, RateLimiter
 from papertide.sources.oai import OaiClient
 
 
-def polite_client(settings: Settings, base_url: str, *, min_interval: float | None = None) -> PoliteClient:
+def polite_client(
+    settings: Settings, base_url: str, *, min_interval: float | None = None, limiter: RateLimiter | None = None
+) -> PoliteClient:
     """A client of ``base_url`` spaced as arXiv asks, unless ``min_interval`` says otherwise (hf.co)."""
     return PoliteClient(
         base_url,
+        limiter=limiter,
         min_interval=settings.arxiv_min_interval if min_interval is None else min_interval,
         timeout=settings.http_timeout,
         max_retries=settings.http_max_retries,
@@ -34,6 +37,17 @@ def arxiv_client(settings: Settings) -> Iterator[ArxivApiClient]:
 def oai_client(settings: Settings) -> Iterator[OaiClient]:
     with polite_client(settings, settings.arxiv_oai_url) as http:
         yield OaiClient(http)
+
+
+@contextmanager
+def arxiv_clients(settings: Settings) -> Iterator[tuple[OaiClient, ArxivApiClient]]:
+    """OAI-PMH and the API together (a harvest that falls back), spaced as one client: both are export.arxiv.org."""
+    limiter = RateLimiter(settings.arxiv_min_interval)
+    with (
+        polite_client(settings, settings.arxiv_oai_url, limiter=limiter) as oai,
+        polite_client(settings, settings.arxiv_api_url, limiter=limiter) as api,
+    ):
+        yield OaiClient(oai), ArxivApiClient(api)
 
 
 @contextmanager

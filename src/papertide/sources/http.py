@@ -76,12 +76,14 @@ class PoliteClient:
         clock: Clock = time.monotonic,
         sleep: Sleep = time.sleep,
         transport: httpx.BaseTransport | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.base_url = base_url
         self.max_retries = max_retries
         self.backoff = backoff
         self._sleep = sleep
-        self._limiter = RateLimiter(min_interval, clock, sleep)
+        # Clients of one host (arXiv's API and OAI-PMH) pass one limiter, so their requests are spaced together.
+        self._limiter = limiter or RateLimiter(min_interval, clock, sleep)
         self._client = httpx.Client(
             timeout=timeout,
             headers={"User-Agent": user_agent},
