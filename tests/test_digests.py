@@ -104,6 +104,7 @@ def test_subscribe_confirm_receive_and_unsubscribe_in_one_click(
         html = digest.get_body(("html",)).get_content()  # type: ignore[union-attr]
         assert "Scaling O(n^2) attention with Týr for α-divergences" in text and "$" not in text
         assert text.index(ids[0]) < text.index(ids[1]) < text.index(ids[2])  # by upvotes
+        assert "50 upvotes on hf.co · 0 upvotes here" in text  # the two figures, each named
         assert f'href="http://testserver/papers/{ids[0]}"' in html and "prefers-color-scheme: dark" in html
         assert "New in cs.LG" in text and "Top papers" in text
         assert digest["Message-ID"] and digest["Date"] and digest["Subject"].startswith("papertide daily: ")
