@@ -224,6 +224,9 @@ def test_a_mirrored_paper_shows_hf_figures_and_its_ai_summary_as_hf_cos(
     card = client.get("/papers/date/2026-07-09.json").json()
     first = next(c for c in card["cards"] if c["arxiv_id"] == top["id"])
     assert (first["upvotes"], first["hf_upvotes"]) == (0, top["upvotes"])
+    feed = client.get("/feeds/daily.json").json()
+    item = next(i for i in feed["items"] if i["external_url"].endswith(top["id"]))
+    assert (item["_papertide"]["upvotes"], item["_papertide"]["hf_upvotes"]) == (0, top["upvotes"])
 
 
 def test_the_schedule_backfills_first_then_rereads_the_last_days(db: Database) -> None:

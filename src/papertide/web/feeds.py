@@ -178,7 +178,12 @@ def _json_feed(spec: FeedSpec, items: list[_Item], base_url: str) -> str:
                 "date_published": item.published.isoformat(),
                 "authors": [{"name": name} for name in item.authors],
                 "tags": item.categories,
-                "_papertide": {"upvotes": item.paper.upvotes, "comments": item.paper.comments},
+                "_papertide": {
+                    "upvotes": item.paper.upvotes,
+                    "comments": item.paper.comments,
+                    "hf_upvotes": item.paper.hf_upvotes,  # hf.co's figures, apart (docs/ranking.md)
+                    "hf_comments": item.paper.hf_comments,
+                },
             }
             for item in items
         ],
