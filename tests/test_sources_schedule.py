@@ -5,18 +5,20 @@ tick, a harvest killed midway resumed to the same rows, the API fallback, thin p
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from alembic import command
+from alembic.config import Config
 from fastapi.testclient import TestClient
 from lxml import etree
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from papertide.config import Settings
-from papertide.db import Database
+from papertide.db import Database, alembic_config
 from papertide.jobs.scheduler import enqueue_due, next_runs
 from papertide.models import Job, Paper
 from papertide.records import IngestCounts, PaperRecord
@@ -233,3 +235,47 @@ def test_sources_are_visible_on_the_admin_page_metrics_and_cli(
     assert shown.returncode == 0, shown.stderr
     table = " ".join(shown.stderr.split())
     assert "harvest" in table and "failed runs in a row" in table and "OAI-PMH" in table
+
+
+def _migrate(db: Database, step: Callable[[Config, str], None], revision: str) -> None:
+    with db.engine.begin() as connection:
+        config = alembic_config(str(db.engine.url.render_as_string(hide_password=False)))
+        config.attributes["connection"] = connection
+        step(config, revision)
+
+
+def test_migration_0011_moves_imported_counts_to_hf_figures_and_back(db: Database) -> None:
+    _migrate(db, command.downgrade, "0010")
+    with db.engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO papers (id, arxiv_id, title, authors, author_names, categories, versions, content_hash, "
+                "upvote_count, comment_count, hidden, created_at, modified_at) VALUES (1, '2401.00001', 'T', '[]', "
+                "'', '[]', '[]', 'x', 10, 2, false, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO featured_papers (paper_id, featured_on, imported_upvotes, imported_comments, created_at) "
+                "VALUES (1, '2024-01-01', 9, 2, CURRENT_TIMESTAMP)"
+            )
+        )
+        account = (
+            "INSERT INTO users (username, is_admin, is_active, created_at) "
+            "VALUES ('u', false, true, CURRENT_TIMESTAMP) RETURNING id"
+        )
+        user = connection.execute(text(account)).scalar_one()
+        vote = "INSERT INTO votes (user_id, paper_id, created_at) VALUES (:user, 1, CURRENT_TIMESTAMP)"
+        connection.execute(text(vote), {"user": user})
+    _migrate(db, command.upgrade, "head")
+    figures = "SELECT hf_upvotes, hf_comments, upvote_count, comment_count, enrichment FROM papers"
+    with db.engine.begin() as connection:
+        assert connection.execute(text(figures)).one() == (9, 2, 1, 0, "wanted")  # a title alone is thin
+    _migrate(db, command.downgrade, "0010")
+    with db.engine.begin() as connection:
+        back = (
+            "SELECT f.imported_upvotes, f.imported_comments, p.upvote_count "
+            "FROM papers p JOIN featured_papers f ON f.paper_id = p.id"
+        )
+        assert connection.execute(text(back)).one() == (9, 2, 10)
+    _migrate(db, command.upgrade, "head")

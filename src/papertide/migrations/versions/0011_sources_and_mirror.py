@@ -90,11 +90,7 @@ def downgrade() -> None:
         "UPDATE papers SET upvote_count = upvote_count + COALESCE(hf_upvotes, 0), "
         "comment_count = comment_count + COALESCE(hf_comments, 0)"
     )
-    with op.batch_alter_table("papers", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_papers_enrichment"))
-        batch_op.drop_column("enrichment_tried_at")
-        batch_op.drop_column("enrichment")
-        batch_op.drop_column("ai_keywords")
-        batch_op.drop_column("ai_summary")
-        batch_op.drop_column("hf_comments")
-        batch_op.drop_column("hf_upvotes")
+    # Plain DROP COLUMN (SQLite 3.35+ and PostgreSQL): a batch copy of ``papers`` would break the FTS5 view over it.
+    op.drop_index(op.f("ix_papers_enrichment"), table_name="papers")
+    for column in ("enrichment_tried_at", "enrichment", "ai_keywords", "ai_summary", "hf_comments", "hf_upvotes"):
+        op.execute(f"ALTER TABLE papers DROP COLUMN {column}")
