@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 import socket
 import time
+from pathlib import Path
 
 import pytest
 
+from papertide.config import Settings
+from papertide.sources.factory import host_limiter, polite_client
 from papertide.sources.http import PoliteClient, RateLimiter, SourceUnavailable
 from tests.replay_server import FakeClock, ReplayServer, Reply
 
@@ -114,3 +118,19 @@ def test_a_timeout_is_retried() -> None:
         assert client.get({}).content == b"on time"
     assert len(server.requests) == 2
     assert clock.sleeps[0] == 2.0
+
+
+def test_every_client_of_one_host_in_a_process_shares_its_spacing(tmp_path: Path, server: ReplayServer) -> None:
+    """An enrichment job, the next one and a harvest's API fallback each build a client: arXiv's spacing holds
+    between them too, not only within one client."""
+    settings = Settings(database_url="sqlite://", data_dir=tmp_path, arxiv_min_interval=0.2, http_backoff=0.0)
+    server.route("/api/query", Reply(200, b"<feed/>"))
+    server.route("/oai2", Reply(200, b"<OAI-PMH/>"))
+    starts = []
+    for path in ("/api/query", "/oai2", "/api/query"):
+        with polite_client(settings, f"{server.url}{path}") as http:
+            http.get({})
+            starts.append(time.monotonic())
+    assert min(later - earlier for earlier, later in itertools.pairwise(starts)) >= 0.19
+    assert host_limiter(f"{server.url}/x", 0.2) is host_limiter(f"{server.url}/y", 0.2)
+    assert host_limiter("https://huggingface.co/api", 0.2) is not host_limiter(f"{server.url}/y", 0.2)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import urlsplit
 
 from papertide.config import Settings
 from papertide.sources.arxiv_api import ArxivApiClient
@@ -11,15 +13,26 @@ from papertide.sources.hf_mirror import HfMirrorClient
 from papertide.sources.http import PoliteClient, RateLimiter
 from papertide.sources.oai import OaiClient
 
+_limiters: dict[tuple[str, float], RateLimiter] = {}
+_limiters_lock = threading.Lock()
 
-def polite_client(
-    settings: Settings, base_url: str, *, min_interval: float | None = None, limiter: RateLimiter | None = None
-) -> PoliteClient:
+
+def host_limiter(base_url: str, min_interval: float) -> RateLimiter:
+    """The one limiter of this process for a host: clients come and go with each job and request (the OAI-PMH
+    harvest and the API fallback, an enrichment job and the next, a submission), and arXiv asks for its spacing
+    between all of them, not just within one client."""
+    key = (urlsplit(base_url).netloc, min_interval)
+    with _limiters_lock:
+        return _limiters.setdefault(key, RateLimiter(min_interval))
+
+
+def polite_client(settings: Settings, base_url: str, *, min_interval: float | None = None) -> PoliteClient:
     """A client of ``base_url`` spaced as arXiv asks, unless ``min_interval`` says otherwise (hf.co)."""
+    interval = settings.arxiv_min_interval if min_interval is None else min_interval
     return PoliteClient(
         base_url,
-        limiter=limiter,
-        min_interval=settings.arxiv_min_interval if min_interval is None else min_interval,
+        limiter=host_limiter(base_url, interval),
+        min_interval=interval,
         timeout=settings.http_timeout,
         max_retries=settings.http_max_retries,
         backoff=settings.http_backoff,
@@ -41,11 +54,10 @@ def oai_client(settings: Settings) -> Iterator[OaiClient]:
 
 @contextmanager
 def arxiv_clients(settings: Settings) -> Iterator[tuple[OaiClient, ArxivApiClient]]:
-    """OAI-PMH and the API together (a harvest that falls back), spaced as one client: both are export.arxiv.org."""
-    limiter = RateLimiter(settings.arxiv_min_interval)
+    """OAI-PMH and the API together (a harvest that falls back): both are export.arxiv.org, one limiter."""
     with (
-        polite_client(settings, settings.arxiv_oai_url, limiter=limiter) as oai,
-        polite_client(settings, settings.arxiv_api_url, limiter=limiter) as api,
+        polite_client(settings, settings.arxiv_oai_url) as oai,
+        polite_client(settings, settings.arxiv_api_url) as api,
     ):
         yield OaiClient(oai), ArxivApiClient(api)
 
