@@ -107,6 +107,16 @@ def embed_report(count: int, precision: str) -> list[str]:
     ]
 
 
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, as systemd sends it; a job in hand may take a while to end under load, then SIGKILL."""
+    process.terminate()
+    try:
+        process.wait(120)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -165,8 +175,7 @@ def serve_report(searches: int) -> list[str]:
             httpx.get(f"http://127.0.0.1:{port}/search.json", params={"q": query}, timeout=60).raise_for_status()
         per_search = (time.perf_counter() - started) / len(queries) * 1000
         peak = _high_water_kb(process.pid) // 1024
-        process.terminate()
-        process.wait(30)
+        stop(process)
         lines.append(
             f"| `papertide serve`, shared corpus, jobs {jobs}, {len(queries)} searches | peak RSS {peak} MB "
             f"(ready: {idle} MB) | {per_search:.0f} ms per search | {load()} |"
@@ -187,8 +196,7 @@ def demo_report(seconds: float) -> list[str]:
         httpx.get(f"http://127.0.0.1:{port}/search.json", params={"q": "diffusion video"}, timeout=60)
         peak = max(peak, _high_water_kb(process.pid) // 1024)
         time.sleep(2)
-    process.terminate()
-    process.wait(30)
+    stop(process)
     status = papertide("embed", "--status", env=env).stderr.strip().splitlines()[-1]
     return [
         f"| `papertide demo --from hf-daily`, {seconds:.0f} s after loading ({loaded:.0f} s) | peak RSS {peak} MB "
