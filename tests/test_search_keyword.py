@@ -83,6 +83,11 @@ def test_split_words_stand_for_their_parts(corpus: Database) -> None:
     ]
 
 
+def test_lone_letters_and_digits_leave_the_alternatives() -> None:
+    assert plain_words(parse_query("k-means for I.B.M. phi-3 on 猫 x")) == [Term("means"), Term("phi"), Term("猫")]
+    assert plain_words(parse_query("x y")) == [Term("x"), Term("y")]  # nothing else left: kept
+
+
 def test_title_field_restricts_the_column(corpus: Database) -> None:
     in_title = ids(corpus, "title:benchmark")
     with corpus.read_session() as session:

@@ -21,6 +21,19 @@ def test_words_phrases_and_exclusions() -> None:
     assert query.natural_text == "diffusion video generation"
 
 
+def test_quotes_in_a_sentence_are_emphasis_not_a_requirement() -> None:
+    sentence = parse_query(
+        'when is a synchronization between two processes "type correct" in a message system -"survey"'
+    )
+    assert Term("type") in sentence.terms and Term("correct") in sentence.terms
+    assert not any(t.phrase and not t.negated for t in sentence.terms)
+    assert Term("survey", phrase=True, negated=True) in sentence.terms  # exclusions stay hard
+    fielded = parse_query('one two three four five six seven eight title:"type correct"')
+    assert Term("type correct", "title", phrase=True) in fielded.terms  # so do field phrases
+    short = parse_query('sparse "mixture of experts" routing')
+    assert Term("mixture of experts", phrase=True) in short.terms  # a few words and a phrase: still required
+
+
 def test_field_prefixes() -> None:
     query = parse_query('title:pruner author:"Ada Lovelace" abs:sparsity ti:"vision transformer"')
     assert query.terms == (

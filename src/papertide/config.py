@@ -169,7 +169,14 @@ class Settings(BaseSettings):
         0.7, gt=0, lt=1, description="The keyword list's share of the fusion; the semantic list gets the rest."
     )
     search_rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant: weight / (k + rank).")
-    vector_candidates: int = Field(100, ge=10, le=2000, description="Nearest neighbours fused into a search.")
+    search_title_only_weight: float = Field(
+        0.7,
+        ge=0,
+        le=1,
+        description="The share of its semantic score a paper known only by its title keeps in fusion: a title's "
+        "vector is less evidence than an abstract's (docs/search.md).",
+    )
+    vector_candidates: int = Field(200, ge=10, le=2000, description="Nearest neighbours fused into a search.")
 
     smtp_host: str = Field("", description="SMTP server for digests and confirmations; empty turns mail off.")
     smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port (587 STARTTLS, 465 TLS, 25 plain).")

@@ -8,13 +8,17 @@ which lists each paper came from:
 * ``rrf``, reciprocal rank fusion: sum over lists of weight / (k + rank), rank from 1 (Cormack et al., 2009;
   k = 60). Rank alone, so every list's first hit counts the same however weak it is.
 
+Both take per-paper factors on one list's contribution: a paper known only by its title keeps
+``title_only_weight`` of its semantic score, since a title's vector sits close to any short query on its topic
+(on the described-paper benchmark, 55 % of the featured papers have no abstract).
+
 bench/search_quality.py measures both; bench/RESULTS.md has the figures that chose the default. :class:`Fusion`
 holds the settings that choose the method and weights, read once when the search engine is built.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -23,6 +27,7 @@ from papertide.search.retrieval import Hit
 
 FusionMethod = Literal["convex", "rrf"]
 Fused = tuple[list[Hit], dict[int, tuple[str, ...]]]
+Factors = Mapping[str, Mapping[int, float]]  # list name -> paper id -> multiplier of that list's contribution
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,34 +38,50 @@ class Fusion:
     keyword_weight: float  # the keyword list's share; the semantic list gets the rest
     rrf_k: int
     vector_candidates: int
+    title_only_weight: float = 1.0  # the share of its semantic score a paper without an abstract keeps
 
     @classmethod
     def of(cls, settings: Settings) -> Fusion:
         return cls(
-            settings.search_fusion, settings.search_keyword_weight, settings.search_rrf_k, settings.vector_candidates
+            settings.search_fusion,
+            settings.search_keyword_weight,
+            settings.search_rrf_k,
+            settings.vector_candidates,
+            settings.search_title_only_weight,
         )
 
-    def fuse(self, keyword: Sequence[Hit], semantic: Sequence[Hit]) -> Fused:
+    def fuse(self, keyword: Sequence[Hit], semantic: Sequence[Hit], title_only: Collection[int] = ()) -> Fused:
+        """``title_only``: the semantic hits known by their title alone, whose semantic score is discounted."""
         weights = {"keyword": self.keyword_weight, "semantic": 1.0 - self.keyword_weight}
-        return fuse({"keyword": keyword, "semantic": semantic}, self.method, weights, k=self.rrf_k)
+        factors = {"semantic": dict.fromkeys(title_only, self.title_only_weight)}
+        return fuse({"keyword": keyword, "semantic": semantic}, self.method, weights, k=self.rrf_k, factors=factors)
 
 
-def fuse(ranked: Mapping[str, Sequence[Hit]], method: FusionMethod, weights: Mapping[str, float], k: int = 60) -> Fused:
+def fuse(
+    ranked: Mapping[str, Sequence[Hit]],
+    method: FusionMethod,
+    weights: Mapping[str, float],
+    k: int = 60,
+    factors: Factors | None = None,
+) -> Fused:
     if method == "rrf":
-        return reciprocal_rank_fusion(ranked, k, weights)
-    return convex_fusion(ranked, weights)
+        return reciprocal_rank_fusion(ranked, k, weights, factors)
+    return convex_fusion(ranked, weights, factors)
 
 
-def convex_fusion(ranked: Mapping[str, Sequence[Hit]], weights: Mapping[str, float] | None = None) -> Fused:
+def convex_fusion(
+    ranked: Mapping[str, Sequence[Hit]], weights: Mapping[str, float] | None = None, factors: Factors | None = None
+) -> Fused:
     scores: dict[int, float] = {}
     for name, hits in ranked.items():
         if not hits:
             continue
-        weight = (weights or {}).get(name, 1.0)
+        weight, factor = (weights or {}).get(name, 1.0), (factors or {}).get(name, {})
         low, high = min(h.score for h in hits), max(h.score for h in hits)
         for hit in hits:
             normalised = (hit.score - low) / (high - low) if high > low else 1.0
-            scores[hit.paper_id] = scores.get(hit.paper_id, 0.0) + weight * normalised
+            contribution = weight * factor.get(hit.paper_id, 1.0) * normalised
+            scores[hit.paper_id] = scores.get(hit.paper_id, 0.0) + contribution
     return _ordered(ranked, scores)
 
 
@@ -76,12 +97,16 @@ def _ordered(ranked: Mapping[str, Sequence[Hit]], scores: dict[int, float]) -> F
 
 
 def reciprocal_rank_fusion(
-    ranked: Mapping[str, Sequence[Hit]], k: int = 60, weights: Mapping[str, float] | None = None
+    ranked: Mapping[str, Sequence[Hit]],
+    k: int = 60,
+    weights: Mapping[str, float] | None = None,
+    factors: Factors | None = None,
 ) -> Fused:
     """The fused list, best first (ties by first appearance), and which named lists each paper came from."""
     scores: dict[int, float] = {}
     for name, hits in ranked.items():
-        weight = (weights or {}).get(name, 1.0)
+        weight, factor = (weights or {}).get(name, 1.0), (factors or {}).get(name, {})
         for rank, hit in enumerate(hits, start=1):
-            scores[hit.paper_id] = scores.get(hit.paper_id, 0.0) + weight / (k + rank)
+            contribution = weight * factor.get(hit.paper_id, 1.0) / (k + rank)
+            scores[hit.paper_id] = scores.get(hit.paper_id, 0.0) + contribution
     return _ordered(ranked, scores)

@@ -23,6 +23,7 @@ from papertide.arxiv_ids import try_parse_arxiv_id
 
 MAX_QUERY_CHARS = 1_000
 MAX_TERMS = 32
+SENTENCE_WORDS = 8  # plain words from which a query reads as a sentence (quotes become emphasis)
 Field = Literal["title", "author", "abstract"]
 _FIELDS: dict[str, Field] = {
     "title": "title",
@@ -101,7 +102,24 @@ def parse_query(text: str) -> SearchQuery:
     if len(query.terms) > MAX_TERMS:
         warnings.append(f"Only the first {MAX_TERMS} words were used.")
         query = replace(query, terms=query.terms[:MAX_TERMS])
-    return replace(query, warnings=tuple(warnings))
+    return replace(_quotes_as_emphasis(query), warnings=tuple(warnings))
+
+
+def _quotes_as_emphasis(query: SearchQuery) -> SearchQuery:
+    """In a sentence (``SENTENCE_WORDS`` plain words or more), unfielded quotes are emphasis, not a requirement:
+    a description or pasted abstract that quotes a term ('systems that are "type correct"') should still find
+    papers wording it otherwise. Their words join the alternatives; excluded and fielded phrases stay hard.
+    Requiring such phrases left CACM queries without their relevant documents (bench/RESULTS.md)."""
+    plain = [t for t in query.terms if not (t.phrase or t.field or t.negated)]
+    if len(plain) < SENTENCE_WORDS:
+        return query
+    terms: list[Term] = []
+    for term in query.terms:
+        if term.phrase and term.field is None and not term.negated:
+            terms.extend(Term(word) for word in term.text.split())
+        else:
+            terms.append(term)
+    return replace(query, terms=tuple(terms))
 
 
 def _apply(query: SearchQuery, match: re.Match[str], warnings: list[str]) -> SearchQuery:

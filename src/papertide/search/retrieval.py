@@ -91,9 +91,19 @@ STOP_WORDS = frozenset(
 
 
 def content_words(terms: list[Term]) -> list[Term]:
-    """The plain words that carry meaning; all of them when every word is a function word ("to be or not")."""
-    kept = [t for t in terms if t.prefix or t.text.lower() not in STOP_WORDS]
+    """The plain words that carry meaning; all of them when every word is a function word ("to be or not").
+
+    A lone ASCII letter or digit is dropped too: it comes from initials and split words ("I.B.M.", "k-means",
+    "Phi-3"), and a letter rare in the corpus gets a high IDF for matching nothing the query meant. Dropping them
+    is what took tantivy from below bm25s (which keeps only tokens of two or more characters) to above it on CACM
+    (bench/RESULTS.md)."""
+    kept = [
+        t for t in terms if t.prefix or (t.text.lower() not in STOP_WORDS and not _LONE_CHARACTER.fullmatch(t.text))
+    ]
     return kept or terms
+
+
+_LONE_CHARACTER = re.compile(r"[A-Za-z0-9]")
 
 
 _WORD_PART = re.compile(r"[^\W_]+")  # what every engine's tokenizer keeps: runs of letters and digits

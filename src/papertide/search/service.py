@@ -132,7 +132,18 @@ class Hybrid:
         vector_where = and_(where, keyword.constraint(query))
         finish = self.semantic.search_ahead(session, query.natural_text, self.fusion.vector_candidates, vector_where)
         keyword_hits = keyword.search(session, query, where, CANDIDATES)
-        return self.fusion.fuse(keyword_hits, finish())
+        semantic_hits = finish()
+        return self.fusion.fuse(keyword_hits, semantic_hits, _title_only(session, semantic_hits))
+
+
+def _title_only(session: Session, hits: list[Hit]) -> set[int]:
+    """The hits whose paper has no abstract: their vector was made from the title alone."""
+    if not hits:
+        return set()
+    ids = [hit.paper_id for hit in hits]
+    return set(
+        session.execute(select(Paper.id).where(among(session, Paper.id, ids), Paper.abstract.is_(None))).scalars()
+    )
 
 
 @dataclass(frozen=True, slots=True)
