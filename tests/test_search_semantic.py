@@ -115,7 +115,10 @@ def test_hybrid_search_fuses_and_says_why(corpus: Database, semantic: Semantic) 
         keyword_only = SearchEngine.of(semantic.settings).search(
             session, parse_query("grasping occluded"), SearchOptions(limit=50)
         )
-        engine = SearchEngine.of(semantic.settings, semantic)
+        # 50 neighbours: a fifth of this 250-paper corpus. The default 200 would be most of it, so every keyword hit
+        # would also be a "neighbour" and the semantic list would say little (on 13,000 papers 200 is 1.5 %).
+        small = semantic.settings.model_copy(update={"vector_candidates": 50})
+        engine = SearchEngine.of(small, semantic)
         hybrid = engine.search(session, parse_query("grasping occluded"), SearchOptions(limit=50))
         paraphrase = engine.search(session, parse_query("robot hand picking up hidden things"), SearchOptions())
     top = {row.arxiv_id: row.id for row in hybrid.rows[:2]}
