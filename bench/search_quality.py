@@ -376,13 +376,13 @@ def main() -> None:
         "--vectors-from",
         metavar="MODEL",
         help="store the cached vectors of MODEL (e.g. all-MiniLM-L6-v2, the torch checkpoint, cosine ~0.9995 to "
-        "the bundled /w8 weights) as the configured model's instead of embedding; query vectors still come from "
-        "the configured model",
+        "the bundled /w8 weights) as the configured model's instead of embedding (implies --embed cached); query "
+        "vectors still come from the configured model",
     )
     args = parser.parse_args()
     global VECTORS_FROM
     VECTORS_FROM = args.vectors_from
-    cached_only = args.embed == "cached"
+    cached_only = args.embed == "cached" or args.vectors_from is not None  # never file new vectors under MODEL
     tables = {
         "cacm": lambda: run_cacm(cached_only),
         "known-item": lambda: run_known_item(args.samples, cached_only),
