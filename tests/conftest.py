@@ -28,6 +28,7 @@ from papertide.app import create_app
 from papertide.config import Settings
 from papertide.db import Database, connect, upgrade
 from papertide.search.embedder import Embedder, load_embedder
+from papertide.search.semantic import Semantic, open_semantic
 from tests.pg import PostgresCluster
 from tests.replay_server import FakeClock, ReplayServer
 from tests.smtp_sink import SmtpSink
@@ -215,6 +216,15 @@ class MemoEmbedder:
 @pytest.fixture(scope="session")
 def embedder() -> MemoEmbedder:
     return MemoEmbedder(load_embedder())
+
+
+@pytest.fixture
+def semantic(settings: Settings, embedder: MemoEmbedder) -> Iterator[Semantic]:
+    """The semantic side over the test database, with the real model."""
+    opened = open_semantic(settings, embedder)
+    assert opened is not None
+    yield opened
+    opened.close()
 
 
 EMBEDDED_LINES = 250

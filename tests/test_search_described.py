@@ -3,8 +3,6 @@ real model, and a paper known only by its title has its vector discounted in fus
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy import update
 
@@ -14,20 +12,11 @@ from papertide.models import Paper
 from papertide.search.fusion import Fusion
 from papertide.search.query import parse_query
 from papertide.search.retrieval import Hit
-from papertide.search.semantic import Semantic, open_semantic
+from papertide.search.semantic import Semantic
 from papertide.search.service import SearchEngine, SearchOptions
-from tests.conftest import MemoEmbedder
 
 UNDERWATER = "2503.11893"  # "UStyle: Waterbody Style Transfer of Underwater Scenes by Depth-Guided Feature Synthesis"
 LAZY = "2503.12450"  # "LazyMAR: Accelerating Masked Autoregressive Models via Feature Caching"
-
-
-@pytest.fixture
-def semantic(settings: Settings, embedder: MemoEmbedder) -> Iterator[Semantic]:
-    opened = open_semantic(settings, embedder)
-    assert opened is not None
-    yield opened
-    opened.close()
 
 
 def top(db: Database, engine: SearchEngine, text: str, limit: int = 3) -> list[str]:

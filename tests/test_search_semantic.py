@@ -34,14 +34,6 @@ GRASPING = "2503.12549"  # "Grasping Partially Occluded Objects Using Autoencode
 
 
 @pytest.fixture
-def semantic(settings: Settings, embedder: MemoEmbedder) -> Iterator[Semantic]:
-    opened = open_semantic(settings, embedder)
-    assert opened is not None
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
 def corpus(embedded_corpus: Database) -> Database:
     return embedded_corpus
 
