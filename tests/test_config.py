@@ -56,3 +56,17 @@ def test_cli_prints_one_line_not_a_traceback() -> None:
 def test_default_database_lives_in_the_data_dir(tmp_path: object) -> None:
     settings = Settings(data_dir="somewhere")  # type: ignore[arg-type]
     assert settings.resolved_database_url == "sqlite:///somewhere/papertide.db" and settings.is_sqlite
+
+
+def test_sqlite_page_cache_follows_the_setting(tmp_path: object) -> None:
+    """Each pooled SQLite connection keeps PAPERTIDE_SQLITE_CACHE_MB of pages (8 by default: the OS page cache
+    serves the rest to every process, and a web process's memory stays small)."""
+    from sqlalchemy import text
+
+    from papertide.db import connect
+
+    for settings, expected in ((Settings(data_dir=tmp_path), 8), (Settings(data_dir=tmp_path, sqlite_cache_mb=64), 64)):
+        database = connect(settings)
+        with database.read_session() as session:
+            assert session.execute(text("PRAGMA cache_size")).scalar() == -expected * 1024
+        database.dispose()

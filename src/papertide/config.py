@@ -40,6 +40,13 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = Field(
         10_000, ge=0, description="How long a SQLite writer waits for the lock before failing."
     )
+    sqlite_cache_mb: int = Field(
+        8,
+        ge=1,
+        le=4096,
+        description="SQLite's own page cache per connection, in MB (the OS page cache holds the rest for every "
+        "process; docs/deployment.md).",
+    )
     db_pool_size: int = Field(
         10,
         ge=1,
