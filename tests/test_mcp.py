@@ -5,6 +5,7 @@ hf.co Daily Papers day and embedded arXiv snapshot records). Tokens are real per
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -330,3 +331,52 @@ def test_writes_count_against_the_api_write_limit(settings: Settings, db: Databa
 
     with serving(create_app(limited)) as url:
         anyio.run(check, url)
+
+
+def test_the_sdk_loads_with_the_first_mcp_request(tmp_path: Path) -> None:
+    """A web process pays for the SDK (~25 MB) only once an assistant connects: building and starting the app
+    imports none of it; the first request to /mcp does, and is answered."""
+    program = f"""
+import sys
+from fastapi.testclient import TestClient
+from papertide.app import create_app
+from papertide.config import Settings
+from papertide.db import connect, upgrade
+settings = Settings(data_dir={str(tmp_path)!r}, semantic_search=False, jobs_interval_seconds=0)
+upgrade(connect(settings))
+with TestClient(create_app(settings)) as client:
+    assert client.get("/healthz").status_code == 200
+    print("before", "mcp" in sys.modules)
+    message = {{"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {{}}}}
+    headers = {{"Accept": "application/json, text/event-stream"}}
+    response = client.post("/mcp", json=message, headers=headers)
+    print("after", "mcp" in sys.modules, response.status_code, len(response.json()["result"]["tools"]))
+"""
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == ["before False", f"after True 200 {len(TOOLS)}"]
+
+
+def test_a_server_that_fails_to_build_answers_errors_not_hangs() -> None:
+    """If building the server fails (a broken install), each MCP request fails at once with the cause, and the
+    app still stops cleanly."""
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+
+    from papertide.mcpserver.endpoint import LazyHttpEndpoint
+
+    def broken() -> Any:
+        raise ImportError("mcp is missing: pip install papertide")
+
+    endpoint = LazyHttpEndpoint(broken)
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        async with endpoint.running():
+            yield
+
+    app = Starlette(routes=[Route("/mcp", endpoint, methods=["POST"])], lifespan=lifespan)
+    with TestClient(app, raise_server_exceptions=True) as client:
+        for _ in range(2):
+            with pytest.raises(ImportError, match="pip install papertide"):
+                client.post("/mcp", json={})

@@ -22,7 +22,7 @@ from papertide import __version__
 from papertide.config import DEV_SECRET, Settings, get_settings
 from papertide.db import connect
 from papertide.jobs.scheduler import JobRunner
-from papertide.mcpserver import Toolbox, build_server, http_endpoint
+from papertide.mcpserver import mcp_endpoint as make_mcp_endpoint
 from papertide.search.semantic import open_semantic
 from papertide.search.service import SearchEngine
 from papertide.services.sessions import SESSION_DAYS
@@ -68,7 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     database = connect(settings)
     semantic = open_semantic(settings)
     engine = SearchEngine.of(settings, semantic)
-    mcp_endpoint = http_endpoint(build_server(Toolbox(database, settings, engine)))
+    mcp_endpoint = make_mcp_endpoint(database, settings, engine)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -34,7 +34,8 @@ def mcp(
     """Serve papertide's MCP tools over stdio (for Claude Desktop, Cursor and other MCP clients)."""
     from mcp.server.mcpserver.exceptions import ToolError
 
-    from papertide.mcpserver import Toolbox, serve_stdio
+    from papertide.mcpserver.server import serve_stdio
+    from papertide.mcpserver.tools import Toolbox
 
     settings = get_settings()
     semantic = open_semantic(settings)

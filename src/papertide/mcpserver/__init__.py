@@ -7,7 +7,6 @@ and ``services`` as the routes do and never imports ``web/``. ``papertide mcp`` 
 tools and the resource, ``tools.py`` holds their bodies, ``results.py`` their answers, ``caller.py`` the tokens.
 """
 
-from papertide.mcpserver.server import build_server, http_endpoint, serve_stdio
-from papertide.mcpserver.tools import Toolbox
+from papertide.mcpserver.endpoint import mcp_endpoint
 
-__all__ = ["Toolbox", "build_server", "http_endpoint", "serve_stdio"]
+__all__ = ["mcp_endpoint"]

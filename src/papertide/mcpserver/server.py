@@ -3,7 +3,7 @@
 :func:`build_server` registers the tools — each with a JSON schema from its annotated arguments and a description
 an assistant can act on — and the ``papertide://papers/{arxiv_id}`` resource (the paper's Markdown). The same
 server runs over stdio (``papertide mcp``, :func:`serve_stdio`) and over Streamable HTTP inside the web app
-(:func:`http_endpoint`, mounted at ``/mcp`` by the app factory). HTTP is stateless with JSON answers: every
+(``endpoint.py``, mounted at ``/mcp`` by the app factory). HTTP is stateless with JSON answers: every
 request carries its own token, so any web process answers any request, as for the API.
 
 Arguments are named alike across tools: ``query`` (words or a text), ``arxiv_id`` (a paper in any id or URL
@@ -12,15 +12,11 @@ form), ``limit``, ``date``/``week``/``month``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
-from contextlib import asynccontextmanager
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
-from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
-from mcp.server.transport_security import TransportSecuritySettings
 from mcp_types import ToolAnnotations
 from pydantic import Field
 
@@ -51,9 +47,6 @@ Limit = Annotated[int, Field(ge=1, le=50, description="At most this many papers 
 Day = Annotated[str | None, Field(pattern=r"^\d{4}-\d{2}-\d{2}$", description="A day, YYYY-MM-DD (e.g. 2026-07-09).")]
 Week = Annotated[str | None, Field(pattern=r"^\d{4}-W\d{2}$", description="An ISO week, YYYY-Www (e.g. 2026-W28).")]
 Month = Annotated[str | None, Field(pattern=r"^\d{4}-\d{2}$", description="A month, YYYY-MM (e.g. 2026-07).")]
-Message = MutableMapping[str, Any]  # ASGI's types, written out: the web layer alone imports Starlette
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 READS = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 WRITES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 
@@ -182,46 +175,6 @@ def build_server(box: Toolbox, *, stdio_token: str | None = None) -> MCPServer:
             raise ResourceError(str(error)) from error
 
     return server
-
-
-class HttpEndpoint:
-    """The ASGI endpoint answering MCP's Streamable HTTP for a server. The SDK's session manager runs once, while
-    an app may start more than once (a test client, then a live server), so each start of the app runs a fresh
-    one (:meth:`running`); requests go to the one started last, and before any start they are answered 503."""
-
-    def __init__(self, server: MCPServer) -> None:
-        self.server = server
-        self._running: list[StreamableHTTPSessionManager] = []
-
-    @asynccontextmanager
-    async def running(self) -> AsyncIterator[None]:
-        # DNS-rebinding checks are off on purpose: the endpoint trusts no cookie and no network position, only the
-        # bearer token each request carries, so a rebound page gains nothing it could not fetch itself.
-        self.server.streamable_http_app(
-            stateless_http=True,
-            json_response=True,
-            transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
-        )
-        manager = self.server.session_manager
-        async with manager.run():
-            self._running.append(manager)
-            try:
-                yield
-            finally:
-                self._running.remove(manager)
-
-    async def __call__(self, scope: Message, receive: Receive, send: Send) -> None:
-        if not self._running:
-            headers = [(b"content-type", b"text/plain; charset=utf-8")]
-            await send({"type": "http.response.start", "status": 503, "headers": headers})
-            await send({"type": "http.response.body", "body": b"The MCP endpoint starts with the app."})
-            return
-        await self._running[-1].handle_request(scope, receive, send)
-
-
-def http_endpoint(server: MCPServer) -> HttpEndpoint:
-    """``server`` over Streamable HTTP, stateless with JSON answers; run ``endpoint.running()`` around the app."""
-    return HttpEndpoint(server)
 
 
 def serve_stdio(box: Toolbox, token: str | None) -> None:
