@@ -100,6 +100,7 @@ class TransformerEmbedder:
 
                     encoder = TorchEncoder(files, self.device)
                 files.weights.clear()  # the runtime holds its own copy
+                files.scaled_rows.clear()
                 self._loaded = (files, encoder)
                 _release_free_memory()
             return self._loaded

