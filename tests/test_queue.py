@@ -163,22 +163,27 @@ def _papers(db: Database) -> tuple[int, int]:
     return papers, distinct
 
 
+# Killed after 4 committed batches of 50: the 20 left take a second or more, the poll 20 ms, so the kill lands mid-job.
+KILLED_JOB_LINES = 1_200
+KILLED_JOB_AFTER = 200
+
+
 def test_a_worker_killed_mid_ingest_is_completed_by_another(
     settings: Settings, db: Database, shared_data: Path, tmp_path: Path
 ) -> None:
-    subset = snapshot_subset(shared_data, tmp_path / "subset.jsonl", 3_000)
+    subset = snapshot_subset(shared_data, tmp_path / "subset.jsonl", KILLED_JOB_LINES)
     expected = {json.loads(line)["id"] for line in subset.read_text().splitlines()}
     assert run_cli(settings, "ingest", "snapshot", str(subset), "--queue").returncode == 0
     env = cli_env(settings, PAPERTIDE_INGEST_BATCH_SIZE="50", PAPERTIDE_JOBS_LEASE_SECONDS="2")
     command = [sys.executable, "-m", "papertide", "worker", "--burst"]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
-    while _papers(db)[0] < 500 and time.monotonic() < deadline and process.poll() is None:
+    while _papers(db)[0] < KILLED_JOB_AFTER and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.02)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     killed_at = _papers(db)[0]
-    assert 500 <= killed_at < len(expected), f"the worker was not killed half way ({killed_at} papers)"
+    assert KILLED_JOB_AFTER <= killed_at < len(expected), f"the worker was not killed half way ({killed_at} papers)"
     time.sleep(2.2)  # its lease lapses
     rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180, check=False)
     assert rerun.returncode == 0, rerun.stderr
