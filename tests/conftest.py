@@ -7,6 +7,8 @@ PostgreSQL that cannot start fails the tests that need it: nothing is skipped fo
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import itertools
 import os
 import shutil
@@ -198,24 +200,42 @@ def server(clock: FakeClock) -> Iterator[ReplayServer]:
 
 
 class MemoEmbedder:
-    """The real default model, remembering what it encoded: both backends embed the same papers once."""
+    """The real default model, remembering what it encoded: both backends embed the same papers once, and so do the
+    xdist workers, through ``shared`` (a folder of this test run): one embeds, the others wait for it and read."""
 
-    def __init__(self, inner: Embedder) -> None:
+    def __init__(self, inner: Embedder, shared: Path) -> None:
         self.inner = inner
         self.name = inner.name
         self.dimensions = inner.dimensions
         self.memory: dict[str, np.ndarray] = {}
+        self.shared = shared
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         missing = [t for t in dict.fromkeys(texts) if t not in self.memory]
         if missing:
-            self.memory.update(zip(missing, self.inner.encode(missing), strict=True))
+            self._recall_or_encode(missing)
         return np.vstack([self.memory[t] for t in texts]) if texts else np.zeros((0, self.dimensions), np.float32)
+
+    def _recall_or_encode(self, texts: list[str]) -> None:
+        files = {text: self.shared / f"{hashlib.sha256(text.encode()).hexdigest()}.npy" for text in texts}
+        with (self.shared / "lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            self.memory.update((text, np.load(file)) for text, file in files.items() if file.exists())
+            missing = [text for text in texts if text not in self.memory]
+            if missing:
+                self.memory.update(zip(missing, self.inner.encode(missing), strict=True))
+                for text in missing:
+                    np.save(files[text], self.memory[text])
 
 
 @pytest.fixture(scope="session")
-def embedder() -> MemoEmbedder:
-    return MemoEmbedder(load_embedder())
+def embedder(tmp_path_factory: pytest.TempPathFactory) -> MemoEmbedder:
+    # The xdist workers' bases sit in one folder made for this run (a run without them has its base alone), so the
+    # vectors never outlive the run, and the code, that made them.
+    base = tmp_path_factory.getbasetemp()
+    shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "embedder-vectors"
+    shared.mkdir(exist_ok=True)
+    return MemoEmbedder(load_embedder(), shared)
 
 
 @pytest.fixture
