@@ -21,6 +21,7 @@ from papertide.config import Settings
 from papertide.db import Database, connect
 from papertide.jobs.queue import enqueue
 from papertide.models import Paper
+from papertide.services.ingest import ingest_snapshot
 from papertide.services.papers import upsert_papers
 from tests.conftest import _admin_execute, fresh_database, make_settings
 from tests.factories import make_paper_record
@@ -112,10 +113,7 @@ def _count(database: Database) -> int:
 def test_a_backup_taken_while_papertide_writes_restores_elsewhere(
     request: pytest.FixtureRequest, settings: Settings, db: Database, shared_data: Path, tmp_path: Path
 ) -> None:
-    assert (
-        run_cli(settings, "ingest", "snapshot", str(snapshot_subset(shared_data, tmp_path / "s.jsonl", 300))).returncode
-        == 0
-    )
+    ingest_snapshot(db, snapshot_subset(shared_data, tmp_path / "s.jsonl", 300))  # the command: test_ingest_cli
     stop = threading.Event()
 
     def keep_writing() -> None:
