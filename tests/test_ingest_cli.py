@@ -235,7 +235,7 @@ def test_killed_ingest_resumes_to_the_same_database(
     )
     assert resumed.returncode == 0, resumed.stderr
 
-    ingest_snapshot(second_database, path, batch_size=KILLED_BATCH)  # the same file, never interrupted
+    ingest_snapshot(second_database, path)  # the same file, never interrupted, in batches of another size
     assert paper_count(db) == paper_count(second_database) == KILLED_LINES
     assert content_hashes(db) == content_hashes(second_database)
     with db.read_session() as session:
