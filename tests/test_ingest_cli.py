@@ -199,9 +199,9 @@ def test_reingest_is_a_no_op_with_exit_code_3(
     assert content_hashes(db) == before
 
 
-# Killed after 5 of 30 committed batches: the 25 left take seconds, the poll 50 ms, so the kill lands mid-file.
+# Killed after 2 of 12 committed batches: the 10 left take seconds, the poll 50 ms, so the kill lands mid-file.
 KILLED_LINES = 3_000
-KILLED_BATCH = 100
+KILLED_BATCH = 250
 KILLED_AFTER = 500
 
 
