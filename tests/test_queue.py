@@ -163,8 +163,9 @@ def _papers(db: Database) -> tuple[int, int]:
     return papers, distinct
 
 
-# Killed after 4 committed batches of 50: the 20 left take a second or more, the poll 20 ms, so the kill lands mid-job.
+# Killed after 2 committed batches of 100: the 10 left take a second or more, the poll 20 ms, so the kill lands mid-job.
 KILLED_JOB_LINES = 1_200
+KILLED_JOB_BATCH = 100
 KILLED_JOB_AFTER = 200
 
 
@@ -174,7 +175,7 @@ def test_a_worker_killed_mid_ingest_is_completed_by_another(
     subset = snapshot_subset(shared_data, tmp_path / "subset.jsonl", KILLED_JOB_LINES)
     expected = {json.loads(line)["id"] for line in subset.read_text().splitlines()}
     assert run_cli(settings, "ingest", "snapshot", str(subset), "--queue").returncode == 0
-    env = cli_env(settings, PAPERTIDE_INGEST_BATCH_SIZE="50", PAPERTIDE_JOBS_LEASE_SECONDS="2")
+    env = cli_env(settings, PAPERTIDE_INGEST_BATCH_SIZE=str(KILLED_JOB_BATCH), PAPERTIDE_JOBS_LEASE_SECONDS="2")
     command = [sys.executable, "-m", "papertide", "worker", "--burst"]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
