@@ -4,6 +4,7 @@ input, and agreement between SQLite FTS5 and PostgreSQL full text."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
 
@@ -18,14 +19,39 @@ from papertide.search.query import Term, parse_query
 from papertide.search.retrieval import plain_words
 from papertide.search.service import SearchEngine, SearchOptions
 from papertide.services.ingest import ingest_snapshot
-from tests.conftest import fresh_database, make_settings
+from tests.conftest import BACKENDS, fresh_database, make_settings
 from tests.test_ingest_cli import snapshot_subset
 
 LINES = 3_000
 
 
+@pytest.fixture(scope="module")
+def corpora(
+    request: pytest.FixtureRequest, shared_data: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Database]]:
+    """The first LINES real records on each backend, ingested once for this module's tests that only read them."""
+    directory = tmp_path_factory.mktemp("keyword-corpora")
+    subset = snapshot_subset(shared_data, directory / "subset.jsonl", LINES)
+    with ExitStack() as stack:
+        databases = {}
+        for backend in BACKENDS:
+            url = stack.enter_context(fresh_database(request, backend, directory))
+            database = connect(make_settings(url, directory))
+            stack.callback(database.dispose)
+            ingest_snapshot(database, subset)
+            databases[backend] = database
+        yield databases
+
+
+@pytest.fixture(params=BACKENDS)
+def corpus(request: pytest.FixtureRequest, corpora: dict[str, Database]) -> Database:
+    """The shared, read-only corpus on each backend."""
+    return corpora[request.param]
+
+
 @pytest.fixture
-def corpus(db: Database, shared_data: Path, tmp_path: Path) -> Database:
+def own_corpus(db: Database, shared_data: Path, tmp_path: Path) -> Database:
+    """The same records in this test's own database: for a test that writes, or drives the app over ``db``."""
     ingest_snapshot(db, snapshot_subset(shared_data, tmp_path / "subset.jsonl", LINES))
     return db
 
@@ -97,8 +123,7 @@ def test_title_field_restricts_the_column(corpus: Database) -> None:
 
 
 def test_filters_narrow_results(corpus: Database) -> None:
-    everything = ids(corpus, "diffusion")
-    assert len(everything) == 50
+    assert len(ids(corpus, "diffusion")) == 50
     with corpus.read_session() as session:
         cv = [
             r.arxiv_id
@@ -111,15 +136,19 @@ def test_filters_narrow_results(corpus: Database) -> None:
     with corpus.read_session() as session:
         days = [session.query(Paper.announced_on).filter_by(arxiv_id=a).scalar() for a in dated]
     assert days and all(date(2025, 4, 1) <= d <= date(2025, 4, 30) for d in days)  # type: ignore[operator]
-    with corpus.write_session() as session:
+
+
+def test_code_and_upvote_filters_follow_the_papers(own_corpus: Database) -> None:
+    everything = ids(own_corpus, "diffusion")
+    with own_corpus.write_session() as session:
         session.execute(
             update(Paper)
             .where(Paper.arxiv_id == everything[3])
             .values(code_url="https://github.com/x/y", upvote_count=42)
         )
-    assert ids(corpus, "diffusion has:code") == [everything[3]]
-    assert ids(corpus, "diffusion upvotes:>40") == [everything[3]]
-    assert everything[3] not in ids(corpus, "diffusion upvotes:<5")
+    assert ids(own_corpus, "diffusion has:code") == [everything[3]]
+    assert ids(own_corpus, "diffusion upvotes:>40") == [everything[3]]
+    assert everything[3] not in ids(own_corpus, "diffusion upvotes:<5")
 
 
 def _categories(db: Database, arxiv_ids: list[str]) -> list[list[str]]:
@@ -156,7 +185,7 @@ def test_sorts_and_facets(corpus: Database) -> None:
     assert by_date.facets[0][1] >= by_date.facets[-1][1] and by_date.total >= 30
 
 
-def test_search_page_handles_hostile_and_odd_input(client: TestClient, corpus: Database) -> None:
+def test_search_page_handles_hostile_and_odd_input(client: TestClient, own_corpus: Database) -> None:
     for q in [
         "NEAR(a b",
         'title:* OR "unbalanced',
@@ -176,30 +205,13 @@ def test_search_page_handles_hostile_and_odd_input(client: TestClient, corpus: D
     assert "nothing to search for" in client.get("/search", params={"q": "-only"}).text
 
 
-def test_search_page_highlights_and_jumps(client: TestClient, corpus: Database) -> None:
+def test_search_page_highlights_and_jumps(client: TestClient, own_corpus: Database) -> None:
     page = client.get("/search", params={"q": "bezier splatting"}).text
     assert "<mark>Splatting</mark>" in page and 'href="/papers/2503.16424"' in page
     jump = client.get("/search", params={"q": "https://arxiv.org/abs/2503.16424v2"}, follow_redirects=False)
     assert jump.status_code == 303 and jump.headers["location"] == "/papers/2503.16424"
     data = client.get("/search.json", params={"q": "bezier", "sort": "date"}).json()
     assert data["total"] >= 2 and data["cards"] and all(isinstance(s, float) for s in data["scores"].values())
-
-
-@pytest.fixture
-def both_backends(
-    request: pytest.FixtureRequest, shared_data: Path, tmp_path: Path
-) -> Iterator[tuple[Database, Database]]:
-    subset = snapshot_subset(shared_data, tmp_path / "subset.jsonl", LINES)
-    with (
-        fresh_database(request, "sqlite", tmp_path) as lite_url,
-        fresh_database(request, "postgresql", tmp_path) as pg_url,
-    ):
-        lite, pg = connect(make_settings(lite_url, tmp_path)), connect(make_settings(pg_url, tmp_path))
-        for database in (lite, pg):
-            ingest_snapshot(database, subset)
-        yield lite, pg
-        lite.dispose()
-        pg.dispose()
 
 
 @pytest.mark.parametrize(
@@ -213,8 +225,8 @@ def both_backends(
         "karhunen loeve diffusion",
     ],
 )
-def test_sqlite_and_postgresql_agree_on_top_hits(both_backends: tuple[Database, Database], text: str) -> None:
-    lite, pg = both_backends
+def test_sqlite_and_postgresql_agree_on_top_hits(corpora: dict[str, Database], text: str) -> None:
+    lite, pg = corpora["sqlite"], corpora["postgresql"]
     lite_ids, pg_ids = ids(lite, text), ids(pg, text)
     assert lite_ids and pg_ids
     assert lite_ids[0] == pg_ids[0] or lite_ids[0] in pg_ids[:3], (text, lite_ids[:5], pg_ids[:5])

@@ -9,6 +9,7 @@ import shutil
 import sys
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -60,15 +61,32 @@ class Corpus:
             return SearchEngine.of(settings).search(session, parse_query(text), SearchOptions(limit=50))
 
 
-@pytest.fixture
-def corpus(request: pytest.FixtureRequest, shared_data: Path, tmp_path: Path) -> Iterator[Corpus]:
-    with fresh_database(request, "sqlite", tmp_path) as url:
-        settings = make_settings(url, tmp_path)
+@contextmanager
+def indexed_corpus(request: pytest.FixtureRequest, shared_data: Path, directory: Path) -> Iterator[Corpus]:
+    """The first LINES real records in a new SQLite database, and its tantivy index built."""
+    with fresh_database(request, "sqlite", directory) as url:
+        settings = make_settings(url, directory)
         db = connect(settings)
-        ingest_snapshot(db, snapshot_subset(shared_data, tmp_path / "subset.jsonl", LINES))
+        ingest_snapshot(db, snapshot_subset(shared_data, directory / "subset.jsonl", LINES))
         assert sync_keyword_index(db, settings) == LINES
         yield Corpus(db, settings)
         db.dispose()
+
+
+@pytest.fixture(scope="module")
+def corpus(
+    request: pytest.FixtureRequest, shared_data: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Corpus]:
+    """Built once for this module's tests that only search it."""
+    with indexed_corpus(request, shared_data, tmp_path_factory.mktemp("tantivy-corpus")) as shared:
+        yield shared
+
+
+@pytest.fixture
+def own_corpus(request: pytest.FixtureRequest, shared_data: Path, tmp_path: Path) -> Iterator[Corpus]:
+    """A corpus of this test's own, for a test that writes to the database or the index."""
+    with indexed_corpus(request, shared_data, tmp_path) as own:
+        yield own
 
 
 @pytest.fixture
@@ -102,12 +120,12 @@ def test_diacritics_are_folded(corpus: Corpus, fallbacks: list[str]) -> None:
     assert not fallbacks
 
 
-def test_a_freshly_upserted_paper_is_found_at_once(corpus: Corpus, fallbacks: list[str]) -> None:
+def test_a_freshly_upserted_paper_is_found_at_once(own_corpus: Corpus, fallbacks: list[str]) -> None:
     # A real paper (arXiv 2503.09657) the shared subset lacks: upserted after the index was built.
-    with corpus.db.write_session() as session:
+    with own_corpus.db.write_session() as session:
         upsert_papers(session, [tyr_the_pruner()])
-    assert corpus.ids("tyr pruner")[0] == "2503.09657"
-    assert corpus.ids("title:Týr")[0] == "2503.09657"
+    assert own_corpus.ids("tyr pruner")[0] == "2503.09657"
+    assert own_corpus.ids("title:Týr")[0] == "2503.09657"
     assert not fallbacks  # one paper behind: the search caught up itself
 
 
@@ -186,22 +204,22 @@ def test_split_words_stand_for_their_parts(corpus: Corpus, fallbacks: list[str])
     assert not fallbacks
 
 
-def test_filters_narrow_results(corpus: Corpus) -> None:
-    everything = corpus.ids("diffusion")
+def test_filters_narrow_results(own_corpus: Corpus) -> None:
+    everything = own_corpus.ids("diffusion")
     assert len(everything) == 50
-    cv = corpus.ids("diffusion cat:cs.CV")
-    with corpus.db.read_session() as session:
+    cv = own_corpus.ids("diffusion cat:cs.CV")
+    with own_corpus.db.read_session() as session:
         categories = [session.query(Paper.categories).filter_by(arxiv_id=a).scalar() for a in cv]
     assert cv and all("cs.CV" in c for c in categories)
-    dated = corpus.ids("diffusion after:2025-04-01 before:2025-04-30")
-    with corpus.db.read_session() as session:
+    dated = own_corpus.ids("diffusion after:2025-04-01 before:2025-04-30")
+    with own_corpus.db.read_session() as session:
         days = [session.query(Paper.announced_on).filter_by(arxiv_id=a).scalar() for a in dated]
     assert days and all(date(2025, 4, 1) <= d <= date(2025, 4, 30) for d in days)  # type: ignore[operator]
-    with corpus.db.write_session() as session:
+    with own_corpus.db.write_session() as session:
         session.execute(update(Paper).where(Paper.arxiv_id == everything[3]).values(code_url="https://x.org/y"))
         session.execute(update(Paper).where(Paper.arxiv_id == everything[0]).values(hidden=True))
-    assert corpus.ids("diffusion has:code") == [everything[3]]
-    assert everything[0] not in corpus.ids("diffusion")
+    assert own_corpus.ids("diffusion has:code") == [everything[3]]
+    assert everything[0] not in own_corpus.ids("diffusion")
 
 
 def test_hostile_input_is_just_text(corpus: Corpus) -> None:
@@ -232,84 +250,84 @@ def test_tantivy_and_fts5_agree_on_top_hits(corpus: Corpus, text: str) -> None:
     assert overlap >= min(5, len(ours[:10]), len(fts5[:10])) * 0.6, (text, ours[:10], fts5[:10])
 
 
-def test_a_changed_title_is_caught_up_before_the_search(corpus: Corpus, fallbacks: list[str]) -> None:
-    with corpus.db.write_session() as session:
+def test_a_changed_title_is_caught_up_before_the_search(own_corpus: Corpus, fallbacks: list[str]) -> None:
+    with own_corpus.db.write_session() as session:
         upsert_papers(session, [tyr_the_pruner()])
-    assert corpus.ids("tyr pruner")[0] == "2503.09657"
+    assert own_corpus.ids("tyr pruner")[0] == "2503.09657"
     renamed = tyr_the_pruner("Týr-the-Pruner: Quokka Sparsity for Language Models")
-    with corpus.db.write_session() as session:
+    with own_corpus.db.write_session() as session:
         upsert_papers(session, [dataclasses.replace(renamed, version=2)])
-    assert corpus.ids("quokka") == ["2503.09657"]
-    assert "2503.09657" not in corpus.ids("title:unlocking")  # the old title is gone from the index
+    assert own_corpus.ids("quokka") == ["2503.09657"]
+    assert "2503.09657" not in own_corpus.ids("title:unlocking")  # the old title is gone from the index
     assert not fallbacks
 
 
 def test_a_lagging_index_answers_until_the_sync_brings_the_rest(
-    corpus: Corpus, fallbacks: list[str], shared_data: Path, tmp_path: Path
+    own_corpus: Corpus, fallbacks: list[str], shared_data: Path, tmp_path: Path
 ) -> None:
     # An ingest in progress leaves the index more than CATCH_UP_LIMIT papers behind. The database's own full text
     # takes seconds a query at a million papers, so the index answers meanwhile, without the newest papers.
     more = snapshot_subset(shared_data, tmp_path / "more.jsonl", LINES + CATCH_UP_LIMIT + 50)
-    ingest_snapshot(corpus.db, more)  # the first LINES are unchanged; the rest are new and not indexed
-    with corpus.db.read_session() as session:
+    ingest_snapshot(own_corpus.db, more)  # the first LINES are unchanged; the rest are new and not indexed
+    with own_corpus.db.read_session() as session:
         newest = set(session.execute(select(Paper.arxiv_id).order_by(Paper.id.desc()).limit(150)).scalars())
-    stale = corpus.ids("diffusion")
+    stale = own_corpus.ids("diffusion")
     assert stale and not newest & set(stale) and not fallbacks
-    assert sync_keyword_index(corpus.db, corpus.settings) == CATCH_UP_LIMIT + 50
-    assert newest & set(corpus.ids("diffusion"))
+    assert sync_keyword_index(own_corpus.db, own_corpus.settings) == CATCH_UP_LIMIT + 50
+    assert newest & set(own_corpus.ids("diffusion"))
     assert not fallbacks
 
 
-def test_a_missing_or_damaged_index_is_rebuilt(corpus: Corpus, fallbacks: list[str]) -> None:
-    before = corpus.ids("bezier splatting")
-    path = corpus.settings.keyword_index_path
+def test_a_missing_or_damaged_index_is_rebuilt(own_corpus: Corpus, fallbacks: list[str]) -> None:
+    before = own_corpus.ids("bezier splatting")
+    path = own_corpus.settings.keyword_index_path
     assert path is not None
     (path / "meta.json").write_text("{ not json")
-    assert corpus.ids("bezier splatting") == corpus.ids("bezier splatting", engine="fts5")  # FTS5 answered
+    assert own_corpus.ids("bezier splatting") == own_corpus.ids("bezier splatting", engine="fts5")  # FTS5 answered
     assert len(fallbacks) == 1
-    assert sync_keyword_index(corpus.db, corpus.settings) == LINES
-    assert corpus.ids("bezier splatting")[0] == before[0] and len(fallbacks) == 1
+    assert sync_keyword_index(own_corpus.db, own_corpus.settings) == LINES
+    assert own_corpus.ids("bezier splatting")[0] == before[0] and len(fallbacks) == 1
     shutil.rmtree(path)
-    assert corpus.ids("bezier splatting")[0] == before[0] and len(fallbacks) == 2
-    assert sync_keyword_index(corpus.db, corpus.settings) == LINES
+    assert own_corpus.ids("bezier splatting")[0] == before[0] and len(fallbacks) == 2
+    assert sync_keyword_index(own_corpus.db, own_corpus.settings) == LINES
     for segment in {file.stem for file in path.glob("*.idx")}:  # segment files lost, commit file intact
         for file in path.glob(f"{segment}.*"):
             file.unlink()
-    assert corpus.ids("bezier splatting")[0] == before[0]  # this process still maps the files it opened
-    assert sync_keyword_index(corpus.db, corpus.settings) == LINES  # a fresh open fails: rebuilt
-    assert corpus.ids("bezier splatting")[0] == before[0] and len(fallbacks) == 2
+    assert own_corpus.ids("bezier splatting")[0] == before[0]  # this process still maps the files it opened
+    assert sync_keyword_index(own_corpus.db, own_corpus.settings) == LINES  # a fresh open fails: rebuilt
+    assert own_corpus.ids("bezier splatting")[0] == before[0] and len(fallbacks) == 2
 
 
-def test_a_killed_sync_resumes_from_its_watermark(corpus: Corpus) -> None:
-    path = corpus.settings.keyword_index_path
+def test_a_killed_sync_resumes_from_its_watermark(own_corpus: Corpus) -> None:
+    path = own_corpus.settings.keyword_index_path
     assert path is not None
     shutil.rmtree(path)
     fresh = TantivyIndex(path)
-    assert fresh.sync(corpus.db.read_session, limit=1_200) == 1_200  # stopped early, as a kill would
-    with corpus.db.read_session() as session:
+    assert fresh.sync(own_corpus.db.read_session, limit=1_200) == 1_200  # stopped early, as a kill would
+    with own_corpus.db.read_session() as session:
         assert fresh.pending(session, 5_000) is not None
         assert len(fresh.pending(session, 5_000) or []) == LINES - 1_200
     seen: list[tuple[int, int]] = []
-    assert fresh.sync(corpus.db.read_session, progress=lambda done, total: seen.append((done, total))) == 1_800
+    assert fresh.sync(own_corpus.db.read_session, progress=lambda done, total: seen.append((done, total))) == 1_800
     assert seen[-1] == (1_800, 1_800)
     opened = fresh.current()
     assert opened is not None and opened.index.searcher().num_docs == LINES + 1  # + the watermark document
 
 
-def test_one_writer_at_a_time(corpus: Corpus, fallbacks: list[str]) -> None:
-    path = corpus.settings.keyword_index_path
+def test_one_writer_at_a_time(own_corpus: Corpus, fallbacks: list[str]) -> None:
+    path = own_corpus.settings.keyword_index_path
     assert path is not None
-    with corpus.db.write_session() as session:
+    with own_corpus.db.write_session() as session:
         upsert_papers(session, [tyr_the_pruner()])
     other = TantivyIndex(path)  # another process's object for the same directory
     with other.writing(wait=True):
-        assert sync_keyword_index(corpus.db, corpus.settings, wait=False) == 0  # busy: returns at once
+        assert sync_keyword_index(own_corpus.db, own_corpus.settings, wait=False) == 0  # busy: returns at once
         # The search did not wait for the writer: the index answered, without the paper it could not catch up on.
-        assert "2503.09657" not in corpus.ids("tyr pruner")
+        assert "2503.09657" not in own_corpus.ids("tyr pruner")
     # Two writers contending with waiting: both finish, one after the other, and the index holds each paper once.
     results: list[int] = []
     threads = [
-        threading.Thread(target=lambda i=i: results.append(TantivyIndex(path).sync(corpus.db.read_session)))
+        threading.Thread(target=lambda i=i: results.append(TantivyIndex(path).sync(own_corpus.db.read_session)))
         for i in range(2)
     ]
     for thread in threads:
@@ -319,7 +337,7 @@ def test_one_writer_at_a_time(corpus: Corpus, fallbacks: list[str]) -> None:
     assert sorted(results) == [0, 1]
     opened = TantivyIndex(path).current()
     assert opened is not None and opened.index.searcher().num_docs == LINES + 2
-    assert corpus.ids("tyr pruner")[0] == "2503.09657" and not fallbacks
+    assert own_corpus.ids("tyr pruner")[0] == "2503.09657" and not fallbacks
 
 
 def test_papers_written_concurrently_on_postgresql_all_reach_the_index(
