@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text, update
 
+from papertide.app import create_app
 from papertide.db import Database, among, connect
 from papertide.models import Paper
 from papertide.search.keyword import database_retriever
@@ -50,8 +51,16 @@ def corpus(request: pytest.FixtureRequest, corpora: dict[str, Database]) -> Data
 
 
 @pytest.fixture
+def corpus_client(corpus: Database, tmp_path: Path) -> Iterator[TestClient]:
+    """The app over the shared corpus: its search pages read and write nothing there."""
+    settings = make_settings(corpus.engine.url.render_as_string(hide_password=False), tmp_path)
+    with TestClient(create_app(settings), base_url="http://testserver") as client:
+        yield client
+
+
+@pytest.fixture
 def own_corpus(db: Database, shared_data: Path, tmp_path: Path) -> Database:
-    """The same records in this test's own database: for a test that writes, or drives the app over ``db``."""
+    """The same records in this test's own database, for a test that writes."""
     ingest_snapshot(db, snapshot_subset(shared_data, tmp_path / "subset.jsonl", LINES))
     return db
 
@@ -185,7 +194,7 @@ def test_sorts_and_facets(corpus: Database) -> None:
     assert by_date.facets[0][1] >= by_date.facets[-1][1] and by_date.total >= 30
 
 
-def test_search_page_handles_hostile_and_odd_input(client: TestClient, own_corpus: Database) -> None:
+def test_search_page_handles_hostile_and_odd_input(corpus_client: TestClient) -> None:
     for q in [
         "NEAR(a b",
         'title:* OR "unbalanced',
@@ -199,18 +208,18 @@ def test_search_page_handles_hostile_and_odd_input(client: TestClient, own_corpu
         "\\",
         "^*:()",
     ]:
-        response = client.get("/search", params={"q": q})
+        response = corpus_client.get("/search", params={"q": q})
         assert response.status_code == 200, q
-    assert "cut to its first" in client.get("/search", params={"q": "x " * 6_000}).text
-    assert "nothing to search for" in client.get("/search", params={"q": "-only"}).text
+    assert "cut to its first" in corpus_client.get("/search", params={"q": "x " * 6_000}).text
+    assert "nothing to search for" in corpus_client.get("/search", params={"q": "-only"}).text
 
 
-def test_search_page_highlights_and_jumps(client: TestClient, own_corpus: Database) -> None:
-    page = client.get("/search", params={"q": "bezier splatting"}).text
+def test_search_page_highlights_and_jumps(corpus_client: TestClient) -> None:
+    page = corpus_client.get("/search", params={"q": "bezier splatting"}).text
     assert "<mark>Splatting</mark>" in page and 'href="/papers/2503.16424"' in page
-    jump = client.get("/search", params={"q": "https://arxiv.org/abs/2503.16424v2"}, follow_redirects=False)
+    jump = corpus_client.get("/search", params={"q": "https://arxiv.org/abs/2503.16424v2"}, follow_redirects=False)
     assert jump.status_code == 303 and jump.headers["location"] == "/papers/2503.16424"
-    data = client.get("/search.json", params={"q": "bezier", "sort": "date"}).json()
+    data = corpus_client.get("/search.json", params={"q": "bezier", "sort": "date"}).json()
     assert data["total"] >= 2 and data["cards"] and all(isinstance(s, float) for s in data["scores"].values())
 
 
