@@ -187,6 +187,10 @@ class OnnxEncoder:
         # Without the arena a batch's activations go back to the allocator after the batch: a web process that
         # only embeds queries holds the weights and little else.
         options.enable_cpu_mem_arena = False
+        # Worker threads that spin after a call hold a core that the keyword search running beside a query's
+        # embedding needs: on 2 cores spinning cost a hybrid search with a fresh query ~10 ms at p50 (1M papers,
+        # bench/RESULTS.md), for a few per cent of bulk embedding throughput.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = onnxruntime.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
 
     @classmethod
