@@ -8,7 +8,6 @@ PostgreSQL that cannot start fails the tests that need it: nothing is skipped fo
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import itertools
 import os
 import shutil
@@ -29,7 +28,7 @@ from sqlalchemy import create_engine, text
 from papertide.app import create_app
 from papertide.config import Settings
 from papertide.db import Database, connect, upgrade
-from papertide.search.embedder import Embedder, load_embedder
+from papertide.search.embedder import Embedder, load_embedder, text_hash
 from papertide.search.semantic import Semantic, open_semantic
 from tests.pg import PostgresCluster
 from tests.replay_server import FakeClock, ReplayServer
@@ -217,7 +216,7 @@ class MemoEmbedder:
         return np.vstack([self.memory[t] for t in texts]) if texts else np.zeros((0, self.dimensions), np.float32)
 
     def _recall_or_encode(self, texts: list[str]) -> None:
-        files = {text: self.shared / f"{hashlib.sha256(text.encode()).hexdigest()}.npy" for text in texts}
+        files = {text: self.shared / f"{text_hash(text)}.npy" for text in texts}
         with (self.shared / "lock").open("w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
             self.memory.update((text, np.load(file)) for text, file in files.items() if file.exists())
