@@ -105,9 +105,9 @@ def fallbacks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def test_the_engine_is_chosen_by_the_settings(corpus: Corpus, tmp_path: Path) -> None:
-    assert isinstance(keyword_retriever(corpus.settings), TantivyRetriever)
+    assert isinstance(keyword_retriever(corpus.settings).inner, TantivyRetriever)
     database = corpus.settings.model_copy(update={"keyword_engine": "database"})
-    assert isinstance(keyword_retriever(database), Fts5Retriever)
+    assert isinstance(keyword_retriever(database).inner, Fts5Retriever)
     assert corpus.settings.keyword_index_path == Path(corpus.settings.database_url[10:]).with_suffix(".keyword")
 
 

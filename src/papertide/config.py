@@ -183,6 +183,13 @@ class Settings(BaseSettings):
         description="The share of its semantic score a paper known only by its title keeps in fusion: a title's "
         "vector is less evidence than an abstract's (docs/search.md).",
     )
+    search_proximity_weight: float = Field(
+        0.5,
+        ge=0,
+        le=5,
+        description="How much a pair of the query's neighbouring words held side by side adds to a paper's keyword "
+        "score (0: plain BM25; docs/search.md).",
+    )
     vector_candidates: int = Field(200, ge=10, le=2000, description="Nearest neighbours fused into a search.")
 
     smtp_host: str = Field("", description="SMTP server for digests and confirmations; empty turns mail off.")

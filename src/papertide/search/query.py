@@ -14,6 +14,7 @@ text; each retriever escapes them for its own engine.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -35,6 +36,7 @@ _FIELDS: dict[str, Field] = {
 }
 _TOKEN = re.compile(r'(-?)(?:([A-Za-z]+):)?(?:"([^"]*)"?|(\S+))')
 _WORD_CHARS = re.compile(r"[\w]+(?:[.'’-][\w]+)*", re.UNICODE)
+_CLAUSE_MARK = re.compile(r"[,;:.?!()\[\]]")
 _COMPARISON = re.compile(r"^(>=|<=|>|<|=)?(\d{1,9})$")
 _CATEGORY = re.compile(r"^[a-z-]+(\.[a-z-]+)?$", re.IGNORECASE)
 
@@ -46,6 +48,10 @@ class Term:
     phrase: bool = False
     negated: bool = False
     prefix: bool = False
+    # Punctuation that ends a clause (, ; : . ? ! or a bracket) follows the word: the next word is not its
+    # neighbour ("local networks, network operating systems"), which proximity ranking reads. Where a term sits,
+    # not what it is, so it takes no part in comparing terms.
+    clause_end: bool = dataclasses.field(default=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,10 +139,16 @@ def _apply(query: SearchQuery, match: re.Match[str], warnings: list[str]) -> Sea
         key = ""
     field_name = _FIELDS.get(key)
     if quoted is not None:
-        words = _words(value)
-        return _with_terms(query, [Term(" ".join(words), field_name, True, negated)] if words else [])
-    words = _words(value)
-    terms = [Term(word, field_name, False, negated) for word in words]
+        phrase = _words(value)
+        return _with_terms(query, [Term(" ".join(phrase), field_name, True, negated)] if phrase else [])
+    found = list(_WORD_CHARS.finditer(value))
+    if found and query.terms and _CLAUSE_MARK.search(value, 0, found[0].start()):  # "(like this)"
+        query = replace(query, terms=(*query.terms[:-1], replace(query.terms[-1], clause_end=True)))
+    following = [m.start() for m in found[1:]] + [len(value)]  # where the text after each word ends
+    terms = [
+        Term(m.group(0), field_name, False, negated, clause_end=bool(_CLAUSE_MARK.search(value, m.end(), stop)))
+        for m, stop in zip(found, following, strict=False)
+    ]
     if terms and value.endswith("*"):  # "prun*" matches pruning, pruner, …
         terms[-1] = replace(terms[-1], prefix=True)
     return _with_terms(query, terms)

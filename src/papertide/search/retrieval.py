@@ -97,10 +97,13 @@ def content_words(terms: list[Term]) -> list[Term]:
     "Phi-3"), and a letter rare in the corpus gets a high IDF for matching nothing the query meant. Dropping them
     is what took tantivy from below bm25s (which keeps only tokens of two or more characters) to above it on CACM
     (bench/RESULTS.md)."""
-    kept = [
-        t for t in terms if t.prefix or (t.text.lower() not in STOP_WORDS and not _LONE_CHARACTER.fullmatch(t.text))
-    ]
+    kept = [t for t in terms if t.prefix or not is_function_word(t.text)]
     return kept or terms
+
+
+def is_function_word(word: str) -> bool:
+    """A word no retriever ranks by: an English function word, or a lone ASCII letter or digit."""
+    return word.lower() in STOP_WORDS or bool(_LONE_CHARACTER.fullmatch(word))
 
 
 _LONE_CHARACTER = re.compile(r"[A-Za-z0-9]")
@@ -123,8 +126,13 @@ def plain_words(query: SearchQuery) -> list[Term]:
         if term.prefix:
             parts.append(term)
             continue
-        parts.extend(Term(part) for part in _WORD_PART.findall(_POSSESSIVE.sub("", term.text)))
+        parts.extend(Term(part) for part in word_parts(term.text))
     return content_words(parts)
+
+
+def word_parts(word: str) -> list[str]:
+    """The parts of one typed word that every engine indexes: "fine-tuning" is "fine" and "tuning"."""
+    return _WORD_PART.findall(_POSSESSIVE.sub("", word))
 
 
 def prefix_root(word: str) -> str:

@@ -25,6 +25,7 @@ from papertide.models import FeaturedPaper, Organization, Paper, PaperCategory
 from papertide.queries import PaperRow, query_papers_by_ids
 from papertide.search.fusion import Fused, Fusion
 from papertide.search.keyword import database_retriever
+from papertide.search.proximity import ProximityRanking
 from papertide.search.query import SearchQuery
 from papertide.search.retrieval import Hit, KeywordRetriever
 from papertide.search.semantic import Semantic
@@ -110,12 +111,14 @@ def published_on() -> ColumnElement[Any]:
     return func.coalesce(Paper.announced_on, func.date(Paper.submitted_at))
 
 
-def keyword_retriever(settings: Settings) -> KeywordRetriever:
+def keyword_retriever(settings: Settings) -> ProximityRanking:
     """tantivy when the settings give it an index directory (``PAPERTIDE_KEYWORD_ENGINE``, auto: beside a SQLite
-    file), else the database's own full text, which also answers while no tantivy index is usable."""
+    file), else the database's own full text, which also answers while no tantivy index is usable; either one's
+    first hits re-ranked by proximity (``search/proximity.py``)."""
     database = database_retriever(settings.is_sqlite)
     path = settings.keyword_index_path
-    return database if path is None else TantivyRetriever(open_keyword_index(path), database)
+    engine = database if path is None else TantivyRetriever(open_keyword_index(path), database)
+    return ProximityRanking(engine, settings.search_proximity_weight)
 
 
 @dataclass(frozen=True, slots=True)
