@@ -2,11 +2,12 @@
 the keyword and semantic lists wins on CACM, known item by title, and the described papers over the hf-daily rows
 and over the full shared corpus, all in one table.
 
-Each query's keyword hits (tantivy, top 1,000) and semantic hits (the vector file, top 400) are collected once
-through ``SearchEngine``'s own retrievers on search_quality's databases, with the cosine of every paper in either
-list; each variant then re-fuses those lists. The default row is papertide's own ``Fusion.fuse`` with the default
-settings, so it matches the bench's "papertide default hybrid" row. The last row is not a method: it picks, per
-query, the best of keyword shares 0.3-0.9 (with or without the title-only discount): an upper bound of what a
+Each query's keyword hits (tantivy re-ranked by proximity, top 1,000; also at other proximity weights, 0 being
+plain BM25) and semantic hits (the vector file, top 400) are collected once through ``SearchEngine``'s own
+retrievers on search_quality's databases, with the cosine of every paper in either list; each variant then re-fuses
+those lists. The default row is papertide's own ``Fusion.fuse`` with the default settings, so it matches the
+bench's "papertide default hybrid" row. The last row is not a method: it picks, per query, the best of keyword
+shares 0.3-0.9 (with or without the title-only discount): an upper bound of what a
 query-dependent share could reach.
 
 Every corpus must be embedded (run search_quality.py first; its vector cache makes this a few minutes):
@@ -35,12 +36,14 @@ import search_quality as sq  # noqa: E402
 from papertide.config import Settings  # noqa: E402
 from papertide.models import Paper  # noqa: E402
 from papertide.search.fusion import Fusion  # noqa: E402
+from papertide.search.proximity import ProximityRanking  # noqa: E402
 from papertide.search.query import parse_query  # noqa: E402
 from papertide.search.retrieval import Hit  # noqa: E402
 from papertide.search.service import CANDIDATES, SearchEngine, SearchOptions, filter_clause, merged  # noqa: E402
 
 OUT = sq.ROOT / "bench" / "out" / "fusion"
 DEPTH = 400  # semantic hits collected; variants use the first 100-400
+PROXIMITY_WEIGHTS = (0.0, 0.25, 1.0)  # keyword lists also collected at these proximity weights (0: plain BM25)
 FEEDBACK_POOL = 200  # keyword hits whose vectors are kept (with every semantic hit's) for the feedback variants
 Scored = list[tuple[int, float]]
 
@@ -53,6 +56,7 @@ class Collected:
     text: str
     relevant: set[str]
     keyword: Scored
+    keyword_at: dict[float, Scored]  # the keyword hits at each of PROXIMITY_WEIGHTS
     semantic: Scored
     cosine: dict[int, float]
     query_vector: np.ndarray
@@ -101,6 +105,12 @@ def collect(name: str, samples: int) -> Benchmark:
     if not corpus.embedded:
         raise SystemExit(f"{name}: not every paper has a vector; run bench/search_quality.py first")
     engine, semantic = SearchEngine.of(corpus.semantic.settings, corpus.semantic), corpus.semantic
+    assert isinstance(engine.keyword, ProximityRanking)
+    inner = engine.keyword.inner
+
+    def reranked(weight: float) -> ProximityRanking:
+        return ProximityRanking(inner, weight)
+
     with corpus.database.read_session() as session:
         rows = session.execute(select(Paper.id, Paper.arxiv_id, Paper.abstract.is_not(None))).all()
     collected = []
@@ -109,14 +119,19 @@ def collect(name: str, samples: int) -> Benchmark:
         where = filter_clause(query)
         with corpus.database.read_session() as session:
             keyword = engine.keyword.search(session, query, where, CANDIDATES)
+            keyword_at = {
+                weight: [(h.paper_id, h.score) for h in reranked(weight).search(session, query, where, CANDIDATES)]
+                for weight in PROXIMITY_WEIGHTS
+            }
             vector = semantic.embed_query(query.natural_text)
             near = semantic.search(session, vector, and_(where, engine.keyword.constraint(query)), DEPTH)
             stored = semantic.vectors_of(session, {h.paper_id for h in keyword + near})
         cosine = {p: float(np.asarray(v, dtype=np.float32) @ vector) for p, v in stored.items()}
         pool = {h.paper_id for h in keyword[:FEEDBACK_POOL] + near}
         vectors = {p: np.asarray(v, dtype=np.float16) for p, v in stored.items() if p in pool}
-        pairs = [(h.paper_id, h.score) for h in keyword], [(h.paper_id, h.score) for h in near]
-        collected.append(Collected(text, relevant, *pairs, cosine, vector.astype(np.float32), vectors))
+        hits = [(h.paper_id, h.score) for h in keyword]
+        near_hits = [(h.paper_id, h.score) for h in near]
+        collected.append(Collected(text, relevant, hits, keyword_at, near_hits, cosine, vector, vectors))
     return Benchmark(name, {r.id: r.arxiv_id for r in rows}, {r.id for r in rows if r[2]}, collected)
 
 
@@ -210,13 +225,14 @@ VARIANTS: dict[str, Variant] = {
 }
 
 
-def default_rank(fusion: Fusion) -> Callable[[Benchmark, Collected], list[int]]:
-    """papertide's own fusion, as a search runs it."""
+def default_rank(fusion: Fusion, proximity: float | None = None) -> Callable[[Benchmark, Collected], list[int]]:
+    """papertide's own fusion, as a search runs it; over the keyword hits at another proximity weight if given."""
 
     def rank(bench: Benchmark, q: Collected) -> list[int]:
         semantic = [Hit(p, s) for p, s in q.semantic[: fusion.vector_candidates]]
         title_only = {h.paper_id for h in semantic} - bench.has_abstract
-        fused, _ = fusion.fuse([Hit(p, s) for p, s in q.keyword], semantic, title_only)
+        keyword = q.keyword if proximity is None else q.keyword_at[proximity]
+        fused, _ = fusion.fuse([Hit(p, s) for p, s in keyword], semantic, title_only)
         return [h.paper_id for h in fused[: sq.TOP]]
 
     return rank
@@ -235,9 +251,10 @@ def oracle(bench: Benchmark) -> float:
     return sq.mean(best)
 
 
-def single(bench: Benchmark, which: str) -> float:
+def single(bench: Benchmark, which: str, proximity: float | None = None) -> float:
     def rank(_: Benchmark, q: Collected) -> list[int]:
-        return [p for p, _ in (q.keyword if which == "keyword" else q.semantic)][: sq.TOP]
+        keyword = q.keyword if proximity is None else q.keyword_at[proximity]
+        return [p for p, _ in (keyword if which == "keyword" else q.semantic)][: sq.TOP]
 
     return score(bench, rank)
 
@@ -262,12 +279,15 @@ def table(benches: Sequence[Benchmark]) -> list[str]:
     def row(label: str, values: Sequence[float]) -> None:
         lines.append(f"| {label} | " + " | ".join(f"{v:.4f}" for v in values) + " |")
 
-    row("keyword alone (tantivy)", [single(b, "keyword") for b in benches])
+    fusion = Fusion.of(Settings())
+    row("keyword alone (tantivy, proximity 0.5)", [single(b, "keyword") for b in benches])
+    for weight in PROXIMITY_WEIGHTS:
+        row(f"keyword alone, proximity {weight}", [single(b, "keyword", weight) for b in benches])
     row("semantic alone (HNSW)", [single(b, "semantic") for b in benches])
-    row(
-        "**papertide default** (convex 0.7, 200 neighbours, title-only 0.7)",
-        [score(b, default_rank(Fusion.of(Settings()))) for b in benches],
-    )
+    default = "**papertide default** (proximity 0.5; convex 0.7, 200 neighbours, title-only 0.7)"
+    row(default, [score(b, default_rank(fusion)) for b in benches])
+    for weight in PROXIMITY_WEIGHTS:
+        row(f"the default fusion, proximity {weight}", [score(b, default_rank(fusion, weight)) for b in benches])
     for label, variant in VARIANTS.items():
         row(label, [score(b, variant.rank) for b in benches])
     row("per-query best share (an upper bound, not a method)", [oracle(b) for b in benches])
