@@ -3,6 +3,8 @@ pair is weighed among the papers re-ranked, and the re-ranking through ``SearchE
 
 from __future__ import annotations
 
+import time
+
 from papertide.config import Settings
 from papertide.db import Database
 from papertide.search.proximity import HEAD, closeness_bonus, word_pairs
@@ -57,12 +59,19 @@ def test_a_pair_most_papers_hold_weighs_less_than_a_rare_one() -> None:
 def test_words_are_matched_by_stem_not_spelling() -> None:
     bonus = closeness_bonus([("studi", "show")], {1: "Several Studies showed it", 2: "studying shows", 3: "studs"})
     assert set(bonus) == {1, 2}
+    assert pairs("Fréchet distances") == [("frechet", "distanc")]
+    folded = {1: "the Fréchet distance", 2: "Frechet's distance"}
+    assert set(closeness_bonus(pairs("frechet distance"), folded)) == {1, 2}
 
 
 def test_unusual_text_is_harmless() -> None:
     hostile = {1: "", 2: "\x00\u202e" * 50, 3: "é" * 5_000, 4: "value " * 2_000 + "network", 5: "Ünïcödé value network"}
     bonus = closeness_bonus([("valu", "network")], hostile)
     assert set(bonus) == {4, 5}
+    # Thousands of both words, never close: each word is checked against the few that follow it, not all of them.
+    started = time.perf_counter()
+    assert closeness_bonus([("valu", "network")], {1: "network x y z value x y z " * 6_000}) == {}
+    assert time.perf_counter() - started < 2
     assert pairs("x" * 900 + " beta gamma") == [("beta", "gamma")]  # a word too long to index pairs with none
 
 

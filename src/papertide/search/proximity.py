@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -101,7 +103,7 @@ def closeness_bonus(pairs: Iterable[Pair], texts: Mapping[int, str]) -> dict[int
     finder = _Finder(stems)
     held: dict[Pair, list[int]] = {pair: [] for pair in pairs}
     for paper_id, text in texts.items():
-        low = text.lower()
+        low = _folded(text)
         spots = finder.spots(low)
         for pair in pairs:
             if _close(low, spots.get(pair[0]), spots.get(pair[1])):
@@ -150,13 +152,22 @@ def _close(low: str, first: list[tuple[int, int]] | None, second: list[tuple[int
     """Whether a word of ``first`` is followed by one of ``second`` with at most ``MAX_BETWEEN`` words between."""
     if not first or not second:
         return False
+    starts = [start for start, _ in second]
     for _, end in first:
-        for start, _ in second:
-            if start > end + _SPAN:
-                break
-            if start >= end and len(_WORD.findall(low, end, start)) <= MAX_BETWEEN:
+        index = bisect_left(starts, end)  # the first word of ``second`` after this one
+        while index < len(starts) and starts[index] <= end + _SPAN:
+            if len(_WORD.findall(low, end, starts[index])) <= MAX_BETWEEN:
                 return True
+            index += 1
     return False
+
+
+def _folded(text: str) -> str:
+    """Lowercased, diacritics dropped ("Týr" is "tyr"), as the index folds words before stemming them."""
+    low = text.lower()
+    if low.isascii():
+        return low
+    return "".join(c for c in unicodedata.normalize("NFKD", low) if not unicodedata.combining(c))
 
 
 def _stem(word: str) -> str:
