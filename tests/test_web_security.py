@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from argon2 import extract_parameters
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -17,6 +18,7 @@ from papertide.config import Settings
 from papertide.db import Database
 from papertide.models import User, Vote
 from papertide.records import AuthorRecord
+from papertide.services import accounts
 from papertide.services.papers import feature_papers, upsert_papers
 from tests.factories import make_featured_record, make_paper_record
 from tests.web_helpers import csrf_token, sign_up
@@ -222,3 +224,12 @@ def test_fifty_concurrent_upvotes_by_one_user_make_one_vote(live_server: str, db
         assert session.execute(select(func.count()).select_from(Vote)).scalar_one() == 1
     with httpx.Client(base_url=live_server) as anyone:
         assert anyone.get("/papers/2501.00004").text.count("data-count>1</span>") == 1
+
+
+def test_the_timing_equaliser_hash_is_current_and_costs_no_hashing() -> None:
+    """A failed log-in for an unknown name verifies against a stored hash made with the hasher's own parameters,
+    so it costs what a wrong password costs, the first time in a process too (no hash made on the spot)."""
+    fresh = accounts._hasher.hash("any password")
+    assert extract_parameters(accounts._STORED_DUMMY_HASH) == extract_parameters(fresh)
+    accounts._dummy_hash.cache_clear()
+    assert accounts._dummy_hash() is accounts._STORED_DUMMY_HASH
