@@ -85,6 +85,21 @@ def test_a_header_a_response_sets_itself_is_kept(app: FastAPI) -> None:
     assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
 
 
+@pytest.mark.parametrize("accept", ["text/html", "application/json"])
+def test_a_crash_page_carries_the_headers_too(app: FastAPI, accept: str) -> None:
+    """A crash is answered by Starlette's outermost middleware, past the one that adds the headers."""
+
+    @app.get("/crash")
+    def crash() -> None:
+        raise RuntimeError("a bug")
+
+    with TestClient(secured(app), raise_server_exceptions=False) as client:
+        response = client.get("/crash", headers={"accept": accept})
+    assert response.status_code == 500 and "went wrong" in response.text
+    wanted = EVERY_RESPONSE | (HTML_ONLY if accept == "text/html" else {})
+    assert _has(response.headers, wanted), dict(response.headers)
+
+
 def test_templates_hold_nothing_the_policy_refuses() -> None:
     offending = {
         path.name: match.group(0)

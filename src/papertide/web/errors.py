@@ -15,6 +15,7 @@ from starlette.types import Scope
 
 from papertide.db import classify_database_error
 from papertide.services.ratelimit import RateLimited
+from papertide.web.headers import CONTENT_SECURITY_POLICY, with_security_headers
 from papertide.web.templating import is_json_twin, templates
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def crash(request: Request, error: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return render_error(request.scope, 500, "Something went wrong on our side; it has been logged.")
+        response = render_error(request.scope, 500, "Something went wrong on our side; it has been logged.")
+        # Starlette answers a crash from its outermost middleware, past the one that adds security headers.
+        response.raw_headers = with_security_headers(response.raw_headers, CONTENT_SECURITY_POLICY)
+        return response
 
 
 def database_failure(error: DBAPIError) -> tuple[int, str, int]:
