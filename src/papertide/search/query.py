@@ -50,7 +50,7 @@ class Term:
     prefix: bool = False
     # Punctuation that ends a clause (, ; : . ? ! or a bracket) follows the word: the next word is not its
     # neighbour ("local networks, network operating systems"), which proximity ranking reads. Where a term sits,
-    # not what it is, so it takes no part in comparing terms.
+    # not what it is, so it takes no part in comparing terms (``dataclasses.field``: ``field`` above is a field).
     clause_end: bool = dataclasses.field(default=False, compare=False)
 
 
