@@ -6,6 +6,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 
+import pytest
 from sqlalchemy import func, insert, select
 
 from papertide.db import Database
@@ -175,3 +176,41 @@ def test_concurrent_votes_of_many_users_are_all_counted(db: Database) -> None:
 
     assert burst(users, up=True) == len(users)
     assert burst(users[::2], up=False) == len(users) // 2
+
+
+def test_values_too_long_for_their_columns_are_left_out_not_the_batch(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    """PostgreSQL refuses a value longer than its column, and with it every paper of the batch; such a value is
+    left out (never cut: a cut DOI or link points elsewhere), the rest of the paper and the batch are kept."""
+    long = make_paper_record(
+        doi="10.1000/" + "x" * 300,
+        license="https://licenses.example/" + "l" * 300,
+        code_url="https://github.com/" + "c" * 600,
+        project_url="https://example.org/ok",
+        categories=("cs." + "X" * 60, "cs.CL"),
+    )
+    normal = make_paper_record()
+    named = make_featured_record(
+        submitter=AccountRecord(name="u" * 200),
+        organization=AccountRecord(name="org-ok", fullname="F" * 400, avatar_url="https://example.org/" + "a" * 600),
+    )
+    with caplog.at_level("WARNING", logger="papertide.services.papers"), db.write_session() as session:
+        counts = upsert_papers(session, [long, normal])
+        feature_papers(session, [named])
+    assert counts.added == 2 and not counts.rejections
+    with db.read_session() as session:
+        stored = session.execute(select(Paper).where(Paper.arxiv_id == long.arxiv_id)).scalar_one()
+        assert (stored.doi, stored.license, stored.code_url) == (None, None, None)
+        assert stored.project_url == "https://example.org/ok" and stored.title == long.title
+        assert stored.primary_category == "cs.CL"
+        categories = session.execute(select(PaperCategory.category).where(PaperCategory.paper_id == stored.id))
+        assert list(categories.scalars()) == ["cs.CL"]
+        featured = session.execute(
+            select(FeaturedPaper).join(Paper).where(Paper.arxiv_id == named.paper.arxiv_id)
+        ).scalar_one()
+        assert featured.submitted_by_id is None
+        org = session.execute(select(Organization).where(Organization.name == "org-ok")).scalar_one()
+        assert org.fullname is None and org.avatar_url is None
+        assert session.scalar(select(func.count()).select_from(Paper)) == 3
+    assert "its doi is 308 characters" in caplog.text and "over the 64 stored" in caplog.text

@@ -8,6 +8,7 @@ metadata updates never touch votes, comments or featured days, which live in the
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -61,6 +62,7 @@ PAPER_WRITES_LOCK = 0x70617065  # pg_advisory_xact_lock key: "pape"
 _PAPERS = cast(Table, Paper.__table__)
 _PAPER_CATEGORIES = cast(Table, PaperCategory.__table__)
 _PAPER_AUTHORS = cast(Table, PaperAuthor.__table__)
+log = logging.getLogger(__name__)
 
 
 def _update_by_id(columns: Iterable[str]) -> Any:
@@ -189,19 +191,39 @@ def _record_values(record: PaperRecord) -> dict[str, Any]:
         "title": record.title,
         "abstract": record.abstract,
         "authors": [_author_value(author) for author in record.authors],
-        "categories": list(record.categories),
+        "categories": [c for c in record.categories if _fitting(record.arxiv_id, _CATEGORY, c)],
         "versions": [{"version": v.version, "created": _iso(v.created)} for v in record.versions],
         "submitted_at": record.submitted_at,
         "updated_at": record.updated_at,
         "announced_on": record.announced_on,
         "comments": record.comments,
         "journal_ref": record.journal_ref,
-        "doi": record.doi,
         "report_no": record.report_no,
-        "license": record.license,
-        "code_url": record.code_url,
-        "project_url": record.project_url,
+        **{name: _bounded(record, name) for name in _BOUNDED_FIELDS},
     }
+
+
+# Record fields stored in columns of a set length. PostgreSQL refuses a longer value, and with it every paper of the
+# batch; SQLite would keep it whole. So a value that cannot fit is left out, never cut: a cut DOI or link points
+# somewhere else. No real record comes near (arXiv categories are under 20 characters, DOIs under 100).
+_BOUNDED_FIELDS = ("doi", "license", "code_url", "project_url")
+# A category lands in two columns; the shorter decides.
+_CATEGORY = min(
+    _PAPER_CATEGORIES.c.category, _PAPERS.c.primary_category, key=lambda column: cast(Any, column.type).length
+)
+
+
+def _bounded(record: PaperRecord, name: str) -> str | None:
+    return _fitting(record.arxiv_id, _PAPERS.c[name], getattr(record, name))
+
+
+def _fitting(subject: str, column: Any, value: str | None) -> str | None:
+    """``value``, or None (logged) when it is longer than ``column`` stores."""
+    length: int = column.type.length
+    if value is None or len(value) <= length:
+        return value
+    log.warning("%s: its %s is %d characters, over the %d stored; left out", subject, column.name, len(value), length)
+    return None
 
 
 def _author_value(author: AuthorRecord) -> dict[str, Any]:
@@ -343,7 +365,9 @@ def _ensure_accounts(
     session: Session, model: type[User] | type[Organization], key: str, accounts: Sequence[AccountRecord]
 ) -> dict[str, int]:
     """Find or create users/organizations named by imported items; imported users get no password."""
-    wanted = {account.name: account for account in accounts}
+    table = cast(Table, model.__table__)
+    # A name too long to store names nobody here: the item keeps its paper, without that account.
+    wanted = {account.name: account for account in accounts if _fitting("an account", table.c[key], account.name)}
     if not wanted:
         return {}
     column = getattr(model, key)
@@ -351,7 +375,12 @@ def _ensure_accounts(
         name: ident for name, ident in session.execute(select(column, model.id).where(column.in_(list(wanted))))
     }
     missing = [
-        {key: name, "fullname": account.fullname, "avatar_url": account.avatar_url, "created_at": utcnow()}
+        {
+            key: name,
+            "fullname": _fitting(name, table.c.fullname, account.fullname),
+            "avatar_url": _fitting(name, table.c.avatar_url, account.avatar_url),
+            "created_at": utcnow(),
+        }
         for name, account in wanted.items()
         if name not in known
     ]
