@@ -129,6 +129,9 @@ def test_embed_command_reports_progress_and_nothing_new(
     first = run_cli(settings, "embed", "--limit", "25", timeout=300)
     assert first.returncode == 0, first.stderr
     assert "25 of 40 papers embedded" in first.stderr
+    pending = run_cli(settings, "embed", "--status")  # with papers waiting: reports them and embeds none
+    assert pending.returncode == 0 and "25 of 40 papers embedded" in pending.stderr
+    assert _embedded(db, settings) == 25
     rest = run_cli(settings, "embed", timeout=300)
     assert rest.returncode == 0 and "40 of 40 papers embedded" in rest.stderr
     assert run_cli(settings, "embed").returncode == 3  # nothing new: cron can skip follow-up work
