@@ -10,7 +10,8 @@ made anywhere finds the same papers.
 from __future__ import annotations
 
 import re
-import unicodedata
+
+from papertide.text import without_diacritics
 
 MAX_AUTHOR_KEY = 120
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
@@ -24,8 +25,7 @@ class InvalidOrcid(ValueError):
 
 def author_key(name: str) -> str:
     """``"José  Núñez-García"`` → ``"jose-nunez-garcia"``; empty when no letter or digit is left."""
-    decomposed = unicodedata.normalize("NFKD", name[: MAX_AUTHOR_KEY * 4])
-    folded = "".join(char for char in decomposed if not unicodedata.combining(char)).casefold()
+    folded = without_diacritics(name[: MAX_AUTHOR_KEY * 4]).casefold()
     return "-".join(_WORD.findall(folded))[:MAX_AUTHOR_KEY].strip("-")
 
 

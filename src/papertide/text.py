@@ -1,4 +1,5 @@
-"""Text every layer shares: what XML can carry, which links may be rendered, and LaTeX in titles and abstracts.
+"""Text every layer shares: what XML can carry, which links may be rendered, LaTeX in titles and abstracts, and
+letters without their diacritics.
 
 Sources and forms clean text with :func:`xml_safe` where it enters and check links with :func:`http_url`, and
 the feeds and view-models apply the same two as a last line of defence for rows stored before; one definition
@@ -13,6 +14,7 @@ escaped first, so nothing a paper says can become markup of its own.
 from __future__ import annotations
 
 import re
+import unicodedata
 from urllib.parse import urlsplit
 
 from markupsafe import Markup, escape
@@ -41,6 +43,14 @@ _URL = re.compile(r"\\url\{(https?://[^{}\s\"<>]+)\}")
 def xml_safe(text: str) -> str:
     """``text`` without the characters XML 1.0 cannot carry; everything else, private-use characters included."""
     return _NOT_XML.sub("", text)
+
+
+def without_diacritics(text: str) -> str:
+    """``"Núñez-García"`` → ``"Nunez-Garcia"``: compatibility-decomposed (NFKD), combining marks dropped. Names,
+    titles and search all compare words this way."""
+    if text.isascii():
+        return text
+    return "".join(char for char in unicodedata.normalize("NFKD", text) if not unicodedata.combining(char))
 
 
 def http_url(value: str | None) -> str | None:

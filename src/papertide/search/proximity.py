@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from papertide.models import Paper
 from papertide.search.query import SearchQuery
 from papertide.search.retrieval import Hit, KeywordRetriever, is_function_word, word_parts
 from papertide.search.tantivy_keyword import STEMMED
+from papertide.text import without_diacritics
 
 HEAD = 100  # BM25's first hits re-ranked; deeper hits rarely reach a page (bench/RESULTS.md)
 MAX_BETWEEN = 1  # words allowed between a pair's two words
@@ -105,7 +105,7 @@ def closeness_bonus(pairs: Iterable[Pair], texts: Mapping[int, str]) -> dict[int
     finder = _Finder(stems)
     held: dict[Pair, list[int]] = {pair: [] for pair in pairs}
     for paper_id, text in texts.items():
-        low = _folded(text)
+        low = without_diacritics(text.lower())  # as the index folds words before stemming them
         spots = finder.spots(low)
         for pair in pairs:
             if _close(low, spots.get(pair[0]), spots.get(pair[1])):
@@ -162,14 +162,6 @@ def _close(low: str, first: list[tuple[int, int]] | None, second: list[tuple[int
                 return True
             index += 1
     return False
-
-
-def _folded(text: str) -> str:
-    """Lowercased, diacritics dropped ("Týr" is "tyr"), as the index folds words before stemming them."""
-    low = text.lower()
-    if low.isascii():
-        return low
-    return "".join(c for c in unicodedata.normalize("NFKD", low) if not unicodedata.combining(c))
 
 
 def _stem(word: str) -> str:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -34,7 +33,7 @@ from sqlalchemy.orm import Session
 from papertide.arxiv_ids import abs_url, pdf_url
 from papertide.db import among
 from papertide.models import Paper
-from papertide.text import latex_plain
+from papertide.text import latex_plain, without_diacritics
 
 FORMATS = ("bibtex", "ris", "csl")
 MEDIA_TYPES = {
@@ -123,8 +122,7 @@ def inverted_name(name: str) -> str:
 
 
 def _ascii_word(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", latex_plain(text))
-    return re.sub(r"[^a-z0-9]", "", "".join(c for c in decomposed if not unicodedata.combining(c)).lower())
+    return re.sub(r"[^a-z0-9]", "", without_diacritics(latex_plain(text)).lower())
 
 
 def citation_key(paper: Citable) -> str:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -30,7 +29,7 @@ from papertide.services.library_files import LibraryEntry, LibraryFileError, rea
 from papertide.sources.arxiv_api import ArxivApiError
 from papertide.sources.factory import arxiv_client
 from papertide.sources.http import SourceUnavailable
-from papertide.text import latex_plain
+from papertide.text import latex_plain, without_diacritics
 
 MAX_FETCHED = 200  # unknown arXiv ids fetched per import: 2 API requests, a few seconds at arXiv's pace
 MAX_TITLE_LOOKUPS = 300  # entries matched by title alone, each one indexed LIKE over the titles
@@ -67,8 +66,7 @@ class ImportReport:
 
 def normalised_title(title: str) -> str:
     """``"{BERT}: Pre-training of Deep\\nBidirectional…"`` → ``"bert pre training of deep bidirectional"``."""
-    decomposed = unicodedata.normalize("NFKD", latex_plain(title))
-    folded = "".join(char for char in decomposed if not unicodedata.combining(char)).casefold()
+    folded = without_diacritics(latex_plain(title)).casefold()
     return " ".join(re.findall(r"[^\W_]+", folded))
 
 
