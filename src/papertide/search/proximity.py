@@ -136,14 +136,14 @@ class _Finder:
         for prefix in self.prefixes:
             start = low.find(prefix)
             while start >= 0:
-                if start == 0 or not low[start - 1].isalnum():
-                    end = _WORD.match(low, start)
-                    word = low[start : end.end()] if end else prefix
-                    stem = self.known.get(word)
+                word = _WORD.match(low, start)  # a stem's letters are word characters: it always matches
+                if word and (start == 0 or not low[start - 1].isalnum()):
+                    spelled = word.group()
+                    stem = self.known.get(spelled)
                     if stem is None:
-                        stem = self.known[word] = _stem(word)
+                        stem = self.known[spelled] = _stem(spelled)
                     if stem in self.stems:
-                        found.setdefault(stem, []).append((start, start + len(word)))
+                        found.setdefault(stem, []).append(word.span())
                 start = low.find(prefix, start + 1)
         for places in found.values():
             places.sort()
