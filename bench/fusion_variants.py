@@ -19,12 +19,10 @@ Every corpus must be embedded (run search_quality.py first; its vector cache mak
 from __future__ import annotations
 
 import argparse
-import json
 import pickle
-import random
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import search_quality as sq  # noqa: E402
 from papertide.config import Settings  # noqa: E402
 from papertide.models import Paper  # noqa: E402
-from papertide.search.fusion import Fusion  # noqa: E402
+from papertide.search.fusion import Fusion, convex_fusion  # noqa: E402
 from papertide.search.proximity import ProximityRanking  # noqa: E402
 from papertide.search.query import parse_query  # noqa: E402
 from papertide.search.retrieval import Hit  # noqa: E402
@@ -79,17 +77,11 @@ def items(name: str, samples: int) -> list[tuple[str, set[str]]]:
     if name == "cacm":
         _, ids = sq.cacm_records()
         by_doc = {doc: arxiv_id for arxiv_id, doc in ids.items()}
-        texts = {q["_id"]: q["text"] for q in map(json.loads, (sq.SHARED / "ir/cacm/queries.jsonl").open())}
-        judged: dict[str, set[str]] = {}
-        for line in list((sq.SHARED / "ir/cacm/qrels/test.tsv").open())[1:]:
-            query_id, doc_id, score = line.split()
-            if int(score) > 0:
-                judged.setdefault(query_id, set()).add(by_doc[doc_id])
-        return [(texts[q], relevant) for q, relevant in judged.items()]
+        return [(text, {by_doc[doc] for doc in relevant}) for text, relevant in sq.cacm_queries()]
     if name == "known-item":
         _, titles = sq.known_item_records()
-        return [(titles[a], {a}) for a in random.Random(0).sample(sorted(titles), samples)]
-    return [(q["query"], {q["arxiv_id"]}) for q in map(json.loads, sq.QUERIES.open())]
+        return [(titles[a], {a}) for a in sq.known_item_sample(titles, samples)]
+    return [(q["query"], {q["arxiv_id"]}) for q in sq.described_queries()]
 
 
 CORPORA = {
@@ -135,13 +127,6 @@ def collect(name: str, samples: int) -> Benchmark:
     return Benchmark(name, {r.id: r.arxiv_id for r in rows}, {r.id for r in rows if r[2]}, collected)
 
 
-def minmax(scores: dict[int, float]) -> dict[int, float]:
-    if not scores:
-        return {}
-    low, high = min(scores.values()), max(scores.values())
-    return {p: (s - low) / (high - low) if high > low else 1.0 for p, s in scores.items()}
-
-
 @dataclass(frozen=True)
 class Variant:
     """A convex fusion of the two lists, and the ways it can depart from the default."""
@@ -149,13 +134,12 @@ class Variant:
     share: float | Callable[[Scored, Scored], float] = 0.7
     title_only: float = 0.7
     depth: int = 200
-    keyword_depth: int = CANDIDATES
     full_semantic: bool = False  # keyword hits outside the semantic list get their own cosine, not 0
     feedback: int = 0  # dense pseudo-relevance feedback: the fused top N's mean vector joins the query's
     feedback_weight: float = 0.5
 
     def rank(self, bench: Benchmark, q: Collected) -> list[int]:
-        keyword, semantic = q.keyword[: self.keyword_depth], q.semantic[: self.depth]
+        keyword, semantic = q.keyword, q.semantic[: self.depth]
         fused = self._fuse(bench, q, keyword, semantic)
         if not self.feedback:
             return fused
@@ -165,7 +149,7 @@ class Variant:
         pool = list(q.vectors)
         scores = np.stack([q.vectors[p].astype(np.float32) for p in pool]) @ moved
         order = np.argsort(-scores)[: self.depth]
-        return replace(self, feedback=0)._fuse(bench, q, keyword, [(pool[i], float(scores[i])) for i in order])
+        return self._fuse(bench, q, keyword, [(pool[i], float(scores[i])) for i in order])
 
     def _fuse(self, bench: Benchmark, q: Collected, keyword: Scored, semantic: Scored) -> list[int]:
         share = self.share(keyword, semantic) if callable(self.share) else self.share
@@ -173,11 +157,10 @@ class Variant:
         if self.full_semantic and near:
             floor = min(near.values())
             near |= {p: max(floor, q.cosine[p]) for p, _ in keyword if p not in near and p in q.cosine}
-        scores = {p: share * s for p, s in minmax(dict(keyword)).items()}
-        for p, s in minmax(near).items():
-            discount = 1.0 if p in bench.has_abstract else self.title_only
-            scores[p] = scores.get(p, 0.0) + (1 - share) * discount * s
-        return sorted(scores, key=scores.__getitem__, reverse=True)[: sq.TOP]
+        ranked = {"keyword": [Hit(p, s) for p, s in keyword], "semantic": [Hit(p, s) for p, s in near.items()]}
+        discounted = {"semantic": dict.fromkeys(set(near) - bench.has_abstract, self.title_only)}
+        fused, _ = convex_fusion(ranked, {"keyword": share, "semantic": 1 - share}, discounted)
+        return [hit.paper_id for hit in fused[: sq.TOP]]
 
 
 def keyword_peak(low: float, high: float) -> Callable[[Scored, Scored], float]:

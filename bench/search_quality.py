@@ -296,21 +296,37 @@ def mean(values: Sequence[float]) -> float:
     return sum(values) / len(values) if values else 0.0
 
 
-def run_cacm(cached_only: bool) -> list[str]:
-    records, ids = cacm_records()
-    corpus = open_corpus("cacm", upserted(records), cached_only)
-    queries = {q["_id"]: q["text"] for q in map(json.loads, (SHARED / "ir" / "cacm" / "queries.jsonl").open())}
+def cacm_queries() -> list[tuple[str, set[str]]]:
+    """CACM's judged queries: each one's text and the ids of the documents judged relevant to it."""
+    texts = {q["_id"]: q["text"] for q in map(json.loads, (SHARED / "ir" / "cacm" / "queries.jsonl").open())}
     judged: dict[str, set[str]] = {}
     for line in list((SHARED / "ir" / "cacm" / "qrels" / "test.tsv").open())[1:]:
         query_id, doc_id, score = line.split()
         if int(score) > 0:
             judged.setdefault(query_id, set()).add(doc_id)
+    return [(texts[query_id], relevant) for query_id, relevant in judged.items()]
+
+
+def known_item_sample(titles: dict[str, str], samples: int) -> list[str]:
+    """The papers whose titles the known-item benchmark asks for: ``samples`` of them, seed 0."""
+    return random.Random(0).sample(sorted(titles), samples)
+
+
+def described_queries() -> list[dict[str, str]]:
+    """bench/descriptive_queries.jsonl: each description (``query``) and the paper it describes (``arxiv_id``)."""
+    return [json.loads(line) for line in QUERIES.open()]
+
+
+def run_cacm(cached_only: bool) -> list[str]:
+    records, ids = cacm_records()
+    corpus = open_corpus("cacm", upserted(records), cached_only)
+    judged = cacm_queries()
     lines = ["| CACM, 3,204 documents, 52 queries | nDCG@10 | MAP@100 | R@100 | ms/query |", "|---|---|---|---|---|"]
     for name, rank in rankers(corpus).items():
         started = time.perf_counter()
         n, m, r = [], [], []
-        for query_id, relevant in judged.items():
-            ranked = [ids[a] for a in rank(queries[query_id])]
+        for text, relevant in judged:
+            ranked = [ids[a] for a in rank(text)]
             n.append(ndcg(ranked, relevant))
             m.append(average_precision(ranked, relevant))
             r.append(len(set(ranked[:TOP]) & relevant) / len(relevant))
@@ -322,7 +338,7 @@ def run_cacm(cached_only: bool) -> list[str]:
 def run_known_item(samples: int, cached_only: bool) -> list[str]:
     records, titles = known_item_records()
     corpus = open_corpus("known-item", upserted(records), cached_only)
-    sampled = random.Random(0).sample(sorted(titles), samples)
+    sampled = known_item_sample(titles, samples)
     lines = [f"| known item by title, {len(records):,} papers | MRR@10 | R@10 | ms/query |", "|---|---|---|---|"]
     for name, rank in rankers(corpus).items():
         started = time.perf_counter()
@@ -335,7 +351,7 @@ def run_known_item(samples: int, cached_only: bool) -> list[str]:
 
 def run_descriptive(name: str, fill: Callable[[Database], None], cached_only: bool) -> list[str]:
     corpus = open_corpus(name, fill, cached_only)
-    queries = [json.loads(line) for line in QUERIES.open()]
+    queries = described_queries()
     with corpus.database.read_session() as session:
         stored = dict(session.execute(select(Paper.arxiv_id, Paper.abstract.is_not(None))).all())
     missing = [q["arxiv_id"] for q in queries if q["arxiv_id"] not in stored]

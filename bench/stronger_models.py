@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import shutil
 import statistics
 import sys
@@ -140,17 +139,11 @@ def scratch_corpus(name: str, scratch: Path) -> sq.Corpus:
 
 def cacm(scratch: Path, samples: int) -> Bench:
     _, ids = sq.cacm_records()
-    texts = {q["_id"]: q["text"] for q in map(json.loads, (sq.SHARED / "ir" / "cacm" / "queries.jsonl").open())}
-    judged: dict[str, set[str]] = {}
-    for line in list((sq.SHARED / "ir" / "cacm" / "qrels" / "test.tsv").open())[1:]:
-        query_id, doc_id, score = line.split()
-        if int(score) > 0:
-            judged.setdefault(query_id, set()).add(doc_id)
 
     def judge(relevant: set[str]) -> Judge:
         return lambda ranked: sq.ndcg([ids[a] for a in ranked], relevant)
 
-    queries = [(texts[q], judge(relevant)) for q, relevant in judged.items()]
+    queries = [(text, judge(relevant)) for text, relevant in sq.cacm_queries()]
     return Bench("CACM, 3,204 documents, 52 queries", "nDCG@10", scratch_corpus("cacm", scratch), queries)
 
 
@@ -160,14 +153,14 @@ def found(arxiv_id: str) -> Judge:
 
 def known_item(scratch: Path, samples: int) -> Bench:
     _, titles = sq.known_item_records()
-    sampled = random.Random(0).sample(sorted(titles), 1000)[:samples]  # search_quality's 1,000, the first ones
+    sampled = sq.known_item_sample(titles, 1000)[:samples]  # search_quality's 1,000, the first ones
     queries = [(titles[a], found(a)) for a in sampled]
     name = f"known item by title, 5,974 papers, {samples} of the 1,000 queries"
     return Bench(name, "MRR@10", scratch_corpus("known-item", scratch), queries)
 
 
 def described(scratch: Path, samples: int) -> Bench:
-    rows = [json.loads(line) for line in sq.QUERIES.open()]
+    rows = sq.described_queries()
     queries = [(str(q["query"]), found(q["arxiv_id"])) for q in rows]
     name = f"described, hf-daily corpus (13,193 papers), {len(rows)} queries"
     return Bench(name, "MRR@10", scratch_corpus("hf-daily", scratch), queries)
