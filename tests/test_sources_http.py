@@ -11,7 +11,7 @@ import pytest
 
 from papertide.config import Settings
 from papertide.sources.factory import host_limiter, polite_client
-from papertide.sources.http import PoliteClient, RateLimiter, SourceUnavailable
+from papertide.sources.http import PoliteClient, RateLimiter, SourceOffline, SourceUnavailable
 from tests.replay_server import FakeClock, ReplayServer, Reply
 
 
@@ -134,3 +134,15 @@ def test_every_client_of_one_host_in_a_process_shares_its_spacing(tmp_path: Path
     assert min(later - earlier for earlier, later in itertools.pairwise(starts)) >= 0.19
     assert host_limiter(f"{server.url}/x", 0.2) is host_limiter(f"{server.url}/y", 0.2)
     assert host_limiter("https://huggingface.co/api", 0.2) is not host_limiter(f"{server.url}/y", 0.2)
+
+
+def test_a_name_that_does_not_resolve_fails_at_once_without_retries() -> None:
+    """Offline is not a hiccup: a host name that does not resolve (RFC 6761 reserves .invalid) is reported at once,
+    not retried with backoff for a minute."""
+    clock = FakeClock()
+    client = PoliteClient("http://arxiv.invalid/api/query", min_interval=3.0, clock=clock, sleep=clock.sleep)
+    started = time.monotonic()
+    with client, pytest.raises(SourceOffline, match="arxiv.invalid cannot be reached"):
+        client.get({"id_list": "2104.12255"})
+    assert clock.sleeps == []
+    assert time.monotonic() - started < 5.0

@@ -8,6 +8,7 @@ read and slept through injected callables so tests can check the spacing with a 
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -32,6 +33,15 @@ Params = Mapping[str, str | int]
 
 class SourceUnavailable(Exception):
     """A source could not be reached or kept failing; the message names the URL and what to do."""
+
+
+class SourceOffline(SourceUnavailable):
+    """The source's host name does not resolve: this machine is offline (or the name is wrong). Retrying at once
+    cannot help, so it is not retried; the schedule tries again later (``jobs/scheduler.py``)."""
+
+    def __init__(self, host: str) -> None:
+        super().__init__(f"{host} cannot be reached: its name does not resolve (no network?). {_ADVICE}")
+        self.host = host
 
 
 class RateLimiter:
@@ -99,6 +109,10 @@ class PoliteClient:
             self._limiter.wait()
             try:
                 response = self._client.get(url, headers=headers)
+            except httpx.ConnectError as exc:
+                if _name_does_not_resolve(exc):
+                    raise SourceOffline(url.host) from exc
+                problem, delay = _describe(exc), self._backoff(attempt)
             except _RETRYABLE_ERRORS as exc:
                 problem, delay = _describe(exc), self._backoff(attempt)
             except httpx.HTTPError as exc:
@@ -142,3 +156,13 @@ def _retry_after(response: httpx.Response) -> float | None:
 def _describe(exc: Exception) -> str:
     detail = str(exc)
     return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+
+
+def _name_does_not_resolve(exc: BaseException) -> bool:
+    """Whether the connection failed at name resolution (``socket.gaierror`` somewhere in its causes)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, socket.gaierror):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
