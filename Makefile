@@ -32,8 +32,8 @@ test: install-test
 	$(BIN)/pytest -n 2 --durations=25 $(PYTEST_ARGS)
 
 lint: install-test
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
 
 typecheck: install-test
 	$(BIN)/mypy

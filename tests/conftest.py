@@ -49,6 +49,10 @@ def make_settings(database_url: str, tmp_path: Path, **overrides: object) -> Set
         "page_cache_seconds": 0.0,
         # Tests run the embed job themselves; tests/test_jobs.py covers the background scheduler.
         "jobs_interval_seconds": 0.0,
+        # Nothing reaches the real hosts: a closed loopback port, unless a test points a source at its replay server.
+        "hf_url": "http://127.0.0.1:9",
+        "arxiv_api_url": "http://127.0.0.1:9/api/query",
+        "arxiv_oai_url": "http://127.0.0.1:9/oai2",
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -13,7 +13,6 @@ import sys
 import time
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -223,8 +222,21 @@ KILLED_RUN_SUBSCRIBERS = 60
 
 @pytest.mark.parametrize("runner", ["digest-send", "worker"])
 def test_a_killed_run_is_completed_by_the_next_with_exactly_one_mail_each(
-    settings: Settings, db: Database, smtp: SmtpSink, tmp_path: Path, runner: str
+    settings: Settings, db: Database, smtp: SmtpSink, runner: str
 ) -> None:
+    _stop_half_way_then_rerun(settings, db, smtp, runner, signal.SIGKILL)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_ctrl_c_stops_a_run_at_once_and_the_next_completes_it_with_exactly_one_mail_each(
+    settings: Settings, db: Database, smtp: SmtpSink
+) -> None:
+    output = _stop_half_way_then_rerun(settings, db, smtp, "digest-send", signal.SIGINT)
+    assert "Stopped. What was done so far is kept" in output and "Traceback" not in output
+
+
+def _stop_half_way_then_rerun(settings: Settings, db: Database, smtp: SmtpSink, runner: str, signum: int) -> str:
+    """Stop a run with ``signum`` once half the mails are out, run it again; what the stopped run printed."""
     feature_day(db)
     with db.write_session() as session:
         session.add_all(
@@ -248,12 +260,15 @@ def test_a_killed_run_is_completed_by_the_next_with_exactly_one_mail_each(
         command = [sys.executable, "-m", "papertide", "worker", "--burst"]
     else:
         command = [sys.executable, "-m", "papertide", "digest", "send", "--today", FRIDAY.isoformat()]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while len(smtp.messages) < KILLED_RUN_SUBSCRIBERS // 2 and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.005)
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
+    signalled = time.monotonic()
+    os.kill(process.pid, signum)
+    _, printed = process.communicate(timeout=30)
+    assert time.monotonic() - signalled < 5.0
+    assert process.returncode == (-signal.SIGKILL if signum == signal.SIGKILL else 130), printed
     killed_at = len(smtp.messages)
     half_way = KILLED_RUN_SUBSCRIBERS // 2 <= killed_at < KILLED_RUN_SUBSCRIBERS
     assert half_way, f"the run was not killed half way ({killed_at} sent)"
@@ -274,6 +289,7 @@ def test_a_killed_run_is_completed_by_the_next_with_exactly_one_mail_each(
         assert statuses["sent"] + statuses["in_doubt"] == KILLED_RUN_SUBSCRIBERS and statuses["in_doubt"] <= 1
         deliveries = session.execute(select(func.count()).select_from(DigestDelivery)).scalar_one()
         assert deliveries == KILLED_RUN_SUBSCRIBERS
+    return printed
 
 
 def test_digest_periods() -> None:

@@ -1,11 +1,14 @@
 """The torch extra (``pip install 'papertide[torch]'``): its encoder makes the vectors ONNX Runtime makes, so a
 CUDA backfill and a CPU web process share a model name; device selection on a machine with or without a GPU.
 
-CI installs the extra (a CPU build of torch) to run these; on CUDA they also run on the GPU."""
+Marked ``torch``: `make test` (the README's command, no torch) leaves them out; `.ci/run` installs the extra (a CPU
+build of torch) and runs them with ``pytest -m torch``, where a missing torch fails them. On CUDA they also run on
+the GPU."""
 
 from __future__ import annotations
 
 import gc
+from types import ModuleType
 
 import numpy as np
 import pytest
@@ -15,7 +18,7 @@ from papertide.search.embedder import EmbedderError, TransformerEmbedder, resolv
 from papertide.search.model_files import ModelFiles, bundled_minilm
 from papertide.search.onnx_encoder import OnnxEncoder
 
-torch = pytest.importorskip("torch", reason="the torch extra is not installed (CI installs it)")
+pytestmark = pytest.mark.torch
 
 TEXTS = [
     "Grasping occluded objects with a robot arm",
@@ -30,6 +33,15 @@ def minilm() -> ModelFiles:
     return bundled_minilm()
 
 
+@pytest.fixture(scope="module")
+def torch() -> ModuleType:
+    try:
+        import torch
+    except ImportError:
+        pytest.fail("the torch extra is not installed: make install-torch (CPU: TORCH_SPEC=torch==2.13.0+cpu)")
+    return torch
+
+
 def _encode(files: ModelFiles, encoder: object, device: str) -> np.ndarray:
     embedder = TransformerEmbedder("all-MiniLM-L6-v2", "fp32", device, batch_size=3)
     embedder._loaded = (files, encoder)  # type: ignore[assignment]
@@ -37,7 +49,7 @@ def _encode(files: ModelFiles, encoder: object, device: str) -> np.ndarray:
 
 
 @pytest.mark.parametrize("device", ["cpu", "cuda"])
-def test_torch_makes_the_onnx_vectors(minilm: ModelFiles, device: str) -> None:
+def test_torch_makes_the_onnx_vectors(minilm: ModelFiles, torch: ModuleType, device: str) -> None:
     from papertide.search.torch_encoder import TorchEncoder
 
     if device == "cuda" and not torch.cuda.is_available():
@@ -51,7 +63,7 @@ def test_torch_makes_the_onnx_vectors(minilm: ModelFiles, device: str) -> None:
     assert gc.get_freeze_count() > 10_000
 
 
-def test_auto_takes_a_gpu_only_from_a_cuda_build() -> None:
+def test_auto_takes_a_gpu_only_from_a_cuda_build(torch: ModuleType) -> None:
     cuda_build = not torch.__version__.endswith("+cpu")
     assert embedder_module._cuda_torch_installed() == cuda_build
     expected = "cuda" if cuda_build and torch.cuda.is_available() else "cpu"

@@ -298,12 +298,23 @@ def test_oai_harvest_ingests_records(settings: Settings, db: Database, shared_da
     assert paper_count(db) == 46
 
 
-def test_demo_without_network_names_from(settings: Settings) -> None:
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_errors_print_text_they_quote_as_it_is(settings: Settings, tmp_path: Path) -> None:
+    """A file name (or title, or message) holding Rich markup is printed as written, not styled away."""
+    broken = tmp_path / "[bold]day [torch].json"
+    broken.write_text("not JSON")
+    result = run_cli(settings, "ingest", "daily", str(broken))
+    assert result.returncode == 1
+    assert "[bold]day [torch].json is not valid JSON" in result.stderr.replace("\n", "")
+
+
+def test_demo_whose_sources_answer_nothing_serves_the_bundled_sample(settings: Settings) -> None:
+    """The hosts resolve but refuse (a firewall, an outage): each is reported once, then the sample is served."""
     nowhere = {"arxiv_api_url": "http://127.0.0.1:9/api/query", "hf_url": "http://127.0.0.1:9", "http_max_retries": 0}
     result = run_cli(settings.model_copy(update=nowhere), "demo", "--no-serve")
-    assert result.returncode == 1
+    assert result.returncode == 0, result.stderr
     assert "Could not reach hf.co" in result.stderr and "Could not reach arXiv" in result.stderr
-    assert "--from" in result.stderr
+    assert "serving the bundled sample" in result.stderr and "485 papers, 485 featured" in result.stderr
 
 
 def test_demo_from_files_loads_both_formats(

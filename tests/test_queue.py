@@ -219,4 +219,4 @@ def test_a_worker_process_makes_new_papers_searchable_by_meaning(settings: Setti
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=60)
     assert process.returncode == 0, stderr.decode()
-    assert b"finishing the job in hand" in stderr
+    assert b"stopping after the job in hand's current batch" in stderr

@@ -81,6 +81,23 @@ def test_each_daily_source_is_enqueued_once_per_due_day_however_many_schedulers(
     assert runs["enrichment"] is None
 
 
+def test_a_source_whose_host_does_not_resolve_waits_as_offline_then_runs(db: Database, settings: Settings) -> None:
+    """Offline is a state: nothing is enqueued to fail and retry, the source says why, a later check enqueues it."""
+    offline = settings.model_copy(
+        update={"hf_mirror": True, "semantic_search": False, "hf_url": "http://hf-mirror.invalid"}
+    )
+    assert enqueue_due(db, offline, MONDAY) == []
+    assert enqueue_due(db, offline, MONDAY.replace(hour=4)) == []
+    with db.read_session() as session:
+        state = source_states(session)["hf_mirror"]
+    assert (state.last_result, state.failures) == ("offline", 0)
+    assert state.last_error is not None and "hf-mirror.invalid does not resolve" in state.last_error
+    shown = run_cli(offline, "sources", "status")
+    assert "offline" in shown.stdout + shown.stderr
+    online = offline.model_copy(update={"hf_url": "http://127.0.0.1:9"})
+    assert enqueue_due(db, online, MONDAY.replace(hour=5)) == ["hf-mirror:2026-07-06"]
+
+
 def test_nothing_is_scheduled_when_no_source_is_on(db: Database, settings: Settings) -> None:
     settings = settings.model_copy(update={"semantic_search": False})
     assert enqueue_due(db, settings, MONDAY) == []

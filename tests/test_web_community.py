@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from sqlalchemy import select, update
 from papertide.app import create_app
 from papertide.config import Settings
 from papertide.db import Database
+from papertide.jobs.worker import Worker
 from papertide.models import FeaturedPaper, Paper, User
 from papertide.records import VersionRecord
 from papertide.services.accounts import add_member, create_organization
@@ -65,6 +67,46 @@ def test_submit_fetches_unknown_papers_from_arxiv(settings: Settings, db: Databa
         paper = session.execute(select(Paper).where(Paper.arxiv_id == "2104.12255")).scalar_one()
         assert paper.abstract and paper.authors
         assert session.execute(select(FeaturedPaper.submitted_by_id)).scalar_one() is not None
+
+
+def test_a_submission_arxiv_does_not_answer_in_time_is_queued_then_done_by_a_worker(
+    settings: Settings, db: Database, shared_data: Path
+) -> None:
+    """arXiv slower than PAPERTIDE_SUBMIT_FETCH_SECONDS, or unreachable: the reader waits that long, not 40 s, and
+    learns in plain words what happens; a worker then fetches and features the paper on the day it was submitted."""
+    fixtures = shared_data / "fixtures" / "arxiv_api"
+    with ReplayServer() as arxiv:
+        arxiv.route("/api/query", Reply(delay=3.0, body=fixtures / "api2026_idlist_2104.12255v1.xml"))
+        slow = settings.model_copy(
+            update={
+                "arxiv_api_url": f"{arxiv.url}/api/query",
+                "submit_window_days": 100_000,
+                "submit_fetch_seconds": 0.5,
+            }
+        )
+        with TestClient(create_app(slow)) as client:
+            token = sign_up(client, "patient")
+            started = time.monotonic()
+            queued = client.post("/papers/submit", data={"paper": "2104.12255", "csrf_token": token})
+            assert time.monotonic() - started < 3.0
+            offline = settings.model_copy(update={"arxiv_api_url": "http://arxiv.invalid/api/query"})
+            with TestClient(create_app(offline)) as offline_client:
+                log_in(offline_client, "patient")
+                again = offline_client.post("/papers/submit", data={"paper": "2104.12256", "csrf_token": token})
+        assert queued.status_code == again.status_code == 202
+        assert "will fetch 2104.12255 in the background" in queued.text and "502" not in queued.text
+        with db.read_session() as session:
+            assert session.execute(select(FeaturedPaper)).first() is None
+        jobs = Worker(db, slow, None)
+        assert jobs.run_until_empty() == 2
+    with db.read_session() as session:
+        featured = session.execute(
+            select(Paper.arxiv_id, FeaturedPaper.featured_on, User.username)
+            .join(FeaturedPaper, FeaturedPaper.paper_id == Paper.id)
+            .join(User, User.id == FeaturedPaper.submitted_by_id)
+        ).all()
+    assert [(arxiv_id, name) for arxiv_id, _day, name in featured] == [("2104.12255", "patient")]
+    assert featured[0][1] == datetime.now(UTC).date()
 
 
 def test_submit_refuses_bad_ids_old_papers_and_foreign_organizations(client: TestClient, db: Database) -> None:

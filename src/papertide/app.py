@@ -34,6 +34,7 @@ from papertide.web.pagecache import PageCacheMiddleware
 from papertide.web.routes import (
     accounts,
     admin,
+    api_docs,
     api_v1,
     authors,
     community,
@@ -88,8 +89,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             runner.start()
         async with mcp_endpoint.running():
             yield
-        if runner is not None:
-            runner.stop()
+        if runner is not None and not runner.stop():
+            # Closing the model and the pool under it would only turn its work into tracebacks; the process is
+            # ending, and the job goes on at the next start.
+            log.warning("background work did not stop in time; it resumes at the next start")
+            return
         if semantic is not None:
             semantic.close()
         database.dispose()
@@ -98,7 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="papertide",
         version=__version__,
         lifespan=lifespan,
-        docs_url="/api/docs",
+        docs_url=None,  # web/routes/api_docs.py serves it, with no CDN
         redoc_url=None,
         dependencies=[Depends(load_user)],
     )
@@ -131,8 +135,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             CORSMiddleware, allow_origins=settings.cors_origins.split(), allow_methods=["GET"], allow_credentials=False
         )
     # Outside the page cache, so cached pages carry the headers too; Swagger's page gets its own policy.
-    app.add_middleware(SecurityHeadersMiddleware, docs_prefix=app.docs_url)
+    app.add_middleware(SecurityHeadersMiddleware, docs_prefix=api_docs.DOCS_PATH)
     app.add_middleware(RequestMetricsMiddleware)  # outermost: it times everything, cached pages included
+    # Before /static, which would otherwise take (and 404) these paths.
+    app.mount(api_docs.SWAGGER_UI_PATH, StaticFiles(directory=api_docs.swagger_ui_files()), name="swagger-ui")
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     install_error_handlers(app)
     # MCP over stateless Streamable HTTP (docs/api.md, Agents): POST only, as there is no stream to GET or end.
@@ -141,6 +147,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The paper router has catch-all paths (/papers/{id:path}), so it comes after every other /papers/ route.
     for module in (
         health,
+        api_docs,
         hf_api,
         api_v1,
         listings,

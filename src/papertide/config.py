@@ -112,6 +112,12 @@ class Settings(BaseSettings):
     submit_window_days: int = Field(
         14, ge=0, description="A paper can be submitted within this many days of its first version."
     )
+    submit_fetch_seconds: float = Field(
+        5.0,
+        gt=0,
+        description="How long a submission of a paper this instance does not know waits for arXiv; after that the "
+        "fetch is queued and the submitter is told so.",
+    )
     rate_limit_votes_per_minute: int = Field(60, ge=1, description="Votes one account may cast per minute.")
     rate_limit_writes_per_minute: int = Field(
         20, ge=1, description="Comments, submissions and collection edits one account may make per minute."
@@ -250,12 +256,17 @@ class Settings(BaseSettings):
         return self.resolved_database_url.startswith("sqlite")
 
     @property
-    def vector_index_path(self) -> Path | None:
-        """The ANN index file beside a SQLite database (PostgreSQL indexes vectors itself; memory gets none)."""
+    def sqlite_file(self) -> Path | None:
+        """The SQLite database file; None for PostgreSQL or an in-memory database."""
         url = self.resolved_database_url
         if not self.is_sqlite or ":memory:" in url:
             return None
-        return Path(url.split(":///", 1)[1]).with_suffix(".vectors.usearch")
+        return Path(url.split(":///", 1)[1])
+
+    @property
+    def vector_index_path(self) -> Path | None:
+        """The ANN index file beside a SQLite database (PostgreSQL indexes vectors itself; memory gets none)."""
+        return self.sqlite_file.with_suffix(".vectors.usearch") if self.sqlite_file else None
 
     @property
     def keyword_index_path(self) -> Path | None:
@@ -263,10 +274,7 @@ class Settings(BaseSettings):
         if self.keyword_engine == "database":
             return None
         if self.is_sqlite:
-            url = self.resolved_database_url
-            if ":memory:" in url:
-                return None
-            return Path(url.split(":///", 1)[1]).with_suffix(".keyword")
+            return self.sqlite_file.with_suffix(".keyword") if self.sqlite_file else None
         return self.data_dir / "keyword-index" if self.keyword_engine == "tantivy" else None
 
 

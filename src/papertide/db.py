@@ -154,6 +154,11 @@ def head_revision() -> str:
     return head
 
 
+def without_password(url: str) -> str:
+    """A database URL fit to print: the password masked."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def current_revision(database: Database) -> str | None:
     with database.engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()

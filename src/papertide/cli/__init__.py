@@ -2,7 +2,7 @@
 
 - ``version`` (here);
 - ``embed``, ``export``, ``import``, ``digest send`` (``content``);
-- ``serve``, ``demo`` (``serve``);
+- ``serve`` (``serve``), ``demo`` (``demo``);
 - ``db upgrade``, ``db current``, ``worker``, ``jobs status``, ``jobs retry``, ``backup``, ``restore`` (``ops``);
 - ``ingest snapshot``, ``ingest arxiv``, ``ingest oai``, ``ingest daily``, ``ingest hf``, ``sources status``
   (``ingest``);
@@ -13,7 +13,8 @@
 Thin: every command calls services, queries and jobs; ``support`` holds what they share.
 
 Exit codes, for cron: 0 success with something new, 3 success with nothing new (so ``papertide ingest arxiv ...
-&& next-step`` skips follow-up work), 1 a failure with a message saying what to do, 2 bad usage.
+&& next-step`` skips follow-up work), 1 a failure with a message saying what to do, 2 bad usage, 130 stopped by
+Ctrl+C or SIGTERM (``serve``, ``demo`` and ``worker`` stop their background work first and exit 0 or 130).
 """
 
 from __future__ import annotations
@@ -25,11 +26,12 @@ from papertide import __version__
 from papertide.cli.accounts import org_app, user_app
 from papertide.cli.collections import collection_app
 from papertide.cli.content import content_app, digest_app
+from papertide.cli.demo import demo_app
 from papertide.cli.ingest import ingest_app, sources_app
 from papertide.cli.mcp import mcp_app
 from papertide.cli.ops import db_app, ops_app
 from papertide.cli.serve import serve_app
-from papertide.cli.support import console
+from papertide.cli.support import EXIT_INTERRUPTED, Interrupted, console, leave, on_signals_interrupt, plain
 from papertide.config import ConfigError
 from papertide.db import classify_database_error
 
@@ -52,6 +54,7 @@ app = typer.Typer(help="papertide: daily research papers, search, digests and an
 # `papertide --help` lists ``version``, then what is added here, in this order.
 app.add_typer(content_app)
 app.add_typer(serve_app)
+app.add_typer(demo_app)
 app.add_typer(db_app, name="db")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(sources_app, name="sources")
@@ -64,16 +67,20 @@ app.add_typer(mcp_app)
 
 
 def main() -> None:
+    on_signals_interrupt()
     try:
         app()
+    except Interrupted:
+        console.print("Stopped. What was done so far is kept: run the same command again to go on from there.")
+        leave(EXIT_INTERRUPTED)
     except ConfigError as error:
-        console.print(f"[red]Configuration error:[/red] {error}")
+        console.print(f"[red]Configuration error:[/red] {plain(error)}")
         raise SystemExit(1) from error
     except DBAPIError as error:
         kind = classify_database_error(error)
         if kind == "other":
             raise
-        console.print(f"[red]{DATABASE_ADVICE[kind]}[/red]\n({type(error.orig).__name__}: {error.orig})")
+        console.print(f"[red]{DATABASE_ADVICE[kind]}[/red]\n({type(error.orig).__name__}: {plain(error.orig)})")
         raise SystemExit(1) from error
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from papertide.cli.support import console, migrated_database, reported
+from papertide.cli.support import console, migrated_database, plain, reported
 from papertide.services.accounts import AccountError, add_member, create_organization, create_user, set_admin
 
 user_app = typer.Typer(help="Accounts.")
@@ -34,7 +34,7 @@ def user_add(
     """Create an account (an administrator with --admin)."""
     with migrated_database() as database, _account_errors(), database.write_session() as session:
         create_user(session, username=username, password=password, email=email, is_admin=admin)
-    console.print(f"created {'administrator' if admin else 'user'} {username}")
+    console.print(f"created {'administrator' if admin else 'user'} {plain(username)}")
 
 
 @user_app.command("admin")
@@ -45,7 +45,7 @@ def user_admin(
     """Grant (or with --revoke, take away) the administrator role."""
     with migrated_database() as database, _account_errors(), database.write_session() as session:
         set_admin(session, username, not revoke)
-    console.print(f"{username} is {'no longer ' if revoke else ''}an administrator")
+    console.print(f"{plain(username)} is {'no longer ' if revoke else ''}an administrator")
 
 
 @org_app.command("add")
@@ -56,7 +56,7 @@ def org_add(
     """Create an organization."""
     with migrated_database() as database, _account_errors(), database.write_session() as session:
         create_organization(session, name, fullname)
-    console.print(f"created organization {name}")
+    console.print(f"created organization {plain(name)}")
 
 
 @org_app.command("member")
@@ -68,7 +68,7 @@ def org_member(
     """Add a user to an organization, so they can submit papers on its behalf."""
     with migrated_database() as database, _account_errors(), database.write_session() as session:
         add_member(session, name, username, role)
-    console.print(f"{username} is a {role} of {name}")
+    console.print(f"{plain(username)} is a {role} of {plain(name)}")
 
 
 def _account_errors() -> AbstractContextManager[None]:

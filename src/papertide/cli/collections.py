@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from papertide.cli.support import EXIT_NOTHING_NEW, console, migrated_database, reported
+from papertide.cli.support import EXIT_NOTHING_NEW, console, migrated_database, plain, reported
 from papertide.config import get_settings
 from papertide.queries import query_user
 from papertide.services.library_files import MAX_BYTES
@@ -29,7 +29,9 @@ def collection_import(
 ) -> None:
     """Import a citation manager's library: entries matched by arXiv id, DOI or title, unknown ids fetched."""
     if file.stat().st_size > MAX_BYTES:
-        console.print(f"[red]{file} is larger than {MAX_BYTES:,} bytes; split the library and import each part.[/red]")
+        console.print(
+            f"[red]{plain(file)} is larger than {MAX_BYTES:,} bytes; split the library and import each part.[/red]"
+        )
         raise typer.Exit(1)
     with migrated_database() as database, reported(ImportRefused, heading="Nothing imported:"):
         with database.read_session() as session:
@@ -48,7 +50,10 @@ def collection_import(
     for line in report.lines:
         colour = {"matched": "green", "fetched": "cyan", "unmatched": "yellow"}[line.outcome]
         paper = f" {line.arxiv_id}" if line.arxiv_id else ""
-        console.print(f"[{colour}]{line.outcome:9}[/{colour}]{paper} {line.label}: {line.reason}", highlight=False)
+        console.print(
+            f"[{colour}]{line.outcome:9}[/{colour}]{plain(paper)} {plain(line.label)}: {plain(line.reason)}",
+            highlight=False,
+        )
     counts = ", ".join(f"{len(report.of(kind))} {kind}" for kind in ("matched", "fetched", "unmatched"))
     console.print(
         f"{report.format}: {counts}; {report.added} entries imported into /users/{username}/collections/"

@@ -12,7 +12,9 @@ import typer
 from papertide.cli.support import (
     EXIT_NOTHING_NEW,
     console,
+    existing_database,
     migrated_database,
+    plain,
     progress_bar,
     refresh_keyword_index,
     reported,
@@ -47,7 +49,7 @@ def embed(
         settings = settings.model_copy(update={"embedding_device": device})
     semantic = open_semantic(settings.model_copy(update={"semantic_search": True}))
     assert semantic is not None
-    with migrated_database() as database:
+    with existing_database() if status else migrated_database() as database:
         with database.read_session() as session:
             before = embedding_status(session, semantic.model)
         console.print(f"{semantic.model}: {before.embedded} of {before.papers} papers embedded")
@@ -58,7 +60,7 @@ def embed(
         try:
             _embed_all(database, semantic, limit, total=min(before.pending, limit or before.pending))
         except EmbedderError as error:
-            console.print(f"[red]Embedding failed:[/red] {error}")
+            console.print(f"[red]Embedding failed:[/red] {plain(error)}")
             raise typer.Exit(1) from error
         with database.read_session() as session:
             after = embedding_status(session, semantic.model)
@@ -106,7 +108,7 @@ def digest_send(
                     progress=advance,
                 )
         except (DigestBusy, MailNotConfigured) as error:
-            console.print(f"[red]{error}[/red]")
+            console.print(f"[red]{plain(error)}[/red]")
             raise typer.Exit(1) from error
     console.print(report.summary())
     if report.sent + report.failed + report.retry == 0:
@@ -127,13 +129,13 @@ def export_command(
     ] = False,
 ) -> None:
     """Write every paper, featured day, account, vote, comment, collection and subscription to a file."""
-    with migrated_database() as database, reported(ExportError, heading="Export failed:"):
+    with existing_database() as database, reported(ExportError, heading="Export failed:"):
         if format == "parquet":
             count = write_parquet(database, output, password_hashes=with_password_hashes)
         else:
             with output.open("w", encoding="utf-8") as out, progress_bar("rows written") as advance:
                 count = write_jsonl(database, out, advance, password_hashes=with_password_hashes)
-    console.print(f"[green]{count} rows written to {output}[/green]")
+    console.print(f"[green]{count} rows written to {plain(output)}[/green]")
 
 
 @content_app.command("import")

@@ -20,7 +20,9 @@ from papertide.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from papertide.cli.support import (
     EXIT_NOTHING_NEW,
     console,
+    existing_database,
     migrated_database,
+    plain,
     progress_bar,
     refresh_keyword_index,
     reported,
@@ -132,9 +134,9 @@ def ingest_hf(
     if (report := _run_or_queue(request, request.run, queued, "days")) is None:
         return
     for day, reason in report.failed:
-        console.print(f"[red]{day} failed:[/red] {reason}")
+        console.print(f"[red]{day} failed:[/red] {plain(reason)}")
     if report.stopped:
-        console.print(f"[red]stopped:[/red] {report.stopped}")
+        console.print(f"[red]stopped:[/red] {plain(report.stopped)}")
     console.print(f"{report.days} days, {report.not_modified} not modified; featured: {report.featured.summary()}")
     if report.failed or report.stopped:
         _finish(report.papers, exit_code=1)
@@ -144,7 +146,7 @@ def ingest_hf(
 @sources_app.command("status")
 def sources_status() -> None:
     """Each automatic source: its last run and result, the next run, the last error with its time."""
-    with migrated_database() as database:
+    with existing_database() as database:
         overview = sources_overview(database, get_settings(), utcnow())
     table = Table("source", "last run", "result", "next run", "last error")
     for source in overview:
@@ -198,7 +200,7 @@ def _finish(counts: IngestCounts, *, changed: int | None = None, exit_code: int 
     """Report ``counts``; exit ``exit_code`` when given, else 3 when nothing changed (``changed``, by default the
     counts' own)."""
     for rejection in counts.rejections[:MAX_REPORTED_REJECTIONS]:
-        console.print(f"[yellow]rejected line {rejection.line_no}:[/yellow] {rejection.reason}")
+        console.print(f"[yellow]rejected line {rejection.line_no}:[/yellow] {plain(rejection.reason)}")
     if counts.rejected > MAX_REPORTED_REJECTIONS:
         console.print(f"[yellow]… and {counts.rejected - MAX_REPORTED_REJECTIONS} more rejected[/yellow]")
     console.print(counts.summary())

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from papertide.cli.support import console, ensure_schema, open_database
+from papertide.cli.support import console, ensure_schema, open_database, plain
 from papertide.config import get_settings
 from papertide.search.semantic import open_semantic
 from papertide.search.service import SearchEngine
@@ -44,7 +44,7 @@ def mcp(
             ensure_schema(database, settings)
             serve_stdio(Toolbox(database, settings, SearchEngine.of(settings, semantic)), token)
     except ToolError as error:  # a bad token, before the first message
-        console.print(f"[red]{error}[/red]")
+        console.print(f"[red]{plain(error)}[/red]")
         raise typer.Exit(1) from error
     finally:
         if semantic is not None:

@@ -10,6 +10,7 @@ import logging
 import multiprocessing
 import signal
 import sys
+import threading
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
@@ -21,8 +22,12 @@ from papertide.cli.support import (
     EXIT_NOTHING_NEW,
     console,
     ensure_schema,
+    existing_database,
+    leave,
     open_database,
+    plain,
     progress_bar,
+    refuse_missing_database,
     reported,
 )
 from papertide.config import get_settings
@@ -52,6 +57,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
 @db_app.command("current")
 def db_current() -> None:
     """Print the schema revision the database is at."""
+    refuse_missing_database(get_settings())
     with open_database() as database:
         typer.echo(current_revision(database) or "empty (run: papertide db upgrade)")
 
@@ -100,22 +106,28 @@ def _work(burst: bool, schedule: bool) -> int:
             return EXIT_NOTHING_NEW if done == 0 else 0
         interval = settings.jobs_interval_seconds or 20.0
         runner = JobRunner(database, settings, semantic, interval, schedule=schedule)
+        asked = threading.Event()
 
         def stop(signum: int, _frame: FrameType | None) -> None:
-            console.print(f"signal {signum}: finishing the job in hand, then stopping")
-            runner.stop(timeout=0)
+            console.print(f"signal {signum}: stopping after the job in hand's current batch")
+            asked.set()
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
+        runner.start()
         console.print(f"worker {runner.worker.name} running ({', '.join(sorted(TASKS))})")
-        runner.run()
-        return 0
+        while not asked.wait(1.0):
+            pass
+        if not runner.stop():
+            console.print("the job in hand did not stop in time; it goes on at the next start")
+    leave(0)  # a stop is a worker's normal end; see ``leave`` for why the teardown is skipped
+    return 0
 
 
 @jobs_app.command("status")
 def jobs_status() -> None:
     """Jobs per task and status, the oldest waiting job's age, and the latest failures."""
-    with open_database() as database, database.read_session() as session:
+    with existing_database() as database, database.read_session() as session:
         counts = queue.queue_counts(session)
         waiting = queue.oldest_waiting_seconds(session)
         failures = queue.latest_failures(session, SHOWN_FAILURES)
@@ -125,7 +137,7 @@ def jobs_status() -> None:
     console.print(table)
     console.print(f"oldest waiting job: {waiting:.0f} s")
     for job_id, task, error in failures:
-        console.print(f"[red]failed job {job_id} ({task}):[/red] {(error or '').splitlines()[0] if error else ''}")
+        console.print(f"[red]failed job {job_id} ({task}):[/red] {plain(error.splitlines()[0]) if error else ''}")
 
 
 @jobs_app.command("retry")
@@ -144,9 +156,10 @@ def backup_command(
 ) -> None:
     """Back up the database while papertide runs: SQLite's online backup, or pg_dump's custom format."""
     settings = get_settings()
+    refuse_missing_database(settings)
     with reported(BackupError, heading="Backup failed:"), progress_bar("pages copied") as advance:
         result = backup(settings, output, progress=lambda done, _total: advance(done))
-    console.print(f"{result.engine} backup written to {result.path} ({result.bytes / 1e6:.1f} MB)")
+    console.print(f"{result.engine} backup written to {plain(result.path)} ({result.bytes / 1e6:.1f} MB)")
 
 
 @ops_app.command("restore")
@@ -157,4 +170,4 @@ def restore_command(
     """Restore a backup into the configured database (stop every papertide process first)."""
     with reported(BackupError, heading="Restore failed:"):
         restore(get_settings(), source, force=force)
-    console.print(f"restored {source}; run `papertide db upgrade` if it came from an older papertide")
+    console.print(f"restored {plain(source)}; run `papertide db upgrade` if it came from an older papertide")

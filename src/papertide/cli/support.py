@@ -1,15 +1,24 @@
 """What every ``papertide`` command shares: the console, the "nothing new" exit code, opening (and checking the
-schema of) the database, progress bars, turning expected errors into one red line, refreshing the keyword index.
-The commands live in the other modules of ``papertide.cli``.
+schema of) the database, saying where the data lives, progress bars, turning expected errors into one red line,
+refreshing the keyword index. The commands live in the other modules of ``papertide.cli``.
+
+Text papertide did not write (error messages, titles, paths) goes through :func:`plain` before it reaches the
+console: Rich reads ``[torch]`` in ``pip install 'papertide[torch]'`` as markup and would print ``papertide``.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import signal
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from types import FrameType
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -23,7 +32,7 @@ from rich.progress import (
 
 from papertide.arxiv_ids import InvalidArxivId
 from papertide.config import Settings, get_settings
-from papertide.db import Database, connect, current_revision, head_revision, upgrade
+from papertide.db import Database, connect, current_revision, head_revision, upgrade, without_password
 from papertide.search.tantivy_keyword import sync_keyword_index
 from papertide.sources.hf_daily import DailyFileError
 from papertide.sources.http import SourceUnavailable
@@ -31,7 +40,51 @@ from papertide.sources.oai import OaiError
 from papertide.sources.snapshot import SnapshotFileError
 
 EXIT_NOTHING_NEW = 3
+EXIT_INTERRUPTED = 130  # the shell's code for a command stopped by Ctrl+C
 console = Console(stderr=True)
+
+
+class Interrupted(BaseException):
+    """Ctrl+C (SIGINT) or SIGTERM reached a command: it stops where it is. Not a KeyboardInterrupt, which click
+    turns into "Aborted!" and exit code 1. Raised in the main thread, it unwinds every ``with`` and ``finally`` on
+    its way (open transactions roll back; ingests and embedding have committed batch by batch and resume)."""
+
+
+def on_signals_interrupt() -> None:
+    """SIGINT and SIGTERM raise :class:`Interrupted`; a second signal while the first one's cleanup runs leaves at
+    once."""
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _interrupt(signum: int, _frame: FrameType | None) -> None:
+    signal.signal(signal.SIGINT, lambda *_: leave(EXIT_INTERRUPTED))
+    signal.signal(signal.SIGTERM, lambda *_: leave(EXIT_INTERRUPTED))
+    raise Interrupted(signum)
+
+
+def leave(code: int) -> None:
+    """End the process now with ``code``, after flushing what it printed and logged, without the interpreter's
+    teardown: a background thread still inside ONNX Runtime (a model loading) would make that teardown abort in
+    C++ ("terminate called without an active exception"), and it costs a second more. Only for the end of a
+    command whose own cleanup already ran: what it committed is stored, and what a background job was doing
+    resumes at the next start."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os._exit(code)
+
+
+def plain(value: object) -> str:
+    """``value`` as text the console prints as it is (markup escaped)."""
+    return escape(str(value))
+
+
+def data_location(settings: Settings) -> str:
+    """Where this instance's data lives, absolute, for the reader to find (and back up) it."""
+    if settings.sqlite_file is not None:
+        return f"{settings.sqlite_file.resolve()} (SQLite; PAPERTIDE_DATA_DIR moves it)"
+    return f"{without_password(settings.resolved_database_url)} (PAPERTIDE_DATABASE_URL)"
 
 
 def ensure_schema(database: Database, settings: Settings) -> None:
@@ -66,6 +119,33 @@ def migrated_database() -> Iterator[Database]:
         yield database
 
 
+def refuse_missing_database(settings: Settings) -> None:
+    """Exit 1 with the absolute path when the SQLite file is not there (opening it would create it)."""
+    if settings.sqlite_file is not None and not settings.sqlite_file.exists():
+        console.print(
+            f"[red]No database at {plain(settings.sqlite_file.resolve())}.[/red] Run this command where papertide's "
+            "data is, or set PAPERTIDE_DATA_DIR (or PAPERTIDE_DATABASE_URL) to it; `papertide demo` or "
+            "`papertide db upgrade` creates one."
+        )
+        raise typer.Exit(1)
+
+
+@contextmanager
+def existing_database() -> Iterator[Database]:
+    """The database, for a command that only reads it: one that is missing, empty or at another schema revision is
+    reported and the command exits 1, creating and migrating nothing."""
+    settings = get_settings()
+    refuse_missing_database(settings)
+    with open_database() as database:
+        current = current_revision(database)
+        if current != head_revision():
+            where = plain(data_location(settings))
+            state = "has no schema" if current is None else f"is at schema revision {current}, not {head_revision()}"
+            console.print(f"[red]The database at {where} {state}.[/red] Run: papertide db upgrade")
+            raise typer.Exit(1)
+        yield database
+
+
 @contextmanager
 def reported(*errors: type[Exception], heading: str | None = None) -> Iterator[None]:
     """Turn the expected ``errors`` of a command into one red line (``heading`` or the error's type, then its
@@ -74,7 +154,7 @@ def reported(*errors: type[Exception], heading: str | None = None) -> Iterator[N
         yield
     except errors as error:
         label = f"{type(error).__name__}:" if heading is None else heading
-        console.print(f"[red]{label} {error}[/red]".replace("[red] ", "[red]"))
+        console.print(f"[red]{label} {plain(error)}[/red]")
         raise typer.Exit(1) from error
 
 

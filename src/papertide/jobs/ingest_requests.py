@@ -38,8 +38,9 @@ class IngestRequest(JobArguments, ABC):
     task: ClassVar[str]  # the queue's name for it
 
     @abstractmethod
-    def run_job(self, database: Database, settings: Settings) -> str:
-        """Run the ingest for the worker; one line for its log."""
+    def run_job(self, database: Database, settings: Settings, progress: Progress = no_progress) -> str:
+        """Run the ingest for the worker; one line for its log. ``progress`` is called between committed batches
+        (the worker's raises there when it is stopping)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +57,8 @@ class SnapshotRequest(IngestRequest):
     def run(self, database: Database, settings: Settings, progress: Progress = no_progress) -> IngestCounts:
         return ingest.ingest_snapshot(database, self.path, batch_size=settings.ingest_batch_size, progress=progress)
 
-    def run_job(self, database: Database, settings: Settings) -> str:
-        return f"{self.path.name}: {self.run(database, settings).summary()}"
+    def run_job(self, database: Database, settings: Settings, progress: Progress = no_progress) -> str:
+        return f"{self.path.name}: {self.run(database, settings, progress).summary()}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +75,8 @@ class DailyRequest(IngestRequest):
     def run(self, database: Database, settings: Settings, progress: Progress = no_progress) -> DailyIngest:
         return ingest.ingest_daily(database, self.path, progress=progress)
 
-    def run_job(self, database: Database, settings: Settings) -> str:
-        result = self.run(database, settings)
+    def run_job(self, database: Database, settings: Settings, progress: Progress = no_progress) -> str:
+        result = self.run(database, settings, progress)
         return f"{self.path.name}: papers {result.papers.summary()}; featured {result.featured.summary()}"
 
 
@@ -109,8 +110,8 @@ class ArxivRequest(IngestRequest):
                 progress=progress,
             )
 
-    def run_job(self, database: Database, settings: Settings) -> str:
-        return f"arXiv: {self.run(database, settings).counts.summary()}"
+    def run_job(self, database: Database, settings: Settings, progress: Progress = no_progress) -> str:
+        return f"arXiv: {self.run(database, settings, progress).counts.summary()}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,8 +140,8 @@ class OaiRequest(IngestRequest):
                 progress=progress,
             )
 
-    def run_job(self, database: Database, settings: Settings) -> str:
-        return f"OAI-PMH: {self.run(database, settings).summary()}"
+    def run_job(self, database: Database, settings: Settings, progress: Progress = no_progress) -> str:
+        return f"OAI-PMH: {self.run(database, settings, progress).summary()}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,8 +164,8 @@ class HfMirrorRequest(IngestRequest):
         with hf_mirror_client(settings) as client:
             return mirror.mirror_days(database, client, since, self.until or max(last, since), progress=progress)
 
-    def run_job(self, database: Database, settings: Settings) -> str:
-        report = self.run(database, settings)
+    def run_job(self, database: Database, settings: Settings, progress: Progress = no_progress) -> str:
+        report = self.run(database, settings, progress)
         if report.stopped:  # hf.co unreachable: fail the attempt so the queue's backoff tries again later
             raise SourceUnavailable(report.stopped)
         return f"hf.co Daily Papers: {report.summary()}"

@@ -29,11 +29,13 @@ from papertide.search.semantic import Semantic
 from papertide.search.tantivy_keyword import sync_keyword_index
 from papertide.services.digests import digest_period
 from papertide.services.enrichment import wanted_count
-from papertide.services.source_status import SOURCES, Source, SourceStatus, source_states
+from papertide.services.source_status import SOURCES, Source, SourceStatus, record_offline, source_states
 from papertide.services.subscriptions import Cadence
+from papertide.sources.reachability import host_of, host_resolves
 
 log = logging.getLogger(__name__)
 KEEP_FINISHED = timedelta(days=2)
+STOP_SECONDS = 3.0
 ENRICH_REST = timedelta(hours=1)
 
 
@@ -56,6 +58,25 @@ def _daily_sources(settings: Settings, day: date) -> list[tuple[str, str]]:
     return due + ([(HfMirrorRequest.task, f"hf-mirror:{day}")] if settings.hf_mirror else [])
 
 
+_SOURCE_OF_TASK: dict[str, Source] = {"harvest": "harvest", HfMirrorRequest.task: "hf_mirror"}
+
+
+def _source_url(settings: Settings, source: Source) -> str:
+    return {"harvest": settings.arxiv_oai_url, "hf_mirror": settings.hf_url, "enrichment": settings.arxiv_api_url}[
+        source
+    ]
+
+
+def _online(database: Database, settings: Settings, source: Source) -> bool:
+    """Whether ``source``'s host resolves; if not, the source shows as offline and waits for a later check (offline
+    is a state: a job enqueued now would only fail, retry and fill the log)."""
+    url = _source_url(settings, source)
+    if host_resolves(url):
+        return True
+    record_offline(database, source, host_of(url))
+    return False
+
+
 def enqueue_due(database: Database, settings: Settings, now: datetime) -> list[str]:
     """Enqueue the work due at ``now``; the names of the jobs this call added. Each daily source is enqueued once
     per day (its dedupe key names the day) however many schedulers run; enrichment whenever thin papers wait."""
@@ -64,9 +85,15 @@ def enqueue_due(database: Database, settings: Settings, now: datetime) -> list[s
         added.append("embed")
     if now.hour >= settings.harvest_hour_utc:
         for task, key in _daily_sources(settings, now.date()):
+            if _enqueued(database, key) or not _online(database, settings, _SOURCE_OF_TASK[task]):
+                continue
             if queue.enqueue(database, task, {}, dedupe_key=key):
                 added.append(key)
-    if _enrichment_due(database, now) and queue.enqueue(database, "enrich"):
+    if (
+        _enrichment_due(database, now)
+        and _online(database, settings, "enrichment")
+        and queue.enqueue(database, "enrich")
+    ):
         added.append("enrich")
     for cadence in digests_due(settings, now):
         key = f"digest:{digest_period(cadence, now.date()).key}"  # "digest:daily:2026-07-09"
@@ -84,7 +111,7 @@ def next_runs(database: Database, settings: Settings, now: datetime) -> dict[Sou
         day = now.date() + timedelta(days=offset)
         start = datetime.combine(day, time(settings.harvest_hour_utc), tzinfo=UTC)
         for task, key in _daily_sources(settings, day):
-            source: Source = "harvest" if task == "harvest" else "hf_mirror"
+            source = _SOURCE_OF_TASK[task]
             if runs[source] is None and not _enqueued(database, key):
                 runs[source] = max(start, now)
     if wanted_count(database, now):
@@ -164,18 +191,22 @@ class JobRunner:
         self.keep_keywords = keep_indexes and settings.keyword_index_path is not None
         self.keep_vectors = keep_indexes and semantic is not None and semantic.file_index is not None
         self.semantic = semantic
-        self.worker = Worker(database, settings, semantic)
         self._stop = threading.Event()
+        self.worker = Worker(database, settings, semantic, stopping=self._stop)
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.run, name="papertide-jobs", daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float = 30) -> None:
+    def stop(self, timeout: float = STOP_SECONDS) -> bool:
+        """Ask the loop to stop and wait up to ``timeout`` seconds; whether it stopped. A task in hand leaves off
+        after its current batch (``JobContext.stop_point``), which an embedding batch reaches in about a second;
+        what cannot be cut short (a model loading, a request to a source) may outlast the wait."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=timeout)
+        return self._thread is None or not self._thread.is_alive()
 
     def run(self) -> None:
         """The loop; returns once :meth:`stop` is called (after the job in hand finishes)."""

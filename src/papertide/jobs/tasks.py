@@ -8,12 +8,15 @@ work left returns :class:`Continued`, and the worker queues the rest as a job of
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from papertide.config import Settings
 from papertide.db import Database
+from papertide.jobs import queue
 from papertide.jobs.ingest_requests import (
     ArxivRequest,
     DailyRequest,
@@ -28,6 +31,8 @@ from papertide.services.digests import DigestBusy, send_digests
 from papertide.services.embeddings import embed_new_papers
 from papertide.services.enrichment import enrich_papers
 from papertide.services.harvest import harvest_followed
+from papertide.services.ingest import index_from_arxiv
+from papertide.services.submissions import SubmissionError, submit_paper
 from papertide.sources.factory import arxiv_client, arxiv_clients
 
 EMBED_PER_JOB = 2_000  # a job of a few minutes at most, so shutdown is quick; the next job takes the rest
@@ -39,6 +44,15 @@ class RetryLater(Exception):  # noqa: N818 (an instruction to the worker, not an
     def __init__(self, reason: str, seconds: float = 30.0) -> None:
         super().__init__(reason)
         self.seconds = seconds
+
+
+class Stopped(RetryLater):
+    """The worker is stopping (Ctrl+C, SIGTERM, the server shutting down): the task left off after its last
+    committed batch, and its job goes back to the queue at once, not counted as an attempt, so the next start
+    resumes it."""
+
+    def __init__(self) -> None:
+        super().__init__("the worker is stopping; the job resumes at the next start", 0.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +68,13 @@ class JobContext:
     database: Database
     settings: Settings
     semantic: Semantic | None
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+    def stop_point(self, _done: object = None) -> None:
+        """Called by long tasks between committed batches (it fits a ``progress`` callback): raises
+        :class:`Stopped` once the worker is stopping, so shutdown waits one batch, not the whole job."""
+        if self.stopping.is_set():
+            raise Stopped
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +91,7 @@ def _embed(context: JobContext, payload: Mapping[str, Any]) -> str | Continued:
         return "semantic search is off"
     limit = argument(payload, "limit", int, required=False)
     share = EMBED_PER_JOB if limit is None else min(limit, EMBED_PER_JOB)
-    done = embed_new_papers(context.database, context.semantic, limit=share)
+    done = embed_new_papers(context.database, context.semantic, limit=share, on_batch=context.stop_point)
     folded = context.semantic.fold_vectors(context.database)
     summary = f"embedded {done} papers" + (f", folded {folded} vectors into the vector file" if folded else "")
     if done < share or done == limit:  # nothing was left, or the payload's limit is reached
@@ -85,7 +106,9 @@ def _digest(context: JobContext, payload: Mapping[str, Any]) -> str:
     today = date_argument(payload, "today")
     assert today is not None
     try:
-        report = send_digests(context.database, context.settings, cadence, today, context.semantic)
+        report = send_digests(
+            context.database, context.settings, cadence, today, context.semantic, progress=context.stop_point
+        )
     except DigestBusy as error:
         raise RetryLater(str(error), context.settings.digest_lease_seconds) from error
     if report.retry:
@@ -102,7 +125,12 @@ def _harvest(context: JobContext, payload: Mapping[str, Any]) -> str:
         return "no followed categories (PAPERTIDE_FOLLOW_CATEGORIES)"
     with arxiv_clients(context.settings) as (oai, api):
         report = harvest_followed(
-            context.database, oai, api, categories, first_days=context.settings.harvest_first_days
+            context.database,
+            oai,
+            api,
+            categories,
+            first_days=context.settings.harvest_first_days,
+            progress=context.stop_point,
         )
     return report.summary()
 
@@ -111,13 +139,40 @@ def _enrich(context: JobContext, payload: Mapping[str, Any]) -> str | Continued:
     """Complete thin papers from the arXiv API, ``PAPERTIDE_ENRICH_PER_JOB`` at a time; the rest in a new job."""
     share = context.settings.enrich_per_job
     with arxiv_client(context.settings) as client:
-        report = enrich_papers(context.database, client, limit=share)
+        report = enrich_papers(context.database, client, limit=share, progress=context.stop_point)
     return Continued(report.summary()) if report.asked == share and report.left else report.summary()
+
+
+def queue_submission(database: Database, *, user_id: int, arxiv_id: str, organization: str | None, day: date) -> None:
+    """A submission whose paper arXiv did not give in time: a worker fetches it and features it on ``day``, the day
+    it was submitted (once per user and paper, however often it is sent)."""
+    payload = {"user_id": user_id, "arxiv_id": arxiv_id, "organization": organization, "day": day.isoformat()}
+    queue.enqueue(database, "submit", payload, dedupe_key=f"submit:{user_id}:{arxiv_id}")
+
+
+def _submit(context: JobContext, payload: Mapping[str, Any]) -> str:
+    """A queued submission: fetch the paper (with the usual retries), then submit it as its submitter did."""
+    arxiv_id = argument(payload, "arxiv_id", str)
+    day = date_argument(payload, "day")
+    assert day is not None
+    try:
+        submit_paper(
+            context.database,
+            user_id=argument(payload, "user_id", int),
+            text=arxiv_id,
+            organization=argument(payload, "organization", str, required=False),
+            today=day,
+            window_days=context.settings.submit_window_days,
+            fetch=lambda wanted: index_from_arxiv(context.database, context.settings, wanted) != "missing",
+        )
+    except SubmissionError as refused:  # the paper's own fault (unknown, too old, a duplicate): nothing to retry
+        return f"{arxiv_id} not submitted: {refused}"
+    return f"{arxiv_id} submitted for {day}"
 
 
 def _ingest(kind: type[IngestRequest]) -> Callable[[JobContext, Mapping[str, Any]], str]:
     def run(context: JobContext, payload: Mapping[str, Any]) -> str:
-        return kind.from_payload(payload).run_job(context.database, context.settings)
+        return kind.from_payload(payload).run_job(context.database, context.settings, context.stop_point)
 
     return run
 
@@ -132,4 +187,5 @@ TASKS: dict[str, Task] = {
     HfMirrorRequest.task: Task(_ingest(HfMirrorRequest), exclusive="source:hf"),
     "harvest": Task(_harvest, exclusive="source:arxiv"),
     "enrich": Task(_enrich, exclusive="source:arxiv"),
+    "submit": Task(_submit, exclusive="source:arxiv"),
 }

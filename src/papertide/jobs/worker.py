@@ -26,8 +26,10 @@ from papertide.jobs.payloads import TaskArgumentError
 from papertide.jobs.tasks import TASKS, Continued, JobContext, RetryLater
 from papertide.search.semantic import Semantic
 from papertide.services.leases import acquire_lease, release_lease
+from papertide.sources.http import SourceOffline
 
 log = logging.getLogger(__name__)
+OFFLINE_RETRY_SECONDS = 300.0
 
 
 def worker_name() -> str:
@@ -45,8 +47,16 @@ class WorkerStats:
 
 
 class Worker:
-    def __init__(self, database: Database, settings: Settings, semantic: Semantic | None) -> None:
-        self.context = JobContext(database, settings, semantic)
+    """Runs jobs; ``stopping`` (set by whoever stops it) makes a long task leave off at its next batch."""
+
+    def __init__(
+        self,
+        database: Database,
+        settings: Settings,
+        semantic: Semantic | None,
+        stopping: threading.Event | None = None,
+    ) -> None:
+        self.context = JobContext(database, settings, semantic, stopping or threading.Event())
         self.database = database
         self.lease_seconds = settings.jobs_lease_seconds
         self.name = worker_name()
@@ -86,6 +96,11 @@ class Worker:
             queue.postpone(self.database, job, self.name, later.seconds)
             self.stats.postponed += 1
             log.info("job %d (%s) postponed %.0f s: %s", job.id, job.task, later.seconds, later)
+        except SourceOffline as offline:
+            # Not the job's fault and not worth an attempt: it waits for the network like the schedule does.
+            queue.postpone(self.database, job, self.name, OFFLINE_RETRY_SECONDS)
+            self.stats.postponed += 1
+            log.info("job %d (%s) waits %.0f s for the network: %s", job.id, job.task, OFFLINE_RETRY_SECONDS, offline)
         except TaskArgumentError as error:
             queue.fail(self.database, job, self.name, f"bad arguments: {error}", 0, final=True)
             self.stats.failed += 1
@@ -96,6 +111,11 @@ class Worker:
             )
             self.stats.failed += status == "failed"
             log.warning("job %d (%s) attempt %d failed (%s): %s", job.id, job.task, job.attempts, status, error)
+        except BaseException:
+            # Ctrl+C in a foreground run (`papertide worker --burst`): the job goes back to the queue at once, not
+            # after its lease, and not counted as an attempt; then the interruption goes on up.
+            queue.postpone(self.database, job, self.name, 0)
+            raise
         else:
             summary = self._follow_up(job, outcome) if isinstance(outcome, Continued) else outcome
             if queue.complete(self.database, job.id, self.name):

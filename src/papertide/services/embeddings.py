@@ -90,8 +90,9 @@ def embed_new_papers(
     limit: int | None = None,
     on_batch: Callable[[EmbedBatch], None] | None = None,
 ) -> int:
-    """Embed pending papers with ``semantic``'s model, in batches of a few model calls each."""
-    batch_size = max(semantic.settings.embedding_batch_size * 4, 64)
+    """Embed pending papers with ``semantic``'s model, one model call per batch: ``on_batch`` runs after each is
+    stored, so a stop waits for at most one call (about a second on two cores)."""
+    batch_size = semantic.settings.embedding_batch_size
     return embed_pending(database, semantic.embedder, batch_size=batch_size, limit=limit, on_batch=on_batch)
 
 

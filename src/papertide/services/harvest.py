@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from papertide.db import Database
 from papertide.models import utcnow
 from papertide.records import IngestCounts
-from papertide.services.ingest import ingest_arxiv_query, ingest_oai
+from papertide.services.ingest import Progress, ingest_arxiv_query, ingest_oai, no_progress
 from papertide.services.source_status import load_cursor, record_run
 from papertide.sources.arxiv_api import ArxivApiClient, ArxivApiError
 from papertide.sources.http import SourceUnavailable
@@ -58,6 +58,7 @@ def harvest_followed(
     *,
     first_days: int,
     today: date | None = None,
+    progress: Progress = no_progress,
 ) -> HarvestReport:
     """Harvest ``categories`` from the last successful harvest's day (``first_days`` back on the first run)."""
     started = utcnow()
@@ -66,12 +67,12 @@ def harvest_followed(
     report = HarvestReport(from_date=date.fromisoformat(cursor) if cursor else day - timedelta(days=first_days))
     assert report.from_date is not None
     try:
-        _harvest_oai(db, oai, categories, report.from_date, report)
+        _harvest_oai(db, oai, categories, report.from_date, report, progress)
     except (OaiError, SourceUnavailable) as error:
         report.oai_error, report.via, report.counts = str(error), "the arXiv API", IngestCounts()
         try:
             query = " OR ".join(f"cat:{category}" for category in categories)
-            report.counts.add(ingest_arxiv_query(db, api, query, since=report.from_date).counts)
+            report.counts.add(ingest_arxiv_query(db, api, query, since=report.from_date, progress=progress).counts)
         except (ArxivApiError, SourceUnavailable) as api_error:
             message = f"OAI-PMH: {error}; arXiv API: {api_error}"
             record_run(db, "harvest", report.counts, started_at=started, error=message)
@@ -81,8 +82,15 @@ def harvest_followed(
 
 
 def _harvest_oai(
-    db: Database, oai: OaiClient, categories: Sequence[str], from_date: date, report: HarvestReport
+    db: Database,
+    oai: OaiClient,
+    categories: Sequence[str],
+    from_date: date,
+    report: HarvestReport,
+    progress: Progress,
 ) -> None:
     wanted = frozenset(categories)
     for set_spec in sorted({oai_set(category) for category in categories}):
-        report.counts.add(ingest_oai(db, oai, set_spec=set_spec, from_date=from_date, categories=wanted))
+        report.counts.add(
+            ingest_oai(db, oai, set_spec=set_spec, from_date=from_date, categories=wanted, progress=progress)
+        )

@@ -15,13 +15,13 @@ from datetime import date
 from pathlib import Path
 from typing import Literal, TypeVar
 
-from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
 from papertide.config import Settings
 from papertide.db import Database, refresh_statistics
-from papertide.models import IngestCheckpoint, Paper, utcnow
+from papertide.models import Paper
 from papertide.records import IngestCounts, PaperRecord, RejectedLine
+from papertide.services.checkpoints import file_fingerprint, load_checkpoint, save_checkpoint
 from papertide.services.papers import feature_papers, upsert_papers
 from papertide.sources.arxiv_api import ArxivApiClient
 from papertide.sources.factory import arxiv_client
@@ -42,7 +42,7 @@ def ingest_snapshot(
 ) -> IngestCounts:
     """Ingest a snapshot file; a rerun after a crash resumes after the last committed batch."""
     key = str(path.resolve())
-    fingerprint = _file_fingerprint(path)
+    fingerprint = file_fingerprint(path)
     start_line = _snapshot_resume_line(db, key, fingerprint)
     counts = IngestCounts()
     batch: list[PaperRecord] = []
@@ -72,12 +72,7 @@ def _commit_snapshot_batch(
         save_checkpoint(session, "snapshot", key, json.dumps(position) if position else None)
 
 
-def _file_fingerprint(path: Path) -> dict[str, object]:
-    stat = path.stat()
-    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-
-
-def _snapshot_resume_line(db: Database, key: str, fingerprint: dict[str, object]) -> int:
+def _snapshot_resume_line(db: Database, key: str, fingerprint: dict[str, int]) -> int:
     saved = load_checkpoint(db, "snapshot", key)
     if saved is None:
         return 0
@@ -123,14 +118,15 @@ def ingest_arxiv_ids(db: Database, client: ArxivApiClient, ids: Sequence[str]) -
 Indexed = Literal["known", "fetched", "missing"]
 
 
-def index_from_arxiv(db: Database, settings: Settings, arxiv_id: str) -> Indexed:
+def index_from_arxiv(db: Database, settings: Settings, arxiv_id: str, *, wait: float | None = None) -> Indexed:
     """Make sure papertide knows ``arxiv_id`` (canonical), fetching it from arXiv when it does not: "known" (it was
     there already), "fetched" (it is now) or "missing" (arXiv has no such paper). A paper an administrator hid
-    counts as known and is never fetched again: a fetch would overwrite its record."""
+    counts as known and is never fetched again: a fetch would overwrite its record. ``wait``: a reader waits, so
+    arXiv gets one attempt of that many seconds (``SourceUnavailable`` after it)."""
     with db.read_session() as session:
         if session.execute(select(Paper.id).where(Paper.arxiv_id == arxiv_id)).first() is not None:
             return "known"
-    with arxiv_client(settings) as client:
+    with arxiv_client(settings, wait=wait) as client:
         result = ingest_arxiv_ids(db, client, [arxiv_id])
     return "missing" if result.missing else "fetched"
 
@@ -230,17 +226,3 @@ def _batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
             batch = []
     if batch:
         yield batch
-
-
-def load_checkpoint(db: Database, source: str, key: str) -> str | None:
-    with db.read_session() as session:
-        return session.execute(
-            select(IngestCheckpoint.position).where(IngestCheckpoint.source == source, IngestCheckpoint.key == key)
-        ).scalar_one_or_none()
-
-
-def save_checkpoint(session: Session, source: str, key: str, position: str | None) -> None:
-    """Store ``position``; ``None`` means the run finished, so the next one starts from the beginning."""
-    session.execute(delete(IngestCheckpoint).where(IngestCheckpoint.source == source, IngestCheckpoint.key == key))
-    if position is not None:
-        session.add(IngestCheckpoint(source=source, key=key, position=position, updated_at=utcnow()))

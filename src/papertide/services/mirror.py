@@ -18,13 +18,8 @@ from datetime import date, timedelta
 from papertide.db import Database
 from papertide.models import utcnow
 from papertide.records import IngestCounts
-from papertide.services.ingest import (
-    Progress,
-    load_checkpoint,
-    no_progress,
-    refresh_statistics_if_changed,
-    save_checkpoint,
-)
+from papertide.services.checkpoints import load_checkpoint, save_checkpoint
+from papertide.services.ingest import Progress, no_progress, refresh_statistics_if_changed
 from papertide.services.papers import feature_papers
 from papertide.services.source_status import load_cursor, record_run
 from papertide.sources.hf_mirror import DayAnswer, HfMirrorClient, MirrorDayError, Validators

@@ -15,7 +15,7 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from papertide.db import Database
+from papertide.db import Database, insert_ignoring_conflicts
 from papertide.models import SourceState, utcnow
 from papertide.records import IngestCounts
 
@@ -30,7 +30,7 @@ class SourceStatus:
     cursor: str | None
     last_started_at: datetime | None
     last_finished_at: datetime | None
-    last_result: str | None  # added, updated, unchanged, failed; None before the first run
+    last_result: str | None  # added, updated, unchanged, failed, offline; None before the first run
     added: int
     updated: int
     unchanged: int
@@ -69,6 +69,18 @@ def record_run(
             state.cursor = cursor
 
 
+def record_offline(db: Database, source: Source, host: str) -> None:
+    """The schedule left ``source`` for later because ``host`` does not resolve: shown as its state until a run
+    happens. Not a failed run (it never started), so the failure streak stays as it was; stored once per outage."""
+    with db.write_session() as session:
+        state = _state(session, source)
+        if state.last_result == "offline":
+            return
+        state.last_result = "offline"
+        state.last_error = f"{host} does not resolve (no network?): the schedule tries again at each check"
+        state.last_error_at = utcnow()
+
+
 def load_cursor(db: Database, source: Source) -> str | None:
     with db.read_session() as session:
         return session.execute(select(SourceState.cursor).where(SourceState.source == source)).scalar()
@@ -81,10 +93,12 @@ def source_states(session: Session) -> dict[Source, SourceStatus]:
 
 
 def _state(session: Session, source: Source) -> SourceState:
-    state = session.get(SourceState, source, with_for_update=True)
-    if state is None:
-        state = SourceState(source=source, added=0, updated=0, unchanged=0, failures=0)
-        session.add(state)
+    # Several schedulers may record the same source's first state at once: the row is created idempotently, then
+    # locked, so none of them fails on the primary key.
+    empty = {"source": source, "added": 0, "updated": 0, "unchanged": 0, "failures": 0}
+    insert_ignoring_conflicts(session, SourceState, empty)
+    state = session.get(SourceState, source, with_for_update=True, populate_existing=True)
+    assert state is not None
     return state
 
 

@@ -26,23 +26,27 @@ def host_limiter(base_url: str, min_interval: float) -> RateLimiter:
         return _limiters.setdefault(key, RateLimiter(min_interval))
 
 
-def polite_client(settings: Settings, base_url: str, *, min_interval: float | None = None) -> PoliteClient:
-    """A client of ``base_url`` spaced as arXiv asks, unless ``min_interval`` says otherwise (hf.co)."""
+def polite_client(
+    settings: Settings, base_url: str, *, min_interval: float | None = None, wait: float | None = None
+) -> PoliteClient:
+    """A client of ``base_url`` spaced as arXiv asks, unless ``min_interval`` says otherwise (hf.co). With
+    ``wait``, someone is waiting for the answer: one attempt, timing out after ``wait`` seconds."""
     interval = settings.arxiv_min_interval if min_interval is None else min_interval
     return PoliteClient(
         base_url,
         limiter=host_limiter(base_url, interval),
         min_interval=interval,
-        timeout=settings.http_timeout,
-        max_retries=settings.http_max_retries,
+        timeout=settings.http_timeout if wait is None else wait,
+        max_retries=settings.http_max_retries if wait is None else 0,
         backoff=settings.http_backoff,
         user_agent=settings.user_agent,
     )
 
 
 @contextmanager
-def arxiv_client(settings: Settings) -> Iterator[ArxivApiClient]:
-    with polite_client(settings, settings.arxiv_api_url) as http:
+def arxiv_client(settings: Settings, *, wait: float | None = None) -> Iterator[ArxivApiClient]:
+    """The arXiv API; ``wait`` when a reader waits for it (see :func:`polite_client`)."""
+    with polite_client(settings, settings.arxiv_api_url, wait=wait) as http:
         yield ArxivApiClient(http)
 
 

@@ -5,8 +5,9 @@ pages get them too.
 The policy allows exactly what the pages use: scripts and styles from this site only (KaTeX, its fonts and
 papertide.js are shipped under /static; no inline script, no style attribute in a template, and KaTeX styles
 what it renders through the DOM, which a policy does not govern). Images, fonts and fetch() fall under
-``default-src 'self'``: there are no remote avatars and KaTeX needs no ``data:`` fonts. FastAPI's Swagger page
-under ``docs_prefix`` loads Swagger UI from its CDN and starts it with an inline script, so it gets its own policy.
+``default-src 'self'``: there are no remote avatars and KaTeX needs no ``data:`` fonts. The Swagger UI page under
+``docs_prefix`` is served from this site too (``web/routes/api_docs.py``); it only adds ``data:`` images, which
+Swagger's stylesheet uses for its icons.
 """
 
 from __future__ import annotations
@@ -15,13 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _LOCKED_DOWN = "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 CONTENT_SECURITY_POLICY = f"default-src 'self'; script-src 'self'; style-src 'self'; {_LOCKED_DOWN}"
-# The Swagger page holds no user content, so its inline bootstrap script is FastAPI's own: 'unsafe-inline' there
-# cannot run anything a visitor wrote. Its icons are data: images.
-_CDN = "https://cdn.jsdelivr.net"
-DOCS_POLICY = (
-    f"default-src 'self'; script-src 'self' {_CDN} 'unsafe-inline'; style-src 'self' {_CDN}; "
-    f"img-src 'self' data: https://fastapi.tiangolo.com; {_LOCKED_DOWN}"
-)
+DOCS_POLICY = f"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; {_LOCKED_DOWN}"
 _EVERY_RESPONSE = (
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"strict-origin-when-cross-origin"),
