@@ -1,6 +1,7 @@
 """Headless Debian Chromium driven by Playwright (no browser download), against a live papertide server.
 
-Screenshots go to ``test-output/screenshots/``; console errors fail the test that caused them.
+Screenshots go to ``test-output/screenshots/``; console errors fail the test that caused them, and so does any
+request a page makes to another host than the server under test (nothing is asked of a third party).
 """
 
 from __future__ import annotations
@@ -8,9 +9,10 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, Response, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, Request, Response, sync_playwright
 
 CHROMIUM = os.environ.get("PAPERTIDE_TEST_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
@@ -43,6 +45,7 @@ def page(browser: Browser) -> Iterator[Page]:
     opened.on("console", lambda message: _keep_errors(message, errors))
     opened.on("pageerror", lambda error: errors.append(str(error)))
     opened.on("response", lambda response: _keep_failed_subresources(response, errors))
+    opened.on("request", lambda request: _keep_foreign_requests(request, errors))
     yield opened
     context.close()
     assert not errors, f"console errors: {errors}"
@@ -58,6 +61,13 @@ def _keep_errors(message: ConsoleMessage, errors: list[str]) -> None:
 def _keep_failed_subresources(response: Response, errors: list[str]) -> None:
     if response.status >= 400 and response.request.resource_type != "document":
         errors.append(f"{response.status} {response.request.resource_type} {response.url}")
+
+
+def _keep_foreign_requests(request: Request, errors: list[str]) -> None:
+    """Every server under test listens on 127.0.0.1: a request anywhere else asks a third party for something."""
+    host = urlsplit(request.url).hostname
+    if request.url.startswith(("http:", "https:", "ws:", "wss:")) and host not in ("127.0.0.1", "localhost"):
+        errors.append(f"a request to another host: {request.method} {request.url}")
 
 
 def screenshot(page: Page, name: str) -> Path:

@@ -12,12 +12,15 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
+from sqlalchemy import select
 
 from papertide.config import Settings
 from papertide.db import Database
-from papertide.services.accounts import create_user
+from papertide.models import Paper, User
+from papertide.services.accounts import add_member, create_organization, create_user
+from papertide.services.collections import add_to_collection, create_collection
 from papertide.services.papers import upsert_papers
-from papertide.web.headers import CONTENT_SECURITY_POLICY, SecurityHeadersMiddleware
+from papertide.web.headers import CONTENT_SECURITY_POLICY, DOCS_POLICY, SecurityHeadersMiddleware
 from tests.conftest import make_settings, serving
 from tests.factories import make_paper_record
 from tests.web_helpers import PASSWORD
@@ -80,9 +83,10 @@ def _violations(page: Page) -> list[str]:
     return list(page.evaluate("window.__cspViolations"))
 
 
-def _sign_up_and_log_in(page: Page, server: str, db: Database) -> None:
-    with db.write_session() as session:
-        create_user(session, username="voter", password=PASSWORD)
+def _sign_up_and_log_in(page: Page, server: str, db: Database, *, create: bool = True) -> None:
+    if create:
+        with db.write_session() as session:
+            create_user(session, username="voter", password=PASSWORD)
     page.goto(f"{server}/login")
     page.fill("input[name=username]", "voter")
     page.fill("input[name=password]", PASSWORD)
@@ -140,3 +144,50 @@ def test_an_injected_script_is_refused(browser: Browser, secured_server: str) ->
     context.close()
     assert ran is False
     assert [v for v in violations if v.startswith("script-src")], violations
+
+
+def test_no_page_type_asks_another_host_for_anything(watched: Page, secured_server: str, db: Database) -> None:
+    """Each kind of page, signed in as an administrator, the API reference included: the ``page`` fixture fails
+    the test on any request to a host other than this server (no CDN, no avatar host, no badge)."""
+    record = make_paper_record(arxiv_id=PAPER, title=TITLE, abstract=ABSTRACT)
+    with db.write_session() as session:
+        upsert_papers(session, [record])
+        create_user(session, username="voter", password=PASSWORD, is_admin=True)
+        create_organization(session, "lab", "The Lab")
+        add_member(session, "lab", "voter")
+    with db.write_session() as session:
+        owner = session.execute(select(User.id).where(User.username == "voter")).scalar_one()
+        paper_id = session.execute(select(Paper.id).where(Paper.arxiv_id == PAPER)).scalar_one()
+        collection = create_collection(session, owner_id=owner, title="Reading list")
+        add_to_collection(session, collection_id=collection.id, owner_id=owner, paper_id=paper_id)
+    _sign_up_and_log_in(watched, secured_server, db, create=False)
+    author = record.authors[0].name
+    for path in (
+        "/",
+        "/papers/week",
+        "/papers/month",
+        "/papers/trending",
+        f"/papers/{PAPER}",
+        "/search?q=rank",
+        "/similar",
+        f"/authors/{author}",
+        "/orgs/lab",
+        "/users/voter",
+        "/users/voter/collections/reading-list",
+        "/collections/new",
+        "/collections/import",
+        "/following",
+        "/papers/submit",
+        "/settings",
+        "/subscribe",
+        "/admin",
+        "/login",
+        "/signup",
+        "/reset",
+    ):
+        _visit(watched, f"{secured_server}{path}")
+    response = watched.goto(f"{secured_server}/api/docs")
+    assert response is not None and response.headers["content-security-policy"] == DOCS_POLICY
+    expect(watched.locator(".opblock").first).to_be_visible()
+    assert watched.locator(".opblock").count() > 50
+    assert _violations(watched) == []
