@@ -7,7 +7,6 @@ template can render a ``javascript:`` href, even from a row stored before source
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -212,11 +211,3 @@ def comment_view(row: CommentRow, viewer: str | None) -> CommentView:
         mine=viewer is not None and viewer == row.author and not row.deleted,
     )
 
-
-_TEX_COMMANDS = re.compile(r"\\(?:mathbb|mathcal|mathrm|textbf|textit|texttt|emph|widetilde|tilde|hat|bar)\{([^{}]*)\}")
-
-
-def plain_title(title: str) -> str:
-    """A title without TeX markup, for <title> and meta tags where KaTeX does not run."""
-    text = _TEX_COMMANDS.sub(r"\1", title)
-    return re.sub(r"[$\\{}]", "", text)

@@ -15,6 +15,7 @@ from papertide.search.personal import personal_picks
 from papertide.search.semantic import Semantic
 from papertide.search.similar import Examples, SimilarityError, similar_papers
 from papertide.services.dismissals import dismiss_paper
+from papertide.text import latex_plain
 from papertide.web.deps import (
     Db,
     DbSession,
@@ -26,7 +27,7 @@ from papertide.web.deps import (
 )
 from papertide.web.security import CurrentUser, SignedIn, enforce_rate_limit
 from papertide.web.templating import redirect_back, render_page
-from papertide.web.viewmodels import Card, card, plain_title
+from papertide.web.viewmodels import Card, card
 
 router = APIRouter()
 MAX_TEXT = 10_000
@@ -68,7 +69,7 @@ def _resolve(session: Session, raw_ids: list[str], warnings: list[str]) -> dict[
             unknown = f"papertide has no paper {error.arxiv_id}; it was left out"
             warnings.append(unknown if error.arxiv_id else str(error))
             continue
-        found[paper.id] = Example(paper.arxiv_id, plain_title(paper.title), f"/papers/{paper.arxiv_id}")
+        found[paper.id] = Example(paper.arxiv_id, latex_plain(paper.title), f"/papers/{paper.arxiv_id}")
     if len(raw_ids) > MAX_IDS:
         warnings.append(f"only the first {MAX_IDS} papers of each list are used")
     return found
@@ -136,7 +137,7 @@ def for_you(request: Request, db: Db, user: SignedIn, semantic: SemanticSearch) 
         )
     for explained in found.picks:
         because = explained.because
-        example = Example(because.arxiv_id, plain_title(because.title), f"/papers/{because.arxiv_id}")
+        example = Example(because.arxiv_id, latex_plain(because.title), f"/papers/{because.arxiv_id}")
         page.picks.append(
             Pick(
                 card(explained.paper, set()),

@@ -46,6 +46,7 @@ from papertide.services.submissions import (
     update_links,
 )
 from papertide.services.votes import vote as cast_vote
+from papertide.text import latex_plain
 from papertide.web.deps import (
     MAX_ROW_ID,
     AppSettings,
@@ -62,7 +63,7 @@ from papertide.web.pagecache import mark_public
 from papertide.web.routes.hf_api import paper_markdown_page
 from papertide.web.security import Admin, CurrentUser, SignedIn, enforce_rate_limit
 from papertide.web.templating import redirect_back, templates
-from papertide.web.viewmodels import Card, PaperPage, card, comment_view, paper_links, paper_url, plain_title
+from papertide.web.viewmodels import Card, PaperPage, card, comment_view, paper_links, paper_url
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -148,7 +149,7 @@ def paper_page(
     )
     citables = query_citables(session, [row.id])  # none for a hidden paper, which machines should not index
     meta = paper_meta(citables[0], settings.base_url) if citables else None
-    context = {"page": page, "plain_title": plain_title(row.title), "meta": meta}
+    context = {"page": page, "plain_title": latex_plain(row.title), "meta": meta}
     return _vary(mark_public(templates.TemplateResponse(request, "paper.html", context), request))
 
 
