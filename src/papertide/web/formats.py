@@ -25,6 +25,7 @@ from papertide.services.citations import (
     SUFFIXES,
     Citable,
     coins,
+    dublin_core_tags,
     highwire_tags,
     render,
     scholarly_article,
@@ -108,11 +109,12 @@ def card_coins(card: Card) -> str:
 
 @dataclass(frozen=True, slots=True)
 class PaperMeta:
-    """What a paper page's ``<head>`` and Cite control carry for machines: Highwire tags, Open Graph and Twitter
-    card values, the JSON-LD block, the BibTeX to copy and the citation downloads."""
+    """What a paper page's ``<head>`` and Cite control carry for machines: Highwire and Dublin Core tags, Open Graph
+    and Twitter card values (the description short, as link previews show it), the JSON-LD block, the BibTeX to
+    copy and the citation downloads."""
 
     url: str
-    highwire: list[tuple[str, str]]
+    tags: list[tuple[str, str]]
     title: str
     description: str
     json_ld: Markup
@@ -124,7 +126,7 @@ def paper_meta(paper: Citable, base_url: str) -> PaperMeta:
     url = f"{base_url}{paper_url(paper.arxiv_id)}"
     return PaperMeta(
         url=url,
-        highwire=highwire_tags(paper, url),
+        tags=highwire_tags(paper, url) + dublin_core_tags(paper),
         title=latex_plain(paper.title),
         description=excerpt(latex_plain(paper.abstract), DESCRIPTION_CHARS) or "",
         json_ld=json_ld(scholarly_article(paper, url)),

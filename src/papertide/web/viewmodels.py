@@ -27,7 +27,7 @@ class Card:
     url: str
     title: str
     excerpt: str | None
-    authors: list[str]
+    authors: list[str]  # all of them: COinS and the JSON twins carry every author; a card shows the first few
     author_count: int
     categories: list[str]
     published_on: str | None
@@ -41,6 +41,10 @@ class Card:
     organization: Account | None
     code_url: str | None
     trending_score: float | None
+
+    @property
+    def shown_authors(self) -> list[str]:
+        return self.authors[:SHOWN_AUTHORS]
 
 
 def paper_url(arxiv_id: str) -> str:
@@ -70,7 +74,7 @@ def card(row: PaperRow, voted: set[int]) -> Card:
         url=paper_url(row.arxiv_id),
         title=row.title,
         excerpt=excerpt(row.abstract),
-        authors=names[:SHOWN_AUTHORS],
+        authors=names,
         author_count=len(names),
         categories=row.categories[:3],
         published_on=row.announced_on.isoformat() if row.announced_on else None,
@@ -210,4 +214,3 @@ def comment_view(row: CommentRow, viewer: str | None) -> CommentView:
         deleted=row.deleted,
         mine=viewer is not None and viewer == row.author and not row.deleted,
     )
-
