@@ -2,7 +2,8 @@
 BibTeX/RIS/CSL-JSON response of some papers, JSON-LD made safe inside HTML, and COinS spans for cards.
 
 One helper, :func:`negotiate`, serves every URL that answers in more than one format: the paper page answers
-``Accept: text/markdown`` with its ``.md`` twin and the three citation types with their files; collections and
+``Accept: text/markdown`` with its ``.md`` twin, ``application/json`` with its ``.json`` twin and the three
+citation types with their files; collections and
 searches answer only by suffix. Responses that depend on ``Accept`` say ``Vary: Accept`` (and the page cache keys
 on it), so no cache hands BibTeX to a browser.
 """
@@ -36,8 +37,9 @@ from papertide.web.viewmodels import Card, excerpt, paper_url
 
 HTML = "text/html"
 MARKDOWN = "text/markdown"
+JSON = "application/json"
 # What the paper URL offers, HTML first: it wins ties, so */* and browsers get the page.
-PAPER_MEDIA = (HTML, MARKDOWN, *MEDIA_TYPES.values())
+PAPER_MEDIA = (HTML, MARKDOWN, JSON, *MEDIA_TYPES.values())
 FORMAT_OF_MEDIA = {media: name for name, media in MEDIA_TYPES.items()}
 MAX_ACCEPT = 2_000
 DESCRIPTION_CHARS = 300

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
-from fastapi.responses import Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
 from papertide.queries import query_papers_by_ids, query_votes_of
@@ -25,8 +26,9 @@ from papertide.web.deps import (
     lookup_paper,
     resolve_paper,
 )
+from papertide.web.pagecache import mark_public
 from papertide.web.security import CurrentUser, SignedIn, enforce_rate_limit
-from papertide.web.templating import redirect_back, render_page
+from papertide.web.templating import is_json_twin, redirect_back, render_page
 from papertide.web.viewmodels import Card, card
 
 router = APIRouter()
@@ -104,7 +106,16 @@ def similar(
             page.similarity = {row.arxiv_id: round(scores[row.id], 4) for row in rows}
     elif pos or neg:
         page.message = "None of those papers is known here; paste an abstract or name papers papertide has."
+    if is_json_twin(request.url.path):
+        return _listing_twin(request, page)
     return render_page(request, "similar.html", {"page": page})
+
+
+def _listing_twin(request: Request, page: SimilarPage) -> Response:
+    """The listings' shape: the page's fields at the top, its papers at ``cards``. The same fields stay under
+    ``page``, where this twin had them, through the next release (docs/api.md)."""
+    fields = jsonable_encoder(page)
+    return mark_public(JSONResponse({**fields, "page": fields}), request)
 
 
 @dataclass(slots=True)
