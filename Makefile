@@ -18,6 +18,7 @@ install: $(BIN)/python
 
 install-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
+	npm ci --prefix tests/js --silent --no-audit --no-fund
 
 install-torch: $(BIN)/python
 	$(BIN)/pip install --quiet '$(TORCH_SPEC)' -e '.[torch]'

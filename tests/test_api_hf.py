@@ -68,6 +68,8 @@ def test_huggingface_hub_client_reads_papertide(
 def test_daily_items_have_the_recorded_shape(client: TestClient, daily_day: list[dict[str, object]]) -> None:
     recorded = json.loads((HF_FIXTURES / f"hf_daily_papers_{DAY}.json").read_text())
     ours = client.get("/api/daily_papers", params={"date": DAY}).json()
+    # hf.co's order of a day: upvotes, then the feed's own order (two papers with 4 upvotes keep hf.co's order)
+    assert [item["paper"]["id"] for item in ours] == [item["paper"]["id"] for item in recorded]
     assert len(ours) == len(daily_day)
     for key in ("paper", "publishedAt", "title", "summary", "numComments", "submittedBy", "isAuthorParticipating"):
         assert key in ours[0] and key in recorded[0]

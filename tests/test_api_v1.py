@@ -194,3 +194,20 @@ def test_cors_allows_configured_origins_to_read_only(settings: Settings, db: Dat
             headers={"Origin": "https://lab.example", "Access-Control-Request-Method": "PUT"},
         )
         assert preflight.status_code == 400  # writes are not allowed cross-origin
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # routing, not the database
+def test_a_method_a_path_does_not_take_is_told_the_ones_it_does(client: TestClient) -> None:
+    """405's Allow names every method of the path, the most literal route winning as in OpenAPI (POST
+    /api/papers/index, not GET /api/papers/{id}), where Starlette named the first route's alone."""
+    for method, path, allowed in [
+        ("OPTIONS", "/api/v1/collections", "GET, POST"),
+        ("OPTIONS", "/api/papers/index", "POST"),
+        ("OPTIONS", "/api/v1/papers/2501.00001/vote", "DELETE, PUT"),
+        ("OPTIONS", "/papers/2501.00001/vote", "POST"),
+        ("OPTIONS", "/api/papers/2501.00001", "GET"),
+        ("GET", "/mcp", "POST"),
+        ("OPTIONS", "/static/papertide.css", "GET, HEAD"),  # the static files answer for themselves
+    ]:
+        answered = client.request(method, path)
+        assert (answered.status_code, answered.headers.get("allow")) == (405, allowed), (method, path)

@@ -1,10 +1,13 @@
 """Feeds: every kind in RSS, Atom and JSON Feed parses with feedparser without bozo, carries the right papers in
-the right order, answers conditional GETs with 304, is announced on its page; personal feeds are private."""
+the right order, answers conditional GETs with 304, is announced on its page; personal feeds are private. Atom
+feeds pass the W3C validator's rules for Atom (``tests/data/w3c_atom.sch``, run by lxml's Schematron), and every
+feed names its own URL, a search's query included."""
 
 from __future__ import annotations
 
 import re
 from datetime import date
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
 
@@ -12,8 +15,10 @@ import feedparser
 import feedparser_rs
 import pytest
 from fastapi.testclient import TestClient
+from lxml import etree, isoschematron
 from sqlalchemy import select, update
 
+from papertide.config import Settings
 from papertide.db import Database
 from papertide.models import Collection, FeaturedPaper, Paper, User
 from papertide.records import AccountRecord, AuthorRecord
@@ -173,3 +178,64 @@ def test_text_xml_cannot_carry_breaks_no_feed(client: TestClient, db: Database, 
         search = parsed(client, f"/feeds/search.{fmt}?q=" + quote_plus(f"graph{char}"))
         assert search.feed.title == "papertide: search “graph”"
     assert parsed(client, f"/feeds/category/cs.C%01L.{fmt}").feed.title == "papertide: new in cs.CL"
+
+
+W3C_ATOM = isoschematron.Schematron(
+    etree.parse(str(Path(__file__).parent / "data" / "w3c_atom.sch")), store_report=True
+)
+ATOM = "{http://www.w3.org/2005/Atom}"
+# RFC 3339 as the validator's rfc3339 check takes it: a full date-time with seconds and an offset or Z.
+RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)")
+
+
+def w3c_atom_problems(body: bytes, location: str) -> list[str]:
+    """What the W3C Feed Validation Service would report of an Atom feed fetched at ``location``."""
+    document = etree.fromstring(body)
+    problems = [] if W3C_ATOM.validate(document) else _failures(W3C_ATOM.validation_report)
+    dates = document.iter(f"{ATOM}updated", f"{ATOM}published")
+    problems += [f"InvalidRFC3339Date: {d.text!r}" for d in dates if not RFC3339.fullmatch(d.text or "")]
+    selves = [link.get("href") for link in document.findall(f"{ATOM}link") if link.get("rel") == "self"]
+    problems += [f"SelfDoesntMatchLocation: {href} fetched at {location}" for href in selves if href != location]
+    return problems
+
+
+def _failures(report: Any) -> list[str]:
+    failed = report.findall(".//{http://purl.oclc.org/dsdl/svrl}failed-assert")
+    return [" ".join("".join(f.itertext()).split()) for f in failed]
+
+
+def test_the_w3c_atom_rules_catch_what_the_validator_reports() -> None:
+    """The rules fail the feed the issue saw fail (entries without an author, in a feed without one), and a self
+    link that dropped its query."""
+    bare = (
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><id>urn:x</id><title>t</title><updated>2026-07-09T00:00:00Z'
+        b'</updated><link rel="self" href="http://x/feeds/search.atom"/><entry><id>urn:1</id><title>a</title>'
+        b'<updated>2026-07-09</updated><link href="http://x/1"/><summary>s</summary></entry></feed>'
+    )
+    assert w3c_atom_problems(bare, "http://x/feeds/search.atom?q=graph") == [
+        "MissingElement: an entry has no author, nor has its feed",
+        "InvalidRFC3339Date: '2026-07-09'",
+        "SelfDoesntMatchLocation: http://x/feeds/search.atom fetched at http://x/feeds/search.atom?q=graph",
+    ]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the writer's output, not the database
+def test_atom_feeds_pass_the_w3c_validator_rules(
+    client: TestClient, db: Database, featured: list[str], settings: Settings
+) -> None:
+    """Daily, weekly, trending, category, organization and search feeds, one paper with no known
+    author among them; and the search feeds' self links (RSS, Atom) and feed_url (JSON Feed) keep the query."""
+    with db.write_session() as session:  # featured today, so that trending has them too; one of unknown authors
+        session.execute(update(FeaturedPaper).values(featured_on=date.today()))
+        session.execute(update(Paper).where(Paper.arxiv_id == featured[1]).values(authors=[]))
+    search = "/feeds/search.atom?q=" + quote_plus("graph paper")
+    paths = ["/feeds/daily.atom", "/feeds/weekly.atom", "/feeds/trending.atom", "/feeds/category/cs.CL.atom"]
+    for path in [*paths, "/feeds/org/meta-ai.atom", search]:
+        response = client.get(path)
+        assert response.status_code == 200 and b"<entry>" in response.content, path
+        assert w3c_atom_problems(response.content, settings.base_url + path) == [], path
+    rss = etree.fromstring(client.get(search.replace(".atom", ".rss")).content)
+    self_links = rss.findall(".//{http://www.w3.org/2005/Atom}link[@rel='self']")
+    assert [link.get("href") for link in self_links] == [settings.base_url + search.replace(".atom", ".rss")]
+    json_feed = client.get(search.replace(".atom", ".json")).json()
+    assert json_feed["feed_url"] == settings.base_url + search.replace(".atom", ".json")

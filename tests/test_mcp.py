@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult
 from sqlalchemy import select
 from typer.testing import CliRunner
@@ -31,7 +32,7 @@ from papertide.models import Paper, PaperEmbedding
 from papertide.services.accounts import create_user
 from papertide.services.collections import create_collection
 from papertide.services.submissions import set_paper_hidden
-from papertide.services.tokens import create_api_token
+from papertide.services.tokens import create_api_token, revoke_api_tokens
 from papertide.services.votes import vote
 from tests.conftest import make_settings, serving
 from tests.test_ingest_cli import cli_env
@@ -183,9 +184,6 @@ def test_every_tool_over_streamable_http(embedded_corpus: Database, live_server:
             assert added["arxiv_id"] == first["id"]
             assert answer(await writer.call_tool("list_collections", {}))["collections"][0]["size"] == 1
             refused(await writer.call_tool("add_to_collection", {**args, "collection_id": 999}), "list_collections")
-
-        async with over_http(live_server, "pt_not-a-real-token") as stranger:
-            refused(await stranger.call_tool("daily_papers", {}), "unknown or revoked")
 
     run(check)
 
@@ -368,7 +366,7 @@ def test_a_server_that_fails_to_build_answers_errors_not_hangs() -> None:
     def broken() -> Any:
         raise ImportError("mcp is missing: pip install papertide")
 
-    endpoint = LazyHttpEndpoint(broken)
+    endpoint = LazyHttpEndpoint(broken, known=lambda token: True)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -380,3 +378,85 @@ def test_a_server_that_fails_to_build_answers_errors_not_hangs() -> None:
         for _ in range(2):
             with pytest.raises(ImportError, match="pip install papertide"):
                 client.post("/mcp", json={})
+
+
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "curl", "version": "1"}},
+}
+MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the endpoint's answer, not the database
+def test_an_unknown_or_revoked_token_gets_401(settings: Settings, db: Database) -> None:
+    """As the MCP authorization spec asks and as the REST API answers: 401 with ``WWW-Authenticate: Bearer``,
+    even for the public tools, before the SDK sees the request; the SDK's client stops at its first request. No
+    token is nobody, who gets the public tools; a live token gets in."""
+    agent = Agent(db, [])
+    with db.write_session() as session:
+        revoked = create_api_token(session, 1, "old laptop", "read")
+        revoke_api_tokens(session, 1)
+        live = create_api_token(session, 1, "assistant", "read")  # revoke_api_tokens took the Agent's too
+
+    app = create_app(settings.model_copy(update={"semantic_search": False}))
+    with TestClient(app) as http:
+        for token in ("pt_not-a-real-token", revoked, agent.read_token):
+            answered = http.post("/mcp", json=INITIALIZE, headers={**MCP_HEADERS, "Authorization": f"Bearer {token}"})
+            assert answered.status_code == 401, answered.text
+            assert answered.headers["www-authenticate"].startswith('Bearer realm="papertide", error="invalid_token"')
+            assert answered.json()["error"] == "invalid_token" and "Settings" in answered.json()["error_description"]
+            api = http.get("/api/v1/papers", headers={"Authorization": f"Bearer {token}"})
+            assert api.status_code == 401 and api.headers["www-authenticate"].startswith("Bearer")
+        assert http.post("/mcp", json=INITIALIZE, headers=MCP_HEADERS).status_code == 200
+        authorized = {**MCP_HEADERS, "Authorization": f"Bearer {live}"}
+        assert http.post("/mcp", json=INITIALIZE, headers=authorized).status_code == 200
+
+    async def connect(url: str) -> None:
+        statuses: list[int] = []
+
+        async def note(response: httpx2.Response) -> None:
+            statuses.append(response.status_code)
+
+        headers = {"Authorization": "Bearer pt_not-a-real-token"}
+        async with httpx2.AsyncClient(headers=headers, event_hooks={"response": [note]}) as http:
+            with pytest.raises(ExceptionGroup) as refusal:
+                async with Client(streamable_http_client(f"{url}/mcp", http_client=http)) as stranger:
+                    await stranger.call_tool("daily_papers", {})
+        assert refusal.group_contains(MCPError) and set(statuses) == {401}
+
+    with serving(app) as url:
+        anyio.run(connect, url)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_argument_mistakes_say_what_to_send(db: Database, keyword_server: str) -> None:
+    """Missing and mistyped arguments get a message naming the argument, what was wrong and what it takes, never
+    pydantic's text; an arXiv id sent as a number is taken when the number spells the whole id, and refused, with
+    the id it may have been, when a number cannot say (2506.10 arrives as 2506.1)."""
+    recorded = load_daily(db, HF_DAY)
+    first = str(recorded[0]["paper"]["id"])  # type: ignore[index]
+
+    async def check() -> None:
+        async with over_http(keyword_server) as agent:
+            answers = [
+                refused(await agent.call_tool("get_paper", {}), "arxiv_id is missing", "2503.24322"),
+                refused(await agent.call_tool("get_paper", {"arxivId": first}), "takes no arxivId", "arxiv_id"),
+                refused(await agent.call_tool("read_paper", {"arxiv_id": ["x"]}), "must be a string", "not a list"),
+                refused(await agent.call_tool("daily_papers", {"limit": 0}), "limit must be at least 1", "1-50"),
+                refused(await agent.call_tool("daily_papers", {"date": "yesterday"}), "'yesterday'", "YYYY-MM-DD"),
+                refused(await agent.call_tool("search_papers", {"query": "x", "sort": "best"}), "'relevance'"),
+                refused(await agent.call_tool("add_to_collection", {"collection_id": "a", "arxiv_id": first}), "whole"),
+                refused(await agent.call_tool("get_paper", {"arxiv_id": 2506.10}), '"2506.10000"', "as a string"),
+                refused(await agent.call_tool("get_paper", {"arxiv_id": 2506.11130}), '"2506.11130"'),  # a real id
+                refused(await agent.call_tool("get_paper", {"arxiv_id": 704.0001}), '"0704.0001"', "as a string"),
+                refused(await agent.call_tool("get_paper", {"arxiv_id": 2506}), "as a string", "not the number 2506"),
+            ]
+            for text in answers:  # none of pydantic's own wording
+                for raw in ("Field required", "Input should", "validation error", "pydantic", "type="):
+                    assert raw not in text, text
+            by_number = answer(await agent.call_tool("get_paper", {"arxiv_id": float(first)}))
+            assert by_number["arxiv_id"] == first
+
+    run(check)

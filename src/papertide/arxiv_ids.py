@@ -109,6 +109,11 @@ def pdf_url(arxiv_id: str) -> str:
     return f"https://arxiv.org/pdf/{arxiv_id}"
 
 
+def arxiv_doi(arxiv_id: str) -> str:
+    """The DOI arXiv registers (with DataCite) for every paper: ``10.48550/arXiv.2503.24322``."""
+    return f"10.48550/arXiv.{arxiv_id}"
+
+
 _ARXIV_TZ = ZoneInfo("America/New_York")
 _CUTOFF = time(14, 0)
 

@@ -38,6 +38,9 @@ from papertide.text import http_url
 
 Sort = Literal["upvotes", "trending", "newest"]
 SORTS: tuple[Sort, ...] = ("upvotes", "trending", "newest")
+# hf.co's own order of a day (its /api/daily_papers?date=): upvotes, then the position in the day's feed, which is
+# the order the featured rows were written in (an imported day is written in the order hf.co listed it).
+FeaturedSort = Sort | Literal["feed"]
 
 
 # The "upvotes" order of daily lists and digests (docs/ranking.md): hf.co's count plus this instance's votes. The
@@ -163,7 +166,7 @@ def query_featured(
     *,
     start: date,
     end: date,
-    sort: Sort = "upvotes",
+    sort: FeaturedSort = "upvotes",
     category: str | None = None,
     submitter: str | None = None,
     organization: str | None = None,
@@ -182,12 +185,13 @@ def query_featured(
         assert trending is not None, "trending sort needs the trending rules"
         scored = _score(session, list(session.execute(statement)), trending, now or _end_of(end))
         return scored[offset : offset + limit]
-    order = (
-        (BOTH_UPVOTES.desc(), BOTH_COMMENTS.desc(), Paper.arxiv_id.desc())
-        if sort == "upvotes"
-        else (FeaturedPaper.featured_on.desc(), Paper.submitted_at.desc().nulls_last(), Paper.arxiv_id.desc())
-    )
-    return [_to_row(r) for r in session.execute(statement.order_by(*order).limit(limit).offset(offset))]
+    orders = {
+        "upvotes": (BOTH_UPVOTES.desc(), BOTH_COMMENTS.desc(), Paper.arxiv_id.desc()),
+        "feed": (BOTH_UPVOTES.desc(), FeaturedPaper.id),
+        "newest": (FeaturedPaper.featured_on.desc(), Paper.submitted_at.desc().nulls_last(), Paper.arxiv_id.desc()),
+    }
+    statement = statement.order_by(*orders[sort]).limit(limit).offset(offset)
+    return [_to_row(r) for r in session.execute(statement)]
 
 
 def _user_id(username: str) -> Any:

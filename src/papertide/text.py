@@ -28,7 +28,11 @@ _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 # not be what is followed; and what XML cannot carry.
 _NOT_IN_URL = re.compile("[\x00-\x20\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
-_MATH = re.compile(r"\$\$.+?\$\$|\$[^$]+?\$|\\\(.+?\\\)|\\\[.+?\\\]", re.DOTALL)
+# Pandoc's rule for $…$: the opening dollar has no space after it, the closing one no space before it and no digit
+# after it, so "Pretraining for $60 with $\alpha$-nets" holds one formula, not "$60 with $". An escaped dollar (\$)
+# opens nothing.
+_MATH = re.compile(r"(?<!\\)\$\$.+?\$\$|(?<!\\)\$(?=[^\s$])[^$]*?(?<=\S)\$(?!\d)|\\\(.+?\\\)|\\\[.+?\\\]", re.DOTALL)
+_MATH_DELIMITERS = re.compile(r"^(?:\$\$|\$|\\\(|\\\[)(.*?)(?:\$\$|\$|\\\)|\\\])$", re.DOTALL)
 _COMMANDS = {
     "texttt": ("<code>", "</code>"),
     "textbf": ("<strong>", "</strong>"),
@@ -69,16 +73,31 @@ def http_url(value: str | None) -> str | None:
     return url if parts.scheme in ("http", "https") and parts.hostname else None
 
 
+def split_math(text: str) -> list[tuple[str, bool]]:
+    """``text`` cut into its math spans (``$…$``, ``$$…$$``, ``\\(…\\)``, ``\\[…\\]``, delimiters included) and the
+    text between them, in order: (segment, is math). A ``$`` with no partner stays in the text."""
+    parts: list[tuple[str, bool]] = []
+    position = 0
+    for match in _MATH.finditer(text):
+        if match.start() > position:
+            parts.append((text[position : match.start()], False))
+        parts.append((match.group(0), True))
+        position = match.end()
+    if position < len(text):
+        parts.append((text[position:], False))
+    return parts
+
+
+def math_inside(span: str) -> str:
+    """A math span of :func:`split_math` without its delimiters: ``$x^2$`` → ``x^2``."""
+    found = _MATH_DELIMITERS.match(span)
+    return found.group(1) if found else span
+
+
 def latex_text(text: str | None) -> Markup:
     if not text:
         return Markup("")
-    parts: list[str] = []
-    position = 0
-    for match in _MATH.finditer(text):
-        parts.append(_text_mode(text[position : match.start()]))
-        parts.append(str(escape(match.group(0))))
-        position = match.end()
-    parts.append(_text_mode(text[position:]))
+    parts = [str(escape(segment)) if math else _text_mode(segment) for segment, math in split_math(text)]
     return Markup("".join(parts))
 
 
@@ -163,10 +182,11 @@ def latex_plain(text: str | None) -> str:
     """Readable text for mails and feeds: ``$O(n^{2})$ with \\textbf{Týr}`` becomes ``O(n^2) with Týr``."""
     if not text:
         return ""
-    plain = text.replace("$$", "").replace("\\(", "").replace("\\)", "")
+    plain = "".join(math_inside(segment) if math else segment for segment, math in split_math(text))
+    plain = plain.replace("\\(", "").replace("\\)", "")
     for _ in range(3):  # nested wrappers unwrap from the inside out
         plain = _WRAPPER.sub(lambda m: m.group(1), plain)
     plain = _SCRIPT.sub(lambda m: m.group(1) + m.group(2), plain)
-    plain = re.sub(r"(?<!\\)\$", "", plain).replace("{", "").replace("}", "")
+    plain = plain.replace("{", "").replace("}", "")
     plain = _SYMBOL.sub(lambda m: _SYMBOLS.get(m.group(1), m.group(1)), plain)
     return re.sub(r"\s+", " ", plain).strip()

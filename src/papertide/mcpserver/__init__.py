@@ -4,7 +4,8 @@ list, read and collect papers, and a resource per paper's Markdown.
 An entry point beside the web layer, held there by the import-linter contracts: it calls ``queries``, ``search``
 and ``services`` as the routes do and never imports ``web/``. ``papertide mcp`` serves it over stdio
 (``cli/mcp.py``); the app factory mounts its Streamable HTTP endpoint at ``/mcp``. ``server.py`` registers the
-tools and the resource, ``tools.py`` holds their bodies, ``results.py`` their answers, ``caller.py`` the tokens.
+tools and the resource, ``tools.py`` holds their bodies, ``results.py`` their answers, ``arguments.py`` what
+they say to arguments they cannot take, ``caller.py`` and ``bearer.py`` the tokens.
 """
 
 from papertide.mcpserver.endpoint import mcp_endpoint

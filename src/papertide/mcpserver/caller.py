@@ -2,7 +2,8 @@
 
 Over Streamable HTTP the token comes with every request (``Authorization: Bearer pt_…``), so a call is
 authenticated on its own, as an API request is; over stdio it is the one ``papertide mcp`` was started with. A
-token that is unknown or revoked fails the call with a message, never silently falls back to the public tools.
+token that is unknown or revoked never silently falls back to the public tools: ``/mcp`` answers it 401
+(``endpoint.py``), ``papertide mcp`` stops, and one revoked between the two checks fails the call with a message.
 A read token reads as its owner; writes need a write token and count against the owner's write limit, the same
 ``write:<user id>`` budget the API spends (:mod:`papertide.services.ratelimit`).
 """
@@ -10,7 +11,6 @@ A read token reads as its owner; writes need a write token and count against the
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from mcp.server.mcpserver.exceptions import ToolError
@@ -19,12 +19,12 @@ from sqlalchemy.orm import Session
 
 from papertide.config import Settings
 from papertide.db import Database
+from papertide.mcpserver.bearer import TOKEN_ADVICE, UNKNOWN_TOKEN
 from papertide.services.accounts import Identity
 from papertide.services.ratelimit import RateLimited, enforce
 from papertide.services.tokens import Scope, authenticate_token, stamp_token_use
 
 log = logging.getLogger(__name__)
-TOKEN_ADVICE = "Create a personal access token in Settings → API tokens and add it to your MCP client's configuration."
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,15 +51,6 @@ class Caller:
 NOBODY = Caller(None, None)
 
 
-def bearer(headers: Mapping[str, str] | None) -> str | None:
-    """The bearer token of an HTTP request's headers, None without one (the web guard has already refused a
-    request with two ``Authorization`` headers)."""
-    value = (headers or {}).get("authorization", "")
-    if value[:7].lower() != "bearer ":
-        return None
-    return value[7:].strip() or None
-
-
 def authenticate(database: Database, token: str | None) -> Caller:
     """The caller a token names; no token is nobody; a bad token is a :class:`ToolError` saying so."""
     if not token:
@@ -67,7 +58,7 @@ def authenticate(database: Database, token: str | None) -> Caller:
     with database.read_session() as session:
         use = authenticate_token(session, token)
     if use is None:
-        raise ToolError(f"That API token is unknown or revoked. {TOKEN_ADVICE}")
+        raise ToolError(UNKNOWN_TOKEN)
     if use.stamp_due:  # at most hourly, as for the API, so an agent's reads stay reads
         try:
             with database.write_session() as session:

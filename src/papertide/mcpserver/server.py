@@ -7,22 +7,25 @@ server runs over stdio (``papertide mcp``, :func:`serve_stdio`) and over Streama
 request carries its own token, so any web process answers any request, as for the API.
 
 Arguments are named alike across tools: ``query`` (words or a text), ``arxiv_id`` (a paper in any id or URL
-form), ``limit``, ``date``/``week``/``month``.
+form), ``limit``, ``date``/``week``/``month``. Arguments that do not fit a tool's schema are answered with what to
+send (``arguments.py``), and an arXiv id sent as a number is taken where no digit can have been lost.
 """
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError, ToolError
-from mcp_types import ToolAnnotations
-from pydantic import Field
+from mcp.server.mcpserver.exceptions import ResourceError, ToolError, UnexpectedToolError
+from mcp_types import CallToolResult, InputRequiredResult, ToolAnnotations
+from pydantic import BeforeValidator, Field, ValidationError
 
 from papertide import __version__
 from papertide.mcpserver import tools
-from papertide.mcpserver.caller import Caller, authenticate, bearer
+from papertide.mcpserver.arguments import argument_advice, id_from_number
+from papertide.mcpserver.bearer import bearer
+from papertide.mcpserver.caller import Caller, authenticate
 from papertide.mcpserver.results import Added, CollectionList, PaperDetail, PaperList
 from papertide.mcpserver.tools import Filters, Toolbox
 from papertide.queries import Sort
@@ -34,8 +37,10 @@ or a text) or daily_papers (what was featured on a day, week or month, or trendi
 metadata or read_paper for the whole page as Markdown. Papers are named by arXiv id (2503.24322) in every tool.
 With a personal access token: list_collections, my_feed (a read token) and add_to_collection (a write token)."""
 
+IdFromNumber = BeforeValidator(id_from_number)
 ArxivId = Annotated[
     str,
+    IdFromNumber,
     Field(
         min_length=1,
         max_length=300,
@@ -51,9 +56,25 @@ READS = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 WRITES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 
 
+class PapertideServer(MCPServer[Any]):
+    """The SDK's server, whose answer to arguments that fail a tool's schema says what to send."""
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as error:
+            cause = error.__cause__
+            if isinstance(error, UnexpectedToolError) or not isinstance(cause, ValidationError):
+                raise
+            schema = next((tool.input_schema for tool in await self.list_tools() if tool.name == name), {})
+            raise ToolError(argument_advice(name, cause, schema, arguments)) from cause
+
+
 def build_server(box: Toolbox, *, stdio_token: str | None = None) -> MCPServer:
     """The server for ``box``; ``stdio_token`` is the caller's token over stdio (HTTP requests bring their own)."""
-    server = MCPServer("papertide", instructions=INSTRUCTIONS, version=__version__, website_url=box.base_url)
+    server = PapertideServer("papertide", instructions=INSTRUCTIONS, version=__version__, website_url=box.base_url)
 
     def caller(ctx: Context) -> Caller:
         headers = ctx.headers  # None over stdio, where the token is the one the command was started with
@@ -87,13 +108,17 @@ def build_server(box: Toolbox, *, stdio_token: str | None = None) -> MCPServer:
     @server.tool(annotations=READS)
     def similar_papers(
         ctx: Context,
-        arxiv_id: Annotated[str | None, Field(max_length=300, description="A paper to be like (any id form).")] = None,
+        arxiv_id: Annotated[
+            str | None, IdFromNumber, Field(max_length=300, description="A paper to be like (any id form).")
+        ] = None,
         query: Annotated[str | None, Field(max_length=10_000, description="A text to be like (an abstract).")] = None,
         like: Annotated[
-            list[str] | None, Field(max_length=25, description="More papers to be like (arXiv ids).")
+            list[Annotated[str, IdFromNumber]] | None,
+            Field(max_length=25, description="More papers to be like (arXiv ids)."),
         ] = None,
         unlike: Annotated[
-            list[str] | None, Field(max_length=25, description="Papers to be unlike (arXiv ids).")
+            list[Annotated[str, IdFromNumber]] | None,
+            Field(max_length=25, description="Papers to be unlike (arXiv ids)."),
         ] = None,
         limit: Limit = 10,
     ) -> PaperList:

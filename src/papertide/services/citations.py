@@ -5,11 +5,21 @@ The paper page, its ``.bib``/``.ris``/``.csl.json`` twins, collection and search
 through here, from :class:`Citable` values read by :func:`query_citables` (the one read this use-case needs).
 
 BibTeX follows arXiv's own export: ``@misc`` with ``eprint``, ``archivePrefix = {arXiv}``, ``primaryClass``, the
-abs page as ``url``, plus ``doi`` and ``journal`` where arXiv knows them. Titles keep their LaTeX (``$\\alpha$``
-stays math), only non-ASCII characters become LaTeX (``ü`` → ``{\\"u}``, braced so BibTeX sorts and abbreviates
-right), and braces that do not pair are dropped, since one stray brace makes the whole file unreadable. Citation
-keys are arXiv's shape (``vaswani2017attentionneed``), derived from the paper alone so they stay the same across
-exports, with ``-2``, ``-3`` appended where two papers of one export would share one.
+abs page as ``url``, plus ``doi`` and ``journal`` where arXiv knows them; ``eprinttype = {arXiv}`` beside
+``archivePrefix`` is BibLaTeX's name for it, the one Zotero's BibTeX import reads. Names are written "Family, Given"
+(a first name such as ``{\\L}ukasz`` then cannot be read as a name particle) and an unknown author is left out, not
+made "Anonymous". Titles keep their LaTeX (``$\\alpha$`` stays math), only non-ASCII characters become LaTeX (``ü``
+→ ``{\\"u}``, braced so BibTeX sorts and abbreviates right; ``π`` → ``$\\pi$``, as every BibTeX reader knows
+math), a ``$`` with no partner ("Pretraining for $60") is escaped so it opens no math, and braces that do not pair
+are dropped, since one stray brace makes the whole file unreadable. Citation keys are arXiv's shape
+(``vaswani2017attentionneed``), derived from the paper alone so they stay the same across exports, with ``-2``,
+``-3`` appended where two papers of one export would share one.
+
+RIS has one ``UR`` (the abs page) and the PDF in ``L1``, as RIS defines: readers such as citation-js turn two ``UR``
+lines into a list that no style prints. The page metadata is what Zotero's Embedded Metadata translator keeps: the
+whole abstract in ``citation_abstract`` and ``DC.description``, a preprint's type in ``DC.type``, and the arXiv id
+as its number (``citation_technical_report_number``) and as arXiv's DOI in ``DC.identifier``: Zotero ignores
+``citation_arxiv_id``, which Google Scholar reads.
 """
 
 from __future__ import annotations
@@ -30,10 +40,10 @@ from rispy.writer import RisWriter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from papertide.arxiv_ids import abs_url, pdf_url
+from papertide.arxiv_ids import abs_url, arxiv_doi, pdf_url
 from papertide.db import among
 from papertide.models import Paper
-from papertide.text import latex_plain, without_diacritics
+from papertide.text import latex_plain, split_math, without_diacritics
 
 FORMATS = ("bibtex", "ris", "csl")
 MEDIA_TYPES = {
@@ -54,7 +64,14 @@ _STOPWORDS = frozenset(
 )
 # Only non-ASCII becomes LaTeX: the title's own LaTeX (math, \emph, \"o) is ASCII and passes through untouched.
 _LATEX = UnicodeToLatexEncoder(non_ascii_only=True, replacement_latex_protection="braces-all")
-_UNESCAPED_SPECIAL = re.compile(r"(?<!\\)([&%#])")
+# Outside math a lone $ would open math; inside, & and # are as wrong as outside, and % starts a comment anywhere.
+_UNESCAPED_IN_TEXT = re.compile(r"(?<!\\)([&%#$])")
+_UNESCAPED_IN_MATH = re.compile(r"(?<!\\)([&%#])")
+# pylatexenc writes a math symbol outside math as {\ensuremath{\pi}}, which citation-js and Zotero show as written.
+_ENSUREMATH = re.compile(r"\{\\ensuremath\{([^{}]*)\}\}")
+_ENSUREMATH_RUN = re.compile(r"(?:\{\\ensuremath\{[^{}]*\}\})+")
+# ...and an accented i on a dotless one ({\"\i}), which citation-js reads as "ı̈", not "ï": {\"i} is read right.
+_ACCENTED_DOTLESS_I = re.compile(r"(\\[\"'`^~=])\\i\}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,25 +185,53 @@ def balanced_braces(text: str) -> str:
 
 
 def bibtex_value(text: str) -> str:
-    """Text as a BibTeX field value: LaTeX kept, non-ASCII as braced LaTeX, ``& % #`` escaped, braces paired."""
-    return balanced_braces(_LATEX.unicode_to_latex(_UNESCAPED_SPECIAL.sub(r"\\\1", text)))
+    """Text as a BibTeX field value: LaTeX kept, non-ASCII as braced LaTeX (math symbols as ``$\\pi$``), ``& % #``
+    and a lone ``$`` escaped, braces paired."""
+    value = ""
+    for part, math in split_math(text):
+        written = _math_value(part) if math else _text_value(part)
+        # "$\pi$" then "$x$" would read as "$$", display math: an empty group keeps the two apart.
+        value += "{}" + written if value.endswith("$") and written.startswith("$") else written
+    return balanced_braces(value)
+
+
+def _text_value(text: str) -> str:
+    """Outside math: symbols in a run ("πα") become one math span, ``$\\pi \\alpha$``."""
+    encoded = _latex(_UNESCAPED_IN_TEXT.sub(r"\\\1", text))
+    return _ENSUREMATH_RUN.sub(lambda run: f"${' '.join(_ENSUREMATH.findall(run.group(0)))}$", encoded)
+
+
+def _math_value(span: str) -> str:
+    return _ENSUREMATH.sub(r"{\1}", _latex(_UNESCAPED_IN_MATH.sub(r"\\\1", span)))
+
+
+def _latex(text: str) -> str:
+    return _ACCENTED_DOTLESS_I.sub(r"\1i}", _LATEX.unicode_to_latex(text))
 
 
 def _bibtex_author(name: str) -> str:
-    value = bibtex_value(name)
-    # A group ("ATLAS Collaboration") has no given name, and one holding the word "and" would split into two
-    # people: braces keep either whole.
-    group = len(name.split()) > 1 and split_name(name) is None
-    return f"{{{value}}}" if group or re.search(r"\band\b", value, re.IGNORECASE) else value
+    """``Family, Given``; a group ("ATLAS Collaboration") has no given name and is kept whole in braces."""
+    parts = split_name(name)
+    if parts is None:
+        return f"{{{bibtex_value(name)}}}" if len(name.split()) > 1 else bibtex_value(name)
+    given, family = parts
+    return f"{_name_part(family)}, {_name_part(given)}"
+
+
+def _name_part(text: str) -> str:
+    """Part of a name, braced when it holds a comma or the word "and", either of which would cut it in two."""
+    value = bibtex_value(text)
+    return f"{{{value}}}" if "," in value or re.search(r"\band\b", value, re.IGNORECASE) else value
 
 
 def bibtex_entry(paper: Citable, key: str) -> Entry:
     fields = [
         Field("title", bibtex_value(paper.title)),
-        Field("author", " and ".join(_bibtex_author(name) for name in paper.authors) or "Anonymous"),
+        Field("author", " and ".join(_bibtex_author(name) for name in paper.authors)) if paper.authors else None,
         Field("year", str(paper.year)) if paper.year else None,
         Field("eprint", paper.arxiv_id),
         Field("archivePrefix", "arXiv"),
+        Field("eprinttype", "arXiv"),
         Field("primaryClass", paper.primary_category) if paper.primary_category else None,
         Field("doi", balanced_braces(paper.doi)) if paper.doi else None,
         Field("journal", bibtex_value(paper.journal_ref)) if paper.journal_ref else None,
@@ -223,7 +268,8 @@ def ris_reference(paper: Citable, key: str) -> dict[str, Any]:
         "title": paper.title,
         "authors": [inverted_name(name) for name in paper.authors],
         "publisher": "arXiv",
-        "urls": [abs_url(paper.arxiv_id), pdf_url(paper.arxiv_id)],
+        "urls": [abs_url(paper.arxiv_id)],
+        "file_attachments1": pdf_url(paper.arxiv_id),
         "notes": [f"arXiv:{paper.arxiv_id}" + (f" [{paper.primary_category}]" if paper.primary_category else "")],
         "keywords": list(paper.categories),
     }
@@ -301,22 +347,38 @@ def render(papers: Sequence[Citable], format_name: str) -> str:
 
 def highwire_tags(paper: Citable, page_url: str) -> list[tuple[str, str]]:
     """(name, content) of the ``citation_*`` meta tags Zotero's Connector and Google Scholar read, authors in
-    order, one tag each, as arXiv's own pages write them."""
+    order, one tag each, as arXiv's own pages write them, and the whole abstract.
+
+    Zotero's Embedded Metadata translator ignores ``citation_arxiv_id`` (Google Scholar reads it). It keeps the
+    number and the publisher of the item type that Dublin Core's ``DC.type`` names, so a preprint's number is
+    ``arXiv:ID`` (Zotero's "Archive ID", as its own arXiv translator saves it) and its publisher arXiv (the
+    "Repository"). A paper with a journal reference is a journal article instead, which has neither."""
     tags = [("citation_title", paper.title)]
     tags += [("citation_author", inverted_name(name)) for name in paper.authors]
     if paper.first_version:
         day = paper.first_version.strftime("%Y/%m/%d")
         tags += [("citation_date", day), ("citation_publication_date", day), ("citation_online_date", day)]
-    tags += [
-        ("citation_arxiv_id", paper.arxiv_id),
-        ("citation_pdf_url", pdf_url(paper.arxiv_id)),
-        ("citation_abstract_html_url", page_url),
-    ]
+    if paper.abstract:
+        tags.append(("citation_abstract", paper.abstract))
+    tags.append(("citation_arxiv_id", paper.arxiv_id))
+    if not paper.journal_ref:
+        tags += [("citation_technical_report_number", f"arXiv:{paper.arxiv_id}"), ("citation_publisher", "arXiv")]
+    tags += [("citation_pdf_url", pdf_url(paper.arxiv_id)), ("citation_abstract_html_url", page_url)]
     if paper.doi:
         tags.append(("citation_doi", paper.doi))
     if paper.journal_ref:
         tags.append(("citation_journal_title", paper.journal_ref))
     return tags
+
+
+def dublin_core_tags(paper: Citable) -> list[tuple[str, str]]:
+    """(name, content) of the Dublin Core meta tags: the type (Zotero's item type unless a Highwire tag names one:
+    ``citation_journal_title`` does), the whole abstract, and arXiv's DOI, which Zotero keeps as the item's DOI
+    when the paper has no journal DOI of its own (``citation_doi`` wins over it)."""
+    tags = [("DC.type", "preprint")]
+    if paper.abstract:
+        tags.append(("DC.description", paper.abstract))
+    return [*tags, ("DC.identifier", f"doi:{arxiv_doi(paper.arxiv_id)}")]
 
 
 def scholarly_article(paper: Citable, page_url: str) -> dict[str, Any]:

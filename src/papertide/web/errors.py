@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import re
 from http import HTTPStatus
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.routing import iter_route_contexts
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
@@ -52,7 +54,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> Response:
         message = str(error.detail) if error.detail and error.status_code != 404 else _default_message(error)
-        return render_error(request.scope, error.status_code, message, dict(error.headers or {}))
+        headers = dict(error.headers or {})
+        if error.status_code == 405:  # a mount (the static files) says its own
+            headers["Allow"] = allowed_methods(request) or headers.get("Allow", "")
+        return render_error(request.scope, error.status_code, message, headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> Response:
@@ -111,6 +116,23 @@ def database_failure(error: DBAPIError) -> tuple[int, str, int]:
     if kind == "timeout":  # the same request would take as long again: no Retry-After
         return 503, "This took longer than the server allows and was stopped. For a search, try more specific words.", 0
     return 500, "Something went wrong on our side; it has been logged.", 0
+
+
+def allowed_methods(request: Request) -> str:
+    """The ``Allow`` of a 405: the methods of every route whose path matches the request's, of the most literal
+    paths only, as OpenAPI matches them (``POST /api/papers/index``, not ``GET /api/papers/{id}``); empty when
+    no route's path matches.
+
+    Starlette names the methods of the first route that matched the path only, so ``OPTIONS /api/v1/collections``
+    was told ``GET`` although ``POST`` is the reason the path exists."""
+    path = request.scope["path"].removeprefix(request.scope.get("root_path", ""))
+    matching = [
+        (len(re.sub(r"\{[^}]*\}", "", route.path)), route.methods)
+        for route in iter_route_contexts(request.app.routes)
+        if route.path and route.methods and route.path_regex.match(path)
+    ]
+    most = max((literal for literal, _ in matching), default=0)
+    return ", ".join(sorted({method for literal, methods in matching if literal == most for method in methods}))
 
 
 def _default_message(error: HTTPException) -> str:

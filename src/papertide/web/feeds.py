@@ -8,6 +8,11 @@ made readable), so no reader has to interpret markup from a paper.
 The writer never raises on text: sources and forms clean what they take in, but a row stored before they did, or
 a search query in the feed's title, may still hold a character XML 1.0 cannot carry, and one such character would
 make the feed a 500 for every reader. Every string is passed through :func:`xml_safe` on its way out.
+
+A feed's own URL (its Atom ``id`` and ``rel="self"`` link, RSS's atom:link, JSON Feed's ``feed_url``) is the URL a
+reader fetches, search query included; the W3C validator warns when the self link is not. Atom feeds name the site
+as their author, which RFC 4287 requires of every entry that has none of its own (a paper whose authors are
+unknown).
 :func:`render_opml` writes the OPML list of a user's feeds the same way.
 """
 
@@ -47,6 +52,12 @@ class FeedSpec:
     papers: list[PaperRow]
     description: str = "Research papers from papertide"
     private: bool = False
+    query: str = ""  # the feed URL's query string, "?q=…" for a search feed
+
+
+def feed_url(spec: FeedSpec, fmt: FeedFormat, base_url: str) -> str:
+    """The URL the feed is fetched at, its query included."""
+    return f"{base_url}{spec.feed_path}.{fmt}{spec.query}"
 
 
 def split_format(value: str) -> tuple[str, FeedFormat] | None:
@@ -102,6 +113,7 @@ def render_feed(spec: FeedSpec, fmt: FeedFormat, base_url: str) -> str:
         description=xml_safe(spec.description),
         page_url=xml_safe(spec.page_url),
         feed_path=xml_safe(spec.feed_path),
+        query=xml_safe(spec.query),
     )
     items = [_item(paper, base_url) for paper in spec.papers]
     return _json_feed(spec, items, base_url) if fmt == "json" else _xml_feed(spec, items, fmt, base_url)
@@ -136,11 +148,12 @@ def _item(paper: PaperRow, base_url: str) -> _Item:
 
 def _xml_feed(spec: FeedSpec, items: list[_Item], fmt: Literal["rss", "atom"], base_url: str) -> str:
     feed = FeedGenerator()
-    feed.id(f"{base_url}{spec.feed_path}")
+    feed.id(f"{base_url}{spec.feed_path}{spec.query}")
     feed.title(spec.title)
     feed.subtitle(spec.description)
+    feed.author({"name": "papertide", "uri": base_url})
     feed.link(href=spec.page_url, rel="alternate")
-    feed.link(href=f"{base_url}{spec.feed_path}.{fmt}", rel="self")
+    feed.link(href=feed_url(spec, fmt, base_url), rel="self")
     feed.language("en")
     feed.generator("papertide")
     feed.updated(max((item.published for item in items), default=EPOCH))
@@ -166,7 +179,7 @@ def _json_feed(spec: FeedSpec, items: list[_Item], base_url: str) -> str:
         "title": spec.title,
         "description": spec.description,
         "home_page_url": spec.page_url,
-        "feed_url": f"{base_url}{spec.feed_path}.json",
+        "feed_url": feed_url(spec, "json", base_url),
         "language": "en",
         "items": [
             {

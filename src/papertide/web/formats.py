@@ -2,7 +2,8 @@
 BibTeX/RIS/CSL-JSON response of some papers, JSON-LD made safe inside HTML, and COinS spans for cards.
 
 One helper, :func:`negotiate`, serves every URL that answers in more than one format: the paper page answers
-``Accept: text/markdown`` with its ``.md`` twin and the three citation types with their files; collections and
+``Accept: text/markdown`` with its ``.md`` twin, ``application/json`` with its ``.json`` twin and the three
+citation types with their files; collections and
 searches answer only by suffix. Responses that depend on ``Accept`` say ``Vary: Accept`` (and the page cache keys
 on it), so no cache hands BibTeX to a browser.
 """
@@ -25,6 +26,7 @@ from papertide.services.citations import (
     SUFFIXES,
     Citable,
     coins,
+    dublin_core_tags,
     highwire_tags,
     render,
     scholarly_article,
@@ -35,8 +37,9 @@ from papertide.web.viewmodels import Card, excerpt, paper_url
 
 HTML = "text/html"
 MARKDOWN = "text/markdown"
+JSON = "application/json"
 # What the paper URL offers, HTML first: it wins ties, so */* and browsers get the page.
-PAPER_MEDIA = (HTML, MARKDOWN, *MEDIA_TYPES.values())
+PAPER_MEDIA = (HTML, MARKDOWN, JSON, *MEDIA_TYPES.values())
 FORMAT_OF_MEDIA = {media: name for name, media in MEDIA_TYPES.items()}
 MAX_ACCEPT = 2_000
 DESCRIPTION_CHARS = 300
@@ -108,11 +111,12 @@ def card_coins(card: Card) -> str:
 
 @dataclass(frozen=True, slots=True)
 class PaperMeta:
-    """What a paper page's ``<head>`` and Cite control carry for machines: Highwire tags, Open Graph and Twitter
-    card values, the JSON-LD block, the BibTeX to copy and the citation downloads."""
+    """What a paper page's ``<head>`` and Cite control carry for machines: Highwire and Dublin Core tags, Open Graph
+    and Twitter card values (the description short, as link previews show it), the JSON-LD block, the BibTeX to
+    copy and the citation downloads."""
 
     url: str
-    highwire: list[tuple[str, str]]
+    tags: list[tuple[str, str]]
     title: str
     description: str
     json_ld: Markup
@@ -124,7 +128,7 @@ def paper_meta(paper: Citable, base_url: str) -> PaperMeta:
     url = f"{base_url}{paper_url(paper.arxiv_id)}"
     return PaperMeta(
         url=url,
-        highwire=highwire_tags(paper, url),
+        tags=highwire_tags(paper, url) + dublin_core_tags(paper),
         title=latex_plain(paper.title),
         description=excerpt(latex_plain(paper.abstract), DESCRIPTION_CHARS) or "",
         json_ld=json_ld(scholarly_article(paper, url)),

@@ -7,7 +7,6 @@ template can render a ``javascript:`` href, even from a row stored before source
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -28,7 +27,7 @@ class Card:
     url: str
     title: str
     excerpt: str | None
-    authors: list[str]
+    authors: list[str]  # all of them: COinS and the JSON twins carry every author; a card shows the first few
     author_count: int
     categories: list[str]
     published_on: str | None
@@ -42,6 +41,10 @@ class Card:
     organization: Account | None
     code_url: str | None
     trending_score: float | None
+
+    @property
+    def shown_authors(self) -> list[str]:
+        return self.authors[:SHOWN_AUTHORS]
 
 
 def paper_url(arxiv_id: str) -> str:
@@ -71,7 +74,7 @@ def card(row: PaperRow, voted: set[int]) -> Card:
         url=paper_url(row.arxiv_id),
         title=row.title,
         excerpt=excerpt(row.abstract),
-        authors=names[:SHOWN_AUTHORS],
+        authors=names,
         author_count=len(names),
         categories=row.categories[:3],
         published_on=row.announced_on.isoformat() if row.announced_on else None,
@@ -211,12 +214,3 @@ def comment_view(row: CommentRow, viewer: str | None) -> CommentView:
         deleted=row.deleted,
         mine=viewer is not None and viewer == row.author and not row.deleted,
     )
-
-
-_TEX_COMMANDS = re.compile(r"\\(?:mathbb|mathcal|mathrm|textbf|textit|texttt|emph|widetilde|tilde|hat|bar)\{([^{}]*)\}")
-
-
-def plain_title(title: str) -> str:
-    """A title without TeX markup, for <title> and meta tags where KaTeX does not run."""
-    text = _TEX_COMMANDS.sub(r"\1", title)
-    return re.sub(r"[$\\{}]", "", text)

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
-from fastapi.responses import Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
 from papertide.queries import query_papers_by_ids, query_votes_of
@@ -15,6 +16,7 @@ from papertide.search.personal import personal_picks
 from papertide.search.semantic import Semantic
 from papertide.search.similar import Examples, SimilarityError, similar_papers
 from papertide.services.dismissals import dismiss_paper
+from papertide.text import latex_plain
 from papertide.web.deps import (
     Db,
     DbSession,
@@ -24,9 +26,10 @@ from papertide.web.deps import (
     lookup_paper,
     resolve_paper,
 )
+from papertide.web.pagecache import mark_public
 from papertide.web.security import CurrentUser, SignedIn, enforce_rate_limit
-from papertide.web.templating import redirect_back, render_page
-from papertide.web.viewmodels import Card, card, plain_title
+from papertide.web.templating import is_json_twin, redirect_back, render_page
+from papertide.web.viewmodels import Card, card
 
 router = APIRouter()
 MAX_TEXT = 10_000
@@ -68,7 +71,7 @@ def _resolve(session: Session, raw_ids: list[str], warnings: list[str]) -> dict[
             unknown = f"papertide has no paper {error.arxiv_id}; it was left out"
             warnings.append(unknown if error.arxiv_id else str(error))
             continue
-        found[paper.id] = Example(paper.arxiv_id, plain_title(paper.title), f"/papers/{paper.arxiv_id}")
+        found[paper.id] = Example(paper.arxiv_id, latex_plain(paper.title), f"/papers/{paper.arxiv_id}")
     if len(raw_ids) > MAX_IDS:
         warnings.append(f"only the first {MAX_IDS} papers of each list are used")
     return found
@@ -103,7 +106,16 @@ def similar(
             page.similarity = {row.arxiv_id: round(scores[row.id], 4) for row in rows}
     elif pos or neg:
         page.message = "None of those papers is known here; paste an abstract or name papers papertide has."
+    if is_json_twin(request.url.path):
+        return _listing_twin(request, page)
     return render_page(request, "similar.html", {"page": page})
+
+
+def _listing_twin(request: Request, page: SimilarPage) -> Response:
+    """The listings' shape: the page's fields at the top, its papers at ``cards``. The same fields stay under
+    ``page``, where this twin had them, through the next release (docs/api.md)."""
+    fields = jsonable_encoder(page)
+    return mark_public(JSONResponse({**fields, "page": fields}), request)
 
 
 @dataclass(slots=True)
@@ -136,7 +148,7 @@ def for_you(request: Request, db: Db, user: SignedIn, semantic: SemanticSearch) 
         )
     for explained in found.picks:
         because = explained.because
-        example = Example(because.arxiv_id, plain_title(because.title), f"/papers/{because.arxiv_id}")
+        example = Example(because.arxiv_id, latex_plain(because.title), f"/papers/{because.arxiv_id}")
         page.picks.append(
             Pick(
                 card(explained.paper, set()),

@@ -106,6 +106,7 @@ def _search_spec(session: Session, settings: Settings, engine: SearchEngine, q: 
         f"{settings.base_url}/search{query_string(q=q)}",
         "/feeds/search",
         results.rows,
+        query=query_string(q=q),
     )
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from papertide.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from papertide.periods import InvalidPeriod, Period, parse_period
 from papertide.queries import (
+    FeaturedSort,
     PaperRow,
     TrendingRules,
     query_featured,
@@ -106,7 +107,7 @@ def daily_papers(
             session,
             start=start,
             end=end,
-            sort="trending" if sort == "trending" else "newest",
+            sort=_featured_sort(sort, period),
             submitter=submitter,
             limit=wanted,
             offset=offset,
@@ -117,6 +118,13 @@ def daily_papers(
     if len(rows) > limit:
         _link_next(response, request, p=str(p + 1))
     return mark_public(response, request)
+
+
+def _featured_sort(sort: Literal["publishedAt", "trending"], period: Period | None) -> FeaturedSort:
+    """hf.co lists a day by upvotes, then its feed's order; a week, a month or everything newest first."""
+    if sort == "trending":
+        return "trending"
+    return "feed" if period is not None and period.kind == "day" else "newest"
 
 
 def _link_next(response: Response, request: Request, **changed: str) -> None:

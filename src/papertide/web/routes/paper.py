@@ -1,5 +1,6 @@
-"""The paper page and what can be done on it: upvote, comment, edit links, collect, hide (admins); its citation
-files (``.bib``, ``.ris``, ``.csl.json``), also answered on the page URL to an ``Accept`` asking for them.
+"""The paper page and what can be done on it: upvote, comment, edit links, collect, hide (admins); its JSON twin
+(``.json``, the page's view-model as every page's twin) and its citation files (``.bib``, ``.ris``,
+``.csl.json``), also answered on the page URL to an ``Accept`` asking for them.
 
 Ids come in any form (``2503.24322v2``, ``hep-th/9901001``); a non-canonical one redirects to the canonical URL.
 Every action is a POST carrying the CSRF token; without JavaScript the forms post and redirect back, with it
@@ -12,6 +13,7 @@ import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -46,6 +48,7 @@ from papertide.services.submissions import (
     update_links,
 )
 from papertide.services.votes import vote as cast_vote
+from papertide.text import latex_plain
 from papertide.web.deps import (
     MAX_ROW_ID,
     AppSettings,
@@ -57,12 +60,20 @@ from papertide.web.deps import (
     resolve_paper,
 )
 from papertide.web.errors import wants_json
-from papertide.web.formats import FORMAT_OF_MEDIA, MARKDOWN, PAPER_MEDIA, citation_response, negotiate, paper_meta
+from papertide.web.formats import (
+    FORMAT_OF_MEDIA,
+    JSON,
+    MARKDOWN,
+    PAPER_MEDIA,
+    citation_response,
+    negotiate,
+    paper_meta,
+)
 from papertide.web.pagecache import mark_public
 from papertide.web.routes.hf_api import paper_markdown_page
 from papertide.web.security import Admin, CurrentUser, SignedIn, enforce_rate_limit
 from papertide.web.templating import redirect_back, templates
-from papertide.web.viewmodels import Card, PaperPage, card, comment_view, paper_links, paper_url, plain_title
+from papertide.web.viewmodels import Card, PaperPage, card, comment_view, paper_links, paper_url
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -98,6 +109,20 @@ def paper_csl(request: Request, arxiv_id: str, session: DbSession) -> Response:
     return _citation(request, arxiv_id, session, "csl")
 
 
+@router.get("/papers/{arxiv_id:path}.json", summary="The paper page as JSON (its view-model)")
+def paper_json(
+    request: Request, arxiv_id: str, session: DbSession, user: CurrentUser, semantic: SemanticSearch
+) -> Response:
+    wanted = canonical_id(arxiv_id)
+    if wanted != arxiv_id:
+        return RedirectResponse(f"{paper_url(wanted)}.json", status_code=301)
+    return _json_twin(request, _paper_view(session, _paper_or_404(session, wanted, user), user, semantic))
+
+
+def _json_twin(request: Request, page: PaperPage) -> Response:
+    return mark_public(JSONResponse(jsonable_encoder(page)), request)
+
+
 @router.get("/papers/{arxiv_id:path}")
 def paper_page(
     request: Request,
@@ -116,10 +141,21 @@ def paper_page(
     if media in FORMAT_OF_MEDIA:
         return _vary(_citation(request, wanted, session, FORMAT_OF_MEDIA[media]))
     row = _paper_or_404(session, wanted, user)
+    page = _paper_view(session, row, user, semantic)
+    if media == JSON:
+        return _vary(_json_twin(request, page))
+    citables = query_citables(session, [row.id])  # none for a hidden paper, which machines should not index
+    meta = paper_meta(citables[0], settings.base_url) if citables else None
+    context = {"page": page, "plain_title": latex_plain(row.title), "meta": meta}
+    return _vary(mark_public(templates.TemplateResponse(request, "paper.html", context), request))
+
+
+def _paper_view(session: Session, row: PaperRow, user: CurrentUser, semantic: Semantic | None) -> PaperPage:
+    """The page's view-model, which the HTML and the JSON twin both render."""
     viewer_id = user.id if user else None
     extras = query_paper_extras(session, row.id)
     comments = query_comments(session, row.id, include_hidden=bool(user and user.is_admin))
-    page = PaperPage(
+    return PaperPage(
         card=card(row, query_votes_of(session, viewer_id, [row.id])),
         abstract=row.abstract,
         authors=row.authors,
@@ -146,10 +182,6 @@ def paper_page(
         ai_summary=row.ai_summary,
         ai_keywords=row.ai_keywords or [],
     )
-    citables = query_citables(session, [row.id])  # none for a hidden paper, which machines should not index
-    meta = paper_meta(citables[0], settings.base_url) if citables else None
-    context = {"page": page, "plain_title": plain_title(row.title), "meta": meta}
-    return _vary(mark_public(templates.TemplateResponse(request, "paper.html", context), request))
 
 
 def _vary(response: Response) -> Response:
