@@ -47,7 +47,7 @@ def test_every_page_the_header_links_shows_the_sample(client: TestClient, db: Da
     assert client.get("/search.json", params={"q": "reinforcement learning"}).json()["total"] > 10
 
     similar = client.get("/similar.json", params={"text": "vision language model benchmark"}).json()
-    liked = similar["page"]["cards"][0]["arxiv_id"]
+    liked = similar["cards"][0]["arxiv_id"]
     paper = client.get(f"/papers/{liked}")
     assert paper.status_code == 200 and 'class="similar"' in paper.text
     token = sign_up(client, "newcomer")
