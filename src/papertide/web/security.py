@@ -274,16 +274,19 @@ def enforce_rate_limit(request: Request, kind: str, subject: str | int, session:
     """Count a write against ``kind``'s limit for ``subject`` (:class:`RateLimited`, answered 429 with Retry-After,
     when over). Given the request's write ``session``, the count joins its transaction."""
     settings = get_settings(request)
-    limits = {
-        "vote": settings.rate_limit_votes_per_minute,
-        "write": settings.rate_limit_writes_per_minute,
-        "auth": settings.rate_limit_auth_per_minute,
+    limits = {  # (hits, window in seconds)
+        "vote": (settings.rate_limit_votes_per_minute, 60),
+        "write": (settings.rate_limit_writes_per_minute, 60),
+        "auth": (settings.rate_limit_auth_per_minute, 60),
+        # A library import may cost a second of CPU however hostile the file (services/library_files.py).
+        "import": (settings.rate_limit_imports_per_hour, 3600),
     }
+    limit, window = limits[kind]
     if session is None:
         with get_db(request).write_session() as own:
-            enforce(own, f"{kind}:{subject}", limit=limits[kind])
+            enforce(own, f"{kind}:{subject}", limit=limit, window_seconds=window)
     else:
-        enforce(session, f"{kind}:{subject}", limit=limits[kind])
+        enforce(session, f"{kind}:{subject}", limit=limit, window_seconds=window)
 
 
 def client_address(request: Request) -> str:
