@@ -100,6 +100,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url="/api/docs",
         redoc_url=None,
+        # Starlette's trailing-slash redirect is an absolute URL on the request's Host header; absolute URLs come
+        # from PAPERTIDE_BASE_URL only, and "/papers/" is no page of papertide's.
+        redirect_slashes=False,
         dependencies=[Depends(load_user)],
     )
     app.state.settings = settings
