@@ -5,7 +5,6 @@ Accounts imported from a Daily Papers export have no password; they show as subm
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import cache
 
@@ -17,12 +16,9 @@ from sqlalchemy.orm import Session
 from papertide.db import insert_ignoring_conflicts
 from papertide.email_address import InvalidEmail, normalise_email
 from papertide.models import Organization, OrganizationMember, User, utcnow
+from papertide.people import ACCOUNT_NAME, RESERVED_SUFFIXES, is_organization_name
 from papertide.text import xml_safe
 
-_USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,38}$")
-_ORG_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,94}$")
-# Pages have twins at the same path plus these suffixes (/users/alice.json), so names cannot end in them.
-RESERVED_SUFFIXES = (".json", ".md", ".rss", ".atom", ".xml")
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024
 _hasher = PasswordHasher()
@@ -64,7 +60,7 @@ def create_user(
     session: Session, *, username: str, password: str, email: str | None = None, is_admin: bool = False
 ) -> User:
     username = username.strip()
-    if not _USERNAME.match(username):
+    if not ACCOUNT_NAME.match(username):
         raise AccountError("A username is 2–39 letters, digits, '.', '_' or '-', starting with a letter or digit.")
     if username.lower().endswith(RESERVED_SUFFIXES):
         raise AccountError(f"A username cannot end in {', '.join(RESERVED_SUFFIXES)}: those are page formats.")
@@ -154,7 +150,7 @@ def email_owner(session: Session, email: str) -> User | None:
 
 
 def create_organization(session: Session, name: str, fullname: str | None = None) -> Organization:
-    if not _ORG_NAME.match(name):
+    if not is_organization_name(name):
         raise AccountError("An organization name is 2–95 letters, digits, '.', '_' or '-'.")
     if session.execute(select(Organization.id).where(func.lower(Organization.name) == name.lower())).first():
         raise AccountError(f"The organization {name!r} exists.")

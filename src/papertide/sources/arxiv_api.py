@@ -138,7 +138,8 @@ def _timestamp(entry: Any, tag: str) -> datetime | None:
 
 def _int(feed: Any, tag: str, default: int) -> int:
     text = (feed.findtext(tag) or "").strip()
-    return int(text) if text.isascii() and text.isdigit() else default
+    # A count a feed could mean: a million-digit one is more than Python will read, and no feed's size.
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 12 else default
 
 
 class ArxivApiClient:

@@ -81,7 +81,8 @@ def _read_resumption(root: Any, page: OaiPage) -> None:
     # An empty token marks the last page of a list.
     page.resumption_token = (token.text or "").strip() or None
     size = token.get("completeListSize", "")
-    page.complete_list_size = int(size) if size.isascii() and size.isdigit() else None
+    # A count a page could mean (a million-digit one is more than Python will read, and no list's size).
+    page.complete_list_size = int(size) if size.isascii() and size.isdigit() and len(size) <= 12 else None
 
 
 def _parse_record(record: Any) -> PaperRecord:
