@@ -266,3 +266,16 @@ def test_an_out_of_range_count_costs_its_item_and_an_unreadable_day_only_that_da
         state = source_states(session)["hf_mirror"]
     assert kept == {"2401.00001": 3, "2401.00004": 1}
     assert state.cursor == "2024-01-05"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_an_error_answer_is_reported_without_its_body(db: Database, server: ReplayServer, clock: FakeClock) -> None:
+    """Audit 2, finding 9: a body was quoted into the day's error and so into `sources status`."""
+    server.route("/api/daily_papers", Reply(404, b"internal: token=s3cr3t"), params={"date": "2024-01-03"})
+    with hf_client(server, clock) as client:
+        report = mirror_days(db, client, date(2024, 1, 3), date(2024, 1, 3))
+    ((_, reason),) = report.failed
+    assert reason.startswith("hf.co answered HTTP 404 for ") and reason.endswith("instead of a Daily Papers list")
+    with db.read_session() as session:
+        error = source_states(session)["hf_mirror"].last_error
+    assert error is not None and "2024-01-03" in error and "s3cr3t" not in error

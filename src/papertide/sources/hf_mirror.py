@@ -65,7 +65,8 @@ class HfMirrorClient:
             return DayAnswer(day, not_modified=True, validators=sent)
         where = f"hf.co answered HTTP {response.status_code} for {response.url}"
         if response.status_code != 200:
-            raise MirrorDayError(f"{where}: {response.text[:200].strip() or 'no explanation given'}")
+            # The body is not quoted: whatever answered may be no hf.co, and its words have no place in a report.
+            raise MirrorDayError(f"{where} instead of a Daily Papers list")
         try:
             data = load_json(response.content)
         except DailyFileError as exc:
