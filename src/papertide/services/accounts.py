@@ -66,6 +66,7 @@ def create_user(
         raise AccountError(f"A username cannot end in {', '.join(RESERVED_SUFFIXES)}: those are page formats.")
     _check_password(password)
     email = account_email(email) if email else None
+    _one_sign_up_per_name(session, username)
     taken = session.execute(select(User.id).where(func.lower(User.username) == username.lower())).first()
     if taken:
         raise AccountError(f"The username {username!r} is taken; choose another.")
@@ -83,6 +84,14 @@ def create_user(
     session.add(user)
     session.flush()
     return user
+
+
+def _one_sign_up_per_name(session: Session, username: str) -> None:
+    """Make sign-ups of one name, in any case, wait for each other until their transactions end, so the check
+    below sees an account made a moment before. SQLite has one writer at a time already; on PostgreSQL two
+    sign-ups read at once, and the unique index on ``username`` tells ``Racer`` from ``racer``."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"papertide-user:{username.lower()}"))))
 
 
 @dataclass(frozen=True, slots=True)
