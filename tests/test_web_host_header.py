@@ -36,14 +36,19 @@ def _get_paths(app: Starlette) -> list[str]:
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_no_answer_carries_the_host_it_was_asked_with(settings: Settings, db: Database) -> None:
-    load_daily(db, HF_DAY)
+    items = load_daily(db, HF_DAY)
+    paper = items[0]["paper"]["id"]  # type: ignore[index]
+    submitter = items[0]["submittedBy"]["name"]  # type: ignore[index]
     configured = settings.model_copy(update={"base_url": "https://papers.example.org", "page_cache_seconds": 60})
     app = create_app(configured)
     paged = ["/api/daily_papers?date=2026-07-09&limit=1", "/api/papers?limit=1", "/api/daily_papers?limit=1&p=1"]
+    pages = [f"/papers/{paper}", f"/papers/{paper}.md", f"/api/papers/{paper}", f"/users/{submitter}"]
+    feeds = [f"/feeds/{name}.{kind}" for name in ("daily", "trending") for kind in ("rss", "atom", "json")]
     with TestClient(app, base_url=f"http://{EVIL}") as attacker, TestClient(app) as visitor:
-        for path in _get_paths(app) + paged:
+        for path in _get_paths(app) + paged + pages + feeds:
             answer = attacker.get(path, follow_redirects=False)
             assert EVIL not in answer.text + json.dumps(dict(answer.headers)), (path, answer.status_code)
+            assert answer.status_code == 200 or path not in paged + pages + feeds, path
         # What the attacker's request left in the page cache is not what a visitor gets, and is right anyway.
         for path in paged[:2]:
             link = visitor.get(path).headers["link"]
