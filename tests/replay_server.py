@@ -2,7 +2,8 @@
 
 Sources are tested against real sockets rather than mocked httpx: each route maps a path (and optionally
 required query parameters) to a list of replies served in order, the last one repeating, and every request
-is logged with its query and its arrival time on the clock the test chooses.
+is logged with its query and its arrival time on the clock the test chooses. A reply may ``drip``: its status
+line, headers and body go out one byte at a time, that many seconds apart (a server too slow to trip a timeout).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class Reply:
     body: bytes | Path = b""
     headers: Mapping[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    drip: float = 0.0
 
     def content(self) -> bytes:
         return self.body.read_bytes() if isinstance(self.body, Path) else self.body
@@ -125,6 +127,9 @@ class ReplayServer:
                 if reply.delay:
                     time.sleep(reply.delay)
                 body = reply.content()
+                if reply.drip:
+                    self._drip(reply, body)
+                    return
                 self.send_response(reply.status)
                 for name, value in reply.headers.items():
                     self.send_header(name, value)
@@ -133,6 +138,17 @@ class ReplayServer:
                 # A client that timed out has gone; there is nobody left to answer.
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self.wfile.write(body)
+
+            def _drip(self, reply: Reply, body: bytes) -> None:
+                lines = [f"HTTP/1.1 {reply.status} Dripping", *(f"{k}: {v}" for k, v in reply.headers.items())]
+                head = "\r\n".join([*lines, f"Content-Length: {len(body)}", "", ""]).encode()
+                for byte in head + body:
+                    try:
+                        self.wfile.write(bytes([byte]))
+                    except (BrokenPipeError, ConnectionResetError):
+                        return  # the client gave up
+                    time.sleep(reply.drip)
+                self.close_connection = True
 
             def log_message(self, format: str, *args: object) -> None:
                 pass  # keep pytest output clean; requests are in server.requests

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx import Response
 from huggingface_hub import HfApi
@@ -173,11 +174,14 @@ def test_dates_are_the_featured_day_or_the_publication_never_the_import(
 
 
 def test_every_paper_in_pages_with_links(
-    live_server: str, client: TestClient, db: Database, daily_day: list[dict[str, object]]
+    app: FastAPI, live_server: str, client: TestClient, db: Database, daily_day: list[dict[str, object]]
 ) -> None:
     """``/api/papers`` lists every visible paper newest first, flat paper objects, paged by a cursor in the Link
     header; ``huggingface_hub``'s own paginator follows it, and follows ``/api/daily_papers``' links too."""
     from huggingface_hub.utils import paginate
+
+    # Links are built on the public URL, known here once the server listens.
+    app.state.settings = app.state.settings.model_copy(update={"base_url": live_server})
 
     with db.write_session() as session:
         upsert_papers(session, [make_paper_record() for _ in range(4)])

@@ -203,3 +203,33 @@ def test_follows_are_capped_and_following_twice_is_one_follow(db: Database) -> N
         with pytest.raises(FollowError, match="no letters or digits"):
             follow(session, user_id, "author", "— ¿?")
         assert len(query_follows(session, user_id)) == MAX_FOLLOWS
+
+
+HOSTILE_TITLE = (
+    "Alerting <script>alert(1)</script> with <img src=x onerror=alert(2)> and "
+    "$\\href{javascript:alert(3)}{links}$ Bcc: evil@example.org"
+)
+HOSTILE_SEARCH = 'alerting "<script>" onerror </code><b>'
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_hostile_titles_and_saved_searches_stay_text_in_digest_and_alert_mails(
+    settings: Settings, db: Database, smtp: SmtpSink
+) -> None:
+    """What the second audit could not run: a title and a saved search written to break out of the mail's HTML or
+    headers arrive as the words they are, to the subscriber alone."""
+    settings = mail_settings(settings, smtp)
+    (hostile,) = _ingest(db, _paper(HOSTILE_TITLE, MONDAY))
+    with db.write_session() as session:
+        feature_papers(session, [make_featured_record(paper=make_paper_record(title=HOSTILE_TITLE), upvotes=9)])
+    _subscriber(db, "reader@example.org", Preferences(trending=True, searches=(HOSTILE_SEARCH,)))
+
+    assert send_digests(db, settings, "daily", TUESDAY).sent == 1
+    (mail,) = smtp.messages
+    html = mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert f"== New since your last digest for `{HOSTILE_SEARCH}` ==" in _text(mail)
+    assert hostile in _text(mail) and "onerror=alert(2)" in _text(mail)
+    assert not re.search(r"<(script|img|b)\b|href=\"javascript:|</code><b>", html, re.IGNORECASE), html
+    assert "&lt;script&gt;" in html and "&lt;/code&gt;&lt;b&gt;" in html
+    assert mail.get_all("To") == ["reader@example.org"] and mail["Bcc"] is None and mail["Cc"] is None
+    assert "\n" not in str(mail["Subject"]) and "script" not in str(mail["Subject"])

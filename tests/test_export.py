@@ -95,6 +95,9 @@ def test_damaged_exports_are_refused_whole(db: Database, tmp_path: Path) -> None
         )
     with pytest.raises(ExportError, match="unknown table"):
         import_rows(db, read_jsonl(['{"papertide_export": 1}', '{"table": "secrets", "row": {}}']))
+    for hostile in ("[" * 100_000, '{"table": "users", "row": {"id": ' + "9" * 5_000 + "}}"):
+        with pytest.raises(ExportError, match="line 2 is not an export record"):
+            import_rows(db, read_jsonl(['{"papertide_export": 1}', hostile]))
     with db.read_session() as session:
         assert session.execute(select(func.count()).select_from(User)).scalar_one() == 0  # nothing half-imported
 

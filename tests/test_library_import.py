@@ -18,6 +18,7 @@ from httpx import Response
 from lxml import html
 from sqlalchemy import func, select
 
+from papertide.app import create_app
 from papertide.config import Settings
 from papertide.db import Database, connect
 from papertide.models import Collection, CollectionItem, Paper
@@ -323,3 +324,75 @@ def test_a_library_of_too_many_entries_is_refused_before_any_matching() -> None:
     entries = "".join(f"@misc{{k{number}, eprint = {{2501.{number:05d}}}}}\n" for number in range(2_001))
     with pytest.raises(LibraryFileError, match="That file has 2,001 entries; import at most 2,000 at a time."):
         read_library(entries.encode(), "many.bib")
+
+
+# -- hostile files: bounded work, a 400 that says what is wrong, nothing logged per entry (audit 2, findings 1-2) --
+
+_NESTED_TITLE = b"@article{deep, title={" + b"\\textbf{" * 3_000 + b"x" + b"}" * 3_000 + b"}}\n"
+_KNOWN_ENTRY = b"@misc{known, title={Attention}, eprint={1706.03762}}\n"
+
+
+def test_blocks_are_counted_where_the_parser_finds_them_not_only_at_line_starts() -> None:
+    with pytest.raises(LibraryFileError, match="That file has 3,000 entries; import at most 2,000 at a time."):
+        read_library(b"@a{" * 3_000, "inline.bib")
+    with pytest.raises(LibraryFileError, match="4,001 BibTeX blocks"):
+        read_library(b"@misc{k, title={x}}\n" + b"@comment{x}" * 4_000 + b"\n", "comments.bib")
+    with pytest.raises(LibraryFileError, match="looks generated, not exported"):
+        read_library(b"@misc{k, title={" + b"," * 600_000 + b"}}\n", "commas.bib")
+
+
+def test_a_title_too_long_or_too_deep_is_that_entrys_problem_and_the_rest_is_read() -> None:
+    long_title = b"@article{long, title={" + b"\\textbf{x} " * 2_000 + b"}}\n"
+    braces = b"@article{braces, title={\\'e" + b"{" * 40 + b"x" + b"}" * 40 + b"}}\n"
+    _, entries = read_library(long_title + _NESTED_TITLE + braces + _KNOWN_ENTRY, "hostile.bib")
+    assert [(entry.label, entry.problem) for entry in entries] == [
+        ("long (line 1)", "its title is 22,000 characters long; a title has at most 1,000"),
+        ("deep (line 2)", "its title is 27,001 characters long; a title has at most 1,000"),
+        ("braces (line 3)", "its title nests braces or environments more than 32 deep"),
+        ("known (line 4)", None),
+    ]
+    environments = b"@article{env, title={" + b"\\begin{x}" * 40 + b"y" + b"\\end{x}" * 40 + b"}}\n"
+    _, (nested, _known) = read_library(environments + _KNOWN_ENTRY, "env.bib")
+    assert nested.problem == "its title nests braces or environments more than 32 deep"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(
+    ("data", "filename", "message"),
+    [
+        (_NESTED_TITLE, "deep.bib", "None of the 1 entries could be read: its title is 27,001 characters long"),
+        (b"[" * 100_000 + b"]" * 100_000, "deep.json", "nests lists or objects more deeply"),
+        (b'[{"title": "x", "number": ' + b"9" * 5_000 + b"}]", "digits.json", "holds a number too long to read"),
+        (b'[{"title": "' + b"t" * 1_001 + b'"}]', "long.json", "its title is 1,001 characters long"),
+        (b"TY  - JOUR\nTI  - " + b"t" * 1_001 + b"\nER  - \n", "long.ris", "its title is 1,001 characters long"),
+    ],
+)
+def test_a_malformed_upload_is_a_400_that_says_why_and_imports_nothing(
+    client: TestClient, db: Database, caplog: pytest.LogCaptureFixture, data: bytes, filename: str, message: str
+) -> None:
+    token = sign_up(client, "uploader")
+    files = {"file": (filename, data, "application/octet-stream")}
+    answer = client.post("/collections/import", files=files, data={"csrf_token": token})
+    assert answer.status_code == 400 and message in html.fromstring(answer.text).text_content()
+    assert not [record for record in caplog.records if record.levelname in ("ERROR", "CRITICAL")]
+    with db.read_session() as session:
+        assert session.execute(select(func.count()).select_from(Collection)).scalar_one() == 0
+
+
+def test_failed_blocks_are_reported_not_logged_one_by_one(caplog: pytest.LogCaptureFixture) -> None:
+    broken = b"".join(b"@misc{k%d, title={never closed\n" % number for number in range(1_500))
+    _, entries = read_library(broken + _KNOWN_ENTRY, "broken.bib")
+    assert len(entries) == 1_501 and sum(entry.problem is not None for entry in entries) == 1_500
+    assert not [record for record in caplog.records if record.name.startswith("bibtexparser")]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_imports_have_an_hourly_limit_of_their_own(settings: Settings, db: Database) -> None:
+    configured = settings.model_copy(update={"rate_limit_imports_per_hour": 2})
+    with TestClient(create_app(configured), base_url="http://testserver") as client:
+        token = sign_up(client, "importer")
+        files = {"file": ("letter.txt", b"Dear reader", "text/plain")}
+        statuses = [
+            client.post("/collections/import", files=files, data={"csrf_token": token}).status_code for _ in range(3)
+        ]
+    assert statuses == [400, 400, 429]

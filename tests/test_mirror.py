@@ -126,7 +126,7 @@ def test_a_garbage_day_is_reported_and_the_run_goes_on(
     with hf_client(server, clock) as client:
         report = mirror_days(db, client, date(2024, 1, 3), date(2024, 1, 4))
     assert [day for day, _ in report.failed] == [date(2024, 1, 3)]
-    assert "not JSON" in report.failed[0][1]
+    assert "the answer is not valid JSON (line 1" in report.failed[0][1]
     assert report.featured.added == 12 and _featured(db) == 12  # nothing of the broken day was written
     with db.read_session() as session:
         state = source_states(session)["hf_mirror"]
@@ -234,3 +234,48 @@ def test_the_schedule_backfills_first_then_rereads_the_last_days(db: Database) -
     assert scheduled_range(db, today, backfill_days=7) == (date(2026, 7, 3), today)
     record_run(db, "hf_mirror", IngestCounts(added=3), started_at=datetime.now(UTC), cursor="2026-07-08")
     assert scheduled_range(db, today, backfill_days=7) == (date(2026, 7, 8) - timedelta(days=REFRESH_DAYS), today)
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_an_out_of_range_count_costs_its_item_and_an_unreadable_day_only_that_day(
+    db: Database, server: ReplayServer, clock: FakeClock
+) -> None:
+    """Audit 2, finding 4, on PostgreSQL (whose integer is the narrower): one item's 10^20 upvotes aborted the day,
+    every day, so the mirror could never pass it."""
+
+    def item(arxiv_id: str, upvotes: int) -> dict[str, object]:
+        return {"paper": {"id": arxiv_id, "title": f"Paper {arxiv_id}", "upvotes": upvotes}}
+
+    day = [item("2401.00001", 3), item("2401.00002", 10**20), item("2401.00003", 2**31)]
+    server.route("/api/daily_papers", Reply(body=json.dumps(day).encode()), params={"date": "2024-01-03"})
+    server.route("/api/daily_papers", Reply(body=b"[" * 100_000), params={"date": "2024-01-04"})
+    server.route(
+        "/api/daily_papers", Reply(body=json.dumps([item("2401.00004", 1)]).encode()), params={"date": "2024-01-05"}
+    )
+    with hf_client(server, clock) as client:
+        report = mirror_days(db, client, date(2024, 1, 3), date(2024, 1, 5))
+    assert [(line.line_no, line.reason) for line in report.featured.rejections] == [
+        (2, "upvotes a 21-digit number is no count (0 to 2,147,483,647)"),
+        (3, "upvotes 2147483648 is no count (0 to 2,147,483,647)"),
+    ]
+    assert [(day, "nests lists or objects more deeply" in reason) for day, reason in report.failed] == [
+        (date(2024, 1, 4), True)
+    ]
+    with db.read_session() as session:
+        kept = dict(session.execute(select(Paper.arxiv_id, Paper.hf_upvotes)).tuples().all())
+        state = source_states(session)["hf_mirror"]
+    assert kept == {"2401.00001": 3, "2401.00004": 1}
+    assert state.cursor == "2024-01-05"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_an_error_answer_is_reported_without_its_body(db: Database, server: ReplayServer, clock: FakeClock) -> None:
+    """Audit 2, finding 9: a body was quoted into the day's error and so into `sources status`."""
+    server.route("/api/daily_papers", Reply(404, b"internal: token=s3cr3t"), params={"date": "2024-01-03"})
+    with hf_client(server, clock) as client:
+        report = mirror_days(db, client, date(2024, 1, 3), date(2024, 1, 3))
+    ((_, reason),) = report.failed
+    assert reason.startswith("hf.co answered HTTP 404 for ") and reason.endswith("instead of a Daily Papers list")
+    with db.read_session() as session:
+        error = source_states(session)["hf_mirror"].last_error
+    assert error is not None and "2024-01-03" in error and "s3cr3t" not in error

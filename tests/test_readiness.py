@@ -124,3 +124,24 @@ def set_read_only(request: pytest.FixtureRequest, url: str) -> None:
     with admin.connect() as connection:
         connection.execute(text(f"ALTER DATABASE {url.rsplit('/', 1)[1]} SET default_transaction_read_only = on"))
     admin.dispose()
+
+
+def test_a_damaged_file_over_http_is_unready_alive_and_says_so(sqlite_db: Database, tmp_path: Path) -> None:
+    """What the second audit could not run, over HTTP: the probe is unready (503), liveness holds (the process is
+    fine) and pages say the file is damaged (``papertide serve`` refuses such a file: docs/deployment.md)."""
+    from fastapi.testclient import TestClient
+
+    from papertide.app import create_app
+
+    sqlite_db.dispose()
+    path = tmp_path / "truncated.db"
+    shutil.copy(_sqlite_path(sqlite_db), path)
+    with path.open("r+b") as file:
+        file.truncate(3 * 4096)
+    settings = make_settings(f"sqlite:///{path}", tmp_path, semantic_search=False)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        ready = client.get("/readyz")
+        assert ready.status_code == 503 and ready.json()["problems"] == [DAMAGED]
+        assert client.get("/healthz").status_code == 200
+        page = client.get("/")
+        assert page.status_code == 500 and "The database file is damaged" in page.text

@@ -209,3 +209,15 @@ def test_timestamps_at_the_ends_of_the_calendar_reject_the_entry_not_the_page(mo
     assert [(line.line_no, line.reason) for line in page.rejected] == [
         (1, f"unreadable <published> timestamp {moment!r}")
     ]
+
+
+def test_a_count_too_long_to_read_is_unknown_and_depth_is_refused() -> None:
+    """Hostile input the second audit could not try: a million-digit totalResults once raised ValueError."""
+    opensearch = 'xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/"'
+    entry = "<entry><id>http://arxiv.org/abs/2104.12255v1</id><title>Kept</title></entry>"
+    counted = f"<opensearch:totalResults>{'9' * 5_000}</opensearch:totalResults>"
+    page = parse_feed(f'<feed xmlns="http://www.w3.org/2005/Atom" {opensearch}>{counted}{entry}</feed>'.encode())
+    assert (page.total_results, [record.title for record in page.records]) == (1, ["Kept"])
+    deep = "<a>" * 5_000 + "</a>" * 5_000
+    with pytest.raises(ArxivApiError, match="not an Atom feed"):
+        parse_feed(f'<feed xmlns="http://www.w3.org/2005/Atom">{deep}</feed>'.encode())

@@ -125,7 +125,7 @@ def test_invalid_items_are_rejected_by_position() -> None:
         {"title": "no paper"},
         {"paper": {"id": "1234.56789"}},
         {"paper": {"title": "no id"}},
-        {"paper": {"id": "2405.15574", "upvotes": True, "numComments": -1}},
+        {"paper": {"id": "2405.15574", "upvotes": True}},
     ]
 
     featured, rejected = parse_daily(items, date(2024, 5, 27))
@@ -231,3 +231,58 @@ def test_timestamps_at_the_ends_of_the_calendar_are_unknown_dates(moment: str) -
 
     assert rejected == []
     assert (featured[0].paper.announced_on, featured[0].paper.submitted_at) == (None, None)
+
+
+def test_a_count_no_row_can_hold_costs_its_item_not_the_day() -> None:
+    """Audit 2, finding 4: one out-of-range count is reported and skipped; the rest of the day is kept."""
+    items = [
+        {"paper": {"id": "2405.15738", "upvotes": 10**20}},
+        {"paper": {"id": "2405.15739", "githubStars": 2**31}},
+        {"paper": {"id": "2405.15740"}, "numComments": -1},
+        {"paper": {"id": "2405.15741", "upvotes": 2**31 - 1}},
+    ]
+
+    featured, rejected = parse_daily(items, date(2024, 5, 27))
+
+    assert [(item.paper.arxiv_id, item.upvotes) for item in featured] == [("2405.15741", 2**31 - 1)]
+    assert [(line.line_no, line.reason) for line in rejected] == [
+        (1, "upvotes a 21-digit number is no count (0 to 2,147,483,647)"),
+        (2, "githubStars 2147483648 is no count (0 to 2,147,483,647)"),
+        (3, "numComments -1 is no count (0 to 2,147,483,647)"),
+    ]
+
+
+def test_account_names_a_local_account_could_not_have_name_nobody() -> None:
+    """Audit 2, finding 10: ``../../admin`` would become a submitter link a browser resolves to /admin."""
+    user = {"user": "../../admin", "fullname": "Admin"}
+    item = {
+        "paper": {"id": "2405.15738", "authors": [{"name": "Ada", "user": {"user": "a/../../b"}}]},
+        "submittedBy": user,
+        "organization": {"name": "../orgs"},
+    }
+    fine = {"paper": {"id": "2405.15739"}, "submittedBy": {"user": "ada_l"}, "organization": {"name": "Big-Lab"}}
+    sneaky = {"paper": {"id": "2405.15740"}, "submittedBy": {"user": "alice.json"}}
+
+    (first, second, third), rejected = parse_daily([item, fine, sneaky], date(2024, 5, 27))
+
+    assert rejected == []
+    assert (first.submitter, first.organization, first.paper.authors) == (None, None, (AuthorRecord("Ada"),))
+    assert second.submitter is not None and second.submitter.name == "ada_l"
+    assert second.organization is not None and second.organization.name == "Big-Lab"
+    assert third.submitter is None  # /users/alice.json is the JSON twin of alice's page
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "nests lists or objects more deeply than the JSON reader follows"),
+        (b'[{"paper": {"id": "2405.15738", "upvotes": ' + b"9" * 5_000 + b"}}]", "holds a number too long to read"),
+    ],
+)
+def test_a_file_no_json_reader_can_follow_is_refused_with_what_is_wrong(
+    tmp_path: Path, content: bytes, message: str
+) -> None:
+    path = tmp_path / "2024-05-27.json"
+    path.write_bytes(content)
+    with pytest.raises(DailyFileError, match=f"2024-05-27.json {message}"):
+        list(iter_daily_path(path))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import itertools
 import socket
 import time
@@ -146,3 +147,55 @@ def test_a_name_that_does_not_resolve_fails_at_once_without_retries() -> None:
         client.get({"id_list": "2104.12255"})
     assert clock.sleeps == []
     assert time.monotonic() - started < 5.0
+
+
+# -- what a source may not do (audit 2, finding 9) ----------------------------------------------------------------
+
+
+def test_an_answer_dripping_a_byte_at_a_time_is_dropped_at_the_deadline() -> None:
+    """Each byte comes well within the timeout, so only the deadline of the whole exchange stops it (headers too)."""
+    clock = FakeClock()
+    with ReplayServer() as server:
+        server.route("/api/query", Reply(body=b"x" * 40, drip=0.1))
+        client = PoliteClient(f"{server.url}/api/query", timeout=5.0, deadline=1.0, clock=clock, sleep=clock.sleep)
+        started = time.monotonic()
+        with client, pytest.raises(SourceUnavailable, match=r"did not arrive in full within 1 s"):
+            client.get({})
+        assert time.monotonic() - started < 1.5
+    assert len(server.requests) == 1  # not retried: the same server would drip again
+
+
+def test_an_answer_past_its_size_cap_is_not_read_or_retried() -> None:
+    bomb = gzip.compress(b"\0" * 2_000_000)  # 2 kB on the wire
+    clock = FakeClock()
+    with ReplayServer(clock=clock) as server:
+        server.route("/big", Reply(body=b"x" * 5_000))
+        server.route("/bomb", Reply(body=bomb, headers={"Content-Encoding": "gzip"}))
+        server.route("/fits", Reply(body=gzip.compress(b"y" * 900), headers={"Content-Encoding": "gzip"}))
+        for path in ("/big", "/bomb"):
+            client = PoliteClient(f"{server.url}{path}", max_bytes=1_000, clock=clock, sleep=clock.sleep)
+            with client, pytest.raises(SourceUnavailable, match="larger than 1,000 bytes"):
+                client.get({})
+        with PoliteClient(f"{server.url}/fits", max_bytes=1_000, clock=clock, sleep=clock.sleep) as client:
+            assert client.get({}).content == b"y" * 900
+    assert [request.path for request in server.requests] == ["/big", "/bomb", "/fits"]
+
+
+def test_redirects_are_followed_within_the_sources_host_only() -> None:
+    clock = FakeClock()
+    with ReplayServer(clock=clock) as source, ReplayServer(clock=clock) as other:
+        other.route("/private", Reply(body=b"the body of another local service"))
+        source.route("/moved", Reply(302, headers={"Location": "/api/query?page=2"}))
+        source.route("/api/query", Reply(body=b"found"))
+        source.route("/away", Reply(302, headers={"Location": f"{other.url}/private"}))
+        renamed = source.url.replace("127.0.0.1", "localhost")
+        source.route("/renamed", Reply(301, headers={"Location": f"{renamed}/api/query"}))
+        with polite(source, clock) as client:
+            client.base_url = f"{source.url}/moved"
+            assert client.get({}).content == b"found"
+            for path, where in (("/away", other.url), ("/renamed", renamed)):
+                client.base_url = f"{source.url}{path}"
+                with pytest.raises(SourceUnavailable, match=f"redirected to {where}; papertide follows") as caught:
+                    client.get({})
+                assert "another local service" not in str(caught.value)
+    assert other.requests == []

@@ -236,3 +236,31 @@ def test_dates_at_the_ends_of_the_calendar_reject_the_record_not_the_page(day: s
 
     assert [record.arxiv_id for record in page.records] == ["1501.00003"]
     assert page.rejected == [RejectedLine(1, f"oai:arXiv.org:1501.00002: unreadable date {day!r}")]
+
+
+_HOSTILE_RECORD = """<record><header><identifier>oai:arXiv.org:1501.00003</identifier></header><metadata>
+  <arXiv xmlns="http://arxiv.org/OAI/arXiv/"><id>1501.00003</id><created>2015-01-01</created>
+  <title>Kept {title}</title></arXiv></metadata></record>"""
+_LAUGHS = "".join(f'<!ENTITY {chr(98 + n)} "{f"&{chr(97 + n)};" * 10}">' for n in range(9))
+
+
+def _hostile(title: str = "", doctype: str = "", after: str = "") -> bytes:
+    record = _HOSTILE_RECORD.format(title=title)
+    return (
+        f'<?xml version="1.0"?>{doctype}<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/"><ListRecords>'
+        f"{record}{after}</ListRecords></OAI-PMH>"
+    ).encode()
+
+
+def test_hostile_answers_cost_nothing_and_read_no_file() -> None:
+    """What the audit could not try: entity expansion, external entities, depth, and a million-digit count."""
+    laughs = _hostile("&j;", f'<!DOCTYPE OAI-PMH [<!ENTITY a "aaaaaaaaaa">{_LAUGHS}]>')
+    with pytest.raises(OaiError, match="not XML"):
+        parse_list_records(laughs)
+    with pytest.raises(OaiError, match="not XML"):
+        parse_list_records(_hostile(after="<a>" * 5_000 + "</a>" * 5_000))
+    outside = parse_list_records(_hostile("&x;", '<!DOCTYPE OAI-PMH [<!ENTITY x SYSTEM "file:///etc/passwd">]>'))
+    assert [record.title for record in outside.records] == ["Kept"]
+    size = '<resumptionToken completeListSize="' + "9" * 5_000 + '">6960524|1001</resumptionToken>'
+    counted = parse_list_records(_hostile(after=size))
+    assert (counted.resumption_token, counted.complete_list_size, len(counted.records)) == ("6960524|1001", None, 1)

@@ -287,3 +287,26 @@ def test_version_dates_at_the_ends_of_the_calendar_reject_the_line() -> None:
 
     with pytest.raises(SnapshotLineError, match="0704.0001: impossible version date"):
         parse_snapshot_line(line)
+
+
+def test_hostile_lines_are_rejected_and_the_rest_read(tmp_path: Path) -> None:
+    """Depth past the JSON reader's, a number too long to read, and a version no row holds cost their line only."""
+    good = sample_lines()
+    far_version = json.loads(good[1])
+    far_version["versions"][0]["version"] = "v" + "9" * 20
+    lines = [
+        "[" * 100_000 + "]" * 100_000,
+        '{"id": "0704.0002", "title": "x", "n": ' + "9" * 5_000 + "}",
+        json.dumps(far_version),
+        good[0],
+    ]
+    path = tmp_path / "hostile.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    parsed = records(path)
+
+    assert [type(item).__name__ for item in parsed.values()] == ["RejectedLine"] * 3 + ["PaperRecord"]
+    reasons = [item.reason for item in parsed.values() if isinstance(item, RejectedLine)]
+    assert reasons[0] == "the line nests lists or objects more deeply than the JSON reader follows"
+    assert reasons[1] == "the line holds a number too long to read"
+    assert reasons[2].startswith("0704.0002: unreadable version entry")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+
+import pytest
 from fastapi.testclient import TestClient
 
 from papertide.app import create_app
@@ -71,3 +74,23 @@ def test_every_anonymous_page_kind_is_cached(settings: Settings, db: Database) -
             with count_queries(app.state.db) as queries:
                 again = anonymous.get(path)
             assert again.status_code == 200 and queries == [], path
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_several_web_processes_each_serve_a_stale_page_for_at_most_the_ttl(settings: Settings, db: Database) -> None:
+    """Each web process (``PAPERTIDE_WEB_WORKERS``) keeps its own cache: a write through one clears only its own,
+    and another serves its copy until ``PAPERTIDE_PAGE_CACHE_SECONDS`` have passed, never longer."""
+    ttl = 0.5
+    configured = settings.model_copy(update={"page_cache_seconds": ttl})
+    one, two = create_app(configured), create_app(configured)
+    listing = "/papers/date/2026-07-09"
+    with TestClient(one) as first, TestClient(two) as second, TestClient(two) as member:
+        assert first.get(listing).status_code == second.get(listing).status_code == 200
+        late = make_featured_record()
+        with db.write_session() as session:
+            feature_papers(session, [late])
+        sign_up(member, "writer")  # a write through the second process
+        assert late.paper.arxiv_id in second.get(listing).text
+        assert late.paper.arxiv_id not in first.get(listing).text
+        time.sleep(ttl)
+        assert late.paper.arxiv_id in first.get(listing).text

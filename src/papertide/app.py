@@ -104,6 +104,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,  # web/routes/api_docs.py serves it, with no CDN
         redoc_url=None,
+        # Starlette's trailing-slash redirect is an absolute URL on the request's Host header; absolute URLs come
+        # from PAPERTIDE_BASE_URL only, and "/papers/" is no page of papertide's.
+        redirect_slashes=False,
         dependencies=[Depends(load_user)],
     )
     app.state.settings = settings

@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     http_timeout: float = Field(30.0, gt=0, description="Seconds before a request to a source times out.")
     http_max_retries: int = Field(4, ge=0, description="Retries on 5xx, 429 and timeouts, with backoff.")
     http_backoff: float = Field(2.0, ge=0, description="Base seconds of the exponential retry backoff.")
+    http_deadline: float = Field(
+        120.0, gt=0, description="Seconds one request to a source may take in all, however slowly it answers."
+    )
     user_agent: str = Field(
         "papertide/0.1 (+https://github.com/papertide/papertide)",
         description="User-Agent sent to arXiv; put a contact address here in production.",
@@ -124,6 +127,10 @@ class Settings(BaseSettings):
     )
     rate_limit_auth_per_minute: int = Field(
         10, ge=1, description="Log-in and sign-up attempts one client address may make per minute."
+    )
+    rate_limit_imports_per_hour: int = Field(10, ge=1, description="Library imports one account may upload per hour.")
+    mail_per_address_per_day: int = Field(
+        5, ge=1, description="Reset, confirmation and address mails one address may receive per day, whoever asks."
     )
     cors_origins: str = Field(
         "", description="Space-separated origins allowed to read the API from browsers (GET only); * for any."

@@ -1,4 +1,5 @@
-"""Pure helpers about people: the key an author's page is found by, and ORCID iDs on user profiles.
+"""Pure helpers about people: the key an author's page is found by, ORCID iDs on user profiles, and what a user
+or organization name may be (one rule for local sign-ups and for names that arrive from hf.co or a file).
 
 An author key folds what differs between spellings of one name in arXiv metadata: case, accents (``Núñez`` and
 ``Nunez``), punctuation and spacing (``J.-P. Dupont`` and ``J P Dupont``). It cannot tell two people who share a
@@ -17,6 +18,21 @@ MAX_AUTHOR_KEY = 120
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _ORCID = re.compile(r"^(\d{4})-?(\d{4})-?(\d{4})-?(\d{3}[\dX])$")
 _ORCID_PREFIXES = ("https://orcid.org/", "http://orcid.org/", "orcid.org/")
+ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,38}$")
+_ORGANIZATION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,94}$")
+# Pages have twins at the same path plus these suffixes (/users/alice.json), so names cannot end in them.
+RESERVED_SUFFIXES = (".json", ".md", ".rss", ".atom", ".xml")
+
+
+def is_account_name(name: str) -> bool:
+    """Whether ``name`` may name a user: 2–39 letters, digits, '.', '_' or '-', starting with a letter or digit,
+    not ending in a page format. A name is a path segment (``/users/NAME``), so nothing else may pass."""
+    return bool(ACCOUNT_NAME.match(name)) and not name.lower().endswith(RESERVED_SUFFIXES)
+
+
+def is_organization_name(name: str) -> bool:
+    """Whether ``name`` may name an organization: 2–95 letters, digits, '.', '_' or '-', starting with either."""
+    return bool(_ORGANIZATION_NAME.match(name))
 
 
 class InvalidOrcid(ValueError):

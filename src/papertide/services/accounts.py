@@ -5,7 +5,6 @@ Accounts imported from a Daily Papers export have no password; they show as subm
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import cache
 
@@ -17,12 +16,9 @@ from sqlalchemy.orm import Session
 from papertide.db import insert_ignoring_conflicts
 from papertide.email_address import InvalidEmail, normalise_email
 from papertide.models import Organization, OrganizationMember, User, utcnow
+from papertide.people import ACCOUNT_NAME, RESERVED_SUFFIXES, is_organization_name
 from papertide.text import xml_safe
 
-_USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,38}$")
-_ORG_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,94}$")
-# Pages have twins at the same path plus these suffixes (/users/alice.json), so names cannot end in them.
-RESERVED_SUFFIXES = (".json", ".md", ".rss", ".atom", ".xml")
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024
 _hasher = PasswordHasher()
@@ -64,12 +60,13 @@ def create_user(
     session: Session, *, username: str, password: str, email: str | None = None, is_admin: bool = False
 ) -> User:
     username = username.strip()
-    if not _USERNAME.match(username):
+    if not ACCOUNT_NAME.match(username):
         raise AccountError("A username is 2–39 letters, digits, '.', '_' or '-', starting with a letter or digit.")
     if username.lower().endswith(RESERVED_SUFFIXES):
         raise AccountError(f"A username cannot end in {', '.join(RESERVED_SUFFIXES)}: those are page formats.")
     _check_password(password)
     email = account_email(email) if email else None
+    _one_sign_up_per_name(session, username)
     taken = session.execute(select(User.id).where(func.lower(User.username) == username.lower())).first()
     if taken:
         raise AccountError(f"The username {username!r} is taken; choose another.")
@@ -87,6 +84,14 @@ def create_user(
     session.add(user)
     session.flush()
     return user
+
+
+def _one_sign_up_per_name(session: Session, username: str) -> None:
+    """Make sign-ups of one name, in any case, wait for each other until their transactions end, so the check
+    below sees an account made a moment before. SQLite has one writer at a time already; on PostgreSQL two
+    sign-ups read at once, and the unique index on ``username`` tells ``Racer`` from ``racer``."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"papertide-user:{username.lower()}"))))
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +159,7 @@ def email_owner(session: Session, email: str) -> User | None:
 
 
 def create_organization(session: Session, name: str, fullname: str | None = None) -> Organization:
-    if not _ORG_NAME.match(name):
+    if not is_organization_name(name):
         raise AccountError("An organization name is 2–95 letters, digits, '.', '_' or '-'.")
     if session.execute(select(Organization.id).where(func.lower(Organization.name) == name.lower())).first():
         raise AccountError(f"The organization {name!r} exists.")

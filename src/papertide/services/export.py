@@ -167,7 +167,8 @@ def read_jsonl(lines: Iterable[str]) -> Iterator[tuple[str, dict[str, Any]]]:
     iterator = iter(lines)
     try:
         header = json.loads(next(iterator))
-    except (StopIteration, json.JSONDecodeError) as error:
+    # ValueError: not JSON, or an integer of more than 4,300 digits; RecursionError: nested past the reader's depth.
+    except (StopIteration, ValueError, RecursionError) as error:
         raise ExportError("the file is empty or not JSON lines: give a file written by `papertide export`") from error
     if not isinstance(header, dict) or header.get("papertide_export") != FORMAT_VERSION:
         raise ExportError("the first line is not a papertide export header: give a file written by `papertide export`")
@@ -175,7 +176,7 @@ def read_jsonl(lines: Iterable[str]) -> Iterator[tuple[str, dict[str, Any]]]:
         try:
             record = json.loads(line)
             yield record["table"], record["row"]
-        except (json.JSONDecodeError, KeyError, TypeError) as error:
+        except (ValueError, RecursionError, KeyError, TypeError) as error:
             raise ExportError(f"line {number} is not an export record; the file is damaged") from error
 
 

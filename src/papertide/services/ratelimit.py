@@ -1,5 +1,12 @@
-"""Rate limits on writes and on failed log-ins: sliding-window counters kept in the database, so every web process
-shares them."""
+"""Rate limits on writes, on failed log-ins and on mail to one address: sliding-window counters kept in the database,
+so every web process shares them.
+
+Mail is limited per recipient, whoever asks (:func:`count_mail_to`): a reset request, a subscription, a sign-up or
+an address change naming an address each count against that address's mails of the day, counted before anything
+is looked up, so the limit answers the same whether or not an account uses the address. The address is folded as
+accounts fold it (case), and a ``+tag`` does not make it another recipient: ``ada+1@example.org`` and
+``ADA+2@example.org`` reach one mailbox.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +28,18 @@ class RateLimited(Exception):
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"Too many requests; try again in {retry_after} s.")
         self.retry_after = retry_after
+
+
+class MailLimited(RateLimited):
+    """Too many mails went to one address today; nothing more is sent to it until ``retry_after`` seconds pass."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(retry_after)
+        hours = max(1, round(retry_after / 3600))
+        self.args = (f"Too many mails went to that address today; try again in about {hours} h.",)
+
+
+MAIL_WINDOW_SECONDS = 86_400
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +110,15 @@ def wait_before(session: Session, key: str, *, limit: int, window_seconds: int, 
     moment = time.time() if now is None else now
     buckets = _counted(session, key, window_seconds=window_seconds, moment=moment)
     return _seconds_until_under(buckets, limit=limit, window_seconds=window_seconds, moment=moment)
+
+
+def count_mail_to(session: Session, address: str, *, limit: int) -> None:
+    """Count one mail to ``address`` against ``limit`` a day, or raise :class:`MailLimited` when over."""
+    local, _, domain = address.strip().lower().rpartition("@")
+    recipient = f"{local.split('+', 1)[0]}@{domain}" if local else domain
+    decision = hit(session, f"mail-to:{recipient}", limit=limit, window_seconds=MAIL_WINDOW_SECONDS)
+    if not decision.allowed:
+        raise MailLimited(decision.retry_after)
 
 
 def forget(session: Session, key: str) -> None:

@@ -7,8 +7,13 @@ signed tokens (itsdangerous, keyed by the secret, each kind with its own salt):
   was issued against, so once the password changes (by this link or otherwise) every earlier link is dead. Using it
   ends every session of the account and lifts the pause on wrong passwords;
 - an address link (sign-up with an address, :func:`register`, or a change in Settings, :func:`change_profile`)
-  works for ``PAPERTIDE_CONFIRM_TOKEN_HOURS``; the address is set only when its owner opens it. An address that
+  works for ``PAPERTIDE_CONFIRM_TOKEN_HOURS`` and once: it carries a secret kept hashed in the token table
+  (``services/tokens.py``), and using any address link of the account spends them all, so an older link cannot
+  put back an address a newer one replaced. The address is set only when its owner opens it. An address that
   another account already uses gets a mail saying so (with the way to reset that account) instead of a link.
+
+Every mail here counts against its recipient's mails of the day (``PAPERTIDE_MAIL_PER_ADDRESS_PER_DAY``): the
+reset route counts before it answers, the address change here, before anything is looked up.
 """
 
 from __future__ import annotations
@@ -16,15 +21,17 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from papertide.config import Settings
 from papertide.db import Database
 from papertide.mail import Mailer, MailError, MailNotConfigured, OutgoingMail
-from papertide.models import User
+from papertide.models import User, utcnow
 from papertide.people import InvalidOrcid, normalise_orcid
 from papertide.services.accounts import (
     AccountError,
@@ -36,9 +43,9 @@ from papertide.services.accounts import (
     update_profile,
 )
 from papertide.services.compose import render_mail
-from papertide.services.ratelimit import forget
+from papertide.services.ratelimit import MailLimited, count_mail_to, forget
 from papertide.services.sessions import end_sessions, login_failures_key, sign_up
-from papertide.services.tokens import revoke_api_tokens
+from papertide.services.tokens import issue_address_link, revoke_api_tokens, spend_address_link
 
 log = logging.getLogger(__name__)
 RESET_HOURS = 1
@@ -106,19 +113,27 @@ def check_reset_token(session: Session, settings: Settings, token: str) -> None:
 def request_address_change(database: Database, settings: Settings, user_id: int, email: str) -> str:
     """Mail ``email`` a link that makes it the account's address; returns the normalised address.
 
-    When another account uses the address, that mail says so instead (the page answers the same)."""
+    When another account uses the address, that mail says so instead (the page answers the same). Either counts
+    against the address's mails of the day (:class:`MailLimited` when over), before the owner is looked up."""
     address = account_email(email)
+    with database.write_session() as session:
+        count_mail_to(session, address, limit=settings.mail_per_address_per_day)
     with database.read_session() as session:
         user = session.get(User, user_id)
         if user is None:
             raise AccountError("That account no longer exists.")
         owner = email_owner(session, address)
-        if owner is not None and owner.id != user_id:
-            context: dict[str, Any] = {"taken": True, "url": f"{settings.base_url}/reset"}
-        else:
-            token = _serializer(settings, _ADDRESS_SALT).dumps([user_id, address])
-            context = {"taken": False, "username": user.username, "hours": settings.confirm_token_hours}
-            context["url"] = f"{settings.base_url}/settings/email/{token}"
+        taken = owner is not None and owner.id != user_id
+        username = user.username
+    if taken:
+        context: dict[str, Any] = {"taken": True, "url": f"{settings.base_url}/reset"}
+    else:
+        with database.write_session() as session:
+            dead_before = utcnow() - timedelta(hours=settings.confirm_token_hours)
+            secret = issue_address_link(session, user_id, dead_before=dead_before)
+        token = _serializer(settings, _ADDRESS_SALT).dumps([user_id, address, secret])
+        context = {"taken": False, "username": username, "hours": settings.confirm_token_hours}
+        context["url"] = f"{settings.base_url}/settings/email/{token}"
     _send(settings, address, "Confirm your papertide address", "address", context)
     return address
 
@@ -127,12 +142,15 @@ def confirm_address(session: Session, settings: Settings, token: str, user_id: i
     """Make the address of an address link the account's own (the signed-in ``user_id`` must be the one the link
     was made for); returns it."""
     payload = _load(settings, _ADDRESS_SALT, token, settings.confirm_token_hours * 3600, "confirmation")
-    user = session.get(User, payload[0]) if _is_pair(payload) else None
+    readable = isinstance(payload, list) and len(payload) == 3 and isinstance(payload[0], int)
+    user = session.get(User, payload[0]) if readable and all(isinstance(part, str) for part in payload[1:]) else None
     if user is None or not user.is_active or user.id != user_id:
         raise AccountError("This confirmation link is not valid any more.")
     owner = email_owner(session, payload[1])
     if owner is not None and owner.id != user.id:
         raise AccountError("Another account uses this address now; nothing was changed.")
+    if not spend_address_link(session, user.id, payload[2]):
+        raise AccountError("This confirmation link was already used, or a newer one was; nothing was changed.")
     user.email = payload[1]
     return str(payload[1])
 
@@ -173,8 +191,11 @@ def register(database: Database, settings: Settings, username: str, password: st
     committed, so the mail never waits inside a transaction). A malformed address refuses the sign-up; a mail that
     cannot leave does not."""
     address = account_email(email) if email.strip() else None
-    with database.write_session() as session:
-        user, secret = sign_up(session, username, password)
+    try:
+        with database.write_session() as session:
+            user, secret = sign_up(session, username, password)
+    except IntegrityError:  # an import made that name between the check and the insert
+        raise AccountError(f"The username {username.strip()[:40]!r} is taken; choose another.") from None
     return SignedUp(user, secret, _mail_address_link(database, settings, user.id, address) if address else None)
 
 
@@ -198,6 +219,6 @@ def change_profile(
 def _mail_address_link(database: Database, settings: Settings, user_id: int, email: str) -> str | None:
     try:
         request_address_change(database, settings, user_id, email)
-    except (AccountError, MailError) as error:
+    except (AccountError, MailError, MailLimited) as error:
         return str(error)
     return None

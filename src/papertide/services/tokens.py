@@ -1,9 +1,16 @@
 """Tokens a user holds, in one table with a scope each: ``feed`` (the private personal feed URL), ``read`` and
-``write`` (personal access tokens for the API). Shown once, stored as SHA-256 hashes, revoked by their owner.
+``write`` (personal access tokens for the API), ``address`` (the secret of a mailed address-change link, spent
+when the link is used). Shown once, stored as SHA-256 hashes, revoked by their owner.
 
 API tokens read as ``pt_<random>``; a ``read`` token may call every GET endpoint as its owner, a ``write`` token
 may also change things (vote, comment, index a paper) but never manage the account (tokens, profile, password:
-those need the signed-in browser). A user has at most one live feed token: a new one revokes the old.
+those need the signed-in browser). API tokens end with a password change or reset as well.
+
+A user has at most one live feed token: a new one revokes the old. A feed token does not expire: a feed reader
+cannot be handed a new URL, and the token opens nothing but that one read-only feed; it ends when its owner
+revokes or replaces it, or the account is deactivated (docs/deployment.md, Security). An address link works
+once: using one spends every live address link of the account, so an older link cannot put back an address a
+newer one replaced.
 
 Authenticating is a read; the token's ``last_used_at`` is stamped at most once per :data:`USE_STAMP_INTERVAL`
 (a separate, rare write) so that an API client's GETs do not each open a write transaction.
@@ -17,13 +24,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from papertide.models import AccessToken, User, utcnow
 from papertide.services.accounts import Identity, identity
 
-Scope = Literal["feed", "read", "write"]
+Scope = Literal["feed", "read", "write", "address"]
 API_SCOPES: tuple[Scope, ...] = ("read", "write")
 PREFIX = "pt_"
 FEED_TOKEN_NAME = "personal feed"
@@ -107,6 +114,42 @@ def revoke_feed_tokens(session: Session, user_id: int) -> None:
         .where(AccessToken.user_id == user_id, AccessToken.scope == "feed", AccessToken.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
+
+
+def issue_address_link(session: Session, user_id: int, *, dead_before: datetime) -> str:
+    """The secret of a new address-change link of the account (its row is spent when used); rows of its links
+    spent or made before ``dead_before`` (expired) are dropped, so the table keeps no trail of them."""
+    session.execute(
+        delete(AccessToken).where(
+            AccessToken.user_id == user_id,
+            AccessToken.scope == "address",
+            or_(AccessToken.revoked_at.is_not(None), AccessToken.created_at < dead_before),
+        )
+    )
+    return _issue(session, user_id, "address link", "address")
+
+
+def spend_address_link(session: Session, user_id: int, secret: str) -> bool:
+    """Whether ``secret`` names a live address link of the account; it and every other live one are spent. Two
+    requests with one link: the second finds it spent (PostgreSQL re-reads the row the first updated)."""
+    spent = session.execute(
+        update(AccessToken)
+        .where(
+            AccessToken.token_hash == token_digest(secret),
+            AccessToken.user_id == user_id,
+            AccessToken.scope == "address",
+            AccessToken.revoked_at.is_(None),
+        )
+        .values(revoked_at=utcnow())
+    )
+    if not spent.rowcount:  # type: ignore[attr-defined]
+        return False
+    session.execute(
+        update(AccessToken)
+        .where(AccessToken.user_id == user_id, AccessToken.scope == "address", AccessToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    return True
 
 
 def list_api_tokens(session: Session, user_id: int) -> list[TokenRow]:

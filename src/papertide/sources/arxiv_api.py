@@ -56,7 +56,7 @@ def parse_feed(content: bytes) -> AtomPage:
     except etree.XMLSyntaxError as exc:
         raise ArxivApiError(f"the arXiv API answered something that is not an Atom feed ({exc})") from exc
     if feed.tag != f"{_ATOM}feed":
-        raise ArxivApiError(f"the arXiv API answered <{etree.QName(feed).localname}> instead of an Atom feed")
+        raise ArxivApiError(f"the arXiv API answered <{etree.QName(feed).localname[:40]}> instead of an Atom feed")
     records: list[PaperRecord] = []
     rejected: list[RejectedLine] = []
     for position, entry in enumerate(feed.iterfind(f"{_ATOM}entry"), start=1):
@@ -76,7 +76,8 @@ def parse_feed(content: bytes) -> AtomPage:
 
 def _raise_if_error(entry: Any) -> None:
     if _ERROR_ID_MARK in (entry.findtext(f"{_ATOM}id") or ""):
-        message = clean_text(entry.findtext(f"{_ATOM}summary")) or "no explanation given"
+        # arXiv's own explanation (a field of its error feed, not the body), short: it reaches logs and the CLI.
+        message = (clean_text(entry.findtext(f"{_ATOM}summary")) or "no explanation given")[:200]
         raise ArxivApiError(f"the arXiv API rejected the query: {message}")
 
 
@@ -138,7 +139,8 @@ def _timestamp(entry: Any, tag: str) -> datetime | None:
 
 def _int(feed: Any, tag: str, default: int) -> int:
     text = (feed.findtext(tag) or "").strip()
-    return int(text) if text.isascii() and text.isdigit() else default
+    # A count a feed could mean: a million-digit one is more than Python will read, and no feed's size.
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 12 else default
 
 
 class ArxivApiClient:

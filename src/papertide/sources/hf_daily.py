@@ -1,8 +1,11 @@
 """Daily Papers lists in the JSON shape of hf.co ``/api/daily_papers``: featured papers with their counts.
 
 Reads the 2026 shape, the 2024 one (no submitter, organization or GitHub fields) and sparse archives that keep
-only ``paper.id``, titles and dates. Every field but the paper id may be missing; an item without a readable id
-is rejected with its 1-based position.
+only ``paper.id``, titles and dates. Every field but the paper id may be missing; an item without a readable id,
+or with a count no row can hold (upvotes of 10^20), is rejected with its 1-based position and the rest is kept.
+A user or organization name that a local account could not have (``../../admin``) names no account: the item
+keeps its paper without it. A file nested past the JSON reader's depth or holding a number too long to read is
+refused whole with what is wrong.
 """
 
 from __future__ import annotations
@@ -15,7 +18,15 @@ from pathlib import Path
 
 from papertide.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from papertide.records import AccountRecord, AuthorRecord, FeaturedRecord, PaperRecord, RejectedLine
-from papertide.sources.normalize import clean_text, clean_url, is_date_only, listing_date, within_calendar
+from papertide.sources.normalize import (
+    account_name,
+    clean_text,
+    clean_url,
+    count,
+    is_date_only,
+    listing_date,
+    within_calendar,
+)
 
 _DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})", re.ASCII)
 _HF_ORIGIN = "https://huggingface.co"
@@ -36,17 +47,29 @@ def iter_daily_path(path: Path | str) -> Iterator[tuple[Path, list[FeaturedRecor
         raise DailyFileError(f"{path} does not exist: give a Daily Papers .json file or a directory of them")
     for file in sorted(path.glob("*.json")) if path.is_dir() else [path]:
         try:
-            data = json.loads(file.read_bytes())
-        except json.JSONDecodeError as exc:
-            detail = f"line {exc.lineno}, column {exc.colno}: {exc.msg}"
-            raise DailyFileError(f"{file} is not valid JSON ({detail})") from None
-        except UnicodeDecodeError as exc:
-            raise DailyFileError(f"{file} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+            data = load_json(file.read_bytes())
+        except DailyFileError as exc:
+            raise DailyFileError(f"{file} {exc}") from None
         try:
             featured, rejected = parse_daily(data, date_from_name(file))
         except DailyFileError as exc:
             raise DailyFileError(f"{file}: {exc}") from None
         yield file, featured, rejected
+
+
+def load_json(content: bytes) -> object:
+    """A Daily Papers answer or file decoded, or :class:`DailyFileError` saying what keeps it from being JSON
+    (the message follows the file's name or URL)."""
+    try:
+        return json.loads(content)
+    except json.JSONDecodeError as exc:
+        raise DailyFileError(f"is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    except UnicodeDecodeError as exc:
+        raise DailyFileError(f"is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except RecursionError:
+        raise DailyFileError("nests lists or objects more deeply than the JSON reader follows") from None
+    except ValueError:  # Python reads integers of at most 4,300 digits
+        raise DailyFileError("holds a number too long to read") from None
 
 
 def date_from_name(path: Path) -> date | None:
@@ -84,11 +107,12 @@ def _featured(item: object, default_date: date | None) -> FeaturedRecord:
     return FeaturedRecord(
         paper=_paper(item, paper),
         featured_on=featured_on,
-        upvotes=_count(paper.get("upvotes")),
-        num_comments=_count(item.get("numComments")),
+        upvotes=_count(paper.get("upvotes"), "upvotes"),
+        num_comments=_count(item.get("numComments"), "numComments"),
         submitter=_account(item.get("submittedBy")) or _account(paper.get("submittedOnDailyBy")),
-        organization=_account(item.get("organization")) or _account(paper.get("organization")),
-        github_stars=_count(paper.get("githubStars")),
+        organization=_account(item.get("organization"), organization=True)
+        or _account(paper.get("organization"), organization=True),
+        github_stars=_count(paper.get("githubStars"), "githubStars"),
         ai_summary=clean_text(paper.get("ai_summary")),
         ai_keywords=_keywords(paper.get("ai_keywords")),
     )
@@ -139,11 +163,13 @@ def _keywords(raw: object) -> tuple[str, ...] | None:
     return tuple(dict.fromkeys(word for word in words if word))
 
 
-def _account(raw: object) -> AccountRecord | None:
-    """A user or organization object; users carry the user name in "user" or "name", avatars in two keys."""
+def _account(raw: object, *, organization: bool = False) -> AccountRecord | None:
+    """A user or organization object; users carry the user name in "user" or "name", avatars in two keys. A name
+    no local account could have is no account (it would become a link to wherever it points)."""
     if not isinstance(raw, dict):
         return None
     name = clean_text(raw.get("user")) or clean_text(raw.get("name"))
+    name = account_name(name, organization=organization)
     if name is None:
         return None
     avatar = clean_text(raw.get("avatarUrl")) or clean_text(raw.get("avatar"))
@@ -171,9 +197,11 @@ def _day(value: object) -> date | None:
     return moment.date() if moment else None
 
 
-def _count(value: object) -> int | None:
-    # bool is an int subclass; a true/false count is a broken export, not 1 or 0.
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+def _count(value: object, what: str) -> int | None:
+    try:
+        return count(value, what)
+    except ValueError as exc:
+        raise _UnreadableItem(str(exc)) from None
 
 
 def _json_kind(value: object) -> str:

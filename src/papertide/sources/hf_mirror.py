@@ -8,12 +8,11 @@ and are conditional: the validators hf.co sent with a day (``ETag``, ``Last-Modi
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import date
 
 from papertide.records import FeaturedRecord, RejectedLine
-from papertide.sources.hf_daily import DailyFileError, parse_daily
+from papertide.sources.hf_daily import DailyFileError, load_json, parse_daily
 from papertide.sources.http import PoliteClient
 
 # hf.co answers 50 items unless asked for more; the busiest recorded day has 73.
@@ -66,11 +65,14 @@ class HfMirrorClient:
             return DayAnswer(day, not_modified=True, validators=sent)
         where = f"hf.co answered HTTP {response.status_code} for {response.url}"
         if response.status_code != 200:
-            raise MirrorDayError(f"{where}: {response.text[:200].strip() or 'no explanation given'}")
+            # The body is not quoted: whatever answered may be no hf.co, and its words have no place in a report.
+            raise MirrorDayError(f"{where} instead of a Daily Papers list")
         try:
-            items, rejected = parse_daily(json.loads(response.content), day)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise MirrorDayError(f"{where}, but the body is not JSON ({exc})") from None
+            data = load_json(response.content)
+        except DailyFileError as exc:
+            raise MirrorDayError(f"{where}, but the answer {exc}") from None
+        try:
+            items, rejected = parse_daily(data, day)
         except DailyFileError as exc:
             raise MirrorDayError(f"{where}, but {exc}") from None
         received = Validators(response.headers.get("ETag"), response.headers.get("Last-Modified"))

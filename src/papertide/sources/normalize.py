@@ -5,7 +5,10 @@ arXiv text arrives with hard line breaks (Atom, OAI and the snapshot all keep th
 names arrive with TeX escapes (``Bal\\'azs``), and two sources store a listing date as a midnight-UTC
 timestamp; doing this in one place keeps every source's records comparable, so the upsert sees no spurious
 changes. JSON sources (the snapshot, Daily Papers files) can hold any code point, so every text a source keeps
-goes through :func:`clean_text` and every link through :func:`clean_url` before it reaches the database.
+goes through :func:`clean_text` and every link through :func:`clean_url` before it reaches the database. Every
+number a source keeps goes through :func:`count` (a database integer holds it) and every account name through
+:func:`account_name` (the rule local accounts follow), where it enters: one bad item costs that item, never the
+batch it came in.
 """
 
 from __future__ import annotations
@@ -18,7 +21,11 @@ from typing import Any, TypeVar
 from lxml import etree
 
 from papertide.arxiv_ids import estimate_announcement
+from papertide.people import is_account_name, is_organization_name
 from papertide.text import http_url, xml_safe
+
+# The largest count a row stores: PostgreSQL's ``integer`` (SQLite's would take more, and then PostgreSQL not).
+MAX_COUNT = 2**31 - 1
 
 # Accents written with a symbol: \'a, \'{a}, {\'a}; the letter may be a dotless \i or \j.
 _SYMBOL_ACCENT = re.compile(r"\\([`'^\"~=.])\s*(?:\{\s*(\\[ij]|[A-Za-z])\s*\}|(\\[ij]|[A-Za-z]))")
@@ -78,6 +85,26 @@ def clean_text(value: object) -> str | None:
 def clean_url(value: object) -> str | None:
     """An absolute http(s) link, or ``None``: a ``javascript:`` or ``data:`` link is as good as no link."""
     return http_url(value) if isinstance(value, str) else None
+
+
+def count(value: object, what: str) -> int | None:
+    """A count from outside: ``None`` when it is no integer (a missing field; a boolean is a broken export, not 1
+    or 0), the integer when a row can hold it, else ``ValueError`` saying which count is out of range."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        return None
+    if not 0 <= value <= MAX_COUNT:
+        shown = str(value) if len(str(value)) <= 12 else f"a {len(str(value))}-digit number"
+        raise ValueError(f"{what} {shown} is no count (0 to {MAX_COUNT:,})")
+    return value
+
+
+def account_name(value: object, *, organization: bool = False) -> str | None:
+    """A user (or organization) name from outside when a local account (or organization) could have it: it becomes
+    a path segment of links (``/users/NAME``). Else ``None``: ``../../admin`` names nobody here."""
+    name = clean_text(value)
+    if name is None:
+        return None
+    return name if (is_organization_name if organization else is_account_name)(name) else None
 
 
 def tex_to_unicode(name: str) -> str:

@@ -55,13 +55,14 @@ def parse_list_records(content: bytes) -> OaiPage:
     except etree.XMLSyntaxError as exc:
         raise OaiError("invalidResponse", f"the answer is not XML ({exc})") from exc
     if root.tag != f"{_OAI}OAI-PMH":
-        raise OaiError("invalidResponse", f"expected <OAI-PMH>, got <{etree.QName(root).localname}>")
+        raise OaiError("invalidResponse", f"expected <OAI-PMH>, got <{etree.QName(root).localname[:40]}>")
     error = root.find(f"{_OAI}error")
     if error is not None:
         code = error.get("code") or "unknown"
         if code == _NO_RECORDS:
             return OaiPage(records=[], rejected=[])
-        raise OaiError(code, clean_text(error.text) or "no explanation given")
+        # The protocol's own explanation (a field of its error, not the body), short: it reaches `sources status`.
+        raise OaiError(code[:40], (clean_text(error.text) or "no explanation given")[:200])
     page = OaiPage(records=[], rejected=[])
     for position, record in enumerate(root.iter(f"{_OAI}record"), start=1):
         if record.find(f"{_OAI}header[@status='deleted']") is not None:
@@ -81,7 +82,8 @@ def _read_resumption(root: Any, page: OaiPage) -> None:
     # An empty token marks the last page of a list.
     page.resumption_token = (token.text or "").strip() or None
     size = token.get("completeListSize", "")
-    page.complete_list_size = int(size) if size.isascii() and size.isdigit() else None
+    # A count a page could mean (a million-digit one is more than Python will read, and no list's size).
+    page.complete_list_size = int(size) if size.isascii() and size.isdigit() and len(size) <= 12 else None
 
 
 def _parse_record(record: Any) -> PaperRecord:

@@ -1,7 +1,9 @@
 """The arXiv metadata snapshot (``arxiv-metadata-oai-snapshot.json``): one JSON paper per line, gzipped or not.
 
 This is the bulk path (millions of lines), so parsing is a single ``json.loads`` plus precompiled regexes per
-line, and a bad line becomes a :class:`RejectedLine` with its number instead of stopping the import.
+line, and a bad line becomes a :class:`RejectedLine` with its number instead of stopping the import: a line that
+is not JSON, nests past the JSON reader's depth, holds a number too long to read, or names a version past v9999
+(arXiv ids' own bound, and what a row stores) among them.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ _MONTHS = {
         ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), start=1
     )
 }
-_VERSION_LABEL = re.compile(r"^v([1-9]\d*)$", re.ASCII)
+_VERSION_LABEL = re.compile(r"^v([1-9]\d{0,3})$", re.ASCII)  # as arxiv_ids reads a version: v1 to v9999
 # Affiliations in the plain authors string, one level of nesting deep: "A. Smith (MIT (CSAIL)), B. Jones".
 _PARENTHESES = re.compile(r"\((?:[^()]|\([^()]*\))*\)")
 _AUTHOR_SEPARATOR = re.compile(r"\s*,\s*(?:and\s+)?|\s+and\s+")
@@ -83,6 +85,10 @@ def parse_snapshot_line(line: str) -> PaperRecord:
         data = json.loads(line)
     except json.JSONDecodeError as exc:
         raise SnapshotLineError(f"invalid JSON ({exc.msg} at column {exc.colno})") from None
+    except RecursionError:
+        raise SnapshotLineError("the line nests lists or objects more deeply than the JSON reader follows") from None
+    except ValueError:  # Python reads integers of at most 4,300 digits
+        raise SnapshotLineError("the line holds a number too long to read") from None
     if not isinstance(data, dict):
         raise SnapshotLineError(f"expected a JSON object, got {type(data).__name__}")
     raw_id = data.get("id")

@@ -2,7 +2,7 @@
 
 Listing and paper pages cost a few database queries and a template render; the same bytes go to every visitor
 who is not logged in. A route opts in by marking its response ``x-page-cache: public`` (only for anonymous
-requests); this middleware keeps such responses for ``ttl`` seconds per path, query and ``Accept`` header, serves
+requests); this middleware keeps such responses for ``ttl`` seconds per path, query, ``Accept`` and ``Host``, serves
 them to requests that carry no session cookie, and forgets everything after any successful write through this
 process. Other processes see a write within ``ttl`` seconds (``PAPERTIDE_PAGE_CACHE_SECONDS``; 0 turns it off).
 """
@@ -49,9 +49,7 @@ class PageCacheMiddleware:
         if self._has_session(scope):
             await self.app(scope, receive, send)
             return
-        # Accept is part of the key: a paper URL answers BibTeX or Markdown to clients that ask for them.
-        accept = next((value for name, value in scope["headers"] if name == b"accept"), b"")
-        key = scope["path"].encode() + b"?" + scope.get("query_string", b"") + b"|" + accept[:200]
+        key = _key(scope)
         entry = self._fresh(key)
         if entry is not None:
             await _replay(entry, send, head=scope["method"] == "HEAD")
@@ -109,6 +107,15 @@ class PageCacheMiddleware:
             await send(message)
 
         return watch
+
+
+def _key(scope: Scope) -> bytes:
+    """Path, query, ``Accept`` (a paper URL answers BibTeX or Markdown to clients that ask for them) and ``Host``:
+    no page carries the Host it was asked with (absolute links come from ``PAPERTIDE_BASE_URL``), and should one
+    ever, a client naming another Host still gets no answer made for it."""
+    headers = {name: value for name, value in scope["headers"] if name in (b"accept", b"host")}
+    accept, host = headers.get(b"accept", b"")[:200], headers.get(b"host", b"")[:200]
+    return scope["path"].encode() + b"?" + scope.get("query_string", b"") + b"|" + accept + b"|" + host
 
 
 async def _replay(entry: _Entry, send: Send, *, head: bool) -> None:

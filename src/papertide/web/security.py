@@ -14,7 +14,9 @@ A NUL character anywhere in the path, the query or the body is refused with 400 
 with more than one such header is refused, so the two can never disagree.
 
 The signed-in user comes from a session cookie naming a live ``user_sessions`` row (ended by log-out, a password
-change or an admin: :mod:`papertide.services.sessions`), or from a personal access token. Account management
+change or an admin: :mod:`papertide.services.sessions`), or from a personal access token. A second, long-lived
+cookie marks a browser that signed in to an account before (:func:`remember_device`), so that the pause on wrong
+passwords of that account does not lock its owner out. Account management
 (tokens, profile, password) takes the browser session only (:data:`AccountOwner`), never a token.
 """
 
@@ -25,14 +27,14 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Request, Response
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from papertide.services.accounts import Identity
-from papertide.services.ratelimit import enforce
-from papertide.services.sessions import end_session, session_user
+from papertide.services.ratelimit import count_mail_to, enforce
+from papertide.services.sessions import DEVICE_DAYS, KnownDevice, device_token, end_session, known_device, session_user
 from papertide.services.tokens import authenticate_token, stamp_token_use
 from papertide.web.csrf import csrf_ok, new_csrf_token
 from papertide.web.deps import get_db, get_settings
@@ -232,6 +234,27 @@ def sign_out(request: Request, session: Session) -> None:
     request.session.clear()
 
 
+DEVICE_COOKIE = "papertide_device"
+
+
+def remember_device(request: Request, response: Response, user_id: int) -> None:
+    """Mark this browser as one that signed in to ``user_id`` (a signed cookie, kept past log-out): the pause on
+    wrong passwords of that account does not stop it (``services/sessions.py``)."""
+    settings = get_settings(request)
+    response.set_cookie(
+        DEVICE_COOKIE,
+        device_token(settings, user_id),
+        max_age=DEVICE_DAYS * 86400,
+        httponly=True,
+        samesite="lax",
+        secure=settings.base_url.startswith("https://"),
+    )
+
+
+def this_device(request: Request) -> KnownDevice | None:
+    return known_device(get_settings(request), request.cookies.get(DEVICE_COOKIE))
+
+
 def session_secret(request: Request) -> str | None:
     secret = request.session.get("sid")
     return secret if isinstance(secret, str) else None
@@ -274,16 +297,26 @@ def enforce_rate_limit(request: Request, kind: str, subject: str | int, session:
     """Count a write against ``kind``'s limit for ``subject`` (:class:`RateLimited`, answered 429 with Retry-After,
     when over). Given the request's write ``session``, the count joins its transaction."""
     settings = get_settings(request)
-    limits = {
-        "vote": settings.rate_limit_votes_per_minute,
-        "write": settings.rate_limit_writes_per_minute,
-        "auth": settings.rate_limit_auth_per_minute,
+    limits = {  # (hits, window in seconds)
+        "vote": (settings.rate_limit_votes_per_minute, 60),
+        "write": (settings.rate_limit_writes_per_minute, 60),
+        "auth": (settings.rate_limit_auth_per_minute, 60),
+        # A library import may cost a second of CPU however hostile the file (services/library_files.py).
+        "import": (settings.rate_limit_imports_per_hour, 3600),
     }
+    limit, window = limits[kind]
     if session is None:
         with get_db(request).write_session() as own:
-            enforce(own, f"{kind}:{subject}", limit=limits[kind])
+            enforce(own, f"{kind}:{subject}", limit=limit, window_seconds=window)
     else:
-        enforce(session, f"{kind}:{subject}", limit=limits[kind])
+        enforce(session, f"{kind}:{subject}", limit=limit, window_seconds=window)
+
+
+def enforce_mail_limit(request: Request, address: str) -> None:
+    """Count a mail to ``address`` against ``PAPERTIDE_MAIL_PER_ADDRESS_PER_DAY``, whoever asks and whether or not
+    it will be sent (:class:`MailLimited`, answered 429, when over): the answer tells nothing of the address."""
+    with get_db(request).write_session() as session:
+        count_mail_to(session, address, limit=get_settings(request).mail_per_address_per_day)
 
 
 def client_address(request: Request) -> str:

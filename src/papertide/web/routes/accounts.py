@@ -29,9 +29,11 @@ from papertide.web.security import (
     CurrentUser,
     client_address,
     enforce_rate_limit,
+    remember_device,
     session_secret,
     sign_in,
     sign_out,
+    this_device,
 )
 from papertide.web.templating import render_page, same_site_path, templates
 from papertide.web.viewmodels import card
@@ -55,7 +57,7 @@ def login_form(request: Request, next: str | None = None) -> Response:
 def login(request: Request, db: Db, username: Text, password: Text, next: Text = "/") -> Response:
     enforce_rate_limit(request, "auth", client_address(request))
     try:
-        signed_in = log_in(db, username, password, replacing=session_secret(request))
+        signed_in = log_in(db, username, password, replacing=session_secret(request), device=this_device(request))
     except LoginPaused as paused:
         context = {"next": _safe_next(next), "error": str(paused), "username": username}
         headers = {"Retry-After": str(paused.retry_after)}
@@ -64,7 +66,9 @@ def login(request: Request, db: Db, username: Text, password: Text, next: Text =
         context = {"next": _safe_next(next), "error": "Wrong username or password.", "username": username}
         return templates.TemplateResponse(request, "login.html", context, status_code=401)
     sign_in(request, *signed_in)
-    return RedirectResponse(_safe_next(next), status_code=303)
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    remember_device(request, response, signed_in[0].id)
+    return response
 
 
 @router.post("/logout")
@@ -92,9 +96,10 @@ def signup(
         context = {"error": str(error), "username": username, "email": email}
         return templates.TemplateResponse(request, "signup.html", context, status_code=400)
     sign_in(request, signed_up.user, signed_up.secret)
-    if not email.strip():
-        return RedirectResponse("/", status_code=303)
-    return RedirectResponse(_settings_url(request, signed_up.address_problem or "sent"), status_code=303)
+    target = _settings_url(request, signed_up.address_problem or "sent") if email.strip() else "/"
+    response = RedirectResponse(target, status_code=303)
+    remember_device(request, response, signed_up.user.id)
+    return response
 
 
 def _settings_url(request: Request, outcome: str | None) -> str:

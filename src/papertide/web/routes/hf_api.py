@@ -3,8 +3,9 @@ from ``huggingface_hub`` works against papertide: ``list_daily_papers``, ``list_
 ``read_paper``; the cursor listing ``/api/papers`` and ``/api/arxiv/{id}/repos`` that other hf.co clients call;
 plus ``POST /api/papers/index`` to index an arXiv id (a write token).
 
-Pages that have a next one say so as hf.co does, in a ``Link: <…>; rel="next"`` header; an unknown paper is
-hf.co's 404, ``{"error": "…"}``."""
+Pages that have a next one say so as hf.co does, in a ``Link: <…>; rel="next"`` header, an absolute URL on the
+configured ``PAPERTIDE_BASE_URL`` (never the request's Host: the page cache hands the answer to everyone); an
+unknown paper is hf.co's 404, ``{"error": "…"}``."""
 
 from __future__ import annotations
 
@@ -116,7 +117,7 @@ def daily_papers(
         )
     response = JSONResponse([hf_daily_item(row) for row in rows[:limit]])
     if len(rows) > limit:
-        _link_next(response, request, p=str(p + 1))
+        _link_next(response, request, settings.base_url, p=str(p + 1))
     return mark_public(response, request)
 
 
@@ -127,9 +128,11 @@ def _featured_sort(sort: Literal["publishedAt", "trending"], period: Period | No
     return "feed" if period is not None and period.kind == "day" else "newest"
 
 
-def _link_next(response: Response, request: Request, **changed: str) -> None:
-    """hf.co's (and GitHub's) paging header: the URL the client asked for, with ``changed`` query parameters."""
-    response.headers["Link"] = f'<{request.url.include_query_params(**changed)}>; rel="next"'
+def _link_next(response: Response, request: Request, base_url: str, **changed: str) -> None:
+    """hf.co's (and GitHub's) paging header: the path the client asked for on ``base_url``, with ``changed`` query
+    parameters. hf.co's clients want it absolute; the Host header names whatever the client says."""
+    query = request.url.include_query_params(**changed).query
+    response.headers["Link"] = f'<{base_url.rstrip("/")}{request.url.path}?{query}>; rel="next"'
 
 
 def _hf_not_found(error: PaperNotFound) -> JSONResponse:
@@ -163,6 +166,7 @@ def search(
 def list_all_papers(
     request: Request,
     session: DbSession,
+    settings: AppSettings,
     cursor: Annotated[str | None, Query(max_length=200, description="From the previous page's Link header.")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> Response:
@@ -173,7 +177,7 @@ def list_all_papers(
     rows = query_recent_papers(session, limit=limit + 1, offset=offset)
     response = JSONResponse([hf_paper(row) for row in rows[:limit]])
     if len(rows) > limit:
-        _link_next(response, request, cursor=encode_cursor(offset + limit))
+        _link_next(response, request, settings.base_url, cursor=encode_cursor(offset + limit))
     return mark_public(response, request)
 
 

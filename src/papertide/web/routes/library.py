@@ -3,6 +3,8 @@
 
 The route fetches unknown papers from arXiv, so it takes the :data:`Db` and calls the verb that keeps its
 transactions short (``services/library_import.py``); a refused file is a 400 with the reason on the same form.
+Imports have a limit of their own per account and hour (``PAPERTIDE_RATE_LIMIT_IMPORTS_PER_HOUR``): the reading
+of one file is bounded (``services/library_files.py``), the number of files is bounded here.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ def import_upload(
     title: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     enforce_rate_limit(request, "write", user.id)
+    enforce_rate_limit(request, "import", user.id)
     data = file.file.read(MAX_BYTES + 1)
     try:
         report = import_library(

@@ -1,7 +1,8 @@
 """Account recovery pages: "forgot my password" (a mailed, single-use link) and confirming an account's address.
 
 The reset request answers the same whether or not an account uses the address, and is rate-limited per client
-and per address; the logic lives in :mod:`papertide.services.recovery`.
+and per address, and counts against the address's mails of the day (``PAPERTIDE_MAIL_PER_ADDRESS_PER_DAY``);
+the logic lives in :mod:`papertide.services.recovery`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 from papertide.services.accounts import AccountError
 from papertide.services.recovery import check_reset_token, confirm_address, request_password_reset, reset_password
 from papertide.web.deps import AppSettings, Db, DbSession, WriteSession
-from papertide.web.security import AccountOwner, client_address, enforce_rate_limit
+from papertide.web.security import AccountOwner, client_address, enforce_mail_limit, enforce_rate_limit
 from papertide.web.templating import templates
 
 router = APIRouter()
@@ -32,6 +33,7 @@ def ask_for_reset(request: Request, db: Db, settings: AppSettings, email: Text, 
     the answer has left (a mail that cannot leave is logged, never shown)."""
     enforce_rate_limit(request, "auth", client_address(request))
     enforce_rate_limit(request, "auth", f"reset:{email.strip().lower()[:200]}")
+    enforce_mail_limit(request, email[:320])
     tasks.add_task(request_password_reset, db, settings, email)
     return templates.TemplateResponse(request, "reset.html", {"sent": True})
 

@@ -28,7 +28,7 @@ from papertide.services.subscriptions import (
     view_by_token,
 )
 from papertide.web.deps import AppSettings, Db, DbSession, WriteSession
-from papertide.web.security import CurrentUser, client_address, enforce_rate_limit
+from papertide.web.security import CurrentUser, client_address, enforce_mail_limit, enforce_rate_limit
 from papertide.web.templating import templates
 
 router = APIRouter()
@@ -112,6 +112,7 @@ def subscribe_submit(
     email: Annotated[str, Form(max_length=320)],
 ) -> Response:
     enforce_rate_limit(request, "auth", client_address(request))
+    enforce_mail_limit(request, email)  # per recipient and day: the limit per client address alone let one mailbox fill
     form = replace(fields, email=email, personal=fields.personal and user is not None)
     try:
         address = request_subscription(db, settings, email, form.cadence, form.preferences(), user.id if user else None)
