@@ -21,11 +21,13 @@ from papertide.config import Settings
 from papertide.db import Database
 from papertide.jobs import queue
 from papertide.jobs.ingest_requests import ArxivRequest, DailyRequest, IngestRequest, OaiRequest, SnapshotRequest
+from papertide.jobs.scheduler import JobRunner
 from papertide.jobs.worker import Worker
 from papertide.models import Job, Paper, PaperCategory, utcnow
 from papertide.services.leases import acquire_lease
 from papertide.services.papers import upsert_papers
 from tests.factories import make_paper_record
+from tests.replay_server import ReplayServer, Reply
 from tests.test_ingest_cli import cli_env, run_cli, snapshot_subset
 from tests.test_jobs import wait_until_embedded
 
@@ -220,3 +222,27 @@ def test_a_worker_process_makes_new_papers_searchable_by_meaning(settings: Setti
         _, stderr = process.communicate(timeout=60)
     assert process.returncode == 0, stderr.decode()
     assert b"stopping after the job in hand's current batch" in stderr
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_runner_that_cannot_stop_in_time_hands_its_job_and_lease_back(settings: Settings, db: Database) -> None:
+    """A task that cannot be cut short (here arXiv answering after 3 s) outlasts the stop's wait: the job goes back
+    to the queue at once, its attempt uncounted, and its exclusive lease is free, so the next start takes it up."""
+    with ReplayServer() as arxiv:
+        arxiv.route("/api/query", Reply(delay=3.0, body=b"<feed xmlns='http://www.w3.org/2005/Atom'/>"))
+        slow = settings.model_copy(update={"arxiv_api_url": f"{arxiv.url}/api/query"})
+        queue.enqueue(db, "ingest-arxiv", {"ids": ["2104.12255"]})
+        runner = JobRunner(db, slow, None, interval=60, poll=0.05, schedule=False)
+        runner.start()
+        deadline = time.monotonic() + 30
+        while arxiv.requests == [] and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert arxiv.requests, "the job never asked arXiv"
+        assert runner.stop(timeout=0.2) is False
+        with db.read_session() as session:
+            job = session.execute(select(Job)).scalar_one()
+        assert (job.status, job.attempts, job.locked_until) == ("queued", 0, None)
+        assert acquire_lease(db, "source:arxiv", "the next start", 60)
+        assert runner.stop(timeout=10) is True  # the task's own end changes nothing of what was handed back
+    with db.read_session() as session:
+        assert session.execute(select(Job.status)).scalar_one() == "queued"

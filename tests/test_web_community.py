@@ -91,8 +91,8 @@ def test_a_submission_arxiv_does_not_answer_in_time_is_queued_then_done_by_a_wor
             assert time.monotonic() - started < 3.0
             offline = settings.model_copy(update={"arxiv_api_url": "http://arxiv.invalid/api/query"})
             with TestClient(create_app(offline)) as offline_client:
-                log_in(offline_client, "patient")
-                again = offline_client.post("/papers/submit", data={"paper": "2104.12256", "csrf_token": token})
+                offline_token = log_in(offline_client, "patient")
+                again = offline_client.post("/papers/submit", data={"paper": "2104.12256", "csrf_token": offline_token})
         assert queued.status_code == again.status_code == 202
         assert "will fetch 2104.12255 in the background" in queued.text and "502" not in queued.text
         with db.read_session() as session:

@@ -27,7 +27,9 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+# Module, not session: Playwright's sync API runs an event loop in the main thread for as long as it is open, and
+# a later test in the same worker that runs one of its own (anyio.run, the mcp client) would fail on it.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium is missing at {CHROMIUM}: apt-get install chromium (or set PAPERTIDE_TEST_CHROMIUM)")

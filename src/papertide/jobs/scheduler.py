@@ -206,7 +206,10 @@ class JobRunner:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=timeout)
-        return self._thread is None or not self._thread.is_alive()
+        stopped = self._thread is None or not self._thread.is_alive()
+        if not stopped:
+            self.worker.hand_back()
+        return stopped
 
     def run(self) -> None:
         """The loop; returns once :meth:`stop` is called (after the job in hand finishes)."""

@@ -61,6 +61,7 @@ class Worker:
         self.lease_seconds = settings.jobs_lease_seconds
         self.name = worker_name()
         self.stats = WorkerStats()
+        self._in_hand: tuple[queue.ClaimedJob, str | None] | None = None  # the running job and its exclusive lease
 
     def run_one(self) -> bool:
         """Claim and run one job; False when nothing was runnable."""
@@ -80,12 +81,26 @@ class Worker:
             queue.postpone(self.database, job, self.name, min(30.0, self.lease_seconds))
             self.stats.postponed += 1
             return True
+        self._in_hand = (job, task.exclusive)
         try:
             self._run(job, task.exclusive)
         finally:
+            self._in_hand = None
             if task.exclusive:
                 release_lease(self.database, task.exclusive, self.name)
         return True
+
+    def hand_back(self) -> None:
+        """Give the job in hand (and its exclusive lease) back at once, for a process leaving while its task still
+        runs (a model loading, a slow answer): the next start takes it up without waiting for the leases to lapse.
+        The task's own end, if it comes, finds the job no longer held and changes nothing."""
+        in_hand = self._in_hand
+        if in_hand is None:
+            return
+        job, exclusive = in_hand
+        queue.postpone(self.database, job, self.name, 0)
+        if exclusive:
+            release_lease(self.database, exclusive, self.name)
 
     def _run(self, job: queue.ClaimedJob, exclusive: str | None) -> None:
         started = time.monotonic()
