@@ -21,7 +21,7 @@ from papertide.config import Settings
 from papertide.db import Database, alembic_config
 from papertide.models import User
 from papertide.people import InvalidOrcid, author_key, normalise_orcid
-from papertide.queries import query_author_papers
+from papertide.queries.people import query_author_papers
 from papertide.records import AuthorRecord
 from papertide.services.papers import upsert_papers
 from papertide.services.subscriptions import Preferences, subscribe

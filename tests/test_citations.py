@@ -26,7 +26,7 @@ from papertide.app import create_app
 from papertide.config import Settings
 from papertide.db import Database
 from papertide.models import Paper, User
-from papertide.queries import query_collection, query_collection_items
+from papertide.queries.collections import query_collection, query_collection_items
 from papertide.records import AuthorRecord, VersionRecord
 from papertide.services.citations import Citable, citation_keys, to_bibtex, to_csl_json, to_ris
 from papertide.services.collections import add_to_collection, create_collection

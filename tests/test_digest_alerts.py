@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from papertide.config import Settings
 from papertide.db import Database
 from papertide.models import AlertDelivery, Subscription
-from papertide.queries import query_follows
+from papertide.queries.follows import query_follows
 from papertide.records import AuthorRecord, PaperRecord
 from papertide.services.accounts import create_user
 from papertide.services.digests import send_digests

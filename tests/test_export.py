@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 
 from papertide.db import Database
 from papertide.models import Comment, Paper, PaperDismissal, User
-from papertide.queries import query_author_papers, query_follows
+from papertide.queries.follows import query_follows
+from papertide.queries.people import query_author_papers
 from papertide.services.accounts import create_user
 from papertide.services.collections import add_to_collection, create_collection
 from papertide.services.comments import add_comment

@@ -11,7 +11,7 @@ import typer
 
 from papertide.cli.support import EXIT_NOTHING_NEW, console, migrated_database, plain, reported
 from papertide.config import get_settings
-from papertide.queries import query_user
+from papertide.queries.people import query_user
 from papertide.services.library_files import MAX_BYTES
 from papertide.services.library_import import ImportRefused, import_library
 

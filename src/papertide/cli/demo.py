@@ -29,7 +29,7 @@ from papertide.config import Settings, get_settings
 from papertide.db import Database
 from papertide.demo import SAMPLE_DAILY, SAMPLE_DAYS, SAMPLE_SNAPSHOT
 from papertide.jobs.ingest_requests import ArxivRequest, DailyRequest, HfMirrorRequest, SnapshotRequest
-from papertide.queries import query_totals
+from papertide.queries.totals import query_totals
 from papertide.records import IngestCounts
 from papertide.services.checkpoints import loaded_unchanged, mark_loaded
 from papertide.services.enrichment import enrich_papers

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from papertide.queries import CollectionRow, PaperRow
+from papertide.queries.collections import CollectionRow
+from papertide.queries.papers import PaperRow
 
 
 class PaperBrief(BaseModel):

@@ -28,7 +28,7 @@ from papertide.mcpserver.bearer import bearer
 from papertide.mcpserver.caller import Caller, authenticate
 from papertide.mcpserver.results import Added, CollectionList, PaperDetail, PaperList
 from papertide.mcpserver.tools import Filters, Toolbox
-from papertide.queries import Sort
+from papertide.queries.listings import Sort
 from papertide.search.service import SearchSort
 
 INSTRUCTIONS = """papertide is a research-paper discovery service (arXiv papers, Hugging Face-style Daily Papers).

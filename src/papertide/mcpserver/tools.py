@@ -22,17 +22,9 @@ from papertide.db import Database
 from papertide.mcpserver.caller import Caller, count_write
 from papertide.mcpserver.results import Added, CollectionBrief, CollectionList, PaperBrief, PaperDetail, PaperList
 from papertide.periods import InvalidPeriod, Period, PeriodKind, parse_period
-from papertide.queries import (
-    PaperRow,
-    Sort,
-    TrendingRules,
-    query_collections_of,
-    query_featured,
-    query_latest_featured_day,
-    query_paper,
-    query_papers_by_ids,
-    query_trending,
-)
+from papertide.queries.collections import query_collections_of
+from papertide.queries.listings import Sort, TrendingRules, query_featured, query_latest_featured_day, query_trending
+from papertide.queries.papers import PaperRow, query_paper, query_papers_by_ids
 from papertide.search.embedder import EmbedderError
 from papertide.search.personal import personal_picks
 from papertide.search.query import parse_query

@@ -36,7 +36,7 @@ from papertide.models import (
     Vote,
     utcnow,
 )
-from papertide.queries import PaperRow, query_papers_by_ids
+from papertide.queries.papers import PaperRow, query_papers_by_ids
 from papertide.search.semantic import Semantic
 from papertide.text import latex_plain
 

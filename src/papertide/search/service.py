@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from papertide.config import Settings
 from papertide.db import among
 from papertide.models import FeaturedPaper, Organization, Paper, PaperCategory
-from papertide.queries import PaperRow, query_papers_by_ids
+from papertide.queries.papers import PaperRow, query_papers_by_ids
 from papertide.search.fusion import Fused, Fusion
 from papertide.search.keyword import database_retriever
 from papertide.search.proximity import ProximityRanking

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from papertide.db import insert_ignoring_conflicts
 from papertide.models import AlertDelivery
-from papertide.queries import PaperRow
+from papertide.queries.papers import PaperRow
 from papertide.search.query import parse_query
 from papertide.search.service import SearchEngine, SearchOptions
 from papertide.text import xml_safe

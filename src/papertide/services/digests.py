@@ -30,7 +30,9 @@ from papertide.config import Settings
 from papertide.db import Database, insert_ignoring_conflicts
 from papertide.mail import Mailer, OutgoingMail, PermanentMailError, TransientMailError, new_message_id
 from papertide.models import DigestDelivery, Paper, Subscription, utcnow
-from papertide.queries import PaperRow, query_announced, query_featured, query_follows
+from papertide.queries.follows import query_follows
+from papertide.queries.listings import query_announced, query_featured
+from papertide.queries.papers import PaperRow
 from papertide.search.personal import personal_picks
 from papertide.search.semantic import Semantic
 from papertide.search.service import SearchEngine

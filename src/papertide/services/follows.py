@@ -14,7 +14,9 @@ from sqlalchemy.orm import Session
 from papertide.db import insert_ignoring_conflicts
 from papertide.models import Follow
 from papertide.people import author_key
-from papertide.queries import PaperRow, query_author_papers, query_follows
+from papertide.queries.follows import query_follows
+from papertide.queries.papers import PaperRow
+from papertide.queries.people import query_author_papers
 from papertide.search.query import parse_query
 from papertide.search.service import SearchEngine, SearchOptions
 from papertide.services.alerts import InvalidSearch, saved_search_text

@@ -12,7 +12,7 @@ import logging
 
 from sqlalchemy.orm import Session
 
-from papertide.queries import PaperRow, query_papers_by_ids
+from papertide.queries.papers import PaperRow, query_papers_by_ids
 from papertide.search.embedder import EmbedderError
 from papertide.search.semantic import Semantic
 from papertide.search.similar import Examples, similar_papers

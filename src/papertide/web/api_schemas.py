@@ -10,7 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from papertide.queries import CommentRow, PaperRow
+from papertide.queries.comments import CommentRow
+from papertide.queries.papers import PaperRow
 from papertide.web.deps import MAX_ROW_ID
 
 

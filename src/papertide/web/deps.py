@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from papertide.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from papertide.config import Settings
 from papertide.db import Database
-from papertide.queries import query_visible_paper
+from papertide.queries.papers import query_visible_paper
 from papertide.search.semantic import Semantic
 from papertide.search.service import SearchEngine
 

@@ -31,7 +31,7 @@ from fastapi import Request
 from fastapi.responses import Response
 from feedgen.feed import FeedGenerator
 
-from papertide.queries import PaperRow
+from papertide.queries.papers import PaperRow
 from papertide.text import latex_plain, xml_safe
 
 FeedFormat = Literal["rss", "atom", "json"]

@@ -20,7 +20,7 @@ import hashlib
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from papertide.queries import Account, PaperRow, both_upvotes
+from papertide.queries.papers import Account, PaperRow, both_upvotes
 
 
 def hex_id(*parts: object) -> str:

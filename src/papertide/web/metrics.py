@@ -27,7 +27,7 @@ from papertide.db import Database
 from papertide.jobs.queue import oldest_waiting_seconds, queue_counts
 from papertide.jobs.scheduler import SourceOverview, sources_overview
 from papertide.models import utcnow
-from papertide.queries import InstanceCounts, query_instance_counts
+from papertide.queries.totals import InstanceCounts, query_instance_counts
 
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 CACHE_SECONDS = 15.0  # counting millions of rows on every scrape would cost more than it tells

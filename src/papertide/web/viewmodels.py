@@ -14,7 +14,9 @@ from urllib.parse import quote, urlencode
 from papertide.arxiv_ids import abs_url, pdf_url
 from papertide.people import author_key
 from papertide.periods import Period, month_period, week_period
-from papertide.queries import SORTS, Account, CommentRow, PaperExtras, PaperRow, Sort
+from papertide.queries.comments import CommentRow
+from papertide.queries.listings import SORTS, Sort
+from papertide.queries.papers import Account, PaperExtras, PaperRow
 from papertide.text import http_url
 
 EXCERPT_CHARS = 300

@@ -9,7 +9,9 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from papertide.queries import query_collections_of, query_submitted_by, query_upvoted_by, query_user, query_votes_of
+from papertide.queries.collections import query_collections_of
+from papertide.queries.papers import query_votes_of
+from papertide.queries.people import query_submitted_by, query_upvoted_by, query_user
 from papertide.services.accounts import AccountError, Identity
 from papertide.services.export import user_data
 from papertide.services.recovery import change_profile, register

@@ -18,14 +18,10 @@ from sqlalchemy.orm import Session
 
 from papertide.mail import MailError
 from papertide.periods import InvalidPeriod, parse_period
-from papertide.queries import (
-    TrendingRules,
-    query_collections_of,
-    query_comments,
-    query_featured,
-    query_papers_by_ids,
-    query_trending,
-)
+from papertide.queries.collections import query_collections_of
+from papertide.queries.comments import query_comments
+from papertide.queries.listings import TrendingRules, query_featured, query_trending
+from papertide.queries.papers import query_papers_by_ids
 from papertide.search.query import parse_query
 from papertide.search.service import SearchOptions
 from papertide.search.similar import Examples, SimilarityError, similar_papers

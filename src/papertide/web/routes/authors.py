@@ -14,7 +14,9 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from papertide.people import author_key
-from papertide.queries import query_author_name, query_author_papers, query_follows, query_votes_of
+from papertide.queries.follows import query_follows
+from papertide.queries.papers import query_votes_of
+from papertide.queries.people import query_author_name, query_author_papers
 from papertide.services.follows import FollowError, follow, unfollow
 from papertide.web.deps import DbSession, WriteSession
 from papertide.web.security import CurrentUser, SignedIn, enforce_rate_limit

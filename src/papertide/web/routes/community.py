@@ -9,13 +9,9 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
-from papertide.queries import (
-    query_collection,
-    query_collection_items,
-    query_organization,
-    query_organization_papers,
-    query_votes_of,
-)
+from papertide.queries.collections import query_collection, query_collection_items
+from papertide.queries.papers import query_votes_of
+from papertide.queries.people import query_organization, query_organization_papers
 from papertide.services.collections import (
     CollectionError,
     create_collection,

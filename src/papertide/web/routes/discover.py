@@ -11,7 +11,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
-from papertide.queries import query_papers_by_ids, query_votes_of
+from papertide.queries.papers import query_papers_by_ids, query_votes_of
 from papertide.search.personal import personal_picks
 from papertide.search.semantic import Semantic
 from papertide.search.similar import Examples, SimilarityError, similar_papers

@@ -15,7 +15,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 
-from papertide.queries import query_collection, query_collection_items, query_visible_paper
+from papertide.queries.collections import query_collection, query_collection_items
+from papertide.queries.papers import query_visible_paper
 from papertide.search.query import parse_query
 from papertide.search.service import SearchOptions, SearchSort
 from papertide.services.citations import FORMATS, LABELS, SUFFIXES, query_citables

@@ -22,20 +22,21 @@ from papertide.config import Settings
 from papertide.db import Database
 from papertide.people import author_key
 from papertide.periods import month_period, week_period
-from papertide.queries import (
-    PaperRow,
+from papertide.queries.collections import query_collection, query_collection_items
+from papertide.queries.listings import (
     TrendingRules,
-    query_author_name,
-    query_author_papers,
-    query_collection,
-    query_collection_items,
     query_featured,
     query_latest_featured_day,
+    query_recent_papers,
+    query_trending,
+)
+from papertide.queries.papers import PaperRow
+from papertide.queries.people import (
+    query_author_name,
+    query_author_papers,
     query_organization,
     query_organization_papers,
-    query_recent_papers,
     query_submitted_by,
-    query_trending,
     query_user,
 )
 from papertide.search.personal import personal_picks

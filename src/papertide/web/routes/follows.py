@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from papertide.people import author_key
-from papertide.queries import query_follows
+from papertide.queries.follows import query_follows
 from papertide.services.follows import FollowError, follow, unfollow
 from papertide.services.subscriptions import Preferences, subscriptions_of_user
 from papertide.web.deps import AppSettings, DbSession, WriteSession

@@ -19,17 +19,15 @@ from sqlalchemy.orm import Session
 
 from papertide.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from papertide.periods import InvalidPeriod, Period, parse_period
-from papertide.queries import (
+from papertide.queries.listings import (
     FeaturedSort,
-    PaperRow,
     TrendingRules,
     query_featured,
     query_latest_featured_day,
-    query_paper,
-    query_papers_by_ids,
     query_recent_papers,
     query_trending,
 )
+from papertide.queries.papers import PaperRow, query_paper, query_papers_by_ids
 from papertide.search.query import parse_query
 from papertide.search.service import SearchOptions
 from papertide.services.ingest import index_from_arxiv

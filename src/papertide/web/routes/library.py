@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
-from papertide.queries import query_collections_of
+from papertide.queries.collections import query_collections_of
 from papertide.services.library_files import MAX_BYTES
 from papertide.services.library_import import ImportRefused, ImportReport, import_library
 from papertide.web.deps import AppSettings, Db

@@ -12,8 +12,7 @@ from sqlalchemy.orm import Session
 
 from papertide.config import Settings
 from papertide.periods import InvalidPeriod, Period, PeriodKind, day_period, month_period, parse_period, week_period
-from papertide.queries import (
-    PaperRow,
+from papertide.queries.listings import (
     Sort,
     TrendingRules,
     query_category_counts,
@@ -22,8 +21,8 @@ from papertide.queries import (
     query_latest_featured_day,
     query_recent_papers,
     query_trending,
-    query_votes_of,
 )
+from papertide.queries.papers import PaperRow, query_votes_of
 from papertide.web.deps import AppSettings, DbSession
 from papertide.web.pagecache import mark_public
 from papertide.web.security import CurrentUser

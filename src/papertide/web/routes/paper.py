@@ -17,12 +17,11 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from papertide.queries import (
+from papertide.queries.collections import query_collections_with, query_own_collections
+from papertide.queries.comments import query_comments
+from papertide.queries.papers import (
     PaperRow,
     query_arxiv_id,
-    query_collections_with,
-    query_comments,
-    query_own_collections,
     query_paper,
     query_paper_extras,
     query_papers_by_ids,

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from markupsafe import Markup
 
-from papertide.queries import query_votes_of
+from papertide.queries.papers import query_votes_of
 from papertide.search.query import parse_query
 from papertide.search.service import SEARCH_SORTS, SearchOptions, SearchSort, highlight
 from papertide.web.deps import AppSearch, DbSession

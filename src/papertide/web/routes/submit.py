@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 from papertide.arxiv_ids import parse_arxiv_id
 from papertide.config import Settings
 from papertide.jobs.tasks import queue_submission
-from papertide.queries import query_memberships
+from papertide.queries.people import query_memberships
 from papertide.services.ingest import index_from_arxiv
 from papertide.services.submissions import SubmissionError, submit_paper
 from papertide.sources.arxiv_api import ArxivApiError
