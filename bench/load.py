@@ -47,7 +47,7 @@ from papertide.config import Settings  # noqa: E402
 from papertide.db import Database, connect  # noqa: E402
 from papertide.models import FeaturedPaper, Paper, User, Vote  # noqa: E402
 from papertide.search.semantic import model_name  # noqa: E402
-from papertide.search.tantivy_keyword import sync_keyword_index  # noqa: E402
+from papertide.search.tantivy_keyword.sync import sync_keyword_index  # noqa: E402
 from papertide.services.accounts import create_user  # noqa: E402
 from papertide.services.tokens import create_api_token  # noqa: E402
 

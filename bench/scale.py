@@ -51,7 +51,7 @@ from papertide.db import Database, connect  # noqa: E402
 from papertide.search.query import parse_query  # noqa: E402
 from papertide.search.semantic import model_name, open_semantic  # noqa: E402
 from papertide.search.service import SearchEngine, SearchOptions  # noqa: E402
-from papertide.search.tantivy_keyword import sync_keyword_index  # noqa: E402
+from papertide.search.tantivy_keyword.sync import sync_keyword_index  # noqa: E402
 
 DAILY_DIR = ROOT.parent / "shared" / "data" / "hf-daily"
 PAGE_REQUESTS = 200

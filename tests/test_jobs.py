@@ -21,7 +21,8 @@ from papertide.jobs import queue, tasks
 from papertide.jobs.worker import Worker
 from papertide.models import Job, JobLease, utcnow
 from papertide.search.semantic import model_name, open_semantic
-from papertide.search.tantivy_keyword import CATCH_UP_LIMIT, open_keyword_index
+from papertide.search.tantivy_keyword.retriever import CATCH_UP_LIMIT
+from papertide.search.tantivy_keyword.sync import open_keyword_index
 from papertide.services.embeddings import embedding_status
 from papertide.services.ingest import ingest_snapshot
 from papertide.services.leases import acquire_lease

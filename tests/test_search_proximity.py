@@ -10,7 +10,7 @@ from papertide.db import Database
 from papertide.search.proximity import HEAD, closeness_bonus, word_pairs
 from papertide.search.query import parse_query
 from papertide.search.service import SearchEngine, SearchOptions, keyword_retriever
-from papertide.search.tantivy_keyword import TantivyRetriever
+from papertide.search.tantivy_keyword.retriever import TantivyRetriever
 from papertide.services.papers import upsert_papers
 from tests.factories import make_paper_record
 

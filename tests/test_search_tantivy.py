@@ -23,14 +23,10 @@ from papertide.records import AuthorRecord, PaperRecord
 from papertide.search.keyword import Fts5Retriever
 from papertide.search.query import parse_query
 from papertide.search.service import SearchEngine, SearchOptions, SearchResults, keyword_retriever
-from papertide.search.tantivy_keyword import (
-    CATCH_UP_LIMIT,
-    TantivyIndex,
-    TantivyRetriever,
-    build_query,
-    open_keyword_index,
-    sync_keyword_index,
-)
+from papertide.search.tantivy_keyword.index import TantivyIndex
+from papertide.search.tantivy_keyword.query import build_query
+from papertide.search.tantivy_keyword.retriever import CATCH_UP_LIMIT, TantivyRetriever
+from papertide.search.tantivy_keyword.sync import open_keyword_index, sync_keyword_index
 from papertide.services.ingest import ingest_snapshot
 from papertide.services.papers import upsert_papers
 from tests.conftest import fresh_database, make_settings

@@ -33,7 +33,7 @@ from rich.progress import (
 from papertide.arxiv_ids import InvalidArxivId
 from papertide.config import Settings, get_settings
 from papertide.db import Database, connect, current_revision, head_revision, upgrade, without_password
-from papertide.search.tantivy_keyword import sync_keyword_index
+from papertide.search.tantivy_keyword.sync import sync_keyword_index
 from papertide.sources.hf_daily import DailyFileError
 from papertide.sources.http import SourceUnavailable
 from papertide.sources.oai import OaiError

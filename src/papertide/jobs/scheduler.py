@@ -26,7 +26,7 @@ from papertide.jobs.ingest_requests import HfMirrorRequest
 from papertide.jobs.worker import Worker
 from papertide.models import Job, utcnow
 from papertide.search.semantic import Semantic
-from papertide.search.tantivy_keyword import sync_keyword_index
+from papertide.search.tantivy_keyword.sync import sync_keyword_index
 from papertide.services.digests import digest_period
 from papertide.services.enrichment import wanted_count
 from papertide.services.source_status import SOURCES, Source, SourceStatus, record_offline, source_states

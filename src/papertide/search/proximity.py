@@ -36,7 +36,7 @@ from papertide.db import among
 from papertide.models import Paper
 from papertide.search.query import SearchQuery
 from papertide.search.retrieval import Hit, KeywordRetriever, is_function_word, word_parts
-from papertide.search.tantivy_keyword import STEMMED
+from papertide.search.tantivy_keyword.schema import STEMMED
 from papertide.text import without_diacritics
 
 HEAD = 100  # BM25's first hits re-ranked; deeper hits rarely reach a page (bench/RESULTS.md)

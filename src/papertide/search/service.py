@@ -29,7 +29,8 @@ from papertide.search.proximity import ProximityRanking
 from papertide.search.query import SearchQuery
 from papertide.search.retrieval import Hit, KeywordRetriever
 from papertide.search.semantic import Semantic
-from papertide.search.tantivy_keyword import TantivyRetriever, open_keyword_index
+from papertide.search.tantivy_keyword.retriever import TantivyRetriever
+from papertide.search.tantivy_keyword.sync import open_keyword_index
 
 SearchSort = Literal["relevance", "date", "upvotes"]
 SEARCH_SORTS: tuple[SearchSort, ...] = ("relevance", "date", "upvotes")
