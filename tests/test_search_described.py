@@ -9,11 +9,11 @@ from sqlalchemy import update
 from papertide.config import Settings
 from papertide.db import Database
 from papertide.models import Paper
+from papertide.search.engine import SearchEngine, SearchOptions
 from papertide.search.fusion import Fusion
 from papertide.search.query import parse_query
 from papertide.search.retrieval import Hit
 from papertide.search.semantic import Semantic
-from papertide.search.service import SearchEngine, SearchOptions
 
 UNDERWATER = "2503.11893"  # "UStyle: Waterbody Style Transfer of Underwater Scenes by Depth-Guided Feature Synthesis"
 LAZY = "2503.12450"  # "LazyMAR: Accelerating Masked Autoregressive Models via Feature Caching"

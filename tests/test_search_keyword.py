@@ -15,10 +15,10 @@ from sqlalchemy import select, text, update
 from papertide.app import create_app
 from papertide.db import Database, among, connect
 from papertide.models import Paper
+from papertide.search.engine import SearchEngine, SearchOptions
 from papertide.search.keyword import database_retriever
 from papertide.search.query import Term, parse_query
 from papertide.search.retrieval import plain_words
-from papertide.search.service import SearchEngine, SearchOptions
 from papertide.services.ingest import ingest_snapshot
 from tests.conftest import BACKENDS, fresh_database, make_settings
 from tests.test_ingest_cli import snapshot_subset

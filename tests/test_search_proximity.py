@@ -7,9 +7,9 @@ import time
 
 from papertide.config import Settings
 from papertide.db import Database
+from papertide.search.engine import SearchEngine, SearchOptions, keyword_retriever
 from papertide.search.proximity import HEAD, closeness_bonus, word_pairs
 from papertide.search.query import parse_query
-from papertide.search.service import SearchEngine, SearchOptions, keyword_retriever
 from papertide.search.tantivy_keyword.retriever import TantivyRetriever
 from papertide.services.papers import upsert_papers
 from tests.factories import make_paper_record

@@ -17,11 +17,11 @@ from papertide.config import Settings
 from papertide.db import Database, connect
 from papertide.jobs.scheduler import JobRunner
 from papertide.models import Paper, PaperCategory, PaperEmbedding
+from papertide.search.engine import SearchEngine, SearchOptions
 from papertide.search.fusion import convex_fusion, fuse, reciprocal_rank_fusion
 from papertide.search.query import parse_query
 from papertide.search.retrieval import Hit
 from papertide.search.semantic import Semantic, open_semantic
-from papertide.search.service import SearchEngine, SearchOptions
 from papertide.search.similar import Examples, SimilarityError, similar_papers
 from papertide.search.vectors import FileVectorIndex, PgVectorRetriever
 from papertide.services.embeddings import EmbedBatch, embed_pending, embedding_status

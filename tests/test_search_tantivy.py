@@ -20,9 +20,9 @@ from papertide.config import Settings
 from papertide.db import Database, connect
 from papertide.models import Paper
 from papertide.records import AuthorRecord, PaperRecord
+from papertide.search.engine import SearchEngine, SearchOptions, SearchResults, keyword_retriever
 from papertide.search.keyword import Fts5Retriever
 from papertide.search.query import parse_query
-from papertide.search.service import SearchEngine, SearchOptions, SearchResults, keyword_retriever
 from papertide.search.tantivy_keyword.index import TantivyIndex
 from papertide.search.tantivy_keyword.query import build_query
 from papertide.search.tantivy_keyword.retriever import CATCH_UP_LIMIT, TantivyRetriever

@@ -27,8 +27,8 @@ from papertide.services.ratelimit import wait_before
 from papertide.services.recovery import reset_password
 from papertide.services.sessions import LOGIN_FAILURES_PER_WINDOW, LOGIN_WINDOW_SECONDS, login_failures_key
 from papertide.services.subscriptions import Preferences, SubscriptionError, Tokens, subscribe
-from papertide.web.accesslog import redact_secrets
-from papertide.web.templating import same_site_path
+from papertide.web.middleware.accesslog import redact_secrets
+from papertide.web.rendering.templating import same_site_path
 from tests.conftest import fresh_database, mail_settings, make_settings, serving
 from tests.factories import make_paper_record
 from tests.replay_server import ReplayServer, Reply

@@ -14,7 +14,8 @@ from fastapi.testclient import TestClient
 
 from papertide.app import WEB_DIR, create_app
 from papertide.config import Settings
-from papertide.web.headers import CONTENT_SECURITY_POLICY, DOCS_POLICY, SecurityHeadersMiddleware
+from papertide.web.middleware.headers import SecurityHeadersMiddleware
+from papertide.web.rendering.policy import CONTENT_SECURITY_POLICY, DOCS_POLICY
 from tests.conftest import make_settings
 
 EVERY_RESPONSE = {"x-content-type-options": "nosniff", "referrer-policy": "strict-origin-when-cross-origin"}

@@ -17,7 +17,8 @@ from starlette.routing import Route
 from papertide.app import create_app
 from papertide.config import Settings
 from papertide.db import Database
-from papertide.web.pagecache import PageCacheMiddleware, mark_public
+from papertide.web.middleware.pagecache import PageCacheMiddleware
+from papertide.web.rendering.caching import mark_public
 from tests.web_helpers import load_daily
 
 HF_DAY = Path(__file__).resolve().parents[2] / "shared" / "data" / "fixtures" / "hf" / "hf_daily_papers_2026-07-09.json"

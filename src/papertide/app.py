@@ -23,14 +23,15 @@ from papertide.config import DEV_SECRET, Settings, get_settings
 from papertide.db import connect
 from papertide.jobs.scheduler import JobRunner
 from papertide.mcpserver import mcp_endpoint as make_mcp_endpoint
+from papertide.search.engine import SearchEngine
 from papertide.search.semantic import open_semantic
-from papertide.search.service import SearchEngine
 from papertide.services.sessions import SESSION_DAYS
-from papertide.web.accesslog import redact_access_log
 from papertide.web.errors import install_error_handlers
-from papertide.web.headers import SecurityHeadersMiddleware
-from papertide.web.metrics import DatabaseCollector, RequestMetricsMiddleware
-from papertide.web.pagecache import PageCacheMiddleware
+from papertide.web.middleware.accesslog import redact_access_log
+from papertide.web.middleware.guard import GuardMiddleware
+from papertide.web.middleware.headers import SecurityHeadersMiddleware
+from papertide.web.middleware.metrics import DatabaseCollector, RequestMetricsMiddleware
+from papertide.web.middleware.pagecache import PageCacheMiddleware
 from papertide.web.routes import (
     accounts,
     admin,
@@ -52,7 +53,7 @@ from papertide.web.routes import (
     submit,
     subscriptions,
 )
-from papertide.web.security import GuardMiddleware, load_user
+from papertide.web.security import load_user
 
 WEB_DIR = Path(__file__).parent / "web"
 SESSION_COOKIE = "papertide_session"

@@ -20,7 +20,8 @@ from papertide.models import Paper, User
 from papertide.services.accounts import add_member, create_organization, create_user
 from papertide.services.collections import add_to_collection, create_collection
 from papertide.services.papers import upsert_papers
-from papertide.web.headers import CONTENT_SECURITY_POLICY, DOCS_POLICY, SecurityHeadersMiddleware
+from papertide.web.middleware.headers import SecurityHeadersMiddleware
+from papertide.web.rendering.policy import CONTENT_SECURITY_POLICY, DOCS_POLICY
 from tests.conftest import make_settings, serving
 from tests.factories import make_paper_record
 from tests.web_helpers import PASSWORD

@@ -13,8 +13,8 @@ import typer
 
 from papertide.cli.support import console, ensure_schema, open_database, plain
 from papertide.config import get_settings
+from papertide.search.engine import SearchEngine
 from papertide.search.semantic import open_semantic
-from papertide.search.service import SearchEngine
 
 mcp_app = typer.Typer()
 

@@ -28,7 +28,7 @@ from anyio.abc import TaskStatus
 from papertide.config import Settings
 from papertide.db import Database
 from papertide.mcpserver.bearer import UNKNOWN_TOKEN, bearer
-from papertide.search.service import SearchEngine
+from papertide.search.engine import SearchEngine
 from papertide.services.tokens import authenticate_token
 
 if TYPE_CHECKING:

@@ -29,7 +29,7 @@ from papertide.mcpserver.caller import Caller, authenticate
 from papertide.mcpserver.results import Added, CollectionList, PaperDetail, PaperList
 from papertide.mcpserver.tools import Filters, Toolbox
 from papertide.queries.listings import Sort
-from papertide.search.service import SearchSort
+from papertide.search.engine import SearchSort
 
 INSTRUCTIONS = """papertide is a research-paper discovery service (arXiv papers, Hugging Face-style Daily Papers).
 Find papers with search_papers (keywords and meaning, with the query language), similar_papers (like a paper

@@ -26,10 +26,10 @@ from papertide.queries.collections import query_collections_of
 from papertide.queries.listings import Sort, TrendingRules, query_featured, query_latest_featured_day, query_trending
 from papertide.queries.papers import PaperRow, query_paper, query_papers_by_ids
 from papertide.search.embedder import EmbedderError
+from papertide.search.engine import SearchEngine, SearchOptions, SearchSort, merged
 from papertide.search.personal import personal_picks
 from papertide.search.query import parse_query
 from papertide.search.semantic import Semantic
-from papertide.search.service import SearchEngine, SearchOptions, SearchSort, merged
 from papertide.search.similar import Examples, SimilarityError, similar_papers
 from papertide.services.collections import CollectionError, add_to_collection
 from papertide.services.reading import read_paper_markdown

@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session
 
 from papertide.models import Paper
 from papertide.search.embedder import paper_text
+from papertide.search.engine import filter_clause
 from papertide.search.query import SearchQuery
 from papertide.search.retrieval import Hit
 from papertide.search.semantic import Semantic
-from papertide.search.service import filter_clause
 
 NEGATIVE_WEIGHT = 0.5
 MAX_EXAMPLES = 50

@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 from papertide.db import insert_ignoring_conflicts
 from papertide.models import AlertDelivery
 from papertide.queries.papers import PaperRow
+from papertide.search.engine import SearchEngine, SearchOptions
 from papertide.search.query import parse_query
-from papertide.search.service import SearchEngine, SearchOptions
 from papertide.text import xml_safe
 
 LOOKBACK = timedelta(days=14)

@@ -33,9 +33,9 @@ from papertide.models import DigestDelivery, Paper, Subscription, utcnow
 from papertide.queries.follows import query_follows
 from papertide.queries.listings import query_announced, query_featured
 from papertide.queries.papers import PaperRow
+from papertide.search.engine import SearchEngine
 from papertide.search.personal import personal_picks
 from papertide.search.semantic import Semantic
-from papertide.search.service import SearchEngine
 from papertide.services.alerts import Carried, new_for_search, record_carried, search_candidates
 from papertide.services.compose import render_mail
 from papertide.services.leases import acquire_lease, release_lease

@@ -17,8 +17,8 @@ from papertide.people import author_key
 from papertide.queries.follows import query_follows
 from papertide.queries.papers import PaperRow
 from papertide.queries.people import query_author_papers
+from papertide.search.engine import SearchEngine, SearchOptions
 from papertide.search.query import parse_query
-from papertide.search.service import SearchEngine, SearchOptions
 from papertide.services.alerts import InvalidSearch, saved_search_text
 from papertide.text import xml_safe
 

@@ -13,12 +13,14 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import Literal
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from papertide.config import Settings
 from papertide.models import RateLimitHit
 
 
@@ -103,6 +105,24 @@ def enforce(session: Session, key: str, *, limit: int, window_seconds: int = 60)
     decision = hit(session, key, limit=limit, window_seconds=window_seconds)
     if not decision.allowed:
         raise RateLimited(decision.retry_after)
+
+
+RateKind = Literal["vote", "write", "auth", "import"]
+
+
+def spend(session: Session, settings: Settings, kind: RateKind, subject: str | int) -> None:
+    """Count one ``kind`` of action by ``subject`` (an account id, a client address) against its limit, raising
+    :class:`RateLimited` when over: the one path of every door (web, API, MCP), so an account's writes share one
+    budget wherever they come from."""
+    limits = {  # (hits, window in seconds)
+        "vote": (settings.rate_limit_votes_per_minute, 60),
+        "write": (settings.rate_limit_writes_per_minute, 60),
+        "auth": (settings.rate_limit_auth_per_minute, 60),
+        # A library import may cost a second of CPU however hostile the file (services/library_files.py).
+        "import": (settings.rate_limit_imports_per_hour, 3600),
+    }
+    limit, window = limits[kind]
+    enforce(session, f"{kind}:{subject}", limit=limit, window_seconds=window)
 
 
 def wait_before(session: Session, key: str, *, limit: int, window_seconds: int, now: float | None = None) -> int:

@@ -3,7 +3,7 @@
 The token travels in the ``X-CSRF-Token`` header (scripts) or the ``csrf_token`` form field (plain HTML forms,
 url-encoded or, for an upload, multipart).
 :class:`papertide.web.security.GuardMiddleware` does the checking; templates print the token through
-:mod:`papertide.web.templating`.
+:mod:`papertide.web.rendering.templating`.
 """
 
 from __future__ import annotations

@@ -23,8 +23,8 @@ from papertide.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from papertide.config import Settings
 from papertide.db import Database
 from papertide.queries.papers import query_visible_paper
+from papertide.search.engine import SearchEngine
 from papertide.search.semantic import Semantic
-from papertide.search.service import SearchEngine
 
 MAX_ROW_ID = 2**63 - 1  # the largest id either database stores; a larger one names nothing (404), never a crash
 RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]

@@ -17,8 +17,8 @@ from starlette.types import Scope
 
 from papertide.db import classify_database_error
 from papertide.services.ratelimit import RateLimited
-from papertide.web.headers import CONTENT_SECURITY_POLICY, with_security_headers
-from papertide.web.templating import is_json_twin, templates
+from papertide.web.rendering.policy import CONTENT_SECURITY_POLICY, with_security_headers
+from papertide.web.rendering.templating import is_json_twin, templates
 
 log = logging.getLogger(__name__)
 

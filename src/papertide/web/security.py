@@ -1,169 +1,32 @@
-"""Request guards: body size limit, CSRF on every state-changing request, the signed-in user, rate limits.
-
-``GuardMiddleware`` sits inside Starlette's signed-cookie ``SessionMiddleware``. For every POST/PUT/PATCH/DELETE it
-reads the body (refusing more than ``max_body_bytes`` with 413), then demands the session's CSRF token, either in
-the ``X-CSRF-Token`` header (scripts) or in the ``csrf_token`` form field (plain HTML forms), and answers 403
-otherwise. Requests with a bearer token are exempt (their cookie is then ignored: the token is the user); so are the
-paths the app lists as token-authenticated (for example RFC 8058 one-click unsubscribe). A body that stalls for
-``PAPERTIDE_REQUEST_BODY_TIMEOUT_SECONDS`` is answered 408, so a slow client cannot hold a connection (or
-shutdown) for long.
-
-A NUL character anywhere in the path, the query or the body is refused with 400 (:func:`_carries_nul`).
-
-``Authorization`` is read by one parser (:func:`bearer_token`) for both the CSRF exemption and the user; a request
-with more than one such header is refused, so the two can never disagree.
+"""Who is signed in, and what they may do: the signed-in user (a session cookie or a personal access token), signing
+in and out, the known-device cookie, the ``require_*`` dependencies, and the rate and mail limits routes count.
 
 The signed-in user comes from a session cookie naming a live ``user_sessions`` row (ended by log-out, a password
-change or an admin: :mod:`papertide.services.sessions`), or from a personal access token. A second, long-lived
-cookie marks a browser that signed in to an account before (:func:`remember_device`), so that the pause on wrong
-passwords of that account does not lock its owner out. Account management
-(tokens, profile, password) takes the browser session only (:data:`AccountOwner`), never a token.
+change or an admin: :mod:`papertide.services.sessions`), or from a personal access token
+(:mod:`papertide.services.callers`, the path MCP takes too). A second, long-lived cookie marks a browser that signed
+in to an account before (:func:`remember_device`), so that the pause on wrong passwords of that account does not
+lock its owner out. Account management (tokens, profile, password) takes the browser session only
+(:data:`AccountOwner`), never a token.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Iterable, Mapping, Sequence
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Response
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from papertide.services.accounts import Identity
-from papertide.services.ratelimit import count_mail_to, enforce
+from papertide.services.callers import caller_of_token
+from papertide.services.ratelimit import RateKind, count_mail_to, spend
 from papertide.services.sessions import DEVICE_DAYS, KnownDevice, device_token, end_session, known_device, session_user
-from papertide.services.tokens import authenticate_token, stamp_token_use
-from papertide.web.csrf import csrf_ok, new_csrf_token
+from papertide.web.csrf import new_csrf_token
 from papertide.web.deps import get_db, get_settings
-from papertide.web.errors import LoginRequired, render_error
+from papertide.web.errors import LoginRequired
+from papertide.web.middleware.guard import SAFE_METHODS, DuplicateAuthorization, bearer_token
 
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 log = logging.getLogger(__name__)
-
-
-class DuplicateAuthorization(ValueError):
-    """More than one Authorization header: which one counts would be a guess."""
-
-
-def bearer_token(headers: Sequence[tuple[bytes, bytes]]) -> str | None:
-    """The bearer token of a request's only ``Authorization`` header, None without one."""
-    values = [value for name, value in headers if name.lower() == b"authorization"]
-    if len(values) > 1:
-        raise DuplicateAuthorization("Send one Authorization header, not several.")
-    if not values or values[0][:7].lower() != b"bearer ":
-        return None
-    return values[0][7:].decode("latin-1").strip()
-
-
-class GuardMiddleware:
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        max_body_bytes: int,
-        body_timeout: float = 30.0,
-        exempt_paths: Iterable[str] = (),
-        upload_limits: Mapping[str, int] | None = None,
-    ) -> None:
-        self.app = app
-        self.max_body_bytes = max_body_bytes
-        # Paths that take a file (a library import) accept bodies up to their own limit instead.
-        self.upload_limits = dict(upload_limits or {})
-        self.body_timeout = body_timeout
-        self.exempt_paths = tuple(exempt_paths)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and _carries_nul(scope["path"], scope.get("query_string", b"")):
-            await _refuse(scope, send, 400, NUL_MESSAGE)
-            return
-        if scope["type"] != "http" or scope["method"] in SAFE_METHODS:
-            await self.app(scope, receive, send)
-            return
-        try:
-            token = bearer_token(scope["headers"])
-        except DuplicateAuthorization as error:
-            await _refuse(scope, send, 400, str(error))
-            return
-        headers = dict(scope["headers"])
-        declared = headers.get(b"content-length", b"0")
-        limit = self.upload_limits.get(scope["path"], self.max_body_bytes)
-        too_large = (
-            f"That file is too large: this form takes at most {limit // 1_000_000} MB."
-            if scope["path"] in self.upload_limits
-            else "That request is too large."
-        )
-        if not declared.isdigit() or int(declared) > limit:
-            await _refuse(scope, send, 413, too_large)
-            return
-        try:
-            body = await asyncio.wait_for(_read_body(receive, limit), self.body_timeout)
-        except TimeoutError:
-            await _refuse(scope, send, 408, "The request body arrived too slowly; send it again.")
-            return
-        if body is None:
-            await _refuse(scope, send, 413, too_large)
-            return
-        if _carries_nul("", body):
-            await _refuse(scope, send, 400, NUL_MESSAGE)
-            return
-        if not self._exempt(scope, token) and not csrf_ok(scope, headers, body):
-            await _refuse(
-                scope, send, 403, "The form expired or came from another site. Reload the page and try again."
-            )
-            return
-        await self.app(scope, _replay(body), send)
-
-    def _exempt(self, scope: Scope, token: str | None) -> bool:
-        if token is not None:
-            return True
-        return any(str(scope["path"]).startswith(path) for path in self.exempt_paths)
-
-
-NUL_MESSAGE = "Text cannot contain the NUL character (%00); remove it and send again."
-_NUL_FORMS = (b"\x00", b"%00", b"\\u0000")  # raw, form- or URL-encoded, JSON-escaped
-
-
-def _carries_nul(path: str, data: bytes) -> bool:
-    """NUL is no character of any text papertide keeps (PostgreSQL cannot store it in text, XML cannot carry it),
-    so a request carrying one is refused whole, before any route compares or stores it."""
-    return "\x00" in path or any(form in data.lower() for form in _NUL_FORMS)
-
-
-async def _read_body(receive: Receive, limit: int) -> bytes | None:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return b"".join(chunks)
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
-def _replay(body: bytes) -> Receive:
-    sent = False
-
-    async def receive() -> Message:
-        nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return receive
-
-
-async def _refuse(scope: Scope, send: Send, status: int, message: str) -> None:
-    response = render_error(scope, status, message)
-    await response(scope, _replay(b""), send)
 
 
 PROBE_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
@@ -197,25 +60,17 @@ def load_user(request: Request) -> Identity | None:
 
 
 def _token_user(request: Request, token: str) -> Identity:
-    database = get_db(request)
-    with database.read_session() as session:
-        use = authenticate_token(session, token)
-    if use is None:
+    caller = caller_of_token(get_db(request), token)
+    if caller is None:
         raise HTTPException(
             401, "That API token is unknown or revoked. Create one in Settings.", {"WWW-Authenticate": "Bearer"}
         )
-    if use.scope == "read" and request.method not in SAFE_METHODS:
+    if not caller.writes and request.method not in SAFE_METHODS:
         raise HTTPException(403, "This token can only read. Create a write token in Settings to change things.")
-    if use.stamp_due:  # at most hourly, so an API client's reads stay reads
-        try:
-            with database.write_session() as session:
-                stamp_token_use(session, use.token_id)
-        except DBAPIError as error:  # a read-only or busy database still serves reads
-            log.warning("token %s: last use not recorded (%s)", use.token_id, error.orig)
-    request.state.user = use.user
+    request.state.user = caller.user
     request.state.via_token = True
-    request.state.token_scope = use.scope
-    return use.user
+    request.state.token_scope = caller.scope
+    return caller.user
 
 
 def sign_in(request: Request, user: Identity, secret: str) -> None:
@@ -287,29 +142,29 @@ def require_admin_writer(user: Annotated[Identity, Depends(require_admin)], requ
 
 
 CurrentUser = Annotated[Identity | None, Depends(load_user)]
+
+
 SignedIn = Annotated[Identity, Depends(require_user)]
+
+
 AccountOwner = Annotated[Identity, Depends(require_account_owner)]
+
+
 Admin = Annotated[Identity, Depends(require_admin)]
+
+
 AdminWriter = Annotated[Identity, Depends(require_admin_writer)]
 
 
-def enforce_rate_limit(request: Request, kind: str, subject: str | int, session: Session | None = None) -> None:
+def enforce_rate_limit(request: Request, kind: RateKind, subject: str | int, session: Session | None = None) -> None:
     """Count a write against ``kind``'s limit for ``subject`` (:class:`RateLimited`, answered 429 with Retry-After,
     when over). Given the request's write ``session``, the count joins its transaction."""
     settings = get_settings(request)
-    limits = {  # (hits, window in seconds)
-        "vote": (settings.rate_limit_votes_per_minute, 60),
-        "write": (settings.rate_limit_writes_per_minute, 60),
-        "auth": (settings.rate_limit_auth_per_minute, 60),
-        # A library import may cost a second of CPU however hostile the file (services/library_files.py).
-        "import": (settings.rate_limit_imports_per_hour, 3600),
-    }
-    limit, window = limits[kind]
     if session is None:
         with get_db(request).write_session() as own:
-            enforce(own, f"{kind}:{subject}", limit=limit, window_seconds=window)
+            spend(own, settings, kind, subject)
     else:
-        enforce(session, f"{kind}:{subject}", limit=limit, window_seconds=window)
+        spend(session, settings, kind, subject)
 
 
 def enforce_mail_limit(request: Request, address: str) -> None:

@@ -26,6 +26,7 @@ from papertide.services.tokens import (
     revoke_feed_tokens,
 )
 from papertide.web.deps import AppSettings, Db, DbSession, RowId, WriteSession
+from papertide.web.rendering.templating import render_page, same_site_path, templates
 from papertide.web.security import (
     AccountOwner,
     CurrentUser,
@@ -37,8 +38,7 @@ from papertide.web.security import (
     sign_out,
     this_device,
 )
-from papertide.web.templating import render_page, same_site_path, templates
-from papertide.web.viewmodels import card
+from papertide.web.viewmodels.cards import card
 
 router = APIRouter()
 PRIVATE_FIELDS = ("email", "id", "is_admin")

@@ -15,8 +15,8 @@ from papertide.services.accounts import AccountError
 from papertide.services.embeddings import embedding_status
 from papertide.services.sessions import end_sessions_of
 from papertide.web.deps import AppSettings, Db, DbSession, SemanticSearch, WriteSession
+from papertide.web.rendering.templating import render_page
 from papertide.web.security import Admin
-from papertide.web.templating import render_page
 
 router = APIRouter()
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from papertide.web.templating import templates
+from papertide.web.rendering.templating import templates
 
 router = APIRouter()
 DOCS_PATH = "/api/docs"

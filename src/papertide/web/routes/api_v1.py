@@ -22,8 +22,8 @@ from papertide.queries.collections import query_collections_of
 from papertide.queries.comments import query_comments
 from papertide.queries.listings import TrendingRules, query_featured, query_trending
 from papertide.queries.papers import query_papers_by_ids
+from papertide.search.engine import SearchOptions
 from papertide.search.query import parse_query
-from papertide.search.service import SearchOptions
 from papertide.search.similar import Examples, SimilarityError, similar_papers
 from papertide.services.collections import CollectionError, add_to_collection, create_collection
 from papertide.services.comments import CommentError, add_comment
@@ -40,7 +40,7 @@ from papertide.services.subscriptions import (
     update_own,
 )
 from papertide.services.votes import vote as cast_vote
-from papertide.web.api_schemas import (
+from papertide.web.api.schemas import (
     PROBLEMS,
     Accepted,
     CollectionIn,

@@ -19,9 +19,9 @@ from papertide.queries.papers import query_votes_of
 from papertide.queries.people import query_author_name, query_author_papers
 from papertide.services.follows import FollowError, follow, unfollow
 from papertide.web.deps import DbSession, WriteSession
+from papertide.web.rendering.templating import render_page
 from papertide.web.security import CurrentUser, SignedIn, enforce_rate_limit
-from papertide.web.templating import render_page
-from papertide.web.viewmodels import author_url, card
+from papertide.web.viewmodels.cards import author_url, card
 
 router = APIRouter()
 PAGE_SIZE = 50

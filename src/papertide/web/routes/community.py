@@ -21,9 +21,9 @@ from papertide.services.collections import (
     update_collection,
 )
 from papertide.web.deps import DbSession, RowId, WriteSession
+from papertide.web.rendering.templating import redirect_back, render_page, templates
 from papertide.web.security import CurrentUser, SignedIn, enforce_rate_limit
-from papertide.web.templating import redirect_back, render_page, templates
-from papertide.web.viewmodels import card
+from papertide.web.viewmodels.cards import card
 
 router = APIRouter()
 Title = Annotated[str, Form(max_length=200)]

@@ -26,10 +26,10 @@ from papertide.web.deps import (
     lookup_paper,
     resolve_paper,
 )
-from papertide.web.pagecache import mark_public
+from papertide.web.rendering.caching import mark_public
+from papertide.web.rendering.templating import is_json_twin, redirect_back, render_page
 from papertide.web.security import CurrentUser, SignedIn, enforce_rate_limit
-from papertide.web.templating import is_json_twin, redirect_back, render_page
-from papertide.web.viewmodels import Card, card
+from papertide.web.viewmodels.cards import Card, card
 
 router = APIRouter()
 MAX_TEXT = 10_000

@@ -17,13 +17,13 @@ from fastapi.responses import Response
 
 from papertide.queries.collections import query_collection, query_collection_items
 from papertide.queries.papers import query_visible_paper
+from papertide.search.engine import SearchOptions, SearchSort
 from papertide.search.query import parse_query
-from papertide.search.service import SearchOptions, SearchSort
 from papertide.services.citations import FORMATS, LABELS, SUFFIXES, query_citables
 from papertide.web.deps import AppSearch, DbSession
-from papertide.web.formats import citation_response
+from papertide.web.rendering.formats import citation_response
 from papertide.web.security import CurrentUser
-from papertide.web.viewmodels import query_string
+from papertide.web.viewmodels.cards import query_string
 
 router = APIRouter(tags=["citations"])
 EXPORT_PAGE = 100

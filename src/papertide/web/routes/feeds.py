@@ -39,15 +39,15 @@ from papertide.queries.people import (
     query_submitted_by,
     query_user,
 )
+from papertide.search.engine import SearchEngine, SearchOptions
 from papertide.search.personal import personal_picks
 from papertide.search.query import parse_query
 from papertide.search.semantic import Semantic
-from papertide.search.service import SearchEngine, SearchOptions
 from papertide.services.follows import followed_papers
 from papertide.services.tokens import user_for_feed_token
 from papertide.web.deps import AppSearch, AppSettings, Db, DbSession, SemanticSearch
-from papertide.web.feeds import FeedFormat, FeedSpec, feed_response, split_format
-from papertide.web.viewmodels import query_string
+from papertide.web.rendering.feeds import FeedFormat, FeedSpec, feed_response, split_format
+from papertide.web.viewmodels.cards import query_string
 
 router = APIRouter()
 FEED_SIZE = 50

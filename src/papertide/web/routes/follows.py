@@ -18,10 +18,10 @@ from papertide.queries.follows import query_follows
 from papertide.services.follows import FollowError, follow, unfollow
 from papertide.services.subscriptions import Preferences, subscriptions_of_user
 from papertide.web.deps import AppSettings, DbSession, WriteSession
-from papertide.web.feeds import OpmlFeed, render_opml
+from papertide.web.rendering.feeds import OpmlFeed, render_opml
+from papertide.web.rendering.templating import templates
 from papertide.web.security import SignedIn, enforce_rate_limit
-from papertide.web.templating import templates
-from papertide.web.viewmodels import author_url, query_string
+from papertide.web.viewmodels.cards import author_url, query_string
 
 router = APIRouter()
 Query = Annotated[str, Form(max_length=1000)]

@@ -10,7 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from papertide.services.health import check_readiness
 from papertide.web.deps import AppSettings, Db
-from papertide.web.metrics import render_metrics
+from papertide.web.middleware.metrics import render_metrics
 
 router = APIRouter()
 

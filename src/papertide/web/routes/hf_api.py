@@ -28,13 +28,14 @@ from papertide.queries.listings import (
     query_trending,
 )
 from papertide.queries.papers import PaperRow, query_paper, query_papers_by_ids
+from papertide.search.engine import SearchOptions
 from papertide.search.query import parse_query
-from papertide.search.service import SearchOptions
 from papertide.services.ingest import index_from_arxiv
 from papertide.services.reading import read_paper_markdown
 from papertide.sources.arxiv_api import ArxivApiError
 from papertide.sources.http import SourceUnavailable
-from papertide.web.api_schemas import PROBLEMS, decode_cursor, encode_cursor
+from papertide.web.api.hf_shapes import hf_daily_item, hf_paper, hf_repos
+from papertide.web.api.schemas import PROBLEMS, decode_cursor, encode_cursor
 from papertide.web.deps import (
     AppSearch,
     AppSettings,
@@ -46,8 +47,7 @@ from papertide.web.deps import (
     VisiblePaper,
     lookup_paper,
 )
-from papertide.web.hf_shapes import hf_daily_item, hf_paper, hf_repos
-from papertide.web.pagecache import mark_public
+from papertide.web.rendering.caching import mark_public
 from papertide.web.security import SignedIn, enforce_rate_limit
 
 router = APIRouter(tags=["hf.co compatible"], responses=PROBLEMS)

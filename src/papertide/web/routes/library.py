@@ -18,8 +18,8 @@ from papertide.queries.collections import query_collections_of
 from papertide.services.library_files import MAX_BYTES
 from papertide.services.library_import import ImportRefused, ImportReport, import_library
 from papertide.web.deps import AppSettings, Db
+from papertide.web.rendering.templating import templates
 from papertide.web.security import SignedIn, enforce_rate_limit
-from papertide.web.templating import templates
 
 router = APIRouter()
 # The multipart envelope around the file and the form's few fields.

@@ -24,10 +24,10 @@ from papertide.queries.listings import (
 )
 from papertide.queries.papers import PaperRow, query_votes_of
 from papertide.web.deps import AppSettings, DbSession
-from papertide.web.pagecache import mark_public
+from papertide.web.rendering.caching import mark_public
+from papertide.web.rendering.templating import is_json_twin, templates
 from papertide.web.security import CurrentUser
-from papertide.web.templating import is_json_twin, templates
-from papertide.web.viewmodels import (
+from papertide.web.viewmodels.cards import (
     Link,
     ListingPage,
     card,

@@ -59,7 +59,8 @@ from papertide.web.deps import (
     resolve_paper,
 )
 from papertide.web.errors import wants_json
-from papertide.web.formats import (
+from papertide.web.rendering.caching import mark_public
+from papertide.web.rendering.formats import (
     FORMAT_OF_MEDIA,
     JSON,
     MARKDOWN,
@@ -68,11 +69,10 @@ from papertide.web.formats import (
     negotiate,
     paper_meta,
 )
-from papertide.web.pagecache import mark_public
+from papertide.web.rendering.templating import redirect_back, templates
 from papertide.web.routes.hf_api import paper_markdown_page
 from papertide.web.security import Admin, CurrentUser, SignedIn, enforce_rate_limit
-from papertide.web.templating import redirect_back, templates
-from papertide.web.viewmodels import Card, PaperPage, card, comment_view, paper_links, paper_url
+from papertide.web.viewmodels.cards import Card, PaperPage, card, comment_view, paper_links, paper_url
 
 router = APIRouter()
 log = logging.getLogger(__name__)

@@ -15,8 +15,8 @@ from fastapi.responses import RedirectResponse, Response
 from papertide.services.accounts import AccountError
 from papertide.services.recovery import check_reset_token, confirm_address, request_password_reset, reset_password
 from papertide.web.deps import AppSettings, Db, DbSession, WriteSession
+from papertide.web.rendering.templating import templates
 from papertide.web.security import AccountOwner, client_address, enforce_mail_limit, enforce_rate_limit
-from papertide.web.templating import templates
 
 router = APIRouter()
 Text = Annotated[str, Form(max_length=1024)]

@@ -11,13 +11,13 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from markupsafe import Markup
 
 from papertide.queries.papers import query_votes_of
+from papertide.search.engine import SEARCH_SORTS, SearchOptions, SearchSort, highlight
 from papertide.search.query import parse_query
-from papertide.search.service import SEARCH_SORTS, SearchOptions, SearchSort, highlight
 from papertide.web.deps import AppSearch, DbSession
-from papertide.web.pagecache import mark_public
+from papertide.web.rendering.caching import mark_public
+from papertide.web.rendering.templating import is_json_twin, templates
 from papertide.web.security import CurrentUser
-from papertide.web.templating import is_json_twin, templates
-from papertide.web.viewmodels import Card, Link, card, excerpt, paper_url, query_string
+from papertide.web.viewmodels.cards import Card, Link, card, excerpt, paper_url, query_string
 
 router = APIRouter()
 PAGE_SIZE = 20

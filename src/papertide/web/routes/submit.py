@@ -22,9 +22,9 @@ from papertide.services.submissions import SubmissionError, submit_paper
 from papertide.sources.arxiv_api import ArxivApiError
 from papertide.sources.http import SourceUnavailable
 from papertide.web.deps import AppSettings, Db, DbSession
+from papertide.web.rendering.templating import templates
 from papertide.web.security import SignedIn, enforce_rate_limit
-from papertide.web.templating import templates
-from papertide.web.viewmodels import paper_url
+from papertide.web.viewmodels.cards import paper_url
 
 router = APIRouter()
 

@@ -28,8 +28,8 @@ from papertide.services.subscriptions import (
     view_by_token,
 )
 from papertide.web.deps import AppSettings, Db, DbSession, WriteSession
+from papertide.web.rendering.templating import templates
 from papertide.web.security import CurrentUser, client_address, enforce_mail_limit, enforce_rate_limit
-from papertide.web.templating import templates
 
 router = APIRouter()
 Token = Annotated[str, Query(max_length=500)]

@@ -32,8 +32,8 @@ from papertide.services.citations import (
     scholarly_article,
 )
 from papertide.text import latex_plain
-from papertide.web.pagecache import mark_public
-from papertide.web.viewmodels import Card, excerpt, paper_url
+from papertide.web.rendering.caching import mark_public
+from papertide.web.viewmodels.cards import Card, excerpt, paper_url
 
 HTML = "text/html"
 MARKDOWN = "text/markdown"

@@ -14,11 +14,10 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-MARKER = b"x-page-cache"
+from papertide.web.rendering.caching import MARKER
+
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 
 
@@ -121,10 +120,3 @@ def _key(scope: Scope) -> bytes:
 async def _replay(entry: _Entry, send: Send, *, head: bool) -> None:
     await send({"type": "http.response.start", "status": entry.status, "headers": entry.headers})
     await send({"type": "http.response.body", "body": b"" if head else entry.body})
-
-
-def mark_public(response: Response, request: Request) -> Response:
-    """Let the cache keep this response when the visitor is anonymous (the page then holds no personal data)."""
-    if getattr(request.state, "user", None) is None:
-        response.headers[MARKER.decode()] = "public"
-    return response

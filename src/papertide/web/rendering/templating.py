@@ -18,10 +18,10 @@ from fastapi.templating import Jinja2Templates
 from papertide import __version__
 from papertide.text import latex_text
 from papertide.web.csrf import csrf_token
-from papertide.web.feeds import feed_links
-from papertide.web.formats import card_coins
-from papertide.web.pagecache import mark_public
-from papertide.web.viewmodels import author_url
+from papertide.web.rendering.caching import mark_public
+from papertide.web.rendering.feeds import feed_links
+from papertide.web.rendering.formats import card_coins
+from papertide.web.viewmodels.cards import author_url
 
 
 class LazyCsrfToken:
@@ -82,7 +82,7 @@ def render_page(request: Request, template: str, context: dict[str, Any]) -> Res
     return mark_public(templates.TemplateResponse(request, template, context), request)
 
 
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates", context_processors=[_page_context])
+templates = Jinja2Templates(directory=Path(__file__).parents[1] / "templates", context_processors=[_page_context])
 templates.env.globals["static_url"] = static_url
 templates.env.globals["version"] = __version__
 templates.env.filters["latex"] = latex_text
