@@ -366,7 +366,7 @@ def test_a_server_that_fails_to_build_answers_errors_not_hangs() -> None:
     def broken() -> Any:
         raise ImportError("mcp is missing: pip install papertide")
 
-    endpoint = LazyHttpEndpoint(broken, known=lambda token: True)
+    endpoint = LazyHttpEndpoint(broken)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:

@@ -53,6 +53,7 @@ from papertide.web.routes import (
     submit,
     subscriptions,
 )
+from papertide.web.routes.mcp import MCP_PATH, McpGate
 from papertide.web.security import load_user
 
 WEB_DIR = Path(__file__).parent / "web"
@@ -121,7 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         GuardMiddleware,
         max_body_bytes=settings.max_body_bytes,
         body_timeout=settings.request_body_timeout_seconds,
-        exempt_paths=("/unsubscribe", "/mcp"),
+        exempt_paths=("/unsubscribe", MCP_PATH),
         upload_limits={"/collections/import": library.UPLOAD_LIMIT},
     )
     app.add_middleware(
@@ -146,7 +147,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     install_error_handlers(app)
     # MCP over stateless Streamable HTTP (docs/api.md, Agents): POST only, as there is no stream to GET or end.
-    app.router.routes.append(Route("/mcp", mcp_endpoint, methods=["POST"], include_in_schema=False))
+    gate = McpGate(mcp_endpoint, database)
+    app.router.routes.append(Route(MCP_PATH, gate, methods=["POST"], include_in_schema=False))
     redact_access_log()
     # The paper router has catch-all paths (/papers/{id:path}), so it comes after every other /papers/ route.
     for module in (

@@ -5,7 +5,7 @@ An entry point beside the web layer, held there by the import-linter contracts: 
 and ``services`` as the routes do and never imports ``web/``. ``papertide mcp`` serves it over stdio
 (``cli/mcp.py``); the app factory mounts its Streamable HTTP endpoint at ``/mcp``. ``server.py`` registers the
 tools and the resource, ``tools.py`` holds their bodies, ``results.py`` their answers, ``arguments.py`` what
-they say to arguments they cannot take, ``caller.py`` and ``bearer.py`` the tokens.
+they say to arguments they cannot take, ``caller.py`` who calls.
 """
 
 from papertide.mcpserver.endpoint import mcp_endpoint

@@ -1,11 +1,11 @@
 """Who is calling an MCP tool: nobody (the public tools), or the owner of a personal access token with its scope.
 
-Over Streamable HTTP the token comes with every request (``Authorization: Bearer pt_…``), so a call is
-authenticated on its own, as an API request is; over stdio it is the one ``papertide mcp`` was started with. A
-token that is unknown or revoked never silently falls back to the public tools: ``/mcp`` answers it 401
-(``endpoint.py``), ``papertide mcp`` stops, and one revoked between the two checks fails the call with a message.
-A read token reads as its owner; writes need a write token and count against the owner's write limit, the same
-``write:<user id>`` budget the API spends (:mod:`papertide.services.ratelimit`).
+The caller comes from the one token path every door takes (:mod:`papertide.services.callers`). Over Streamable
+HTTP the web layer reads each request's ``Authorization`` header, answers an unknown or revoked token 401 and hands
+the caller to the server with the request (``web/routes/mcp.py``); over stdio it is the token ``papertide mcp``
+was started with, and a bad one stops the command. A read token reads as its owner; writes need a write token and
+count against the owner's write limit, the same ``write:<user id>`` budget the API spends
+(:func:`papertide.services.ratelimit.spend`).
 """
 
 from __future__ import annotations
@@ -14,15 +14,14 @@ import logging
 from dataclasses import dataclass
 
 from mcp.server.mcpserver.exceptions import ToolError
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from papertide.config import Settings
 from papertide.db import Database
-from papertide.mcpserver.bearer import TOKEN_ADVICE, UNKNOWN_TOKEN
 from papertide.services.accounts import Identity
-from papertide.services.ratelimit import RateLimited, enforce
-from papertide.services.tokens import Scope, authenticate_token, stamp_token_use
+from papertide.services.callers import TOKEN_ADVICE, UNKNOWN_TOKEN, TokenCaller, caller_of_token
+from papertide.services.ratelimit import RateLimited, spend
+from papertide.services.tokens import Scope
 
 log = logging.getLogger(__name__)
 
@@ -51,26 +50,23 @@ class Caller:
 NOBODY = Caller(None, None)
 
 
-def authenticate(database: Database, token: str | None) -> Caller:
-    """The caller a token names; no token is nobody; a bad token is a :class:`ToolError` saying so."""
+def caller_of(found: TokenCaller | None) -> Caller:
+    return Caller(found.user, found.scope) if found else NOBODY
+
+
+def stdio_caller(database: Database, token: str | None) -> Caller:
+    """The caller of ``papertide mcp``: nobody without a token; a bad token is a :class:`ToolError` saying so."""
     if not token:
         return NOBODY
-    with database.read_session() as session:
-        use = authenticate_token(session, token)
-    if use is None:
+    found = caller_of_token(database, token)
+    if found is None:
         raise ToolError(UNKNOWN_TOKEN)
-    if use.stamp_due:  # at most hourly, as for the API, so an agent's reads stay reads
-        try:
-            with database.write_session() as session:
-                stamp_token_use(session, use.token_id)
-        except DBAPIError as error:  # a read-only or busy database still serves reads
-            log.warning("token %s: last use not recorded (%s)", use.token_id, error.orig)
-    return Caller(use.user, use.scope)
+    return caller_of(found)
 
 
 def count_write(session: Session, settings: Settings, user: Identity) -> None:
     """Spend one of the user's writes, inside the write's own transaction; over the limit is a tool error."""
     try:
-        enforce(session, f"write:{user.id}", limit=settings.rate_limit_writes_per_minute)
+        spend(session, settings, "write", user.id)
     except RateLimited as error:
         raise ToolError(str(error)) from error

@@ -8,15 +8,12 @@ of this endpoint's own, so the manager's task group starts and ends in one task,
 start more than once (a test client, then a live server): each start (:meth:`LazyHttpEndpoint.running`) runs a
 fresh session manager, requests go to the one started last, and before any start they are answered 503.
 
-A request whose bearer token is unknown or revoked is answered ``401`` with ``WWW-Authenticate: Bearer
-error="invalid_token"`` (RFC 6750) before it reaches the SDK, as the REST API answers it and as the MCP
-authorization spec asks of a server ("invalid or expired tokens MUST receive a HTTP 401 response"); a request
-without a token is nobody, who may call the public tools.
+Who calls is settled before a request reaches this endpoint: the web layer reads its token, answers an unknown or
+revoked one 401 and leaves the caller on the request (``web/routes/mcp.py``).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -27,9 +24,7 @@ from anyio.abc import TaskStatus
 
 from papertide.config import Settings
 from papertide.db import Database
-from papertide.mcpserver.bearer import UNKNOWN_TOKEN, bearer
 from papertide.search.engine import SearchEngine
-from papertide.services.tokens import authenticate_token
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
@@ -38,22 +33,6 @@ if TYPE_CHECKING:
 Message = MutableMapping[str, Any]  # ASGI's types, written out: the web layer alone imports Starlette
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
-
-
-def _scope_bearer(scope: Message) -> str | None:
-    headers = {
-        bytes(name).decode("latin-1").lower(): bytes(value).decode("latin-1") for name, value in scope["headers"]
-    }
-    return bearer(headers)
-
-
-async def _unauthorized(send: Send) -> None:
-    """401 as RFC 6750 writes it for a token that is no good; the body says what to do, as the SDK's own does."""
-    body = json.dumps({"error": "invalid_token", "error_description": UNKNOWN_TOKEN}).encode()
-    challenge = 'Bearer realm="papertide", error="invalid_token", error_description="unknown or revoked token"'
-    headers = [(b"content-type", b"application/json"), (b"www-authenticate", challenge.encode())]
-    await send({"type": "http.response.start", "status": 401, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
 
 
 @dataclass
@@ -68,12 +47,10 @@ class _Run:
 
 
 class LazyHttpEndpoint:
-    """The ASGI endpoint for the server that ``build`` makes (called once, on the first MCP request); ``known``
-    says whether a bearer token opens anything (it reads the database: it runs in a worker thread)."""
+    """The ASGI endpoint for the server that ``build`` makes (called once, on the first MCP request)."""
 
-    def __init__(self, build: Callable[[], MCPServer], known: Callable[[str], bool]) -> None:
+    def __init__(self, build: Callable[[], MCPServer]) -> None:
         self._build = build
-        self._known = known
         self._server: MCPServer | None = None
         self._runs: list[_Run] = []
 
@@ -126,10 +103,6 @@ class LazyHttpEndpoint:
             await send({"type": "http.response.start", "status": 503, "headers": headers})
             await send({"type": "http.response.body", "body": b"The MCP endpoint starts with the app."})
             return
-        token = _scope_bearer(scope)
-        if token is not None and not await anyio.to_thread.run_sync(self._known, token):
-            await _unauthorized(send)
-            return
         run = self._runs[-1]
         run.wanted.set()
         await run.ready.wait()
@@ -148,8 +121,4 @@ def mcp_endpoint(database: Database, settings: Settings, engine: SearchEngine) -
 
         return build_server(Toolbox(database, settings, engine))
 
-    def known(token: str) -> bool:
-        with database.read_session() as session:
-            return authenticate_token(session, token) is not None
-
-    return LazyHttpEndpoint(build, known)
+    return LazyHttpEndpoint(build)

@@ -24,12 +24,12 @@ from pydantic import BeforeValidator, Field, ValidationError
 from papertide import __version__
 from papertide.mcpserver import tools
 from papertide.mcpserver.arguments import argument_advice, id_from_number
-from papertide.mcpserver.bearer import bearer
-from papertide.mcpserver.caller import Caller, authenticate
+from papertide.mcpserver.caller import Caller, caller_of, stdio_caller
 from papertide.mcpserver.results import Added, CollectionList, PaperDetail, PaperList
 from papertide.mcpserver.tools import Filters, Toolbox
 from papertide.queries.listings import Sort
 from papertide.search.engine import SearchSort
+from papertide.services.callers import REQUEST_CALLER
 
 INSTRUCTIONS = """papertide is a research-paper discovery service (arXiv papers, Hugging Face-style Daily Papers).
 Find papers with search_papers (keywords and meaning, with the query language), similar_papers (like a paper
@@ -77,8 +77,11 @@ def build_server(box: Toolbox, *, stdio_token: str | None = None) -> MCPServer:
     server = PapertideServer("papertide", instructions=INSTRUCTIONS, version=__version__, website_url=box.base_url)
 
     def caller(ctx: Context) -> Caller:
-        headers = ctx.headers  # None over stdio, where the token is the one the command was started with
-        return authenticate(box.database, bearer(headers) if headers is not None else stdio_token)
+        request = ctx.request_context.request  # None over stdio, where the token is the one the command began with
+        if request is None:
+            return stdio_caller(box.database, stdio_token)
+        # Over HTTP the web layer read the token and left its caller on the request (web/routes/mcp.py).
+        return caller_of(getattr(getattr(request, "state", None), REQUEST_CALLER, None))
 
     @server.tool(annotations=READS)
     def search_papers(
@@ -204,5 +207,5 @@ def build_server(box: Toolbox, *, stdio_token: str | None = None) -> MCPServer:
 
 def serve_stdio(box: Toolbox, token: str | None) -> None:
     """Answer MCP over stdin/stdout until the client closes it (``papertide mcp``). A bad token stops it first."""
-    authenticate(box.database, token)
+    stdio_caller(box.database, token)
     build_server(box, stdio_token=token).run("stdio")

@@ -19,6 +19,10 @@ from papertide.services.accounts import Identity
 from papertide.services.tokens import Scope, authenticate_token, stamp_token_use
 
 log = logging.getLogger(__name__)
+TOKEN_ADVICE = "Create a personal access token in Settings → API tokens and add it to your client's configuration."
+UNKNOWN_TOKEN = f"That API token is unknown or revoked. {TOKEN_ADVICE}"
+# Where a web door that read a token leaves its caller on the request (``request.state``) for what it hands on to.
+REQUEST_CALLER = "token_caller"
 
 
 @dataclass(frozen=True, slots=True)
