@@ -139,8 +139,8 @@ def fuzz_app(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Ite
         arxiv_api_url=f"{arxiv.url}/api/query",
     )
     app = create_app(settings)
-    upgrade(app.state.db)
-    load_daily(app.state.db, HF_FIXTURES / f"hf_daily_papers_{DAY}.json")
+    upgrade(app.state.database)
+    load_daily(app.state.database, HF_FIXTURES / f"hf_daily_papers_{DAY}.json")
     with arxiv:
         yield app
 

@@ -190,13 +190,13 @@ def _assert_refused_as_read_only(client: TestClient) -> None:
 def test_a_read_only_sqlite_database_refuses_changes_with_a_503_that_says_why(settings_sqlite: Settings) -> None:
     app = create_app(settings_sqlite)
 
-    @event.listens_for(app.state.db.engine, "connect")
+    @event.listens_for(app.state.database.engine, "connect")
     def _query_only(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.execute("PRAGMA query_only = ON")
 
     with TestClient(app) as client:
         _assert_refused_as_read_only(client)
-    assert not check_readiness(app.state.db, writes=True).ok
+    assert not check_readiness(app.state.database, writes=True).ok
 
 
 def test_a_read_only_postgresql_database_refuses_changes_with_a_503_that_says_why(
@@ -251,15 +251,15 @@ def test_a_disk_gone_read_only_gives_503s_and_an_unready_probe(
     app = create_app(make_settings(f"sqlite:///{path}", failing_disk, semantic_search=False))
     with TestClient(app) as client:
         assert _sign_up_through(client, "early").status_code == 303
-        assert check_readiness(app.state.db, writes=True).ok
+        assert check_readiness(app.state.database, writes=True).ok
         _fail_disk(failing_disk)
         # The pooled connection was opened writable: its commit is where the disk says no.
         refused = _sign_up_through(client, "late")
         assert client.get("/api/v1/papers?limit=3").status_code == 200
     assert refused.status_code == 503, refused.text[:300]
     assert "disk failed to read or write the database" in refused.text
-    assert check_readiness(app.state.db, writes=True).problems == (READ_ONLY,)
-    with pytest.raises(DBAPIError) as caught, app.state.db.write_session() as session:
+    assert check_readiness(app.state.database, writes=True).problems == (READ_ONLY,)
+    with pytest.raises(DBAPIError) as caught, app.state.database.write_session() as session:
         session.execute(text("CREATE TABLE t (x INTEGER)"))
     assert classify_database_error(caught.value) in ("io", "read_only")
 

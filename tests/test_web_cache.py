@@ -24,7 +24,7 @@ def test_anonymous_pages_are_cached_until_a_write(settings: Settings, db: Databa
     with TestClient(app) as anonymous, TestClient(app) as member:
         assert first.paper.arxiv_id in anonymous.get("/papers/date/2026-07-09").text
         assert "set-cookie" not in anonymous.get("/papers/date/2026-07-09").headers
-        with count_queries(app.state.db) as queries:
+        with count_queries(app.state.database) as queries:
             cached = anonymous.get("/papers/date/2026-07-09")
         assert cached.status_code == 200 and queries == [] and "x-page-cache" not in cached.headers
         second = make_featured_record(upvotes=50)
@@ -47,7 +47,7 @@ def test_signed_in_pages_and_cookie_setting_pages_are_never_cached(settings: Set
         assert "personal" not in anonymous.get("/papers/date/2026-07-09").text
         login_page = anonymous.get("/login")
         assert "set-cookie" in login_page.headers
-        with count_queries(app.state.db):
+        with count_queries(app.state.database):
             other = TestClient(app).get("/login")
         assert other.headers["set-cookie"] != login_page.headers["set-cookie"]
 
@@ -71,7 +71,7 @@ def test_every_anonymous_page_kind_is_cached(settings: Settings, db: Database) -
     with TestClient(app) as anonymous:
         for path in paths:
             assert anonymous.get(path).status_code == 200, path
-            with count_queries(app.state.db) as queries:
+            with count_queries(app.state.database) as queries:
                 again = anonymous.get(path)
             assert again.status_code == 200 and queries == [], path
 

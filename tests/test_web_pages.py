@@ -154,7 +154,7 @@ def count_queries(db: Database) -> Iterator[list[str]]:
 def test_daily_and_paper_pages_make_a_fixed_number_of_queries(client: TestClient, db: Database, app: object) -> None:
     from papertide.services.papers import feature_papers
 
-    app_db: Database = app.state.db  # type: ignore[attr-defined]
+    app_db: Database = app.state.database  # type: ignore[attr-defined]
     token = sign_up(client, "counter")
     few = [make_featured_record() for _ in range(3)]
     with db.write_session() as session:

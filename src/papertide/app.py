@@ -112,7 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dependencies=[Depends(load_user)],
     )
     app.state.settings = settings
-    app.state.db = database
+    app.state.database = database
     app.state.search = engine
     app.state.metrics = DatabaseCollector(database, settings)
     # Starlette runs the last-added middleware first: sessions must be decoded before the guard reads the token.

@@ -10,12 +10,10 @@ search is a read, except that the tantivy engine may first index the few papers 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Literal
 
-from markupsafe import Markup, escape
 from sqlalchemy import ColumnElement, and_, func, select, true
 from sqlalchemy.orm import Session
 
@@ -242,25 +240,3 @@ def _facets(session: Session, paper_ids: list[int]) -> list[tuple[str, int]]:
         .limit(15)
     )
     return [(category, count) for category, count in session.execute(statement)]
-
-
-def highlight(text_value: str | None, query: SearchQuery) -> Markup:
-    """Escape, then wrap the words that start like a query word in <mark> (a display aid, not the matcher)."""
-    if not text_value:
-        return Markup("")
-    stems = sorted({_stem(word) for term in query.positive_terms for word in term.text.split()}, key=len, reverse=True)
-    escaped = str(escape(text_value))
-    stems = [s for s in stems if len(s) >= 3]
-    if not stems:
-        return Markup(escaped)
-    pattern = re.compile(r"(?<![&#\w])(" + "|".join(re.escape(s) for s in stems) + r")\w*", re.IGNORECASE)
-    return Markup(pattern.sub(lambda m: f"<mark>{m.group(0)}</mark>", escaped))
-
-
-def _stem(word: str) -> str:
-    """A crude stem, enough to highlight 'pruning' for 'pruners': drop common English endings."""
-    lowered = word.lower()
-    for ending in ("ations", "ation", "ings", "ing", "ers", "ies", "es", "er", "ed", "s"):
-        if lowered.endswith(ending) and len(lowered) - len(ending) >= 4:
-            return lowered[: -len(ending)]
-    return lowered

@@ -88,7 +88,7 @@ def word_pairs(query: SearchQuery) -> list[Pair]:
         for part in word_parts(term.text):
             if is_function_word(part):
                 continue
-            stem = _stem(part)
+            stem = _index_stem(part)
             if previous is not None and stem and stem != previous and (previous, stem) not in pairs:
                 pairs.append((previous, stem))
             previous = stem or previous
@@ -141,7 +141,7 @@ class _Finder:
                     spelled = word.group()
                     stem = self.known.get(spelled)
                     if stem is None:
-                        stem = self.known[spelled] = _stem(spelled)
+                        stem = self.known[spelled] = _index_stem(spelled)
                     if stem in self.stems:
                         found.setdefault(stem, []).append(word.span())
                 start = low.find(prefix, start + 1)
@@ -164,6 +164,6 @@ def _close(low: str, first: list[tuple[int, int]] | None, second: list[tuple[int
     return False
 
 
-def _stem(word: str) -> str:
+def _index_stem(word: str) -> str:
     tokens = STEMMED.analyze(word)
     return tokens[0] if tokens else ""

@@ -21,8 +21,8 @@ LOADED_FILES = "loaded-file"
 _MAX_KEY = 500  # the key column's width
 
 
-def load_checkpoint(db: Database, source: str, key: str) -> str | None:
-    with db.read_session() as session:
+def load_checkpoint(database: Database, source: str, key: str) -> str | None:
+    with database.read_session() as session:
         return session.execute(
             select(IngestCheckpoint.position).where(IngestCheckpoint.source == source, IngestCheckpoint.key == key)
         ).scalar_one_or_none()
@@ -46,12 +46,12 @@ def file_key(path: Path) -> str:
     return key if len(key) <= _MAX_KEY else hashlib.sha256(key.encode()).hexdigest()
 
 
-def loaded_unchanged(db: Database, path: Path) -> bool:
+def loaded_unchanged(database: Database, path: Path) -> bool:
     """Whether ``path`` was loaded before (:func:`mark_loaded`) and has not changed since."""
-    saved = load_checkpoint(db, LOADED_FILES, file_key(path))
+    saved = load_checkpoint(database, LOADED_FILES, file_key(path))
     return saved is not None and json.loads(saved) == file_fingerprint(path)
 
 
-def mark_loaded(db: Database, path: Path) -> None:
-    with db.write_session() as session:
+def mark_loaded(database: Database, path: Path) -> None:
+    with database.write_session() as session:
         save_checkpoint(session, LOADED_FILES, file_key(path), json.dumps(file_fingerprint(path)))

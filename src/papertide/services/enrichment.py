@@ -41,28 +41,28 @@ class EnrichReport:
         return f"{self.asked} asked: {self.counts.updated} completed, {len(self.missing)} unknown to arXiv"
 
 
-def wanted_count(db: Database, now: datetime | None = None) -> int:
+def wanted_count(database: Database, now: datetime | None = None) -> int:
     """How many thin papers are due for a fetch (the schedule queues a job when there are any)."""
-    with db.read_session() as session:
+    with database.read_session() as session:
         return session.execute(select(func.count()).select_from(Paper).where(*_due(now or utcnow()))).scalar_one()
 
 
 def enrich_papers(
-    db: Database, client: ArxivApiClient, *, limit: int, progress: Progress = no_progress
+    database: Database, client: ArxivApiClient, *, limit: int, progress: Progress = no_progress
 ) -> EnrichReport:
     """Complete up to ``limit`` due thin papers, oldest first; raises ``SourceUnavailable`` (after recording it)
     when arXiv cannot be reached, so the job's backoff tries again later."""
     started = utcnow()
     report = EnrichReport()
     try:
-        for batch in _due_batches(db, started, limit):
-            _enrich_batch(db, client, batch, report)
+        for batch in _due_batches(database, started, limit):
+            _enrich_batch(database, client, batch, report)
             progress(report.asked)
     except (SourceUnavailable, ArxivApiError) as error:
-        record_run(db, "enrichment", report.counts, started_at=started, error=str(error))
+        record_run(database, "enrichment", report.counts, started_at=started, error=str(error))
         raise
-    report.left = wanted_count(db)
-    record_run(db, "enrichment", report.counts, started_at=started)
+    report.left = wanted_count(database)
+    record_run(database, "enrichment", report.counts, started_at=started)
     return report
 
 
@@ -74,19 +74,19 @@ def _due(now: datetime) -> tuple[ColumnElement[bool], ...]:
     )
 
 
-def _due_batches(db: Database, now: datetime, limit: int) -> list[list[str]]:
-    with db.read_session() as session:
+def _due_batches(database: Database, now: datetime, limit: int) -> list[list[str]]:
+    with database.read_session() as session:
         ids = list(session.execute(select(Paper.arxiv_id).where(*_due(now)).order_by(Paper.id).limit(limit)).scalars())
     return [ids[start : start + BATCH] for start in range(0, len(ids), BATCH)]
 
 
-def _enrich_batch(db: Database, client: ArxivApiClient, arxiv_ids: Sequence[str], report: EnrichReport) -> None:
+def _enrich_batch(database: Database, client: ArxivApiClient, arxiv_ids: Sequence[str], report: EnrichReport) -> None:
     askable = [arxiv_id for arxiv_id in arxiv_ids if _is_arxiv_id(arxiv_id)]
     unaskable = [arxiv_id for arxiv_id in arxiv_ids if arxiv_id not in askable]
     fetched = client.fetch_ids(askable) if askable else None
     missing = unaskable + (fetched.missing if fetched else [])
     now = utcnow()
-    with db.write_session() as session:
+    with database.write_session() as session:
         if fetched is not None:
             report.counts.add(upsert_papers(session, fetched.records))
         session.execute(update(Paper).where(Paper.arxiv_id.in_(list(arxiv_ids))).values(enrichment_tried_at=now))

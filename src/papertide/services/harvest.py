@@ -51,7 +51,7 @@ def oai_set(category: str) -> str:
 
 
 def harvest_followed(
-    db: Database,
+    database: Database,
     oai: OaiClient,
     api: ArxivApiClient,
     categories: Sequence[str],
@@ -63,26 +63,28 @@ def harvest_followed(
     """Harvest ``categories`` from the last successful harvest's day (``first_days`` back on the first run)."""
     started = utcnow()
     day = today or started.date()
-    cursor = load_cursor(db, "harvest")
+    cursor = load_cursor(database, "harvest")
     report = HarvestReport(from_date=date.fromisoformat(cursor) if cursor else day - timedelta(days=first_days))
     assert report.from_date is not None
     try:
-        _harvest_oai(db, oai, categories, report.from_date, report, progress)
+        _harvest_oai(database, oai, categories, report.from_date, report, progress)
     except (OaiError, SourceUnavailable) as error:
         report.oai_error, report.via, report.counts = str(error), "the arXiv API", IngestCounts()
         try:
             query = " OR ".join(f"cat:{category}" for category in categories)
-            report.counts.add(ingest_arxiv_query(db, api, query, since=report.from_date, progress=progress).counts)
+            report.counts.add(
+                ingest_arxiv_query(database, api, query, since=report.from_date, progress=progress).counts
+            )
         except (ArxivApiError, SourceUnavailable) as api_error:
             message = f"OAI-PMH: {error}; arXiv API: {api_error}"
-            record_run(db, "harvest", report.counts, started_at=started, error=message)
+            record_run(database, "harvest", report.counts, started_at=started, error=message)
             raise HarvestFailed(message) from api_error
-    record_run(db, "harvest", report.counts, started_at=started, cursor=day.isoformat())
+    record_run(database, "harvest", report.counts, started_at=started, cursor=day.isoformat())
     return report
 
 
 def _harvest_oai(
-    db: Database,
+    database: Database,
     oai: OaiClient,
     categories: Sequence[str],
     from_date: date,
@@ -92,5 +94,5 @@ def _harvest_oai(
     wanted = frozenset(categories)
     for set_spec in sorted({oai_set(category) for category in categories}):
         report.counts.add(
-            ingest_oai(db, oai, set_spec=set_spec, from_date=from_date, categories=wanted, progress=progress)
+            ingest_oai(database, oai, set_spec=set_spec, from_date=from_date, categories=wanted, progress=progress)
         )

@@ -38,12 +38,12 @@ def no_progress(_: int) -> None:
 
 
 def ingest_snapshot(
-    db: Database, path: Path, *, batch_size: int = 1000, progress: Progress = no_progress
+    database: Database, path: Path, *, batch_size: int = 1000, progress: Progress = no_progress
 ) -> IngestCounts:
     """Ingest a snapshot file; a rerun after a crash resumes after the last committed batch."""
     key = str(path.resolve())
     fingerprint = file_fingerprint(path)
-    start_line = _snapshot_resume_line(db, key, fingerprint)
+    start_line = _snapshot_resume_line(database, key, fingerprint)
     counts = IngestCounts()
     batch: list[PaperRecord] = []
     last_line = start_line
@@ -55,25 +55,25 @@ def ingest_snapshot(
         else:
             batch.append(item)
         if len(batch) >= batch_size:
-            _commit_snapshot_batch(db, batch, counts, key, {**fingerprint, "line": last_line})
+            _commit_snapshot_batch(database, batch, counts, key, {**fingerprint, "line": last_line})
             progress(last_line)
             batch = []
-    _commit_snapshot_batch(db, batch, counts, key, None)
+    _commit_snapshot_batch(database, batch, counts, key, None)
     progress(last_line)
-    refresh_statistics_if_changed(db, counts)
+    refresh_statistics_if_changed(database, counts)
     return counts
 
 
 def _commit_snapshot_batch(
-    db: Database, batch: list[PaperRecord], counts: IngestCounts, key: str, position: dict[str, object] | None
+    database: Database, batch: list[PaperRecord], counts: IngestCounts, key: str, position: dict[str, object] | None
 ) -> None:
-    with db.write_session() as session:
+    with database.write_session() as session:
         counts.add(upsert_papers(session, batch))
         save_checkpoint(session, "snapshot", key, json.dumps(position) if position else None)
 
 
-def _snapshot_resume_line(db: Database, key: str, fingerprint: dict[str, int]) -> int:
-    saved = load_checkpoint(db, "snapshot", key)
+def _snapshot_resume_line(database: Database, key: str, fingerprint: dict[str, int]) -> int:
+    saved = load_checkpoint(database, "snapshot", key)
     if saved is None:
         return 0
     position = json.loads(saved)
@@ -89,7 +89,7 @@ class ArxivIngest:
 
 
 def ingest_arxiv_query(
-    db: Database,
+    database: Database,
     client: ArxivApiClient,
     query: str,
     *,
@@ -101,16 +101,16 @@ def ingest_arxiv_query(
     counts = IngestCounts()
     seen = 0
     for batch in _batched(client.search(query, since=since, max_results=max_results), batch_size):
-        with db.write_session() as session:
+        with database.write_session() as session:
             counts.add(upsert_papers(session, batch))
         seen += len(batch)
         progress(seen)
     return ArxivIngest(counts)
 
 
-def ingest_arxiv_ids(db: Database, client: ArxivApiClient, ids: Sequence[str]) -> ArxivIngest:
+def ingest_arxiv_ids(database: Database, client: ArxivApiClient, ids: Sequence[str]) -> ArxivIngest:
     fetched = client.fetch_ids(ids)
-    with db.write_session() as session:
+    with database.write_session() as session:
         counts = upsert_papers(session, fetched.records)
     return ArxivIngest(counts, list(fetched.missing))
 
@@ -118,21 +118,21 @@ def ingest_arxiv_ids(db: Database, client: ArxivApiClient, ids: Sequence[str]) -
 Indexed = Literal["known", "fetched", "missing"]
 
 
-def index_from_arxiv(db: Database, settings: Settings, arxiv_id: str, *, wait: float | None = None) -> Indexed:
+def index_from_arxiv(database: Database, settings: Settings, arxiv_id: str, *, wait: float | None = None) -> Indexed:
     """Make sure papertide knows ``arxiv_id`` (canonical), fetching it from arXiv when it does not: "known" (it was
     there already), "fetched" (it is now) or "missing" (arXiv has no such paper). A paper an administrator hid
     counts as known and is never fetched again: a fetch would overwrite its record. ``wait``: a reader waits, so
     arXiv gets one attempt of that many seconds (``SourceUnavailable`` after it)."""
-    with db.read_session() as session:
+    with database.read_session() as session:
         if session.execute(select(Paper.id).where(Paper.arxiv_id == arxiv_id)).first() is not None:
             return "known"
     with arxiv_client(settings, wait=wait) as client:
-        result = ingest_arxiv_ids(db, client, [arxiv_id])
+        result = ingest_arxiv_ids(database, client, [arxiv_id])
     return "missing" if result.missing else "fetched"
 
 
 def ingest_oai(
-    db: Database,
+    database: Database,
     client: OaiClient,
     *,
     set_spec: str,
@@ -145,7 +145,7 @@ def ingest_oai(
     """Harvest ListRecords page by page; the resumption token is checkpointed with each page's rows. With
     ``categories``, only records in at least one of them are kept (an OAI set is a whole archive, e.g. cs)."""
     key = f"{set_spec}|{from_date}|{until or ''}|{metadata_prefix}"
-    token = load_checkpoint(db, "oai", key)
+    token = load_checkpoint(database, "oai", key)
     counts = IngestCounts()
     harvested = 0
     pages = client.list_records(
@@ -157,7 +157,7 @@ def ingest_oai(
     )
     try:
         for page in pages:
-            with db.write_session() as session:
+            with database.write_session() as session:
                 counts.add(upsert_papers(session, _in_categories(page.records, categories)))
                 counts.rejected += len(page.rejected)
                 counts.rejections.extend(page.rejected)
@@ -168,10 +168,10 @@ def ingest_oai(
         if token is None or error.code != "badResumptionToken":
             raise
         # The saved token expired between runs: start the same harvest over (the upsert makes that safe).
-        with db.write_session() as session:
+        with database.write_session() as session:
             save_checkpoint(session, "oai", key, None)
         return ingest_oai(
-            db,
+            database,
             client,
             set_spec=set_spec,
             from_date=from_date,
@@ -180,7 +180,7 @@ def ingest_oai(
             categories=categories,
             progress=progress,
         )
-    refresh_statistics_if_changed(db, counts)
+    refresh_statistics_if_changed(database, counts)
     return counts
 
 
@@ -195,11 +195,11 @@ class DailyIngest:
     files: int = 0
 
 
-def ingest_daily(db: Database, path: Path, *, progress: Progress = no_progress) -> DailyIngest:
+def ingest_daily(database: Database, path: Path, *, progress: Progress = no_progress) -> DailyIngest:
     """Ingest one Daily Papers JSON file or a directory of them, one transaction per file."""
     result = DailyIngest()
     for _file, items, rejected in iter_daily_path(path):
-        with db.write_session() as session:
+        with database.write_session() as session:
             counts = feature_papers(session, items)
         result.papers.add(counts.papers)
         result.featured.add(counts.featured)
@@ -207,14 +207,14 @@ def ingest_daily(db: Database, path: Path, *, progress: Progress = no_progress) 
         result.featured.rejections.extend(rejected)
         result.files += 1
         progress(result.files)
-    refresh_statistics_if_changed(db, result.papers, result.featured)
+    refresh_statistics_if_changed(database, result.papers, result.featured)
     return result
 
 
-def refresh_statistics_if_changed(db: Database, *counts: IngestCounts) -> None:
+def refresh_statistics_if_changed(database: Database, *counts: IngestCounts) -> None:
     # A rerun that found nothing new (a cron's usual case) should not pay for ANALYZE: 13 s on a 2.7M-paper file.
     if any(c.added or c.updated for c in counts):
-        refresh_statistics(db)
+        refresh_statistics(database)
 
 
 def _batched(items: Iterable[T], size: int) -> Iterator[list[T]]:

@@ -71,7 +71,7 @@ def normalised_title(title: str) -> str:
 
 
 def import_library(
-    db: Database,
+    database: Database,
     settings: Settings,
     *,
     owner_id: int,
@@ -87,16 +87,18 @@ def import_library(
     except LibraryFileError as error:
         raise ImportRefused(str(error)) from error
     title = new_title or _title_from(filename)
-    with db.read_session() as session:
+    with database.read_session() as session:
         if collection_slug is not None:
             title = _existing(session, owner_id, collection_slug).title
         found = _match(session, entries)
-    fetched = _fetch(db, settings, [e.arxiv_id for e in entries if e.arxiv_id and e.arxiv_id not in found.by_arxiv])
-    with db.read_session() as session:
+    fetched = _fetch(
+        database, settings, [e.arxiv_id for e in entries if e.arxiv_id and e.arxiv_id not in found.by_arxiv]
+    )
+    with database.read_session() as session:
         found = _match(session, entries)
     report = ImportReport(title, collection_slug or "", format_name)
     paper_ids = _report(report, entries, found, fetched)
-    with db.write_session() as session:
+    with database.write_session() as session:
         try:
             target = (
                 _existing(session, owner_id, collection_slug)
@@ -179,14 +181,14 @@ class _Fetched:
     skipped: frozenset[str]  # over MAX_FETCHED
 
 
-def _fetch(db: Database, settings: Settings, unknown: Sequence[str]) -> _Fetched:
+def _fetch(database: Database, settings: Settings, unknown: Sequence[str]) -> _Fetched:
     wanted = list(dict.fromkeys(unknown))
     asked, skipped = wanted[:MAX_FETCHED], frozenset(wanted[MAX_FETCHED:])
     if not asked:
         return _Fetched(frozenset(), frozenset(), None, skipped)
     try:
         with arxiv_client(settings) as client:
-            result = ingest_arxiv_ids(db, client, asked)
+            result = ingest_arxiv_ids(database, client, asked)
     except (SourceUnavailable, ArxivApiError) as error:
         log.warning("library import: arXiv did not answer for %d ids: %s", len(asked), error)
         return _Fetched(frozenset(), frozenset(), str(error)[:200], skipped)

@@ -57,17 +57,17 @@ class MirrorReport:
         return text + (f"; {len(self.failed)} days failed" if self.failed else "")
 
 
-def scheduled_range(db: Database, today: date, backfill_days: int) -> tuple[date, date]:
+def scheduled_range(database: Database, today: date, backfill_days: int) -> tuple[date, date]:
     """The days a scheduled run mirrors: the last ``backfill_days`` on the first run, then from a few days before
     the last day mirrored (their counts move) to today."""
-    cursor = load_cursor(db, "hf_mirror")
+    cursor = load_cursor(database, "hf_mirror")
     if cursor is None:
         return today - timedelta(days=backfill_days - 1), today
     return min(date.fromisoformat(cursor) - timedelta(days=REFRESH_DAYS), today), today
 
 
 def mirror_days(
-    db: Database, client: HfMirrorClient, since: date, until: date, *, progress: Progress = no_progress
+    database: Database, client: HfMirrorClient, since: date, until: date, *, progress: Progress = no_progress
 ) -> MirrorReport:
     """Mirror every day from ``since`` to ``until`` (inclusive), oldest first; see the module docstring."""
     started = utcnow()
@@ -75,33 +75,33 @@ def mirror_days(
     last_done: date | None = None
     for day in _days(since, until):
         try:
-            answer = client.fetch_day(day, _validators(db, day))
+            answer = client.fetch_day(day, _validators(database, day))
         except MirrorDayError as error:
             report.failed.append((day, str(error)))
             continue
         except SourceUnavailable as error:
             report.stopped = str(error)
             break
-        _write_day(db, answer, report)
+        _write_day(database, answer, report)
         last_done = day
         progress(report.days)
-    refresh_statistics_if_changed(db, report.papers, report.featured)
+    refresh_statistics_if_changed(database, report.papers, report.featured)
     counts = IngestCounts(
         added=report.featured.added,
         updated=report.featured.updated + report.papers.updated,
         unchanged=report.featured.unchanged,
     )
-    cursor = last_done.isoformat() if last_done and last_done > _cursor_day(db) else None
-    record_run(db, "hf_mirror", counts, started_at=started, error=report.error(), cursor=cursor)
+    cursor = last_done.isoformat() if last_done and last_done > _cursor_day(database) else None
+    record_run(database, "hf_mirror", counts, started_at=started, error=report.error(), cursor=cursor)
     return report
 
 
-def _write_day(db: Database, answer: DayAnswer, report: MirrorReport) -> None:
+def _write_day(database: Database, answer: DayAnswer, report: MirrorReport) -> None:
     report.days += 1
     if answer.not_modified:
         report.not_modified += 1
         return
-    with db.write_session() as session:
+    with database.write_session() as session:
         counts = feature_papers(session, answer.items)
         save_checkpoint(session, CHECKPOINTS, answer.day.isoformat(), _encoded(answer.validators))
     report.papers.add(counts.papers)
@@ -117,13 +117,13 @@ def _days(since: date, until: date) -> Iterator[date]:
         day += timedelta(days=1)
 
 
-def _cursor_day(db: Database) -> date:
-    cursor = load_cursor(db, "hf_mirror")
+def _cursor_day(database: Database) -> date:
+    cursor = load_cursor(database, "hf_mirror")
     return date.fromisoformat(cursor) if cursor else date.min
 
 
-def _validators(db: Database, day: date) -> Validators | None:
-    saved = load_checkpoint(db, CHECKPOINTS, day.isoformat())
+def _validators(database: Database, day: date) -> Validators | None:
+    saved = load_checkpoint(database, CHECKPOINTS, day.isoformat())
     if saved is None:
         return None
     values = json.loads(saved)

@@ -47,7 +47,7 @@ def run_result(counts: IngestCounts, error: str | None) -> str:
 
 
 def record_run(
-    db: Database,
+    database: Database,
     source: Source,
     counts: IngestCounts,
     *,
@@ -57,7 +57,7 @@ def record_run(
 ) -> None:
     """Store how a run of ``source`` ended; ``cursor`` (where the next run starts) only moves when given."""
     now = utcnow()
-    with db.write_session() as session:
+    with database.write_session() as session:
         state = _state(session, source)
         state.last_started_at, state.last_finished_at = started_at, now
         state.last_result = run_result(counts, error)
@@ -69,10 +69,10 @@ def record_run(
             state.cursor = cursor
 
 
-def record_offline(db: Database, source: Source, host: str) -> None:
+def record_offline(database: Database, source: Source, host: str) -> None:
     """The schedule left ``source`` for later because ``host`` does not resolve: shown as its state until a run
     happens. Not a failed run (it never started), so the failure streak stays as it was; stored once per outage."""
-    with db.write_session() as session:
+    with database.write_session() as session:
         state = _state(session, source)
         if state.last_result == "offline":
             return
@@ -81,8 +81,8 @@ def record_offline(db: Database, source: Source, host: str) -> None:
         state.last_error_at = utcnow()
 
 
-def load_cursor(db: Database, source: Source) -> str | None:
-    with db.read_session() as session:
+def load_cursor(database: Database, source: Source) -> str | None:
+    with database.read_session() as session:
         return session.execute(select(SourceState.cursor).where(SourceState.source == source)).scalar()
 
 

@@ -39,7 +39,7 @@ FetchPaper = Callable[[str], bool]
 
 
 def submit_paper(
-    db: Database,
+    database: Database,
     *,
     user_id: int,
     text: str,
@@ -52,12 +52,12 @@ def submit_paper(
         arxiv_id = parse_arxiv_id(text).id
     except InvalidArxivId as error:
         raise SubmissionError(str(error)) from error
-    with db.read_session() as session:
+    with database.read_session() as session:
         known = session.execute(select(Paper.id).where(Paper.arxiv_id == arxiv_id)).scalar()
         _refuse_duplicate(session, arxiv_id)
     if known is None and not fetch(arxiv_id):
         raise SubmissionError(f"arXiv has no paper {arxiv_id}; check the id.")
-    with db.write_session() as session:
+    with database.write_session() as session:
         paper = session.execute(select(Paper).where(Paper.arxiv_id == arxiv_id)).scalar_one()
         _check_window(paper, today, window_days)
         org_id = _organization_of(session, user_id, organization) if organization else None

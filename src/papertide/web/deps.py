@@ -7,7 +7,7 @@ with its error page; an exception rolls it back. Its first statement takes SQLit
 the route itself, and a writing route returns a ready ``Response``: resolving a dependency or serializing a
 ``response_model`` in another worker thread while holding the lock could starve the thread pool of the very
 thread the holder waits for. Routes that do network I/O (fetching from arXiv, sending mail) take
-:data:`Db` instead and call a service that keeps its transactions short.
+:data:`AppDatabase` instead and call a service that keeps its transactions short.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ MAX_ROW_ID = 2**63 - 1  # the largest id either database stores; a larger one na
 RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 
-def get_db(request: Request) -> Database:
-    database: Database = request.app.state.db
+def get_database(request: Request) -> Database:
+    database: Database = request.app.state.database
     return database
 
 
@@ -52,12 +52,12 @@ def get_semantic(request: Request) -> Semantic | None:
 
 
 def read_session(request: Request) -> Iterator[Session]:
-    with get_db(request).read_session() as session:
+    with get_database(request).read_session() as session:
         yield session
 
 
 def write_session(request: Request) -> Iterator[Session]:
-    with get_db(request).write_session() as session:
+    with get_database(request).write_session() as session:
         yield session
 
 
@@ -117,11 +117,11 @@ def visible_paper(arxiv_id: str, session: Annotated[Session, Depends(read_sessio
     return resolve_paper(session, arxiv_id)
 
 
-DbSession = Annotated[Session, Depends(read_session)]
+ReadSession = Annotated[Session, Depends(read_session)]
 WriteSession = Annotated[Session, Depends(write_session, scope="function")]
 VisiblePaper = Annotated[PaperRef, Depends(visible_paper)]
 
-Db = Annotated[Database, Depends(get_db)]
+AppDatabase = Annotated[Database, Depends(get_database)]
 AppSettings = Annotated[Settings, Depends(get_settings)]
 AppSearch = Annotated[SearchEngine, Depends(get_search)]
 SemanticSearch = Annotated[Semantic | None, Depends(get_semantic)]

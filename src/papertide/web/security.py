@@ -22,7 +22,7 @@ from papertide.services.callers import caller_of_token
 from papertide.services.ratelimit import RateKind, count_mail_to, spend
 from papertide.services.sessions import DEVICE_DAYS, KnownDevice, device_token, end_session, known_device, session_user
 from papertide.web.csrf import new_csrf_token
-from papertide.web.deps import get_db, get_settings
+from papertide.web.deps import get_database, get_settings
 from papertide.web.errors import LoginRequired
 from papertide.web.middleware.guard import SAFE_METHODS, DuplicateAuthorization, bearer_token
 
@@ -51,7 +51,7 @@ def load_user(request: Request) -> Identity | None:
     user_id, secret = request.session.get("uid"), session_secret(request)
     found: Identity | None = None
     if isinstance(user_id, int) and secret is not None:
-        with get_db(request).read_session() as session:
+        with get_database(request).read_session() as session:
             found = session_user(session, user_id, secret)
     if found is None and "uid" in request.session:
         request.session.clear()
@@ -60,7 +60,7 @@ def load_user(request: Request) -> Identity | None:
 
 
 def _token_user(request: Request, token: str) -> Identity:
-    caller = caller_of_token(get_db(request), token)
+    caller = caller_of_token(get_database(request), token)
     if caller is None:
         raise HTTPException(
             401, "That API token is unknown or revoked. Create one in Settings.", {"WWW-Authenticate": "Bearer"}
@@ -161,7 +161,7 @@ def enforce_rate_limit(request: Request, kind: RateKind, subject: str | int, ses
     when over). Given the request's write ``session``, the count joins its transaction."""
     settings = get_settings(request)
     if session is None:
-        with get_db(request).write_session() as own:
+        with get_database(request).write_session() as own:
             spend(own, settings, kind, subject)
     else:
         spend(session, settings, kind, subject)
@@ -170,7 +170,7 @@ def enforce_rate_limit(request: Request, kind: RateKind, subject: str | int, ses
 def enforce_mail_limit(request: Request, address: str) -> None:
     """Count a mail to ``address`` against ``PAPERTIDE_MAIL_PER_ADDRESS_PER_DAY``, whoever asks and whether or not
     it will be sent (:class:`MailLimited`, answered 429, when over): the answer tells nothing of the address."""
-    with get_db(request).write_session() as session:
+    with get_database(request).write_session() as session:
         count_mail_to(session, address, limit=get_settings(request).mail_per_address_per_day)
 
 

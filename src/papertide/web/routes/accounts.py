@@ -25,7 +25,7 @@ from papertide.services.tokens import (
     revoke_api_token,
     revoke_feed_tokens,
 )
-from papertide.web.deps import AppSettings, Db, DbSession, RowId, WriteSession
+from papertide.web.deps import AppDatabase, AppSettings, ReadSession, RowId, WriteSession
 from papertide.web.rendering.templating import render_page, same_site_path, templates
 from papertide.web.security import (
     AccountOwner,
@@ -56,10 +56,10 @@ def login_form(request: Request, next: str | None = None) -> Response:
 
 
 @router.post("/login")
-def login(request: Request, db: Db, username: Text, password: Text, next: Text = "/") -> Response:
+def login(request: Request, database: AppDatabase, username: Text, password: Text, next: Text = "/") -> Response:
     enforce_rate_limit(request, "auth", client_address(request))
     try:
-        signed_in = log_in(db, username, password, replacing=session_secret(request), device=this_device(request))
+        signed_in = log_in(database, username, password, replacing=session_secret(request), device=this_device(request))
     except LoginPaused as paused:
         context = {"next": _safe_next(next), "error": str(paused), "username": username}
         headers = {"Retry-After": str(paused.retry_after)}
@@ -87,13 +87,13 @@ def signup_form(request: Request) -> Response:
 
 @router.post("/signup")
 def signup(
-    request: Request, db: Db, settings: AppSettings, username: Text, password: Text, email: Text = ""
+    request: Request, database: AppDatabase, settings: AppSettings, username: Text, password: Text, email: Text = ""
 ) -> Response:
     """A new account, signed in at once. A given address is mailed a confirmation link and joins the account when
     it is opened, so the answer never says whether another account uses the address."""
     enforce_rate_limit(request, "auth", client_address(request))
     try:
-        signed_up = register(db, settings, username, password, email)
+        signed_up = register(database, settings, username, password, email)
     except AccountError as error:
         context = {"error": str(error), "username": username, "email": email}
         return templates.TemplateResponse(request, "signup.html", context, status_code=400)
@@ -117,7 +117,7 @@ def _settings_url(request: Request, outcome: str | None) -> str:
 
 @router.get("/users/{username}")
 @router.get("/users/{username}.json")  # the inner decorator registers first, so .json wins
-def profile(request: Request, username: str, session: DbSession, user: CurrentUser) -> Response:
+def profile(request: Request, username: str, session: ReadSession, user: CurrentUser) -> Response:
     person = query_user(session, username)
     if person is None:
         raise HTTPException(404, f"There is no user named {username!r}.")
@@ -145,13 +145,13 @@ def _settings_context(session: Session, user: Identity, **extra: object) -> dict
 
 
 @router.get("/settings")
-def settings_form(request: Request, session: DbSession, user: AccountOwner) -> Response:
+def settings_form(request: Request, session: ReadSession, user: AccountOwner) -> Response:
     context = _settings_context(session, user, error=request.session.pop("problem", None))
     return templates.TemplateResponse(request, "settings.html", context)
 
 
 @router.get("/settings/export.json")
-def export_my_data(session: DbSession, user: AccountOwner) -> Response:
+def export_my_data(session: ReadSession, user: AccountOwner) -> Response:
     """Everything papertide holds about the signed-in user, as a JSON download."""
     return JSONResponse(
         user_data(session, user.id),
@@ -203,7 +203,7 @@ def revoke_feed_token(session: WriteSession, user: AccountOwner) -> Response:
 @router.post("/settings/profile")
 def save_profile(
     request: Request,
-    db: Db,
+    database: AppDatabase,
     settings: AppSettings,
     user: AccountOwner,
     fullname: Text = "",
@@ -214,9 +214,9 @@ def save_profile(
     is opened."""
     enforce_rate_limit(request, "write", user.id)
     try:
-        outcome = change_profile(db, settings, user.id, fullname, email, orcid)
+        outcome = change_profile(database, settings, user.id, fullname, email, orcid)
     except AccountError as error:
-        with db.read_session() as session:
+        with database.read_session() as session:
             return _settings_error(request, session, user, str(error))
     return RedirectResponse(_settings_url(request, outcome), status_code=303)
 

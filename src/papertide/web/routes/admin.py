@@ -14,7 +14,7 @@ from papertide.models import utcnow
 from papertide.services.accounts import AccountError
 from papertide.services.embeddings import embedding_status
 from papertide.services.sessions import end_sessions_of
-from papertide.web.deps import AppSettings, Db, DbSession, SemanticSearch, WriteSession
+from papertide.web.deps import AppDatabase, AppSettings, ReadSession, SemanticSearch, WriteSession
 from papertide.web.rendering.templating import render_page
 from papertide.web.security import Admin
 
@@ -37,7 +37,12 @@ class AdminPage:
 @router.get("/admin")
 @router.get("/admin.json")
 def admin(
-    request: Request, session: DbSession, user: Admin, semantic: SemanticSearch, database: Db, settings: AppSettings
+    request: Request,
+    session: ReadSession,
+    user: Admin,
+    semantic: SemanticSearch,
+    database: AppDatabase,
+    settings: AppSettings,
 ) -> Response:
     sources = sources_overview(database, settings, utcnow())
     if semantic is None:

@@ -62,11 +62,11 @@ from papertide.web.api.schemas import (
     encode_cursor,
 )
 from papertide.web.deps import (
+    AppDatabase,
     AppSearch,
     AppSettings,
-    Db,
-    DbSession,
     PaperNotFound,
+    ReadSession,
     RowId,
     SemanticSearch,
     VisiblePaper,
@@ -95,7 +95,7 @@ def _next(offset: int, limit: int, returned: int, total: int | None = None) -> s
 
 @router.get("/papers", response_model=Page, summary="Featured papers of a period, sorted and filtered")
 def list_papers(
-    session: DbSession,
+    session: ReadSession,
     settings: AppSettings,
     period: Literal["day", "week", "month", "all"] = "all",
     value: Annotated[str | None, Query(max_length=10, description="2026-07-09, 2026-W28 or 2026-07")] = None,
@@ -136,7 +136,7 @@ def list_papers(
 
 
 @router.get("/papers/{arxiv_id:path}/comments", response_model=list[CommentOut], summary="A paper's comments")
-def list_comments(paper: VisiblePaper, session: DbSession) -> list[CommentOut]:
+def list_comments(paper: VisiblePaper, session: ReadSession) -> list[CommentOut]:
     return [CommentOut.of(row) for row in query_comments(session, paper.id)]
 
 
@@ -175,14 +175,14 @@ def _json(model: BaseModel, status_code: int = 200) -> Response:
 
 
 @router.get("/papers/{arxiv_id:path}", response_model=Paper, summary="One paper")
-def get_paper(paper: VisiblePaper, session: DbSession, settings: AppSettings) -> Paper:
+def get_paper(paper: VisiblePaper, session: ReadSession, settings: AppSettings) -> Paper:
     (row,) = query_papers_by_ids(session, [paper.id])
     return Paper.of(row, settings.base_url)
 
 
 @router.get("/search", response_model=SearchPage, summary="Search with the query language, filters and facets")
 def search(
-    session: DbSession,
+    session: ReadSession,
     settings: AppSettings,
     engine: AppSearch,
     q: Annotated[str, Query(max_length=1000, description="See docs/search.md for the syntax.")] = "",
@@ -220,7 +220,7 @@ def search(
 
 @router.get("/similar", response_model=SimilarPage, summary="Papers like a text and/or like (unlike) papers")
 def similar(
-    session: DbSession,
+    session: ReadSession,
     settings: AppSettings,
     semantic: SemanticSearch,
     text: Annotated[str, Query(max_length=10_000)] = "",
@@ -256,7 +256,7 @@ def _known(session: Session, arxiv_ids: list[str], warnings: list[str]) -> list[
 
 
 @router.get("/collections", response_model=list[CollectionOut], summary="Your collections")
-def my_collections(session: DbSession, settings: AppSettings, user: SignedIn) -> list[CollectionOut]:
+def my_collections(session: ReadSession, settings: AppSettings, user: SignedIn) -> list[CollectionOut]:
     return [
         CollectionOut(
             id=c.id,
@@ -302,11 +302,15 @@ def add_item(request: Request, collection_id: RowId, body: ItemIn, session: Writ
 
 
 @router.post("/subscriptions", response_model=Accepted, status_code=202, summary="Subscribe an address (opt-in)")
-def subscribe(request: Request, body: SubscriptionIn, db: Db, settings: AppSettings, user: CurrentUser) -> Accepted:
+def subscribe(
+    request: Request, body: SubscriptionIn, database: AppDatabase, settings: AppSettings, user: CurrentUser
+) -> Accepted:
     enforce_rate_limit(request, "auth", client_address(request))
     try:
         preferences = _preferences(body, signed_in=user is not None)
-        address = request_subscription(db, settings, body.email, body.cadence, preferences, user.id if user else None)
+        address = request_subscription(
+            database, settings, body.email, body.cadence, preferences, user.id if user else None
+        )
     except SubscriptionError as error:
         raise HTTPException(422, str(error)) from error
     except MailError as error:
@@ -315,7 +319,7 @@ def subscribe(request: Request, body: SubscriptionIn, db: Db, settings: AppSetti
 
 
 @router.get("/subscriptions", response_model=list[SubscriptionOut], summary="Your subscriptions (made signed in)")
-def my_subscriptions(session: DbSession, user: SignedIn) -> list[SubscriptionOut]:
+def my_subscriptions(session: ReadSession, user: SignedIn) -> list[SubscriptionOut]:
     return [_subscription_out(own) for own in subscriptions_of_user(session, user.id)]
 
 
@@ -366,9 +370,9 @@ def _subscription_out(own: OwnSubscription) -> SubscriptionOut:
 @router.get(
     "/export", summary="Everything but password hashes, as `papertide export` writes it (administrators, write token)"
 )
-def export(db: Db, user: AdminWriter) -> StreamingResponse:
+def export(database: AppDatabase, user: AdminWriter) -> StreamingResponse:
     return StreamingResponse(
-        jsonl_lines(db),
+        jsonl_lines(database),
         media_type="application/x-ndjson",
         headers={"Content-Disposition": 'attachment; filename="papertide-export.jsonl"'},
     )

@@ -18,7 +18,7 @@ from papertide.queries.follows import query_follows
 from papertide.queries.papers import query_votes_of
 from papertide.queries.people import query_author_name, query_author_papers
 from papertide.services.follows import FollowError, follow, unfollow
-from papertide.web.deps import DbSession, WriteSession
+from papertide.web.deps import ReadSession, WriteSession
 from papertide.web.rendering.templating import render_page
 from papertide.web.security import CurrentUser, SignedIn, enforce_rate_limit
 from papertide.web.viewmodels.cards import author_url, card
@@ -39,7 +39,7 @@ def canonical_key(name: str) -> str:
 def author_page(
     request: Request,
     name: str,
-    session: DbSession,
+    session: ReadSession,
     user: CurrentUser,
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
 ) -> Response:

@@ -20,7 +20,7 @@ from papertide.services.collections import (
     set_item_note,
     update_collection,
 )
-from papertide.web.deps import DbSession, RowId, WriteSession
+from papertide.web.deps import ReadSession, RowId, WriteSession
 from papertide.web.rendering.templating import redirect_back, render_page, templates
 from papertide.web.security import CurrentUser, SignedIn, enforce_rate_limit
 from papertide.web.viewmodels.cards import card
@@ -32,7 +32,7 @@ Note = Annotated[str, Form(max_length=4_000)]
 
 @router.get("/orgs/{name}")
 @router.get("/orgs/{name}.json")  # the inner decorator registers first, so .json wins
-def organization(request: Request, name: str, session: DbSession, user: CurrentUser) -> Response:
+def organization(request: Request, name: str, session: ReadSession, user: CurrentUser) -> Response:
     org = query_organization(session, name)
     if org is None:
         raise HTTPException(404, f"There is no organization named {name!r}.")
@@ -69,7 +69,7 @@ def new_collection(
 
 @router.get("/users/{username}/collections/{slug}")
 @router.get("/users/{username}/collections/{slug}.json")  # registered first, so .json wins
-def collection_page(request: Request, username: str, slug: str, session: DbSession, user: CurrentUser) -> Response:
+def collection_page(request: Request, username: str, slug: str, session: ReadSession, user: CurrentUser) -> Response:
     collection = query_collection(session, username, slug)
     mine = user is not None and collection is not None and collection.owner == user.username
     if collection is None or not (collection.is_public or mine):

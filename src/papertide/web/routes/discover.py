@@ -18,9 +18,9 @@ from papertide.search.similar import Examples, SimilarityError, similar_papers
 from papertide.services.dismissals import dismiss_paper
 from papertide.text import latex_plain
 from papertide.web.deps import (
-    Db,
-    DbSession,
+    AppDatabase,
     PaperNotFound,
+    ReadSession,
     SemanticSearch,
     WriteSession,
     lookup_paper,
@@ -81,7 +81,7 @@ def _resolve(session: Session, raw_ids: list[str], warnings: list[str]) -> dict[
 @router.get("/similar.json")
 def similar(
     request: Request,
-    session: DbSession,
+    session: ReadSession,
     user: CurrentUser,
     semantic: SemanticSearch,
     text: Annotated[str, Query(max_length=MAX_TEXT)] = "",
@@ -137,8 +137,8 @@ class ForYouPage:
 
 @router.get("/for-you")
 @router.get("/for-you.json")
-def for_you(request: Request, db: Db, user: SignedIn, semantic: SemanticSearch) -> Response:
-    found = personal_picks(db, _semantic_or_503(semantic), user.id, limit=SHOWN)
+def for_you(request: Request, database: AppDatabase, user: SignedIn, semantic: SemanticSearch) -> Response:
+    found = personal_picks(database, _semantic_or_503(semantic), user.id, limit=SHOWN)
     page = ForYouPage([], len(found.signals.positives), len(found.signals.dismissed))
     if not found.ready:
         page.message = (

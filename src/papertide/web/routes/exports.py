@@ -20,7 +20,7 @@ from papertide.queries.papers import query_visible_paper
 from papertide.search.engine import SearchOptions, SearchSort
 from papertide.search.query import parse_query
 from papertide.services.citations import FORMATS, LABELS, SUFFIXES, query_citables
-from papertide.web.deps import AppSearch, DbSession
+from papertide.web.deps import AppSearch, ReadSession
 from papertide.web.rendering.formats import citation_response
 from papertide.web.security import CurrentUser
 from papertide.web.viewmodels.cards import query_string
@@ -64,7 +64,7 @@ def export_query(
 
 
 def _collection_export(
-    request: Request, username: str, slug: str, session: DbSession, user: CurrentUser, format_name: str
+    request: Request, username: str, slug: str, session: ReadSession, user: CurrentUser, format_name: str
 ) -> Response:
     collection = query_collection(session, username, slug)
     mine = user is not None and collection is not None and collection.owner == user.username
@@ -75,7 +75,7 @@ def _collection_export(
 
 
 def _search_export(
-    request: Request, session: DbSession, engine: AppSearch, params: ExportQuery, format_name: str
+    request: Request, session: ReadSession, engine: AppSearch, params: ExportQuery, format_name: str
 ) -> Response:
     query = parse_query(params.q)
     if query.is_empty:
@@ -105,13 +105,13 @@ def _register(format_name: str) -> None:
 
     @router.get(f"/users/{{username}}/collections/{{slug}}{suffix}", summary=f"A collection as {label}")
     def collection_export(
-        request: Request, username: str, slug: str, session: DbSession, user: CurrentUser
+        request: Request, username: str, slug: str, session: ReadSession, user: CurrentUser
     ) -> Response:
         return _collection_export(request, username, slug, session, user, format_name)
 
     @router.get(f"/search{suffix}", summary=f"Search results as {label}, {EXPORT_PAGE} a page")
     def search_export(
-        request: Request, session: DbSession, engine: AppSearch, params: Annotated[ExportQuery, Depends(export_query)]
+        request: Request, session: ReadSession, engine: AppSearch, params: Annotated[ExportQuery, Depends(export_query)]
     ) -> Response:
         return _search_export(request, session, engine, params, format_name)
 

@@ -45,7 +45,7 @@ from papertide.search.query import parse_query
 from papertide.search.semantic import Semantic
 from papertide.services.follows import followed_papers
 from papertide.services.tokens import user_for_feed_token
-from papertide.web.deps import AppSearch, AppSettings, Db, DbSession, SemanticSearch
+from papertide.web.deps import AppDatabase, AppSearch, AppSettings, ReadSession, SemanticSearch
 from papertide.web.rendering.feeds import FeedFormat, FeedSpec, feed_response, split_format
 from papertide.web.viewmodels.cards import query_string
 
@@ -65,7 +65,7 @@ def _format(value: str) -> tuple[str, FeedFormat]:
 def listing_feed(
     request: Request,
     name: str,
-    session: DbSession,
+    session: ReadSession,
     settings: AppSettings,
     engine: AppSearch,
     q: Annotated[str, Query(max_length=1000)] = "",
@@ -112,7 +112,7 @@ def _search_spec(session: Session, settings: Settings, engine: SearchEngine, q: 
 
 
 @router.get("/feeds/category/{value}")
-def category_feed(request: Request, value: str, session: DbSession, settings: AppSettings) -> Response:
+def category_feed(request: Request, value: str, session: ReadSession, settings: AppSettings) -> Response:
     category, fmt = _format(value)
     rows = query_recent_papers(session, category=category, limit=FEED_SIZE)
     page = f"{settings.base_url}/search{query_string(q=f'cat:{category}')}"
@@ -121,7 +121,7 @@ def category_feed(request: Request, value: str, session: DbSession, settings: Ap
 
 
 @router.get("/feeds/org/{value}")
-def organization_feed(request: Request, value: str, session: DbSession, settings: AppSettings) -> Response:
+def organization_feed(request: Request, value: str, session: ReadSession, settings: AppSettings) -> Response:
     name, fmt = _format(value)
     organization = query_organization(session, name)
     if organization is None:
@@ -133,7 +133,7 @@ def organization_feed(request: Request, value: str, session: DbSession, settings
 
 
 @router.get("/feeds/user/{value}")
-def submitter_feed(request: Request, value: str, session: DbSession, settings: AppSettings) -> Response:
+def submitter_feed(request: Request, value: str, session: ReadSession, settings: AppSettings) -> Response:
     username, fmt = _format(value)
     person = query_user(session, username)
     if person is None:
@@ -146,7 +146,9 @@ def submitter_feed(request: Request, value: str, session: DbSession, settings: A
 
 
 @router.get("/feeds/collection/{username}/{value}")
-def collection_feed(request: Request, username: str, value: str, session: DbSession, settings: AppSettings) -> Response:
+def collection_feed(
+    request: Request, username: str, value: str, session: ReadSession, settings: AppSettings
+) -> Response:
     slug, fmt = _format(value)
     collection = query_collection(session, username, slug)
     if collection is None or not collection.is_public:
@@ -160,7 +162,7 @@ def collection_feed(request: Request, username: str, value: str, session: DbSess
 
 
 @router.get("/feeds/author/{value}")
-def author_feed(request: Request, value: str, session: DbSession, settings: AppSettings) -> Response:
+def author_feed(request: Request, value: str, session: ReadSession, settings: AppSettings) -> Response:
     name, fmt = _format(value)
     key = author_key(name)
     found = query_author_name(session, key) if key else None
@@ -176,16 +178,21 @@ def author_feed(request: Request, value: str, session: DbSession, settings: AppS
 
 @router.get("/feeds/personal/{value}")
 def personal_feed(
-    request: Request, value: str, db: Db, settings: AppSettings, engine: AppSearch, semantic: SemanticSearch
+    request: Request,
+    value: str,
+    database: AppDatabase,
+    settings: AppSettings,
+    engine: AppSearch,
+    semantic: SemanticSearch,
 ) -> Response:
     """The picks, after the newest papers of the authors and searches the user follows."""
     token, fmt = _format(value)
-    with db.read_session() as session:
+    with database.read_session() as session:
         user_id = user_for_feed_token(session, token)
         if user_id is None:
             raise HTTPException(404, "This feed link was revoked or never existed. Make a new one in your settings.")
         followed = followed_papers(session, engine, user_id, FEED_SIZE)
-    picks = _picks(db, semantic, user_id) if semantic is not None else []
+    picks = _picks(database, semantic, user_id) if semantic is not None else []
     rows = list({row.id: row for row in [*followed, *picks]}.values())
     spec = FeedSpec(
         "papertide: picked for you", f"{settings.base_url}/for-you", f"/feeds/personal/{token}", rows, private=True
@@ -193,5 +200,5 @@ def personal_feed(
     return feed_response(request, spec, fmt, settings.base_url)
 
 
-def _picks(db: Database, semantic: Semantic, user_id: int) -> list[PaperRow]:
-    return [explained.paper for explained in personal_picks(db, semantic, user_id, limit=FEED_SIZE).picks]
+def _picks(database: Database, semantic: Semantic, user_id: int) -> list[PaperRow]:
+    return [explained.paper for explained in personal_picks(database, semantic, user_id, limit=FEED_SIZE).picks]

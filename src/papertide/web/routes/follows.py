@@ -17,7 +17,7 @@ from papertide.people import author_key
 from papertide.queries.follows import query_follows
 from papertide.services.follows import FollowError, follow, unfollow
 from papertide.services.subscriptions import Preferences, subscriptions_of_user
-from papertide.web.deps import AppSettings, DbSession, WriteSession
+from papertide.web.deps import AppSettings, ReadSession, WriteSession
 from papertide.web.rendering.feeds import OpmlFeed, render_opml
 from papertide.web.rendering.templating import templates
 from papertide.web.security import SignedIn, enforce_rate_limit
@@ -45,13 +45,13 @@ def unfollow_search(request: Request, session: WriteSession, user: SignedIn, q: 
 
 
 @router.get("/following")
-def following_page(request: Request, session: DbSession, user: SignedIn) -> Response:
+def following_page(request: Request, session: ReadSession, user: SignedIn) -> Response:
     context = {"follows": query_follows(session, user.id), "digests": _digests(session, user.id)}
     return templates.TemplateResponse(request, "following.html", context)
 
 
 @router.get("/following.opml")
-def following_opml(session: DbSession, settings: AppSettings, user: SignedIn) -> Response:
+def following_opml(session: ReadSession, settings: AppSettings, user: SignedIn) -> Response:
     body = render_opml(f"papertide: feeds {user.username} follows", _feeds(session, user.id), settings.base_url)
     return Response(
         body,

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from papertide.services.health import check_readiness
-from papertide.web.deps import AppSettings, Db
+from papertide.web.deps import AppDatabase, AppSettings
 from papertide.web.middleware.metrics import render_metrics
 
 router = APIRouter()
@@ -21,10 +21,10 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", include_in_schema=False)
-def readyz(db: Db) -> JSONResponse:
+def readyz(database: AppDatabase) -> JSONResponse:
     """Ready when the schema is this release's, a table reads and the database takes writes (web processes write:
     votes, comments, sign-ins); 503 with the problems otherwise."""
-    readiness = check_readiness(db, writes=True)
+    readiness = check_readiness(database, writes=True)
     if not readiness.ok:
         problem = {"status": "unavailable", "problems": list(readiness.problems)}
         return JSONResponse(problem, status_code=503, headers={"Retry-After": "5"})

@@ -37,12 +37,12 @@ from papertide.sources.http import SourceUnavailable
 from papertide.web.api.hf_shapes import hf_daily_item, hf_paper, hf_repos
 from papertide.web.api.schemas import PROBLEMS, decode_cursor, encode_cursor
 from papertide.web.deps import (
+    AppDatabase,
     AppSearch,
     AppSettings,
-    Db,
-    DbSession,
     PaperNotFound,
     PaperRef,
+    ReadSession,
     SemanticSearch,
     VisiblePaper,
     lookup_paper,
@@ -83,7 +83,7 @@ def _one_period(day: str | None, week: str | None, month: str | None) -> Period 
 @router.get("/api/daily_papers", summary="Featured papers of a day, week or month (hf.co shape)")
 def daily_papers(
     request: Request,
-    session: DbSession,
+    session: ReadSession,
     settings: AppSettings,
     p: Annotated[int, Query(ge=0, le=10_000, description="Page, from 0.")] = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
@@ -146,7 +146,7 @@ def _everything(session: Session) -> tuple[date, date]:
 @router.get("/api/papers/search", summary="Search every indexed paper (hf.co shape)")
 def search(
     request: Request,
-    session: DbSession,
+    session: ReadSession,
     engine: AppSearch,
     q: Annotated[str, Query(max_length=250)] = "",
     limit: Annotated[int, Query(ge=1, le=120)] = 50,
@@ -163,7 +163,7 @@ def search(
 @router.get("/api/papers", summary="Every indexed paper, newest first, paged by cursor (hf.co shape)")
 def list_all_papers(
     request: Request,
-    session: DbSession,
+    session: ReadSession,
     settings: AppSettings,
     cursor: Annotated[str | None, Query(max_length=200, description="From the previous page's Link header.")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
@@ -192,7 +192,7 @@ ArxivId = Annotated[str, Path(max_length=300, description="An arXiv id in any fo
     summary="What the paper links to: code, project page (hf.co shape)",
     responses=HF_NOT_FOUND,
 )
-def paper_repos(request: Request, arxiv_id: ArxivId, session: DbSession) -> Response:
+def paper_repos(request: Request, arxiv_id: ArxivId, session: ReadSession) -> Response:
     try:
         row = _paper(session, lookup_paper(session, arxiv_id))
     except PaperNotFound as error:
@@ -201,7 +201,7 @@ def paper_repos(request: Request, arxiv_id: ArxivId, session: DbSession) -> Resp
 
 
 @router.get("/api/papers/{arxiv_id:path}", summary="One paper (hf.co shape)", responses=HF_NOT_FOUND)
-def paper_info(request: Request, arxiv_id: ArxivId, session: DbSession) -> Response:
+def paper_info(request: Request, arxiv_id: ArxivId, session: ReadSession) -> Response:
     try:
         row = _paper(session, lookup_paper(session, arxiv_id))
     except PaperNotFound as error:
@@ -211,7 +211,7 @@ def paper_info(request: Request, arxiv_id: ArxivId, session: DbSession) -> Respo
 
 @router.get("/papers/{arxiv_id:path}.md", summary="The paper page as Markdown", response_class=PlainTextResponse)
 def paper_markdown_page(
-    request: Request, paper: VisiblePaper, session: DbSession, settings: AppSettings, semantic: SemanticSearch
+    request: Request, paper: VisiblePaper, session: ReadSession, settings: AppSettings, semantic: SemanticSearch
 ) -> Response:
     body = read_paper_markdown(session, semantic, _paper(session, paper), settings.base_url)
     return mark_public(Response(body, media_type="text/markdown; charset=utf-8"), request)
@@ -220,7 +220,7 @@ def paper_markdown_page(
 @router.post("/api/papers/index", summary="Index an arXiv paper (fetched from arXiv when unknown)")
 def index_paper(
     request: Request,
-    db: Db,
+    database: AppDatabase,
     settings: AppSettings,
     user: SignedIn,
     body: Annotated[dict[str, Any], Body(examples=[{"arxivId": "2503.24322"}])],
@@ -234,12 +234,12 @@ def index_paper(
     except InvalidArxivId as error:
         raise HTTPException(422, f"{error}.") from error
     try:
-        indexed = index_from_arxiv(db, settings, arxiv_id)
+        indexed = index_from_arxiv(database, settings, arxiv_id)
     except (SourceUnavailable, ArxivApiError) as error:
         raise HTTPException(502, f"arXiv did not answer: {error}") from error
     if indexed == "missing":
         raise HTTPException(404, f"arXiv has no paper {arxiv_id}.")
-    with db.read_session() as session:
+    with database.read_session() as session:
         row = query_paper(session, arxiv_id)  # None for a paper an administrator hid: it stays gone
     if row is None:
         raise HTTPException(404, f"papertide has no paper {arxiv_id}.")

@@ -23,7 +23,7 @@ from papertide.queries.listings import (
     query_trending,
 )
 from papertide.queries.papers import PaperRow, query_votes_of
-from papertide.web.deps import AppSettings, DbSession
+from papertide.web.deps import AppSettings, ReadSession
 from papertide.web.rendering.caching import mark_public
 from papertide.web.rendering.templating import is_json_twin, templates
 from papertide.web.security import CurrentUser
@@ -60,7 +60,7 @@ def split_suffix(value: str) -> tuple[str, bool]:
 @router.get("/index.json")
 def front_page(
     request: Request,
-    session: DbSession,
+    session: ReadSession,
     settings: AppSettings,
     user: CurrentUser,
     sort: SortParam = "upvotes",
@@ -78,7 +78,7 @@ def front_page(
 @router.get("/papers/trending")
 @router.get("/papers/trending.json")
 def trending(
-    request: Request, session: DbSession, settings: AppSettings, user: CurrentUser, category: CategoryParam = None
+    request: Request, session: ReadSession, settings: AppSettings, user: CurrentUser, category: CategoryParam = None
 ) -> Response:
     rows = query_trending(
         session, TrendingRules.of(settings), now=datetime.now(UTC), category=category, limit=settings.page_size
@@ -99,7 +99,7 @@ def trending(
 @router.get("/papers/week")
 @router.get("/papers/month")
 @router.get("/papers/date")
-def latest_of_kind(request: Request, session: DbSession) -> Response:
+def latest_of_kind(request: Request, session: ReadSession) -> Response:
     """``/papers/week`` and ``/papers/month`` go to the period of the newest featured day."""
     kind = request.url.path.rsplit("/", 1)[1]
     latest = query_latest_featured_day(session) or datetime.now(UTC).date()
@@ -116,7 +116,7 @@ _KIND_OF_SEGMENT: dict[str, PeriodKind] = {"date": "day", "week": "week", "month
 def period_listing(
     request: Request,
     value: str,
-    session: DbSession,
+    session: ReadSession,
     settings: AppSettings,
     user: CurrentUser,
     sort: SortParam = "upvotes",

@@ -51,7 +51,7 @@ from papertide.text import latex_plain
 from papertide.web.deps import (
     MAX_ROW_ID,
     AppSettings,
-    DbSession,
+    ReadSession,
     RowId,
     SemanticSearch,
     WriteSession,
@@ -94,23 +94,23 @@ def _citation(request: Request, arxiv_id: str, session: Session, format_name: st
 
 
 @router.get("/papers/{arxiv_id:path}.bib", summary="The paper as BibTeX")
-def paper_bibtex(request: Request, arxiv_id: str, session: DbSession) -> Response:
+def paper_bibtex(request: Request, arxiv_id: str, session: ReadSession) -> Response:
     return _citation(request, arxiv_id, session, "bibtex")
 
 
 @router.get("/papers/{arxiv_id:path}.ris", summary="The paper as RIS")
-def paper_ris(request: Request, arxiv_id: str, session: DbSession) -> Response:
+def paper_ris(request: Request, arxiv_id: str, session: ReadSession) -> Response:
     return _citation(request, arxiv_id, session, "ris")
 
 
 @router.get("/papers/{arxiv_id:path}.csl.json", summary="The paper as CSL-JSON")
-def paper_csl(request: Request, arxiv_id: str, session: DbSession) -> Response:
+def paper_csl(request: Request, arxiv_id: str, session: ReadSession) -> Response:
     return _citation(request, arxiv_id, session, "csl")
 
 
 @router.get("/papers/{arxiv_id:path}.json", summary="The paper page as JSON (its view-model)")
 def paper_json(
-    request: Request, arxiv_id: str, session: DbSession, user: CurrentUser, semantic: SemanticSearch
+    request: Request, arxiv_id: str, session: ReadSession, user: CurrentUser, semantic: SemanticSearch
 ) -> Response:
     wanted = canonical_id(arxiv_id)
     if wanted != arxiv_id:
@@ -126,7 +126,7 @@ def _json_twin(request: Request, page: PaperPage) -> Response:
 def paper_page(
     request: Request,
     arxiv_id: str,
-    session: DbSession,
+    session: ReadSession,
     user: CurrentUser,
     semantic: SemanticSearch,
     settings: AppSettings,

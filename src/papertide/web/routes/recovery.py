@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from papertide.services.accounts import AccountError
 from papertide.services.recovery import check_reset_token, confirm_address, request_password_reset, reset_password
-from papertide.web.deps import AppSettings, Db, DbSession, WriteSession
+from papertide.web.deps import AppDatabase, AppSettings, ReadSession, WriteSession
 from papertide.web.rendering.templating import templates
 from papertide.web.security import AccountOwner, client_address, enforce_mail_limit, enforce_rate_limit
 
@@ -28,18 +28,20 @@ def reset_form(request: Request) -> Response:
 
 
 @router.post("/reset")
-def ask_for_reset(request: Request, db: Db, settings: AppSettings, email: Text, tasks: BackgroundTasks) -> Response:
+def ask_for_reset(
+    request: Request, database: AppDatabase, settings: AppSettings, email: Text, tasks: BackgroundTasks
+) -> Response:
     """The same page, as fast, whether or not an account uses the address: the lookup and the mail happen after
     the answer has left (a mail that cannot leave is logged, never shown)."""
     enforce_rate_limit(request, "auth", client_address(request))
     enforce_rate_limit(request, "auth", f"reset:{email.strip().lower()[:200]}")
     enforce_mail_limit(request, email[:320])
-    tasks.add_task(request_password_reset, db, settings, email)
+    tasks.add_task(request_password_reset, database, settings, email)
     return templates.TemplateResponse(request, "reset.html", {"sent": True})
 
 
 @router.get("/reset/{token}")
-def new_password_form(request: Request, session: DbSession, settings: AppSettings, token: str) -> Response:
+def new_password_form(request: Request, session: ReadSession, settings: AppSettings, token: str) -> Response:
     try:
         check_reset_token(session, settings, token)
     except AccountError as error:

@@ -11,10 +11,11 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from markupsafe import Markup
 
 from papertide.queries.papers import query_votes_of
-from papertide.search.engine import SEARCH_SORTS, SearchOptions, SearchSort, highlight
+from papertide.search.engine import SEARCH_SORTS, SearchOptions, SearchSort
 from papertide.search.query import parse_query
-from papertide.web.deps import AppSearch, DbSession
+from papertide.web.deps import AppSearch, ReadSession
 from papertide.web.rendering.caching import mark_public
+from papertide.web.rendering.highlight import highlight
 from papertide.web.rendering.templating import is_json_twin, templates
 from papertide.web.security import CurrentUser
 from papertide.web.viewmodels.cards import Card, Link, card, excerpt, paper_url, query_string
@@ -46,7 +47,7 @@ class SearchPage:
 @router.get("/search.json")
 def search(
     request: Request,
-    session: DbSession,
+    session: ReadSession,
     user: CurrentUser,
     engine: AppSearch,
     q: Annotated[str, Query(max_length=20_000)] = "",

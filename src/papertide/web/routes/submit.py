@@ -21,7 +21,7 @@ from papertide.services.ingest import index_from_arxiv
 from papertide.services.submissions import SubmissionError, submit_paper
 from papertide.sources.arxiv_api import ArxivApiError
 from papertide.sources.http import SourceUnavailable
-from papertide.web.deps import AppSettings, Db, DbSession
+from papertide.web.deps import AppDatabase, AppSettings, ReadSession
 from papertide.web.rendering.templating import templates
 from papertide.web.security import SignedIn, enforce_rate_limit
 from papertide.web.viewmodels.cards import paper_url
@@ -30,7 +30,7 @@ router = APIRouter()
 
 
 @router.get("/papers/submit")
-def submit_form(request: Request, session: DbSession, user: SignedIn, settings: AppSettings) -> Response:
+def submit_form(request: Request, session: ReadSession, user: SignedIn, settings: AppSettings) -> Response:
     return _form(request, query_memberships(session, user.id), settings)
 
 
@@ -56,7 +56,7 @@ def _form(
 @router.post("/papers/submit")
 def submit(
     request: Request,
-    db: Db,
+    database: AppDatabase,
     user: SignedIn,
     settings: AppSettings,
     paper: Annotated[str, Form(max_length=300)],
@@ -66,22 +66,22 @@ def submit(
     today = datetime.now(UTC).date()
     try:
         submission = submit_paper(
-            db,
+            database,
             user_id=user.id,
             text=paper,
             organization=organization or None,
             today=today,
             window_days=settings.submit_window_days,
             fetch=lambda arxiv_id: (
-                index_from_arxiv(db, settings, arxiv_id, wait=settings.submit_fetch_seconds) != "missing"
+                index_from_arxiv(database, settings, arxiv_id, wait=settings.submit_fetch_seconds) != "missing"
             ),
         )
     except (SourceUnavailable, ArxivApiError):
         arxiv_id = parse_arxiv_id(paper).id  # submit_paper parsed it before it asked arXiv
-        queue_submission(db, user_id=user.id, arxiv_id=arxiv_id, organization=organization or None, day=today)
+        queue_submission(database, user_id=user.id, arxiv_id=arxiv_id, organization=organization or None, day=today)
         return _queued(request, arxiv_id, today, settings)
     except SubmissionError as error:
-        with db.read_session() as session:
+        with database.read_session() as session:
             organizations = query_memberships(session, user.id)
         status = 409 if error.existing else 400
         return _form(request, organizations, settings, str(error), error.existing, paper, status)

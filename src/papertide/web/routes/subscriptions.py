@@ -27,7 +27,7 @@ from papertide.services.subscriptions import (
     update_by_token,
     view_by_token,
 )
-from papertide.web.deps import AppSettings, Db, DbSession, WriteSession
+from papertide.web.deps import AppDatabase, AppSettings, ReadSession, WriteSession
 from papertide.web.rendering.templating import templates
 from papertide.web.security import CurrentUser, client_address, enforce_mail_limit, enforce_rate_limit
 
@@ -105,7 +105,7 @@ def subscribe_form(request: Request, email: Annotated[str, Query(max_length=320)
 @router.post("/subscribe")
 def subscribe_submit(
     request: Request,
-    db: Db,
+    database: AppDatabase,
     settings: AppSettings,
     user: CurrentUser,
     fields: Fields,
@@ -115,7 +115,9 @@ def subscribe_submit(
     enforce_mail_limit(request, email)  # per recipient and day: the limit per client address alone let one mailbox fill
     form = replace(fields, email=email, personal=fields.personal and user is not None)
     try:
-        address = request_subscription(db, settings, email, form.cadence, form.preferences(), user.id if user else None)
+        address = request_subscription(
+            database, settings, email, form.cadence, form.preferences(), user.id if user else None
+        )
     except SubscriptionError as error:
         return _page(request, "subscribe.html", 422, form=form, error=str(error), token=None)
     except MailError as error:
@@ -154,7 +156,7 @@ def confirm_submit(
 
 
 @router.get("/subscription")
-def preferences_page(request: Request, session: DbSession, settings: AppSettings, token: Token) -> Response:
+def preferences_page(request: Request, session: ReadSession, settings: AppSettings, token: Token) -> Response:
     try:
         subscription = view_by_token(session, settings, token)
     except SubscriptionError as error:
