@@ -14,7 +14,8 @@ from fastapi.testclient import TestClient
 from papertide.config import Settings
 from papertide.db import Database
 from papertide.services.submissions import set_paper_hidden
-from papertide.web.viewmodels.cards import Card, PaperPage
+from papertide.web.viewmodels.cards import Card
+from papertide.web.viewmodels.paper import PaperPage
 from tests.conftest import make_settings
 from tests.web_helpers import load_daily
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from papertide.config import Settings
 from papertide.db import Database, make_engine
+from papertide.errors import Unavailable
 from papertide.models import PaperEmbedding
 from papertide.search.embedder import Embedder, load_embedder, vector_model
 from papertide.search.retrieval import Candidates, Hit, VectorRetriever
@@ -140,6 +141,20 @@ class Semantic:
 def model_name(settings: Settings) -> str:
     """The name the configured embedder's vectors are stored and searched under (see ``vector_model``)."""
     return vector_model(settings.embedding_model, settings.embedding_precision)
+
+
+class SemanticSearchOff(Unavailable):
+    """More like this and personal picks need semantic search, which this server has turned off."""
+
+    def __init__(self) -> None:
+        super().__init__("Semantic search is turned off on this server (PAPERTIDE_SEMANTIC_SEARCH).")
+
+
+def required(semantic: Semantic | None) -> Semantic:
+    """``semantic``, for what cannot work without it; :class:`SemanticSearchOff` when it is off."""
+    if semantic is None:
+        raise SemanticSearchOff
+    return semantic
 
 
 def open_semantic(settings: Settings, embedder: Embedder | None = None) -> Semantic | None:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from papertide.db import insert_ignoring_conflicts
 from papertide.email_address import InvalidEmail, normalise_email
+from papertide.errors import Expired, Invalid
 from papertide.models import Organization, OrganizationMember, User, utcnow
 from papertide.people import ACCOUNT_NAME, RESERVED_SUFFIXES, is_organization_name
 from papertide.text import xml_safe
@@ -39,8 +40,13 @@ def _dummy_hash() -> str:
     return _STORED_DUMMY_HASH
 
 
-class AccountError(ValueError):
+class AccountError(Invalid):
     """A sign-up or profile change that cannot be accepted; the message is shown to the person."""
+
+
+class DeadLink(AccountError, Expired):
+    """A reset or confirmation link that no longer works (used, expired, superseded or garbled): ask for a new
+    one."""
 
 
 @dataclass(frozen=True, slots=True)

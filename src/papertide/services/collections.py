@@ -8,6 +8,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from papertide.db import insert_ignoring_conflicts
+from papertide.errors import Invalid, NotFound
 from papertide.models import Collection, CollectionItem, utcnow
 from papertide.text import xml_safe
 
@@ -15,8 +16,12 @@ MAX_TITLE = 120
 MAX_NOTE = 2_000
 
 
-class CollectionError(ValueError):
+class CollectionError(Invalid):
     """The collection change cannot be made; the message says why."""
+
+
+class CollectionNotFound(CollectionError, NotFound):
+    """The collection does not exist, or is not the asker's to change."""
 
 
 def slugify(title: str) -> str:
@@ -136,7 +141,7 @@ def remove_from_collection(session: Session, *, collection_id: int, owner_id: in
 def _owned(session: Session, collection_id: int, owner_id: int) -> Collection:
     collection = session.get(Collection, collection_id)
     if collection is None or collection.owner_id != owner_id:
-        raise CollectionError("That collection does not exist or is not yours.")
+        raise CollectionNotFound("That collection does not exist or is not yours.")
     return collection
 
 

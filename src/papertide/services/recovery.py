@@ -35,6 +35,7 @@ from papertide.models import User, utcnow
 from papertide.people import InvalidOrcid, normalise_orcid
 from papertide.services.accounts import (
     AccountError,
+    DeadLink,
     Identity,
     account_email,
     email_owner,
@@ -101,7 +102,7 @@ def _reset_target(session: Session, settings: Settings, token: str, *, lock: boo
     # Locked when it is to be used, so two requests with one link cannot both pass the fingerprint (PostgreSQL).
     user = session.get(User, payload[0], with_for_update=lock) if _is_pair(payload) else None
     if user is None or not user.is_active or _fingerprint(user) != payload[1]:
-        raise AccountError("This reset link was already used or is no longer valid. Ask for a new one.")
+        raise DeadLink("This reset link was already used or is no longer valid. Ask for a new one.")
     return user
 
 
@@ -145,12 +146,12 @@ def confirm_address(session: Session, settings: Settings, token: str, user_id: i
     readable = isinstance(payload, list) and len(payload) == 3 and isinstance(payload[0], int)
     user = session.get(User, payload[0]) if readable and all(isinstance(part, str) for part in payload[1:]) else None
     if user is None or not user.is_active or user.id != user_id:
-        raise AccountError("This confirmation link is not valid any more.")
+        raise DeadLink("This confirmation link is not valid any more.")
     owner = email_owner(session, payload[1])
     if owner is not None and owner.id != user.id:
         raise AccountError("Another account uses this address now; nothing was changed.")
     if not spend_address_link(session, user.id, payload[2]):
-        raise AccountError("This confirmation link was already used, or a newer one was; nothing was changed.")
+        raise DeadLink("This confirmation link was already used, or a newer one was; nothing was changed.")
     user.email = payload[1]
     return str(payload[1])
 
@@ -159,9 +160,9 @@ def _load(settings: Settings, salt: str, token: str, max_age: int, what: str) ->
     try:
         return _serializer(settings, salt).loads(token, max_age=max_age)
     except SignatureExpired:
-        raise AccountError(f"This {what} link has expired. Ask for a new one.") from None
+        raise DeadLink(f"This {what} link has expired. Ask for a new one.") from None
     except BadSignature:
-        raise AccountError(f"This {what} link is not valid. Copy the whole link from the mail.") from None
+        raise DeadLink(f"This {what} link is not valid. Copy the whole link from the mail.") from None
 
 
 def _is_pair(payload: Any) -> bool:

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import Scope
 
 from papertide.db import classify_database_error
+from papertide.errors import Conflict, Expired, Forbidden, Invalid, NotFound, Refused, Unavailable
 from papertide.services.ratelimit import RateLimited
 from papertide.web.rendering.policy import CONTENT_SECURITY_POLICY, with_security_headers
 from papertide.web.rendering.templating import is_json_twin, templates
@@ -70,6 +71,10 @@ def install_error_handlers(app: FastAPI) -> None:
             return render_error(request.scope, 401, "Log in first.")
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
 
+    @app.exception_handler(Refused)
+    async def refused(request: Request, error: Refused) -> Response:
+        return render_error(request.scope, status_of(error), str(error))
+
     @app.exception_handler(RateLimited)
     async def rate_limited(request: Request, error: RateLimited) -> Response:
         return render_error(request.scope, 429, str(error), {"Retry-After": str(error.retry_after)})
@@ -95,6 +100,23 @@ def install_error_handlers(app: FastAPI) -> None:
         # Starlette answers a crash from its outermost middleware, past the one that adds security headers.
         response.raw_headers = with_security_headers(response.raw_headers, CONTENT_SECURITY_POLICY)
         return response
+
+
+# A kind's status (papertide/errors.py), the more specific kinds first: an error that is Invalid and NotFound (a
+# collection that is not yours) is a 404.
+STATUS_OF_KIND: dict[type[Refused], int] = {
+    NotFound: 404,
+    Expired: 410,
+    Conflict: 409,
+    Forbidden: 403,
+    Unavailable: 503,
+    Invalid: 422,
+}
+
+
+def status_of(error: Refused) -> int:
+    """The HTTP status of an expected failure, by its kind, never by its words."""
+    return next((status for kind, status in STATUS_OF_KIND.items() if isinstance(error, kind)), 400)
 
 
 def database_failure(error: DBAPIError) -> tuple[int, str, int]:

@@ -204,42 +204,47 @@ def _json_feed(spec: FeedSpec, items: list[_Item], base_url: str) -> str:
     return json.dumps(feed, ensure_ascii=False, indent=1)
 
 
-_LISTING_FEEDS = {"/": "daily", "/index.json": "daily", "/papers/trending": "trending"}
-_PERIOD_FEEDS = {"date": "daily", "week": "weekly", "month": "monthly"}
+@dataclass(frozen=True, slots=True)
+class FeedRef:
+    """A feed that follows a page, as the page's route declares it: its title and path (without the format
+    suffix; a search's carries its ``?q=``). Pages list theirs in their template context as ``feeds``."""
+
+    title: str
+    path: str
 
 
-def feed_paths(path: str, params: dict[str, str]) -> list[tuple[str, str]]:
-    """(title, path without format) of the feeds that follow the page at ``path``: its autodiscovery links."""
-    parts = path.strip("/").split("/")
-    found: list[tuple[str, str]] = []
-    if path in _LISTING_FEEDS:
-        found.append((f"{_LISTING_FEEDS[path].capitalize()} papers", f"/feeds/{_LISTING_FEEDS[path]}"))
-    elif len(parts) == 3 and parts[0] == "papers" and parts[1] in _PERIOD_FEEDS:
-        found.append((f"{_PERIOD_FEEDS[parts[1]].capitalize()} papers", f"/feeds/{_PERIOD_FEEDS[parts[1]]}"))
-    elif len(parts) == 2 and parts[0] == "orgs":
-        found.append((f"Papers from {parts[1]}", f"/feeds/org/{parts[1]}"))
-    elif len(parts) == 2 and parts[0] == "users":
-        found.append((f"Submitted by {parts[1]}", f"/feeds/user/{parts[1]}"))
-    elif len(parts) == 2 and parts[0] == "authors":
-        found.append((f"Papers by {parts[1]}", f"/feeds/author/{quote(parts[1].removesuffix('.json'), safe='')}"))
-    elif len(parts) == 4 and parts[0] == "users" and parts[2] == "collections":
-        found.append(("This collection", f"/feeds/collection/{parts[1]}/{parts[3]}"))
-    elif path == "/search" and params.get("q"):
-        found.append(("New papers matching this search", "/feeds/search?q=" + quote_plus(params["q"][:1000])))
-    if params.get("category"):
-        found.append((f"New in {params['category']}", f"/feeds/category/{quote(params['category'], safe='.')}"))
-    return found
+PERIOD_FEEDS = {"day": "daily", "week": "weekly", "month": "monthly"}
+LISTING_FEEDS = ("daily", "weekly", "monthly", "trending")
 
 
-def feed_links(path: str, params: dict[str, str]) -> list[tuple[str, str, str]]:
-    """(title, media type, href) for every format of every feed of the page."""
+def listing_feeds(kind: str, category: str | None) -> list[FeedRef]:
+    """The feeds of a listing (``kind`` day, week, month or trending) and of the category it is narrowed to."""
+    name = PERIOD_FEEDS.get(kind, kind)
+    found = [FeedRef(f"{name.capitalize()} papers", f"/feeds/{name}")] if name in LISTING_FEEDS else []
+    return found + category_feeds(category)
+
+
+def category_feeds(category: str | None) -> list[FeedRef]:
+    return [FeedRef(f"New in {category}", f"/feeds/category/{quote(category, safe='.')}")] if category else []
+
+
+def search_feeds(q: str) -> list[FeedRef]:
+    return [FeedRef("New papers matching this search", "/feeds/search?q=" + quote_plus(q[:1000]))] if q.strip() else []
+
+
+def feed_links(feeds: list[FeedRef]) -> list[tuple[str, str, str]]:
+    """(title, media type, href) for every format of every feed of a page: its autodiscovery links."""
     links = []
-    for title, feed_path in feed_paths(path, params):
-        base, _, query = feed_path.partition("?")
+    for feed in feeds:
+        base, _, query = feed.path.partition("?")
         for fmt in FORMATS:
             href = f"{base}.{fmt}" + (f"?{query}" if query else "")
             links.append(
-                (f"{title} ({fmt.upper() if fmt != 'json' else 'JSON Feed'})", MEDIA_TYPES[fmt].split(";")[0], href)
+                (
+                    f"{feed.title} ({fmt.upper() if fmt != 'json' else 'JSON Feed'})",
+                    MEDIA_TYPES[fmt].split(";")[0],
+                    href,
+                )
             )
     return links
 

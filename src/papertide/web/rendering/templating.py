@@ -6,6 +6,7 @@ Every HTML listing has a JSON twin at the same path with ``.json``, rendered fro
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,7 +20,7 @@ from papertide import __version__
 from papertide.text import latex_text
 from papertide.web.csrf import csrf_token
 from papertide.web.rendering.caching import mark_public
-from papertide.web.rendering.feeds import feed_links
+from papertide.web.rendering.feeds import FeedRef, feed_links
 from papertide.web.rendering.formats import card_coins
 from papertide.web.viewmodels.cards import author_url
 
@@ -42,7 +43,6 @@ def _page_context(request: Request) -> dict[str, Any]:
     return {
         "current_user": getattr(request.state, "user", None),
         "csrf_token": LazyCsrfToken(request),
-        "feed_links": feed_links(request.url.path, dict(request.query_params)),
     }
 
 
@@ -75,11 +75,12 @@ def redirect_back(request: Request, fallback: str) -> RedirectResponse:
     return RedirectResponse(target or fallback, status_code=303)
 
 
-def render_page(request: Request, template: str, context: dict[str, Any]) -> Response:
-    """The HTML page, or its JSON twin (the same context) when the path asks for one."""
+def render_page(request: Request, template: str, context: dict[str, Any], feeds: Sequence[FeedRef] = ()) -> Response:
+    """The HTML page, or its JSON twin (the same context) when the path asks for one. ``feeds`` are the feeds that
+    follow the page, which its route declares; the HTML links them for feed readers to discover."""
     if is_json_twin(request.url.path):
         return mark_public(JSONResponse(jsonable_encoder(context)), request)
-    return mark_public(templates.TemplateResponse(request, template, context), request)
+    return mark_public(templates.TemplateResponse(request, template, {**context, "feeds": feeds}), request)
 
 
 templates = Jinja2Templates(directory=Path(__file__).parents[1] / "templates", context_processors=[_page_context])
@@ -88,3 +89,4 @@ templates.env.globals["version"] = __version__
 templates.env.filters["latex"] = latex_text
 templates.env.filters["author_url"] = author_url
 templates.env.filters["coins"] = card_coins
+templates.env.filters["feed_links"] = feed_links

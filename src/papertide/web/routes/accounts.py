@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from papertide.queries.collections import query_collections_of
-from papertide.queries.papers import query_votes_of
-from papertide.queries.people import query_submitted_by, query_upvoted_by, query_user
+from papertide.queries.people import query_user
 from papertide.services.accounts import AccountError, Identity
 from papertide.services.export import user_data
 from papertide.services.recovery import change_profile, register
@@ -26,6 +23,7 @@ from papertide.services.tokens import (
     revoke_feed_tokens,
 )
 from papertide.web.deps import AppDatabase, AppSettings, ReadSession, RowId, WriteSession
+from papertide.web.rendering.feeds import FeedRef
 from papertide.web.rendering.templating import render_page, same_site_path, templates
 from papertide.web.security import (
     AccountOwner,
@@ -38,10 +36,9 @@ from papertide.web.security import (
     sign_out,
     this_device,
 )
-from papertide.web.viewmodels.cards import card
+from papertide.web.viewmodels.people import profile_page
 
 router = APIRouter()
-PRIVATE_FIELDS = ("email", "id", "is_admin")
 Text = Annotated[str, Form(max_length=1024)]
 
 
@@ -121,18 +118,8 @@ def profile(request: Request, username: str, session: ReadSession, user: Current
     person = query_user(session, username)
     if person is None:
         raise HTTPException(404, f"There is no user named {username!r}.")
-    viewer_id = user.id if user else None
-    submitted = query_submitted_by(session, person.id)
-    upvoted = query_upvoted_by(session, person.id)
-    voted = query_votes_of(session, viewer_id, [r.id for r in submitted + upvoted])
-    context = {
-        # Public fields only: the JSON twin must not publish an email address.
-        "person": {k: v for k, v in asdict(person).items() if k not in PRIVATE_FIELDS},
-        "submitted": [card(r, voted) for r in submitted],
-        "upvoted": [card(r, voted) for r in upvoted],
-        "collections": query_collections_of(session, username, viewer_id),
-    }
-    return render_page(request, "profile.html", context)
+    feed = FeedRef(f"Submitted by {person.username}", f"/feeds/user/{person.username}")
+    return render_page(request, "profile.html", profile_page(session, person, user), [feed])
 
 
 def _settings_context(session: Session, user: Identity, **extra: object) -> dict[str, object]:

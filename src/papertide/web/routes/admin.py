@@ -3,35 +3,19 @@ automatic source's last run, next run and last error), and signing an account ou
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
-from papertide.jobs.scheduler import SourceOverview, sources_overview
-from papertide.models import utcnow
 from papertide.services.accounts import AccountError
-from papertide.services.embeddings import embedding_status
 from papertide.services.sessions import end_sessions_of
 from papertide.web.deps import AppDatabase, AppSettings, ReadSession, SemanticSearch, WriteSession
 from papertide.web.rendering.templating import render_page
 from papertide.web.security import Admin
+from papertide.web.viewmodels.admin import admin_page
 
 router = APIRouter()
-
-
-@dataclass(slots=True)
-class AdminPage:
-    semantic_search: bool
-    model: str | None
-    device: str | None
-    papers: int
-    embedded: int
-    pending: int
-    percent: float
-    index: str
-    sources: list[SourceOverview]
 
 
 @router.get("/admin")
@@ -44,29 +28,7 @@ def admin(
     database: AppDatabase,
     settings: AppSettings,
 ) -> Response:
-    sources = sources_overview(database, settings, utcnow())
-    if semantic is None:
-        page = AdminPage(False, None, None, 0, 0, 0, 0.0, "off", sources)
-        return render_page(request, "admin.html", {"page": page})
-    status = embedding_status(session, semantic.model)
-    index = semantic.file_index
-    if index is not None:
-        described = f"usearch file {index.path} · {len(index)} vectors, {index.in_memory} of them not yet folded in"
-    else:
-        described = "pgvector HNSW index in PostgreSQL"
-    device = getattr(semantic._embedder, "device", None) if semantic._embedder is not None else None
-    page = AdminPage(
-        True,
-        semantic.model,
-        device,
-        status.papers,
-        status.embedded,
-        status.pending,
-        round(status.percent, 1),
-        described,
-        sources,
-    )
-    return render_page(request, "admin.html", {"page": page})
+    return render_page(request, "admin.html", {"page": admin_page(session, database, settings, semantic)})
 
 
 @router.post("/admin/sessions/end")

@@ -294,10 +294,7 @@ def new_collection(
 def add_item(request: Request, collection_id: RowId, body: ItemIn, session: WriteSession, user: SignedIn) -> Response:
     enforce_rate_limit(request, "write", user.id, session)
     paper_id = resolve_paper(session, body.arxiv_id).id
-    try:
-        add_to_collection(session, collection_id=collection_id, owner_id=user.id, paper_id=paper_id, note=body.note)
-    except CollectionError as error:
-        raise HTTPException(404 if "does not exist" in str(error) else 422, str(error)) from error
+    add_to_collection(session, collection_id=collection_id, owner_id=user.id, paper_id=paper_id, note=body.note)
     return Response(status_code=204)
 
 

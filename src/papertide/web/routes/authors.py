@@ -9,23 +9,22 @@ and ``/authors/jose-nunez`` are one page; a name with nothing left to fold, or n
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from papertide.people import author_key
-from papertide.queries.follows import query_follows
-from papertide.queries.papers import query_votes_of
-from papertide.queries.people import query_author_name, query_author_papers
+from papertide.queries.people import query_author_name
 from papertide.services.follows import FollowError, follow, unfollow
 from papertide.web.deps import ReadSession, WriteSession
+from papertide.web.rendering.feeds import FeedRef
 from papertide.web.rendering.templating import render_page
 from papertide.web.security import CurrentUser, SignedIn, enforce_rate_limit
-from papertide.web.viewmodels.cards import author_url, card
+from papertide.web.viewmodels.cards import author_url
+from papertide.web.viewmodels.people import AUTHOR_MAX_PAGE, author_page
 
 router = APIRouter()
-PAGE_SIZE = 50
-MAX_PAGE = 200
 
 
 def canonical_key(name: str) -> str:
@@ -36,32 +35,24 @@ def canonical_key(name: str) -> str:
 
 
 @router.get("/authors/{name}")
-def author_page(
+def author(
     request: Request,
     name: str,
     session: ReadSession,
     user: CurrentUser,
-    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+    page: Annotated[int, Query(ge=1, le=AUTHOR_MAX_PAGE)] = 1,
 ) -> Response:
     twin = name.endswith(".json")
     key = canonical_key(name.removesuffix(".json"))
     if key != name.removesuffix(".json"):
         suffix = (".json" if twin else "") + (f"?page={page}" if page > 1 else "")
         return RedirectResponse(author_url(key) + suffix, status_code=308)
-    found = query_author_name(session, key)
-    if found is None:
+    context = author_page(session, key, page, user)
+    if context is None:
         raise HTTPException(404, f"No paper here has an author whose name folds to {key!r}.")
-    display, total = found
-    rows = query_author_papers(session, key, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-    voted = query_votes_of(session, user.id if user else None, [r.id for r in rows])
-    following = user is not None and any(f.key == key for f in query_follows(session, user.id, "author"))
-    context = {
-        "author": {"key": key, "name": display, "papers": total, "following": following},
-        "cards": [card(row, voted) for row in rows],
-        "page": page,
-        "next_page": page + 1 if page * PAGE_SIZE < total and page < MAX_PAGE else None,
-    }
-    return render_page(request, "author.html", context)
+    return render_page(
+        request, "author.html", context, [FeedRef(f"Papers by {key}", f"/feeds/author/{quote(key, safe='')}")]
+    )
 
 
 @router.post("/authors/{name}/follow")

@@ -9,9 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
-from papertide.queries.collections import query_collection, query_collection_items
-from papertide.queries.papers import query_votes_of
-from papertide.queries.people import query_organization, query_organization_papers
+from papertide.queries.collections import query_collection
+from papertide.queries.people import query_organization
 from papertide.services.collections import (
     CollectionError,
     create_collection,
@@ -21,9 +20,11 @@ from papertide.services.collections import (
     update_collection,
 )
 from papertide.web.deps import ReadSession, RowId, WriteSession
+from papertide.web.rendering.feeds import FeedRef
 from papertide.web.rendering.templating import redirect_back, render_page, templates
 from papertide.web.security import CurrentUser, SignedIn, enforce_rate_limit
-from papertide.web.viewmodels.cards import card
+from papertide.web.viewmodels.collections import collection_page
+from papertide.web.viewmodels.people import organization_page
 
 router = APIRouter()
 Title = Annotated[str, Form(max_length=200)]
@@ -36,9 +37,8 @@ def organization(request: Request, name: str, session: ReadSession, user: Curren
     org = query_organization(session, name)
     if org is None:
         raise HTTPException(404, f"There is no organization named {name!r}.")
-    rows = query_organization_papers(session, org.id)
-    voted = query_votes_of(session, user.id if user else None, [r.id for r in rows])
-    return render_page(request, "organization.html", {"org": org, "cards": [card(r, voted) for r in rows]})
+    feed = FeedRef(f"Papers from {org.name}", f"/feeds/org/{org.name}")
+    return render_page(request, "organization.html", organization_page(session, org, user), [feed])
 
 
 @router.get("/collections/new")
@@ -69,19 +69,14 @@ def new_collection(
 
 @router.get("/users/{username}/collections/{slug}")
 @router.get("/users/{username}/collections/{slug}.json")  # registered first, so .json wins
-def collection_page(request: Request, username: str, slug: str, session: ReadSession, user: CurrentUser) -> Response:
+def collection(request: Request, username: str, slug: str, session: ReadSession, user: CurrentUser) -> Response:
     collection = query_collection(session, username, slug)
     mine = user is not None and collection is not None and collection.owner == user.username
     if collection is None or not (collection.is_public or mine):
         raise HTTPException(404, "There is no such collection, or it is private.")
-    items = query_collection_items(session, collection.id)
-    voted = query_votes_of(session, user.id if user else None, [row.id for row, _ in items])
-    context = {
-        "collection": collection,
-        "mine": mine,
-        "items": [(card(row, voted), note, row.id) for row, note in items],
-    }
-    return render_page(request, "collection.html", context)
+    context = collection_page(session, collection, user)
+    feed = FeedRef("This collection", f"/feeds/collection/{collection.owner}/{collection.slug}")
+    return render_page(request, "collection.html", context, [feed])
 
 
 @router.post("/collections/{collection_id}/edit")

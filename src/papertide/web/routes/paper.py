@@ -17,19 +17,11 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from papertide.queries.collections import query_collections_with, query_own_collections
-from papertide.queries.comments import query_comments
 from papertide.queries.papers import (
     PaperRow,
     query_arxiv_id,
     query_paper,
-    query_paper_extras,
-    query_papers_by_ids,
-    query_votes_of,
 )
-from papertide.search.embedder import EmbedderError
-from papertide.search.semantic import Semantic
-from papertide.search.similar import Examples, similar_papers
 from papertide.services.citations import query_citables
 from papertide.services.collections import CollectionError, add_to_collection
 from papertide.services.comments import (
@@ -42,7 +34,6 @@ from papertide.services.comments import (
 from papertide.services.submissions import (
     LinksRefused,
     SubmissionError,
-    can_edit_links,
     set_paper_hidden,
     update_links,
 )
@@ -72,11 +63,11 @@ from papertide.web.rendering.formats import (
 from papertide.web.rendering.templating import redirect_back, templates
 from papertide.web.routes.hf_api import paper_markdown_page
 from papertide.web.security import Admin, CurrentUser, SignedIn, enforce_rate_limit
-from papertide.web.viewmodels.cards import Card, PaperPage, card, comment_view, paper_links, paper_url
+from papertide.web.viewmodels.cards import paper_url
+from papertide.web.viewmodels.paper import PaperPage, paper_page
 
 router = APIRouter()
 log = logging.getLogger(__name__)
-SIMILAR_SHOWN = 6
 
 
 def _paper_or_404(session: Session, arxiv_id: str, user: CurrentUser) -> PaperRow:
@@ -115,7 +106,7 @@ def paper_json(
     wanted = canonical_id(arxiv_id)
     if wanted != arxiv_id:
         return RedirectResponse(f"{paper_url(wanted)}.json", status_code=301)
-    return _json_twin(request, _paper_view(session, _paper_or_404(session, wanted, user), user, semantic))
+    return _json_twin(request, paper_page(session, _paper_or_404(session, wanted, user), user, semantic))
 
 
 def _json_twin(request: Request, page: PaperPage) -> Response:
@@ -123,7 +114,7 @@ def _json_twin(request: Request, page: PaperPage) -> Response:
 
 
 @router.get("/papers/{arxiv_id:path}")
-def paper_page(
+def paper(
     request: Request,
     arxiv_id: str,
     session: ReadSession,
@@ -140,7 +131,7 @@ def paper_page(
     if media in FORMAT_OF_MEDIA:
         return _vary(_citation(request, wanted, session, FORMAT_OF_MEDIA[media]))
     row = _paper_or_404(session, wanted, user)
-    page = _paper_view(session, row, user, semantic)
+    page = paper_page(session, row, user, semantic)
     if media == JSON:
         return _vary(_json_twin(request, page))
     citables = query_citables(session, [row.id])  # none for a hidden paper, which machines should not index
@@ -149,55 +140,10 @@ def paper_page(
     return _vary(mark_public(templates.TemplateResponse(request, "paper.html", context), request))
 
 
-def _paper_view(session: Session, row: PaperRow, user: CurrentUser, semantic: Semantic | None) -> PaperPage:
-    """The page's view-model, which the HTML and the JSON twin both render."""
-    viewer_id = user.id if user else None
-    extras = query_paper_extras(session, row.id)
-    comments = query_comments(session, row.id, include_hidden=bool(user and user.is_admin))
-    return PaperPage(
-        card=card(row, query_votes_of(session, viewer_id, [row.id])),
-        abstract=row.abstract,
-        authors=row.authors,
-        categories=row.categories,
-        submitted_at=row.submitted_at.strftime("%Y-%m-%d") if row.submitted_at else None,
-        updated_at=extras.updated_at.strftime("%Y-%m-%d") if extras.updated_at else None,
-        version=extras.version,
-        versions=extras.versions,
-        arxiv_comments=extras.comments_field,
-        journal_ref=extras.journal_ref,
-        doi=extras.doi,
-        license=extras.license,
-        links=paper_links(row, extras),
-        project_url=row.project_url,
-        comments=[comment_view(c, user.username if user else None) for c in comments],
-        collections=[
-            {"title": c.title, "url": f"/users/{c.owner}/collections/{c.slug}", "owner": c.owner}
-            for c in query_collections_with(session, row.id, viewer_id)
-        ],
-        can_edit_links=bool(viewer_id and can_edit_links(session, row.id, viewer_id)),
-        my_collections=[{"id": ident, "title": title} for ident, title in query_own_collections(session, viewer_id)],
-        hidden=extras.hidden,
-        similar=_similar_cards(session, semantic, row.id),
-        ai_summary=row.ai_summary,
-        ai_keywords=row.ai_keywords or [],
-    )
-
-
 def _vary(response: Response) -> Response:
     """The paper URL answers by ``Accept``, so caches must key on it."""
     response.headers["Vary"] = "Accept"
     return response
-
-
-def _similar_cards(session: Session, semantic: Semantic | None, paper_id: int) -> list[Card]:
-    if semantic is None:
-        return []
-    try:
-        hits = similar_papers(session, semantic, Examples(positives=[paper_id]), limit=SIMILAR_SHOWN)
-    except EmbedderError:
-        log.exception("similar papers are unavailable: the embedding model did not load")
-        return []
-    return [card(row, set()) for row in query_papers_by_ids(session, [hit.paper_id for hit in hits])]
 
 
 @router.post("/papers/{arxiv_id:path}/vote")

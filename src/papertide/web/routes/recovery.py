@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from papertide.services.accounts import AccountError
+from papertide.services.accounts import AccountError, DeadLink
 from papertide.services.recovery import check_reset_token, confirm_address, request_password_reset, reset_password
 from papertide.web.deps import AppDatabase, AppSettings, ReadSession, WriteSession
 from papertide.web.rendering.templating import templates
@@ -58,7 +58,7 @@ def set_new_password(
     try:
         reset_password(session, settings, token, password)
     except AccountError as error:
-        dead = "link" in str(error)
+        dead = isinstance(error, DeadLink)
         context = {"error": str(error), "token": None if dead else token, "dead": dead}
         return templates.TemplateResponse(request, "reset.html", context, status_code=400)
     request.session.clear()

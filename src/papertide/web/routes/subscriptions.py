@@ -7,7 +7,7 @@ one-click unsubscribe, and the signed token in the URL is the authority.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
@@ -16,12 +16,8 @@ from fastapi.responses import Response
 from papertide.mail import MailError
 from papertide.services.subscriptions import (
     Cadence,
-    Preferences,
     SubscriptionError,
-    SubscriptionView,
     confirm_by_token,
-    parse_list,
-    parse_searches,
     request_subscription,
     unsubscribe_by_token,
     update_by_token,
@@ -30,46 +26,11 @@ from papertide.services.subscriptions import (
 from papertide.web.deps import AppDatabase, AppSettings, ReadSession, WriteSession
 from papertide.web.rendering.templating import templates
 from papertide.web.security import CurrentUser, client_address, enforce_mail_limit, enforce_rate_limit
+from papertide.web.viewmodels.subscriptions import PreferenceForm
 
 router = APIRouter()
 Token = Annotated[str, Query(max_length=500)]
 Short = Annotated[str, Form(max_length=2000)]
-
-
-@dataclass(slots=True)
-class PreferenceForm:
-    email: str = ""
-    cadence: Cadence = "daily"
-    trending: bool = True
-    categories: str = ""
-    organizations: str = ""
-    authors: str = ""
-    personal: bool = False
-    searches: str = ""
-
-    def preferences(self) -> Preferences:
-        return Preferences(
-            trending=self.trending,
-            categories=parse_list(self.categories, "category"),
-            organizations=parse_list(self.organizations, "organization"),
-            authors=parse_list(self.authors, "author"),
-            personal=self.personal,
-            searches=parse_searches(self.searches),
-        )
-
-    @classmethod
-    def of(cls, subscription: SubscriptionView) -> PreferenceForm:
-        wanted = subscription.preferences
-        return cls(
-            email=subscription.email,
-            cadence=subscription.cadence,
-            trending=wanted.trending,
-            categories=", ".join(wanted.categories),
-            organizations=", ".join(wanted.organizations),
-            authors=", ".join(wanted.authors),
-            personal=wanted.personal,
-            searches="\n".join(wanted.searches),
-        )
 
 
 def preference_fields(

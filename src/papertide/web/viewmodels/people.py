@@ -1,0 +1,67 @@
+"""The pages of people: a user's profile (what they submitted, upvoted and collected), an organization's papers,
+and an author's papers by name key. Each builder returns the page's context, which the HTML and its JSON twin
+render alike, so a twin publishes only what the page shows (never an account's address or id)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from papertide.queries.collections import query_collections_of
+from papertide.queries.follows import query_follows
+from papertide.queries.papers import query_votes_of
+from papertide.queries.people import (
+    OrganizationPage,
+    UserProfile,
+    query_author_name,
+    query_author_papers,
+    query_organization_papers,
+    query_submitted_by,
+    query_upvoted_by,
+)
+from papertide.services.accounts import Identity
+from papertide.web.viewmodels.cards import card
+
+PRIVATE_FIELDS = ("email", "id", "is_admin")
+AUTHOR_PAGE_SIZE = 50
+AUTHOR_MAX_PAGE = 200
+
+
+def profile_page(session: Session, person: UserProfile, viewer: Identity | None) -> dict[str, Any]:
+    viewer_id = viewer.id if viewer else None
+    submitted = query_submitted_by(session, person.id)
+    upvoted = query_upvoted_by(session, person.id)
+    voted = query_votes_of(session, viewer_id, [r.id for r in submitted + upvoted])
+    return {
+        # Public fields only: the JSON twin must not publish an email address.
+        "person": {k: v for k, v in asdict(person).items() if k not in PRIVATE_FIELDS},
+        "submitted": [card(r, voted) for r in submitted],
+        "upvoted": [card(r, voted) for r in upvoted],
+        "collections": query_collections_of(session, person.username, viewer_id),
+    }
+
+
+def organization_page(session: Session, org: OrganizationPage, viewer: Identity | None) -> dict[str, Any]:
+    rows = query_organization_papers(session, org.id)
+    voted = query_votes_of(session, viewer.id if viewer else None, [r.id for r in rows])
+    return {"org": org, "cards": [card(r, voted) for r in rows]}
+
+
+def author_page(session: Session, key: str, page: int, viewer: Identity | None) -> dict[str, Any] | None:
+    """The papers of the authors whose names fold to ``key``, a page of them; None when there are none."""
+    found = query_author_name(session, key)
+    if found is None:
+        return None
+    display, total = found
+    rows = query_author_papers(session, key, limit=AUTHOR_PAGE_SIZE, offset=(page - 1) * AUTHOR_PAGE_SIZE)
+    voted = query_votes_of(session, viewer.id if viewer else None, [r.id for r in rows])
+    following = viewer is not None and any(f.key == key for f in query_follows(session, viewer.id, "author"))
+    more = page * AUTHOR_PAGE_SIZE < total and page < AUTHOR_MAX_PAGE
+    return {
+        "author": {"key": key, "name": display, "papers": total, "following": following},
+        "cards": [card(row, voted) for row in rows],
+        "page": page,
+        "next_page": page + 1 if more else None,
+    }
