@@ -71,10 +71,10 @@ def test_each_daily_source_is_enqueued_once_per_due_day_however_many_schedulers(
     for thread in schedulers:
         thread.join()
     enqueue_due(db, settings, MONDAY.replace(hour=23))
-    assert _jobs(db) == ["harvest:2026-07-06", "hf-mirror:2026-07-06"]
+    assert _jobs(db) == ["harvest:2026-07-06", "hf_mirror:2026-07-06"]
     # arXiv announces nothing at weekends: the mirror still runs, the harvest does not.
     enqueue_due(db, settings, datetime(2026, 7, 11, 3, 0, tzinfo=UTC))
-    assert _jobs(db) == ["harvest:2026-07-06", "hf-mirror:2026-07-06", "hf-mirror:2026-07-11"]
+    assert _jobs(db) == ["harvest:2026-07-06", "hf_mirror:2026-07-06", "hf_mirror:2026-07-11"]
     runs = next_runs(db, settings, MONDAY)
     assert runs["harvest"] == datetime(2026, 7, 7, 2, 0, tzinfo=UTC)
     assert runs["hf_mirror"] == datetime(2026, 7, 7, 2, 0, tzinfo=UTC)
@@ -95,7 +95,7 @@ def test_a_source_whose_host_does_not_resolve_waits_as_offline_then_runs(db: Dat
     shown = run_cli(offline, "sources", "status")
     assert "offline" in shown.stdout + shown.stderr
     online = offline.model_copy(update={"hf_url": "http://127.0.0.1:9"})
-    assert enqueue_due(db, online, MONDAY.replace(hour=5)) == ["hf-mirror:2026-07-06"]
+    assert enqueue_due(db, online, MONDAY.replace(hour=5)) == ["hf_mirror:2026-07-06"]
 
 
 def test_nothing_is_scheduled_when_no_source_is_on(db: Database, settings: Settings) -> None:
@@ -108,14 +108,14 @@ def test_thin_papers_get_one_enrichment_job_at_a_time(db: Database, settings: Se
     settings = settings.model_copy(update={"semantic_search": False})
     with db.write_session() as session:
         upsert_papers(session, [PaperRecord(arxiv_id="1707.08567", title="Known by its title only")])
-    assert enqueue_due(db, settings, MONDAY) == ["enrich"]
+    assert enqueue_due(db, settings, MONDAY) == ["enrichment"]
     assert enqueue_due(db, settings, MONDAY) == []
     assert next_runs(db, settings, MONDAY)["enrichment"] == MONDAY
     with db.write_session() as session:  # the job ran out of attempts: arXiv gets an hour's rest
-        session.execute(update(Job).where(Job.task == "enrich").values(status="failed"))
+        session.execute(update(Job).where(Job.task == "enrichment").values(status="failed"))
     record_run(db, "enrichment", IngestCounts(), started_at=datetime.now(UTC), error="arXiv unreachable")
     assert enqueue_due(db, settings, datetime.now(UTC)) == []
-    assert enqueue_due(db, settings, datetime.now(UTC) + timedelta(hours=2)) == ["enrich"]
+    assert enqueue_due(db, settings, datetime.now(UTC) + timedelta(hours=2)) == ["enrichment"]
 
 
 def test_categories_map_to_their_oai_sets() -> None:
@@ -295,4 +295,27 @@ def test_migration_0011_moves_imported_counts_to_hf_figures_and_back(db: Databas
             "FROM papers p JOIN featured_papers f ON f.paper_id = p.id"
         )
         assert connection.execute(text(back)).one() == (9, 2, 10)
+    _migrate(db, command.upgrade, "head")
+
+
+def test_migration_0013_gives_queued_jobs_their_sources_names_and_back(db: Database) -> None:
+    _migrate(db, command.downgrade, "0012")
+    insert = (
+        "INSERT INTO jobs (task, payload, status, dedupe_key, attempts, max_attempts, run_after, created_at) "
+        "VALUES (:task, '{}', 'queued', :key, 0, 5, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+    )
+    with db.engine.begin() as connection:
+        for task, key in (("ingest-hf", "hf-mirror:2026-07-06"), ("enrich", None), ("harvest", "harvest:2026-07-06")):
+            connection.execute(text(insert), {"task": task, "key": key})
+    jobs = "SELECT task, dedupe_key FROM jobs ORDER BY id"
+    _migrate(db, command.upgrade, "head")
+    with db.engine.begin() as connection:
+        assert connection.execute(text(jobs)).all() == [
+            ("hf_mirror", "hf_mirror:2026-07-06"),
+            ("enrichment", None),
+            ("harvest", "harvest:2026-07-06"),
+        ]
+    _migrate(db, command.downgrade, "0012")
+    with db.engine.begin() as connection:
+        assert connection.execute(text(jobs)).all()[:2] == [("ingest-hf", "hf-mirror:2026-07-06"), ("enrich", None)]
     _migrate(db, command.upgrade, "head")

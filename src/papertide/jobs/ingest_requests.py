@@ -21,6 +21,7 @@ from papertide.jobs.payloads import JobArguments, TaskArgumentError, payload_key
 from papertide.models import utcnow
 from papertide.records import IngestCounts
 from papertide.services import ingest, mirror
+from papertide.services.automatic import HF_MIRROR
 from papertide.services.ingest import ArxivIngest, DailyIngest, Progress
 from papertide.services.mirror import MirrorReport
 from papertide.sources.factory import arxiv_client, hf_mirror_client, oai_client
@@ -149,7 +150,7 @@ class HfMirrorRequest(IngestRequest):
     """hf.co Daily Papers, day by day from ``since`` to ``until``; without them, what the schedule mirrors (the last
     ``PAPERTIDE_HF_BACKFILL_DAYS`` on a first run, then the days since the last one mirrored)."""
 
-    task: ClassVar[str] = "ingest-hf"
+    task: ClassVar[str] = HF_MIRROR.name  # the schedule's runs and `papertide ingest hf --queue` are one task
     since: date | None = None
     until: date | None = None
 
@@ -169,12 +170,3 @@ class HfMirrorRequest(IngestRequest):
         if report.stopped:  # hf.co unreachable: fail the attempt so the queue's backoff tries again later
             raise SourceUnavailable(report.stopped)
         return f"hf.co Daily Papers: {report.summary()}"
-
-
-INGEST_REQUESTS: tuple[type[IngestRequest], ...] = (
-    SnapshotRequest,
-    DailyRequest,
-    ArxivRequest,
-    OaiRequest,
-    HfMirrorRequest,
-)

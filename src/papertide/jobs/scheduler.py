@@ -22,14 +22,14 @@ from sqlalchemy import select
 from papertide.config import Settings
 from papertide.db import Database
 from papertide.jobs import queue
-from papertide.jobs.ingest_requests import HfMirrorRequest
 from papertide.jobs.worker import Worker
 from papertide.models import Job, utcnow
 from papertide.search.semantic import Semantic
 from papertide.search.tantivy_keyword.sync import sync_keyword_index
+from papertide.services.automatic import AUTOMATIC_SOURCES, DAILY_SOURCES, ENRICHMENT, AutomaticSource
 from papertide.services.digests import digest_period
 from papertide.services.enrichment import wanted_count
-from papertide.services.source_status import SOURCES, Source, SourceStatus, record_offline, source_states
+from papertide.services.source_status import Source, SourceStatus, record_offline, source_states
 from papertide.services.subscriptions import Cadence
 from papertide.sources.reachability import host_of, host_resolves
 
@@ -46,35 +46,23 @@ def digests_due(settings: Settings, now: datetime) -> list[Cadence]:
     return ["daily", "weekly"] if now.weekday() == 0 else ["daily"]
 
 
-def harvest_due(settings: Settings, day: date) -> bool:
-    """arXiv announces new listings Monday to Friday (its Sunday-Thursday evenings, US Eastern): a harvest is due
-    on those days only, when categories are followed."""
-    return bool(settings.follow_categories.split()) and day.weekday() < 5
-
-
-def _daily_sources(settings: Settings, day: date) -> list[tuple[str, str]]:
-    """(task, dedupe key) of each daily source due on ``day``: the harvest, the Daily Papers mirror."""
-    due = [("harvest", f"harvest:{day}")] if harvest_due(settings, day) else []
-    return due + ([(HfMirrorRequest.task, f"hf-mirror:{day}")] if settings.hf_mirror else [])
-
-
-_SOURCE_OF_TASK: dict[str, Source] = {"harvest": "harvest", HfMirrorRequest.task: "hf_mirror"}
-
-
-def _source_url(settings: Settings, source: Source) -> str:
-    return {"harvest": settings.arxiv_oai_url, "hf_mirror": settings.hf_url, "enrichment": settings.arxiv_api_url}[
-        source
-    ]
-
-
-def _online(database: Database, settings: Settings, source: Source) -> bool:
+def _online(database: Database, settings: Settings, source: AutomaticSource) -> bool:
     """Whether ``source``'s host resolves; if not, the source shows as offline and waits for a later check (offline
     is a state: a job enqueued now would only fail, retry and fill the log)."""
-    url = _source_url(settings, source)
+    url = source.url(settings)
     if host_resolves(url):
         return True
-    record_offline(database, source, host_of(url))
+    record_offline(database, source.name, host_of(url))
     return False
+
+
+def _daily_due(settings: Settings, day: date) -> list[AutomaticSource]:
+    """The daily sources due on ``day``: the harvest on announcement days, the Daily Papers mirror every day."""
+    return [source for source in DAILY_SOURCES if source.on(settings) and _due(source, settings, day)]
+
+
+def _due(source: AutomaticSource, settings: Settings, day: date) -> bool:
+    return source.due_on is not None and source.due_on(settings, day)
 
 
 def enqueue_due(database: Database, settings: Settings, now: datetime) -> list[str]:
@@ -84,17 +72,15 @@ def enqueue_due(database: Database, settings: Settings, now: datetime) -> list[s
     if settings.semantic_search and not _pending(database, "embed") and queue.enqueue(database, "embed"):
         added.append("embed")
     if now.hour >= settings.harvest_hour_utc:
-        for task, key in _daily_sources(settings, now.date()):
-            if _enqueued(database, key) or not _online(database, settings, _SOURCE_OF_TASK[task]):
+        for source in _daily_due(settings, now.date()):
+            key = source.day_key(now.date())
+            if _enqueued(database, key) or not _online(database, settings, source):
                 continue
-            if queue.enqueue(database, task, {}, dedupe_key=key):
+            if queue.enqueue(database, source.name, {}, dedupe_key=key):
                 added.append(key)
-    if (
-        _enrichment_due(database, now)
-        and _online(database, settings, "enrichment")
-        and queue.enqueue(database, "enrich")
-    ):
-        added.append("enrich")
+    enrich = _enrichment_due(database, now) and _online(database, settings, ENRICHMENT)
+    if enrich and queue.enqueue(database, ENRICHMENT.name):
+        added.append(ENRICHMENT.name)
     for cadence in digests_due(settings, now):
         key = f"digest:{digest_period(cadence, now.date()).key}"  # "digest:daily:2026-07-09"
         if queue.enqueue(database, "digest", {"cadence": cadence, "today": now.date().isoformat()}, dedupe_key=key):
@@ -106,16 +92,15 @@ def enqueue_due(database: Database, settings: Settings, now: datetime) -> list[s
 def next_runs(database: Database, settings: Settings, now: datetime) -> dict[Source, datetime | None]:
     """When each source runs next: the next due day not yet enqueued (at the harvest hour), enrichment at the next
     tick while thin papers wait; None for a source that is off or has nothing to do."""
-    runs: dict[Source, datetime | None] = {"harvest": None, "hf_mirror": None, "enrichment": None}
+    runs: dict[Source, datetime | None] = {source.name: None for source in AUTOMATIC_SOURCES}
     for offset in range(8):
         day = now.date() + timedelta(days=offset)
         start = datetime.combine(day, time(settings.harvest_hour_utc), tzinfo=UTC)
-        for task, key in _daily_sources(settings, day):
-            source = _SOURCE_OF_TASK[task]
-            if runs[source] is None and not _enqueued(database, key):
-                runs[source] = max(start, now)
+        for source in _daily_due(settings, day):
+            if runs[source.name] is None and not _enqueued(database, source.day_key(day)):
+                runs[source.name] = max(start, now)
     if wanted_count(database, now):
-        runs["enrichment"] = now
+        runs[ENRICHMENT.name] = now
     return runs
 
 
@@ -132,17 +117,16 @@ def sources_overview(database: Database, settings: Settings, now: datetime) -> l
     with database.read_session() as session:
         states = source_states(session)
     runs = next_runs(database, settings, now)
-    enabled = {"harvest": bool(settings.follow_categories.split()), "hf_mirror": settings.hf_mirror, "enrichment": True}
-    return [SourceOverview(states[source], enabled[source], runs[source]) for source in SOURCES]
+    return [SourceOverview(states[source.name], source.on(settings), runs[source.name]) for source in AUTOMATIC_SOURCES]
 
 
 def _enrichment_due(database: Database, now: datetime) -> bool:
     """Thin papers wait, no enrich job is queued or running, and the last one did not fail within the hour: a job
     that failed had its retries with backoff already, so arXiv gets a rest before the next."""
-    if _pending(database, "enrich") or not wanted_count(database, now):
+    if _pending(database, ENRICHMENT.name) or not wanted_count(database, now):
         return False
     with database.read_session() as session:
-        state = source_states(session)["enrichment"]
+        state = source_states(session)[ENRICHMENT.name]
     failed_at = state.last_finished_at if state.last_result == "failed" else None
     return failed_at is None or now - failed_at > ENRICH_REST
 

@@ -27,6 +27,7 @@ from papertide.jobs.ingest_requests import (
 )
 from papertide.jobs.payloads import TaskArgumentError, argument, date_argument
 from papertide.search.semantic import Semantic
+from papertide.services.automatic import ARXIV_LEASE, ENRICHMENT, HARVEST, HF_MIRROR
 from papertide.services.digests import DigestBusy, send_digests
 from papertide.services.embeddings import embed_new_papers
 from papertide.services.enrichment import enrich_papers
@@ -182,10 +183,10 @@ TASKS: dict[str, Task] = {
     "digest": Task(_digest),
     SnapshotRequest.task: Task(_ingest(SnapshotRequest)),
     DailyRequest.task: Task(_ingest(DailyRequest)),
-    ArxivRequest.task: Task(_ingest(ArxivRequest), exclusive="source:arxiv"),
-    OaiRequest.task: Task(_ingest(OaiRequest), exclusive="source:arxiv"),
-    HfMirrorRequest.task: Task(_ingest(HfMirrorRequest), exclusive="source:hf"),
-    "harvest": Task(_harvest, exclusive="source:arxiv"),
-    "enrich": Task(_enrich, exclusive="source:arxiv"),
-    "submit": Task(_submit, exclusive="source:arxiv"),
+    ArxivRequest.task: Task(_ingest(ArxivRequest), exclusive=ARXIV_LEASE),
+    OaiRequest.task: Task(_ingest(OaiRequest), exclusive=ARXIV_LEASE),
+    HF_MIRROR.name: Task(_ingest(HfMirrorRequest), exclusive=HF_MIRROR.lease),
+    HARVEST.name: Task(_harvest, exclusive=HARVEST.lease),
+    ENRICHMENT.name: Task(_enrich, exclusive=ENRICHMENT.lease),
+    "submit": Task(_submit, exclusive=ARXIV_LEASE),
 }

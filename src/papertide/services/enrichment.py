@@ -1,7 +1,7 @@
 """Completing thin records: papers missing an abstract, authors or categories, fetched from the arXiv API by id.
 
 A paper known only from a Daily Papers list, a submission by id or an old-shape answer is marked ``enrichment =
-"wanted"`` by the upsert (``services/papers.py``). :func:`enrich_papers` (the "enrich" job, queued by the schedule)
+"wanted"`` by the upsert (``services/papers.py``). :func:`enrich_papers` (the "enrichment" job, queued by the schedule)
 fetches such papers 100 ids per request (``id_list``) and upserts what arXiv says; an id arXiv does not know is
 marked "missing" and never asked again, and every paper asked is stamped so one that arXiv answers without what
 it lacks is asked again a day later at the earliest, not every run. Hidden papers are never fetched (a fetch
@@ -20,6 +20,7 @@ from papertide.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from papertide.db import Database
 from papertide.models import Paper, utcnow
 from papertide.records import IngestCounts
+from papertide.services.automatic import ENRICHMENT
 from papertide.services.ingest import Progress, no_progress
 from papertide.services.papers import upsert_papers
 from papertide.services.source_status import record_run
@@ -59,10 +60,10 @@ def enrich_papers(
             _enrich_batch(database, client, batch, report)
             progress(report.asked)
     except (SourceUnavailable, ArxivApiError) as error:
-        record_run(database, "enrichment", report.counts, started_at=started, error=str(error))
+        record_run(database, ENRICHMENT.name, report.counts, started_at=started, error=str(error))
         raise
     report.left = wanted_count(database)
-    record_run(database, "enrichment", report.counts, started_at=started)
+    record_run(database, ENRICHMENT.name, report.counts, started_at=started)
     return report
 
 

@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from papertide.db import Database
 from papertide.models import utcnow
 from papertide.records import IngestCounts
+from papertide.services.automatic import HARVEST
 from papertide.services.ingest import Progress, ingest_arxiv_query, ingest_oai, no_progress
 from papertide.services.source_status import load_cursor, record_run
 from papertide.sources.arxiv_api import ArxivApiClient, ArxivApiError
@@ -63,7 +64,7 @@ def harvest_followed(
     """Harvest ``categories`` from the last successful harvest's day (``first_days`` back on the first run)."""
     started = utcnow()
     day = today or started.date()
-    cursor = load_cursor(database, "harvest")
+    cursor = load_cursor(database, HARVEST.name)
     report = HarvestReport(from_date=date.fromisoformat(cursor) if cursor else day - timedelta(days=first_days))
     assert report.from_date is not None
     try:
@@ -77,9 +78,9 @@ def harvest_followed(
             )
         except (ArxivApiError, SourceUnavailable) as api_error:
             message = f"OAI-PMH: {error}; arXiv API: {api_error}"
-            record_run(database, "harvest", report.counts, started_at=started, error=message)
+            record_run(database, HARVEST.name, report.counts, started_at=started, error=message)
             raise HarvestFailed(message) from api_error
-    record_run(database, "harvest", report.counts, started_at=started, cursor=day.isoformat())
+    record_run(database, HARVEST.name, report.counts, started_at=started, cursor=day.isoformat())
     return report
 
 

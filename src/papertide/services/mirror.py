@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from papertide.db import Database
 from papertide.models import utcnow
 from papertide.records import IngestCounts
+from papertide.services.automatic import HF_MIRROR
 from papertide.services.checkpoints import load_checkpoint, save_checkpoint
 from papertide.services.ingest import Progress, no_progress, refresh_statistics_if_changed
 from papertide.services.papers import feature_papers
@@ -25,7 +26,7 @@ from papertide.services.source_status import load_cursor, record_run
 from papertide.sources.hf_mirror import DayAnswer, HfMirrorClient, MirrorDayError, Validators
 from papertide.sources.http import SourceUnavailable
 
-CHECKPOINTS = "hf_mirror"
+CHECKPOINTS = HF_MIRROR.name
 # hf.co's counts keep moving for days after a paper is featured: each scheduled run looks at this many days
 # before its cursor again (a 304 when nothing moved).
 REFRESH_DAYS = 3
@@ -60,7 +61,7 @@ class MirrorReport:
 def scheduled_range(database: Database, today: date, backfill_days: int) -> tuple[date, date]:
     """The days a scheduled run mirrors: the last ``backfill_days`` on the first run, then from a few days before
     the last day mirrored (their counts move) to today."""
-    cursor = load_cursor(database, "hf_mirror")
+    cursor = load_cursor(database, HF_MIRROR.name)
     if cursor is None:
         return today - timedelta(days=backfill_days - 1), today
     return min(date.fromisoformat(cursor) - timedelta(days=REFRESH_DAYS), today), today
@@ -92,7 +93,7 @@ def mirror_days(
         unchanged=report.featured.unchanged,
     )
     cursor = last_done.isoformat() if last_done and last_done > _cursor_day(database) else None
-    record_run(database, "hf_mirror", counts, started_at=started, error=report.error(), cursor=cursor)
+    record_run(database, HF_MIRROR.name, counts, started_at=started, error=report.error(), cursor=cursor)
     return report
 
 
@@ -118,7 +119,7 @@ def _days(since: date, until: date) -> Iterator[date]:
 
 
 def _cursor_day(database: Database) -> date:
-    cursor = load_cursor(database, "hf_mirror")
+    cursor = load_cursor(database, HF_MIRROR.name)
     return date.fromisoformat(cursor) if cursor else date.min
 
 

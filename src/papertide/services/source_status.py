@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,9 +17,9 @@ from sqlalchemy.orm import Session
 from papertide.db import Database, insert_ignoring_conflicts
 from papertide.models import SourceState, utcnow
 from papertide.records import IngestCounts
+from papertide.services.automatic import AUTOMATIC_SOURCES
 
-Source = Literal["harvest", "hf_mirror", "enrichment"]
-SOURCES: tuple[Source, ...] = ("harvest", "hf_mirror", "enrichment")
+Source = str  # an automatic source's name (services/automatic.py declares them)
 MAX_ERROR_CHARS = 2_000
 
 
@@ -87,9 +86,9 @@ def load_cursor(database: Database, source: Source) -> str | None:
 
 
 def source_states(session: Session) -> dict[Source, SourceStatus]:
-    """Every source's state; a source that never ran has an empty one."""
+    """Every automatic source's state; a source that never ran has an empty one."""
     stored = {state.source: state for state in session.execute(select(SourceState)).scalars()}
-    return {source: _status(source, stored.get(source)) for source in SOURCES}
+    return {source.name: _status(source.name, stored.get(source.name)) for source in AUTOMATIC_SOURCES}
 
 
 def _state(session: Session, source: Source) -> SourceState:
