@@ -30,6 +30,7 @@ from papertide.config import Settings
 from papertide.db import Database, connect, upgrade
 from papertide.search.embedder import Embedder, load_embedder, text_hash
 from papertide.search.semantic import Semantic, open_semantic
+from papertide.services.accounts import configure_password_hashing
 from tests.pg import PostgresCluster
 from tests.replay_server import FakeClock, ReplayServer
 from tests.smtp_sink import SmtpSink
@@ -49,6 +50,12 @@ def make_settings(database_url: str, tmp_path: Path, **overrides: object) -> Set
         "page_cache_seconds": 0.0,
         # Tests run the embed job themselves; tests/test_jobs.py covers the background scheduler.
         "jobs_interval_seconds": 0.0,
+        # Passwords hashed at argon2's least cost: hundreds of sign-ups and log-ins would cost a minute of CPU at the
+        # production cost (the cost itself is argon2-cffi's to test; tests/test_accounts_security.py checks a change
+        # of cost rehashes at log-in).
+        "password_hash_time_cost": 1,
+        "password_hash_memory_kib": 64,
+        "password_hash_parallelism": 1,
         # Nothing reaches the real hosts: a closed loopback port, unless a test points a source at its replay server.
         "hf_url": "http://127.0.0.1:9",
         "arxiv_api_url": "http://127.0.0.1:9/api/query",
@@ -56,6 +63,12 @@ def make_settings(database_url: str, tmp_path: Path, **overrides: object) -> Set
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Services called straight from tests hash at the test settings' cost too, not only those an app calls."""
+    configure_password_hashing(make_settings("sqlite://", tmp_path_factory.mktemp("cost")))
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,15 @@ def test_production_refuses_the_development_secret() -> None:
     with pytest.raises(ValidationError, match="at least 32 characters"):
         Settings(env="production", secret_key="short")
     assert Settings(env="production", secret_key="x" * 40).secret_key == "x" * 40
+
+
+def test_production_refuses_a_password_hash_cost_below_owasps_floor() -> None:
+    secret = "x" * 40
+    for cheap in ({"password_hash_time_cost": 1}, {"password_hash_memory_kib": 8_192}):
+        with pytest.raises(ValidationError, match="OWASP's floor"):
+            Settings(env="production", secret_key=secret, **cheap)  # type: ignore[arg-type]
+    floor = Settings(env="production", secret_key=secret, password_hash_time_cost=2, password_hash_memory_kib=19_456)
+    assert (floor.password_hash_time_cost, floor.password_hash_memory_kib) == (2, 19_456)
     assert Settings(env="dev").secret_key == DEV_SECRET
 
 

@@ -52,6 +52,9 @@ def cli_env(settings: Settings, **extra: str) -> dict[str, str]:
         PAPERTIDE_HTTP_BACKOFF=str(settings.http_backoff),
         PAPERTIDE_HTTP_MAX_RETRIES=str(settings.http_max_retries),
         PAPERTIDE_INGEST_BATCH_SIZE=str(settings.ingest_batch_size),
+        PAPERTIDE_PASSWORD_HASH_TIME_COST=str(settings.password_hash_time_cost),
+        PAPERTIDE_PASSWORD_HASH_MEMORY_KIB=str(settings.password_hash_memory_kib),
+        PAPERTIDE_PASSWORD_HASH_PARALLELISM=str(settings.password_hash_parallelism),
         COLUMNS="200",
     )
     if settings.pg_bin_dir:

@@ -14,15 +14,18 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from papertide.app import create_app
 from papertide.config import Settings
 from papertide.db import Database
 from papertide.models import User, Vote
 from papertide.records import AuthorRecord
 from papertide.services import accounts
+from papertide.services.accounts import configure_password_hashing, create_user
 from papertide.services.papers import feature_papers, upsert_papers
 from tests.factories import make_featured_record, make_paper_record
-from tests.web_helpers import csrf_token, sign_up
+from tests.web_helpers import PASSWORD, csrf_token, log_in, sign_up
 
+COST_SETTINGS = ("password_hash_time_cost", "password_hash_memory_kib", "password_hash_parallelism")
 XSS = [
     "<script>alert(1)</script>",
     '"><img src=x onerror=alert(1)>',
@@ -226,10 +229,31 @@ def test_fifty_concurrent_upvotes_by_one_user_make_one_vote(live_server: str, db
         assert anyone.get("/papers/2501.00004").text.count("data-count>1</span>") == 1
 
 
-def test_the_timing_equaliser_hash_is_current_and_costs_no_hashing() -> None:
-    """A failed log-in for an unknown name verifies against a stored hash made with the hasher's own parameters,
-    so it costs what a wrong password costs, the first time in a process too (no hash made on the spot)."""
-    fresh = accounts._hasher.hash("any password")
-    assert extract_parameters(accounts._STORED_DUMMY_HASH) == extract_parameters(fresh)
-    accounts._dummy_hash.cache_clear()
-    assert accounts._dummy_hash() is accounts._STORED_DUMMY_HASH
+def test_the_timing_equaliser_hash_is_current_and_follows_the_configured_cost(settings: Settings) -> None:
+    """A failed log-in for an unknown name verifies against a hash of the hasher's own parameters, so it costs what
+    a wrong password costs: at the default cost the stored one, which costs no hashing the first time in a process;
+    at another cost (``PAPERTIDE_PASSWORD_HASH_*``) one made once at that cost."""
+    defaults = {name: Settings.model_fields[name].default for name in COST_SETTINGS}
+    configure_password_hashing(settings.model_copy(update=defaults))
+    try:
+        fresh = accounts._hasher.hash("any password")
+        assert extract_parameters(accounts._STORED_DUMMY_HASH) == extract_parameters(fresh)
+        assert accounts._dummy_hash() is accounts._STORED_DUMMY_HASH
+    finally:
+        configure_password_hashing(settings)
+    cheap = accounts._dummy_hash()
+    assert cheap is not accounts._STORED_DUMMY_HASH
+    assert extract_parameters(cheap) == extract_parameters(accounts._hasher.hash("any password"))
+
+
+def test_a_log_in_rehashes_a_password_made_at_another_cost(settings: Settings, db: Database) -> None:
+    with db.write_session() as session:
+        user = create_user(session, username="costly", password=PASSWORD)
+        before = extract_parameters(session.get_one(User, user.id).password_hash or "")
+    stronger = settings.model_copy(update={"password_hash_time_cost": 2, "password_hash_memory_kib": 128})
+    with TestClient(create_app(stronger)) as client:
+        log_in(client, "costly")
+    with db.read_session() as session:
+        after = extract_parameters(session.get_one(User, user.id).password_hash or "")
+    configure_password_hashing(settings)
+    assert (before.time_cost, before.memory_cost) == (1, 64) and (after.time_cost, after.memory_cost) == (2, 128)

@@ -25,6 +25,7 @@ from papertide.jobs.scheduler import JobRunner
 from papertide.mcpserver import mcp_endpoint as make_mcp_endpoint
 from papertide.search.engine import SearchEngine
 from papertide.search.semantic import open_semantic
+from papertide.services.accounts import configure_password_hashing
 from papertide.services.sessions import SESSION_DAYS
 from papertide.web.errors import install_error_handlers
 from papertide.web.middleware.accesslog import redact_access_log
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "Fine on a laptop; anywhere else set PAPERTIDE_SECRET_KEY (and PAPERTIDE_ENV=production)."
         )
     database = connect(settings)
+    configure_password_hashing(settings)
     semantic = open_semantic(settings)
     engine = SearchEngine.of(settings, semantic)
     mcp_endpoint = make_mcp_endpoint(database, settings, engine)

@@ -112,6 +112,16 @@ class Settings(BaseSettings):
     trending_min_account_age_hours: float = Field(
         24.0, ge=0, description="Votes of accounts younger than this do not count toward trending."
     )
+    password_hash_time_cost: int = Field(
+        3, ge=1, le=100, description="argon2 passes over memory per password hash (production: at least 2)."
+    )
+    password_hash_memory_kib: int = Field(
+        65_536,
+        ge=64,
+        le=4_194_304,
+        description="argon2 memory per password hash, in KiB (production: at least 19456, OWASP's floor).",
+    )
+    password_hash_parallelism: int = Field(4, ge=1, le=64, description="argon2 lanes per password hash.")
     submit_window_days: int = Field(
         14, ge=0, description="A paper can be submitted within this many days of its first version."
     )
@@ -245,6 +255,11 @@ class Settings(BaseSettings):
             )
         if self.env != "dev" and len(self.secret_key) < 32:
             raise ValueError("PAPERTIDE_SECRET_KEY must be at least 32 characters in production")
+        if self.env != "dev" and (self.password_hash_time_cost < 2 or self.password_hash_memory_kib < 19_456):
+            raise ValueError(
+                "PAPERTIDE_PASSWORD_HASH_TIME_COST must be at least 2 and PAPERTIDE_PASSWORD_HASH_MEMORY_KIB at least "
+                "19456 in production (OWASP's floor for argon2id)"
+            )
         return self
 
     @property

@@ -34,6 +34,7 @@ from papertide.arxiv_ids import InvalidArxivId
 from papertide.config import Settings, get_settings
 from papertide.db import Database, connect, current_revision, head_revision, upgrade, without_password
 from papertide.search.tantivy_keyword.sync import sync_keyword_index
+from papertide.services.accounts import configure_password_hashing
 from papertide.sources.hf_daily import DailyFileError
 from papertide.sources.http import SourceUnavailable
 from papertide.sources.oai import OaiError
@@ -105,7 +106,9 @@ def ensure_schema(database: Database, settings: Settings) -> None:
 
 @contextmanager
 def open_database() -> Iterator[Database]:
-    database = connect(get_settings())
+    settings = get_settings()
+    configure_password_hashing(settings)
+    database = connect(settings)
     try:
         yield database
     finally:

@@ -13,6 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from papertide.config import Settings
 from papertide.db import insert_ignoring_conflicts
 from papertide.email_address import InvalidEmail, normalise_email
 from papertide.errors import Expired, Invalid
@@ -22,7 +23,18 @@ from papertide.text import xml_safe
 
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024
-_hasher = PasswordHasher()
+_hasher = PasswordHasher()  # argon2-cffi's defaults (RFC 9106's second recommendation) until settings say otherwise
+
+
+def configure_password_hashing(settings: Settings) -> None:
+    """Hash new passwords at the argon2 cost the settings give (``PAPERTIDE_PASSWORD_HASH_*``). Stored hashes carry
+    their own cost, so they keep verifying, and a log-in rehashes one made at another cost. The app factory and
+    every command that opens the database call this."""
+    global _hasher
+    cost = (settings.password_hash_time_cost, settings.password_hash_memory_kib, settings.password_hash_parallelism)
+    if (_hasher.time_cost, _hasher.memory_cost, _hasher.parallelism) != cost:
+        _hasher = PasswordHasher(time_cost=cost[0], memory_cost=cost[1], parallelism=cost[2])
+        _dummy_hash.cache_clear()
 
 
 # A hash of a throwaway password with the parameters ``_hasher`` uses (argon2-cffi's defaults), kept as text: no
