@@ -1,0 +1,49 @@
+"""The SQLAlchemy tables of papertide, a module per subject (papers, accounts, community, mail, operations) over
+one declarative base (``base``). One metadata object serves SQLite and PostgreSQL; Alembic migrations in
+``migrations/`` create it. Every table is imported here, so ``Base.metadata`` knows them all and callers import
+tables from ``papertide.models``.
+"""
+
+from __future__ import annotations
+
+from papertide.models.accounts import AccessToken, Organization, OrganizationMember, User, UserSession
+from papertide.models.base import NAMING, VECTOR_DIMENSIONS, Base, JsonType, UtcDateTime, VectorType, utcnow
+from papertide.models.community import Collection, CollectionItem, Comment, Follow, PaperDismissal, UserRanker
+from papertide.models.mail import AlertDelivery, DigestDelivery, Subscription
+from papertide.models.operations import IngestCheckpoint, Job, JobLease, RateLimitHit, SourceState
+from papertide.models.papers import FeaturedPaper, Paper, PaperAuthor, PaperCategory, PaperEmbedding, Vote
+
+__all__ = [
+    "AccessToken",
+    "AlertDelivery",
+    "Base",
+    "Collection",
+    "CollectionItem",
+    "Comment",
+    "DigestDelivery",
+    "FeaturedPaper",
+    "Follow",
+    "IngestCheckpoint",
+    "Job",
+    "JobLease",
+    "JsonType",
+    "NAMING",
+    "Organization",
+    "OrganizationMember",
+    "Paper",
+    "PaperAuthor",
+    "PaperCategory",
+    "PaperDismissal",
+    "PaperEmbedding",
+    "RateLimitHit",
+    "SourceState",
+    "Subscription",
+    "User",
+    "UserRanker",
+    "UserSession",
+    "UtcDateTime",
+    "VECTOR_DIMENSIONS",
+    "VectorType",
+    "Vote",
+    "utcnow",
+]
