@@ -32,9 +32,13 @@ serve: install
 test: install-test
 	$(BIN)/pytest -n 2 --durations=25 $(PYTEST_ARGS)
 
+# ruff (with a complexity ceiling, pyproject.toml) and pylint's duplicate-code check: no run of six or more lines
+# stands twice in src/ (imports, docstrings, comments and signatures aside).
 lint: install-test
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/ruff format --check src tests bench scripts
+	$(BIN)/pylint --disable=all --enable=duplicate-code --min-similarity-lines=6 --ignore-imports=y \
+		--ignore-signatures=y --ignore-docstrings=y --ignore-comments=y --score=n src/papertide
 
 typecheck: install-test
 	$(BIN)/mypy
