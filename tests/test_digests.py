@@ -103,7 +103,7 @@ def test_subscribe_confirm_receive_and_unsubscribe_in_one_click(
         html = digest.get_body(("html",)).get_content()  # type: ignore[union-attr]
         assert "Scaling O(n^2) attention with Týr for α-divergences" in text and "$" not in text
         assert text.index(ids[0]) < text.index(ids[1]) < text.index(ids[2])  # by upvotes
-        assert "50 upvotes on hf.co · 0 upvotes here" in text  # the two figures, each named
+        assert " · 50 upvotes\n" in text and "here" not in text  # the daily list's figure: hf.co's and ours together
         assert f'href="http://testserver/papers/{ids[0]}"' in html and "prefers-color-scheme: dark" in html
         assert "New in cs.LG" in text and "Top papers" in text
         assert digest["Message-ID"] and digest["Date"] and digest["Subject"].startswith("papertide daily: ")
@@ -293,7 +293,7 @@ def _stop_half_way_then_rerun(settings: Settings, db: Database, smtp: SmtpSink, 
 
 
 def test_digest_periods() -> None:
-    assert digest_period("daily", date(2026, 7, 13)).key == "daily:2026-07-10"  # Monday -> Friday
+    assert digest_period("daily", date(2026, 7, 13)).key == "daily:2026-07-12"  # Monday's run: up to Sunday
     assert digest_period("daily", date(2026, 7, 10)).key == "daily:2026-07-09"
     weekly = digest_period("weekly", date(2026, 7, 15))
     assert (weekly.key, weekly.start, weekly.end) == ("weekly:2026-W28", date(2026, 7, 6), date(2026, 7, 12))

@@ -159,8 +159,11 @@ def query_featured_neighbours(session: Session, day: date) -> tuple[date | None,
     return before.scalar(), after.scalar()
 
 
-def query_latest_featured_day(session: Session) -> date | None:
-    return session.execute(select(func.max(FeaturedPaper.featured_on))).scalar()
+def query_latest_featured_day(session: Session, *, on_or_before: date | None = None) -> date | None:
+    statement = select(func.max(FeaturedPaper.featured_on))
+    if on_or_before is not None:
+        statement = statement.where(FeaturedPaper.featured_on <= on_or_before)
+    return session.execute(statement).scalar()
 
 
 def query_announced(

@@ -7,6 +7,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from papertide.queries.papers import both_upvotes
 from papertide.text import latex_plain
 
 _TEMPLATES = Environment(
@@ -16,6 +17,10 @@ _TEMPLATES = Environment(
     lstrip_blocks=True,
 )
 _TEMPLATES.filters["plain"] = latex_plain
+_TEMPLATES.filters["upvotes"] = both_upvotes  # the daily list's figure: hf.co's and this instance's together
+# The site's accent (web/static/papertide.css, --accent), for the one link that is a button.
+ACCENT = "#c2410c"
+_TEMPLATES.globals["accent"] = ACCENT
 
 
 def render_mail(name: str, context: dict[str, Any]) -> tuple[str, str]:

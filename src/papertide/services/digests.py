@@ -11,6 +11,12 @@ retried with exponential backoff, then left as ``retry`` for the next run; perma
 count toward suspending the address. Saved searches add sections of papers new since the last digest
 (``services/alerts.py``), recorded with the claim; an account's follows (authors, searches) join the sections of
 a subscription linked to it.
+
+What a digest covers (its window) is the subscriber's own: a daily digest carries every day since the one its
+subscriber last received, up to yesterday, weekends included (Monday's carries Saturday's and Sunday's picks), at
+most a week; a subscriber's first carries the last day with featured papers. A weekly digest carries the ISO week
+before. Every section the subscriber chose is there, or says in one line why it is empty; a digest with nothing
+new at all is not sent, and the next says how long it has been.
 """
 
 from __future__ import annotations
@@ -23,15 +29,15 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from papertide.config import Settings
 from papertide.db import Database, insert_ignoring_conflicts
 from papertide.mail import Mailer, OutgoingMail, PermanentMailError, TransientMailError, new_message_id
-from papertide.models import DigestDelivery, Paper, Subscription, utcnow
+from papertide.models import DigestDelivery, FeaturedPaper, Paper, Subscription, utcnow
 from papertide.queries.follows import query_follows
-from papertide.queries.listings import query_announced, query_featured
+from papertide.queries.listings import query_announced, query_featured, query_latest_featured_day
 from papertide.queries.papers import PaperRow
 from papertide.search.engine import SearchEngine
 from papertide.search.personal import personal_picks
@@ -51,6 +57,9 @@ class DigestBusy(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class DigestPeriod:
+    """A run's period: the ledger's key (one delivery per subscription and run) and, for a weekly digest, its
+    window. A daily run is named by its last day, yesterday; each subscriber's window ends there."""
+
     cadence: Cadence
     start: date
     end: date
@@ -58,26 +67,92 @@ class DigestPeriod:
     @property
     def key(self) -> str:
         if self.cadence == "daily":
-            return f"daily:{self.start.isoformat()}"
+            return f"daily:{self.end.isoformat()}"
         year, week, _ = self.start.isocalendar()
         return f"weekly:{year}-W{week:02d}"
 
     @property
     def label(self) -> str:
         if self.cadence == "daily":
-            return self.start.strftime("%A, %B %-d, %Y")
+            return _day_label(self.end)
         return f"the week of {self.start:%B %-d} – {self.end:%B %-d, %Y}"
 
 
 def digest_period(cadence: Cadence, today: date) -> DigestPeriod:
-    """Daily: the last weekday before ``today`` (arXiv lists on weekdays). Weekly: the ISO week before this one."""
+    """Daily: the run of ``today`` covers up to yesterday. Weekly: the ISO week before this one."""
     if cadence == "daily":
-        day = today - timedelta(days=1)
-        while day.weekday() >= 5:
-            day -= timedelta(days=1)
-        return DigestPeriod("daily", day, day)
+        yesterday = today - timedelta(days=1)
+        return DigestPeriod("daily", yesterday, yesterday)
     start = today - timedelta(days=today.weekday() + 7)
     return DigestPeriod("weekly", start, start + timedelta(days=6))
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """The days one subscriber's digest covers, and when they last received one (None: never)."""
+
+    start: date
+    end: date
+    last_received: date | None
+
+    @property
+    def label(self) -> str:
+        """The days in a title: "Friday, August 21, 2026" or "Friday, August 21 – Sunday, August 23, 2026"."""
+        if self.start == self.end:
+            return _day_label(self.end)
+        return f"{self.start:%A, %B %-d} – {_day_label(self.end)}"
+
+    @property
+    def phrase(self) -> str:
+        """The window in words, for a section that is empty ("on Friday, August 21", "this week")."""
+        if self.start == self.end:
+            return f"on {_day_label(self.start)}"
+        if (self.end - self.start).days == 6 and self.start.weekday() == 0:
+            return "this week"
+        return f"from {_day_label(self.start)} to {_day_label(self.end)}"
+
+    def intro(self, cadence: Cadence) -> str | None:
+        """One line that says what the digest carries, when that is not simply the one day or week it is for."""
+        if cadence == "weekly":
+            return None
+        if self.last_received is None:
+            return f"Your first digest: the papers of {_day_label(self.start)}."
+        gap = (self.end - self.last_received).days
+        if gap <= 1:
+            return None
+        weekend = any((self.start + timedelta(days=d)).weekday() >= 5 for d in range(gap))
+        return (
+            f"Every day since your last digest ({self.last_received:%A, %B %-d}): {gap} days"
+            + (", the weekend included." if weekend else ".")
+        )
+
+
+MAX_DAILY_WINDOW = 7  # days a daily digest reaches back at most; a longer gap is a weekly's worth
+
+
+def _day_label(day: date) -> str:
+    return day.strftime("%A, %B %-d, %Y")
+
+
+def subscriber_window(session: Session, period: DigestPeriod, subscription_id: int) -> Window:
+    """The days ``subscription_id``'s digest of ``period`` covers: weekly, the period; daily, every day after the
+    last one it received up to the run's day (at most a week), or the last day with featured papers for a first."""
+    if period.cadence == "weekly":
+        return Window(period.start, period.end, None)
+    last = session.execute(
+        select(func.max(DigestDelivery.period)).where(
+            DigestDelivery.subscription_id == subscription_id,
+            DigestDelivery.status == "sent",
+            DigestDelivery.period.like("daily:%"),
+            DigestDelivery.period < period.key,
+        )
+    ).scalar()
+    if last is None:
+        newest = query_latest_featured_day(session, on_or_before=period.end) or period.end
+        return Window(newest, newest, None)
+    received = date.fromisoformat(last.removeprefix("daily:"))
+    start = max(received + timedelta(days=1), period.end - timedelta(days=MAX_DAILY_WINDOW - 1))
+    return Window(min(start, period.end), period.end, received)
 
 
 @dataclass(slots=True)
@@ -88,10 +163,12 @@ class Section:
     query: str | None = None  # a saved search's section: its query, shown as code
     more: int = 0  # new papers past the section's size (a saved search's section links to the rest)
     carried: Carried | None = None  # what a saved search's section carries, recorded with the claim
+    empty: str = ""  # why there is nothing, said in the digest when ``papers`` is empty
 
 
 class Composer:
-    """The sections of each subscriber's digest for one period; shared sections are computed once."""
+    """The sections of each subscriber's digest; sections shared by subscribers with the same window are
+    computed once per run."""
 
     def __init__(
         self,
@@ -106,43 +183,50 @@ class Composer:
         self.per_section = per_section
         self.semantic = semantic
         self.engine = engine
-        self._shared: dict[tuple[str, str], list[PaperRow]] = {}
-        self._searches: dict[str, list[PaperRow]] = {}  # a saved search's candidates, shared by its subscribers
+        self._shared: dict[tuple[str, str, date, date], list[PaperRow]] = {}
+        self._searches: dict[tuple[str, date], list[PaperRow]] = {}  # a saved search's candidates, by window
 
-    def sections(self, session: Session, subscription: Subscription) -> list[Section]:
+    def sections(self, session: Session, subscription: Subscription, window: Window) -> list[Section]:
+        """Every section the subscriber chose, in a fixed order; an empty one says why."""
         wanted = Preferences.from_json(subscription.preferences)
         follows = query_follows(session, subscription.user_id) if subscription.user_id is not None else []
-        sections: list[Section] = []
-        if wanted.trending:
-            sections.append(Section("Top papers", self._shared_rows(session, "trending", "")))
-        for category in wanted.categories:
-            sections.append(Section(f"New in {category}", self._shared_rows(session, "category", category)))
-        for organization in wanted.organizations:
-            sections.append(Section(f"From {organization}", self._shared_rows(session, "organization", organization)))
-        for author in wanted.authors:
-            sections.append(Section(f"By {author}", self._shared_rows(session, "author", author)))
-        for followed in (f for f in follows if f.kind == "author"):
-            sections.append(Section(f"By {followed.label}", self._shared_rows(session, "author_key", followed.key)))
+        within = window.phrase
+        shared = [
+            *([("Top papers", "trending", "", f"No papers were featured {within}.")] if wanted.trending else []),
+            *((f"New in {c}", "category", c, f"No new papers in {c} {within}.") for c in wanted.categories),
+            *((f"From {o}", "organization", o, f"Nothing from {o} {within}.") for o in wanted.organizations),
+            *((f"By {a}", "author", a, f"No new papers by {a} {within}.") for a in wanted.authors),
+            *(
+                (f"By {f.label}", "author_key", f.key, f"No new papers by {f.label} {within}.")
+                for f in follows
+                if f.kind == "author"
+            ),
+        ]
+        sections = [
+            Section(title, self._shared_rows(session, kind, value, window), empty=empty)
+            for title, kind, value, empty in shared
+        ]
         searches = dict.fromkeys([*wanted.searches, *(f.key for f in follows if f.kind == "search")])
-        sections.extend(self._saved_search(session, subscription.id, query) for query in searches)
-        if wanted.personal and subscription.user_id is not None and self.semantic is not None:
-            sections.append(self._personal(subscription.user_id))
-        return [section for section in sections if section.papers]
+        sections.extend(self._saved_search(session, subscription.id, query, window) for query in searches)
+        if wanted.personal:
+            sections.append(self._personal(subscription.user_id, window))
+        return sections
 
-    def _saved_search(self, session: Session, subscription_id: int, query: str) -> Section:
-        if self.engine is None:
-            return Section(query, [])
-        if query not in self._searches:
-            self._searches[query] = search_candidates(session, self.engine, query, self.period.start)
-        candidates = self._searches[query]
-        found = new_for_search(session, subscription_id, query, self.period.key, candidates, self.per_section)
+    def _saved_search(self, session: Session, subscription_id: int, query: str, window: Window) -> Section:
         title = "New since your last digest for"
-        return Section(title, found.shown, query=query, more=found.more, carried=found.carried)
+        if self.engine is None:
+            return Section(title, [], query=query, empty="Saved searches are not searched on this server.")
+        if (query, window.start) not in self._searches:
+            self._searches[query, window.start] = search_candidates(session, self.engine, query, window.start)
+        candidates = self._searches[query, window.start]
+        found = new_for_search(session, subscription_id, query, self.period.key, candidates, self.per_section)
+        empty = "No new papers match it since your last digest."
+        return Section(title, found.shown, query=query, more=found.more, carried=found.carried, empty=empty)
 
-    def _shared_rows(self, session: Session, kind: str, value: str) -> list[PaperRow]:
-        key = (kind, value)
+    def _shared_rows(self, session: Session, kind: str, value: str, window: Window) -> list[PaperRow]:
+        key = (kind, value, window.start, window.end)
         if key not in self._shared:
-            start, end, n = self.period.start, self.period.end, self.per_section
+            start, end, n = window.start, window.end, self.per_section
             if kind == "trending":
                 rows = query_featured(session, start=start, end=end, limit=n)
             elif kind == "organization":
@@ -156,12 +240,28 @@ class Composer:
             self._shared[key] = rows
         return self._shared[key]
 
-    def _personal(self, user_id: int) -> Section:
-        assert self.semantic is not None
-        in_period = Paper.announced_on.between(self.period.start, self.period.end)
-        found = personal_picks(self.database, self.semantic, user_id, self.per_section, in_period)
+    def _personal(self, user_id: int | None, window: Window) -> Section:
+        title = "Picked for you"
+        if user_id is None:
+            return Section(title, [], empty="Picks need an account: subscribe while signed in to get them.")
+        if self.semantic is None:
+            return Section(title, [], empty="Picks need semantic search, which is off on this server.")
+        found = personal_picks(self.database, self.semantic, user_id, self.per_section, published_in(window))
+        if not found.ready:
+            empty = "Upvote papers or add them to a collection, and picks like them come here."
+        else:
+            empty = f"Nothing new {window.phrase} is close to what you upvote and collect."
         reasons = {e.paper.id: e.explanation for e in found.picks}
-        return Section("Picked for you", [e.paper for e in found.picks], reasons)
+        return Section(title, [e.paper for e in found.picks], reasons, empty=empty)
+
+
+def published_in(window: Window) -> ColumnElement[bool]:
+    """A paper published in the window: listed on arXiv then, or featured then (papers that Daily Papers carried
+    before arXiv announced them, or that only a Daily Papers list knows)."""
+    featured = select(FeaturedPaper.id).where(
+        FeaturedPaper.paper_id == Paper.id, FeaturedPaper.featured_on.between(window.start, window.end)
+    )
+    return or_(Paper.announced_on.between(window.start, window.end), featured.exists())
 
 
 @dataclass(slots=True)
@@ -264,8 +364,10 @@ def _deliver(
 ) -> None:
     subscription_id = subscription.id
     with database.read_session() as session:
-        sections = composer.sections(session, subscription)
-        mail = _mail(settings, tokens, period, subscription, sections) if sections else None
+        window = subscriber_window(session, period, subscription_id)
+        sections = composer.sections(session, subscription, window)
+        news = any(section.papers for section in sections)
+        mail = _mail(settings, tokens, period, window, subscription, sections) if news else None
     message_id = new_message_id(settings, f"digest.{period.key}.{subscription_id}")
     with database.write_session() as session:
         claimed = insert_ignoring_conflicts(
@@ -337,16 +439,23 @@ def _finish(
 
 
 def _mail(
-    settings: Settings, tokens: Tokens, period: DigestPeriod, subscription: Subscription, sections: list[Section]
+    settings: Settings,
+    tokens: Tokens,
+    period: DigestPeriod,
+    window: Window,
+    subscription: Subscription,
+    sections: list[Section],
 ) -> OutgoingMail:
     token = tokens.manage_token(subscription)
     manage_url = f"{settings.base_url}/subscription?token={token}"
     unsubscribe_url = f"{settings.base_url}/unsubscribe?token={token}"
     count = sum(len(section.papers) for section in sections)
-    subject = f"papertide {period.cadence}: {count} paper{'s' if count != 1 else ''} for {period.label}"
+    label = window.label if period.cadence == "daily" else period.label
+    subject = f"papertide {period.cadence}: {count} paper{'s' if count != 1 else ''} for {label}"
     context = {
         "base_url": settings.base_url,
-        "label": period.label,
+        "label": label,
+        "intro": window.intro(period.cadence),
         "sections": sections,
         "manage_url": manage_url,
         "unsubscribe_url": unsubscribe_url,
