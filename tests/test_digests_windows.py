@@ -80,7 +80,8 @@ def test_a_daily_digest_carries_the_weekend_says_why_sections_are_empty_and_skip
     assert "Every day since your last digest (Thursday, August 20): 3 days, the weekend included." in weekend
     top = weekend.split("== Top papers ==")[1].split("==")[0]
     assert top.index("Diffusion models") < top.index("Reward models") < top.index("Vision transformers")
-    assert "Diffusion models for video generation\n   Ada Lovelace · 42 upvotes" in top and "here" not in top  # hf.co's and this instance's votes, as the daily list
+    # hf.co's and this instance's votes together, as the daily list counts them
+    assert "Diffusion models for video generation\n   Ada Lovelace · 42 upvotes" in top and "here" not in top
     assert "No new papers by Xuezhi Wang from Friday, August 21, 2026 to Sunday, August 23, 2026." in weekend
     assert "`quantum error correction`" in weekend and "No new papers match it since your last digest." in weekend
     picked = weekend.split("== Picked for you ==")[1]

@@ -51,6 +51,7 @@ from papertide.web.routes import (
     paper,
     recovery,
     search,
+    shortcuts,
     submit,
     subscriptions,
 )
@@ -158,6 +159,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         api_docs,
         hf_api,
         api_v1,
+        shortcuts,  # exact paths only, before paper's /papers/{id:path} can take /papers/daily
         listings,
         search,
         discover,

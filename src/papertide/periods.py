@@ -50,11 +50,11 @@ class Period:
 
     def previous(self) -> Period | None:
         """The period before, or ``None`` for the first one of the calendar."""
-        return None if self.start == date.min else _of_kind(self.kind, self.start - timedelta(days=1))
+        return None if self.start == date.min else period_of(self.kind, self.start - timedelta(days=1))
 
     def next(self) -> Period | None:
         """The period after, or ``None`` for the last one of the calendar."""
-        return None if self.end == date.max else _of_kind(self.kind, self.end + timedelta(days=1))
+        return None if self.end == date.max else period_of(self.kind, self.end + timedelta(days=1))
 
 
 def day_period(day: date) -> Period:
@@ -72,7 +72,8 @@ def month_period(day: date) -> Period:
     return Period("month", day.replace(day=1), day.replace(day=calendar.monthrange(day.year, day.month)[1]))
 
 
-def _of_kind(kind: PeriodKind, day: date) -> Period:
+def period_of(kind: PeriodKind, day: date) -> Period:
+    """The day, week or month that holds ``day``."""
     return {"day": day_period, "week": week_period, "month": month_period}[kind](day)
 
 

@@ -10,7 +10,14 @@ from papertide.models.accounts import AccessToken, Organization, OrganizationMem
 from papertide.models.base import NAMING, VECTOR_DIMENSIONS, Base, JsonType, UtcDateTime, VectorType, utcnow
 from papertide.models.community import Collection, CollectionItem, Comment, Follow, PaperDismissal, UserRanker
 from papertide.models.mail import AlertDelivery, DigestDelivery, Subscription
-from papertide.models.operations import IngestCheckpoint, Job, JobLease, RateLimitHit, SourceState
+from papertide.models.operations import (
+    IngestCheckpoint,
+    Job,
+    JobLease,
+    ModerationAction,
+    RateLimitHit,
+    SourceState,
+)
 from papertide.models.papers import FeaturedPaper, Paper, PaperAuthor, PaperCategory, PaperEmbedding, Vote
 
 __all__ = [
@@ -26,6 +33,7 @@ __all__ = [
     "IngestCheckpoint",
     "Job",
     "JobLease",
+    "ModerationAction",
     "JsonType",
     "NAMING",
     "Organization",

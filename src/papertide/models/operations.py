@@ -1,4 +1,5 @@
-"""The machinery: the job queue and its leases, ingest checkpoints, automatic sources' states, rate-limit hits."""
+"""The machinery: the job queue and its leases, ingest checkpoints, automatic sources' states, rate-limit hits, and
+the moderation log."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    ForeignKey,
     Index,
     Integer,
     String,
@@ -96,3 +98,21 @@ class Job(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class ModerationAction(Base):
+    """One thing an administrator did (``services/moderation.py``): who, when, what to which target. The desk shows
+    who hid a paper or comment and when from here, so the flags on papers and comments need no columns of their own.
+
+    ``action`` is one of ``MODERATION_ACTIONS``; ``target`` is an arXiv id, a comment's id or a username.
+    ``actor_id`` outlives its account as NULL ("a deleted account"), so the log keeps what was done.
+    """
+
+    __tablename__ = "moderation_actions"
+    __table_args__ = (Index("ix_moderation_actions_target", "action", "target"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)

@@ -152,10 +152,11 @@ def query_category_counts(session: Session, *, start: date, end: date) -> list[t
     return [(category, count) for category, count in session.execute(statement)]
 
 
-def query_featured_neighbours(session: Session, day: date) -> tuple[date | None, date | None]:
-    """The nearest featured days before and after ``day``, for previous/next links that skip empty days."""
-    before = session.execute(select(func.max(FeaturedPaper.featured_on)).where(FeaturedPaper.featured_on < day))
-    after = session.execute(select(func.min(FeaturedPaper.featured_on)).where(FeaturedPaper.featured_on > day))
+def query_featured_neighbours(session: Session, start: date, end: date) -> tuple[date | None, date | None]:
+    """The nearest featured days before ``start`` and after ``end``, for previous/next links that skip empty
+    periods and stop at the data's ends."""
+    before = session.execute(select(func.max(FeaturedPaper.featured_on)).where(FeaturedPaper.featured_on < start))
+    after = session.execute(select(func.min(FeaturedPaper.featured_on)).where(FeaturedPaper.featured_on > end))
     return before.scalar(), after.scalar()
 
 

@@ -121,9 +121,8 @@ class Window:
         if gap <= 1:
             return None
         weekend = any((self.start + timedelta(days=d)).weekday() >= 5 for d in range(gap))
-        return (
-            f"Every day since your last digest ({self.last_received:%A, %B %-d}): {gap} days"
-            + (", the weekend included." if weekend else ".")
+        return f"Every day since your last digest ({self.last_received:%A, %B %-d}): {gap} days" + (
+            ", the weekend included." if weekend else "."
         )
 
 

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from papertide.config import Settings
 from papertide.db import Database
 from papertide.models import User, UserSession, utcnow
-from papertide.services.accounts import AccountError, Identity, check_password, create_user, identity, set_password
+from papertide.services.accounts import Identity, check_password, create_user, identity, set_password
 from papertide.services.ratelimit import hit, wait_before
 from papertide.services.tokens import revoke_api_tokens
 
@@ -189,11 +189,3 @@ def sign_up(session: Session, username: str, password: str) -> tuple[Identity, s
     """A new account with a password, signed in at once; an address is added by mail confirmation only."""
     user = create_user(session, username=username, password=password)
     return identity(user), start_session(session, user.id)
-
-
-def end_sessions_of(session: Session, username: str) -> int:
-    """An administrator's "sign this account out everywhere"; returns how many sessions ended."""
-    user_id = session.execute(select(User.id).where(func.lower(User.username) == username.strip().lower())).scalar()
-    if user_id is None:
-        raise AccountError(f"No user named {username.strip()[:40]!r}.")
-    return end_sessions(session, user_id)

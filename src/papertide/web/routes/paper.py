@@ -22,6 +22,7 @@ from papertide.queries.papers import (
     query_arxiv_id,
     query_paper,
 )
+from papertide.services import moderation
 from papertide.services.citations import query_citables
 from papertide.services.collections import CollectionError, add_to_collection
 from papertide.services.comments import (
@@ -29,12 +30,10 @@ from papertide.services.comments import (
     add_comment,
     delete_comment,
     edit_comment,
-    set_comment_hidden,
 )
 from papertide.services.submissions import (
     LinksRefused,
     SubmissionError,
-    set_paper_hidden,
     update_links,
 )
 from papertide.services.votes import vote as cast_vote
@@ -67,6 +66,7 @@ from papertide.web.viewmodels.cards import paper_url
 from papertide.web.viewmodels.paper import PaperPage, paper_page
 
 router = APIRouter()
+Flag = Annotated[int, Form(ge=0, le=1)]
 log = logging.getLogger(__name__)
 
 
@@ -207,13 +207,18 @@ def comment_delete(comment_id: RowId, session: WriteSession, user: SignedIn) -> 
 
 @router.post("/comments/{comment_id}/hide")
 def comment_hide(
-    comment_id: RowId, session: WriteSession, _: Admin, hidden: Annotated[int, Form(ge=0, le=1)] = 1
+    request: Request,
+    comment_id: RowId,
+    session: WriteSession,
+    user: Admin,
+    hidden: Flag = 1,
 ) -> Response:
+    """From the paper's comments or the moderation desk, back to where it was asked."""
     try:
-        paper_id = set_comment_hidden(session, comment_id, bool(hidden)).paper_id
+        paper_id = moderation.hide_comment(session, user.id, comment_id, bool(hidden))
     except CommentError as error:
         raise HTTPException(404, str(error)) from error
-    return _to_comments(session, paper_id)
+    return redirect_back(request, paper_url(query_arxiv_id(session, paper_id)) + "#comments")
 
 
 def _to_comments(session: Session, paper_id: int) -> RedirectResponse:
@@ -241,14 +246,15 @@ def links(
 
 
 @router.post("/papers/{arxiv_id:path}/hide")
-def hide(arxiv_id: str, session: WriteSession, _: Admin, hidden: Annotated[int, Form(ge=0, le=1)] = 1) -> Response:
-    """Hidden papers are invisible to everyone else, so this resolves the id without the visibility check."""
+def hide(request: Request, arxiv_id: str, session: WriteSession, user: Admin, hidden: Flag = 1) -> Response:
+    """Hidden papers are invisible to everyone else, so this resolves the id without the visibility check; from the
+    paper page or the moderation desk, back to where it was asked."""
     wanted = canonical_id(arxiv_id)
     try:
-        set_paper_hidden(session, wanted, bool(hidden))
+        moderation.hide_paper(session, user.id, wanted, bool(hidden))
     except SubmissionError as error:
         raise HTTPException(404, str(error)) from error
-    return RedirectResponse(paper_url(wanted), status_code=303)
+    return redirect_back(request, paper_url(wanted))
 
 
 @router.post("/papers/{arxiv_id:path}/collect")

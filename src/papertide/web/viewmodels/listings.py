@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from sqlalchemy.orm import Session
 
 from papertide.config import Settings
-from papertide.periods import Period, day_period, month_period, week_period
+from papertide.periods import Period, day_period, month_period, period_of, week_period
 from papertide.queries.listings import (
     SORTS,
     Sort,
@@ -145,11 +145,10 @@ def period_page(
 
 
 def _neighbours(session: Session, period: Period) -> tuple[Period | None, Period | None]:
-    """Previous/next periods; days skip to the nearest featured day so weekends are not dead ends."""
-    if period.kind != "day":
-        return period.previous(), period.next()
-    before, after = query_featured_neighbours(session, period.start)
-    return (day_period(before) if before else None), (day_period(after) if after else None)
+    """Previous/next periods: the nearest with featured papers, so weekends and quiet weeks are skipped and the
+    links stop at the data's first and last featured day instead of running into empty periods."""
+    before, after = query_featured_neighbours(session, period.start, period.end)
+    return (period_of(period.kind, before) if before else None), (period_of(period.kind, after) if after else None)
 
 
 def _recent_page(session: Session, viewer: Identity | None, category: str | None, settings: Settings) -> ListingPage:
