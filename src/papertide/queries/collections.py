@@ -91,3 +91,23 @@ def query_collection_items(session: Session, collection_id: int) -> list[tuple[P
         .order_by(CollectionItem.position)
     )
     return [(to_row(r), r[-1]) for r in session.execute(statement)]
+
+
+def query_collections_index(
+    session: Session, viewer_id: int | None, limit: int = 100
+) -> tuple[list[CollectionRow], list[CollectionRow]]:
+    """The /collections page: the viewer's own (none for a visitor), then other people's public ones with at least
+    one paper, the most recently changed first."""
+    newest = (Collection.updated_at.desc(), Collection.id.desc())
+    mine: list[CollectionRow] = []
+    if viewer_id is not None:
+        own = _collection_rows().where(Collection.owner_id == viewer_id).order_by(*newest)
+        mine = [_collection(r) for r in session.execute(own)]
+    others = (
+        _collection_rows()
+        .where(Collection.is_public.is_(True), Collection.owner_id != (viewer_id or -1))
+        .where(select(CollectionItem.paper_id).where(CollectionItem.collection_id == Collection.id).exists())
+        .order_by(*newest)
+        .limit(limit)
+    )
+    return mine, [_collection(r) for r in session.execute(others)]

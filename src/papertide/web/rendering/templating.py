@@ -83,6 +83,12 @@ def render_page(request: Request, template: str, context: dict[str, Any], feeds:
     return mark_public(templates.TemplateResponse(request, template, {**context, "feeds": feeds}), request)
 
 
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """``3|counted("paper")`` is "3 papers", ``1|counted("paper")`` "1 paper": one rule instead of a number
+    followed by a plural that is wrong once."""
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"
+
+
 templates = Jinja2Templates(directory=Path(__file__).parents[1] / "templates", context_processors=[_page_context])
 templates.env.globals["static_url"] = static_url
 templates.env.globals["version"] = __version__
@@ -90,3 +96,4 @@ templates.env.filters["latex"] = latex_text
 templates.env.filters["author_url"] = author_url
 templates.env.filters["coins"] = card_coins
 templates.env.filters["feed_links"] = feed_links
+templates.env.filters["counted"] = counted

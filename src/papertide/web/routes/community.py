@@ -23,7 +23,7 @@ from papertide.web.deps import ReadSession, RowId, WriteSession
 from papertide.web.rendering.feeds import FeedRef
 from papertide.web.rendering.templating import redirect_back, render_page, templates
 from papertide.web.security import CurrentUser, SignedIn, enforce_rate_limit
-from papertide.web.viewmodels.collections import collection_page
+from papertide.web.viewmodels.collections import collection_page, collections_page
 from papertide.web.viewmodels.people import organization_page
 
 router = APIRouter()
@@ -39,6 +39,13 @@ def organization(request: Request, name: str, session: ReadSession, user: Curren
         raise HTTPException(404, f"There is no organization named {name!r}.")
     feed = FeedRef(f"Papers from {org.name}", f"/feeds/org/{org.name}")
     return render_page(request, "organization.html", organization_page(session, org, user), [feed])
+
+
+@router.get("/collections")
+@router.get("/collections.json")
+def collections(request: Request, session: ReadSession, user: CurrentUser) -> Response:
+    """The viewer's collections (signed in) and everyone's public ones: the page the header links."""
+    return render_page(request, "collections.html", collections_page(session, user))
 
 
 @router.get("/collections/new")
