@@ -273,6 +273,7 @@ def test_signup_with_a_registered_address_reveals_nothing_and_mails_its_owner(
             }
             response = client.post("/signup", data=form)
             page = re.sub(r'name="csrf_token" value="[^"]+"', "", response.text.replace(username, "NAME"))
+            page = re.sub(re.escape(address), "ADDRESS", page, flags=re.IGNORECASE)  # kept pending, as typed
             answers.append((response.status_code, page))
     assert answers[0] == answers[1]
     (taken,) = smtp.to("alice@example.org")

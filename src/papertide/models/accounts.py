@@ -21,6 +21,8 @@ class User(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     email: Mapped[str | None] = mapped_column(String(320), unique=True)
+    # An address given but not confirmed yet: kept when its mail could not leave, so it is not typed twice.
+    pending_email: Mapped[str | None] = mapped_column(String(320))
     # None for accounts known only from an imported Daily Papers export: they cannot log in until claimed.
     password_hash: Mapped[str | None] = mapped_column(String(255))
     fullname: Mapped[str | None] = mapped_column(String(255))

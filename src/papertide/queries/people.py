@@ -53,6 +53,11 @@ def query_user(session: Session, username: str) -> UserProfile | None:
     )
 
 
+def query_pending_email(session: Session, user_id: int) -> str | None:
+    """The address the account gave but has not confirmed (its settings page only: never on a public page)."""
+    return session.execute(select(User.pending_email).where(User.id == user_id)).scalar()
+
+
 def query_submitted_by(session: Session, user_id: int, limit: int = 50) -> list[PaperRow]:
     statement = paper_rows().where(FeaturedPaper.submitted_by_id == user_id).order_by(FeaturedPaper.featured_on.desc())
     return [to_row(r) for r in session.execute(statement.limit(limit))]

@@ -25,6 +25,7 @@ from datetime import timedelta
 from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -117,6 +118,8 @@ def request_address_change(database: Database, settings: Settings, user_id: int,
     When another account uses the address, that mail says so instead (the page answers the same). Either counts
     against the address's mails of the day (:class:`MailLimited` when over), before the owner is looked up."""
     address = account_email(email)
+    with database.write_session() as session:  # kept whatever happens to the mail, so it need not be typed again
+        session.execute(update(User).where(User.id == user_id).values(pending_email=address))
     with database.write_session() as session:
         count_mail_to(session, address, limit=settings.mail_per_address_per_day)
     with database.read_session() as session:
@@ -153,6 +156,7 @@ def confirm_address(session: Session, settings: Settings, token: str, user_id: i
     if not spend_address_link(session, user.id, payload[2]):
         raise DeadLink("This confirmation link was already used, or a newer one was; nothing was changed.")
     user.email = payload[1]
+    user.pending_email = None
     return str(payload[1])
 
 

@@ -1,5 +1,6 @@
 """The moderation log (issue 33): every administrator's action (hide or unhide a paper or comment, make or unmake
-an admin, disable or enable an account, end its sessions), whose "who and when" the moderation desk shows.
+an admin, disable or enable an account, end its sessions), whose "who and when" the moderation desk shows; and
+``users.pending_email``, an address given but not yet confirmed, kept when its mail could not leave.
 
 Revision ID: 0017
 Revises: 0013
@@ -31,7 +32,11 @@ def upgrade() -> None:
     )
     op.create_index("ix_moderation_actions_target", "moderation_actions", ["action", "target"])
     op.create_index(op.f("ix_moderation_actions_created_at"), "moderation_actions", ["created_at"])
+    with op.batch_alter_table("users") as users:
+        users.add_column(sa.Column("pending_email", sa.String(length=320), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("users") as users:
+        users.drop_column("pending_email")
     op.drop_table("moderation_actions")

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from papertide.queries.people import query_user
+from papertide.queries.people import query_pending_email, query_user
 from papertide.services.accounts import AccountError, Identity
 from papertide.services.export import user_data
 from papertide.services.recovery import change_profile, register
@@ -125,6 +125,7 @@ def profile(request: Request, username: str, session: ReadSession, user: Current
 def _settings_context(session: Session, user: Identity, **extra: object) -> dict[str, object]:
     return {
         "person": query_user(session, user.username),
+        "pending_email": query_pending_email(session, user.id),
         "has_feed": has_feed_token(session, user.id),
         "tokens": list_api_tokens(session, user.id),
         **extra,
