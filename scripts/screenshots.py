@@ -68,6 +68,7 @@ def _seed(env: dict[str, str]) -> tuple[str, str]:
     from papertide.services.collections import add_to_collection, create_collection
     from papertide.services.comments import add_comment
     from papertide.services.follows import follow
+    from papertide.services.moderation import hide_paper
     from papertide.services.subscriptions import Preferences, subscribe
     from papertide.services.votes import set_vote
 
@@ -93,6 +94,7 @@ def _seed(env: dict[str, str]) -> tuple[str, str]:
         remark = "The ablation in Table 2 is worth a look: $\\alpha = 0.1$ beats the default."
         add_comment(session, user_id=reader.id, paper_id=top[0][0], body=remark)
         follow(session, reader.id, "search", "diffusion")
+        hide_paper(session, reader.id, str(top[5][1]), True)  # so the desk has something hidden and a log line
         preferences = Preferences(trending=True, personal=True, searches=("diffusion",))
         subscribe(session, "ada@example.org", "daily", preferences, user_id=reader.id).subscription.status = "active"
     database.dispose()
