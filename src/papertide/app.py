@@ -39,6 +39,7 @@ from papertide.web.routes import (
     api_docs,
     api_v1,
     authors,
+    claims,
     community,
     discover,
     exports,
@@ -46,9 +47,12 @@ from papertide.web.routes import (
     follows,
     health,
     hf_api,
+    hf_collections,
     library,
     listings,
+    organizations,
     paper,
+    reading_group,
     recovery,
     search,
     submit,
@@ -157,6 +161,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         health,
         api_docs,
         hf_api,
+        hf_collections,
         api_v1,
         listings,
         search,
@@ -169,9 +174,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         follows,
         accounts,
         recovery,
-        exports,  # before community: a collection's {slug} would take "thesis.bib"
+        exports,  # before community and organizations: a collection's {slug} would take "thesis.bib"
         library,
         community,
+        organizations,
+        reading_group,
+        claims,
         paper,
     ):
         app.include_router(module.router)
