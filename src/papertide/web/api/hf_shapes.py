@@ -247,9 +247,10 @@ def hf_collection(
         "private": not collection.is_public,
         "upvotes": 0,
         "isUpvotedByUser": False,
-        "position": 0,
         "shareUrl": f"{base_url}{collection.path}",
     }
+    if not listed:  # a listing's place is the item's index, which huggingface_hub passes itself
+        shape["position"] = 0
     if collection.description:
         shape["description"] = collection.description
     return shape
