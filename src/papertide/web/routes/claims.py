@@ -16,6 +16,7 @@ from papertide.queries.claims import query_claimed_authors, query_claims
 from papertide.queries.papers import query_papers_by_ids
 from papertide.services.claims import approve_claim, claim_author, refuse_claim, withdraw_claim
 from papertide.web.api.hf_shapes import hex_id, hf_author
+from papertide.web.api.schemas import PROBLEMS, Problem
 from papertide.web.deps import ReadSession, RowId, WriteSession, resolve_paper
 from papertide.web.rendering.templating import render_page
 from papertide.web.security import SignedIn, enforce_rate_limit
@@ -74,7 +75,22 @@ class HfClaim(BaseModel):
     targetUserId: str | None = Field(None, max_length=24)  # noqa: N815
 
 
-@router.post("/api/settings/papers/claim", tags=["hf.co compatible"], summary="Claim an author slot (hf.co shape)")
+CLAIM_REFUSALS: dict[int | str, dict[str, object]] = {
+    **PROBLEMS,
+    409: {
+        "description": "The slot is claimed already, or you claim another of the paper.",
+        "model": Problem,
+        "content": {"application/problem+json": {}},
+    },
+}
+
+
+@router.post(
+    "/api/settings/papers/claim",
+    tags=["hf.co compatible"],
+    summary="Claim an author slot (hf.co shape)",
+    responses=CLAIM_REFUSALS,
+)
 def hf_claim(request: Request, body: HfClaim, session: WriteSession, user: SignedIn) -> Response:
     """hf.co's claim: ``claimAuthorId`` is the author's ``_id`` in the paper's hf.co shape, ``targetUserId`` (if
     given) the caller's own ``_id``. Answers the paper's authors in hf.co's shape; a claim an ORCID iD approved

@@ -45,12 +45,26 @@ from papertide.services.collections import (
     update_collection,
 )
 from papertide.web.api.hf_shapes import collection_id_of, hf_collection, hf_collection_slug, paper_id_of
-from papertide.web.api.schemas import decode_cursor, encode_cursor
+from papertide.web.api.schemas import PROBLEMS, decode_cursor, encode_cursor
 from papertide.web.deps import AppSettings, PaperNotFound, ReadSession, WriteSession, lookup_paper
 from papertide.web.errors import status_of
+from papertide.web.routes.hf_api import HfError
 from papertide.web.security import CurrentUser, SignedIn, enforce_rate_limit
 
-router = APIRouter(tags=["hf.co compatible"])
+
+def _hf_refusal(description: str) -> dict[str, Any]:
+    """An hf.co ``{"error": …}`` answer in the schema (a path no route takes is papertide's problem+json)."""
+    return {"description": description, "model": HfError, "content": {"application/problem+json": {}}}
+
+
+HF_REFUSALS: dict[int | str, dict[str, Any]] = {
+    **PROBLEMS,
+    403: _hf_refusal("A read token on a write, a namespace not yours, a collection you may read but not change."),
+    404: _hf_refusal("No such collection or item, or one you may not see; `error` says which."),
+    409: _hf_refusal("A collection of that title in the namespace (its `slug` given), or a paper already in it."),
+    422: _hf_refusal("A note over 500 characters, an item that is not a paper, a value out of range."),
+}
+router = APIRouter(tags=["hf.co compatible"], responses=HF_REFUSALS)
 MAX_NOTE = 500
 MAX_LISTED = 100
 MAX_TWINS = 1_000  # collections of a namespace compared by title before a new one is made
