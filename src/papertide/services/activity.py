@@ -75,10 +75,16 @@ def organization_activity(
     by_paper: dict[int, list[ActivityEvent]] = defaultdict(list)
     for event in events:
         by_paper[event.paper_id].append(event)
-    rows = {row.id: row for row in query_papers_by_ids(session, list(by_paper))}
-    grouped = [_paper_activity(rows[pid], found, sharing) for pid, found in by_paper.items() if pid in rows]
-    grouped.sort(key=lambda each: (-len(each.members), -each.events, -each.last_at.timestamp(), each.paper.id))
-    return grouped[:limit]
+    # Rank on the events alone and load only the papers shown: a busy week touches thousands of papers.
+    ranked = sorted(by_paper, key=lambda paper_id: _engagement(paper_id, by_paper[paper_id]))[:limit]
+    rows = {row.id: row for row in query_papers_by_ids(session, ranked)}
+    return [_paper_activity(rows[pid], by_paper[pid], sharing) for pid in ranked if pid in rows]
+
+
+def _engagement(paper_id: int, events: list[ActivityEvent]) -> tuple[int, int, float, int]:
+    """Most-engaged first: most members, then most events, then the latest, then the paper's id."""
+    members = len({event.user_id for event in events})
+    return (-members, -len(events), -max(event.at for event in events).timestamp(), paper_id)
 
 
 def _paper_activity(row: PaperRow, events: list[ActivityEvent], names: dict[int, str]) -> PaperActivity:
