@@ -282,6 +282,8 @@ def test_activity_is_for_members_grouped_by_paper_and_sharing_off_hides_everythi
     read = client.get(rss.group(1))
     assert read.status_code == 200 and "bob commented" in read.text
     assert client.get(rss.group(1).replace("lab/activity", "other/activity")).status_code == 403
+    lab_token = rss.group(1).split("token=")[1]
+    assert client.get("/api/v1/collections", headers={"Authorization": f"Bearer {lab_token}"}).status_code == 401
 
     csrf = as_user(client, "bob")
     off = client.post("/orgs/lab/sharing", data={"share": 0, "csrf_token": csrf}, follow_redirects=False)
