@@ -327,3 +327,27 @@ def test_the_mcp_tool_lists_only_the_collections_the_token_may_see(db: Database,
         assert await listed(tokens["ada"]) == {"Lab public", "Lab organization", "Lab private"}
 
     anyio.run(check)
+
+
+@SQLITE
+def test_lab_writes_share_the_account_write_limit(settings: Settings, db: Database) -> None:
+    from papertide.app import create_app
+
+    lab = Lab(db)
+    app = create_app(settings.model_copy(update={"rate_limit_writes_per_minute": 2}))
+    with TestClient(app, base_url="http://testserver") as client:
+        csrf = as_user(client, "ada")
+        for _ in range(2):
+            assert client.post("/orgs/lab/invitations", data={"role": "member", "csrf_token": csrf}).status_code == 201
+        for path, data in (
+            ("/orgs/lab/invitations", {"role": "member"}),
+            ("/orgs/lab/sharing", {"share": 0}),
+            ("/orgs/lab/members/bob/role", {"role": "admin"}),
+            ("/orgs/lab/collections", {"title": "One more"}),
+            (
+                "/orgs/lab/reading-group",
+                {"starts_at": "2030-01-01T10:00", "time_zone": "UTC", "papers": lab.papers[0][1]},
+            ),
+        ):
+            limited = client.post(path, data=data | {"csrf_token": csrf})
+            assert limited.status_code == 429 and int(limited.headers["Retry-After"]) > 0, path
