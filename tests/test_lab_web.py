@@ -226,11 +226,14 @@ def test_members_leave_and_admins_change_roles_refusing_what_would_break(client:
     csrf = as_user(client, "bob")
     promote = client.post("/orgs/lab/members/bob/role", data={"role": "admin", "csrf_token": csrf})
     assert promote.status_code == 403
+    assert client.post("/orgs/lab/members/ada/remove", data={"csrf_token": csrf}).status_code == 403
     csrf = as_user(client, "ada")
     last = client.post("/orgs/lab/leave", data={"csrf_token": csrf})
     assert last.status_code == 409 and "last admin" in last.text
     demote_self = client.post("/orgs/lab/members/ada/role", data={"role": "member", "csrf_token": csrf})
     assert demote_self.status_code == 409
+    assert client.post("/orgs/lab/members/ada/remove", data={"csrf_token": csrf}).status_code == 409
+    assert client.post("/orgs/lab/members/dee/remove", data={"csrf_token": csrf}).status_code == 404
     stranger = client.post("/orgs/lab/members/cy/role", data={"role": "admin", "csrf_token": csrf})
     assert stranger.status_code == 404 and "not a member of lab" in stranger.text
     bad_role = client.post("/orgs/lab/members/bob/role", data={"role": "owner", "csrf_token": csrf})
