@@ -1,4 +1,4 @@
-"""What the lab read, at a lab's scale (issue 32): an organization of 50 members with a year of activity, on SQLite.
+"""What the lab read, at a lab's scale (issue 32): an organization of 50 members with a year of activity.
 
 Builds a database of N real papers (the shared arXiv snapshot's first lines) and 50 members who, every day of a
 year, upvote papers (3 a day on average), add them to collections (one in two days, to the lab's members-only
@@ -13,6 +13,7 @@ them), every member sharing but five. Then times, each R times (p50, p99):
 
     .venv/bin/python bench/lab_activity.py                 # 5,000 papers, 50 repetitions
     .venv/bin/python bench/lab_activity.py --papers 20000 --repeat 100
+    .venv/bin/python bench/lab_activity.py --backend postgresql     # a throwaway cluster, as the tests start
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ SHARED = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
 
+from bench.ingest import database as scratch_database  # noqa: E402
+from tests.pg import PostgresCluster  # noqa: E402
 from tests.test_ingest_cli import snapshot_subset  # noqa: E402
 
 from papertide.app import create_app  # noqa: E402
@@ -47,7 +50,6 @@ from papertide.models import (  # noqa: E402
     OrganizationMember,
     Paper,
     Subscription,
-    User,
     UtcDateTime,
     Vote,
 )
@@ -66,22 +68,22 @@ BASELINE_SQL = """
 WITH events(paper_id, user_id) AS (
     SELECT paper_id, user_id FROM votes WHERE created_at >= :start AND created_at < :end
     UNION ALL SELECT paper_id, user_id FROM comments
-        WHERE created_at >= :start AND created_at < :end AND hidden = 0 AND deleted = 0
+        WHERE created_at >= :start AND created_at < :end AND hidden = false AND deleted = false
     UNION ALL SELECT paper_id, submitted_by_id FROM featured_papers WHERE created_at >= :start AND created_at < :end
     UNION ALL SELECT ci.paper_id, ci.added_by_id FROM collection_items ci JOIN collections c ON c.id = ci.collection_id
         WHERE ci.added_at >= :start AND ci.added_at < :end
           AND (c.visibility = 'public' OR (c.visibility = 'organization' AND c.organization_id = :org))
 )
 SELECT paper_id, COUNT(DISTINCT user_id) AS members, COUNT(*) AS events FROM events
-WHERE user_id IN (SELECT user_id FROM organization_members WHERE organization_id = :org AND shares_activity = 1)
+WHERE user_id IN (SELECT user_id FROM organization_members WHERE organization_id = :org AND shares_activity = true)
 GROUP BY paper_id ORDER BY members DESC, events DESC LIMIT 100
 """
 BASELINE = text(BASELINE_SQL).bindparams(bindparam("start", type_=UtcDateTime), bindparam("end", type_=UtcDateTime))
 
 
-def build(folder: Path, papers: int, seed: int) -> tuple[Database, Settings, int, list[int]]:
+def build(url: str, folder: Path, papers: int, seed: int) -> tuple[Database, Settings, int, list[int]]:
     settings = Settings(
-        database_url=f"sqlite:///{folder / 'bench.db'}",
+        database_url=url,
         data_dir=folder / "data",
         page_cache_seconds=0.0,
         jobs_interval_seconds=0.0,
@@ -211,48 +213,45 @@ def main() -> None:
     parser.add_argument("--papers", type=int, default=5_000)
     parser.add_argument("--repeat", type=int, default=50)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     arguments = parser.parse_args()
-    with tempfile.TemporaryDirectory() as directory:
-        database, settings, org_id, members = build(Path(directory), arguments.papers, arguments.seed)
-        now = datetime.now(UTC)
-        week, month = (now - timedelta(days=7), now), (now - timedelta(days=30), now)
-        today = date.today()
-        period = parse_period("week", f"{today.isocalendar().year}-W{today.isocalendar().week:02d}")
-        reader = Subscription(user_id=members[1], cadence="weekly")
-        print("| what (50 members, a year of activity) | p50 ms | p99 ms |")
-        print("|---|---|---|")
-        with TestClient(create_app(settings), base_url="http://testserver") as client:
-            client.post("/login", data={"username": "member01", "password": PASSWORD, "csrf_token": _csrf(client)})
-            assert client.get("/orgs/lab/activity").status_code == 200
+    cluster = PostgresCluster.start() if arguments.backend == "postgresql" else None
+    try:
+        with (
+            tempfile.TemporaryDirectory() as directory,
+            scratch_database(arguments.backend, Path(directory), cluster, "lab_bench") as url,
+        ):
+            database, settings, org_id, members = build(url, Path(directory), arguments.papers, arguments.seed)
+            run(database, settings, org_id, members, arguments.repeat)
+            database.dispose()
+    finally:
+        if cluster is not None:
+            cluster.stop()
+
+
+def run(database: Database, settings: Settings, org_id: int, members: list[int], repeat: int) -> None:
+    now = datetime.now(UTC)
+    week, month = (now - timedelta(days=7), now), (now - timedelta(days=30), now)
+    last_week = (date.today() - timedelta(days=7)).isocalendar()
+    period = parse_period("week", f"{last_week.year}-W{last_week.week:02d}")  # a weekly digest's: last week
+    reader = Subscription(user_id=members[1], cadence="weekly")
+    print("| what (50 members, a year of activity) | p50 ms | p99 ms |")
+    print("|---|---|---|")
+    with TestClient(create_app(settings), base_url="http://testserver") as client:
+        client.post("/login", data={"username": "member01", "password": PASSWORD, "csrf_token": _csrf(client)})
+        assert client.get("/orgs/lab/activity").status_code == 200
+        measure("`GET /orgs/lab/activity` (HTML, 7 days)", lambda: client.get("/orgs/lab/activity"), repeat)
+    with database.read_session() as session:
+        measure("`organization_activity`, 7 days", lambda: organization_activity(session, org_id, *week), repeat)
+        measure("`organization_activity`, 30 days", lambda: organization_activity(session, org_id, *month), repeat)
+        measure("`lab_digest_picks`, weekly digest", lambda: lab_digest_picks(session, period, reader, 10), repeat)
+        for label, (start, end) in (("7 days", week), ("30 days", month)):
+            bounds = {"start": start, "end": end, "org": org_id}
             measure(
-                "`GET /orgs/lab/activity` (HTML, 7 days)", lambda: client.get("/orgs/lab/activity"), arguments.repeat
+                f"baseline: one GROUP BY statement, counts only, {label}",
+                lambda bounds=bounds: session.execute(BASELINE, bounds).all(),
+                repeat,
             )
-        with database.read_session() as session:
-            measure(
-                "`organization_activity`, 7 days",
-                lambda: organization_activity(session, org_id, *week),
-                arguments.repeat,
-            )
-            measure(
-                "`organization_activity`, 30 days",
-                lambda: organization_activity(session, org_id, *month),
-                arguments.repeat,
-            )
-            measure(
-                "`lab_digest_picks`, weekly digest",
-                lambda: lab_digest_picks(session, period, reader, 10),
-                arguments.repeat,
-            )
-            for label, (start, end) in (("7 days", week), ("30 days", month)):
-                bounds = {"start": start, "end": end, "org": org_id}
-                measure(
-                    f"baseline: one GROUP BY statement, counts only, {label}",
-                    lambda bounds=bounds: session.execute(BASELINE, bounds).all(),
-                    arguments.repeat,
-                )
-            users = session.execute(select(User.id)).scalars().all()
-            assert len(users) == MEMBERS
-        database.dispose()
 
 
 def _csrf(client: TestClient) -> str:
