@@ -39,6 +39,7 @@ from papertide.web.routes import (
     api_docs,
     api_v1,
     authors,
+    claims,
     community,
     discover,
     exports,
@@ -46,9 +47,12 @@ from papertide.web.routes import (
     follows,
     health,
     hf_api,
+    hf_collections,
     library,
     listings,
+    organizations,
     paper,
+    reading_group,
     recovery,
     search,
     shortcuts,
@@ -158,6 +162,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         health,
         api_docs,
         hf_api,
+        hf_collections,
         api_v1,
         shortcuts,  # exact paths only, before paper's /papers/{id:path} can take /papers/daily
         listings,
@@ -171,9 +176,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         follows,
         accounts,
         recovery,
-        exports,  # before community: a collection's {slug} would take "thesis.bib"
+        exports,  # before community and organizations: a collection's {slug} would take "thesis.bib"
         library,
         community,
+        organizations,
+        reading_group,
+        claims,
         paper,
     ):
         app.include_router(module.router)

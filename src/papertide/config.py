@@ -245,6 +245,9 @@ class Settings(BaseSettings):
     manage_link_days: int = Field(
         180, ge=1, description="How long a digest's preferences/unsubscribe link works (every digest brings a new one)."
     )
+    invitation_days: int = Field(
+        7, ge=1, le=90, description="How long an invitation to join an organization works (it works once)."
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

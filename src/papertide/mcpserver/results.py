@@ -101,7 +101,7 @@ class CollectionBrief(BaseModel):
 
     @classmethod
     def of(cls, row: CollectionRow, base_url: str) -> CollectionBrief:
-        url = f"{base_url}/users/{row.owner}/collections/{row.slug}"
+        url = f"{base_url}{row.path}"
         return cls(id=row.id, title=row.title, owner=row.owner, public=row.is_public, size=row.size, url=url)
 
 

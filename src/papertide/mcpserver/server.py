@@ -164,11 +164,15 @@ def build_server(box: Toolbox, *, stdio_token: str | None = None) -> MCPServer:
     def list_collections(
         ctx: Context,
         username: Annotated[
-            str | None, Field(max_length=64, description="Whose collections; yours (with a token) when left out.")
+            str | None,
+            Field(
+                max_length=96,
+                description="Whose collections: a username or an organization; yours (with a token) when left out.",
+            ),
         ] = None,
     ) -> CollectionList:
-        """A user's collections (id, title, size, URL): their public ones, or all of yours with your token. Use an
-        id with add_to_collection."""
+        """A user's or an organization's collections (id, title, size, URL): the public ones, and with your token
+        also yours and your organizations' members-only ones. Use an id with add_to_collection."""
         return tools.list_collections(box, caller(ctx), username)
 
     @server.tool(annotations=WRITES)

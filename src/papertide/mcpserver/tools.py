@@ -22,7 +22,7 @@ from papertide.db import Database
 from papertide.mcpserver.caller import Caller, count_write
 from papertide.mcpserver.results import Added, CollectionBrief, CollectionList, PaperBrief, PaperDetail, PaperList
 from papertide.periods import InvalidPeriod, Period, PeriodKind, parse_period
-from papertide.queries.collections import query_collections_of
+from papertide.queries.collections import query_collection_listing
 from papertide.queries.listings import Sort, TrendingRules, query_featured, query_latest_featured_day, query_trending
 from papertide.queries.papers import PaperRow, query_paper, query_papers_by_ids
 from papertide.search.embedder import EmbedderError
@@ -34,6 +34,7 @@ from papertide.search.similar import Examples, SimilarityError, similar_papers
 from papertide.services.collections import CollectionError, add_to_collection
 from papertide.services.reading import read_paper_markdown
 
+MAX_COLLECTIONS_LISTED = 200
 MODEL_DOWN = "The embedding model did not load on this server; {} is unavailable."
 
 
@@ -184,7 +185,8 @@ def list_collections(box: Toolbox, caller: Caller, username: str | None) -> Coll
     if owner is None:
         raise ToolError("Give a username to list their public collections, or use a token to list your own.")
     with box.database.read_session() as session:
-        rows = query_collections_of(session, owner, caller.user.id if caller.user else None)
+        viewer = caller.user.id if caller.user else None
+        rows = query_collection_listing(session, viewer, owners=[owner], paper_ids=[], limit=MAX_COLLECTIONS_LISTED)
     return CollectionList(collections=[CollectionBrief.of(row, box.base_url) for row in rows])
 
 

@@ -1,4 +1,4 @@
-"""The SQLAlchemy tables of papertide, a module per subject (papers, accounts, community, mail, operations) over
+"""The SQLAlchemy tables of papertide, a module per subject (papers, accounts, community, lab, mail, operations) over
 one declarative base (``base``). One metadata object serves SQLite and PostgreSQL; Alembic migrations in
 ``migrations/`` create it. Every table is imported here, so ``Base.metadata`` knows them all and callers import
 tables from ``papertide.models``.
@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from papertide.models.accounts import AccessToken, Organization, OrganizationMember, User, UserSession
 from papertide.models.base import NAMING, VECTOR_DIMENSIONS, Base, JsonType, UtcDateTime, VectorType, utcnow
-from papertide.models.community import Collection, CollectionItem, Comment, Follow, PaperDismissal, UserRanker
+from papertide.models.community import (
+    VISIBILITIES,
+    Collection,
+    CollectionItem,
+    Comment,
+    Follow,
+    PaperDismissal,
+    UserRanker,
+)
+from papertide.models.lab import AuthorClaim, OrganizationInvitation, ReadingSession, ReadingSessionPaper
 from papertide.models.mail import AlertDelivery, DigestDelivery, Subscription
 from papertide.models.operations import (
     IngestCheckpoint,
@@ -23,6 +32,7 @@ from papertide.models.papers import FeaturedPaper, Paper, PaperAuthor, PaperCate
 __all__ = [
     "AccessToken",
     "AlertDelivery",
+    "AuthorClaim",
     "Base",
     "Collection",
     "CollectionItem",
@@ -37,6 +47,7 @@ __all__ = [
     "JsonType",
     "NAMING",
     "Organization",
+    "OrganizationInvitation",
     "OrganizationMember",
     "Paper",
     "PaperAuthor",
@@ -44,6 +55,8 @@ __all__ = [
     "PaperDismissal",
     "PaperEmbedding",
     "RateLimitHit",
+    "ReadingSession",
+    "ReadingSessionPaper",
     "SourceState",
     "Subscription",
     "User",
@@ -51,6 +64,7 @@ __all__ = [
     "UserSession",
     "UtcDateTime",
     "VECTOR_DIMENSIONS",
+    "VISIBILITIES",
     "VectorType",
     "Vote",
     "utcnow",

@@ -48,8 +48,11 @@ class OrganizationMember(Base):
 
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
-    role: Mapped[str] = mapped_column(String(16), default="member")
+    role: Mapped[str] = mapped_column(String(16), default="member")  # "member" or "admin"
     joined_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # Whether the member's upvotes, comments, collection additions and submissions show in the organization's
+    # activity (services/activity.py); read when the activity is, so turning it off hides what came before too.
+    shares_activity: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
 class AccessToken(Base):
@@ -62,7 +65,7 @@ class AccessToken(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(100))
-    scope: Mapped[str] = mapped_column(String(8))  # "feed", "read" or "write"
+    scope: Mapped[str] = mapped_column(String(8))  # "feed", "read", "write", "address" or "lab"
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -42,9 +42,11 @@ from papertide.queries.papers import PaperRow
 from papertide.search.engine import SearchEngine
 from papertide.search.personal import personal_picks
 from papertide.search.semantic import Semantic
+from papertide.services.activity import lab_digest_picks
 from papertide.services.alerts import Carried, new_for_search, record_carried, search_candidates
 from papertide.services.compose import render_mail
 from papertide.services.leases import acquire_lease, release_lease
+from papertide.services.reading_group import reading_group_reminders
 from papertide.services.subscriptions import Cadence, Preferences, Tokens, record_failure
 
 BATCH = 500
@@ -209,7 +211,19 @@ class Composer:
         sections.extend(self._saved_search(session, subscription.id, query, window) for query in searches)
         if wanted.personal:
             sections.append(self._personal(subscription.user_id, window))
+        sections.extend(self._lab(session, subscription, window))
         return sections
+
+    def _lab(self, session: Session, subscription: Subscription, window: Window) -> list[Section]:
+        """For members of organizations (nothing for anyone else, so nothing to explain when empty): their reading
+        groups' coming sessions and what their labs read in the window, each paper with its reason."""
+        lab = "Your lab this week" if self.period.cadence == "weekly" else "What your lab read"
+        found = []
+        for title, build in (("Coming up in your reading group", reading_group_reminders), (lab, lab_digest_picks)):
+            picks = build(session, window, subscription, self.per_section)
+            if picks:
+                found.append(Section(title, [row for row, _ in picks], {row.id: why for row, why in picks}))
+        return found
 
     def _saved_search(self, session: Session, subscription_id: int, query: str, window: Window) -> Section:
         title = "New since your last digest for"

@@ -3,7 +3,7 @@ an admin, disable or enable an account, end its sessions), whose "who and when" 
 ``users.pending_email``, an address given but not yet confirmed, kept when its mail could not leave.
 
 Revision ID: 0017
-Revises: 0013
+Revises: 0016
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0017"
-down_revision: str | None = "0013"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -32,11 +32,11 @@ def upgrade() -> None:
     )
     op.create_index("ix_moderation_actions_target", "moderation_actions", ["action", "target"])
     op.create_index(op.f("ix_moderation_actions_created_at"), "moderation_actions", ["created_at"])
-    with op.batch_alter_table("users") as users:
-        users.add_column(sa.Column("pending_email", sa.String(length=320), nullable=True))
+    # Plain ALTER TABLE, never a batch copy: recreating ``users`` on SQLite would cascade its deletion to every
+    # table that references it.
+    op.add_column("users", sa.Column("pending_email", sa.String(length=320), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("users") as users:
-        users.drop_column("pending_email")
+    op.drop_column("users", "pending_email")  # SQLite 3.35+ drops a column in place
     op.drop_table("moderation_actions")

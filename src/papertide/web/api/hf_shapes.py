@@ -6,7 +6,14 @@ a daily item is ``{paper: {...}, publishedAt, title, summary, numComments, submi
 papertide derives stable ones from its own keys. ``upvotes`` and ``numComments`` are hf.co's counts (where the
 mirror or a Daily Papers file brought them) plus this instance's, the figure the daily lists sort by
 (docs/ranking.md); ``ai_summary`` and ``ai_keywords`` are hf.co's own, given only when hf.co's list carried them.
-Fields papertide has no data for (``mediaUrls``, thumbnails) are left out rather than invented.
+Fields papertide has no data for (``mediaUrls``, thumbnails) are left out rather than invented. An author slot
+claimed by an account here (approved: ``services/claims.py``) carries hf.co's ``status: "claimed_verified"``,
+``statusLastChangedAt`` and ``user`` (the account); a pending claim shows nowhere.
+
+Collections follow hf.co's collection objects as ``huggingface_hub``'s ``Collection`` and ``CollectionItem`` parse
+them: a slug ``namespace/title-slug-<24 hex>`` whose hex is the collection's id, an ``owner`` object (a user or an
+organization), paper items whose ``_id`` (the item object id) is the paper's row id in hex, a ``note`` with
+``text`` and ``html``.
 
 Dates are true or absent, never the moment papertide imported a record: ``paper.publishedAt`` is arXiv's (the v1
 submission, else the listing day); ``paper.submittedOnDailyAt`` and a daily item's ``publishedAt`` are the Daily
@@ -17,10 +24,18 @@ submission); an item for a paper never featured (a search hit) carries its publi
 from __future__ import annotations
 
 import hashlib
+import html
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+from papertide.queries.claims import ClaimedBy
+from papertide.queries.collections import CollectionEntry, CollectionRow
 from papertide.queries.papers import Account, PaperRow, both_upvotes
+
+Claims = Mapping[int, Mapping[int, ClaimedBy]]  # paper id -> author position -> the account that claimed it
+THEMES = ("orange", "blue", "green", "purple", "pink", "indigo")
+LISTED_ITEMS = 4  # hf.co lists at most four items of each collection; get_collection has them all
 
 
 def hex_id(*parts: object) -> str:
@@ -78,14 +93,33 @@ def _organization(account: Account) -> dict[str, Any]:
     }
 
 
-def hf_paper(row: PaperRow) -> dict[str, Any]:
+def hf_author(row: PaperRow, index: int, claimed: ClaimedBy | None) -> dict[str, Any]:
+    """One author of a paper; a claimed slot says whose account it is, as hf.co does."""
+    author: dict[str, Any] = {
+        "_id": hex_id("author", row.arxiv_id, index),
+        "name": row.authors[index]["name"],
+        "hidden": False,
+    }
+    if claimed is not None:
+        author["status"] = "claimed_verified"
+        _put_date(author, "statusLastChangedAt", claimed.decided_at)
+        author["user"] = {
+            "_id": hex_id("user", claimed.username),
+            "avatarUrl": claimed.avatar_url or "",
+            "fullname": claimed.fullname or claimed.username,
+            "user": claimed.username,
+            "isPro": False,
+            "type": "user",
+        }
+    return author
+
+
+def hf_paper(row: PaperRow, claims: Claims | None = None) -> dict[str, Any]:
     """The flat paper object (``/api/papers/{id}``, and ``paper`` inside daily items)."""
+    claimed = (claims or {}).get(row.id, {})
     paper: dict[str, Any] = {
         "id": row.arxiv_id,
-        "authors": [
-            {"_id": hex_id("author", row.arxiv_id, index), "name": author["name"], "hidden": False}
-            for index, author in enumerate(row.authors)
-        ],
+        "authors": [hf_author(row, index, claimed.get(index)) for index in range(len(row.authors))],
         "title": row.title,
         "summary": row.abstract or "",
         "upvotes": both_upvotes(row),
@@ -110,10 +144,10 @@ def hf_paper(row: PaperRow) -> dict[str, Any]:
     return paper
 
 
-def hf_daily_item(row: PaperRow) -> dict[str, Any]:
+def hf_daily_item(row: PaperRow, claims: Claims | None = None) -> dict[str, Any]:
     """A ``/api/daily_papers`` item: the paper wrapped with when and by whom it was featured."""
     item: dict[str, Any] = {
-        "paper": hf_paper(row),
+        "paper": hf_paper(row, claims),
         "title": " ".join(row.title.split()),
         "summary": row.abstract or "",
         "numComments": both_comments(row),
@@ -137,3 +171,86 @@ def hf_repos(row: PaperRow) -> dict[str, Any]:
     if row.project_url:
         repos["projectPage"] = row.project_url
     return repos
+
+
+def hf_collection_slug(collection: CollectionRow) -> str:
+    """``namespace/title-slug-<24 hex>``, as hf.co's slugs look; the hex is the collection's id."""
+    return f"{collection.owner}/{collection.slug}-{collection.id:024x}"
+
+
+def collection_id_of(slug: str) -> tuple[str, int] | None:
+    """(namespace, collection id) of a slug :func:`hf_collection_slug` made; None for any other text."""
+    namespace, _, rest = slug.partition("/")
+    _, _, digits = rest.rpartition("-")
+    if not namespace or len(digits) != 24 or any(c not in "0123456789abcdef" for c in digits):
+        return None
+    return namespace, int(digits, 16)
+
+
+def item_object_id(paper_id: int) -> str:
+    return f"{paper_id:024x}"
+
+
+def paper_id_of(object_id: str) -> int | None:
+    if len(object_id) != 24 or any(c not in "0123456789abcdef" for c in object_id):
+        return None
+    return int(object_id, 16)
+
+
+def _owner(collection: CollectionRow) -> dict[str, Any]:
+    kind = "user" if collection.owner_kind == "user" else "org"
+    owner: dict[str, Any] = {
+        "_id": hex_id(kind, collection.owner),
+        "avatarUrl": "",
+        "fullname": collection.owner,
+        "name": collection.owner,
+        "type": kind,
+        "isHf": False,
+        "isHfAdmin": False,
+        "isMod": False,
+    }
+    owner["isPro" if kind == "user" else "isEnterprise"] = False
+    return owner
+
+
+def hf_collection_item(entry: CollectionEntry, position: int) -> dict[str, Any]:
+    """A paper in a collection, as hf.co's paper items are."""
+    item: dict[str, Any] = {
+        "_id": item_object_id(entry.row.id),
+        "id": entry.row.arxiv_id,
+        "type": "paper",
+        "position": position,
+        "title": " ".join(entry.row.title.split()),
+        "upvotes": both_upvotes(entry.row),
+        "isUpvotedByUser": False,
+    }
+    _put_date(item, "publishedAt", published_on(entry.row))
+    if entry.note:
+        item["note"] = {"text": entry.note, "html": html.escape(entry.note)}
+    return item
+
+
+def hf_collection(
+    collection: CollectionRow, entries: list[CollectionEntry], base_url: str, *, listed: bool = False
+) -> dict[str, Any]:
+    """A collection as ``GET /api/collections/{slug}`` answers it (``listed``: as a listing does, four items)."""
+    slug = hf_collection_slug(collection)
+    shown = entries[:LISTED_ITEMS] if listed else entries
+    shape: dict[str, Any] = {
+        "slug": slug,
+        "title": collection.title,
+        "gating": False,
+        "lastUpdated": iso(collection.updated_at),
+        "owner": _owner(collection),
+        "items": [hf_collection_item(entry, position) for position, entry in enumerate(shown)],
+        "theme": THEMES[collection.id % len(THEMES)],
+        "private": not collection.is_public,
+        "upvotes": 0,
+        "isUpvotedByUser": False,
+        "shareUrl": f"{base_url}{collection.path}",
+    }
+    if not listed:  # a listing's place is the item's index, which huggingface_hub passes itself
+        shape["position"] = 0
+    if collection.description:
+        shape["description"] = collection.description
+    return shape

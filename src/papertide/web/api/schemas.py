@@ -200,3 +200,30 @@ def decode_cursor(cursor: str | None) -> int:
     if not isinstance(offset, int) or not 0 <= offset <= 100_000:
         raise ValueError("cursor is not one this API returned")
     return offset
+
+
+class SessionIn(BaseModel):
+    """A reading-group session to schedule: a start in its time zone, the papers, who presents, where."""
+
+    starts_at: str = Field(max_length=40, examples=["2026-07-16T15:00"])
+    time_zone: str = Field(max_length=64, examples=["Europe/Paris"])
+    papers: list[str] = Field(min_length=1, max_length=10, examples=[["2503.24322"]])
+    presenter: str | None = Field(None, max_length=64, description="A member's username.")
+    place: str | None = Field(None, max_length=500, description="A room or a meeting link.")
+    slides_url: str | None = Field(None, max_length=500)
+    title: str | None = Field(None, max_length=200)
+    duration_minutes: int = Field(60, ge=5, le=24 * 60)
+
+
+class SessionOut(BaseModel):
+    id: int
+    url: str
+    title: str | None
+    starts_at: datetime
+    time_zone: str
+    local_start: str
+    duration_minutes: int
+    presenter: str | None
+    place: str | None
+    slides_url: str | None
+    papers: list[str]

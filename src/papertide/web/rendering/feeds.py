@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Literal
@@ -53,6 +53,7 @@ class FeedSpec:
     description: str = "Research papers from papertide"
     private: bool = False
     query: str = ""  # the feed URL's query string, "?q=…" for a search feed
+    reasons: dict[int, str] = field(default_factory=dict)  # paper id -> why it is in the feed, before its abstract
 
 
 def feed_url(spec: FeedSpec, fmt: FeedFormat, base_url: str) -> str:
@@ -115,7 +116,7 @@ def render_feed(spec: FeedSpec, fmt: FeedFormat, base_url: str) -> str:
         feed_path=xml_safe(spec.feed_path),
         query=xml_safe(spec.query),
     )
-    items = [_item(paper, base_url) for paper in spec.papers]
+    items = [_item(paper, base_url, spec.reasons.get(paper.id)) for paper in spec.papers]
     return _json_feed(spec, items, base_url) if fmt == "json" else _xml_feed(spec, items, fmt, base_url)
 
 
@@ -132,13 +133,14 @@ class _Item:
     paper: PaperRow
 
 
-def _item(paper: PaperRow, base_url: str) -> _Item:
+def _item(paper: PaperRow, base_url: str, reason: str | None) -> _Item:
     title = xml_safe(latex_plain(paper.title))
     names = (xml_safe(author["name"]).strip() for author in paper.authors[:20])
+    summary = xml_safe(latex_plain(paper.abstract)) or title
     return _Item(
         url=f"{base_url}/papers/{paper.arxiv_id}",
         title=title,
-        summary=xml_safe(latex_plain(paper.abstract)) or title,
+        summary=f"{xml_safe(reason)}\n\n{summary}" if reason else summary,
         published=paper_date(paper),
         authors=[name for name in names if name],  # Atom needs a name for every author
         categories=[term for term in map(xml_safe, paper.categories) if term],

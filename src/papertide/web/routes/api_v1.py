@@ -1,5 +1,6 @@
 """papertide's own API, ``/api/v1``: listings, search with the full query language and facets, similar papers,
-comments, votes, collections, subscriptions and (administrators) the full export. Documented at ``/api/docs``.
+comments, votes, collections, subscriptions, an organization's reading-group sessions (its members) and
+(administrators) the full export. Documented at ``/api/docs``.
 
 Clients sign in with a personal access token (``Authorization: Bearer pt_…``; read or write scope) or a session.
 Lists page with an opaque ``cursor``; errors are ``application/problem+json``; writes are rate-limited (429 with
@@ -20,6 +21,7 @@ from papertide.mail import MailError
 from papertide.periods import InvalidPeriod, parse_period
 from papertide.queries.collections import query_collections_of
 from papertide.queries.comments import query_comments
+from papertide.queries.lab import query_reading_session, query_sessions
 from papertide.queries.listings import TrendingRules, query_featured, query_trending
 from papertide.queries.papers import query_papers_by_ids
 from papertide.search.engine import SearchOptions
@@ -28,6 +30,7 @@ from papertide.search.similar import Examples, SimilarityError, similar_papers
 from papertide.services.collections import CollectionError, add_to_collection, create_collection
 from papertide.services.comments import CommentError, add_comment
 from papertide.services.export import jsonl_lines
+from papertide.services.reading_group import SessionPlan, schedule_session
 from papertide.services.subscriptions import (
     NotYours,
     OwnSubscription,
@@ -54,6 +57,8 @@ from papertide.web.api.schemas import (
     PreferencesIn,
     ScoredPaper,
     SearchPage,
+    SessionIn,
+    SessionOut,
     SimilarPage,
     SubscriptionIn,
     SubscriptionOut,
@@ -74,7 +79,9 @@ from papertide.web.deps import (
     lookup_paper,
     resolve_paper,
 )
+from papertide.web.routes.organizations import member_of, organization_named
 from papertide.web.security import AdminWriter, CurrentUser, SignedIn, client_address, enforce_rate_limit
+from papertide.web.viewmodels.organizations import session_view
 
 router = APIRouter(prefix="/api/v1", tags=["papertide API v1"], responses=PROBLEMS)
 Limit = Annotated[int, Query(ge=1, le=100)]
@@ -373,3 +380,31 @@ def export(database: AppDatabase, user: AdminWriter) -> StreamingResponse:
         media_type="application/x-ndjson",
         headers={"Content-Disposition": 'attachment; filename="papertide-export.jsonl"'},
     )
+
+
+def _session_out(view: dict[str, object], base_url: str) -> SessionOut:
+    papers = view["papers"]
+    assert isinstance(papers, list)
+    fields = {key: view[key] for key in SessionOut.model_fields if key not in ("url", "papers")}
+    return SessionOut(url=f"{base_url}{view['url']}", papers=[p["arxiv_id"] for p in papers], **fields)
+
+
+@router.get("/orgs/{name}/sessions", response_model=list[SessionOut], summary="Your organization's reading group")
+def reading_sessions(name: str, session: ReadSession, settings: AppSettings, user: SignedIn) -> list[SessionOut]:
+    """The organization's sessions, latest first (its members only: 403 for anyone else)."""
+    org = member_of(session, name, user)
+    found = query_sessions(session, org.id, newest_first=True)
+    return [_session_out(session_view(meeting, org.name), settings.base_url) for meeting in found]
+
+
+@router.post("/orgs/{name}/sessions", response_model=SessionOut, status_code=201, summary="Schedule a session")
+def new_reading_session(
+    request: Request, name: str, body: SessionIn, session: WriteSession, settings: AppSettings, user: SignedIn
+) -> Response:
+    """A new session of the organization's reading group (a member's write token)."""
+    enforce_rate_limit(request, "write", user.id, session)
+    org = organization_named(session, name)
+    plan = SessionPlan(**body.model_dump())
+    made = query_reading_session(session, org.id, schedule_session(session, org.id, org.name, user.id, plan))
+    assert made is not None
+    return _json(_session_out(session_view(made, org.name), settings.base_url), 201)

@@ -1,4 +1,5 @@
-"""Organizations and collections: their pages and the collection editing forms."""
+"""Collections: a user's collection page and the forms that make and change collections (a user's own, and an
+organization's, whose page is in ``routes/organizations.py``)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,12 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
-from papertide.queries.collections import query_collection
-from papertide.queries.people import query_organization
+from papertide.queries.collections import can_see, query_collection, query_collection_by_id
 from papertide.services.collections import (
     CollectionError,
     create_collection,
     delete_collection,
+    move_item,
     remove_from_collection,
     set_item_note,
     update_collection,
@@ -24,21 +25,11 @@ from papertide.web.rendering.feeds import FeedRef
 from papertide.web.rendering.templating import redirect_back, render_page, templates
 from papertide.web.security import CurrentUser, SignedIn, enforce_rate_limit
 from papertide.web.viewmodels.collections import collection_page, collections_page
-from papertide.web.viewmodels.people import organization_page
 
 router = APIRouter()
 Title = Annotated[str, Form(max_length=200)]
 Note = Annotated[str, Form(max_length=4_000)]
-
-
-@router.get("/orgs/{name}")
-@router.get("/orgs/{name}.json")  # the inner decorator registers first, so .json wins
-def organization(request: Request, name: str, session: ReadSession, user: CurrentUser) -> Response:
-    org = query_organization(session, name)
-    if org is None:
-        raise HTTPException(404, f"There is no organization named {name!r}.")
-    feed = FeedRef(f"Papers from {org.name}", f"/feeds/org/{org.name}")
-    return render_page(request, "organization.html", organization_page(session, org, user), [feed])
+Visibility = Annotated[str | None, Form(max_length=16)]
 
 
 @router.get("/collections")
@@ -78,12 +69,11 @@ def new_collection(
 @router.get("/users/{username}/collections/{slug}.json")  # registered first, so .json wins
 def collection(request: Request, username: str, slug: str, session: ReadSession, user: CurrentUser) -> Response:
     collection = query_collection(session, username, slug)
-    mine = user is not None and collection is not None and collection.owner == user.username
-    if collection is None or not (collection.is_public or mine):
+    if collection is None or not can_see(session, collection, user.id if user else None):
         raise HTTPException(404, "There is no such collection, or it is private.")
     context = collection_page(session, collection, user)
-    feed = FeedRef("This collection", f"/feeds/collection/{collection.owner}/{collection.slug}")
-    return render_page(request, "collection.html", context, [feed])
+    feeds = [FeedRef("This collection", f"/feeds/collection/{collection.owner}/{collection.slug}")]
+    return render_page(request, "collection.html", context, feeds if collection.is_public else [])
 
 
 @router.post("/collections/{collection_id}/edit")
@@ -95,25 +85,31 @@ def edit_collection(
     title: Title,
     description: Note = "",
     public: Annotated[int, Form(ge=0, le=1)] = 0,
+    visibility: Visibility = None,
 ) -> Response:
+    """A user's collection sends ``public``; an organization's, ``visibility`` (public, organization, private)."""
     enforce_rate_limit(request, "write", user.id, session)
     with _owned_change():
-        slug = update_collection(
+        update_collection(
             session,
             collection_id=collection_id,
             owner_id=user.id,
             title=title,
             description=description,
-            is_public=bool(public),
-        ).slug
-    return RedirectResponse(f"/users/{user.username}/collections/{slug}", status_code=303)
+            visibility=visibility or ("public" if public else "private"),
+        )
+    changed = query_collection_by_id(session, collection_id)
+    return RedirectResponse(changed.path if changed else "/", status_code=303)
 
 
 @router.post("/collections/{collection_id}/delete")
-def remove_collection(collection_id: RowId, session: WriteSession, user: SignedIn) -> Response:
+def remove_collection(request: Request, collection_id: RowId, session: WriteSession, user: SignedIn) -> Response:
+    enforce_rate_limit(request, "write", user.id, session)
+    doomed = query_collection_by_id(session, collection_id)
     with _owned_change():
         delete_collection(session, collection_id=collection_id, owner_id=user.id)
-    return RedirectResponse(f"/users/{user.username}", status_code=303)
+    home = f"/orgs/{doomed.owner}" if doomed and doomed.owner_kind == "org" else f"/users/{user.username}"
+    return RedirectResponse(home, status_code=303)
 
 
 @router.post("/collections/{collection_id}/items/{paper_id}/note")
@@ -123,6 +119,21 @@ def item_note(
     enforce_rate_limit(request, "write", user.id, session)
     with _owned_change():
         set_item_note(session, collection_id=collection_id, owner_id=user.id, paper_id=paper_id, note=note)
+    return _back_to(request)
+
+
+@router.post("/collections/{collection_id}/items/{paper_id}/move")
+def item_move(
+    request: Request,
+    collection_id: RowId,
+    paper_id: RowId,
+    session: WriteSession,
+    user: SignedIn,
+    position: Annotated[int, Form(ge=0, le=100_000)],
+) -> Response:
+    enforce_rate_limit(request, "write", user.id, session)
+    with _owned_change():
+        move_item(session, collection_id=collection_id, owner_id=user.id, paper_id=paper_id, position=position)
     return _back_to(request)
 
 

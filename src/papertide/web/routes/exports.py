@@ -1,9 +1,11 @@
-"""Citation files of collections and searches: ``/users/{u}/collections/{slug}.bib`` (``.ris``, ``.csl.json``) and
-``/search.bib?q=…`` (likewise), for citation managers. A paper's own files are in ``routes/paper.py``.
+"""Citation files of collections and searches: ``/users/{u}/collections/{slug}.bib`` (``.ris``, ``.csl.json``),
+``/orgs/{org}/collections/{slug}.bib`` (likewise) and ``/search.bib?q=…`` (likewise), for citation managers. A
+paper's own files are in ``routes/paper.py``.
 
-A private collection's files are its owner's only, like its page (404 for everyone else). A search export is
-paged, :data:`EXPORT_PAGE` papers a page up to :data:`MAX_PAGE`, with a ``Link: rel="next"`` header while
-there is more. The app registers this router before the collection pages, whose ``{slug}`` would take ``x.bib``.
+A collection's files are for whoever may see its page (``queries/collections.can_see``; 404 for everyone else).
+A search export is paged, :data:`EXPORT_PAGE` papers a page up to :data:`MAX_PAGE`, with a ``Link: rel="next"``
+header while there is more. The app registers this router before the collection pages, whose ``{slug}``
+would take ``x.bib``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 
-from papertide.queries.collections import query_collection, query_collection_items
+from papertide.queries.collections import (
+    CollectionRow,
+    can_see,
+    query_collection,
+    query_collection_items,
+    query_organization_collection,
+)
 from papertide.queries.papers import query_visible_paper
 from papertide.search.engine import SearchOptions, SearchSort
 from papertide.search.query import parse_query
@@ -64,14 +72,13 @@ def export_query(
 
 
 def _collection_export(
-    request: Request, username: str, slug: str, session: ReadSession, user: CurrentUser, format_name: str
+    request: Request, collection: CollectionRow | None, session: ReadSession, user: CurrentUser, format_name: str
 ) -> Response:
-    collection = query_collection(session, username, slug)
-    mine = user is not None and collection is not None and collection.owner == user.username
-    if collection is None or not (collection.is_public or mine):
+    if collection is None or not can_see(session, collection, user.id if user else None):
         raise HTTPException(404, "There is no such collection, or it is private.")
     paper_ids = [row.id for row, _ in query_collection_items(session, collection.id)]
-    return citation_response(request, query_citables(session, paper_ids), format_name, f"{username}-{slug}")
+    name = f"{collection.owner}-{collection.slug}"
+    return citation_response(request, query_citables(session, paper_ids), format_name, name)
 
 
 def _search_export(
@@ -107,7 +114,14 @@ def _register(format_name: str) -> None:
     def collection_export(
         request: Request, username: str, slug: str, session: ReadSession, user: CurrentUser
     ) -> Response:
-        return _collection_export(request, username, slug, session, user, format_name)
+        return _collection_export(request, query_collection(session, username, slug), session, user, format_name)
+
+    @router.get(f"/orgs/{{name}}/collections/{{slug}}{suffix}", summary=f"An organization's collection as {label}")
+    def organization_collection_export(
+        request: Request, name: str, slug: str, session: ReadSession, user: CurrentUser
+    ) -> Response:
+        found = query_organization_collection(session, name, slug)
+        return _collection_export(request, found, session, user, format_name)
 
     @router.get(f"/search{suffix}", summary=f"Search results as {label}, {EXPORT_PAGE} a page")
     def search_export(

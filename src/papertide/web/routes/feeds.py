@@ -3,7 +3,8 @@
 /feeds/daily  /feeds/weekly  /feeds/monthly  /feeds/trending     the listings (latest period)
 /feeds/search.rss?q=…                                              newest papers matching a query (keyword)
 /feeds/category/cs.CL.rss   /feeds/org/NAME.rss   /feeds/user/NAME.rss (submissions)
-/feeds/collection/USER/SLUG.rss                                    a public collection
+/feeds/collection/USER/SLUG.rss                                    a user's public collection
+/feeds/orgs/ORG/collections/SLUG.rss                               an organization's public collection
 /feeds/author/KEY.rss                                              an author's papers, newest first
 /feeds/personal/TOKEN.rss                                          a user's picks and follows (private, revocable)
 """
@@ -22,7 +23,12 @@ from papertide.config import Settings
 from papertide.db import Database
 from papertide.people import author_key
 from papertide.periods import month_period, week_period
-from papertide.queries.collections import query_collection, query_collection_items
+from papertide.queries.collections import (
+    CollectionRow,
+    query_collection,
+    query_collection_items,
+    query_organization_collection,
+)
 from papertide.queries.listings import (
     TrendingRules,
     query_featured,
@@ -150,14 +156,32 @@ def collection_feed(
     request: Request, username: str, value: str, session: ReadSession, settings: AppSettings
 ) -> Response:
     slug, fmt = _format(value)
-    collection = query_collection(session, username, slug)
+    found = query_collection(session, username, slug)
+    return _collection_feed(request, session, settings, found, f"/feeds/collection/{username}/{slug}", fmt)
+
+
+@router.get("/feeds/orgs/{name}/collections/{value}")
+def organization_collection_feed(
+    request: Request, name: str, value: str, session: ReadSession, settings: AppSettings
+) -> Response:
+    slug, fmt = _format(value)
+    found = query_organization_collection(session, name, slug)
+    return _collection_feed(request, session, settings, found, f"/feeds/orgs/{name}/collections/{slug}", fmt)
+
+
+def _collection_feed(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    collection: CollectionRow | None,
+    feed_path: str,
+    fmt: FeedFormat,
+) -> Response:
+    """A public collection's papers, in its order; any other collection has no feed (404)."""
     if collection is None or not collection.is_public:
-        raise HTTPException(404, f"No public collection {username}/{slug}.")
+        raise HTTPException(404, "No such public collection.")
     rows = [row for row, _ in query_collection_items(session, collection.id)]
-    path = f"/users/{username}/collections/{slug}"
-    spec = FeedSpec(
-        f"papertide: {collection.title}", settings.base_url + path, f"/feeds/collection/{username}/{slug}", rows
-    )
+    spec = FeedSpec(f"papertide: {collection.title}", settings.base_url + collection.path, feed_path, rows)
     return feed_response(request, spec, fmt, settings.base_url)
 
 

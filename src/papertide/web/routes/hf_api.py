@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from papertide.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from papertide.periods import InvalidPeriod, Period, parse_period
+from papertide.queries.claims import query_claimed_authors
 from papertide.queries.listings import (
     FeaturedSort,
     TrendingRules,
@@ -113,7 +114,8 @@ def daily_papers(
             trending=TrendingRules.of(settings),
             now=datetime.now(UTC),
         )
-    response = JSONResponse([hf_daily_item(row) for row in rows[:limit]])
+    claims = query_claimed_authors(session, [row.id for row in rows[:limit]])
+    response = JSONResponse([hf_daily_item(row, claims) for row in rows[:limit]])
     if len(rows) > limit:
         _link_next(response, request, settings.base_url, p=str(p + 1))
     return mark_public(response, request)
@@ -157,7 +159,8 @@ def search(
         rows = [row] if row else []
     else:
         rows = engine.search(session, query, SearchOptions(limit=limit)).rows
-    return mark_public(JSONResponse([hf_daily_item(row) for row in rows]), request)
+    claims = query_claimed_authors(session, [row.id for row in rows])
+    return mark_public(JSONResponse([hf_daily_item(row, claims) for row in rows]), request)
 
 
 @router.get("/api/papers", summary="Every indexed paper, newest first, paged by cursor (hf.co shape)")
@@ -173,7 +176,8 @@ def list_all_papers(
     except ValueError as error:
         raise HTTPException(400, f"{error}; start again without a cursor.") from error
     rows = query_recent_papers(session, limit=limit + 1, offset=offset)
-    response = JSONResponse([hf_paper(row) for row in rows[:limit]])
+    claims = query_claimed_authors(session, [row.id for row in rows[:limit]])
+    response = JSONResponse([hf_paper(row, claims) for row in rows[:limit]])
     if len(rows) > limit:
         _link_next(response, request, settings.base_url, cursor=encode_cursor(offset + limit))
     return mark_public(response, request)
@@ -206,7 +210,7 @@ def paper_info(request: Request, arxiv_id: ArxivId, session: ReadSession) -> Res
         row = _paper(session, lookup_paper(session, arxiv_id))
     except PaperNotFound as error:
         return _hf_not_found(error)
-    return mark_public(JSONResponse(hf_paper(row)), request)
+    return mark_public(JSONResponse(hf_paper(row, query_claimed_authors(session, [row.id]))), request)
 
 
 @router.get("/papers/{arxiv_id:path}.md", summary="The paper page as Markdown", response_class=PlainTextResponse)

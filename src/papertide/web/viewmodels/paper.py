@@ -12,6 +12,7 @@ from urllib.parse import quote
 from sqlalchemy.orm import Session
 
 from papertide.arxiv_ids import abs_url, pdf_url
+from papertide.queries.claims import query_claimed_authors
 from papertide.queries.collections import query_collections_with, query_own_collections
 from papertide.queries.comments import CommentRow, query_comments
 from papertide.queries.papers import PaperExtras, PaperRow, query_paper_extras, query_papers_by_ids, query_votes_of
@@ -65,6 +66,7 @@ class PaperPage:
     similar: list[Card] = field(default_factory=list)
     ai_summary: str | None = None  # hf.co's machine summary and keywords, shown as hf.co's
     ai_keywords: list[str] = field(default_factory=list)
+    claimed_by: dict[int, str] = field(default_factory=dict)  # author position -> the account that claimed it
 
 
 def paper_links(row: PaperRow, extras: PaperExtras) -> list[Link]:
@@ -118,7 +120,7 @@ def paper_page(session: Session, row: PaperRow, viewer: Identity | None, semanti
         project_url=row.project_url,
         comments=[comment_view(c, viewer.username if viewer else None) for c in comments],
         collections=[
-            {"title": c.title, "url": f"/users/{c.owner}/collections/{c.slug}", "owner": c.owner}
+            {"title": c.title, "url": c.path, "owner": c.owner}
             for c in query_collections_with(session, row.id, viewer_id)
         ],
         can_edit_links=bool(viewer_id and can_edit_links(session, row.id, viewer_id)),
@@ -127,6 +129,10 @@ def paper_page(session: Session, row: PaperRow, viewer: Identity | None, semanti
         similar=_similar_cards(session, semantic, row.id),
         ai_summary=row.ai_summary,
         ai_keywords=row.ai_keywords or [],
+        claimed_by={
+            position: claimed.username
+            for position, claimed in query_claimed_authors(session, [row.id]).get(row.id, {}).items()
+        },
     )
 
 

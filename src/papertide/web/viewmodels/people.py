@@ -1,5 +1,6 @@
-"""The pages of people: a user's profile (what they submitted, upvoted and collected), an organization's papers,
-and an author's papers by name key. Each builder returns the page's context, which the HTML and its JSON twin
+"""The pages of people: a user's profile (what they submitted, upvoted and collected) and an author's papers by
+name key, with the papers the people who claimed that name gathered under them (an organization's pages are in
+``organizations.py``). Each builder returns the page's context, which the HTML and its JSON twin
 render alike, so a twin publishes only what the page shows (never an account's address or id)."""
 
 from __future__ import annotations
@@ -9,15 +10,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from papertide.queries.claims import query_claimants_of_key, query_claimed_papers
 from papertide.queries.collections import query_collections_of
 from papertide.queries.follows import query_follows
 from papertide.queries.papers import query_votes_of
 from papertide.queries.people import (
-    OrganizationPage,
     UserProfile,
     query_author_name,
     query_author_papers,
-    query_organization_papers,
     query_submitted_by,
     query_upvoted_by,
 )
@@ -43,25 +43,27 @@ def profile_page(session: Session, person: UserProfile, viewer: Identity | None)
     }
 
 
-def organization_page(session: Session, org: OrganizationPage, viewer: Identity | None) -> dict[str, Any]:
-    rows = query_organization_papers(session, org.id)
-    voted = query_votes_of(session, viewer.id if viewer else None, [r.id for r in rows])
-    return {"org": org, "cards": [card(r, voted) for r in rows]}
-
-
 def author_page(session: Session, key: str, page: int, viewer: Identity | None) -> dict[str, Any] | None:
-    """The papers of the authors whose names fold to ``key``, a page of them; None when there are none."""
+    """The papers of the authors whose names fold to ``key``, a page of them; None when there are none. When people
+    claimed a slot of that name (approved), the first page also gathers every paper each of them claimed, under
+    their name, whatever spelling those papers use."""
     found = query_author_name(session, key)
     if found is None:
         return None
     display, total = found
     rows = query_author_papers(session, key, limit=AUTHOR_PAGE_SIZE, offset=(page - 1) * AUTHOR_PAGE_SIZE)
-    voted = query_votes_of(session, viewer.id if viewer else None, [r.id for r in rows])
+    claimants = query_claimants_of_key(session, key) if page == 1 else []
+    claimed = {name: query_claimed_papers(session, [name]) for name in claimants}
+    shown = [r.id for r in rows] + [r.id for papers in claimed.values() for r in papers]
+    voted = query_votes_of(session, viewer.id if viewer else None, shown)
     following = viewer is not None and any(f.key == key for f in query_follows(session, viewer.id, "author"))
     more = page * AUTHOR_PAGE_SIZE < total and page < AUTHOR_MAX_PAGE
     return {
         "author": {"key": key, "name": display, "papers": total, "following": following},
         "cards": [card(row, voted) for row in rows],
+        "claimed": [
+            {"username": name, "cards": [card(row, voted) for row in papers]} for name, papers in claimed.items()
+        ],
         "page": page,
         "next_page": page + 1 if more else None,
     }
