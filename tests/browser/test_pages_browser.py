@@ -80,6 +80,7 @@ def test_upvote_toggles_without_reload_and_persists(page: Page, live_server: str
 def test_log_in_and_out(page: Page, live_server: str, db: Database) -> None:
     _account(db, "walker")
     _log_in(page, live_server, "walker")
+    page.click("nav.site-nav .account-menu summary")  # the account's pages are in its menu
     page.click("nav.site-nav button:has-text('Log out')")
     expect(page.locator("nav.site-nav")).to_contain_text("Log in")
     expect(page.locator("nav.site-nav")).not_to_contain_text("walker")

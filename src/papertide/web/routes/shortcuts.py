@@ -23,7 +23,6 @@ SHORT_FORMS: Final = {
     "/month": "/papers/month",
     "/monthly": "/papers/month",
     "/papers/monthly": "/papers/month",
-    "/submit": "/papers/submit",
     "/papers/search": "/search",
     "/register": "/signup",
 }
