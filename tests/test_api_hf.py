@@ -22,11 +22,11 @@ from papertide.db import Database
 from papertide.models import Paper
 from papertide.services.papers import upsert_papers
 from papertide.services.submissions import set_paper_hidden
-from tests.factories import make_paper_record
-from tests.replay_server import ReplayServer, Reply
-from tests.web_helpers import load_daily, sign_up
+from tests.helpers.data import HF_FIXTURES, load_daily
+from tests.helpers.factories import make_paper_record
+from tests.helpers.replay import ReplayServer, Reply
+from tests.helpers.web import new_token, sign_up
 
-HF_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "data" / "fixtures" / "hf"
 DAY = "2026-07-09"
 
 
@@ -137,13 +137,6 @@ def test_indexing_needs_a_write_token(settings: Settings, db: Database, shared_d
             assert index("2104.99999", write_token).status_code == 404
             assert index("junk", write_token).status_code == 422
             assert client.get("/api/papers/2104.12255", headers={"Authorization": f"Bearer {read_token}"}).is_success
-
-
-def new_token(client: TestClient, csrf: str, name: str, scope: str) -> str:
-    page = client.post("/settings/tokens", data={"name": name, "scope": scope, "csrf_token": csrf}).text
-    match = re.search(r'class="api-token">(pt_[\w-]+)<', page)
-    assert match, page
-    return match.group(1)
 
 
 def test_dates_are_the_featured_day_or_the_publication_never_the_import(

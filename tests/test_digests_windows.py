@@ -23,9 +23,9 @@ from papertide.services.follows import follow
 from papertide.services.papers import feature_papers
 from papertide.services.subscriptions import Preferences, subscribe
 from papertide.services.votes import set_vote
-from tests.conftest import mail_settings
-from tests.factories import make_featured_record, make_paper_record
-from tests.smtp_sink import SmtpSink
+from tests.helpers.factories import make_featured_record, make_paper_record
+from tests.helpers.settings import mail_settings
+from tests.helpers.smtp import SmtpSink
 
 THURSDAY, FRIDAY, SATURDAY, SUNDAY = (date(2026, 8, d) for d in (20, 21, 22, 23))
 MONDAY, TUESDAY, WEDNESDAY = date(2026, 8, 24), date(2026, 8, 25), date(2026, 8, 26)
@@ -80,7 +80,9 @@ def test_a_daily_digest_carries_the_weekend_says_why_sections_are_empty_and_skip
     assert "Every day since your last digest (Thursday, August 20): 3 days, the weekend included." in weekend
     top = weekend.split("== Top papers ==")[1].split("==")[0]
     assert top.index("Diffusion models") < top.index("Reward models") < top.index("Vision transformers")
-    assert "Diffusion models for video generation\n   Ada Lovelace · 42 upvotes" in top and "here" not in top  # hf.co's and this instance's votes, as the daily list
+    assert (
+        "Diffusion models for video generation\n   Ada Lovelace · 42 upvotes" in top and "here" not in top
+    )  # hf.co's and this instance's votes, as the daily list
     assert "No new papers by Xuezhi Wang from Friday, August 21, 2026 to Sunday, August 23, 2026." in weekend
     assert "`quantum error correction`" in weekend and "No new papers match it since your last digest." in weekend
     picked = weekend.split("== Picked for you ==")[1]

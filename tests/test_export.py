@@ -23,10 +23,11 @@ from papertide.services.follows import follow
 from papertide.services.ingest import ingest_snapshot
 from papertide.services.subscriptions import Preferences, subscribe
 from papertide.services.votes import set_vote
-from tests.conftest import make_settings
-from tests.test_api_hf import HF_FIXTURES
-from tests.test_ingest_cli import run_cli, snapshot_subset
-from tests.web_helpers import PASSWORD, load_daily, log_in, make_admin
+from tests.helpers.cli import run_cli
+from tests.helpers.data import HF_FIXTURES, load_daily, snapshot_subset
+from tests.helpers.factories import PASSWORD
+from tests.helpers.settings import make_settings
+from tests.helpers.web import log_in, make_admin
 
 
 def busy_instance(db: Database, shared_data: Path, tmp_path: Path) -> None:

@@ -29,13 +29,14 @@ from papertide.services.sessions import LOGIN_FAILURES_PER_WINDOW, LOGIN_WINDOW_
 from papertide.services.subscriptions import Preferences, SubscriptionError, Tokens, subscribe
 from papertide.web.middleware.accesslog import redact_secrets
 from papertide.web.rendering.templating import same_site_path
-from tests.conftest import fresh_database, mail_settings, make_settings, serving
-from tests.factories import make_paper_record
-from tests.replay_server import ReplayServer, Reply
-from tests.smtp_sink import SmtpSink
-from tests.test_api_hf import new_token
-from tests.test_ingest_cli import run_cli
-from tests.web_helpers import PASSWORD, csrf_token, log_in, make_admin, sign_up
+from tests.helpers.cli import run_cli
+from tests.helpers.databases import fresh_database
+from tests.helpers.factories import PASSWORD, make_paper_record
+from tests.helpers.replay import ReplayServer, Reply
+from tests.helpers.servers import serving
+from tests.helpers.settings import mail_settings, make_settings
+from tests.helpers.smtp import SmtpSink
+from tests.helpers.web import csrf_token, log_in, make_admin, new_token, sign_up
 
 
 @pytest.mark.parametrize(

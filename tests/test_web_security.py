@@ -22,8 +22,8 @@ from papertide.records import AuthorRecord
 from papertide.services import accounts
 from papertide.services.accounts import configure_password_hashing, create_user
 from papertide.services.papers import feature_papers, upsert_papers
-from tests.factories import make_featured_record, make_paper_record
-from tests.web_helpers import PASSWORD, csrf_token, log_in, sign_up
+from tests.helpers.factories import PASSWORD, make_featured_record, make_paper_record
+from tests.helpers.web import csrf_token, log_in, sign_up
 
 COST_SETTINGS = ("password_hash_time_cost", "password_hash_memory_kib", "password_hash_parallelism")
 XSS = [

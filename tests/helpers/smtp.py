@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 from collections import deque
 from email import message_from_bytes, policy
@@ -11,6 +10,8 @@ from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.controller import Controller
+
+from tests.helpers.servers import free_port
 
 
 class SmtpSink:
@@ -20,9 +21,7 @@ class SmtpSink:
         self.refused: set[str] = set()  # recipients answered with 550
         self.delay = 0.0
         self._lock = threading.Lock()
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        self.port = free_port()
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
     def __enter__(self) -> SmtpSink:
