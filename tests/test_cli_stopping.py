@@ -3,7 +3,7 @@ the servers and the worker, whose normal end a stop is), without a traceback or 
 kept and taken up by the next start. The commands run as subprocesses, as a user runs them; SQLite only (what a
 stop leaves in the database is the same transaction rule on both backends, tested by the kill -9 tests).
 
-The digest run's stop is in tests/test_digests.py (its kill test, with SIGINT); a snapshot's kill -9 in
+The digest run's stop is in tests/test_digests_delivery.py (its kill test, with SIGINT); a snapshot's kill -9 in
 tests/test_ingest_cli.py.
 """
 
@@ -96,7 +96,7 @@ def test_ctrl_c_stops_embedding_within_seconds_and_the_next_run_goes_on(
     elapsed, code, output = _stop(process, signal.SIGINT)
     _assert_clean_stop(elapsed, code, output, 130)
     assert "Stopped. What was done so far is kept" in output
-    # What was stored stays (the next run embeds only what is pending: tests/test_jobs.py).
+    # What was stored stays (the next run embeds only what is pending: tests/test_jobs_background.py).
     assert 32 <= _embedded(db, settings) < 400
 
 

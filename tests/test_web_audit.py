@@ -438,7 +438,7 @@ def test_the_access_log_filter_rewrites_uvicorns_records(app: FastAPI) -> None:
 
 @pytest.fixture
 def read_only_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
-    """A migrated SQLite database opened read-only, as on a read-only mount (tests/test_readiness.py covers a
+    """A migrated SQLite database opened read-only, as on a read-only mount (tests/test_health_readiness.py covers a
     read-only PostgreSQL)."""
     with fresh_database(request, "sqlite", tmp_path) as url:
         path = url.removeprefix("sqlite:///")

@@ -67,7 +67,7 @@ def test_every_post_route_refuses_a_missing_or_wrong_csrf_token(app: FastAPI, cl
     # RFC 8058 one-click unsubscribe is posted by mail clients without a session: its signed token is the authority.
     assert client.post("/unsubscribe", data={"token": "forged"}).status_code == 400
     assert client.post("/unsubscribe?token=forged", content=b"List-Unsubscribe=One-Click").status_code == 400
-    # /mcp answers MCP clients, which carry a bearer token or none; it never reads the cookie (tests/test_mcp.py).
+    # /mcp answers MCP clients, which carry a bearer token or none; it never reads the cookie (test_mcp_server.py).
     for template in (route for route in routes if route not in ("/unsubscribe", "/mcp")):
         path = template.replace(":path", "")
         for placeholder, value in concrete.items():

@@ -45,7 +45,7 @@ def test_one_holder_at_a_time_until_the_lease_expires(db: Database) -> None:
 
 
 def test_serve_embeds_new_papers_in_the_background(database_url: str, tmp_path: Path, db: Database) -> None:
-    # On PostgreSQL, web processes leave jobs to `papertide worker` unless told otherwise (tests/test_queue.py).
+    # On PostgreSQL, web processes leave jobs to `papertide worker` unless told otherwise (tests/test_jobs_queue.py).
     settings = make_settings(database_url, tmp_path, jobs_interval_seconds=0.2, jobs_in_web="on")
     record = make_paper_record(title="Teaching quadruped robots to climb stairs", abstract="Legged locomotion.")
     with TestClient(create_app(settings)) as client:
