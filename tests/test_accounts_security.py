@@ -26,7 +26,7 @@ from tests.helpers.settings import mail_settings
 from tests.helpers.smtp import SmtpSink
 from tests.helpers.web import csrf_token, log_in, sign_up
 
-# Accounts behave alike on both backends (tests/test_web_audit.py runs them on each); races need PostgreSQL.
+# Accounts behave alike on both backends (tests/test_accounts_sessions.py runs them on each); races need PostgreSQL.
 SQLITE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 

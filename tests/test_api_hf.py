@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from huggingface_hub import HfApi
 from huggingface_hub.errors import HfHubHTTPError
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from papertide.app import create_app
 from papertide.config import Settings
@@ -249,3 +249,25 @@ def test_hf_papers_cli_against_papertide(
     words = " ".join(str(target["title"]).split()[:5])
     assert target["id"] in [paper["id"] for paper in json.loads(hf("search", words, "--limit", "5", "--json"))]
     assert hf("read", str(target["id"])).startswith("# ")
+
+
+def test_indexing_a_hidden_paper_neither_refetches_nor_overwrites_it(
+    settings: Settings, db: Database, shared_data: Path
+) -> None:
+    fixtures = shared_data / "fixtures" / "arxiv_api"
+    with db.write_session() as session:
+        upsert_papers(session, [make_paper_record(arxiv_id="2104.12255", title="Kept as the admin left it")])
+        session.execute(update(Paper).where(Paper.arxiv_id == "2104.12255").values(hidden=True))
+    with ReplayServer() as arxiv:
+        arxiv.route("/api/query", Reply(body=fixtures / "api2026_idlist_2104.12255v1.xml"))
+        configured = settings.model_copy(update={"arxiv_api_url": f"{arxiv.url}/api/query", "semantic_search": False})
+        with TestClient(create_app(configured)) as client:
+            token = sign_up(client, "indexer")
+            write = new_token(client, token, "w", "write")
+            client.cookies.clear()
+            answer = client.post(
+                "/api/papers/index", json={"arxivId": "2104.12255"}, headers={"Authorization": f"Bearer {write}"}
+            )
+        assert answer.status_code == 404 and arxiv.requests == []
+    with db.read_session() as session:
+        assert session.execute(select(Paper.title)).scalar_one() == "Kept as the admin left it"

@@ -271,7 +271,7 @@ def test_profile_organization_and_collection_have_json_twins(client: TestClient,
     with db.write_session() as session:
         add_member(session, "twin-lab", "twinned")
     client.post("/settings/profile", data={"fullname": "T", "csrf_token": token})
-    with db.write_session() as session:  # as a confirmed address link would (tests/test_web_audit.py)
+    with db.write_session() as session:  # as a confirmed address link would (tests/test_accounts_privacy.py)
         session.execute(update(User).where(User.username == "twinned").values(email="secret@example.org"))
     client.post("/papers/submit", data={"paper": "2611.00006", "organization": "twin-lab", "csrf_token": token})
     client.post("/collections", data={"title": "Twins", "public": "1", "csrf_token": token})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from collections import deque
 from email import message_from_bytes, policy
@@ -53,3 +54,12 @@ class SmtpSink:
     def to(self, address: str) -> list[EmailMessage]:
         with self._lock:
             return [m for m in self.messages if m["To"] == address]
+
+
+def mail_link(mail: EmailMessage, prefix: str) -> str:
+    """The path of the first link under ``prefix`` in the plain part of ``mail`` (sent with base_url
+    http://testserver, as ``mail_settings`` sets it)."""
+    text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    match = re.search(r"http://testserver(" + re.escape(prefix) + r"[^\s]+)", text)
+    assert match, text
+    return match.group(1)
