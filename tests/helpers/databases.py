@@ -18,6 +18,8 @@ from papertide.db import Database
 from papertide.models import Paper
 
 BACKENDS = ["sqlite", "postgresql"]
+# For a test where the database plays no part (routing, rendering, parsing): it runs once, on SQLite.
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 _database_numbers = itertools.count()
 
 
