@@ -12,7 +12,7 @@ from papertide.db import Database
 from papertide.records import AuthorRecord
 from papertide.services.papers import upsert_papers
 from tests.helpers.data import load_daily
-from tests.helpers.databases import count_queries
+from tests.helpers.databases import SQLITE_ONLY, count_queries
 from tests.helpers.factories import make_featured_record, make_paper_record
 from tests.helpers.web import sign_up
 
@@ -136,6 +136,8 @@ def test_paper_page_resolves_versions_and_old_style_ids(client: TestClient, db: 
     assert "https://arxiv.org/pdf/hep-th/9901001" in page
 
 
+# The statements are the code's, not the backend's: counted once, on SQLite (as in tests/test_web_queries.py).
+@SQLITE_ONLY
 def test_daily_and_paper_pages_make_a_fixed_number_of_queries(client: TestClient, db: Database, app: object) -> None:
     from papertide.services.papers import feature_papers
 
