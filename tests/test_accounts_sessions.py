@@ -20,7 +20,7 @@ from papertide.services.accounts import AccountError, create_user
 from papertide.services.ratelimit import wait_before
 from papertide.services.recovery import reset_password
 from papertide.services.sessions import LOGIN_FAILURES_PER_WINDOW, LOGIN_WINDOW_SECONDS, login_failures_key
-from tests.helpers.factories import PASSWORD
+from tests.helpers.factories import PASSWORD, make_user
 from tests.helpers.settings import mail_settings
 from tests.helpers.smtp import SmtpSink, mail_link
 from tests.helpers.web import csrf_token, log_in, make_admin, new_token, sign_up
@@ -79,7 +79,7 @@ def test_an_admin_ends_a_users_sessions(app: FastAPI, client: TestClient, db: Da
 
 def test_wrong_passwords_pause_the_account_for_minutes_not_for_good(app: FastAPI, db: Database) -> None:
     with db.write_session() as session:
-        create_user(session, username="target", password=PASSWORD)
+        make_user(session, username="target")
     statuses = []
     for attempt in range(LOGIN_FAILURES_PER_WINDOW + 1):
         # A new client each time: as from another address, so the per-address limit does not answer first.

@@ -31,7 +31,7 @@ from papertide.services.papers import upsert_papers
 from papertide.services.submissions import set_paper_hidden
 from papertide.services.subscriptions import Preferences, subscribe
 from tests.helpers.cli import cli_env
-from tests.helpers.factories import PASSWORD, make_paper_record
+from tests.helpers.factories import PASSWORD, make_paper_record, make_user
 from tests.helpers.replay import ReplayServer, Reply
 from tests.helpers.settings import mail_settings, make_settings
 from tests.helpers.smtp import SmtpSink
@@ -50,7 +50,7 @@ KNOWN = {
 
 def _owner(db: Database, username: str = "reader") -> int:
     with db.write_session() as session:
-        return create_user(session, username=username, password=PASSWORD).id
+        return make_user(session, username=username).id
 
 
 def _known(db: Database) -> None:
