@@ -11,9 +11,10 @@ from fastapi.testclient import TestClient
 
 from papertide.app import create_app
 from papertide.config import Settings
-from tests.conftest import mail_settings
-from tests.smtp_sink import SmtpSink
-from tests.web_helpers import PASSWORD, csrf_token
+from tests.helpers.factories import PASSWORD
+from tests.helpers.settings import mail_settings
+from tests.helpers.smtp import SmtpSink
+from tests.helpers.web import csrf_token
 
 ADDRESS = "ada@example.org"
 

@@ -21,11 +21,12 @@ from papertide.db import Database
 from papertide.models import AccessToken, User, utcnow
 from papertide.services.accounts import create_user
 from papertide.services.sessions import LOGIN_FAILURES_PER_WINDOW
-from tests.conftest import mail_settings
-from tests.smtp_sink import SmtpSink
-from tests.web_helpers import PASSWORD, csrf_token, log_in, sign_up
+from tests.helpers.factories import PASSWORD
+from tests.helpers.settings import mail_settings
+from tests.helpers.smtp import SmtpSink
+from tests.helpers.web import csrf_token, log_in, sign_up
 
-# Accounts behave alike on both backends (tests/test_web_audit.py runs them on each); races need PostgreSQL.
+# Accounts behave alike on both backends (tests/test_accounts_sessions.py runs them on each); races need PostgreSQL.
 SQLITE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from huggingface_hub import HfApi
 from huggingface_hub.errors import HfHubHTTPError
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from papertide.app import create_app
 from papertide.config import Settings
@@ -22,11 +22,11 @@ from papertide.db import Database
 from papertide.models import Paper
 from papertide.services.papers import upsert_papers
 from papertide.services.submissions import set_paper_hidden
-from tests.factories import make_paper_record
-from tests.replay_server import ReplayServer, Reply
-from tests.web_helpers import load_daily, sign_up
+from tests.helpers.data import HF_FIXTURES, load_daily
+from tests.helpers.factories import make_paper_record
+from tests.helpers.replay import ReplayServer, Reply
+from tests.helpers.web import new_token, sign_up
 
-HF_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "data" / "fixtures" / "hf"
 DAY = "2026-07-09"
 
 
@@ -139,13 +139,6 @@ def test_indexing_needs_a_write_token(settings: Settings, db: Database, shared_d
             assert client.get("/api/papers/2104.12255", headers={"Authorization": f"Bearer {read_token}"}).is_success
 
 
-def new_token(client: TestClient, csrf: str, name: str, scope: str) -> str:
-    page = client.post("/settings/tokens", data={"name": name, "scope": scope, "csrf_token": csrf}).text
-    match = re.search(r'class="api-token">(pt_[\w-]+)<', page)
-    assert match, page
-    return match.group(1)
-
-
 def test_dates_are_the_featured_day_or_the_publication_never_the_import(
     client: TestClient, db: Database, daily_day: list[dict[str, object]], shared_data: Path
 ) -> None:
@@ -256,3 +249,25 @@ def test_hf_papers_cli_against_papertide(
     words = " ".join(str(target["title"]).split()[:5])
     assert target["id"] in [paper["id"] for paper in json.loads(hf("search", words, "--limit", "5", "--json"))]
     assert hf("read", str(target["id"])).startswith("# ")
+
+
+def test_indexing_a_hidden_paper_neither_refetches_nor_overwrites_it(
+    settings: Settings, db: Database, shared_data: Path
+) -> None:
+    fixtures = shared_data / "fixtures" / "arxiv_api"
+    with db.write_session() as session:
+        upsert_papers(session, [make_paper_record(arxiv_id="2104.12255", title="Kept as the admin left it")])
+        session.execute(update(Paper).where(Paper.arxiv_id == "2104.12255").values(hidden=True))
+    with ReplayServer() as arxiv:
+        arxiv.route("/api/query", Reply(body=fixtures / "api2026_idlist_2104.12255v1.xml"))
+        configured = settings.model_copy(update={"arxiv_api_url": f"{arxiv.url}/api/query", "semantic_search": False})
+        with TestClient(create_app(configured)) as client:
+            token = sign_up(client, "indexer")
+            write = new_token(client, token, "w", "write")
+            client.cookies.clear()
+            answer = client.post(
+                "/api/papers/index", json={"arxivId": "2104.12255"}, headers={"Authorization": f"Bearer {write}"}
+            )
+        assert answer.status_code == 404 and arxiv.requests == []
+    with db.read_session() as session:
+        assert session.execute(select(Paper.title)).scalar_one() == "Kept as the admin left it"

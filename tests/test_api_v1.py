@@ -19,11 +19,11 @@ from papertide.app import create_app
 from papertide.config import Settings
 from papertide.db import Database, upgrade
 from papertide.models import RateLimitHit
-from tests.conftest import mail_settings, make_settings
-from tests.replay_server import ReplayServer, Reply
-from tests.smtp_sink import SmtpSink
-from tests.test_api_hf import HF_FIXTURES, new_token
-from tests.web_helpers import load_daily, sign_up
+from tests.helpers.data import HF_FIXTURES, load_daily
+from tests.helpers.replay import ReplayServer, Reply
+from tests.helpers.settings import mail_settings, make_settings
+from tests.helpers.smtp import SmtpSink
+from tests.helpers.web import new_token, sign_up
 
 DAY = "2026-07-09"
 

@@ -25,8 +25,8 @@ from papertide.queries.people import query_author_papers
 from papertide.records import AuthorRecord
 from papertide.services.papers import upsert_papers
 from papertide.services.subscriptions import Preferences, subscribe
-from tests.factories import make_paper_record
-from tests.web_helpers import sign_up
+from tests.helpers.factories import make_paper_record
+from tests.helpers.web import sign_up
 
 
 def test_author_keys_fold_case_accents_and_punctuation() -> None:

@@ -3,7 +3,7 @@ the servers and the worker, whose normal end a stop is), without a traceback or 
 kept and taken up by the next start. The commands run as subprocesses, as a user runs them; SQLite only (what a
 stop leaves in the database is the same transaction rule on both backends, tested by the kill -9 tests).
 
-The digest run's stop is in tests/test_digests.py (its kill test, with SIGINT); a snapshot's kill -9 in
+The digest run's stop is in tests/test_digests_delivery.py (its kill test, with SIGINT); a snapshot's kill -9 in
 tests/test_ingest_cli.py.
 """
 
@@ -28,7 +28,8 @@ from papertide.models import Job, Paper
 from papertide.search.semantic import model_name
 from papertide.services.embeddings import embedding_status
 from papertide.services.ingest import ingest_snapshot
-from tests.test_ingest_cli import cli_env, snapshot_subset
+from tests.helpers.cli import cli_env
+from tests.helpers.data import snapshot_subset
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
@@ -95,7 +96,7 @@ def test_ctrl_c_stops_embedding_within_seconds_and_the_next_run_goes_on(
     elapsed, code, output = _stop(process, signal.SIGINT)
     _assert_clean_stop(elapsed, code, output, 130)
     assert "Stopped. What was done so far is kept" in output
-    # What was stored stays (the next run embeds only what is pending: tests/test_jobs.py).
+    # What was stored stays (the next run embeds only what is pending: tests/test_jobs_background.py).
     assert 32 <= _embedded(db, settings) < 400
 
 
@@ -138,7 +139,7 @@ def test_sigterm_stops_a_worker_mid_embedding_and_hands_the_job_back(
 def test_the_demo_offline_serves_the_sample_stops_cleanly_mid_embedding_and_restarts_without_reloading(
     settings: Settings, db: Database
 ) -> None:
-    port = _free_port()
+    port = free_port()
     process = _start(settings, "demo", "--port", str(port), PAPERTIDE_JOBS_INTERVAL_SECONDS="1", **OFFLINE)
     _wait_for(lambda: _answers(f"http://127.0.0.1:{port}/"), process, "a first page")
     _wait_for(lambda: _embedded(db, settings) >= 32, process, "vectors stored in the background")
@@ -165,7 +166,7 @@ def _papers(db: Database) -> int:
         return session.execute(select(func.count()).select_from(Paper)).scalar_one()
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])

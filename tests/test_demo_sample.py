@@ -13,8 +13,8 @@ from papertide.db import Database
 from papertide.demo import SAMPLE_DAILY, SAMPLE_SNAPSHOT
 from papertide.services.embeddings import embed_pending
 from papertide.services.ingest import ingest_daily, ingest_snapshot
-from tests.conftest import MemoEmbedder
-from tests.web_helpers import sign_up
+from tests.helpers.embedder import MemoEmbedder
+from tests.helpers.web import sign_up
 
 NEWEST_DAY = "2025-04-16"
 

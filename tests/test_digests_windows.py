@@ -23,9 +23,9 @@ from papertide.services.follows import follow
 from papertide.services.papers import feature_papers
 from papertide.services.subscriptions import Preferences, subscribe
 from papertide.services.votes import set_vote
-from tests.conftest import mail_settings
-from tests.factories import make_featured_record, make_paper_record
-from tests.smtp_sink import SmtpSink
+from tests.helpers.factories import make_featured_record, make_paper_record
+from tests.helpers.settings import mail_settings
+from tests.helpers.smtp import SmtpSink
 
 THURSDAY, FRIDAY, SATURDAY, SUNDAY = (date(2026, 8, d) for d in (20, 21, 22, 23))
 MONDAY, TUESDAY, WEDNESDAY = date(2026, 8, 24), date(2026, 8, 25), date(2026, 8, 26)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import heapq
 import json
 import os
@@ -24,60 +23,18 @@ from papertide.people import author_key
 from papertide.records import PaperRecord, RejectedLine
 from papertide.services.ingest import ingest_daily, ingest_snapshot
 from papertide.sources.snapshot import iter_snapshot, open_lines
-from tests.replay_server import ReplayServer, Reply
+from tests.helpers.cli import cli_env, run_cli
+from tests.helpers.data import snapshot_subset
+from tests.helpers.databases import content_hashes
+from tests.helpers.factories import make_paper_record
+from tests.helpers.replay import ReplayServer, Reply
 
 EXIT_NOTHING_NEW = 3
-
-
-def run_cli(settings: Settings, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "papertide", *args],
-        env=cli_env(settings),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-def cli_env(settings: Settings, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERTIDE_")}
-    env.update(
-        PAPERTIDE_DATABASE_URL=settings.resolved_database_url,
-        PAPERTIDE_DATA_DIR=str(settings.data_dir),
-        PAPERTIDE_ARXIV_API_URL=settings.arxiv_api_url,
-        PAPERTIDE_ARXIV_OAI_URL=settings.arxiv_oai_url,
-        PAPERTIDE_HF_URL=settings.hf_url,
-        PAPERTIDE_ARXIV_MIN_INTERVAL=str(settings.arxiv_min_interval),
-        PAPERTIDE_HTTP_BACKOFF=str(settings.http_backoff),
-        PAPERTIDE_HTTP_MAX_RETRIES=str(settings.http_max_retries),
-        PAPERTIDE_INGEST_BATCH_SIZE=str(settings.ingest_batch_size),
-        PAPERTIDE_PASSWORD_HASH_TIME_COST=str(settings.password_hash_time_cost),
-        PAPERTIDE_PASSWORD_HASH_MEMORY_KIB=str(settings.password_hash_memory_kib),
-        PAPERTIDE_PASSWORD_HASH_PARALLELISM=str(settings.password_hash_parallelism),
-        COLUMNS="200",
-    )
-    if settings.pg_bin_dir:
-        env["PAPERTIDE_PG_BIN_DIR"] = str(settings.pg_bin_dir)
-    env.update(extra)
-    return env
 
 
 def paper_count(db: Database) -> int:
     with db.read_session() as session:
         return session.execute(select(func.count()).select_from(Paper)).scalar_one()
-
-
-def snapshot_subset(shared_data: Path, target: Path, lines: int) -> Path:
-    with gzip.open(shared_data / "arxiv-snapshot.jsonl.gz", "rt") as source, target.open("w") as out:
-        for _, line in zip(range(lines), source, strict=False):
-            out.write(line)
-    return target
-
-
-def content_hashes(db: Database) -> dict[str, str]:
-    with db.read_session() as session:
-        return dict(session.execute(select(Paper.arxiv_id, Paper.content_hash)).all())
 
 
 SNAPSHOT_LINES = 75_639
@@ -368,7 +325,6 @@ def test_serve_command_serves_the_database(settings: Settings, db: Database, tmp
     import httpx
 
     from papertide.services.papers import upsert_papers
-    from tests.factories import make_paper_record
 
     with db.write_session() as session:
         upsert_papers(session, [make_paper_record(arxiv_id="2501.00099", title="Served by the real command")])

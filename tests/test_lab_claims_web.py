@@ -17,8 +17,8 @@ from papertide.records import AuthorRecord
 from papertide.services.accounts import create_user
 from papertide.services.papers import upsert_papers
 from papertide.services.tokens import create_api_token
-from tests.factories import make_paper_record
-from tests.web_helpers import PASSWORD, log_in, make_admin
+from tests.helpers.factories import PASSWORD, make_paper_record
+from tests.helpers.web import log_in, make_admin
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 ORCID = "0000-0002-1825-0097"

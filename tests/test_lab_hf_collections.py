@@ -15,8 +15,7 @@ from papertide.models import Paper
 from papertide.services.accounts import add_member, create_organization, create_user
 from papertide.services.papers import upsert_papers
 from papertide.services.tokens import create_api_token
-from tests.factories import make_paper_record
-from tests.web_helpers import PASSWORD
+from tests.helpers.factories import PASSWORD, make_paper_record
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 

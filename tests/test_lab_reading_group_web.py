@@ -24,8 +24,8 @@ from papertide.services.papers import upsert_papers
 from papertide.services.reading_group import reading_group_reminders
 from papertide.services.tokens import create_api_token
 from papertide.services.votes import vote
-from tests.factories import make_paper_record
-from tests.web_helpers import PASSWORD, log_in
+from tests.helpers.factories import PASSWORD, make_paper_record
+from tests.helpers.web import log_in
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 PARIS = ZoneInfo("Europe/Paris")

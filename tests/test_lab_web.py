@@ -28,10 +28,10 @@ from papertide.services.comments import add_comment
 from papertide.services.papers import upsert_papers
 from papertide.services.tokens import create_api_token
 from papertide.services.votes import vote
-from tests.conftest import mail_settings
-from tests.factories import make_paper_record
-from tests.smtp_sink import SmtpSink
-from tests.web_helpers import PASSWORD, log_in
+from tests.helpers.factories import PASSWORD, make_paper_record
+from tests.helpers.settings import mail_settings
+from tests.helpers.smtp import SmtpSink
+from tests.helpers.web import log_in
 
 SQLITE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 USERS = ("ada", "bob", "cy", "dee")

@@ -30,12 +30,12 @@ from papertide.services.library_import import ImportRefused, ImportReport, impor
 from papertide.services.papers import upsert_papers
 from papertide.services.submissions import set_paper_hidden
 from papertide.services.subscriptions import Preferences, subscribe
-from tests.conftest import mail_settings, make_settings
-from tests.factories import make_paper_record
-from tests.replay_server import ReplayServer, Reply
-from tests.smtp_sink import SmtpSink
-from tests.test_ingest_cli import cli_env
-from tests.web_helpers import PASSWORD, log_in, sign_up
+from tests.helpers.cli import cli_env
+from tests.helpers.factories import PASSWORD, make_paper_record, make_user
+from tests.helpers.replay import ReplayServer, Reply
+from tests.helpers.settings import mail_settings, make_settings
+from tests.helpers.smtp import SmtpSink
+from tests.helpers.web import log_in, sign_up
 
 LIBRARY = Path(__file__).parent / "data" / "library"
 KNOWN = {
@@ -50,7 +50,7 @@ KNOWN = {
 
 def _owner(db: Database, username: str = "reader") -> int:
     with db.write_session() as session:
-        return create_user(session, username=username, password=PASSWORD).id
+        return make_user(session, username=username).id
 
 
 def _known(db: Database) -> None:

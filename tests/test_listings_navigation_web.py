@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from papertide.db import Database
 from papertide.services.papers import feature_papers
 from papertide.web.routes.shortcuts import SHORT_FORMS
-from tests.factories import make_featured_record
+from tests.helpers.factories import make_featured_record
 
 sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 FIRST, LAST = date(2026, 1, 7), date(2026, 4, 22)  # a Wednesday in week 2, another in week 17

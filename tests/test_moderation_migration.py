@@ -11,8 +11,7 @@ from papertide.db import Database, alembic_config
 from papertide.services.accounts import create_user
 from papertide.services.collections import add_to_collection, create_collection
 from papertide.services.papers import upsert_papers
-from tests.factories import make_paper_record
-from tests.web_helpers import PASSWORD
+from tests.helpers.factories import PASSWORD, make_paper_record
 
 
 def _migrate(db: Database, step: object, revision: str) -> None:

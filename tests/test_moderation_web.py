@@ -17,8 +17,8 @@ from papertide.services.moderation import MODERATION_ACTIONS
 from papertide.services.papers import feature_papers
 from papertide.services.tokens import create_api_token
 from papertide.web.viewmodels.admin import SAID
-from tests.factories import make_featured_record, make_paper_record
-from tests.web_helpers import PASSWORD, csrf_token, log_in, make_admin, sign_up
+from tests.helpers.factories import PASSWORD, make_featured_record, make_paper_record
+from tests.helpers.web import csrf_token, log_in, make_admin, sign_up
 
 sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 

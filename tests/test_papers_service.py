@@ -15,7 +15,7 @@ from papertide.records import AccountRecord, VersionRecord
 from papertide.services.accounts import create_user
 from papertide.services.papers import feature_papers, refresh_counters, upsert_papers
 from papertide.services.votes import set_vote
-from tests.factories import make_featured_record, make_paper_record
+from tests.helpers.factories import make_featured_record, make_paper_record
 
 
 def _paper(db: Database, arxiv_id: str) -> Paper:

@@ -20,8 +20,9 @@ from papertide.search.keyword import database_retriever
 from papertide.search.query import Term, parse_query
 from papertide.search.retrieval import plain_words
 from papertide.services.ingest import ingest_snapshot
-from tests.conftest import BACKENDS, fresh_database, make_settings
-from tests.test_ingest_cli import snapshot_subset
+from tests.helpers.data import snapshot_subset
+from tests.helpers.databases import BACKENDS, fresh_database
+from tests.helpers.settings import make_settings
 
 LINES = 3_000
 

@@ -12,7 +12,7 @@ from papertide.search.proximity import HEAD, closeness_bonus, word_pairs
 from papertide.search.query import parse_query
 from papertide.search.tantivy_keyword.retriever import TantivyRetriever
 from papertide.services.papers import upsert_papers
-from tests.factories import make_paper_record
+from tests.helpers.factories import make_paper_record
 
 
 def pairs(text: str) -> list[tuple[str, str]]:

@@ -26,8 +26,10 @@ from papertide.search.similar import Examples, SimilarityError, similar_papers
 from papertide.search.vectors import FileVectorIndex, PgVectorRetriever
 from papertide.services.embeddings import EmbedBatch, embed_pending, embedding_status
 from papertide.services.ingest import ingest_snapshot
-from tests.conftest import EMBEDDED_LINES, MemoEmbedder, fresh_database, make_settings
-from tests.test_ingest_cli import snapshot_subset
+from tests.helpers.data import EMBEDDED_LINES, snapshot_subset
+from tests.helpers.databases import fresh_database
+from tests.helpers.embedder import MemoEmbedder
+from tests.helpers.settings import make_settings
 
 LINES = EMBEDDED_LINES
 GRASPING = "2503.12549"  # "Grasping Partially Occluded Objects Using Autoencoder-Based Point Cloud Inpainting"

@@ -29,8 +29,9 @@ from papertide.search.tantivy_keyword.retriever import CATCH_UP_LIMIT, TantivyRe
 from papertide.search.tantivy_keyword.sync import open_keyword_index, sync_keyword_index
 from papertide.services.ingest import ingest_snapshot
 from papertide.services.papers import upsert_papers
-from tests.conftest import fresh_database, make_settings
-from tests.test_ingest_cli import snapshot_subset
+from tests.helpers.data import snapshot_subset
+from tests.helpers.databases import fresh_database
+from tests.helpers.settings import make_settings
 
 LINES = 3_000
 

@@ -24,7 +24,8 @@ from papertide.services.collections import add_to_collection, create_collection
 from papertide.services.comments import add_comment
 from papertide.services.follows import follow
 from papertide.web.routes.shortcuts import SHORT_FORMS
-from tests.web_helpers import load_daily, log_in, make_admin
+from tests.helpers.data import load_daily
+from tests.helpers.web import log_in, make_admin
 
 DAYS = ("2025-06-10", "2025-06-11")
 READ_PER_SHAPE = 2

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import pytest
 
@@ -12,9 +11,10 @@ from papertide.arxiv_ids import InvalidArxivId
 from papertide.records import AuthorRecord, VersionRecord
 from papertide.sources.arxiv_api import ArxivApiClient, ArxivApiError, parse_feed
 from papertide.sources.http import PoliteClient
-from tests.replay_server import FakeClock, ReplayServer, Reply
+from tests.helpers.data import SHARED_DATA
+from tests.helpers.replay import FakeClock, ReplayServer, Reply
 
-API = Path(__file__).resolve().parents[2] / "shared" / "data" / "fixtures" / "arxiv_api"
+API = SHARED_DATA / "fixtures" / "arxiv_api"
 QUERY_PATH = "/api/query"
 
 

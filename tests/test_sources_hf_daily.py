@@ -10,8 +10,9 @@ import pytest
 
 from papertide.records import AccountRecord, AuthorRecord, FeaturedRecord
 from papertide.sources.hf_daily import DailyFileError, iter_daily_path, parse_daily
+from tests.helpers.data import SHARED_DATA
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = SHARED_DATA
 HF = DATA / "fixtures" / "hf"
 DAYS = DATA / "hf-daily"
 

@@ -13,7 +13,7 @@ import pytest
 from papertide.config import Settings
 from papertide.sources.factory import host_limiter, polite_client
 from papertide.sources.http import PoliteClient, RateLimiter, SourceOffline, SourceUnavailable
-from tests.replay_server import FakeClock, ReplayServer, Reply
+from tests.helpers.replay import FakeClock, ReplayServer, Reply
 
 
 def polite(

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import pytest
 
 from papertide.records import AuthorRecord, PaperRecord, RejectedLine
 from papertide.sources.http import PoliteClient
 from papertide.sources.oai import OaiClient, OaiError, parse_list_records
-from tests.replay_server import FakeClock, ReplayServer, Reply
+from tests.helpers.data import SHARED_DATA
+from tests.helpers.replay import FakeClock, ReplayServer, Reply
 
-OAI = Path(__file__).resolve().parents[2] / "shared" / "data" / "fixtures" / "oai"
+OAI = SHARED_DATA / "fixtures" / "oai"
 OAI_PATH = "/oai2"
 TOKEN = "6960524|1001"
 

@@ -29,9 +29,9 @@ from papertide.services.source_status import record_run, source_states
 from papertide.sources.arxiv_api import ArxivApiClient
 from papertide.sources.http import PoliteClient, RateLimiter, SourceUnavailable
 from papertide.sources.oai import OaiClient
-from tests.replay_server import FakeClock, ReplayServer, Reply
-from tests.test_ingest_cli import run_cli
-from tests.web_helpers import log_in, make_admin
+from tests.helpers.cli import run_cli
+from tests.helpers.replay import FakeClock, ReplayServer, Reply
+from tests.helpers.web import log_in, make_admin
 
 MONDAY = datetime(2026, 7, 6, 3, 0, tzinfo=UTC)
 FOLLOWED = ["cs.IT", "cs.NI", "cs.DS"]

@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 from papertide.records import AuthorRecord, PaperRecord, RejectedLine, VersionRecord
 from papertide.sources.normalize import tex_to_unicode
 from papertide.sources.snapshot import SnapshotFileError, SnapshotLineError, iter_snapshot, parse_snapshot_line
+from tests.helpers.data import SHARED_DATA
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = SHARED_DATA
 SAMPLE = DATA / "fixtures" / "snapshot" / "snapshot_sample_head20.jsonl"
 SHARED_SNAPSHOT = DATA / "arxiv-snapshot.jsonl.gz"
 

@@ -11,9 +11,9 @@ from papertide.app import create_app
 from papertide.config import Settings
 from papertide.db import Database
 from papertide.services.papers import feature_papers
-from tests.factories import make_featured_record
-from tests.test_web_pages import count_queries
-from tests.web_helpers import sign_up
+from tests.helpers.databases import count_queries
+from tests.helpers.factories import make_featured_record
+from tests.helpers.web import sign_up
 
 
 def test_anonymous_pages_are_cached_until_a_write(settings: Settings, db: Database) -> None:

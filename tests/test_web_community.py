@@ -17,9 +17,10 @@ from papertide.models import FeaturedPaper, Paper, User
 from papertide.records import VersionRecord
 from papertide.services.accounts import add_member, create_organization
 from papertide.services.papers import upsert_papers
-from tests.factories import make_paper_record
-from tests.replay_server import ReplayServer, Reply
-from tests.web_helpers import PASSWORD, csrf_token, log_in, make_admin, sign_up
+from tests.helpers.data import load_daily
+from tests.helpers.factories import PASSWORD, make_paper_record
+from tests.helpers.replay import ReplayServer, Reply
+from tests.helpers.web import csrf_token, log_in, make_admin, sign_up
 
 
 def recent_paper(arxiv_id: str, days_ago: int = 2) -> object:
@@ -252,8 +253,6 @@ def test_profile_lists_submissions_upvotes_and_settings_work(client: TestClient,
 
 
 def test_imported_submitters_cannot_log_in(client: TestClient, db: Database, shared_data: Path) -> None:
-    from tests.web_helpers import load_daily
-
     load_daily(db, shared_data / "fixtures" / "hf" / "hf_daily_papers_2026-07-09.json")
     with db.read_session() as session:
         imported = session.execute(select(User.username)).scalars().first()
@@ -272,7 +271,7 @@ def test_profile_organization_and_collection_have_json_twins(client: TestClient,
     with db.write_session() as session:
         add_member(session, "twin-lab", "twinned")
     client.post("/settings/profile", data={"fullname": "T", "csrf_token": token})
-    with db.write_session() as session:  # as a confirmed address link would (tests/test_web_audit.py)
+    with db.write_session() as session:  # as a confirmed address link would (tests/test_accounts_privacy.py)
         session.execute(update(User).where(User.username == "twinned").values(email="secret@example.org"))
     client.post("/papers/submit", data={"paper": "2611.00006", "organization": "twin-lab", "csrf_token": token})
     client.post("/collections", data={"title": "Twins", "public": "1", "csrf_token": token})

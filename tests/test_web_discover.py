@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from papertide.db import Database
 from papertide.models import PaperCategory, UserRanker
-from tests.conftest import EMBEDDED_LINES
-from tests.web_helpers import log_in, make_admin, sign_up
+from tests.helpers.data import EMBEDDED_LINES
+from tests.helpers.web import log_in, make_admin, sign_up
 
 GRASPING = "2503.12549"
 ROBOT_GRASPING = ["2503.12549", "2503.12609", "2503.12779"]  # grasping and manipulation papers of the corpus

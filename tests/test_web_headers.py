@@ -16,7 +16,7 @@ from papertide.app import WEB_DIR, create_app
 from papertide.config import Settings
 from papertide.web.middleware.headers import SecurityHeadersMiddleware
 from papertide.web.rendering.policy import CONTENT_SECURITY_POLICY, DOCS_POLICY
-from tests.conftest import make_settings
+from tests.helpers.settings import make_settings
 
 EVERY_RESPONSE = {"x-content-type-options": "nosniff", "referrer-policy": "strict-origin-when-cross-origin"}
 HTML_ONLY = {"content-security-policy": CONTENT_SECURITY_POLICY, "x-frame-options": "DENY"}

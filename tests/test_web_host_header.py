@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,9 +18,9 @@ from papertide.config import Settings
 from papertide.db import Database
 from papertide.web.middleware.pagecache import PageCacheMiddleware
 from papertide.web.rendering.caching import mark_public
-from tests.web_helpers import load_daily
+from tests.helpers.data import HF_FIXTURES, load_daily
 
-HF_DAY = Path(__file__).resolve().parents[2] / "shared" / "data" / "fixtures" / "hf" / "hf_daily_papers_2026-07-09.json"
+HF_DAY = HF_FIXTURES / "hf_daily_papers_2026-07-09.json"
 EVIL = "evil.example"
 
 

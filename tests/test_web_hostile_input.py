@@ -17,8 +17,8 @@ from papertide.models import Comment, Paper
 from papertide.records import AccountRecord
 from papertide.services.papers import feature_papers
 from papertide.sources.hf_daily import parse_daily
-from tests.factories import make_featured_record
-from tests.web_helpers import log_in, make_admin, sign_up
+from tests.helpers.factories import make_featured_record
+from tests.helpers.web import log_in, make_admin, sign_up
 
 DAY = date(2026, 7, 9)
 FOREIGN_LINKS = [

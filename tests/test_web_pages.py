@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from fastapi.testclient import TestClient
-from sqlalchemy import event
 
 from papertide.db import Database
 from papertide.records import AuthorRecord
 from papertide.services.papers import upsert_papers
-from tests.factories import make_featured_record, make_paper_record
-from tests.web_helpers import load_daily, sign_up
+from tests.helpers.data import load_daily
+from tests.helpers.databases import SQLITE_ONLY, count_queries
+from tests.helpers.factories import make_featured_record, make_paper_record
+from tests.helpers.web import sign_up
 
 DAY = "2025-03-20"
 
@@ -137,20 +136,8 @@ def test_paper_page_resolves_versions_and_old_style_ids(client: TestClient, db: 
     assert "https://arxiv.org/pdf/hep-th/9901001" in page
 
 
-@contextmanager
-def count_queries(db: Database) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(*args: object) -> None:
-        statements.append(str(args[2]))
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
-
-
+# The statements are the code's, not the backend's: counted once, on SQLite (as in tests/test_web_queries.py).
+@SQLITE_ONLY
 def test_daily_and_paper_pages_make_a_fixed_number_of_queries(client: TestClient, db: Database, app: object) -> None:
     from papertide.services.papers import feature_papers
 

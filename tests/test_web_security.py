@@ -20,10 +20,10 @@ from papertide.db import Database
 from papertide.models import User, Vote
 from papertide.records import AuthorRecord
 from papertide.services import accounts
-from papertide.services.accounts import configure_password_hashing, create_user
+from papertide.services.accounts import configure_password_hashing
 from papertide.services.papers import feature_papers, upsert_papers
-from tests.factories import make_featured_record, make_paper_record
-from tests.web_helpers import PASSWORD, csrf_token, log_in, sign_up
+from tests.helpers.factories import make_featured_record, make_paper_record, make_user
+from tests.helpers.web import csrf_token, log_in, sign_up
 
 COST_SETTINGS = ("password_hash_time_cost", "password_hash_memory_kib", "password_hash_parallelism")
 XSS = [
@@ -67,7 +67,7 @@ def test_every_post_route_refuses_a_missing_or_wrong_csrf_token(app: FastAPI, cl
     # RFC 8058 one-click unsubscribe is posted by mail clients without a session: its signed token is the authority.
     assert client.post("/unsubscribe", data={"token": "forged"}).status_code == 400
     assert client.post("/unsubscribe?token=forged", content=b"List-Unsubscribe=One-Click").status_code == 400
-    # /mcp answers MCP clients, which carry a bearer token or none; it never reads the cookie (tests/test_mcp.py).
+    # /mcp answers MCP clients, which carry a bearer token or none; it never reads the cookie (test_mcp_server.py).
     for template in (route for route in routes if route not in ("/unsubscribe", "/mcp")):
         path = template.replace(":path", "")
         for placeholder, value in concrete.items():
@@ -248,7 +248,7 @@ def test_the_timing_equaliser_hash_is_current_and_follows_the_configured_cost(se
 
 def test_a_log_in_rehashes_a_password_made_at_another_cost(settings: Settings, db: Database) -> None:
     with db.write_session() as session:
-        user = create_user(session, username="costly", password=PASSWORD)
+        user = make_user(session, username="costly")
         before = extract_parameters(session.get_one(User, user.id).password_hash or "")
     stronger = settings.model_copy(update={"password_hash_time_cost": 2, "password_hash_memory_kib": 128})
     with TestClient(create_app(stronger)) as client:

@@ -15,8 +15,8 @@ from papertide.config import Settings
 from papertide.db import Database
 from papertide.records import AuthorRecord, VersionRecord
 from papertide.services.papers import upsert_papers
-from tests.conftest import make_settings
-from tests.factories import make_paper_record
+from tests.helpers.factories import make_paper_record
+from tests.helpers.settings import make_settings
 
 TITLE = 'Schrödinger\'s {LSTM}: $\\alpha$-nets & "quotes" </script><b>'
 AUTHORS = ["Jürgen Schmidhuber", "Ludwig van Beethoven", "Ørsted Ñúñez"]

@@ -8,8 +8,7 @@ import re
 from playwright.sync_api import Page, expect
 
 from papertide.db import Database
-from tests.browser.conftest import screenshot
-from tests.browser.test_pages_browser import _account, _log_in
+from tests.helpers.browser import log_in_page, make_account, screenshot
 
 GRASPING = "2503.12549"
 
@@ -31,8 +30,8 @@ def test_similar_panel_and_more_like_this(page: Page, live_server: str, embedded
 
 
 def test_for_you_picks_and_not_interested(page: Page, live_server: str, embedded_corpus: Database) -> None:
-    _account(embedded_corpus)
-    _log_in(page, live_server)
+    make_account(embedded_corpus)
+    log_in_page(page, live_server)
     for arxiv_id in (GRASPING, "2503.12609"):
         page.goto(f"{live_server}/papers/{arxiv_id}")
         page.locator("article.paper form.vote button").click()

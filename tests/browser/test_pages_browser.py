@@ -11,31 +11,16 @@ from playwright.sync_api import Browser, Page, expect
 from papertide.config import Settings
 from papertide.db import Database
 from papertide.records import VersionRecord
-from papertide.services.accounts import create_user
 from papertide.services.papers import upsert_papers
-from tests.browser.conftest import screenshot
-from tests.factories import make_paper_record
-from tests.web_helpers import PASSWORD, load_daily
+from tests.helpers.browser import log_in_page, make_account, screenshot
+from tests.helpers.data import load_daily
+from tests.helpers.factories import make_paper_record
 
 DAY = "2025-03-20"
 MATH_ABSTRACT = (
     r"We bound the rank of $A \in \mathbb{R}^{m\times n}$ in $\widetilde{O}(n)$ time with \texttt{FastRank}, "
     r"and show $$\sum_{i=1}^n x_i^2 \le 1.$$"
 )
-
-
-def _account(db: Database, username: str = "reader") -> None:
-    with db.write_session() as session:
-        create_user(session, username=username, password=PASSWORD)
-        # Accounts older than the trending age, so their votes count everywhere.
-
-
-def _log_in(page: Page, server: str, username: str = "reader") -> None:
-    page.goto(f"{server}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form[action='/login'] button[type=submit]")
-    expect(page.locator("nav.site-nav")).to_contain_text(username)
 
 
 def test_daily_page_cards_in_order(page: Page, live_server: str, db: Database, shared_data: Path) -> None:
@@ -58,8 +43,8 @@ def test_daily_page_cards_in_order(page: Page, live_server: str, db: Database, s
 def test_upvote_toggles_without_reload_and_persists(page: Page, live_server: str, db: Database) -> None:
     with db.write_session() as session:
         upsert_papers(session, [make_paper_record(arxiv_id="2501.00020")])
-    _account(db)
-    _log_in(page, live_server)
+    make_account(db)
+    log_in_page(page, live_server)
     page.goto(f"{live_server}/papers/2501.00020")
     page.evaluate("window.__marker = 'no reload'")
     button = page.locator("form[data-vote] button")
@@ -78,8 +63,8 @@ def test_upvote_toggles_without_reload_and_persists(page: Page, live_server: str
 
 
 def test_log_in_and_out(page: Page, live_server: str, db: Database) -> None:
-    _account(db, "walker")
-    _log_in(page, live_server, "walker")
+    make_account(db, "walker")
+    log_in_page(page, live_server, "walker")
     page.click("nav.site-nav .account-menu summary")  # the account's pages are in its menu
     page.click("nav.site-nav button:has-text('Log out')")
     expect(page.locator("nav.site-nav")).to_contain_text("Log in")
@@ -93,8 +78,8 @@ def test_submit_flow(page: Page, live_server: str, db: Database) -> None:
             session,
             [make_paper_record(arxiv_id="2611.00020", submitted_at=submitted, versions=(VersionRecord(1, submitted),))],
         )
-    _account(db, "sender")
-    _log_in(page, live_server, "sender")
+    make_account(db, "sender")
+    log_in_page(page, live_server, "sender")
     page.click("nav.site-nav a:has-text('Submit')")
     page.fill("input[name=paper]", "https://arxiv.org/abs/2611.00020v1")
     page.click("form[action='/papers/submit'] button")
@@ -146,10 +131,10 @@ def test_dark_mode_and_phone_viewport(browser: Browser, live_server: str, db: Da
 def test_pages_work_without_javascript(browser: Browser, live_server: str, db: Database) -> None:
     with db.write_session() as session:
         upsert_papers(session, [make_paper_record(arxiv_id="2501.00022")])
-    _account(db, "nojs")
+    make_account(db, "nojs")
     context = browser.new_context(java_script_enabled=False)
     plain = context.new_page()
-    _log_in(plain, live_server, "nojs")
+    log_in_page(plain, live_server, "nojs")
     plain.goto(f"{live_server}/papers/2501.00022")
     plain.click("form[data-vote] button")
     plain.wait_for_url(f"{live_server}/papers/2501.00022")

@@ -11,8 +11,10 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from papertide.db import Database
-from tests.browser.conftest import SCREENSHOTS, screenshot
-from tests.web_helpers import PASSWORD, load_daily, make_admin
+from tests.helpers.browser import SCREENSHOTS, screenshot
+from tests.helpers.data import load_daily
+from tests.helpers.factories import PASSWORD
+from tests.helpers.web import make_admin
 
 PHONE = {"width": 390, "height": 844}
 DAY = "2025-06-10"  # 27 papers with authors, abstracts and hf.co figures

@@ -8,8 +8,8 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 from papertide.db import Database
-from tests.browser.conftest import screenshot
-from tests.web_helpers import load_daily
+from tests.helpers.browser import screenshot
+from tests.helpers.data import load_daily
 
 THIN_DAY = "2026-08-22"  # the newest recorded day: titles and ids only
 

@@ -1,4 +1,4 @@
-// Reads papertide's citation files the way citation-js does, for tests/test_citation_readers.py.
+// Reads papertide's citation files the way citation-js does, for tests/test_citations_readers.py.
 // stdin: a JSON list of {"name", "format" ("bibtex" | "ris" | "csl"), "text"}; stdout: a JSON list of
 // {"name", "items" (CSL-JSON as citation-js parsed them), "apa" (the APA bibliography, plain text)} or
 // {"name", "error"} where citation-js refused the input. One process reads every input of a test run.

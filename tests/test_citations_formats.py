@@ -33,9 +33,9 @@ from papertide.services.collections import add_to_collection, create_collection
 from papertide.services.library_import import import_library
 from papertide.services.papers import upsert_papers
 from papertide.services.submissions import set_paper_hidden
-from tests.conftest import make_settings
-from tests.factories import make_paper_record
-from tests.web_helpers import sign_up
+from tests.helpers.factories import make_paper_record
+from tests.helpers.settings import make_settings
+from tests.helpers.web import sign_up
 
 
 @pytest.fixture

@@ -23,10 +23,10 @@ from papertide.services.digests import send_digests
 from papertide.services.follows import MAX_FOLLOWS, FollowError, follow
 from papertide.services.papers import feature_papers, upsert_papers
 from papertide.services.subscriptions import Preferences, Tokens, subscribe
-from tests.conftest import mail_settings
-from tests.factories import make_featured_record, make_paper_record
-from tests.smtp_sink import SmtpSink
-from tests.web_helpers import csrf_token, sign_up
+from tests.helpers.factories import make_featured_record, make_paper_record
+from tests.helpers.settings import mail_settings
+from tests.helpers.smtp import SmtpSink
+from tests.helpers.web import csrf_token, sign_up
 
 QUERY = 'cat:cs.CL "speculative decoding" -survey'
 MONDAY, TUESDAY = date(2026, 7, 6), date(2026, 7, 7)  # digests of each go out the next morning

@@ -14,7 +14,8 @@ from sqlalchemy import create_engine, event, inspect, text
 
 from papertide.db import Database, connect, upgrade
 from papertide.services.health import READ_ONLY, check_readiness
-from tests.conftest import fresh_database, make_settings
+from tests.helpers.databases import fresh_database, set_read_only
+from tests.helpers.settings import make_settings
 
 DAMAGED = "the database file is damaged"
 
@@ -116,14 +117,6 @@ def test_a_read_only_postgresql_database_is_not_ready_for_writes(
             assert check_readiness(database, writes=False).ok
         finally:
             database.dispose()
-
-
-def set_read_only(request: pytest.FixtureRequest, url: str) -> None:
-    """New sessions of the test database at ``url`` run read-only, as on a standby."""
-    admin = create_engine(request.getfixturevalue("postgres_server"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f"ALTER DATABASE {url.rsplit('/', 1)[1]} SET default_transaction_read_only = on"))
-    admin.dispose()
 
 
 def test_a_damaged_file_over_http_is_unready_alive_and_says_so(sqlite_db: Database, tmp_path: Path) -> None:

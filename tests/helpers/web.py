@@ -1,20 +1,16 @@
-"""Helpers for driving the web app like a person: read the CSRF token from a page, sign up, log in, load data."""
+"""Driving the web app like a person through a TestClient: read the CSRF token from a page, sign up, log in, make
+an API token on the settings page; and an admin account made straight in the database."""
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 
 from fastapi.testclient import TestClient
 
 from papertide.db import Database
-from papertide.services.accounts import create_user
-from papertide.services.papers import feature_papers
-from papertide.sources.hf_daily import date_from_name, parse_daily
+from tests.helpers.factories import PASSWORD, make_user
 
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
-PASSWORD = "correct horse battery"
 
 
 def csrf_token(client: TestClient, path: str = "/") -> str:
@@ -40,18 +36,16 @@ def _account_form(client: TestClient, path: str, username: str, password: str) -
 
 def make_admin(db: Database, username: str) -> None:
     with db.write_session() as session:
-        create_user(session, username=username, password=PASSWORD, is_admin=True)
+        make_user(session, username=username, is_admin=True)
 
 
 def log_in(client: TestClient, username: str, password: str = PASSWORD) -> str:
     return _account_form(client, "/login", username, password)
 
 
-def load_daily(db: Database, path: Path) -> list[dict[str, object]]:
-    """Feature the papers of one real Daily Papers file; returns its raw items."""
-    items = json.loads(path.read_text())
-    featured, rejected = parse_daily(items, date_from_name(path))
-    assert not rejected
-    with db.write_session() as session:
-        feature_papers(session, featured)
-    return list(items)
+def new_token(client: TestClient, csrf: str, name: str, scope: str) -> str:
+    """Make an API token on the settings page, as its owner would; returns the token shown once."""
+    page = client.post("/settings/tokens", data={"name": name, "scope": scope, "csrf_token": csrf}).text
+    match = re.search(r'class="api-token">(pt_[\w-]+)<', page)
+    assert match, page
+    return match.group(1)

@@ -32,10 +32,10 @@ from papertide.services.digests import digest_period, send_digests
 from papertide.services.papers import feature_papers
 from papertide.services.subscriptions import Preferences, Tokens, subscribe
 from papertide.services.votes import set_vote
-from tests.conftest import mail_settings
-from tests.factories import make_featured_record, make_paper_record
-from tests.smtp_sink import SmtpSink
-from tests.test_ingest_cli import cli_env
+from tests.helpers.cli import cli_env
+from tests.helpers.factories import make_featured_record, make_paper_record
+from tests.helpers.settings import mail_settings
+from tests.helpers.smtp import SmtpSink
 
 DAY = date(2026, 7, 9)  # a Thursday: its daily digest goes out on Friday the 10th
 FRIDAY = date(2026, 7, 10)

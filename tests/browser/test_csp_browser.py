@@ -22,9 +22,9 @@ from papertide.services.collections import add_to_collection, create_collection
 from papertide.services.papers import upsert_papers
 from papertide.web.middleware.headers import SecurityHeadersMiddleware
 from papertide.web.rendering.policy import CONTENT_SECURITY_POLICY, DOCS_POLICY
-from tests.conftest import make_settings, serving
-from tests.factories import make_paper_record
-from tests.web_helpers import PASSWORD
+from tests.helpers.factories import PASSWORD, make_paper_record
+from tests.helpers.servers import serving
+from tests.helpers.settings import make_settings
 
 PAPER = "2501.00031"
 TITLE = r"Low-rank updates in $\mathcal{O}(n \log n)$ for $\pmb{x}$"

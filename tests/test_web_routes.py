@@ -19,8 +19,8 @@ from papertide.config import Settings
 from papertide.db import Database
 from papertide.services.papers import upsert_papers
 from papertide.web.security import PROBE_PATHS
-from tests.factories import make_paper_record
-from tests.web_helpers import csrf_token, log_in, make_admin
+from tests.helpers.factories import make_paper_record
+from tests.helpers.web import csrf_token, log_in, make_admin
 
 HOSTILE = [
     "99999999999999999999999",

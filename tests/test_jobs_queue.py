@@ -26,10 +26,11 @@ from papertide.jobs.worker import Worker
 from papertide.models import Job, Paper, PaperCategory, utcnow
 from papertide.services.leases import acquire_lease
 from papertide.services.papers import upsert_papers
-from tests.factories import make_paper_record
-from tests.replay_server import ReplayServer, Reply
-from tests.test_ingest_cli import cli_env, run_cli, snapshot_subset
-from tests.test_jobs import wait_until_embedded
+from tests.helpers.cli import cli_env, run_cli
+from tests.helpers.data import snapshot_subset
+from tests.helpers.embedder import wait_until_embedded
+from tests.helpers.factories import make_paper_record
+from tests.helpers.replay import ReplayServer, Reply
 
 
 def _job(db: Database, job_id: int) -> Job:

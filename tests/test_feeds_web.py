@@ -24,8 +24,8 @@ from papertide.models import Collection, FeaturedPaper, Paper, User
 from papertide.records import AccountRecord, AuthorRecord
 from papertide.services.collections import add_to_collection, create_collection
 from papertide.services.papers import feature_papers
-from tests.factories import make_featured_record, make_paper_record
-from tests.web_helpers import sign_up
+from tests.helpers.factories import make_featured_record, make_paper_record
+from tests.helpers.web import sign_up
 
 DAY = date(2026, 7, 9)
 FORMATS = ("rss", "atom", "json")

@@ -26,9 +26,9 @@ from papertide.services.papers import refresh_counters
 from papertide.services.source_status import record_run, source_states
 from papertide.sources.hf_mirror import HfMirrorClient
 from papertide.sources.http import PoliteClient
-from tests.conftest import make_settings
-from tests.replay_server import FakeClock, ReplayServer, Reply
-from tests.test_ingest_cli import cli_env
+from tests.helpers.cli import cli_env
+from tests.helpers.replay import FakeClock, ReplayServer, Reply
+from tests.helpers.settings import make_settings
 
 DAYS = ("2024-01-03", "2024-01-04")
 RECORDED = "fixtures/hf/hf_daily_papers_2026-07-09.json"

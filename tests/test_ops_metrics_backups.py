@@ -23,10 +23,13 @@ from papertide.jobs.queue import enqueue
 from papertide.models import Paper
 from papertide.services.ingest import ingest_snapshot
 from papertide.services.papers import upsert_papers
-from tests.conftest import _admin_execute, fresh_database, make_settings
-from tests.factories import make_paper_record
-from tests.pg import _bin_dir, _free_port
-from tests.test_ingest_cli import cli_env, run_cli, snapshot_subset
+from tests.helpers.cli import cli_env, run_cli
+from tests.helpers.data import snapshot_subset
+from tests.helpers.databases import admin_execute, fresh_database
+from tests.helpers.factories import make_paper_record
+from tests.helpers.postgres import bin_dir
+from tests.helpers.servers import free_port
+from tests.helpers.settings import make_settings
 
 
 def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -75,7 +78,7 @@ def test_serve_with_two_workers_on_postgresql_sums_metrics_over_processes(
 ) -> None:
     with fresh_database(request, "postgresql", tmp_path) as url:
         settings = make_settings(url, tmp_path)
-        port = _free_port()
+        port = free_port()
         env = cli_env(settings, PAPERTIDE_PORT=str(port), PAPERTIDE_PAGE_CACHE_SECONDS="0")
         server = subprocess.Popen(
             [sys.executable, "-m", "papertide", "serve", "--workers", "2"],
@@ -125,7 +128,7 @@ def test_a_backup_taken_while_papertide_writes_restores_elsewhere(
     writer.start()
     try:
         backup_file = tmp_path / "backup.db"
-        made = run_cli(settings.model_copy(update={"pg_bin_dir": _bin_dir()}), "backup", str(backup_file))
+        made = run_cli(settings.model_copy(update={"pg_bin_dir": bin_dir()}), "backup", str(backup_file))
         backed_up_at_least = 300
     finally:
         stop.set()
@@ -140,10 +143,10 @@ def test_a_backup_taken_while_papertide_writes_restores_elsewhere(
     else:
         admin_url = request.getfixturevalue("postgres_server")
         name = f"papertide_restored_{os.getpid()}"
-        _admin_execute(admin_url, f"CREATE DATABASE {name}")
-        request.addfinalizer(lambda: _admin_execute(admin_url, f"DROP DATABASE {name} WITH (FORCE)"))
+        admin_execute(admin_url, f"CREATE DATABASE {name}")
+        request.addfinalizer(lambda: admin_execute(admin_url, f"DROP DATABASE {name} WITH (FORCE)"))
         target_url = admin_url.rsplit("/", 1)[0] + f"/{name}"
-    target = make_settings(target_url, tmp_path / "elsewhere", pg_bin_dir=_bin_dir())
+    target = make_settings(target_url, tmp_path / "elsewhere", pg_bin_dir=bin_dir())
     restored = run_cli(target, "restore", str(backup_file))
     assert restored.returncode == 0, restored.stderr
     restored_db = connect(target)
@@ -160,7 +163,7 @@ def test_a_backup_taken_while_papertide_writes_restores_elsewhere(
 
 
 def test_restore_refuses_a_file_that_is_not_a_backup(database_url: str, tmp_path: Path) -> None:
-    settings = make_settings(database_url, tmp_path, pg_bin_dir=_bin_dir())
+    settings = make_settings(database_url, tmp_path, pg_bin_dir=bin_dir())
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"this is not a database" * 100)
     result = run_cli(settings, "restore", str(junk))

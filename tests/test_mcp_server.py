@@ -34,11 +34,14 @@ from papertide.services.collections import create_collection
 from papertide.services.submissions import set_paper_hidden
 from papertide.services.tokens import create_api_token, revoke_api_tokens
 from papertide.services.votes import vote
-from tests.conftest import make_settings, serving
-from tests.test_ingest_cli import cli_env
-from tests.web_helpers import PASSWORD, load_daily, sign_up
+from tests.helpers.cli import cli_env
+from tests.helpers.data import HF_FIXTURES, load_daily
+from tests.helpers.factories import PASSWORD
+from tests.helpers.servers import serving
+from tests.helpers.settings import make_settings
+from tests.helpers.web import sign_up
 
-HF_DAY = Path(__file__).resolve().parents[2] / "shared" / "data" / "fixtures" / "hf" / "hf_daily_papers_2026-07-09.json"
+HF_DAY = HF_FIXTURES / "hf_daily_papers_2026-07-09.json"
 TOOLS = {
     "search_papers",
     "similar_papers",

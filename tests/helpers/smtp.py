@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import socket
+import re
 import threading
 from collections import deque
 from email import message_from_bytes, policy
@@ -11,6 +11,8 @@ from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.controller import Controller
+
+from tests.helpers.servers import free_port
 
 
 class SmtpSink:
@@ -20,9 +22,7 @@ class SmtpSink:
         self.refused: set[str] = set()  # recipients answered with 550
         self.delay = 0.0
         self._lock = threading.Lock()
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        self.port = free_port()
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
     def __enter__(self) -> SmtpSink:
@@ -54,3 +54,12 @@ class SmtpSink:
     def to(self, address: str) -> list[EmailMessage]:
         with self._lock:
             return [m for m in self.messages if m["To"] == address]
+
+
+def mail_link(mail: EmailMessage, prefix: str) -> str:
+    """The path of the first link under ``prefix`` in the plain part of ``mail`` (sent with base_url
+    http://testserver, as ``mail_settings`` sets it)."""
+    text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    match = re.search(r"http://testserver(" + re.escape(prefix) + r"[^\s]+)", text)
+    assert match, text
+    return match.group(1)

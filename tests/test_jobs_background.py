@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -27,9 +27,11 @@ from papertide.services.embeddings import embedding_status
 from papertide.services.ingest import ingest_snapshot
 from papertide.services.leases import acquire_lease
 from papertide.services.papers import upsert_papers
-from tests.conftest import MemoEmbedder, make_settings
-from tests.factories import make_paper_record
-from tests.test_ingest_cli import run_cli, snapshot_subset
+from tests.helpers.cli import run_cli
+from tests.helpers.data import snapshot_subset
+from tests.helpers.embedder import MemoEmbedder, wait_until_embedded
+from tests.helpers.factories import make_paper_record
+from tests.helpers.settings import make_settings
 
 
 def test_one_holder_at_a_time_until_the_lease_expires(db: Database) -> None:
@@ -42,22 +44,8 @@ def test_one_holder_at_a_time_until_the_lease_expires(db: Database) -> None:
     assert not acquire_lease(db, "embed", "web-1", 60)
 
 
-def wait_until_embedded(
-    db: Database, settings: Settings, seconds: float, alive: Callable[[], None] = lambda: None
-) -> None:
-    """Poll until no paper waits for a vector; ``alive`` raises if the process doing the work has died."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        with db.read_session() as session:
-            if embedding_status(session, model_name(settings)).pending == 0:
-                return
-        alive()
-        time.sleep(0.2)
-    pytest.fail(f"the background job did not embed the new papers within {seconds:.0f} s")
-
-
 def test_serve_embeds_new_papers_in_the_background(database_url: str, tmp_path: Path, db: Database) -> None:
-    # On PostgreSQL, web processes leave jobs to `papertide worker` unless told otherwise (tests/test_queue.py).
+    # On PostgreSQL, web processes leave jobs to `papertide worker` unless told otherwise (tests/test_jobs_queue.py).
     settings = make_settings(database_url, tmp_path, jobs_interval_seconds=0.2, jobs_in_web="on")
     record = make_paper_record(title="Teaching quadruped robots to climb stairs", abstract="Legged locomotion.")
     with TestClient(create_app(settings)) as client:

@@ -23,10 +23,11 @@ from papertide.services.follows import follow
 from papertide.services.ingest import ingest_snapshot
 from papertide.services.subscriptions import Preferences, subscribe
 from papertide.services.votes import set_vote
-from tests.conftest import make_settings
-from tests.test_api_hf import HF_FIXTURES
-from tests.test_ingest_cli import run_cli, snapshot_subset
-from tests.web_helpers import PASSWORD, load_daily, log_in, make_admin
+from tests.helpers.cli import run_cli
+from tests.helpers.data import HF_FIXTURES, load_daily, snapshot_subset
+from tests.helpers.factories import PASSWORD, make_user
+from tests.helpers.settings import make_settings
+from tests.helpers.web import log_in, make_admin
 
 
 def busy_instance(db: Database, shared_data: Path, tmp_path: Path) -> None:
@@ -34,7 +35,7 @@ def busy_instance(db: Database, shared_data: Path, tmp_path: Path) -> None:
     load_daily(db, HF_FIXTURES / "hf_daily_papers_2026-07-09.json")
     with db.write_session() as session:
         ada = create_user(session, username="ada", password=PASSWORD, email="ada@example.org")
-        bob = create_user(session, username="bob", password=PASSWORD)
+        bob = make_user(session, username="bob")
         papers = list(session.execute(select(Paper.id).order_by(Paper.id).limit(5)).scalars())
         for paper_id in papers[:3]:
             set_vote(session, ada.id, paper_id, up=True)
@@ -79,7 +80,7 @@ def test_export_then_import_round_trips_everything(
         )
         assert query_author_papers(copied, followed.key) == query_author_papers(session, followed.key) != []
     with second_database.write_session() as session:  # ids carried over: new rows still get fresh ones
-        added = create_user(session, username="carol", password=PASSWORD)
+        added = make_user(session, username="carol")
         assert added.id > session.execute(select(func.min(User.id))).scalar_one()
         reply = add_comment(session, user_id=added.id, paper_id=1, body="new")
         assert reply.id > 2
