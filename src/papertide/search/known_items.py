@@ -11,9 +11,10 @@ are three indexed equality or range queries on ``papers.title_key`` / ``papers.n
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Text, and_, literal, select
+from sqlalchemy import ColumnElement, Text, literal, select
 from sqlalchemy.orm import Session
 
+from papertide.db import among
 from papertide.models import Paper
 from papertide.queries.papers import BOTH_UPVOTES
 from papertide.search.query import SearchQuery
@@ -24,6 +25,8 @@ from papertide.search.titles import title_words
 PREFIX_WORDS = 3
 # The most papers one tier puts ahead of the retrievers' ranking.
 PER_TIER = 3
+# The most papers of one tier the prior orders: a common 3-word opening ("A Survey on") names no paper anyway.
+TIER_CANDIDATES = 500
 # Past the last character any title key can hold, closing the range of keys that start with a prefix.
 _AFTER_ALL = "\U0010ffff"
 
@@ -35,7 +38,7 @@ def named_papers(session: Session, query: SearchQuery, where: ColumnElement[bool
         return []
     found: list[int] = []
     for condition in _tiers(key):
-        for paper_id in _by_prior(session, and_(where, condition)):
+        for paper_id in _by_prior(session, condition, where):
             if paper_id not in found:
                 found.append(paper_id)
     return found
@@ -69,11 +72,16 @@ def _tiers(key: str) -> list[ColumnElement[bool]]:
     return tiers
 
 
-def _by_prior(session: Session, condition: ColumnElement[bool]) -> list[int]:
-    """Papers passing ``condition``, most popular first: both vote counts added, then the oldest."""
+def _by_prior(session: Session, key_match: ColumnElement[bool], where: ColumnElement[bool]) -> list[int]:
+    """Papers matching the key and passing ``where``, most popular first: both vote counts added, then the oldest.
+    The key goes first, alone: joined with ``where``, SQLite's planner walks the ``hidden`` index over every paper
+    (90 ms at 84,000 papers) instead of the key's range."""
+    ids = list(session.execute(select(Paper.id).where(key_match).limit(TIER_CANDIDATES)).scalars())
+    if not ids:
+        return []
     statement = (
         select(Paper.id)
-        .where(condition)
+        .where(among(session, Paper.id, ids), where)
         .order_by(BOTH_UPVOTES.desc(), Paper.published_on.asc().nulls_last(), Paper.id)
         .limit(PER_TIER)
     )
