@@ -26,7 +26,14 @@ from papertide.search.query import parse_query
 from papertide.search.retrieval import Hit
 from papertide.search.tantivy_keyword.sync import sync_keyword_index
 from papertide.services.alerts import search_candidates
-from papertide.services.citations import query_citables, ris_reference, to_bibtex
+from papertide.services.citations import (
+    csl_item,
+    highwire_tags,
+    query_citables,
+    ris_reference,
+    scholarly_article,
+    to_bibtex,
+)
 from papertide.services.papers import feature_papers, upsert_papers
 from tests.conftest import BACKENDS, fresh_database, make_settings
 from tests.factories import make_featured_record, make_paper_record
@@ -169,6 +176,9 @@ def test_undated_papers_are_cited_by_their_effective_year(corpus: Corpus) -> Non
     assert citable.year == 2026
     assert "year = {2026}" in to_bibtex([citable])
     assert ris_reference(citable, "guo2026")["year"] == "2026"
+    assert csl_item(citable, "guo2026")["issued"] == {"date-parts": [[2026]]}
+    assert ("citation_date", "2026") in highwire_tags(citable, "https://papers.example/papers/2501.12948")
+    assert scholarly_article(citable, "https://papers.example/papers/2501.12948")["datePublished"] == "2026"
 
 
 def test_votes_are_both_figures_in_the_sort_and_the_filter(corpus: Corpus) -> None:
