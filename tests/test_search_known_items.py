@@ -65,6 +65,8 @@ FEATURED = [  # (record, hf.co upvotes): the originals are title-only and featur
     # The popular namesake has the longer title, which BM25's length normalisation holds against it.
     (_undated("2402.15391", "Genie: Generative Interactive Environments"), 5),
     (_undated("2401.14367", "Genie: Achieving Human Parity in Content-Grounded Datasets Generation"), 80),
+    (_undated("2502.13189", "MoBA: Mixture of Block Attention for Long-Context LLMs"), 8),
+    (_undated("2410.13757", "MobA: A Two-Level Agent System for Efficient Mobile Task Automation"), 29),
 ]
 LISTED = [
     _listed("2502.12659", "o3-mini vs DeepSeek-R1: Which One is Safer?", FOLLOW_UP.format(name="DeepSeek-R1")),
@@ -141,6 +143,12 @@ def test_the_coined_name_and_a_long_prefix_name_the_paper(corpus: Corpus) -> Non
 
 def test_namesakes_go_by_the_popularity_prior(corpus: Corpus) -> None:
     assert corpus.ids("Genie")[:2] == ["2401.14367", "2402.15391"]  # 80 hf.co upvotes against 5
+
+
+def test_the_name_spelled_as_typed_goes_before_the_prior(corpus: Corpus) -> None:
+    assert corpus.ids("MoBA")[0] == "2502.13189"
+    assert corpus.ids("MobA")[0] == "2410.13757"
+    assert corpus.ids("moba")[0] == "2410.13757"  # no capitals typed: the prior decides
 
 
 def test_a_title_only_paper_is_found_by_its_title_words(corpus: Corpus) -> None:
