@@ -220,3 +220,13 @@ def test_fusion_never_buries_a_title_only_first_semantic_hit() -> None:
     assert [hit.paper_id for hit in raw].index(99) > 2  # what the discount alone did
     hits, _ = fusion.fuse(keyword, semantic, title_only={99})
     assert [hit.paper_id for hit in hits[:2]] == [1, 99]
+
+
+def test_fusion_never_buries_a_title_only_first_keyword_hit() -> None:
+    fusion = Fusion("convex", keyword_weight=0.3, rrf_k=60, vector_candidates=10, title_only_weight=0.1)
+    keyword = [Hit(77, 9.0), *(Hit(paper_id, 8.0 - paper_id) for paper_id in range(1, 6))]
+    semantic = [Hit(paper_id, 0.9 - paper_id / 20) for paper_id in range(1, 6)]  # no vector near paper 77's title
+    raw, _ = fusion.fuse(keyword, semantic)  # 77 not known as title-only: fused on its scores alone
+    assert [hit.paper_id for hit in raw].index(77) > 1
+    hits, _ = fusion.fuse(keyword, semantic, title_only={77})
+    assert [hit.paper_id for hit in hits].index(77) == 1

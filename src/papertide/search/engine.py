@@ -136,11 +136,12 @@ class Hybrid:
         finish = self.semantic.search_ahead(session, query.natural_text, self.fusion.vector_candidates, vector_where)
         keyword_hits = keyword.search(session, query, where, CANDIDATES)
         semantic_hits = finish()
-        return self.fusion.fuse(keyword_hits, semantic_hits, _title_only(session, semantic_hits))
+        title_only = _title_only(session, [*keyword_hits[:1], *semantic_hits])
+        return self.fusion.fuse(keyword_hits, semantic_hits, title_only)
 
 
 def _title_only(session: Session, hits: list[Hit]) -> set[int]:
-    """The hits whose paper has no abstract: their vector was made from the title alone."""
+    """The hits whose paper has no abstract: their vector was made from the title alone, their words are the title's."""
     if not hits:
         return set()
     ids = [hit.paper_id for hit in hits]
