@@ -10,6 +10,11 @@ hybrid (the default search), beside two outside baselines run on the same rows, 
    an abstract in that corpus.
 4. The same descriptions over the full shared corpus (the arXiv snapshot, then the Daily Papers days: ~86,000
    papers).
+5. Issue 27's query sets (bench/QUERY_SETS.md): known items (bench/known_item_queries.jsonl: famous papers by
+   their names, titles, coined names, title prefixes, pasted titles) and paraphrases
+   (bench/paraphrase_queries.jsonl), over the hf-daily corpus (``sets``) and the full shared corpus
+   (``sets-shared``); MRR@10 on each split ("tune" chose the weights, "report" is what the figures claim), and on
+   the report split per kind and for title-only targets.
 
 Baselines beside papertide's own retrievers, on the same rows: bm25s (BM25, Snowball English stems, English stop
 words, one field of title + authors + abstract) and exact cosine similarity over papertide's stored MiniLM
@@ -49,6 +54,10 @@ SHARED = ROOT.parent / "shared" / "data"
 OUT = ROOT / "bench" / "out" / "quality"
 VECTORS = ROOT / "bench" / "out" / "vectors"
 QUERIES = ROOT / "bench" / "descriptive_queries.jsonl"
+QUERY_SETS = {
+    "known items": ROOT / "bench" / "known_item_queries.jsonl",
+    "paraphrases": ROOT / "bench" / "paraphrase_queries.jsonl",
+}
 sys.path.insert(0, str(ROOT / "src"))
 
 from papertide.config import Settings  # noqa: E402
@@ -380,7 +389,63 @@ def run_descriptive(name: str, fill: Callable[[Database], None], cached_only: bo
     return lines
 
 
-BENCHMARKS = ("cacm", "known-item", "descriptive", "descriptive-shared")
+def run_query_sets(name: str, fill: Callable[[Database], None], cached_only: bool) -> list[str]:
+    """Issue 27's sets over one corpus: a table per set, a row per ranker (each ranker built once)."""
+    corpus = open_corpus(name, fill, cached_only)
+    sets = {label: [json.loads(line) for line in path.open()] for label, path in QUERY_SETS.items()}
+    with corpus.database.read_session() as session:
+        stored = set(session.execute(select(Paper.arxiv_id)).scalars())
+    for label, queries in sets.items():
+        missing = [q["arxiv_id"] for q in queries if q["arxiv_id"] not in stored]
+        if missing:
+            raise SystemExit(f"{label}: papers not in the {name} corpus: {missing}")
+    scored: dict[str, dict[str, list[float]]] = {label: {} for label in sets}
+    timing: dict[str, float] = {}
+    for ranker, rank in rankers(corpus).items():
+        started, count = time.perf_counter(), 0
+        for label, queries in sets.items():
+            scored[label][ranker] = [reciprocal_rank(rank(q["query"]), q["arxiv_id"]) for q in queries]
+            count += len(queries)
+        timing[ranker] = (time.perf_counter() - started) / count * 1000
+    lines: list[str] = []
+    for label, queries in sets.items():
+        lines += query_set_table(f"{label}, {name} corpus ({len(stored):,} papers)", queries, scored[label], timing)
+        lines.append("")
+    if not corpus.embedded:
+        lines.append(f"({name}: some papers have no vector yet; dense retrievers not measured, see --embed)")
+    return lines
+
+
+def query_set_table(
+    title: str, queries: list[dict[str, object]], scored: dict[str, list[float]], timing: dict[str, float]
+) -> list[str]:
+    """MRR@10 per split, then on the report split per kind and for title-only targets."""
+    report = [i for i, q in enumerate(queries) if q["split"] == "report"]
+    tune = [i for i, q in enumerate(queries) if q["split"] == "tune"]
+    kinds = sorted({str(queries[i]["kind"]) for i in report})
+    groups = {f"report: {kind} ({sum(queries[i]['kind'] == kind for i in report)})": kind for kind in kinds}
+    title_only = [i for i in report if queries[i]["title_only"]]
+    header = (
+        [f"tune ({len(tune)})", f"**report ({len(report)})**"]
+        if len(kinds) == 1
+        else [
+            f"tune ({len(tune)})",
+            f"**report ({len(report)})**",
+            *groups,
+        ]
+    )
+    header.append(f"report: title-only ({len(title_only)})")
+    lines = [f"| {title} | " + " | ".join(header) + " | ms/query |", "|---" * (len(header) + 2) + "|"]
+    for ranker, values in scored.items():
+        cells = [mean([values[i] for i in tune]), mean([values[i] for i in report])]
+        if len(kinds) > 1:
+            cells += [mean([values[i] for i in report if queries[i]["kind"] == kind]) for kind in groups.values()]
+        cells.append(mean([values[i] for i in title_only]))
+        lines.append(f"| {ranker} | " + " | ".join(f"{c:.3f}" for c in cells) + f" | {timing[ranker]:.0f} |")
+    return lines
+
+
+BENCHMARKS = ("cacm", "known-item", "descriptive", "descriptive-shared", "sets", "sets-shared")
 
 
 def main() -> None:
@@ -404,6 +469,8 @@ def main() -> None:
         "known-item": lambda: run_known_item(args.samples, cached_only),
         "descriptive": lambda: run_descriptive("hf-daily", daily_papers, cached_only),
         "descriptive-shared": lambda: run_descriptive("shared", shared_corpus, cached_only),
+        "sets": lambda: run_query_sets("hf-daily", daily_papers, cached_only),
+        "sets-shared": lambda: run_query_sets("shared", shared_corpus, cached_only),
     }
     for benchmark in args.benchmarks:
         print("\n".join(tables[benchmark]()) + "\n", flush=True)

@@ -77,7 +77,8 @@ def test_fts_syntax_is_just_text() -> None:
     query = parse_query('NEAR(a b) title:* OR "unbalanced AND ^ col:umn {x} (y)')
     assert all('"' not in term.text and "*" not in term.text and "(" not in term.text for term in query.terms)
     assert Term("NEAR") in query.terms and Term("OR") in query.terms
-    assert query.terms[-1].phrase and query.terms[-1].text == "unbalanced AND col umn x y"
+    assert not any(term.phrase for term in query.terms) and query.terms[-1].text == "y"  # issue 27: words
+    assert any("no closing quote" in warning for warning in query.warnings)
 
 
 def test_other_scripts_and_diacritics_are_words() -> None:

@@ -132,3 +132,28 @@ def estimate_announcement(submitted: datetime) -> date:
     while day.weekday() >= 5:
         day += timedelta(days=1)
     return day
+
+
+def id_month(arxiv_id: str) -> date | None:
+    """The first day of the month an id names: ``2503.24322`` → 2025-03-01, ``hep-th/9901001`` → 1999-01-01
+    (old-style years 91-99 are the 1990s); None for anything else. arXiv numbers papers in the month it receives
+    them, so this is their first version's month."""
+    new, old = _NEW_STYLE.match(arxiv_id), _OLD_STYLE.match(arxiv_id)
+    yymm = new.group("yymm") if new else old.group("num")[:4] if old else None
+    if yymm is None or not 1 <= int(yymm[2:]) <= 12:
+        return None
+    year = int(yymm[:2])
+    return date((1900 if year >= 91 else 2000) + year, int(yymm[2:]), 1)
+
+
+def effective_date(
+    arxiv_id: str, announced_on: date | None, submitted_at: datetime | None, featured_on: date | None
+) -> date | None:
+    """The one date a paper goes by in every sort, filter, alert, feed and citation year (docs/search.md): its
+    arXiv listing day, else its first version's day, else the day it was featured on a daily list, else the month
+    its id names. A paper known only from a Daily Papers list has no listing date but is dated all the same."""
+    if announced_on is not None:
+        return announced_on
+    if submitted_at is not None:
+        return submitted_at.astimezone(UTC).date()
+    return featured_on or id_month(arxiv_id)

@@ -23,6 +23,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from papertide.models.base import Base, JsonType, UtcDateTime, VectorType, utcnow
 
+_BYTEWISE = Text().with_variant(Text(collation="C"), "postgresql")
+
 
 class Paper(Base):
     __tablename__ = "papers"
@@ -70,6 +72,14 @@ class Paper(Base):
     # categories are missing, "missing" once arXiv said it has no such id (never asked again), None when complete.
     enrichment: Mapped[str | None] = mapped_column(String(16), index=True)
     enrichment_tried_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Derived by the upsert and by featuring (services/papers.py), filled for older rows by migration 0014.
+    # The effective date (``arxiv_ids.effective_date``): the listing day, else the first version's, else the
+    # featured day, else the id's month; what every sort, filter, alert, feed and citation year reads.
+    published_on: Mapped[date | None] = mapped_column(Date, index=True)
+    # The title's and its coined name's words as known-item search compares them (``search/titles.py``). Byte
+    # order on PostgreSQL, so that "starts with these words" is a range of the index.
+    title_key: Mapped[str | None] = mapped_column(_BYTEWISE, index=True)
+    name_key: Mapped[str | None] = mapped_column(Text, index=True)
 
 
 class PaperCategory(Base):

@@ -177,9 +177,10 @@ def query_announced(
     author_key: str | None = None,
     limit: int = 50,
 ) -> list[PaperRow]:
-    """Papers listed on arXiv between ``start`` and ``end``, featured or not, most upvoted first (digest sections).
-    ``author`` matches part of a name as typed; ``author_key`` a followed author's name key."""
-    statement = in_category(paper_rows(), category).where(Paper.announced_on.between(start, end))
+    """Papers dated between ``start`` and ``end`` (their effective date: listed on arXiv, else featured, …),
+    featured or not, most upvoted first (digest sections). ``author`` matches part of a name as typed;
+    ``author_key`` a followed author's name key."""
+    statement = in_category(paper_rows(), category).where(Paper.published_on.between(start, end))
     if author_key:
         statement = statement.where(by_author(author_key))
     if author:
@@ -195,6 +196,6 @@ def query_recent_papers(
     """The newest arXiv listings, featured or not (the front page of an instance nobody submits to yet; hf.co's
     ``/api/papers`` pages through all of them)."""
     statement = in_category(paper_rows(), category).order_by(
-        Paper.announced_on.desc().nulls_last(), Paper.arxiv_id.desc()
+        Paper.published_on.desc().nulls_last(), Paper.arxiv_id.desc()
     )
     return [to_row(r) for r in session.execute(statement.limit(limit).offset(offset))]

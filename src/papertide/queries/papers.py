@@ -51,6 +51,7 @@ class PaperRow:
     categories: list[str]
     submitted_at: datetime | None
     announced_on: date | None
+    published_on: date | None  # the effective date (``arxiv_ids.effective_date``), what sorts and filters read
     code_url: str | None
     project_url: str | None
     github_stars: int | None
@@ -105,6 +106,7 @@ def to_row(result: Any, score: float | None = None) -> PaperRow:
         categories=paper.categories,
         submitted_at=paper.submitted_at,
         announced_on=paper.announced_on,
+        published_on=paper.published_on,
         # Rows stored before sources checked links may hold any scheme: every reader gets http(s) or nothing.
         code_url=http_url(paper.code_url),
         project_url=http_url(paper.project_url),

@@ -122,7 +122,7 @@ def by_author(key: str) -> ColumnElement[bool]:
 def query_author_papers(session: Session, key: str, *, limit: int = 50, offset: int = 0) -> list[PaperRow]:
     """Papers with an author of this name key (``people.author_key``), newest first."""
     statement = paper_rows().where(by_author(key))
-    order = (Paper.announced_on.desc().nulls_last(), Paper.submitted_at.desc().nulls_last(), Paper.id.desc())
+    order = (Paper.published_on.desc().nulls_last(), Paper.id.desc())
     return [to_row(r) for r in session.execute(statement.order_by(*order).offset(offset).limit(limit))]
 
 

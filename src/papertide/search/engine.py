@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any, Literal
+from typing import Literal
 
 from sqlalchemy import ColumnElement, and_, func, select, true
 from sqlalchemy.orm import Session
@@ -20,9 +20,11 @@ from sqlalchemy.orm import Session
 from papertide.config import Settings
 from papertide.db import among
 from papertide.models import FeaturedPaper, Organization, Paper, PaperCategory
-from papertide.queries.papers import PaperRow, query_papers_by_ids
+from papertide.queries.papers import BOTH_UPVOTES, PaperRow, query_papers_by_ids
 from papertide.search.fusion import Fused, Fusion
 from papertide.search.keyword import database_retriever
+from papertide.search.known_items import known_items_first, named_papers
+from papertide.search.notices import unmatchable_filters
 from papertide.search.proximity import ProximityRanking
 from papertide.search.query import SearchQuery
 from papertide.search.retrieval import Hit, KeywordRetriever
@@ -61,6 +63,10 @@ class SearchResults:
     facets: list[tuple[str, int]] = field(default_factory=list)
     # Which retrievers found each paper on the page: ("keyword",), ("semantic",) or both.
     matched_by: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    # When nothing matched: why the query's filters cannot match here (``search/notices.py``).
+    notices: list[str] = field(default_factory=list)
+    # Whether more papers match than ``total`` counts: only the best ``CANDIDATES`` are ranked and counted.
+    capped: bool = False
 
 
 def merged(query: SearchQuery, options: SearchOptions) -> SearchQuery:
@@ -91,23 +97,18 @@ def filter_clause(query: SearchQuery, featured_only: bool = False) -> ColumnElem
         )
     if featured_only:
         conditions.append(select(FeaturedPaper.id).where(FeaturedPaper.paper_id == Paper.id).exists())
-    published = published_on()
     if query.after:
-        conditions.append(published >= query.after)
+        conditions.append(Paper.published_on >= query.after)
     if query.before:
-        conditions.append(published <= query.before)
+        conditions.append(Paper.published_on <= query.before)
+    votes = BOTH_UPVOTES  # hf.co's and this instance's added, as the daily lists sort (docs/ranking.md)
     if query.min_upvotes is not None:
-        conditions.append(Paper.upvote_count >= query.min_upvotes)
+        conditions.append(votes >= query.min_upvotes)
     if query.max_upvotes is not None:
-        conditions.append(Paper.upvote_count <= query.max_upvotes)
+        conditions.append(votes <= query.max_upvotes)
     if query.has_code:
         conditions.append(Paper.code_url.is_not(None))
     return and_(true(), *conditions)
-
-
-def published_on() -> ColumnElement[Any]:
-    """The day a paper appeared: its arXiv listing date, else the day of its first version."""
-    return func.coalesce(Paper.announced_on, func.date(Paper.submitted_at))
 
 
 def keyword_retriever(settings: Settings) -> ProximityRanking:
@@ -135,11 +136,12 @@ class Hybrid:
         finish = self.semantic.search_ahead(session, query.natural_text, self.fusion.vector_candidates, vector_where)
         keyword_hits = keyword.search(session, query, where, CANDIDATES)
         semantic_hits = finish()
-        return self.fusion.fuse(keyword_hits, semantic_hits, _title_only(session, semantic_hits))
+        title_only = _title_only(session, [*keyword_hits[:1], *semantic_hits])
+        return self.fusion.fuse(keyword_hits, semantic_hits, title_only)
 
 
 def _title_only(session: Session, hits: list[Hit]) -> set[int]:
-    """The hits whose paper has no abstract: their vector was made from the title alone."""
+    """The hits whose paper has no abstract: their vector was made from the title alone, their words are the title's."""
     if not hits:
         return set()
     ids = [hit.paper_id for hit in hits]
@@ -178,12 +180,19 @@ class SearchEngine:
             hits = _filtered_only(session, where)
         else:
             return SearchResults(query, [], {}, 0)
-        return _results(session, query, options, hits, matched_by)
+        results = _results(session, query, options, hits, matched_by)
+        if not hits:
+            results.notices = unmatchable_filters(session, query, options.featured_only)
+        return results
 
     def _retrieve(self, session: Session, query: SearchQuery, where: ColumnElement[bool], semantic: bool) -> Fused:
+        """The retrievers' ranking with the papers the query names (``search/known_items.py``) first."""
+        matched_by: dict[int, tuple[str, ...]] = {}
         if self.hybrid is None or not semantic or not query.natural_text.strip():
-            return self.keyword.search(session, query, where, CANDIDATES), {}
-        return self.hybrid.retrieve(session, query, where, self.keyword)
+            hits = self.keyword.search(session, query, where, CANDIDATES)
+        else:
+            hits, matched_by = self.hybrid.retrieve(session, query, where, self.keyword)
+        return known_items_first(named_papers(session, query, where), hits), matched_by
 
 
 def _results(
@@ -193,16 +202,18 @@ def _results(
     hits: list[Hit],
     matched_by: dict[int, tuple[str, ...]],
 ) -> SearchResults:
-    ordered = _sorted(session, hits, options.sort)
+    capped = len(hits) >= CANDIDATES
+    ordered = _sorted(session, hits[:CANDIDATES], options.sort)
     page = ordered[options.offset : options.offset + options.limit]
     rows = query_papers_by_ids(session, [hit.paper_id for hit in page])
     return SearchResults(
         query=query,
         rows=rows,
         scores={hit.paper_id: hit.score for hit in page},
-        total=len(hits),
-        facets=_facets(session, [hit.paper_id for hit in hits]),
+        total=len(ordered),
+        facets=_facets(session, [hit.paper_id for hit in ordered]),
         matched_by={hit.paper_id: matched_by.get(hit.paper_id, ("keyword",)) for hit in page},
+        capped=capped,
     )
 
 
@@ -210,7 +221,7 @@ def _filtered_only(session: Session, where: ColumnElement[bool]) -> list[Hit]:
     statement = (
         select(Paper.id)
         .where(where)
-        .order_by(Paper.announced_on.desc().nulls_last(), Paper.id.desc())
+        .order_by(Paper.published_on.desc().nulls_last(), Paper.id.desc())
         .limit(CANDIDATES)
     )
     return [Hit(paper_id, 0.0) for paper_id in session.execute(statement).scalars()]
@@ -219,7 +230,8 @@ def _filtered_only(session: Session, where: ColumnElement[bool]) -> list[Hit]:
 def _sorted(session: Session, hits: list[Hit], sort: SearchSort) -> list[Hit]:
     if sort == "relevance" or not hits:
         return hits
-    column = Paper.upvote_count if sort == "upvotes" else published_on()
+    # Upvotes are hf.co's and this instance's added, as the daily lists sort them (docs/ranking.md).
+    column = BOTH_UPVOTES if sort == "upvotes" else Paper.published_on
     order = session.execute(
         select(Paper.id)
         .where(among(session, Paper.id, [h.paper_id for h in hits]))

@@ -10,7 +10,10 @@ which lists each paper came from:
 
 Both take per-paper factors on one list's contribution: a paper known only by its title keeps
 ``title_only_weight`` of its semantic score, since a title's vector sits close to any short query on its topic
-(on the described-paper benchmark, 55 % of the featured papers have no abstract).
+(on the described-paper benchmark, 55 % of the featured papers have no abstract). Neither that discount nor a
+missing abstract's missing score buries a paper one list ranks first: a title-only first hit of either list keeps at
+least second place (``FIRST_KEPT_AT``), since its title is its whole text and a missing abstract is no evidence
+against it.
 
 bench/search_quality.py measures both; bench/RESULTS.md has the figures that chose the default. :class:`Fusion`
 holds the settings that choose the method and weights, read once when the search engine is built.
@@ -26,6 +29,7 @@ from papertide.config import Settings
 from papertide.search.retrieval import Hit
 
 FusionMethod = Literal["convex", "rrf"]
+FIRST_KEPT_AT = 2  # the lowest fused place (from 1) of a title-only paper a list ranks first
 Fused = tuple[list[Hit], dict[int, tuple[str, ...]]]
 Factors = Mapping[str, Mapping[int, float]]  # list name -> paper id -> multiplier of that list's contribution
 
@@ -51,10 +55,25 @@ class Fusion:
         )
 
     def fuse(self, keyword: Sequence[Hit], semantic: Sequence[Hit], title_only: Collection[int] = ()) -> Fused:
-        """``title_only``: the semantic hits known by their title alone, whose semantic score is discounted."""
+        """``title_only``: the hits known by their title alone (a paper's semantic score is then discounted)."""
         weights = {"keyword": self.keyword_weight, "semantic": 1.0 - self.keyword_weight}
         factors = {"semantic": dict.fromkeys(title_only, self.title_only_weight)}
-        return fuse({"keyword": keyword, "semantic": semantic}, self.method, weights, k=self.rrf_k, factors=factors)
+        hits, sources = fuse(
+            {"keyword": keyword, "semantic": semantic}, self.method, weights, k=self.rrf_k, factors=factors
+        )
+        for ranked in (keyword, semantic):
+            if ranked and ranked[0].paper_id in title_only:
+                hits = kept_up(hits, ranked[0].paper_id, FIRST_KEPT_AT)
+        return hits, sources
+
+
+def kept_up(hits: list[Hit], paper_id: int, place: int) -> list[Hit]:
+    """``hits`` with ``paper_id`` moved up to ``place`` (from 1) when it fell below, scored as the hit it passes."""
+    position = next((i for i, hit in enumerate(hits) if hit.paper_id == paper_id), None)
+    if position is None or position < place:
+        return hits
+    moved = Hit(paper_id, hits[place - 1].score)
+    return [*hits[: place - 1], moved, *(hit for hit in hits[place - 1 :] if hit.paper_id != paper_id)]
 
 
 def fuse(

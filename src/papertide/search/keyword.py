@@ -142,7 +142,9 @@ class PostgresRetriever:
     def _tsquery(self, term: Term) -> ColumnElement[Any]:
         normalised = func.papertide_unaccent(term.text)
         if term.phrase:
-            return func.phraseto_tsquery("english", normalised)
+            # Hyphens as spaces: PostgreSQL's parser keeps "fine-tuning" whole beside its parts, so the phrase
+            # would miss "fine tuning"; FTS5 and tantivy split it, and so the phrase means the same on every engine.
+            return func.phraseto_tsquery("english", func.papertide_unaccent(term.text.replace("-", " ")))
         if term.prefix:
             root = func.papertide_unaccent(prefix_root(term.text))
             lexeme = func.nullif(cast(func.plainto_tsquery("simple", root), Text), "")

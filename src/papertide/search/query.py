@@ -8,8 +8,10 @@ Grammar (case-insensitive keys; anything else is a word):
     2503.24322 | https://arxiv.org/abs/2503.24322v2       jumps to the paper
 
 Every input gives a :class:`SearchQuery`: unknown keys are plain words, a bad filter value becomes a warning the
-page shows, an unbalanced quote closes at the end, and the text is cut to ``MAX_QUERY_CHARS``. Words are kept as
-text; each retriever escapes them for its own engine.
+page shows, a quote with no partner is dropped with a warning (its words read as plain words), and the text is cut
+to ``MAX_QUERY_CHARS``. A hyphenated compound typed without quotes (``UniWorld-View``) is a phrase, except in a
+sentence, where it stands for its words like quotes do. Words are kept as text; each retriever escapes them for its
+own engine.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ _FIELDS: dict[str, Field] = {
 _TOKEN = re.compile(r'(-?)(?:([A-Za-z]+):)?(?:"([^"]*)"?|(\S+))')
 _WORD_CHARS = re.compile(r"[\w]+(?:[.'’-][\w]+)*", re.UNICODE)
 _CLAUSE_MARK = re.compile(r"[,;:.?!()\[\]]")
+_COMPOUND = re.compile(r"\w-\w")  # a hyphen between two word characters: "UniWorld-View", "fine-tuning"
 _COMPARISON = re.compile(r"^(>=|<=|>|<|=)?(\d{1,9})$")
 _CATEGORY = re.compile(r"^[a-z-]+(\.[a-z-]+)?$", re.IGNORECASE)
 
@@ -52,6 +55,8 @@ class Term:
     # neighbour ("local networks, network operating systems"), which proximity ranking reads. Where a term sits,
     # not what it is, so it takes no part in comparing terms (``dataclasses.field``: ``field`` above is a field).
     clause_end: bool = dataclasses.field(default=False, compare=False)
+    # A phrase typed as a hyphenated compound, not in quotes: a sentence reads it as its words again.
+    compound: bool = dataclasses.field(default=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +107,7 @@ def parse_query(text: str) -> SearchQuery:
     jump = try_parse_arxiv_id(text) if text and " " not in text else None
     if jump is not None:
         return SearchQuery(arxiv_id=jump.id)
+    text = _unpaired_quote_dropped(text, warnings)
     query = SearchQuery()
     for match in _TOKEN.finditer(text):
         query = _apply(query, match, warnings)
@@ -111,17 +117,32 @@ def parse_query(text: str) -> SearchQuery:
     return replace(_quotes_as_emphasis(query), warnings=tuple(warnings))
 
 
+def _unpaired_quote_dropped(text: str, warnings: list[str]) -> str:
+    """Quotes pair from the left, so with an odd number the last one has no partner: it is dropped and its words
+    are plain words, with a warning saying so (a phrase running to the end of the box matched nothing)."""
+    if text.count('"') % 2 == 0:
+        return text
+    position = text.rindex('"')
+    following = " ".join(_words(text[position + 1 :])[:4])
+    where = f" before {following!r}" if following else " at the end"
+    warnings.append(f"The quote{where} has no closing quote, so its words were read as plain words.")
+    return text[:position] + " " + text[position + 1 :]
+
+
 def _quotes_as_emphasis(query: SearchQuery) -> SearchQuery:
     """In a sentence (``SENTENCE_WORDS`` plain words or more), unfielded quotes are emphasis, not a requirement:
     a description or pasted abstract that quotes a term ('systems that are "type correct"') should still find
     papers wording it otherwise. Their words join the alternatives; excluded and fielded phrases stay hard.
-    Requiring such phrases left CACM queries without their relevant documents (bench/RESULTS.md)."""
-    plain = [t for t in query.terms if not (t.phrase or t.field or t.negated)]
+    Requiring such phrases left CACM queries without their relevant documents (bench/RESULTS.md). Hyphenated
+    compounds count as words here and are words again in a sentence ("fine-tuning" stands for fine and tuning)."""
+    plain = [t for t in query.terms if not ((t.phrase and not t.compound) or t.field or t.negated)]
     if len(plain) < SENTENCE_WORDS:
         return query
     terms: list[Term] = []
     for term in query.terms:
-        if term.phrase and term.field is None and not term.negated:
+        if term.compound and not term.negated:
+            terms.append(replace(term, phrase=False, compound=False))
+        elif term.phrase and term.field is None and not term.negated:
             terms.extend(Term(word) for word in term.text.split())
         else:
             terms.append(term)
@@ -146,12 +167,18 @@ def _apply(query: SearchQuery, match: re.Match[str], warnings: list[str]) -> Sea
         query = replace(query, terms=(*query.terms[:-1], replace(query.terms[-1], clause_end=True)))
     following = [m.start() for m in found[1:]] + [len(value)]  # where the text after each word ends
     terms = [
-        Term(m.group(0), field_name, False, negated, clause_end=bool(_CLAUSE_MARK.search(value, m.end(), stop)))
+        _bare(m.group(0), field_name, negated, bool(_CLAUSE_MARK.search(value, m.end(), stop)))
         for m, stop in zip(found, following, strict=False)
     ]
     if terms and value.endswith("*"):  # "prun*" matches pruning, pruner, …
-        terms[-1] = replace(terms[-1], prefix=True)
+        terms[-1] = replace(terms[-1], prefix=True, phrase=False, compound=False)
     return _with_terms(query, terms)
+
+
+def _bare(word: str, field_name: Field | None, negated: bool, clause_end: bool) -> Term:
+    """A word typed without quotes; a hyphenated compound ("UniWorld-View") is a phrase of its parts."""
+    compound = bool(_COMPOUND.search(word))
+    return Term(word, field_name, compound, negated, clause_end=clause_end, compound=compound)
 
 
 def _words(text: str) -> list[str]:

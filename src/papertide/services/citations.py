@@ -87,10 +87,20 @@ class Citable:
     first_version: date | None
     doi: str | None
     journal_ref: str | None
+    published_on: date | None = None  # the effective date (``arxiv_ids.effective_date``)
 
     @property
     def year(self) -> int | None:
-        return self.first_version.year if self.first_version else None
+        """The first version's year, else the effective date's: a paper known only from a daily list is cited by
+        the year it was featured (or its id names), never without one."""
+        day = self.first_version or self.published_on
+        return day.year if day else None
+
+    def day(self, form: str) -> str | None:
+        """The first version's day written in ``form`` (strftime), else the year alone: no day is made up."""
+        if self.first_version:
+            return self.first_version.strftime(form)
+        return str(self.year) if self.year else None
 
 
 def query_citables(session: Session, paper_ids: Sequence[int]) -> list[Citable]:
@@ -114,6 +124,7 @@ def _citable(paper: Paper) -> Citable:
         first_version=first,
         doi=paper.doi.strip() if paper.doi else None,
         journal_ref=" ".join(paper.journal_ref.split()) if paper.journal_ref else None,
+        published_on=paper.published_on,
     )
 
 
@@ -273,8 +284,9 @@ def ris_reference(paper: Citable, key: str) -> dict[str, Any]:
         "notes": [f"arXiv:{paper.arxiv_id}" + (f" [{paper.primary_category}]" if paper.primary_category else "")],
         "keywords": list(paper.categories),
     }
+    if paper.year:
+        reference["year"] = str(paper.year)
     if paper.first_version:
-        reference["year"] = str(paper.first_version.year)
         reference["date"] = paper.first_version.strftime("%Y/%m/%d")
     if paper.abstract:
         reference["abstract"] = paper.abstract
@@ -319,6 +331,8 @@ def csl_item(paper: Citable, key: str) -> dict[str, Any]:
     if paper.first_version:
         day = paper.first_version
         item["issued"] = {"date-parts": [[day.year, day.month, day.day]]}
+    elif paper.year:
+        item["issued"] = {"date-parts": [[paper.year]]}
     if paper.abstract:
         item["abstract"] = paper.abstract
     if paper.doi:
@@ -355,8 +369,8 @@ def highwire_tags(paper: Citable, page_url: str) -> list[tuple[str, str]]:
     "Repository"). A paper with a journal reference is a journal article instead, which has neither."""
     tags = [("citation_title", paper.title)]
     tags += [("citation_author", inverted_name(name)) for name in paper.authors]
-    if paper.first_version:
-        day = paper.first_version.strftime("%Y/%m/%d")
+    day = paper.day("%Y/%m/%d")
+    if day:
         tags += [("citation_date", day), ("citation_publication_date", day), ("citation_online_date", day)]
     if paper.abstract:
         tags.append(("citation_abstract", paper.abstract))
@@ -399,8 +413,9 @@ def scholarly_article(paper: Citable, page_url: str) -> dict[str, Any]:
             "contentUrl": pdf_url(paper.arxiv_id),
         },
     }
-    if paper.first_version:
-        article["datePublished"] = paper.first_version.isoformat()
+    published = paper.day("%Y-%m-%d")
+    if published:
+        article["datePublished"] = published
     if paper.abstract:
         article["abstract"] = latex_plain(paper.abstract)
     if paper.categories:

@@ -269,12 +269,12 @@ class Composer:
 
 
 def published_in(window: Window) -> ColumnElement[bool]:
-    """A paper published in the window: listed on arXiv then, or featured then (papers that Daily Papers carried
-    before arXiv announced them, or that only a Daily Papers list knows)."""
+    """A paper published in the window (its effective date: listing, else first version, else featured day, else
+    the id's month), or featured then (papers Daily Papers carried before arXiv announced them)."""
     featured = select(FeaturedPaper.id).where(
         FeaturedPaper.paper_id == Paper.id, FeaturedPaper.featured_on.between(window.start, window.end)
     )
-    return or_(Paper.announced_on.between(window.start, window.end), featured.exists())
+    return or_(Paper.published_on.between(window.start, window.end), featured.exists())
 
 
 @dataclass(slots=True)

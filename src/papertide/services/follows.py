@@ -75,5 +75,4 @@ def followed_papers(session: Session, engine: SearchEngine, user_id: int, limit:
 
 
 def _newest(row: PaperRow) -> tuple[date, str]:
-    day = row.announced_on or (row.submitted_at.date() if row.submitted_at else date.min)
-    return day, row.arxiv_id
+    return row.published_on or date.min, row.arxiv_id

@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from papertide.arxiv_ids import effective_date
 from papertide.models import (
     Comment,
     FeaturedPaper,
@@ -38,6 +39,7 @@ from papertide.records import (
     RejectedLine,
     content_hash,
 )
+from papertide.search.titles import name_key, title_key
 
 # The columns a record can set; their merged values feed the content hash.
 _METADATA_FIELDS = (
@@ -95,6 +97,7 @@ def upsert_papers(session: Session, records: Iterable[PaperRecord]) -> IngestCou
         row["primary_category"] = row["categories"][0] if row["categories"] else None
         row["author_names"] = ", ".join(author["name"] for author in row["authors"])
         row["enrichment"] = enrichment_state(row, stored)
+        row.update(_derived(arxiv_id, row, stored))
         if stored is None:
             inserts.append({**row, "arxiv_id": arxiv_id, "created_at": now, "modified_at": now})
             category_changes[arxiv_id] = row["categories"]
@@ -133,6 +136,18 @@ def _write_stamp(session: Session) -> datetime:
     return stamp.astimezone(UTC)
 
 
+def _derived(arxiv_id: str, row: dict[str, Any], stored: dict[str, Any] | None) -> dict[str, Any]:
+    """The columns derived from a merged row: the effective date and the title's keys (``search/titles.py``). A
+    paper without a listing or first-version date keeps the date featuring gave it (``_date_by_featured_day``)."""
+    dated = row["announced_on"] is not None or row["submitted_at"] is not None
+    published = effective_date(arxiv_id, row["announced_on"], row["submitted_at"], None)
+    return {
+        "published_on": published if dated or stored is None else stored["published_on"] or published,
+        "title_key": title_key(row["title"]),
+        "name_key": name_key(row["title"]),
+    }
+
+
 def _merge_duplicates(records: Iterable[PaperRecord]) -> dict[str, PaperRecord]:
     merged: dict[str, PaperRecord] = {}
     for record in records:
@@ -157,7 +172,15 @@ def _unknown(value: object) -> bool:
 
 
 def _load_existing(session: Session, arxiv_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    columns = [Paper.id, Paper.arxiv_id, Paper.version, Paper.content_hash, Paper.enrichment, *_metadata_columns()]
+    columns = [
+        Paper.id,
+        Paper.arxiv_id,
+        Paper.version,
+        Paper.content_hash,
+        Paper.enrichment,
+        Paper.published_on,
+        *_metadata_columns(),
+    ]
     found: dict[str, dict[str, Any]] = {}
     for start in range(0, len(arxiv_ids), _LOOKUP_CHUNK):
         chunk = arxiv_ids[start : start + _LOOKUP_CHUNK]
@@ -325,10 +348,28 @@ def feature_papers(session: Session, items: Sequence[FeaturedRecord]) -> Feature
             "organization_id": orgs.get(item.organization.name) if item.organization else None,
         }
         outcome = _upsert_featured(session, paper_id, values)
+        if outcome == "added":
+            _date_by_featured_day(session, paper_id, item.featured_on)
         if _set_hf_figures(session, paper_id, item) and outcome == "unchanged":
             outcome = "updated"
         setattr(featured_counts, outcome, getattr(featured_counts, outcome) + 1)
     return FeatureCounts(paper_counts, featured_counts)
+
+
+def _date_by_featured_day(session: Session, paper_id: int, featured_on: date) -> None:
+    """A paper with no listing or first-version date goes by the day it was first featured (the effective date,
+    ``arxiv_ids.effective_date``), stamped as a change so the keyword index re-reads its date."""
+    session.execute(
+        update(Paper)
+        .where(
+            Paper.id == paper_id,
+            Paper.announced_on.is_(None),
+            Paper.submitted_at.is_(None),
+            or_(Paper.published_on.is_(None), Paper.published_on != featured_on),
+        )
+        .values(published_on=featured_on, modified_at=_write_stamp(session))
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _set_hf_figures(session: Session, paper_id: int, item: FeaturedRecord) -> bool:

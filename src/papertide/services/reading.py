@@ -47,7 +47,7 @@ def paper_markdown(row: PaperRow, base_url: str, similar: list[PaperRow]) -> str
         f"**arXiv:** [{row.arxiv_id}](https://arxiv.org/abs/{row.arxiv_id}) · "
         f"[PDF](https://arxiv.org/pdf/{row.arxiv_id})",
     ]
-    published = row.announced_on or (row.submitted_at.date() if row.submitted_at else None)
+    published = row.published_on
     if published:
         lines.append(f"**Published:** {published.isoformat()}")
     if row.featured_on:

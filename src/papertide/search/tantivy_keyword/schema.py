@@ -1,5 +1,5 @@
 """What the keyword index holds: its analyzers (Unicode words, lowercased, diacritics folded, English Snowball
-stems), its schema, and the document a paper becomes (title, author names, abstract, categories, listing day).
+stems), its schema, and the document a paper becomes (title, author names, abstract, categories, effective date).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import tantivy
 from papertide.models import Paper
 
 # Bump when the schema or the analyzer changes: an index of another version is rebuilt.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: papers dated by their effective date (``papers.published_on``)
 
 
 ANALYZER = "papertide_english"
@@ -60,7 +60,7 @@ def index_schema() -> tantivy.Schema:
     # pass them; the database still checks every filter. Code links, upvotes, featured days and hidden flags
     # change elsewhere, so they are left to the database.
     builder.add_text_field("category", tokenizer_name="raw", index_option="basic")
-    builder.add_integer_field("published", indexed=True, fast=True)  # the listing day, in days since 1970
+    builder.add_integer_field("published", indexed=True, fast=True)  # the effective date, in days since 1970
     builder.add_text_field("meta", stored=True, tokenizer_name="raw")
     return builder.build()
 
@@ -71,8 +71,7 @@ INDEXED_COLUMNS = (
     Paper.author_names,
     Paper.abstract,
     Paper.categories,
-    Paper.announced_on,
-    Paper.submitted_at,
+    Paper.published_on,
     Paper.modified_at,
 )
 
@@ -85,7 +84,6 @@ def document_of(row: Any) -> tantivy.Document:
         document.add_text(TEXT, value or "")  # three values of one field: a phrase never spans two of them
     for category in row.categories or ():
         document.add_text("category", category)
-    published = row.announced_on or (row.submitted_at.date() if row.submitted_at else None)
-    if published is not None:  # as published_on() in search/service.py computes it
-        document.add_integer("published", (published - EPOCH.date()).days)
+    if row.published_on is not None:  # the effective date, as the database filters by it
+        document.add_integer("published", (row.published_on - EPOCH.date()).days)
     return document

@@ -65,7 +65,7 @@ class Paper(BaseModel):
             abstract=row.abstract,
             authors=[Author(name=a["name"]) for a in row.authors],
             categories=list(row.categories),
-            published_on=row.announced_on or (row.submitted_at.date() if row.submitted_at else None),
+            published_on=row.published_on,
             featured_on=row.featured_on,
             upvotes=row.upvotes,
             comments=row.comments,

@@ -68,16 +68,17 @@ def split_format(value: str) -> tuple[str, FeedFormat] | None:
 
 
 def paper_date(paper: PaperRow) -> datetime:
-    """When the paper was featured, else announced, else submitted. ``featured_at`` is the moment the row was
-    written, which is the featured day's own moment only for a local submission: an imported day keeps its date."""
+    """When the paper was featured, else its effective date (listed, first version, id's month). ``featured_at`` is
+    the moment the row was written, which is the featured day's own moment only for a local submission: an
+    imported day keeps its date."""
     if paper.featured_on is not None:
         at = paper.featured_at
         if at is not None and at.astimezone(UTC).date() == paper.featured_on:
             return at
         return datetime.combine(paper.featured_on, time(0, 0), tzinfo=UTC)
-    if paper.announced_on is not None:
-        return datetime.combine(paper.announced_on, time(0, 0), tzinfo=UTC)
-    return paper.submitted_at or EPOCH
+    if paper.published_on is not None:
+        return datetime.combine(paper.published_on, time(0, 0), tzinfo=UTC)
+    return EPOCH
 
 
 def feed_response(request: Request, spec: FeedSpec, fmt: FeedFormat, base_url: str) -> Response:

@@ -74,7 +74,7 @@ def card(row: PaperRow, voted: set[int]) -> Card:
         authors=names,
         author_count=len(names),
         categories=row.categories[:3],
-        published_on=row.announced_on.isoformat() if row.announced_on else None,
+        published_on=dated(row),
         featured_on=row.featured_on.isoformat() if row.featured_on else None,
         upvotes=row.upvotes,
         comments=row.comments,
@@ -86,6 +86,16 @@ def card(row: PaperRow, voted: set[int]) -> Card:
         code_url=http_url(row.code_url),
         trending_score=row.trending_score,
     )
+
+
+def dated(row: PaperRow) -> str | None:
+    """The effective date as cards, COinS and JSON twins show it: a day, or only the month ("2026-08") when the
+    month its id names is all that is known of it."""
+    if row.published_on is None:
+        return None
+    if row.announced_on is None and row.submitted_at is None and row.featured_on is None:
+        return row.published_on.strftime("%Y-%m")
+    return row.published_on.isoformat()
 
 
 @dataclass(frozen=True, slots=True)

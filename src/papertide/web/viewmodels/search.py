@@ -14,8 +14,8 @@ from papertide.queries.papers import query_votes_of
 from papertide.search.engine import SEARCH_SORTS, SearchEngine, SearchOptions, SearchResults, SearchSort
 from papertide.search.query import SearchQuery
 from papertide.services.accounts import Identity
-from papertide.web.viewmodels.cards import Card, Link, card, excerpt, query_string
-from papertide.web.viewmodels.highlight import highlight
+from papertide.web.viewmodels.cards import Card, Link, card, query_string
+from papertide.web.viewmodels.highlight import highlight, snippet
 
 PAGE_SIZE = 20
 
@@ -63,6 +63,7 @@ class SearchForm:
 class SearchPage:
     q: str
     total: int
+    count: str  # what ``total`` counts, in words ("12 matching papers", "the 1,000 best matches")
     cards: list[Card]
     highlights: dict[str, dict[str, Markup]]
     scores: dict[str, float]
@@ -88,11 +89,12 @@ def search_page(
     return SearchPage(
         q=form.q,
         total=results.total,
+        count=_count(results),
         cards=[card(row, voted) for row in results.rows],
         highlights=_highlights(results),
         scores={row.arxiv_id: round(results.scores.get(row.id, 0.0), 6) for row in results.rows},
         matched_by={row.arxiv_id: list(results.matched_by.get(row.id, ())) for row in results.rows},
-        warnings=list(results.query.warnings),
+        warnings=[*results.query.warnings, *results.notices],
         facets=[
             Link(f"{name} · {count}", "/search" + query_string(**{**base, "category": name}), name == form.category)
             for name, count in results.facets
@@ -113,10 +115,18 @@ def _highlights(results: SearchResults) -> dict[str, dict[str, Markup]]:
     return {
         row.arxiv_id: {
             "title": highlight(row.title, results.query),
-            "excerpt": highlight(excerpt(row.abstract), results.query),
+            "excerpt": highlight(snippet(row.abstract, results.query), results.query),
         }
         for row in results.rows
     }
+
+
+def _count(results: SearchResults) -> str:
+    """The count line's words: how many papers match, or, when more match than search ranks, that these are the
+    best of them (a bare "1000+" read as a count of papers that contain the words)."""
+    if results.capped:
+        return f"The {results.total:,} best matches (more papers match; add words or filters to narrow them)"
+    return f"{results.total:,} matching paper" + ("" if results.total == 1 else "s")
 
 
 def _page_link(base: dict[str, str], form: SearchForm, page: int) -> str:
