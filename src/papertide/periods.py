@@ -48,14 +48,6 @@ class Period:
             return f"Week {self.key[-2:]} of {self.key[:4]} ({self.start:%b %-d} – {self.end:%b %-d})"
         return self.start.strftime("%B %Y")
 
-    def previous(self) -> Period | None:
-        """The period before, or ``None`` for the first one of the calendar."""
-        return None if self.start == date.min else period_of(self.kind, self.start - timedelta(days=1))
-
-    def next(self) -> Period | None:
-        """The period after, or ``None`` for the last one of the calendar."""
-        return None if self.end == date.max else period_of(self.kind, self.end + timedelta(days=1))
-
 
 def day_period(day: date) -> Period:
     return Period("day", day, day)
