@@ -1,0 +1,138 @@
+"""The in-corpus citation count of known-item search's namesake prior (issue 27): ``papers.name_mentions``, how many
+other papers, none older, mention a paper's coined name in their title or abstract. Counted right whichever arrives
+first (the named paper or the papers naming it), kept when an abstract changes, read by the prior among namesakes
+with equal votes, and filled for papers stored before migration 0018. Whole-word matching as the known-item
+normaliser compares words (``search/titles.py``) is checked without a database."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from alembic import command
+from sqlalchemy import inspect, select
+
+from papertide.db import Database, alembic_config
+from papertide.models import Paper
+from papertide.records import PaperRecord, VersionRecord
+from papertide.search.known_items import named_papers
+from papertide.search.query import parse_query
+from papertide.search.titles import Names
+from papertide.services.papers import upsert_papers
+from tests.helpers.databases import SQLITE_ONLY
+from tests.helpers.factories import make_paper_record
+
+MOBA_DAY = date(2025, 2, 24)
+MOBA = "MoBA: Mixture of Block Attention for Long-Context LLMs"
+
+
+def _paper(arxiv_id: str, title: str, abstract: str, day: date, version: int = 1) -> PaperRecord:
+    moment = datetime(day.year, day.month, day.day, tzinfo=UTC) - timedelta(days=1)
+    versions = tuple(VersionRecord(number, moment) for number in range(1, version + 1))
+    return make_paper_record(
+        arxiv_id=arxiv_id,
+        title=title,
+        abstract=abstract,
+        version=version,
+        versions=versions,
+        submitted_at=moment,
+        updated_at=moment,
+        announced_on=day,
+    )
+
+
+ORIGINAL = _paper("2502.13189", MOBA, "Block attention for long contexts.", MOBA_DAY)
+CITING = [
+    _paper("2503.00001", "Video Block Attention", "We extend MoBA to video; MoBA scales.", date(2025, 3, 3)),
+    _paper("2503.00002", "Stacked MoBAs for Retrieval", "Sparse attention, stacked.", date(2025, 3, 4)),
+    _paper("2503.00003", "MoBAnet for Speech", "A network unrelated to block attention.", date(2025, 3, 5)),
+    _paper("2410.00004", "Mobile Agents", "MoBA plans on phones.", date(2024, 10, 18)),  # older: cannot cite it
+]
+EXPECTED = 2  # the video paper (once, however often it says it) and the stacked MoBAs (a plural is the same stem)
+
+
+def _mentions(db: Database) -> dict[str, int]:
+    with db.read_session() as session:
+        return dict(session.execute(select(Paper.arxiv_id, Paper.name_mentions)).all())  # type: ignore[arg-type]
+
+
+def test_a_mention_is_the_name_s_words_whole_and_in_order() -> None:
+    names = Names(["moba", "deepseek r 1", "mixtur of depth"])
+    found = names.mentioned("Unlike DeepSeek-R1 and Mixture-of-Depths, MoBAs scale; MoBAnet and R1 do not.")
+    assert found == {"moba", "deepseek r 1", "mixtur of depth"}
+    assert names.mentioned("MoBAnet, DeepSeek R2, mixture of the depths") == set()
+
+
+@pytest.mark.parametrize("order", ["cited first", "citing first", "one batch"])
+def test_counts_are_right_whichever_arrives_first(db: Database, order: str) -> None:
+    batches = {
+        "cited first": [[ORIGINAL], CITING],
+        "citing first": [CITING, [ORIGINAL]],
+        "one batch": [[*CITING, ORIGINAL]],
+    }[order]
+    for batch in batches:
+        with db.write_session() as session:
+            upsert_papers(session, batch)
+    counts = _mentions(db)
+    assert counts[ORIGINAL.arxiv_id] == EXPECTED
+    assert counts["2503.00002"] == 0  # "stacked moba" is no name anyone else says
+
+
+def test_a_changed_abstract_moves_its_mentions(db: Database) -> None:
+    with db.write_session() as session:
+        upsert_papers(session, [ORIGINAL, CITING[0]])
+    assert _mentions(db)[ORIGINAL.arxiv_id] == 1
+    silent = _paper(CITING[0].arxiv_id, "Video Block Attention", "Block attention for video.", date(2025, 3, 3), 2)
+    with db.write_session() as session:
+        upsert_papers(session, [silent])
+    assert _mentions(db)[ORIGINAL.arxiv_id] == 0
+    again = _paper(CITING[0].arxiv_id, "Video Block Attention", "Now built on MoBA.", date(2025, 3, 3), 3)
+    with db.write_session() as session:
+        upsert_papers(session, [again])
+    assert _mentions(db)[ORIGINAL.arxiv_id] == 1
+
+
+@SQLITE_ONLY
+def test_a_paper_renamed_is_counted_afresh(db: Database) -> None:
+    with db.write_session() as session:
+        upsert_papers(session, [ORIGINAL, *CITING])
+    renamed = _paper(ORIGINAL.arxiv_id, "MoBAnet: Block Attention", ORIGINAL.abstract or "", MOBA_DAY, 2)
+    with db.write_session() as session:
+        upsert_papers(session, [renamed])
+    assert _mentions(db)[ORIGINAL.arxiv_id] == 1  # the speech paper says "MoBAnet"
+
+
+# An older namesake nobody names after the original appears: a mention goes to the newest namesake not newer than it.
+NAMESAKE = _paper("2311.00005", "MoBA: Mobile Bargaining Agents", "Agents that haggle.", date(2023, 11, 20))
+
+
+def test_a_later_namesake_takes_the_mentions_made_after_it(db: Database) -> None:
+    with db.write_session() as session:
+        upsert_papers(session, [NAMESAKE, *CITING])
+    assert _mentions(db)[NAMESAKE.arxiv_id] == 3  # every later "MoBA" meant the only MoBA there was
+    with db.write_session() as session:
+        upsert_papers(session, [ORIGINAL])  # arrives last, dated between
+    counts = _mentions(db)
+    assert (counts[NAMESAKE.arxiv_id], counts[ORIGINAL.arxiv_id]) == (1, EXPECTED)
+
+
+@SQLITE_ONLY
+def test_the_prior_puts_the_original_first_among_namesakes_with_equal_votes(db: Database) -> None:
+    with db.write_session() as session:
+        upsert_papers(session, [NAMESAKE, ORIGINAL, *CITING])
+    with db.read_session() as session:
+        ranked = named_papers(session, parse_query("moba"), Paper.hidden.is_(False))
+        ids = dict(session.execute(select(Paper.id, Paper.arxiv_id)).all())  # type: ignore[arg-type]
+    assert [ids[paper_id] for paper_id in ranked[:2]] == [ORIGINAL.arxiv_id, NAMESAKE.arxiv_id]
+
+
+def test_migration_0018_counts_papers_stored_before_it(db: Database) -> None:
+    with db.write_session() as session:
+        upsert_papers(session, [ORIGINAL, *CITING])
+    with db.engine.begin() as connection:  # back to 0017 (its downgrade drops the column), then up again
+        config = alembic_config(str(db.engine.url.render_as_string(hide_password=False)))
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0017")
+        assert "name_mentions" not in {column["name"] for column in inspect(connection).get_columns("papers")}
+        command.upgrade(config, "head")
+    assert _mentions(db)[ORIGINAL.arxiv_id] == EXPECTED
