@@ -10,12 +10,12 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from alembic import command
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, update
 
 from papertide.db import Database, alembic_config
 from papertide.models import Paper
 from papertide.records import PaperRecord, VersionRecord
-from papertide.search.known_items import named_papers
+from papertide.search.known_items import MENTIONS_CAP, named_papers
 from papertide.search.query import parse_query
 from papertide.search.titles import Names
 from papertide.services.papers import upsert_papers
@@ -136,3 +136,27 @@ def test_migration_0018_counts_papers_stored_before_it(db: Database) -> None:
         assert "name_mentions" not in {column["name"] for column in inspect(connection).get_columns("papers")}
         command.upgrade(config, "head")
     assert _mentions(db)[ORIGINAL.arxiv_id] == EXPECTED
+
+
+@SQLITE_ONLY
+def test_a_common_word_s_mentions_count_only_up_to_the_cap(db: Database) -> None:
+    """Every abstract says "code": both namesakes pass the cap, so the mentions no longer decide, the votes do."""
+    older = _paper("2401.00010", "Code: Old Tricks", "A toolkit.", date(2024, 1, 1))
+    newer = _paper("2501.00020", "Code: New Tricks", "Another toolkit.", date(2025, 1, 1))
+    saying = [
+        _paper(f"{prefix}.{number:05d}", f"Study {number}", "We release our code.", day)
+        for prefix, day, count in (
+            ("2406", date(2024, 6, 1), MENTIONS_CAP + 10),
+            ("2506", date(2025, 6, 1), MENTIONS_CAP + 5),
+        )
+        for number in range(1, count + 1)
+    ]
+    with db.write_session() as session:
+        upsert_papers(session, [older, newer, *saying])
+        session.execute(update(Paper).where(Paper.arxiv_id == newer.arxiv_id).values(hf_upvotes=10))
+    counts = _mentions(db)
+    assert (counts[older.arxiv_id], counts[newer.arxiv_id]) == (MENTIONS_CAP + 10, MENTIONS_CAP + 5)
+    with db.read_session() as session:
+        ranked = named_papers(session, parse_query("code"), Paper.hidden.is_(False))
+        first = session.get(Paper, ranked[0])
+    assert first is not None and first.arxiv_id == newer.arxiv_id

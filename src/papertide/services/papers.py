@@ -226,7 +226,8 @@ def _reattribute(
     session: Session, since: dict[str, date], batch: set[int], before: Namesakes, now: Namesakes, change: _Change
 ) -> None:
     """The other papers' mentions of names whose namesakes changed, dated on or after the change: counted for whom
-    they go to now instead of whom they went to before. Only papers that new or older are read."""
+    they go to now instead of whom they went to before. Only papers that new or newer are read, and only those
+    that pass a cheap first look (``Names.may_mention``) are analysed."""
     if not since:
         return
     statement = select(Paper.id, Paper.published_on, Paper.name_key, Paper.title, Paper.abstract)
@@ -235,9 +236,10 @@ def _reattribute(
         statement = statement.where(or_(Paper.published_on >= first, Paper.published_on.is_(None)))
     names = Names(since)
     for paper_id, said_on, own, title, abstract in session.execute(statement.execution_options(yield_per=2_000)):
-        if paper_id in batch:
+        text = mention_text(title, abstract)
+        if paper_id in batch or not names.may_mention(text):
             continue
-        for key in names.mentioned(mention_text(title, abstract)) - {own}:
+        for key in names.mentioned(text) - {own}:
             if (said_on or date.max) >= since[key]:
                 change.subtract((owner, key) for owner in before.owners(key, said_on))
                 change.update((owner, key) for owner in now.owners(key, said_on))
