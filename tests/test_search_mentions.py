@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from alembic import command
-from sqlalchemy import inspect, select, update
+from sqlalchemy import inspect, select
 
 from papertide.db import Database, alembic_config
 from papertide.models import Paper
@@ -140,23 +140,23 @@ def test_migration_0018_counts_papers_stored_before_it(db: Database) -> None:
 
 @SQLITE_ONLY
 def test_a_common_word_s_mentions_count_only_up_to_the_cap(db: Database) -> None:
-    """Every abstract says "code": both namesakes pass the cap, so the mentions no longer decide, the votes do."""
+    """Every abstract says "code": both namesakes pass the cap, so the count no longer decides and the original
+    stays first, though the newer namesake collected more of a word everyone writes."""
     older = _paper("2401.00010", "Code: Old Tricks", "A toolkit.", date(2024, 1, 1))
     newer = _paper("2501.00020", "Code: New Tricks", "Another toolkit.", date(2025, 1, 1))
     saying = [
         _paper(f"{prefix}.{number:05d}", f"Study {number}", "We release our code.", day)
         for prefix, day, count in (
-            ("2406", date(2024, 6, 1), MENTIONS_CAP + 10),
-            ("2506", date(2025, 6, 1), MENTIONS_CAP + 5),
+            ("2406", date(2024, 6, 1), MENTIONS_CAP + 5),
+            ("2506", date(2025, 6, 1), MENTIONS_CAP + 10),
         )
         for number in range(1, count + 1)
     ]
     with db.write_session() as session:
         upsert_papers(session, [older, newer, *saying])
-        session.execute(update(Paper).where(Paper.arxiv_id == newer.arxiv_id).values(hf_upvotes=10))
     counts = _mentions(db)
-    assert (counts[older.arxiv_id], counts[newer.arxiv_id]) == (MENTIONS_CAP + 10, MENTIONS_CAP + 5)
+    assert (counts[older.arxiv_id], counts[newer.arxiv_id]) == (MENTIONS_CAP + 5, MENTIONS_CAP + 10)
     with db.read_session() as session:
         ranked = named_papers(session, parse_query("code"), Paper.hidden.is_(False))
         first = session.get(Paper, ranked[0])
-    assert first is not None and first.arxiv_id == newer.arxiv_id
+    assert first is not None and first.arxiv_id == older.arxiv_id

@@ -32,8 +32,8 @@ TIER_CANDIDATES = 500
 # "Transformers": every abstract says them), and the count cannot tell which, so votes and age decide.
 MENTIONS_CAP = 20
 CAPPED_MENTIONS = case((Paper.name_mentions > MENTIONS_CAP, MENTIONS_CAP), else_=Paper.name_mentions)
-# The popularity prior among papers that share a name: mentions, votes, age (chosen on the tune split).
-PRIOR = (CAPPED_MENTIONS.desc(), BOTH_UPVOTES.desc(), Paper.published_on.asc().nulls_last(), Paper.id)
+# The popularity prior among papers that share a name: votes, then mentions, then age (docs/ranking.md says why).
+PRIOR = (BOTH_UPVOTES.desc(), CAPPED_MENTIONS.desc(), Paper.published_on.asc().nulls_last(), Paper.id)
 # Past the last character any title key can hold, closing the range of keys that start with a prefix.
 _AFTER_ALL = "\U0010ffff"
 
