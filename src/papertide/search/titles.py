@@ -38,8 +38,6 @@ _ARTICLES = frozenset({"the", "a", "an"})
 _LETTER_DIGIT = re.compile(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])")
 _NOT_WORD = re.compile(r"[\W_]+")
 _SEPARATOR = ":"
-# A first look at plain ASCII text: its runs of letters or of digits, as the analysis splits them.
-_ASCII_RUN = re.compile(r"[a-z]+|[0-9]+")
 # The most words a name can have and still be looked for in other papers' text: longer heads are sentences.
 MENTION_WORDS = 6
 
@@ -81,15 +79,17 @@ class Names:
         for key in self.keys:
             words = key.split()
             self.lengths[words[0]].add(len(words))
-        self.heads = {word[:3] for word in self.lengths}
+        # What every spelling of a key's first word holds, lowercased: its stem less a last letter that English
+        # stems change ("happy" is "happi"), bar a handful of irregular forms ("skies" is "sky").
+        self.heads = {word if len(word) <= 3 else word[:-1] for word in self.lengths}
 
     def may_mention(self, text: str) -> bool:
-        """A cheap first look, for reading many texts for a few names: False only when no word of ``text`` begins
-        with a key's first three letters (English stems keep them, bar a handful of irregular forms such as
-        "skies"); a text with other than ASCII (accents, Greek letters) is always read in full."""
+        """A cheap first look, for reading many texts for a few names: False only when ``text``, lowercased,
+        holds no key's head (above); a text with other than ASCII (accents, Greek letters) is always read."""
         if not text.isascii():
             return True
-        return not self.heads.isdisjoint(run[:3] for run in _ASCII_RUN.findall(text.lower()))
+        lowered = text.lower()
+        return any(head in lowered for head in self.heads)
 
     def mentioned(self, text: str) -> set[str]:
         """The keys whose words ``text`` holds whole and in order (see the module's docstring)."""

@@ -167,6 +167,9 @@ def _said(row: dict[str, Any]) -> _Said:
     return _Said(mention_text(row["title"], row["abstract"]), row["published_on"], name_key(row["title"]))
 
 
+# The most name heads a re-read sifts in the database: past this, one pass of many LIKEs costs more than reading.
+_SIFTED_HEADS = 40
+_SAID_COLUMNS = (Paper.title, Paper.abstract)
 # (paper, name) -> mentions of that name gained (or lost) by that paper in this batch.
 _Change = Counter[tuple[int, str]]
 
@@ -235,6 +238,12 @@ def _reattribute(
     if first > date.min:
         statement = statement.where(or_(Paper.published_on >= first, Paper.published_on.is_(None)))
     names = Names(since)
+    if len(names.heads) <= _SIFTED_HEADS:
+        # The database drops what cannot mention them before any text leaves it (a backfill of a few old papers
+        # would otherwise read every newer paper); accented or Greek spellings of a plain-letter name are lost here.
+        statement = statement.where(
+            or_(*(column.icontains(head, autoescape=True) for head in names.heads for column in _SAID_COLUMNS))
+        )
     for paper_id, said_on, own, title, abstract in session.execute(statement.execution_options(yield_per=2_000)):
         text = mention_text(title, abstract)
         if paper_id in batch or not names.may_mention(text):
