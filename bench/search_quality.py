@@ -15,6 +15,10 @@ hybrid (the default search), beside two outside baselines run on the same rows, 
    (bench/paraphrase_queries.jsonl), over the hf-daily corpus (``sets``) and the full shared corpus
    (``sets-shared``); MRR@10 on each split ("tune" chose the weights, "report" is what the figures claim), and on
    the report split per kind and for title-only targets.
+6. Known-item search's namesake prior (``namesakes``, ``namesakes-shared``): the known-item set through the
+   keyword search under each ordering of the prior (votes and age as before; the in-corpus citation count
+   ``papers.name_mentions`` before or after votes, capped or not), on the whole set and on its namesake-sensitive
+   queries (the target shares its name or a 3-word title prefix with another paper of the corpus).
 
 Baselines beside papertide's own retrievers, on the same rows: bm25s (BM25, Snowball English stems, English stop
 words, one field of title + authors + abstract) and exact cosine similarity over papertide's stored MiniLM
@@ -40,6 +44,7 @@ import math
 import random
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,7 +68,9 @@ sys.path.insert(0, str(ROOT / "src"))
 from papertide.config import Settings  # noqa: E402
 from papertide.db import Database, connect, upgrade  # noqa: E402
 from papertide.models import Paper, PaperEmbedding  # noqa: E402
+from papertide.queries.papers import BOTH_UPVOTES  # noqa: E402
 from papertide.records import AuthorRecord, PaperRecord  # noqa: E402
+from papertide.search import known_items  # noqa: E402
 from papertide.search.embedder import Embedder, paper_text, text_hash  # noqa: E402
 from papertide.search.engine import SearchEngine, SearchOptions  # noqa: E402
 from papertide.search.query import parse_query  # noqa: E402
@@ -445,7 +452,71 @@ def query_set_table(
     return lines
 
 
-BENCHMARKS = ("cacm", "known-item", "descriptive", "descriptive-shared", "sets", "sets-shared")
+OLDEST = (Paper.published_on.asc().nulls_last(), Paper.id)
+PRIORS = {
+    "votes, age (before)": (BOTH_UPVOTES.desc(), *OLDEST),
+    f"mentions up to {known_items.MENTIONS_CAP}, votes, age": (
+        known_items.CAPPED_MENTIONS.desc(),
+        BOTH_UPVOTES.desc(),
+        *OLDEST,
+    ),
+    f"votes, mentions up to {known_items.MENTIONS_CAP}, age": (
+        BOTH_UPVOTES.desc(),
+        known_items.CAPPED_MENTIONS.desc(),
+        *OLDEST,
+    ),
+    "mentions uncapped, votes, age": (Paper.name_mentions.desc(), BOTH_UPVOTES.desc(), *OLDEST),
+}
+
+
+def namesake_sensitive(corpus: Corpus, queries: list[dict[str, object]]) -> list[bool]:
+    """Whether each query's target shares its coined name or its title's first 3 words with another paper."""
+    with corpus.database.read_session() as session:
+        rows = session.execute(select(Paper.arxiv_id, Paper.name_key, Paper.title_key)).all()
+    heads = [" ".join((row.title_key or "").split()[: known_items.PREFIX_WORDS]) for row in rows]
+    names = [row.name_key or "" for row in rows]
+    count = Counter(key for pair in zip(heads, names, strict=True) for key in set(pair) if key)
+    by_id = {row.arxiv_id: (head, name) for row, head, name in zip(rows, heads, names, strict=True)}
+    return [any(key and count[key] > 1 for key in by_id[str(q["arxiv_id"])]) for q in queries]
+
+
+def run_priors(name: str, fill: Callable[[Database], None]) -> list[str]:
+    """The known-item set through the keyword search under each ordering of the namesake prior."""
+    corpus = open_corpus(name, fill, cached_only=True)
+    queries = [json.loads(line) for line in QUERY_SETS["known items"].open()]
+    sensitive = namesake_sensitive(corpus, queries)
+    rank = rankers(corpus)["papertide keyword (tantivy)"]
+    columns = {
+        "tune": lambda i: queries[i]["split"] == "tune",
+        "**report**": lambda i: queries[i]["split"] == "report",
+        "tune, namesakes": lambda i: queries[i]["split"] == "tune" and sensitive[i],
+        "**report, namesakes**": lambda i: queries[i]["split"] == "report" and sensitive[i],
+    }
+    chosen = {label: [i for i in range(len(queries)) if wanted(i)] for label, wanted in columns.items()}
+    header = " | ".join(f"{label} ({len(picked)})" for label, picked in chosen.items())
+    lines = [f"| namesake prior, {name} corpus, keyword search, MRR@10 | {header} |", "|---" * 5 + "|"]
+    default = known_items.PRIOR
+    try:
+        for label, prior in PRIORS.items():
+            known_items.PRIOR = prior
+            reciprocal = [reciprocal_rank(rank(str(q["query"])), str(q["arxiv_id"])) for q in queries]
+            cells = " | ".join(f"{mean([reciprocal[i] for i in picked]):.3f}" for picked in chosen.values())
+            lines.append(f"| {label} | {cells} |")
+    finally:
+        known_items.PRIOR = default
+    return lines
+
+
+BENCHMARKS = (
+    "cacm",
+    "known-item",
+    "descriptive",
+    "descriptive-shared",
+    "sets",
+    "sets-shared",
+    "namesakes",
+    "namesakes-shared",
+)
 
 
 def main() -> None:
@@ -471,6 +542,8 @@ def main() -> None:
         "descriptive-shared": lambda: run_descriptive("shared", shared_corpus, cached_only),
         "sets": lambda: run_query_sets("hf-daily", daily_papers, cached_only),
         "sets-shared": lambda: run_query_sets("shared", shared_corpus, cached_only),
+        "namesakes": lambda: run_priors("hf-daily", daily_papers),
+        "namesakes-shared": lambda: run_priors("shared", shared_corpus),
     }
     for benchmark in args.benchmarks:
         print("\n".join(tables[benchmark]()) + "\n", flush=True)

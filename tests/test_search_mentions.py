@@ -18,9 +18,9 @@ from papertide.records import PaperRecord, VersionRecord
 from papertide.search.known_items import MENTIONS_CAP, named_papers
 from papertide.search.query import parse_query
 from papertide.search.titles import Names
-from papertide.services.papers import upsert_papers
+from papertide.services.papers import feature_papers, upsert_papers
 from tests.helpers.databases import SQLITE_ONLY
-from tests.helpers.factories import make_paper_record
+from tests.helpers.factories import make_featured_record, make_paper_record
 
 MOBA_DAY = date(2025, 2, 24)
 MOBA = "MoBA: Mixture of Block Attention for Long-Context LLMs"
@@ -89,6 +89,28 @@ def test_a_changed_abstract_moves_its_mentions(db: Database) -> None:
     again = _paper(CITING[0].arxiv_id, "Video Block Attention", "Now built on MoBA.", date(2025, 3, 3), 3)
     with db.write_session() as session:
         upsert_papers(session, [again])
+    assert _mentions(db)[ORIGINAL.arxiv_id] == 1
+
+
+@SQLITE_ONLY
+def test_a_paper_dated_by_featuring_moves_its_mentions(db: Database) -> None:
+    """A Daily Papers item without dates goes by its id's month (before the original) until featured on a day
+    after it: from then on its mention is the original's."""
+    item = make_paper_record(
+        arxiv_id="2502.00099",
+        title="Block Attention Revisited",
+        abstract="We revisit MoBA.",
+        version=None,
+        versions=(),
+        submitted_at=None,
+        updated_at=None,
+        announced_on=None,
+    )
+    with db.write_session() as session:
+        upsert_papers(session, [ORIGINAL, item])
+    assert _mentions(db)[ORIGINAL.arxiv_id] == 0
+    with db.write_session() as session:
+        feature_papers(session, [make_featured_record(paper=item, featured_on=date(2025, 2, 27))])
     assert _mentions(db)[ORIGINAL.arxiv_id] == 1
 
 

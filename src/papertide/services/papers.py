@@ -9,7 +9,6 @@ metadata updates never touch votes, comments or featured days, which live in the
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -40,7 +39,8 @@ from papertide.records import (
     RejectedLine,
     content_hash,
 )
-from papertide.search.titles import Names, Namesakes, mention_text, name_key, title_key
+from papertide.search.titles import name_key, title_key
+from papertide.services.name_mentions import Said, count_mentions, count_redated, saying, undated_papers
 
 # The columns a record can set; their merged values feed the content hash.
 _METADATA_FIELDS = (
@@ -86,7 +86,7 @@ def upsert_papers(session: Session, records: Iterable[PaperRecord]) -> IngestCou
     updates: list[dict[str, Any]] = []
     category_changes: dict[str, list[str]] = {}
     author_changes: dict[str, list[dict[str, Any]]] = {}
-    said: dict[str, tuple[_Said | None, _Said]] = {}
+    said: dict[str, tuple[Said | None, Said]] = {}
     now = _write_stamp(session)
     for arxiv_id, record in incoming.items():
         stored = existing.get(arxiv_id)
@@ -100,7 +100,7 @@ def upsert_papers(session: Session, records: Iterable[PaperRecord]) -> IngestCou
         row["author_names"] = ", ".join(author["name"] for author in row["authors"])
         row["enrichment"] = enrichment_state(row, stored)
         row.update(_derived(arxiv_id, row, stored))
-        said[arxiv_id] = (_said(stored) if stored else None, _said(row))
+        said[arxiv_id] = (saying(stored) if stored else None, saying(row))
         if stored is None:
             inserts.append({**row, "arxiv_id": arxiv_id, "created_at": now, "modified_at": now})
             category_changes[arxiv_id] = row["categories"]
@@ -126,7 +126,7 @@ def upsert_papers(session: Session, records: Iterable[PaperRecord]) -> IngestCou
     _replace_authors(session, {ids[arxiv_id]: authors for arxiv_id, authors in author_changes.items()})
     said_changes = {ids[arxiv_id]: (old, new) for arxiv_id, (old, new) in said.items() if old != new}
     if said_changes:
-        _count_mentions(session, said_changes)
+        count_mentions(session, said_changes)
     return counts
 
 
@@ -152,126 +152,6 @@ def _derived(arxiv_id: str, row: dict[str, Any], stored: dict[str, Any] | None) 
         "title_key": title_key(row["title"]),
         "name_key": name_key(row["title"]),
     }
-
-
-@dataclass(frozen=True)
-class _Said:
-    """A paper as name mentions read it: its text, its date and the name it coins."""
-
-    text: str
-    on: date | None
-    name: str | None
-
-
-def _said(row: dict[str, Any]) -> _Said:
-    return _Said(mention_text(row["title"], row["abstract"]), row["published_on"], name_key(row["title"]))
-
-
-# The most name heads a re-read sifts in the database: past this, one pass of many LIKEs costs more than reading.
-_SIFTED_HEADS = 40
-_SAID_COLUMNS = (Paper.title, Paper.abstract)
-# (paper, name) -> mentions of that name gained (or lost) by that paper in this batch.
-_Change = Counter[tuple[int, str]]
-
-
-def _count_mentions(session: Session, changes: dict[int, tuple[_Said | None, _Said]]) -> None:
-    """Keep ``papers.name_mentions`` (``search/titles.py``) for a batch of new or changed papers: what each said
-    before stops counting, what it says now counts, and where a name gains, loses or moves a namesake, the other
-    papers' mentions of it from that day on go to whom they go to now. A few statements per batch, whatever its
-    size; the text read is the batch's and, for names whose namesakes changed, the papers dated from the change."""
-    keyed = session.execute(select(Paper.name_key).where(Paper.name_key.is_not(None)).distinct()).scalars()
-    names = Names(key for key in keyed if key)
-    said = {
-        paper_id: ([] if old is None else [(k, old.on) for k in names.mentioned(old.text) - {old.name}])
-        for paper_id, (old, _) in changes.items()
-    }
-    saying = {
-        paper_id: [(k, new.on) for k in names.mentioned(new.text) - {new.name}]
-        for paper_id, (_, new) in changes.items()
-    }
-    moved = {paper_id: pair for paper_id, pair in changes.items() if _moved(*pair)}
-    since: dict[str, date] = {}
-    for old, new in moved.values():
-        for was in (old, new):
-            if was is not None and was.name:
-                since[was.name] = min(since.get(was.name, date.max), was.on or date.min)
-    keys = set(since) | {k for pairs in [*said.values(), *saying.values()] for k, _ in pairs}
-    now = Namesakes(_namesakes(session, keys))
-    before = Namesakes(
-        [(i, k, on) for k, papers in now.by_name.items() for on, i in papers if i not in moved]
-        + [(i, old.name, old.on) for i, (old, _) in moved.items() if old is not None and old.name]
-    )
-    change: _Change = Counter()
-    for paper_id in changes:
-        change.subtract((owner, k) for k, on in said[paper_id] for owner in before.owners(k, on))
-        change.update((owner, k) for k, on in saying[paper_id] for owner in now.owners(k, on))
-    _reattribute(session, since, set(changes), before, now, change)
-    _write_mentions(session, change, moved)
-
-
-def _moved(old: _Said | None, new: _Said) -> bool:
-    """Whether a paper joins, leaves or changes its place among namesakes (a name and a date)."""
-    was = (old.name, old.on) if old is not None and old.name else None
-    return was != ((new.name, new.on) if new.name else None)
-
-
-def _namesakes(session: Session, keys: set[str]) -> list[tuple[int, str, date | None]]:
-    ordered = sorted(keys)
-    found: list[tuple[int, str, date | None]] = []
-    for start in range(0, len(ordered), _LOOKUP_CHUNK):
-        chunk = ordered[start : start + _LOOKUP_CHUNK]
-        statement = select(Paper.id, Paper.name_key, Paper.published_on).where(Paper.name_key.in_(chunk))
-        found += [(paper_id, str(key), named_on) for paper_id, key, named_on in session.execute(statement)]
-    return found
-
-
-def _reattribute(
-    session: Session, since: dict[str, date], batch: set[int], before: Namesakes, now: Namesakes, change: _Change
-) -> None:
-    """The other papers' mentions of names whose namesakes changed, dated on or after the change: counted for whom
-    they go to now instead of whom they went to before. Only papers that new or newer are read, and only those
-    that pass a cheap first look (``Names.may_mention``) are analysed."""
-    if not since:
-        return
-    statement = select(Paper.id, Paper.published_on, Paper.name_key, Paper.title, Paper.abstract)
-    first = min(since.values())
-    if first > date.min:
-        statement = statement.where(or_(Paper.published_on >= first, Paper.published_on.is_(None)))
-    names = Names(since)
-    if len(names.heads) <= _SIFTED_HEADS:
-        # The database drops what cannot mention them before any text leaves it (a backfill of a few old papers
-        # would otherwise read every newer paper); accented or Greek spellings of a plain-letter name are lost here.
-        statement = statement.where(
-            or_(*(column.icontains(head, autoescape=True) for head in names.heads for column in _SAID_COLUMNS))
-        )
-    for paper_id, said_on, own, title, abstract in session.execute(statement.execution_options(yield_per=2_000)):
-        text = mention_text(title, abstract)
-        if paper_id in batch or not names.may_mention(text):
-            continue
-        for key in names.mentioned(text) - {own}:
-            if (said_on or date.max) >= since[key]:
-                change.subtract((owner, key) for owner in before.owners(key, said_on))
-                change.update((owner, key) for owner in now.owners(key, said_on))
-
-
-def _write_mentions(session: Session, change: _Change, moved: dict[int, tuple[_Said | None, _Said]]) -> None:
-    """Add the changes to the counts; a paper with a new name (or new) starts again from what it gets now."""
-    renamed = {i: new.name for i, (old, new) in moved.items() if old is None or old.name != new.name}
-    added: Counter[int] = Counter()
-    counted: Counter[int] = Counter({paper_id: 0 for paper_id in renamed})
-    for (paper_id, key), count in change.items():
-        if paper_id not in renamed:
-            added[paper_id] += count
-        elif renamed[paper_id] == key:
-            counted[paper_id] += count
-    connection = session.connection()
-    rows = [{"_id": paper_id, "change": count} for paper_id, count in added.items() if count]
-    if rows:
-        statement = _PAPERS.update().where(_PAPERS.c.id == bindparam("_id"))
-        connection.execute(statement.values(name_mentions=_PAPERS.c.name_mentions + bindparam("change")), rows)
-    if counted:
-        rows = [{"_id": paper_id, "name_mentions": count} for paper_id, count in counted.items()]
-        connection.execute(_update_by_id(["name_mentions"]), rows)
 
 
 def _merge_duplicates(records: Iterable[PaperRecord]) -> dict[str, PaperRecord]:
@@ -463,6 +343,7 @@ def feature_papers(session: Session, items: Sequence[FeaturedRecord]) -> Feature
     users = _ensure_accounts(session, User, "username", [i.submitter for i in items if i.submitter])
     orgs = _ensure_accounts(session, Organization, "name", [i.organization for i in items if i.organization])
     featured_counts = IngestCounts()
+    undated = undated_papers(session, list(paper_ids.values()))
     for item in items:
         paper_id = paper_ids.get(item.paper.arxiv_id)
         if paper_id is None:  # rejected by the upsert (no title from any source)
@@ -479,6 +360,7 @@ def feature_papers(session: Session, items: Sequence[FeaturedRecord]) -> Feature
         if _set_hf_figures(session, paper_id, item) and outcome == "unchanged":
             outcome = "updated"
         setattr(featured_counts, outcome, getattr(featured_counts, outcome) + 1)
+    count_redated(session, undated)
     return FeatureCounts(paper_counts, featured_counts)
 
 

@@ -1,0 +1,168 @@
+"""Keeping ``papers.name_mentions``, the in-corpus citation count of known-item search's namesake prior
+(``search/titles.py`` says what a mention is and whom it counts for), as papers arrive: the paper upsert and
+featuring (``services/papers.py``) hand over what changed, a batch at a time, and this module moves the counts in a
+few statements per batch. Migration 0018 filled them for papers stored before it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, or_, select
+from sqlalchemy.orm import Session
+
+from papertide.models import Paper
+from papertide.search.titles import Names, Namesakes, mention_text, name_key
+
+_LOOKUP_CHUNK = 500
+_PAPERS = cast(Table, Paper.__table__)
+# The most name heads a re-read sifts in the database: past this, one pass of many LIKEs costs more than reading.
+_SIFTED_HEADS = 40
+_SAID_COLUMNS = (Paper.title, Paper.abstract)
+
+
+@dataclass(frozen=True)
+class Said:
+    """A paper as name mentions read it: its text, its date and the name it coins."""
+
+    text: str
+    on: date | None
+    name: str | None
+
+
+def saying(row: dict[str, Any]) -> Said:
+    """A paper's row (stored or about to be) as name mentions read it."""
+    return Said(mention_text(row["title"], row["abstract"]), row["published_on"], name_key(row["title"]))
+
+
+# (paper, name) -> mentions of that name gained (or lost) by that paper in this batch.
+_Change = Counter[tuple[int, str]]
+
+
+def count_mentions(session: Session, changes: dict[int, tuple[Said | None, Said]]) -> None:
+    """Keep ``papers.name_mentions`` (``search/titles.py``) for a batch of new or changed papers: what each said
+    before stops counting, what it says now counts, and where a name gains, loses or moves a namesake, the other
+    papers' mentions of it from that day on go to whom they go to now. A few statements per batch, whatever its
+    size; the text read is the batch's and, for names whose namesakes changed, the papers dated from the change."""
+    keyed = session.execute(select(Paper.name_key).where(Paper.name_key.is_not(None)).distinct()).scalars()
+    names = Names(key for key in keyed if key)
+    said = {
+        paper_id: ([] if old is None else [(k, old.on) for k in names.mentioned(old.text) - {old.name}])
+        for paper_id, (old, _) in changes.items()
+    }
+    saying = {
+        paper_id: [(k, new.on) for k in names.mentioned(new.text) - {new.name}]
+        for paper_id, (_, new) in changes.items()
+    }
+    moved = {paper_id: pair for paper_id, pair in changes.items() if _moved(*pair)}
+    since: dict[str, date] = {}
+    for old, new in moved.values():
+        for was in (old, new):
+            if was is not None and was.name:
+                since[was.name] = min(since.get(was.name, date.max), was.on or date.min)
+    keys = set(since) | {k for pairs in [*said.values(), *saying.values()] for k, _ in pairs}
+    now = Namesakes(_namesakes(session, keys))
+    before = Namesakes(
+        [(i, k, on) for k, papers in now.by_name.items() for on, i in papers if i not in moved]
+        + [(i, old.name, old.on) for i, (old, _) in moved.items() if old is not None and old.name]
+    )
+    change: _Change = Counter()
+    for paper_id in changes:
+        change.subtract((owner, k) for k, on in said[paper_id] for owner in before.owners(k, on))
+        change.update((owner, k) for k, on in saying[paper_id] for owner in now.owners(k, on))
+    _reattribute(session, since, set(changes), before, now, change)
+    _write_mentions(session, change, moved)
+
+
+def _moved(old: Said | None, new: Said) -> bool:
+    """Whether a paper joins, leaves or changes its place among namesakes (a name and a date)."""
+    was = (old.name, old.on) if old is not None and old.name else None
+    return was != ((new.name, new.on) if new.name else None)
+
+
+def _namesakes(session: Session, keys: set[str]) -> list[tuple[int, str, date | None]]:
+    ordered = sorted(keys)
+    found: list[tuple[int, str, date | None]] = []
+    for start in range(0, len(ordered), _LOOKUP_CHUNK):
+        chunk = ordered[start : start + _LOOKUP_CHUNK]
+        statement = select(Paper.id, Paper.name_key, Paper.published_on).where(Paper.name_key.in_(chunk))
+        found += [(paper_id, str(key), named_on) for paper_id, key, named_on in session.execute(statement)]
+    return found
+
+
+def _reattribute(
+    session: Session, since: dict[str, date], batch: set[int], before: Namesakes, now: Namesakes, change: _Change
+) -> None:
+    """The other papers' mentions of names whose namesakes changed, dated on or after the change: counted for whom
+    they go to now instead of whom they went to before. Only papers that new or newer are read, and only those
+    that pass a cheap first look (``Names.may_mention``) are analysed."""
+    if not since:
+        return
+    statement = select(Paper.id, Paper.published_on, Paper.name_key, Paper.title, Paper.abstract)
+    first = min(since.values())
+    if first > date.min:
+        statement = statement.where(or_(Paper.published_on >= first, Paper.published_on.is_(None)))
+    names = Names(since)
+    if len(names.heads) <= _SIFTED_HEADS:
+        # The database drops what cannot mention them before any text leaves it (a backfill of a few old papers
+        # would otherwise read every newer paper); accented or Greek spellings of a plain-letter name are lost here.
+        statement = statement.where(
+            or_(*(column.icontains(head, autoescape=True) for head in names.heads for column in _SAID_COLUMNS))
+        )
+    for paper_id, said_on, own, title, abstract in session.execute(statement.execution_options(yield_per=2_000)):
+        text = mention_text(title, abstract)
+        if paper_id in batch or not names.may_mention(text):
+            continue
+        for key in names.mentioned(text) - {own}:
+            if (said_on or date.max) >= since[key]:
+                change.subtract((owner, key) for owner in before.owners(key, said_on))
+                change.update((owner, key) for owner in now.owners(key, said_on))
+
+
+def _write_mentions(session: Session, change: _Change, moved: dict[int, tuple[Said | None, Said]]) -> None:
+    """Add the changes to the counts; a paper with a new name (or new) starts again from what it gets now."""
+    renamed = {i: new.name for i, (old, new) in moved.items() if old is None or old.name != new.name}
+    added: Counter[int] = Counter()
+    counted: Counter[int] = Counter({paper_id: 0 for paper_id in renamed})
+    for (paper_id, key), count in change.items():
+        if paper_id not in renamed:
+            added[paper_id] += count
+        elif renamed[paper_id] == key:
+            counted[paper_id] += count
+    connection = session.connection()
+    by_id = _PAPERS.update().where(_PAPERS.c.id == bindparam("_id"))
+    rows = [{"_id": paper_id, "change": count} for paper_id, count in added.items() if count]
+    if rows:
+        connection.execute(by_id.values(name_mentions=_PAPERS.c.name_mentions + bindparam("change")), rows)
+    if counted:
+        rows = [{"_id": paper_id, "count": count} for paper_id, count in counted.items()]
+        connection.execute(by_id.values(name_mentions=bindparam("count")), rows)
+
+
+def undated_papers(session: Session, paper_ids: list[int]) -> dict[int, Said]:
+    """The papers featuring may date (no listing or first-version date), as name mentions read them now."""
+    found: dict[int, Said] = {}
+    for start in range(0, len(paper_ids), _LOOKUP_CHUNK):
+        statement = select(Paper.id, Paper.title, Paper.abstract, Paper.published_on).where(
+            Paper.id.in_(paper_ids[start : start + _LOOKUP_CHUNK]),
+            Paper.announced_on.is_(None),
+            Paper.submitted_at.is_(None),
+        )
+        for paper_id, title, abstract, published_on in session.execute(statement):
+            found[paper_id] = saying({"title": title, "abstract": abstract, "published_on": published_on})
+    return found
+
+
+def count_redated(session: Session, undated: dict[int, Said]) -> None:
+    """Move the name mentions of the papers featuring dated: their mentions and their place among namesakes."""
+    if not undated:
+        return
+    dates = dict(session.execute(select(Paper.id, Paper.published_on).where(Paper.id.in_(list(undated)))).all())
+    changes: dict[int, tuple[Said | None, Said]] = {
+        i: (said, replace(said, on=dates[i])) for i, said in undated.items() if dates.get(i) != said.on
+    }
+    if changes:
+        count_mentions(session, changes)
