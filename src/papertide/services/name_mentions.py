@@ -7,6 +7,7 @@ few statements per batch. Migration 0018 filled them for papers stored before it
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, cast
@@ -15,7 +16,7 @@ from sqlalchemy import Table, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from papertide.models import Paper
-from papertide.search.titles import Names, Namesakes, mention_text, name_key
+from papertide.search.titles import Names, Namesakes, mention_text
 
 _LOOKUP_CHUNK = 500
 _PAPERS = cast(Table, Paper.__table__)
@@ -33,9 +34,9 @@ class Said:
     name: str | None
 
 
-def saying(row: dict[str, Any]) -> Said:
-    """A paper's row (stored or about to be) as name mentions read it."""
-    return Said(mention_text(row["title"], row["abstract"]), row["published_on"], name_key(row["title"]))
+def saying(row: Mapping[str, Any]) -> Said:
+    """A paper's row (stored or about to be, with its ``name_key``) as name mentions read it."""
+    return Said(mention_text(row["title"], row["abstract"]), row["published_on"], row["name_key"])
 
 
 # (paper, name) -> mentions of that name gained (or lost) by that paper in this batch.
@@ -146,13 +147,13 @@ def undated_papers(session: Session, paper_ids: list[int]) -> dict[int, Said]:
     """The papers featuring may date (no listing or first-version date), as name mentions read them now."""
     found: dict[int, Said] = {}
     for start in range(0, len(paper_ids), _LOOKUP_CHUNK):
-        statement = select(Paper.id, Paper.title, Paper.abstract, Paper.published_on).where(
+        statement = select(Paper.id, Paper.title, Paper.abstract, Paper.published_on, Paper.name_key).where(
             Paper.id.in_(paper_ids[start : start + _LOOKUP_CHUNK]),
             Paper.announced_on.is_(None),
             Paper.submitted_at.is_(None),
         )
-        for paper_id, title, abstract, published_on in session.execute(statement):
-            found[paper_id] = saying({"title": title, "abstract": abstract, "published_on": published_on})
+        for row in session.execute(statement).mappings():
+            found[row["id"]] = saying(dict(row))
     return found
 
 

@@ -100,8 +100,8 @@ def upsert_papers(session: Session, records: Iterable[PaperRecord]) -> IngestCou
         row["author_names"] = ", ".join(author["name"] for author in row["authors"])
         row["enrichment"] = enrichment_state(row, stored)
         row.update(_derived(arxiv_id, row, stored))
-        said[arxiv_id] = (saying(stored) if stored else None, saying(row))
         if stored is None:
+            said[arxiv_id] = (None, saying(row))
             inserts.append({**row, "arxiv_id": arxiv_id, "created_at": now, "modified_at": now})
             category_changes[arxiv_id] = row["categories"]
             author_changes[arxiv_id] = row["authors"]
@@ -109,6 +109,7 @@ def upsert_papers(session: Session, records: Iterable[PaperRecord]) -> IngestCou
         elif row["content_hash"] == stored["content_hash"]:
             counts.unchanged += 1
         else:
+            said[arxiv_id] = (saying(stored), saying(row))
             updates.append({**row, "_id": stored["id"], "modified_at": now})
             if row["categories"] != stored["categories"]:
                 category_changes[arxiv_id] = row["categories"]
@@ -185,6 +186,7 @@ def _load_existing(session: Session, arxiv_ids: Sequence[str]) -> dict[str, dict
         Paper.content_hash,
         Paper.enrichment,
         Paper.published_on,
+        Paper.name_key,
         *_metadata_columns(),
     ]
     found: dict[str, dict[str, Any]] = {}
