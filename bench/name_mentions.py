@@ -71,16 +71,16 @@ def taken_out(database: Database, pick: Callable[[Any], Any]) -> list[PaperRecor
 def upsert_seconds(folder: Path, pick: Callable[[Any], Any], hooked: bool) -> tuple[int, float]:
     database = copied(folder)
     records = taken_out(database, pick)
-    original = papers._count_mentions
+    original = papers.count_mentions
     if not hooked:
-        papers._count_mentions = lambda session, changes: None  # type: ignore[assignment]
+        papers.count_mentions = lambda session, changes: None  # type: ignore[assignment]
     try:
         started = time.perf_counter()
         with database.write_session() as session:
             papers.upsert_papers(session, records)
         seconds = time.perf_counter() - started
     finally:
-        papers._count_mentions = original  # type: ignore[assignment]
+        papers.count_mentions = original  # type: ignore[assignment]
         database.dispose()
     return len(records), seconds
 
