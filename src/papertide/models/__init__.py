@@ -1,4 +1,4 @@
-"""The SQLAlchemy tables of papertide, a module per subject (papers, accounts, community, mail, operations) over
+"""The SQLAlchemy tables of papertide, a module per subject (papers, accounts, community, mail, operations, field) over
 one declarative base (``base``). One metadata object serves SQLite and PostgreSQL; Alembic migrations in
 ``migrations/`` create it. Every table is imported here, so ``Base.metadata`` knows them all and callers import
 tables from ``papertide.models``.
@@ -9,6 +9,16 @@ from __future__ import annotations
 from papertide.models.accounts import AccessToken, Organization, OrganizationMember, User, UserSession
 from papertide.models.base import NAMING, VECTOR_DIMENSIONS, Base, JsonType, UtcDateTime, VectorType, utcnow
 from papertide.models.community import Collection, CollectionItem, Comment, Follow, PaperDismissal, UserRanker
+from papertide.models.field import (
+    PaperInsight,
+    PaperKeyphrase,
+    Topic,
+    TopicBuild,
+    TopicEvent,
+    TopicPaper,
+    TopicWeek,
+    VoteDay,
+)
 from papertide.models.mail import AlertDelivery, DigestDelivery, Subscription
 from papertide.models.operations import IngestCheckpoint, Job, JobLease, RateLimitHit, SourceState
 from papertide.models.papers import FeaturedPaper, Paper, PaperAuthor, PaperCategory, PaperEmbedding, Vote
@@ -35,9 +45,16 @@ __all__ = [
     "PaperCategory",
     "PaperDismissal",
     "PaperEmbedding",
+    "PaperInsight",
+    "PaperKeyphrase",
     "RateLimitHit",
     "SourceState",
     "Subscription",
+    "Topic",
+    "TopicBuild",
+    "TopicEvent",
+    "TopicPaper",
+    "TopicWeek",
     "User",
     "UserRanker",
     "UserSession",
@@ -45,5 +62,6 @@ __all__ = [
     "VECTOR_DIMENSIONS",
     "VectorType",
     "Vote",
+    "VoteDay",
     "utcnow",
 ]
