@@ -33,10 +33,12 @@ from papertide.services.embeddings import embed_new_papers
 from papertide.services.enrichment import enrich_papers
 from papertide.services.harvest import harvest_followed
 from papertide.services.ingest import index_from_arxiv
+from papertide.services.keyphrases import make_insights
 from papertide.services.submissions import SubmissionError, submit_paper
 from papertide.sources.factory import arxiv_client, arxiv_clients
 
 EMBED_PER_JOB = 2_000  # a job of a few minutes at most, so shutdown is quick; the next job takes the rest
+INSIGHTS_PER_JOB = 2_000  # keyphrases and gists: ~3 minutes of one core (bench/RESULTS.md), then a new job
 
 
 class RetryLater(Exception):  # noqa: N818 (an instruction to the worker, not an error)
@@ -98,6 +100,16 @@ def _embed(context: JobContext, payload: Mapping[str, Any]) -> str | Continued:
     if done < share or done == limit:  # nothing was left, or the payload's limit is reached
         return summary
     return Continued(summary, {} if limit is None else {"limit": limit - done})
+
+
+def _insights(context: JobContext, payload: Mapping[str, Any]) -> str | Continued:
+    """papertide's own keyphrases and gist of at most INSIGHTS_PER_JOB papers that arrived or changed
+    (``services/keyphrases.py``); the rest in a new job. The gist needs the embedder, so it waits on semantic search."""
+    if context.semantic is None:
+        return "semantic search is off"
+    done = make_insights(context.database, context.semantic.embedder, INSIGHTS_PER_JOB, context.stop_point)
+    summary = f"read {done} papers (keyphrases and gist)"
+    return Continued(summary) if done == INSIGHTS_PER_JOB else summary
 
 
 def _digest(context: JobContext, payload: Mapping[str, Any]) -> str:
@@ -180,6 +192,7 @@ def _ingest(kind: type[IngestRequest]) -> Callable[[JobContext, Mapping[str, Any
 
 TASKS: dict[str, Task] = {
     "embed": Task(_embed, exclusive="embed"),
+    "insights": Task(_insights, exclusive="insights"),
     "digest": Task(_digest),
     SnapshotRequest.task: Task(_ingest(SnapshotRequest)),
     DailyRequest.task: Task(_ingest(DailyRequest)),
