@@ -48,11 +48,13 @@ from papertide.web.routes import (
     hf_api,
     library,
     listings,
+    momentum,
     paper,
     recovery,
     search,
     submit,
     subscriptions,
+    trends,
 )
 from papertide.web.routes.mcp import MCP_PATH, McpGate
 from papertide.web.security import load_user
@@ -160,6 +162,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         api_v1,
         listings,
         search,
+        trends,
         discover,
         feeds,
         admin,
@@ -172,6 +175,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         exports,  # before community: a collection's {slug} would take "thesis.bib"
         library,
         community,
+        momentum,  # before paper: /papers/{id}/momentum.svg
         paper,
     ):
         app.include_router(module.router)

@@ -1,7 +1,8 @@
 """The schedule and the loop that runs it: every ``PAPERTIDE_JOBS_INTERVAL_SECONDS`` the due work is enqueued
 (embedding new papers and reading them for papertide's keyphrases and gist; after the harvest hour, the day's
 harvest of followed categories on announcement days and the Daily Papers mirror; thin papers' enrichment; after the
-send hour, the day's digests: daily on weekdays, weekly on Mondays), and a worker drains the queue in between. Operators write no cron lines.
+send hour, the day's digests: daily on weekdays, weekly on Mondays), and a worker drains the queue in between.
+Operators write no cron lines.
 
 ``papertide worker`` runs :class:`JobRunner` in the foreground; ``papertide serve`` runs one in a thread of each
 web process in the embedded mode (``PAPERTIDE_JOBS_IN_WEB``). Any number of runners may share a database: the
