@@ -26,7 +26,7 @@ from papertide.jobs.ingest_requests import (
     SnapshotRequest,
 )
 from papertide.jobs.payloads import TaskArgumentError, argument, date_argument
-from papertide.search.semantic import Semantic
+from papertide.search.semantic import Semantic, model_name
 from papertide.services.automatic import ARXIV_LEASE, ENRICHMENT, HARVEST, HF_MIRROR
 from papertide.services.digests import DigestBusy, send_digests
 from papertide.services.embeddings import embed_new_papers
@@ -35,6 +35,7 @@ from papertide.services.harvest import harvest_followed
 from papertide.services.ingest import index_from_arxiv
 from papertide.services.keyphrases import make_insights
 from papertide.services.submissions import SubmissionError, submit_paper
+from papertide.services.topics import NothingToGroup, build_topics
 from papertide.sources.factory import arxiv_client, arxiv_clients
 
 EMBED_PER_JOB = 2_000  # a job of a few minutes at most, so shutdown is quick; the next job takes the rest
@@ -110,6 +111,16 @@ def _insights(context: JobContext, payload: Mapping[str, Any]) -> str | Continue
     done = make_insights(context.database, context.semantic.embedder, INSIGHTS_PER_JOB, context.stop_point)
     summary = f"read {done} papers (keyphrases and gist)"
     return Continued(summary) if done == INSIGHTS_PER_JOB else summary
+
+
+def _topics(context: JobContext, payload: Mapping[str, Any]) -> str:
+    """The topic atlas, rebuilt and aligned with the previous build (weekly, and after a large ingest)."""
+    today = date_argument(payload, "today")
+    assert today is not None
+    try:
+        return build_topics(context.database, model_name(context.settings), today).summary()
+    except NothingToGroup as nothing:
+        return f"no topics built: {nothing}"
 
 
 def _digest(context: JobContext, payload: Mapping[str, Any]) -> str:
@@ -193,6 +204,7 @@ def _ingest(kind: type[IngestRequest]) -> Callable[[JobContext, Mapping[str, Any
 TASKS: dict[str, Task] = {
     "embed": Task(_embed, exclusive="embed"),
     "insights": Task(_insights, exclusive="insights"),
+    "topics": Task(_topics, exclusive="topics"),
     "digest": Task(_digest),
     SnapshotRequest.task: Task(_ingest(SnapshotRequest)),
     DailyRequest.task: Task(_ingest(DailyRequest)),
