@@ -54,6 +54,7 @@ from papertide.web.routes import (
     search,
     submit,
     subscriptions,
+    topics,
     trends,
 )
 from papertide.web.routes.mcp import MCP_PATH, McpGate
@@ -163,6 +164,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         listings,
         search,
         trends,
+        topics,
         discover,
         feeds,
         admin,
