@@ -17,7 +17,7 @@ from papertide.search.engine import SearchEngine
 from papertide.services.trends import MAX_SERIES, Series, trend, week_label, window_of
 
 WIDTH, HEIGHT = 720, 220
-LEFT, RIGHT, TOP, BOTTOM = 48, 12, 12, 28  # the plot's margins: the y labels left, the week labels below
+LEFT, RIGHT, TOP, BOTTOM = 48, 36, 12, 28  # the plot's margins: y labels left, half a week label right, weeks below
 X_LABELS = 6
 
 
@@ -43,6 +43,7 @@ class Chart:
     y_ticks: list[Tick]
     x_ticks: list[Tick]
     baseline: float
+    plot_end: float  # where the plot's grid lines end on the right
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,4 +124,4 @@ def line_chart(title: str, labels: list[str], lines: list[tuple[str, list[int]]]
     every = max(1, len(labels) // X_LABELS)
     x_ticks = [Tick(x(i), label) for i, label in enumerate(labels) if i % every == 0]
     y_ticks = [Tick(y(v), str(v)) for v in sorted({0, top // 2, top})]
-    return Chart(title, WIDTH, HEIGHT, drawn, y_ticks, x_ticks, y(0))
+    return Chart(title, WIDTH, HEIGHT, drawn, y_ticks, x_ticks, y(0), WIDTH - RIGHT)
