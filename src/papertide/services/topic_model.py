@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 MICRO_PAPERS = 40  # papers per small group of the first k-means
-MAX_MICRO = 2_000  # small groups at most (a million papers: 500 each)
+MAX_MICRO = 1_000  # small groups at most (100,000 papers: 100 each; a million: 1,000 each)
 MERGE_DISTANCE = 0.55  # average cosine distance at which two groups are one topic
 MIN_TOPIC = 5  # smaller groups join their nearest topic
 SHARE = 0.3  # the share of papers that makes a link between an old and a new topic (alignment)
@@ -54,7 +54,9 @@ def group(vectors: np.ndarray, merge_distance: float = MERGE_DISTANCE) -> Groupi
 
     count = len(vectors)
     micro = max(2, min(MAX_MICRO, count // MICRO_PAPERS))
-    kmeans = MiniBatchKMeans(n_clusters=micro, random_state=SEED, batch_size=4096, n_init=3, max_iter=50)
+    # One k-means++ start and few passes: the groups are only the agglomeration's input, and its time grows with
+    # papers × groups (bench/topics_build.py).
+    kmeans = MiniBatchKMeans(n_clusters=micro, random_state=SEED, batch_size=4096, n_init=1, max_iter=10)
     micro_of = kmeans.fit_predict(vectors)
     micro_centroids = unit(kmeans.cluster_centers_)
     weights = np.bincount(micro_of, minlength=micro)
