@@ -23,6 +23,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -48,8 +49,22 @@ def unit(vectors: np.ndarray) -> np.ndarray:
     return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
+def one_thread() -> Any:
+    """Native thread pools (OpenMP, BLAS) held to one thread while a build runs. On a box whose cores are busy (the
+    web process, other work) OpenMP's spinning threads made 13,000 papers take 230 s instead of 32 s
+    (bench/RESULTS.md); one thread also leaves the other core to the web."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1)
+
+
 def group(vectors: np.ndarray, merge_distance: float = MERGE_DISTANCE) -> Grouping:
     """Topics of ``vectors`` (n × d, unit length): small k-means groups, agglomerated by centroid distance."""
+    with one_thread():
+        return _group(vectors, merge_distance)
+
+
+def _group(vectors: np.ndarray, merge_distance: float) -> Grouping:
     from sklearn.cluster import AgglomerativeClustering, MiniBatchKMeans
 
     count = len(vectors)
@@ -87,7 +102,8 @@ def _absorb_small(micro_topic: np.ndarray, micro_centroids: np.ndarray, weights:
 def layout(vectors: np.ndarray, grouping: Grouping) -> tuple[np.ndarray, np.ndarray]:
     """Points in 0..1 for every paper and every topic: t-SNE over the small groups' centroids, each paper near its
     group's point along its group's two main directions."""
-    spots = _embed_2d(grouping.micro_centroids)
+    with one_thread():
+        spots = _embed_2d(grouping.micro_centroids)
     papers = spots[grouping.micro_of].copy()
     radius = 0.35 * _spacing(spots)
     for micro in range(len(spots)):
