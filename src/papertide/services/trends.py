@@ -17,7 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from papertide.db import among
@@ -126,9 +126,9 @@ def weekly_counts(session: Session, engine: SearchEngine, q: str, window: Window
     query = parse_query(q)
     bounded = _within(query, window)
     counts: dict[date, list[int]] = defaultdict(lambda: [0, 0])
-    for published, upvotes in _matches(session, engine, bounded):
+    for published, papers, upvotes in _matches(session, engine, bounded):
         cell = counts[monday_of(_as_date(published))]
-        cell[0] += 1
+        cell[0] += papers
         cell[1] += upvotes or 0
     weeks = [
         WeekCount(week_label(m), counts[m][0], counts[m][1]) if m in counts else WeekCount(week_label(m), 0, 0)
@@ -146,10 +146,10 @@ def _within(query: SearchQuery, window: Window) -> SearchQuery:
     return replace(query, after=after, before=before)
 
 
-def _matches(session: Session, engine: SearchEngine, query: SearchQuery) -> list[tuple[object, int]]:
-    """(day it appeared, both upvote figures) of every paper the query finds within its dates."""
-    where = filter_clause(query)
-    columns = (published_on(), BOTH_UPVOTES)
+def _matches(session: Session, engine: SearchEngine, query: SearchQuery) -> list[tuple[object, int, int]]:
+    """(day it appeared, papers, both upvote figures) of the papers the query finds within its dates, by day: the
+    database adds them up, so a series costs one row a day, not one a paper."""
+    where: ColumnElement[bool] = filter_clause(query) & _listed_within(query)
     if query.arxiv_id:
         where = where & (Paper.arxiv_id == query.arxiv_id)
     elif query.positive_terms:
@@ -159,7 +159,16 @@ def _matches(session: Session, engine: SearchEngine, query: SearchQuery) -> list
         where = among(session, Paper.id, ids)
     elif not query.has_filters:
         return []
-    return [(day, upvotes) for day, upvotes in session.execute(select(*columns).where(where)) if day is not None]
+    day = published_on()
+    statement = select(day, func.count(), func.sum(BOTH_UPVOTES)).where(where).group_by(day)
+    return [(published, papers, upvotes) for published, papers, upvotes in session.execute(statement) if published]
+
+
+def _listed_within(query: SearchQuery) -> ColumnElement[bool]:
+    """The window again, on the listing date's index: a paper that has one appeared on it (``published_on``), so
+    this only lets the database skip by index what ``filter_clause``'s dates would drop anyway."""
+    assert query.after is not None and query.before is not None
+    return Paper.announced_on.between(query.after, query.before) | Paper.announced_on.is_(None)
 
 
 def _as_date(value: object) -> date:
