@@ -1,6 +1,6 @@
 """Reads of the topic atlas that the newest ``papertide topics build`` wrote (``services/topics.py``): the live
-topics for the map, one topic with its weekly counts, history and neighbours, its papers ranked, sampled paper
-points for the interactive map, a reader's own papers on the map, and the emerging topics of the digests.
+topics for the map, one topic with its weekly counts, history and neighbours, its papers ranked, a reader's own
+papers on the map, and the emerging topics of the digests.
 
 Every read is a fixed number of indexed statements; nothing here groups papers or scans ``papers``.
 """
@@ -140,27 +140,6 @@ def query_top_papers_in(
         .limit(limit)
     )
     return [to_row(result) for result in session.execute(statement)]
-
-
-def query_map_points(session: Session, per_topic: int) -> list[MapPoint]:
-    """Up to ``per_topic`` papers of each live topic (its most upvoted), with their places: what the interactive
-    map draws around each topic's bubble."""
-    ranked = (
-        select(
-            Paper.arxiv_id,
-            TopicPaper.x,
-            TopicPaper.y,
-            TopicPaper.topic_id,
-            func.row_number()
-            .over(partition_by=TopicPaper.topic_id, order_by=(BOTH_UPVOTES.desc(), Paper.id.desc()))
-            .label("rank"),
-        )
-        .join(Paper, Paper.id == TopicPaper.paper_id)
-        .where(Paper.hidden.is_(False))
-        .subquery()
-    )
-    statement = select(ranked.c.arxiv_id, ranked.c.x, ranked.c.y, ranked.c.topic_id).where(ranked.c.rank <= per_topic)
-    return [MapPoint(arxiv_id, x, y, topic) for arxiv_id, x, y, topic in session.execute(statement)]
 
 
 def query_marks(session: Session, user_id: int) -> list[tuple[str, MapPoint]]:

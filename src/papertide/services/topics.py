@@ -39,8 +39,7 @@ from papertide.queries.papers import BOTH_UPVOTES
 from papertide.services import topic_model
 from papertide.services.emergence import growth
 
-Phase = Callable[[str, int, int], None]  # (phase, done, total): one progress bar per phase
-PHASES = ("load", "group", "layout", "label", "align", "store")
+Phase = Callable[[str, int, int], None]  # (phase, done, total): load, group, layout, label, align, store
 METHOD = (
     f"minibatch k-means ({topic_model.MICRO_PAPERS}/group) + average-linkage cosine "
     f"{topic_model.MERGE_DISTANCE}; t-SNE over group centroids; c-TF-IDF over keyphrases"

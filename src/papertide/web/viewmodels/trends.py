@@ -42,7 +42,6 @@ class Chart:
     lines: list[Line]
     y_ticks: list[Tick]
     x_ticks: list[Tick]
-    baseline: float
     plot_end: float  # where the plot's grid lines end on the right
 
 
@@ -124,4 +123,4 @@ def line_chart(title: str, labels: list[str], lines: list[tuple[str, list[int]]]
     every = max(1, len(labels) // X_LABELS)
     x_ticks = [Tick(x(i), label) for i, label in enumerate(labels) if i % every == 0]
     y_ticks = [Tick(y(v), str(v)) for v in sorted({0, top // 2, top})]
-    return Chart(title, WIDTH, HEIGHT, drawn, y_ticks, x_ticks, y(0), WIDTH - RIGHT)
+    return Chart(title, WIDTH, HEIGHT, drawn, y_ticks, x_ticks, WIDTH - RIGHT)
