@@ -71,32 +71,43 @@ def frequent_labels(phrases: list[list[str]], topic_of: np.ndarray, topics: int)
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--papers", type=int, default=1500)
+    parser.add_argument("--merge-distance", type=float, nargs="+", default=[topic_model.MERGE_DISTANCE])
+    parser.add_argument("--cache", type=Path, help="keep the vectors here (.npy) and reuse them on the next run")
     args = parser.parse_args()
     papers = hf_daily_papers(args.papers)
     started = time.perf_counter()
-    vectors = topic_model.unit(load_embedder().encode([paper_text(p["title"], p["abstract"]) for p in papers]))
+    if args.cache and args.cache.exists():
+        vectors = np.load(args.cache)
+    else:
+        vectors = topic_model.unit(load_embedder().encode([paper_text(p["title"], p["abstract"]) for p in papers]))
+        if args.cache:
+            np.save(args.cache, vectors)
     embedded = time.perf_counter() - started
     phrases = [[fold_keyphrase(k) for k in keyphrases(p["title"], p["abstract"])] for p in papers]
-    grouping = topic_model.group(vectors)
+    print(
+        f"{len(papers)} Daily Papers papers with abstracts; vectors in {embedded:.0f} s; load {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        "| merge distance | topics | labels | topics scored | mean share of top-10 holding a label word | at ≥ 50 % |"
+    )
+    print("|---:|---:|---|---:|---:|---:|")
+    for distance in args.merge_distance:
+        score(papers, vectors, phrases, distance)
+
+
+def score(papers: list[dict[str, str]], vectors: np.ndarray, phrases: list[list[str]], distance: float) -> None:
+    grouping = topic_model.group(vectors, distance)
     count = len(grouping.centroids)
     ctfidf = topic_model.label_words(phrases, grouping.topic_of, count)
-    print(
-        f"{len(papers)} Daily Papers papers with abstracts; embedded in {embedded:.0f} s; {count} topics; "
-        f"load {os.getloadavg()[0]:.1f}"
-    )
-    print("| labels | topics scored | mean share of top-10 papers holding a label word | topics at ≥ 50 % |")
-    print("|---|---:|---:|---:|")
     for name, labels in (
         ("c-TF-IDF (papertide)", ctfidf),
         ("most frequent keyphrases", frequent_labels(phrases, grouping.topic_of, count)),
     ):
         shares = coverage(papers, vectors, grouping, labels)
-        print(
-            f"| {name} | {len(shares)} | {statistics.mean(shares):.2f} | "
-            f"{sum(s >= 0.5 for s in shares) / len(shares):.0%} |"
-        )
-    for words in ctfidf[:8]:
-        print("  label:", " · ".join(words[:3]))
+        mean = statistics.mean(shares) if shares else float("nan")
+        good = sum(s >= 0.5 for s in shares) / len(shares) if shares else float("nan")
+        print(f"| {distance} | {count} | {name} | {len(shares)} | {mean:.2f} | {good:.0%} |")
+    print(f"labels at {distance}:", "; ".join(" · ".join(words[:3]) for words in ctfidf[:8]))
 
 
 if __name__ == "__main__":

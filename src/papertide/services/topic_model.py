@@ -29,7 +29,7 @@ import numpy as np
 
 MICRO_PAPERS = 40  # papers per small group of the first k-means
 MAX_MICRO = 1_000  # small groups at most (100,000 papers: 100 each; a million: 1,000 each)
-MERGE_DISTANCE = 0.55  # average cosine distance at which two groups are one topic
+MERGE_DISTANCE = 0.2  # average cosine distance at which two groups are one topic (bench/topics_labels.py)
 MIN_TOPIC = 5  # smaller groups join their nearest topic
 SHARE = 0.3  # the share of papers that makes a link between an old and a new topic (alignment)
 SEED = 31
@@ -176,8 +176,20 @@ def label_words(phrases: Sequence[Sequence[str]], topic_of: np.ndarray, topics: 
         scored = {
             phrase: (n / total) * math.log(1 + average / overall[phrase]) for phrase, n in counter.items() if n > 1
         }
-        words.append(sorted(scored, key=lambda phrase: (-scored[phrase], phrase))[:top])
+        words.append(_distinct(sorted(scored, key=lambda phrase: (-scored[phrase], phrase)), top))
     return words
+
+
+def _distinct(ranked: list[str], top: int) -> list[str]:
+    """The first ``top`` phrases that neither hold nor are held by one kept before ("large language" is left out
+    after "large language models")."""
+    kept: list[str] = []
+    for phrase in ranked:
+        if not any(phrase in other or other in phrase for other in kept):
+            kept.append(phrase)
+        if len(kept) == top:
+            break
+    return kept
 
 
 @dataclass(slots=True)
