@@ -5,6 +5,7 @@ keyphrases the topic's papers share (c-TF-IDF)."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import numpy as np
@@ -14,14 +15,17 @@ from sqlalchemy import func, select
 from papertide.config import Settings
 from papertide.db import Database
 from papertide.models import Paper, PaperEmbedding, PaperKeyphrase, Topic, TopicEvent, TopicPaper, TopicWeek
+from papertide.search.query import fold_keyphrase
 from papertide.search.semantic import model_name
 from papertide.services import topic_model
+from papertide.services.keyphrases import keyphrases
 from papertide.services.papers import upsert_papers
 from papertide.services.topics import build_topics
 from tests.factories import make_paper_record
 
 DIMENSIONS = 384
 FIRST_BUILD, SECOND_BUILD = date(2026, 6, 1), date(2026, 6, 8)
+WORD = re.compile(r"[a-z0-9]+")
 
 
 class Field:
@@ -158,3 +162,31 @@ def test_two_builds_keep_identities_and_record_history(db: Database, settings: S
         "split",
     ]
     assert statuses == ["live"] * 5 + ["merged"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_real_build_labels_topics_with_words_their_papers_hold(embedded_corpus: Database, settings: Settings) -> None:
+    """The shared snapshot's first papers with the real MiniLM vectors and yake keyphrases (the insights job's
+    keyphrases; its gists are not needed here): each topic's label words occur in most of its top papers."""
+    with embedded_corpus.write_session() as session:
+        papers = session.execute(select(Paper.id, Paper.title, Paper.abstract)).all()
+        for paper_id, title, abstract in papers:
+            for phrase in dict.fromkeys(fold_keyphrase(k) for k in keyphrases(title, abstract)):
+                session.add(PaperKeyphrase(phrase=phrase, paper_id=paper_id))
+    report = build_topics(embedded_corpus, model_name(settings), FIRST_BUILD)
+    assert report.topics >= 2
+    with embedded_corpus.read_session() as session:
+        scored = list(session.execute(select(Topic).where(Topic.size >= 10)).scalars())
+        assert len(scored) >= 2
+        for topic in scored:
+            members = session.execute(
+                select(Paper.title, Paper.abstract, PaperEmbedding.vector)
+                .join(TopicPaper, TopicPaper.paper_id == Paper.id)
+                .join(PaperEmbedding, PaperEmbedding.paper_id == Paper.id)
+                .where(TopicPaper.topic_id == topic.id)
+            ).all()
+            centroid = np.frombuffer(topic.centroid, dtype=np.float32)
+            top = sorted(members, key=lambda m: -float(np.dot(m[2], centroid)))[:10]  # its most central papers
+            words = {w for phrase in topic.words[:3] for w in WORD.findall(phrase)} - {"of", "for", "the", "and"}
+            holding = sum(bool(words & set(WORD.findall(f"{t} {a}".lower()))) for t, a, _ in top)
+            assert holding > len(top) / 2, (topic.label, holding, len(top))
