@@ -1,7 +1,6 @@
 """Emergence (issue 31, ``services/emergence.py``): the Poisson test of "your saved search is accelerating" at its
 threshold, the emerging-topic statistic, and the two digest section builders' outputs (papers, each with a
-one-line reason) over real searches and stored topics. Their mail rendering is tested once services/digests.py
-calls them."""
+one-line reason) over real searches and stored topics. Their mail: tests/test_digests_field.py."""
 
 from __future__ import annotations
 
