@@ -5,9 +5,9 @@ Run from a checkout with the test extras (`make install-test`: Playwright and ai
 
     .venv/bin/python scripts/screenshots.py [--out docs/screenshots]
 
-It builds a throwaway instance from the demo's bundled sample (offline), embeds it, adds a reader with upvotes, a
-collection, a comment, follows and a daily digest subscription, serves it on a free loopback port, and drives
-Chromium through it. Nothing outside the machine is asked for anything.
+It builds a throwaway instance from the demo's bundled sample (offline), embeds it, makes its keyphrases, gists and
+topics, adds a reader with upvotes, a collection, a comment, follows and a daily digest subscription, serves it on a
+free loopback port, and drives Chromium through it. Nothing outside the machine is asked for anything.
 """
 
 from __future__ import annotations
@@ -182,6 +182,8 @@ def _build(env: dict[str, str], folder: Path, keep: Path | None) -> None:
     for sample in (SAMPLE_SNAPSHOT, SAMPLE_DAILY):
         _papertide(env, "demo", "--from", str(sample), "--no-serve")
     _papertide(env, "embed")
+    _papertide(env, "topics", "insights")  # papertide's keyphrases and gist, which cards show
+    _papertide(env, "topics", "build")
     if keep is not None:
         shutil.copytree(folder, keep)
 

@@ -36,7 +36,7 @@ def test_migration_0016_keeps_collections_items_and_comments_both_ways(db: Datab
     with db.write_session() as session:  # tables 0016 leaves as they are
         assert create_user(session, username="ada", password=PASSWORD).id == 1
         upsert_papers(session, [make_paper_record()])
-    _migrate(db, command.downgrade, "0014")
+    _migrate(db, command.downgrade, "0015")
     with db.engine.begin() as connection:
         for statement in OLD_ROWS:
             connection.execute(text(statement))
@@ -48,7 +48,7 @@ def test_migration_0016_keeps_collections_items_and_comments_both_ways(db: Datab
         assert connection.execute(text(items)).all() == [(1, "read it", 1, 1), (2, None, 1, None)]
         assert connection.execute(text("SELECT id, session_id FROM comments")).all() == [(1, None)]
         assert connection.execute(text("SELECT shares_activity FROM organization_members")).all() == []
-    _migrate(db, command.downgrade, "0014")
+    _migrate(db, command.downgrade, "0015")
     with db.engine.begin() as connection:
         back = "SELECT id, is_public FROM collections ORDER BY id"
         assert [(ident, bool(public)) for ident, public in connection.execute(text(back))] == [(1, True), (2, False)]

@@ -4,6 +4,7 @@ hid them and when, unhidden from the desk; every action in the log; CSRF and the
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -69,6 +70,8 @@ def test_hiding_is_logged_with_who_and_when_and_undone_from_the_desk(client: Tes
     assert hidden_comment["label"].startswith("Buy cheap") and hidden_comment["by"] == "boss"
     page = client.get("/admin").text
     assert "A paper worth hiding" in page and "hid paper" in page and "hid comment" in page
+    unhide = re.search(rf'action="/papers/{arxiv_id}/hide" class="inline">\s*<input [^>]*value="([^"]+)"', page)
+    assert unhide is not None and unhide.group(1) == csrf_token(client, "/admin")  # the desk's forms carry the token
 
     response = client.post(
         f"/papers/{arxiv_id}/hide",

@@ -101,6 +101,13 @@ def test_postgresql_outage_gives_fast_503s_then_recovers_without_a_restart(
     assert sum(1 for current, _, _, _ in seen if current == "up") > 0
 
 
+def _needs_root(message: str) -> None:
+    """Under CI (root, CI=true) a missing capability fails the test; on a laptop without root it is skipped."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """An 8 MB filesystem (tmpfs): a real ENOSPC, not a simulated one."""
@@ -108,9 +115,7 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     mount_point.mkdir()
     mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount_point)], check=False)
     if mounted.returncode != 0:
-        if os.environ.get("CI") == "true":
-            pytest.fail("cannot mount a small tmpfs for the full-disk test (run the tests as root)")
-        pytest.skip("mounting a tmpfs needs root")
+        _needs_root("cannot mount a small tmpfs for the full-disk test (run the tests as root)")
     try:
         yield mount_point
     finally:
@@ -226,9 +231,7 @@ def failing_disk(tmp_path: Path) -> Iterator[Path]:
     subprocess.run(["mkfs.ext4", "-q", "-F", str(image)], check=True)
     attached = subprocess.run(["losetup", "-f", "--show", str(image)], capture_output=True, text=True, check=False)
     if attached.returncode != 0:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"cannot attach a loop device for the failing-disk test: {attached.stderr}")
-        pytest.skip("attaching a loop device needs root")
+        _needs_root(f"cannot attach a loop device for the failing-disk test: {attached.stderr}")
     device = attached.stdout.strip()
     try:
         subprocess.run(["mount", "-o", "errors=remount-ro", device, str(mount_point)], check=True)

@@ -22,7 +22,8 @@ def pairs(text: str) -> list[tuple[str, str]]:
 def test_pairs_join_neighbouring_content_words_as_stems() -> None:
     # Function words drop out and their neighbours pair up, as "cost of pruning" holds "cost" and "pruning".
     assert pairs("the cost of pruning large models") == [("cost", "prune"), ("prune", "larg"), ("larg", "model")]
-    assert pairs("fine-tuning") == [("fine", "tune")]
+    assert pairs("fine-tuning") == []  # a compound alone is a phrase, strict: no pair to reward (issue 27)
+    assert ("fine", "tune") in pairs("we study how fine-tuning changes what large language models know")
     assert pairs("model's weights") == [("model", "weight")]
     assert pairs("transformers") == [] and pairs("the of and") == [] and pairs("") == []
 

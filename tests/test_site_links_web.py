@@ -29,7 +29,7 @@ from tests.helpers.web import log_in, make_admin
 
 DAYS = ("2025-06-10", "2025-06-11")
 READ_PER_SHAPE = 2
-CHECK_PER_SHAPE = 20
+CHECK_PER_SHAPE = 8
 _HREF = re.compile(r'<a\s[^>]*?href="([^"#]*)', re.IGNORECASE)
 _NOT_PAGES = ("/static/", "/feeds/", "/api/", "/mcp")
 

@@ -121,18 +121,25 @@ def test_a_timeout_is_retried() -> None:
     assert clock.sleeps[0] == 2.0
 
 
-def test_every_client_of_one_host_in_a_process_shares_its_spacing(tmp_path: Path, server: ReplayServer) -> None:
+def test_every_client_of_one_host_in_a_process_shares_its_spacing(tmp_path: Path) -> None:
     """An enrichment job, the next one and a harvest's API fallback each build a client: arXiv's spacing holds
     between them too, not only within one client."""
+    with ReplayServer() as server:  # stamped by the real clock: the spacing is real time here
+        _three_clients(tmp_path, server)
+
+
+def _three_clients(tmp_path: Path, server: ReplayServer) -> None:
     settings = Settings(database_url="sqlite://", data_dir=tmp_path, arxiv_min_interval=0.2, http_backoff=0.0)
     server.route("/api/query", Reply(200, b"<feed/>"))
     server.route("/oai2", Reply(200, b"<OAI-PMH/>"))
-    starts = []
     for path in ("/api/query", "/oai2", "/api/query"):
         with polite_client(settings, f"{server.url}{path}") as http:
             http.get({})
-            starts.append(time.monotonic())
-    assert min(later - earlier for earlier, later in itertools.pairwise(starts)) >= 0.19
+    arrivals = [received.at for received in server.requests]
+    # Unshared, a new client would ask at once (gaps of a few ms); shared, its requests leave 0.2 s apart. Arrival
+    # times carry each request's delivery jitter on a busy box, hence the margin (completion times, measured before,
+    # also carried each answer's, and failed at 0.186 under load).
+    assert min(later - earlier for earlier, later in itertools.pairwise(arrivals)) >= 0.15
     assert host_limiter(f"{server.url}/x", 0.2) is host_limiter(f"{server.url}/y", 0.2)
     assert host_limiter("https://huggingface.co/api", 0.2) is not host_limiter(f"{server.url}/y", 0.2)
 

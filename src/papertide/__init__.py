@@ -1,3 +1,3 @@
 """papertide: a self-hostable research-paper discovery service."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

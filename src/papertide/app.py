@@ -50,6 +50,7 @@ from papertide.web.routes import (
     hf_collections,
     library,
     listings,
+    momentum,
     organizations,
     paper,
     reading_group,
@@ -58,6 +59,8 @@ from papertide.web.routes import (
     shortcuts,
     submit,
     subscriptions,
+    topics,
+    trends,
 )
 from papertide.web.routes.mcp import MCP_PATH, McpGate
 from papertide.web.security import load_user
@@ -167,6 +170,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         shortcuts,  # exact paths only, before paper's /papers/{id:path} can take /papers/daily
         listings,
         search,
+        trends,
+        topics,
         discover,
         feeds,
         admin,
@@ -182,6 +187,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         organizations,
         reading_group,
         claims,
+        momentum,  # before paper: /papers/{id}/momentum.svg
         paper,
     ):
         app.include_router(module.router)

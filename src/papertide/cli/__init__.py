@@ -8,7 +8,8 @@
   (``ingest``);
 - ``user add``, ``user admin``, ``org add``, ``org member`` (``accounts``);
 - ``collection import`` (``collections``: a Zotero, Mendeley or BibTeX library into a collection);
-- ``mcp`` (``mcp``: the MCP server over stdio).
+- ``mcp`` (``mcp``: the MCP server over stdio);
+- ``topics insights`` (``topics``: papertide's own keyphrases and gists).
 
 Thin: every command calls services, queries and jobs; ``support`` holds what they share.
 
@@ -32,6 +33,7 @@ from papertide.cli.mcp import mcp_app
 from papertide.cli.ops import db_app, ops_app
 from papertide.cli.serve import serve_app
 from papertide.cli.support import EXIT_INTERRUPTED, Interrupted, console, leave, on_signals_interrupt, plain
+from papertide.cli.topics import topics_app
 from papertide.config import ConfigError
 from papertide.db import classify_database_error
 
@@ -64,6 +66,7 @@ app.add_typer(collection_app, name="collection")
 app.add_typer(digest_app, name="digest")
 app.add_typer(ops_app)
 app.add_typer(mcp_app)
+app.add_typer(topics_app, name="topics")
 
 
 def main() -> None:

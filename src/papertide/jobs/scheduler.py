@@ -1,7 +1,8 @@
 """The schedule and the loop that runs it: every ``PAPERTIDE_JOBS_INTERVAL_SECONDS`` the due work is enqueued
-(embedding new papers; after the harvest hour, the day's harvest of followed categories on announcement days and
-the Daily Papers mirror; thin papers' enrichment; after the send hour, the day's digests: daily on weekdays,
-weekly on Mondays), and a worker drains the queue in between. Operators write no cron lines.
+(embedding new papers and reading them for papertide's keyphrases and gist; after the harvest hour, the day's
+harvest of followed categories on announcement days and the Daily Papers mirror; thin papers' enrichment; after the
+send hour, the day's digests: daily on weekdays, weekly on Mondays), and a worker drains the queue in between.
+Operators write no cron lines.
 
 ``papertide worker`` runs :class:`JobRunner` in the foreground; ``papertide serve`` runs one in a thread of each
 web process in the embedded mode (``PAPERTIDE_JOBS_IN_WEB``). Any number of runners may share a database: the
@@ -24,19 +25,21 @@ from papertide.db import Database
 from papertide.jobs import queue
 from papertide.jobs.worker import Worker
 from papertide.models import Job, utcnow
-from papertide.search.semantic import Semantic
+from papertide.search.semantic import Semantic, model_name
 from papertide.search.tantivy_keyword.sync import sync_keyword_index
 from papertide.services.automatic import AUTOMATIC_SOURCES, DAILY_SOURCES, ENRICHMENT, AutomaticSource
 from papertide.services.digests import digest_period
 from papertide.services.enrichment import wanted_count
 from papertide.services.source_status import Source, SourceStatus, record_offline, source_states
 from papertide.services.subscriptions import Cadence
+from papertide.services.topics import papers_without_topic
 from papertide.sources.reachability import host_of, host_resolves
 
 log = logging.getLogger(__name__)
 KEEP_FINISHED = timedelta(days=2)
 STOP_SECONDS = 3.0
 ENRICH_REST = timedelta(hours=1)
+TOPICS_AFTER_INGEST = 5_000  # embedded papers without a topic that make "a large ingest" (a rebuild that day)
 
 
 def digests_due(settings: Settings, now: datetime) -> list[Cadence]:
@@ -71,6 +74,10 @@ def enqueue_due(database: Database, settings: Settings, now: datetime) -> list[s
     added: list[str] = []
     if settings.semantic_search and not _pending(database, "embed") and queue.enqueue(database, "embed"):
         added.append("embed")
+    if settings.semantic_search and not _pending(database, "insights") and queue.enqueue(database, "insights"):
+        added.append("insights")  # papertide's own keyphrases and gist of new papers (services/keyphrases.py)
+    if settings.semantic_search:
+        added += _topics_due(database, settings, now.date())
     if now.hour >= settings.harvest_hour_utc:
         for source in _daily_due(settings, now.date()):
             key = source.day_key(now.date())
@@ -118,6 +125,22 @@ def sources_overview(database: Database, settings: Settings, now: datetime) -> l
         states = source_states(session)
     runs = next_runs(database, settings, now)
     return [SourceOverview(states[source.name], source.on(settings), runs[source.name]) for source in AUTOMATIC_SOURCES]
+
+
+def _topics_due(database: Database, settings: Settings, today: date) -> list[str]:
+    """The topic atlas (services/topics.py): on Mondays (finished jobs are pruned after two days, so the week's key
+    is never seen gone on its own Monday), and once a day when a large ingest left at least TOPICS_AFTER_INGEST
+    embedded papers without a topic."""
+    year, week, _ = today.isocalendar()
+    weekly = f"topics:{year}-W{week:02d}"
+    keys = [weekly] if today.weekday() == 0 and not _enqueued(database, weekly) else []
+    after_ingest = f"topics:ingest:{today.isoformat()}"
+    if not keys and not _enqueued(database, after_ingest):
+        with database.read_session() as session:
+            if papers_without_topic(session, model_name(settings)) >= TOPICS_AFTER_INGEST:
+                keys.append(after_ingest)
+    payload = {"today": today.isoformat()}
+    return [key for key in keys if queue.enqueue(database, "topics", payload, dedupe_key=key)]
 
 
 def _enrichment_due(database: Database, now: datetime) -> bool:

@@ -26,17 +26,20 @@ from papertide.jobs.ingest_requests import (
     SnapshotRequest,
 )
 from papertide.jobs.payloads import TaskArgumentError, argument, date_argument
-from papertide.search.semantic import Semantic
+from papertide.search.semantic import Semantic, model_name
 from papertide.services.automatic import ARXIV_LEASE, ENRICHMENT, HARVEST, HF_MIRROR
 from papertide.services.digests import DigestBusy, send_digests
 from papertide.services.embeddings import embed_new_papers
 from papertide.services.enrichment import enrich_papers
 from papertide.services.harvest import harvest_followed
 from papertide.services.ingest import index_from_arxiv
+from papertide.services.keyphrases import make_insights
 from papertide.services.submissions import SubmissionError, submit_paper
+from papertide.services.topics import NothingToGroup, build_topics
 from papertide.sources.factory import arxiv_client, arxiv_clients
 
 EMBED_PER_JOB = 2_000  # a job of a few minutes at most, so shutdown is quick; the next job takes the rest
+INSIGHTS_PER_JOB = 2_000  # keyphrases and gists: ~3 minutes of one core (bench/RESULTS.md), then a new job
 
 
 class RetryLater(Exception):  # noqa: N818 (an instruction to the worker, not an error)
@@ -98,6 +101,26 @@ def _embed(context: JobContext, payload: Mapping[str, Any]) -> str | Continued:
     if done < share or done == limit:  # nothing was left, or the payload's limit is reached
         return summary
     return Continued(summary, {} if limit is None else {"limit": limit - done})
+
+
+def _insights(context: JobContext, payload: Mapping[str, Any]) -> str | Continued:
+    """papertide's own keyphrases and gist of at most INSIGHTS_PER_JOB papers that arrived or changed
+    (``services/keyphrases.py``); the rest in a new job. The gist needs the embedder, so it waits on semantic search."""
+    if context.semantic is None:
+        return "semantic search is off"
+    done = make_insights(context.database, context.semantic.embedder, INSIGHTS_PER_JOB, context.stop_point)
+    summary = f"read {done} papers (keyphrases and gist)"
+    return Continued(summary) if done == INSIGHTS_PER_JOB else summary
+
+
+def _topics(context: JobContext, payload: Mapping[str, Any]) -> str:
+    """The topic atlas, rebuilt and aligned with the previous build (weekly, and after a large ingest)."""
+    today = date_argument(payload, "today")
+    assert today is not None
+    try:
+        return build_topics(context.database, model_name(context.settings), today).summary()
+    except NothingToGroup as nothing:
+        return f"no topics built: {nothing}"
 
 
 def _digest(context: JobContext, payload: Mapping[str, Any]) -> str:
@@ -180,6 +203,8 @@ def _ingest(kind: type[IngestRequest]) -> Callable[[JobContext, Mapping[str, Any
 
 TASKS: dict[str, Task] = {
     "embed": Task(_embed, exclusive="embed"),
+    "insights": Task(_insights, exclusive="insights"),
+    "topics": Task(_topics, exclusive="topics"),
     "digest": Task(_digest),
     SnapshotRequest.task: Task(_ingest(SnapshotRequest)),
     DailyRequest.task: Task(_ingest(DailyRequest)),

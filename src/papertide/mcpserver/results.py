@@ -58,6 +58,8 @@ class PaperDetail(BaseModel):
     hf_comments: int | None = Field(description="Comments on hf.co, null when hf.co never listed it.")
     ai_summary: str | None = Field(description="hf.co's machine-written summary (not the authors'), or null.")
     ai_keywords: list[str] | None = Field(description="hf.co's machine-picked keywords, or null.")
+    keyphrases: list[str] = Field(description="papertide's own keyphrases, extracted on this server (not hf.co's).")
+    gist: str | None = Field(description="papertide's own one-sentence gist from the abstract (not hf.co's), or null.")
     code_url: str | None
     project_url: str | None
     github_stars: int | None
@@ -82,6 +84,8 @@ class PaperDetail(BaseModel):
             hf_comments=row.hf_comments,
             ai_summary=row.ai_summary,
             ai_keywords=row.ai_keywords or None,
+            keyphrases=row.keyphrases,
+            gist=row.gist,
             code_url=row.code_url,
             project_url=row.project_url,
             github_stars=row.github_stars,

@@ -1,4 +1,5 @@
-"""The SQLAlchemy tables of papertide, a module per subject (papers, accounts, community, lab, mail, operations) over
+"""The SQLAlchemy tables of papertide, a module per subject (papers, accounts, community, lab, field, mail,
+operations) over
 one declarative base (``base``). One metadata object serves SQLite and PostgreSQL; Alembic migrations in
 ``migrations/`` create it. Every table is imported here, so ``Base.metadata`` knows them all and callers import
 tables from ``papertide.models``.
@@ -16,6 +17,16 @@ from papertide.models.community import (
     Follow,
     PaperDismissal,
     UserRanker,
+)
+from papertide.models.field import (
+    PaperInsight,
+    PaperKeyphrase,
+    Topic,
+    TopicBuild,
+    TopicEvent,
+    TopicPaper,
+    TopicWeek,
+    VoteDay,
 )
 from papertide.models.lab import AuthorClaim, OrganizationInvitation, ReadingSession, ReadingSessionPaper
 from papertide.models.mail import AlertDelivery, DigestDelivery, Subscription
@@ -54,11 +65,18 @@ __all__ = [
     "PaperCategory",
     "PaperDismissal",
     "PaperEmbedding",
+    "PaperInsight",
+    "PaperKeyphrase",
     "RateLimitHit",
     "ReadingSession",
     "ReadingSessionPaper",
     "SourceState",
     "Subscription",
+    "Topic",
+    "TopicBuild",
+    "TopicEvent",
+    "TopicPaper",
+    "TopicWeek",
     "User",
     "UserRanker",
     "UserSession",
@@ -67,5 +85,6 @@ __all__ = [
     "VISIBILITIES",
     "VectorType",
     "Vote",
+    "VoteDay",
     "utcnow",
 ]

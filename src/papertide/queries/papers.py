@@ -9,7 +9,7 @@ whatever the page size (the cards, the viewer's votes, the category counts): no 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ from papertide.models import (
     Organization,
     Paper,
     PaperCategory,
+    PaperInsight,
     User,
     Vote,
 )
@@ -66,6 +67,10 @@ class PaperRow:
     submitted_by: Account | None
     organization: Account | None
     trending_score: float | None = None
+    # papertide's own reading (services/keyphrases.py), shown apart from hf.co's: [] and None until the insights
+    # job reached the paper; a title-only paper has keyphrases from its title and no gist.
+    keyphrases: list[str] = field(default_factory=list)
+    gist: str | None = None
 
 
 def both_upvotes(row: PaperRow) -> int:
@@ -86,11 +91,14 @@ def paper_rows(include_hidden: bool = False) -> Select[Any]:
             Organization.name,
             Organization.fullname,
             Organization.avatar_url,
+            PaperInsight.keyphrases,
+            PaperInsight.gist,
         )
         .select_from(Paper)
         .outerjoin(FeaturedPaper, FeaturedPaper.paper_id == Paper.id)
         .outerjoin(submitter, submitter.id == FeaturedPaper.submitted_by_id)
         .outerjoin(Organization, Organization.id == FeaturedPaper.organization_id)
+        .outerjoin(PaperInsight, PaperInsight.paper_id == Paper.id)
     )
     return statement if include_hidden else statement.where(Paper.hidden.is_(False))
 
@@ -122,6 +130,8 @@ def to_row(result: Any, score: float | None = None) -> PaperRow:
         submitted_by=Account(result[3], result[4], http_url(result[5])) if result[3] else None,
         organization=Account(result[6], result[7], http_url(result[8])) if result[6] else None,
         trending_score=score,
+        keyphrases=result[9] or [],
+        gist=result[10],
     )
 
 

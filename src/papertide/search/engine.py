@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from papertide.config import Settings
 from papertide.db import among
-from papertide.models import FeaturedPaper, Organization, Paper, PaperCategory
+from papertide.models import FeaturedPaper, Organization, Paper, PaperCategory, PaperKeyphrase
 from papertide.queries.papers import BOTH_UPVOTES, PaperRow, query_papers_by_ids
 from papertide.search.fusion import Fused, Fusion
 from papertide.search.keyword import database_retriever
@@ -93,6 +93,12 @@ def filter_clause(query: SearchQuery, featured_only: bool = False) -> ColumnElem
             select(FeaturedPaper.id)
             .join(Organization, Organization.id == FeaturedPaper.organization_id)
             .where(FeaturedPaper.paper_id == Paper.id, func.lower(Organization.name) == organization.lower())
+            .exists()
+        )
+    for phrase in query.keyphrases:  # kw: papertide's own keyphrases (services/keyphrases.py), by index
+        conditions.append(
+            select(PaperKeyphrase.paper_id)
+            .where(PaperKeyphrase.paper_id == Paper.id, PaperKeyphrase.phrase == phrase)
             .exists()
         )
     if featured_only:

@@ -5,6 +5,7 @@ Grammar (case-insensitive keys; anything else is a word):
     word  prefix*  "a phrase"  -excluded  -"excluded phrase"
     title:word  author:"Ada Lovelace"  abstract:word       field-restricted words or phrases
     cat:cs.CL  org:meta-ai  after:2024-01-01  before:2024-12-31  year:2024  upvotes:>10  has:code
+    kw:"graph neural networks"                              papertide's own keyphrases (exact, case-folded)
     2503.24322 | https://arxiv.org/abs/2503.24322v2       jumps to the paper
 
 Every input gives a :class:`SearchQuery`: unknown keys are plain words, a bad filter value becomes a warning the
@@ -26,6 +27,7 @@ from papertide.arxiv_ids import try_parse_arxiv_id
 
 MAX_QUERY_CHARS = 1_000
 MAX_TERMS = 32
+KEYPHRASE_CHARS = 120
 SENTENCE_WORDS = 8  # plain words from which a query reads as a sentence (quotes become emphasis)
 Field = Literal["title", "author", "abstract"]
 _FIELDS: dict[str, Field] = {
@@ -69,6 +71,7 @@ class SearchQuery:
     min_upvotes: int | None = None
     max_upvotes: int | None = None
     has_code: bool = False
+    keyphrases: tuple[str, ...] = ()  # kw: papertide's own keyphrases, folded (fold_keyphrase)
     arxiv_id: str | None = None
     warnings: tuple[str, ...] = field(default=())
 
@@ -89,6 +92,7 @@ class SearchQuery:
             or self.after
             or self.before
             or self.has_code
+            or self.keyphrases
             or self.min_upvotes is not None
             or self.max_upvotes is not None
         )
@@ -198,6 +202,9 @@ def _filter(query: SearchQuery, key: str, value: str, warnings: list[str]) -> Se
         return query
     if key == "org":
         return replace(query, organizations=query.organizations + (value[:96],)) if value else query
+    if key == "kw":
+        phrase = fold_keyphrase(value)
+        return replace(query, keyphrases=query.keyphrases + (phrase,)) if phrase else query
     if key in ("after", "before", "year"):
         return _date_filter(query, key, value, warnings)
     if key == "upvotes":
@@ -208,6 +215,11 @@ def _filter(query: SearchQuery, key: str, value: str, warnings: list[str]) -> Se
         warnings.append(f"has:{value[:40]} is not known; try has:code.")
         return query
     return None
+
+
+def fold_keyphrase(phrase: str) -> str:
+    """A keyphrase as ``kw:`` compares it (and ``services/keyphrases.py`` stores it): lower case, single spaces."""
+    return " ".join(phrase.lower().split())[:KEYPHRASE_CHARS]
 
 
 def _category(value: str) -> str:

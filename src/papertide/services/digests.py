@@ -45,6 +45,7 @@ from papertide.search.semantic import Semantic
 from papertide.services.activity import lab_digest_picks
 from papertide.services.alerts import Carried, new_for_search, record_carried, search_candidates
 from papertide.services.compose import render_mail
+from papertide.services.emergence import accelerating_searches_section, emerging_topics_section
 from papertide.services.leases import acquire_lease, release_lease
 from papertide.services.reading_group import reading_group_reminders
 from papertide.services.subscriptions import Cadence, Preferences, Tokens, record_failure
@@ -209,10 +210,22 @@ class Composer:
         ]
         searches = dict.fromkeys([*wanted.searches, *(f.key for f in follows if f.kind == "search")])
         sections.extend(self._saved_search(session, subscription.id, query, window) for query in searches)
+        sections.extend(self._field(session, list(searches), window))
         if wanted.personal:
             sections.append(self._personal(subscription.user_id, window))
         sections.extend(self._lab(session, subscription, window))
         return sections
+
+    def _field(self, session: Session, searches: list[str], window: Window) -> list[Section]:
+        """Where the field moves (services/emergence.py), shown only when something moves: topics emerging as of the
+        window's end, and in a weekly digest the saved searches whose week jumped."""
+        found = []
+        if self.period.cadence == "weekly" and self.engine is not None and searches:
+            rising = accelerating_searches_section(session, self.engine, window.end, searches, self.per_section)
+            found.append(Section("Your saved searches are accelerating", rising.papers, rising.reasons))
+        emerging = emerging_topics_section(session, window.end, limit=self.per_section)
+        found.append(Section("Emerging topics", emerging.papers, emerging.reasons))
+        return [section for section in found if section.papers]
 
     def _lab(self, session: Session, subscription: Subscription, window: Window) -> list[Section]:
         """For members of organizations (nothing for anyone else, so nothing to explain when empty): their reading

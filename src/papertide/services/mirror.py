@@ -5,7 +5,8 @@ transaction with its validators (``ETag``/``Last-Modified``, kept as an ``ingest
 day is written whole or not at all; a rerun sends them back and a ``304`` day costs nothing. A day hf.co answers
 with garbage is reported and the run goes on with the next; hf.co unreachable ends the run. hf.co's upvotes
 and comments land in ``Paper.hf_upvotes``/``hf_comments``: this instance's votes, comments and featured days are
-never touched. The run's outcome goes to ``source_states`` ("hf_mirror"), whose cursor is the last day mirrored.
+never touched; how hf.co's counts moved is recorded day by day (``services/momentum.py``). The run's outcome
+goes to ``source_states`` ("hf_mirror"), whose cursor is the last day mirrored.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from papertide.records import IngestCounts
 from papertide.services.automatic import HF_MIRROR
 from papertide.services.checkpoints import load_checkpoint, save_checkpoint
 from papertide.services.ingest import Progress, no_progress, refresh_statistics_if_changed
+from papertide.services.momentum import hf_counts, record_hf_moves
 from papertide.services.papers import feature_papers
 from papertide.services.source_status import load_cursor, record_run
 from papertide.sources.hf_mirror import DayAnswer, HfMirrorClient, MirrorDayError, Validators
@@ -102,8 +104,11 @@ def _write_day(database: Database, answer: DayAnswer, report: MirrorReport) -> N
     if answer.not_modified:
         report.not_modified += 1
         return
+    arxiv_ids = [item.paper.arxiv_id for item in answer.items]
     with database.write_session() as session:
+        before = hf_counts(session, arxiv_ids)
         counts = feature_papers(session, answer.items)
+        record_hf_moves(session, before, arxiv_ids, featured_on=answer.day, today=utcnow().date())
         save_checkpoint(session, CHECKPOINTS, answer.day.isoformat(), _encoded(answer.validators))
     report.papers.add(counts.papers)
     report.featured.add(counts.featured)

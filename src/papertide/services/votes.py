@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from papertide.db import insert_ignoring_conflicts
 from papertide.models import Paper, Vote, utcnow
+from papertide.services.momentum import record_local_vote
 from papertide.services.papers import refresh_counters
 from papertide.services.ratelimit import enforce
 
@@ -24,13 +25,16 @@ class VoteState:
 def set_vote(session: Session, user_id: int, paper_id: int, *, up: bool) -> VoteState:
     """Make the user's vote on the paper ``up`` (or absent); the request says the state, not 'toggle'."""
     if up:
-        insert_ignoring_conflicts(
+        changed = insert_ignoring_conflicts(
             session,
             Vote,
             {"user_id": user_id, "paper_id": paper_id, "created_at": utcnow()},
         )
     else:
-        session.execute(delete(Vote).where(Vote.user_id == user_id, Vote.paper_id == paper_id))
+        taken_back = delete(Vote).where(Vote.user_id == user_id, Vote.paper_id == paper_id).returning(Vote.paper_id)
+        changed = session.execute(taken_back).first() is not None
+    if changed:  # the vote's history (services/momentum.py): only a vote cast or taken back moves it
+        record_local_vote(session, paper_id, 1 if up else -1)
     refresh_counters(session, [paper_id])
     upvotes = session.execute(select(Paper.upvote_count).where(Paper.id == paper_id)).scalar_one()
     return VoteState(voted=up, upvotes=upvotes)

@@ -14,7 +14,7 @@ table would cascade to ``collection_items`` (foreign keys are on, and cannot be 
 transaction), so its rows are kept aside and put back. New columns with a foreign key are added in place.
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 """
 
 from collections.abc import Callable, Sequence
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0016"
-down_revision: str | None = "0014"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

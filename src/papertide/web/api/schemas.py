@@ -56,6 +56,13 @@ class Paper(BaseModel):
     submitted_by: str | None
     organization: str | None
     url: str
+    keyphrases: list[str] = Field(
+        description="papertide's own keyphrases (extracted on this server; not hf.co's ai_keywords), [] until read"
+    )
+    gist: str | None = Field(
+        description="papertide's own one-sentence gist: the abstract sentence nearest the whole abstract (not "
+        "hf.co's ai_summary); null without an abstract or until read"
+    )
 
     @classmethod
     def of(cls, row: PaperRow, base_url: str) -> Paper:
@@ -74,6 +81,8 @@ class Paper(BaseModel):
             submitted_by=row.submitted_by.name if row.submitted_by else None,
             organization=row.organization.name if row.organization else None,
             url=f"{base_url}/papers/{row.arxiv_id}",
+            keyphrases=row.keyphrases,
+            gist=row.gist,
         )
 
 

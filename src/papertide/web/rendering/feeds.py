@@ -137,7 +137,11 @@ class _Item:
 def _item(paper: PaperRow, base_url: str, reason: str | None) -> _Item:
     title = xml_safe(latex_plain(paper.title))
     names = (xml_safe(author["name"]).strip() for author in paper.authors[:20])
-    summary = xml_safe(latex_plain(paper.abstract)) or title
+    abstract = xml_safe(latex_plain(paper.abstract))
+    # Why the paper is in this feed (a lab's activity) first, then papertide's own gist, labelled as such
+    # (services/keyphrases.py), then the abstract.
+    gist = f"papertide's gist: {xml_safe(latex_plain(paper.gist))}\n\n" if paper.gist else ""
+    summary = f"{gist}{abstract}" if abstract else title
     return _Item(
         url=f"{base_url}/papers/{paper.arxiv_id}",
         title=title,
@@ -173,6 +177,8 @@ def _xml_feed(spec: FeedSpec, items: list[_Item], fmt: Literal["rss", "atom"], b
             entry.author({"name": name})
         for term in item.categories:
             entry.category(term=term)
+        for phrase in item.paper.keyphrases:  # papertide's own keyphrases, a vocabulary of their own
+            entry.category(term=xml_safe(phrase), scheme=f"{base_url}/search?q=kw:")
     return str((feed.rss_str if fmt == "rss" else feed.atom_str)(pretty=True).decode())
 
 
@@ -199,6 +205,8 @@ def _json_feed(spec: FeedSpec, items: list[_Item], base_url: str) -> str:
                     "comments": item.paper.comments,
                     "hf_upvotes": item.paper.hf_upvotes,  # hf.co's figures, apart (docs/ranking.md)
                     "hf_comments": item.paper.hf_comments,
+                    "keyphrases": item.paper.keyphrases,  # papertide's own (services/keyphrases.py)
+                    "gist": item.paper.gist,
                 },
             }
             for item in items

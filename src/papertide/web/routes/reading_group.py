@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, Field
 
 from papertide.queries.lab import query_sessions
 from papertide.services.reading_group import (
@@ -28,16 +29,25 @@ from papertide.web.security import CurrentUser, SignedIn, enforce_rate_limit
 from papertide.web.viewmodels.organizations import reading_group_page, reading_session_page
 
 router = APIRouter()
-Text = Annotated[str, Form(max_length=500)]
 CALENDAR_SESSIONS = 500
 
 
-def _plan(
-    starts_at: str, time_zone: str, papers: str, presenter: str, place: str, slides_url: str, title: str
-) -> SessionPlan:
-    """A form's fields as a plan; papers are arXiv ids separated by spaces, commas or lines."""
-    ids = papers.replace(",", " ").split()
-    return SessionPlan(starts_at, time_zone, ids, presenter or None, place or None, slides_url or None, title or None)
+class SessionForm(BaseModel):
+    """The fields of the schedule and edit forms (one declaration for both)."""
+
+    starts_at: str = Field(max_length=40)
+    time_zone: str = Field(max_length=64)
+    papers: str = Field(max_length=500)
+    presenter: str = Field("", max_length=64)
+    place: str = Field("", max_length=500)
+    slides_url: str = Field("", max_length=500)
+    title: str = Field("", max_length=200)
+
+    def plan(self) -> SessionPlan:
+        """The form as a plan; papers are arXiv ids separated by spaces, commas or lines."""
+        ids = self.papers.replace(",", " ").split()
+        optional = (self.presenter or None, self.place or None, self.slides_url or None, self.title or None)
+        return SessionPlan(self.starts_at, self.time_zone, ids, *optional)
 
 
 @router.get("/orgs/{name}/reading-group")
@@ -68,18 +78,11 @@ def schedule(
     name: str,
     session: WriteSession,
     user: SignedIn,
-    starts_at: Annotated[str, Form(max_length=40)],
-    time_zone: Annotated[str, Form(max_length=64)],
-    papers: Text,
-    presenter: Annotated[str, Form(max_length=64)] = "",
-    place: Text = "",
-    slides_url: Text = "",
-    title: Annotated[str, Form(max_length=200)] = "",
+    form: Annotated[SessionForm, Form()],
 ) -> Response:
     enforce_rate_limit(request, "write", user.id, session)
     org = organization_named(session, name)
-    plan = _plan(starts_at, time_zone, papers, presenter, place, slides_url, title)
-    session_id = schedule_session(session, org.id, org.name, user.id, plan)
+    session_id = schedule_session(session, org.id, org.name, user.id, form.plan())
     return RedirectResponse(f"/orgs/{org.name}/reading-group/{session_id}", status_code=303)
 
 
@@ -100,18 +103,11 @@ def edit(
     session_id: RowId,
     session: WriteSession,
     user: SignedIn,
-    starts_at: Annotated[str, Form(max_length=40)],
-    time_zone: Annotated[str, Form(max_length=64)],
-    papers: Text,
-    presenter: Annotated[str, Form(max_length=64)] = "",
-    place: Text = "",
-    slides_url: Text = "",
-    title: Annotated[str, Form(max_length=200)] = "",
+    form: Annotated[SessionForm, Form()],
 ) -> Response:
     enforce_rate_limit(request, "write", user.id, session)
     org = organization_named(session, name)
-    plan = _plan(starts_at, time_zone, papers, presenter, place, slides_url, title)
-    update_session(session, org.id, org.name, user.id, session_id, plan)
+    update_session(session, org.id, org.name, user.id, session_id, form.plan())
     return RedirectResponse(f"/orgs/{org.name}/reading-group/{session_id}", status_code=303)
 
 

@@ -38,6 +38,8 @@ class Card:
     organization: Account | None
     code_url: str | None
     trending_score: float | None
+    keyphrases: list[str]  # papertide's own (services/keyphrases.py), labelled so on the card
+    gist: str | None
 
     @property
     def shown_authors(self) -> list[str]:
@@ -85,6 +87,8 @@ def card(row: PaperRow, voted: set[int]) -> Card:
         organization=row.organization,
         code_url=http_url(row.code_url),
         trending_score=row.trending_score,
+        keyphrases=row.keyphrases[:5],
+        gist=row.gist,
     )
 
 

@@ -26,10 +26,12 @@ from papertide.queries.listings import (
     query_recent_papers,
     query_trending,
 )
+from papertide.queries.momentum import query_rising
 from papertide.queries.papers import PaperRow, query_votes_of
 from papertide.services.accounts import Identity
 from papertide.web.viewmodels.cards import Card, Link, card, query_string
 
+RISING = 5  # papers in the trending page's "rising fastest"
 EMPTY_DAY = (
     "No papers were featured on this day. Submit one from arXiv, or import Daily Papers with `papertide ingest daily`."
 )
@@ -51,6 +53,13 @@ class ListingPage:
     tabs: list[Link] = field(default_factory=list)
     empty_hint: str = ""
     json_url: str = ""
+    rising: list[RisingCard] = field(default_factory=list)  # the trending page's "rising fastest" (momentum)
+
+
+@dataclass(frozen=True, slots=True)
+class RisingCard:
+    card: Card
+    reason: str
 
 
 def listing_tabs(period: Period | None, active: str) -> list[Link]:
@@ -93,7 +102,7 @@ def trending_page(session: Session, viewer: Identity | None, category: str | Non
     rows = query_trending(
         session, TrendingRules.of(settings), now=datetime.now(UTC), category=category, limit=settings.page_size
     )
-    return _plain_page(
+    page = _plain_page(
         session,
         rows,
         viewer,
@@ -103,6 +112,9 @@ def trending_page(session: Session, viewer: Identity | None, category: str | Non
         empty_hint="Nothing is trending: no paper was featured recently.",
         json_url="/papers/trending.json" + query_string(category=category),
     )
+    rising = query_rising(session, datetime.now(UTC).date(), RISING)
+    page.rising = [RisingCard(card(rise.row, set()), rise.reason) for rise in rising]
+    return page
 
 
 def period_page(

@@ -1,0 +1,168 @@
+"""Trends: weekly counts of the papers a query finds, and of their upvotes, over a window of ISO weeks. The trends
+page (``/trends``, its CSV and ``/trends.json``), the topic pages' charts of saved searches and the "accelerating"
+digest section (``services/emergence.py``) all count with :func:`weekly_counts`.
+
+A series is any query of the search language. Its papers are exactly those a keyword search finds for the query
+restricted to the window (``after:`` its Monday, ``before:`` its last Sunday): the same parser, the same filter
+clause and the same keyword retriever as ``/search`` with semantic neighbours off (a trend counts papers that
+match, not related ones), without the search page's cap of 1,000 candidates. Each paper counts in the ISO week of
+the day it appeared (its listing date, else its first version's day); its upvotes are both figures added, as the
+daily lists order by (docs/ranking.md).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
+
+from papertide.db import among
+from papertide.errors import Invalid
+from papertide.models import Paper
+from papertide.queries.papers import BOTH_UPVOTES
+from papertide.search.engine import SearchEngine, filter_clause
+from papertide.search.query import SearchQuery, parse_query
+
+MAX_SERIES = 5
+MAX_WEEKS = 260  # five years
+DEFAULT_WEEKS = 26
+# The most papers one series counts: a plain word at a million papers matches tens of thousands in a year.
+MAX_MATCHES = 500_000
+_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+
+
+class TrendRequestInvalid(Invalid):
+    """A trends request the reader has to change: too many series, an empty one, a window that is not one."""
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """``weeks`` ISO weeks ending with the week of ``last`` (a Monday)."""
+
+    last: date
+    weeks: int
+
+    @property
+    def first(self) -> date:
+        return self.last - timedelta(weeks=self.weeks - 1)
+
+    @property
+    def end(self) -> date:
+        return self.last + timedelta(days=6)
+
+    def mondays(self) -> list[date]:
+        return [self.first + timedelta(weeks=n) for n in range(self.weeks)]
+
+
+@dataclass(frozen=True, slots=True)
+class WeekCount:
+    week: str  # "2025-W12"
+    papers: int
+    upvotes: int
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    q: str
+    weeks: list[WeekCount]
+    warnings: list[str]
+
+    @property
+    def papers(self) -> int:
+        return sum(week.papers for week in self.weeks)
+
+
+def monday_of(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def week_label(monday: date) -> str:
+    year, week, _ = monday.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def parse_week(text: str) -> date:
+    """The Monday of an ISO week written "2025-W12"; :class:`TrendRequestInvalid` when it is not one."""
+    match = _WEEK.match(text.strip())
+    try:
+        if match is None:
+            raise ValueError(text)
+        return date.fromisocalendar(int(match.group(1)), int(match.group(2)), 1)
+    except ValueError:
+        raise TrendRequestInvalid(f"“{text[:40]}” is not an ISO week such as 2025-W12.") from None
+
+
+def window_of(weeks: str | None, until: str | None, today: date) -> Window:
+    """The window a request asks for: ``weeks`` (1 to MAX_WEEKS, default DEFAULT_WEEKS) ending with the ISO week
+    ``until`` (default: this week)."""
+    count = DEFAULT_WEEKS
+    if weeks not in (None, ""):
+        if not weeks.strip().isdigit() or not 1 <= int(weeks) <= MAX_WEEKS:
+            raise TrendRequestInvalid(f"weeks must be a whole number from 1 to {MAX_WEEKS}, not “{weeks[:40]}”.")
+        count = int(weeks)
+    last = parse_week(until) if until else monday_of(today)
+    return Window(last, count)
+
+
+def checked_queries(queries: list[str]) -> list[str]:
+    """The series a request names, blank ones left out (a form's unused boxes), or :class:`TrendRequestInvalid`
+    saying what to change."""
+    named = [q.strip() for q in queries if q.strip()]
+    if len(named) > MAX_SERIES:
+        raise TrendRequestInvalid(f"A trend compares at most {MAX_SERIES} queries; this asked for {len(named)}.")
+    return named
+
+
+def trend(session: Session, engine: SearchEngine, queries: list[str], window: Window) -> list[Series]:
+    return [weekly_counts(session, engine, q, window) for q in checked_queries(queries)]
+
+
+def weekly_counts(session: Session, engine: SearchEngine, q: str, window: Window) -> Series:
+    """The papers ``q`` finds in each week of ``window`` and their upvotes (every week listed, zeros included)."""
+    query = parse_query(q)
+    bounded = _within(query, window)
+    counts: dict[date, list[int]] = defaultdict(lambda: [0, 0])
+    for published, papers, upvotes in _matches(session, engine, bounded):
+        cell = counts[monday_of(_as_date(published))]
+        cell[0] += papers
+        cell[1] += upvotes or 0
+    weeks = [
+        WeekCount(week_label(m), counts[m][0], counts[m][1]) if m in counts else WeekCount(week_label(m), 0, 0)
+        for m in window.mondays()
+    ]
+    warnings = list(query.warnings)
+    if query.arxiv_id:
+        warnings.append("An arXiv id names one paper, not a trend: it was counted as that paper alone.")
+    return Series(q, weeks, warnings)
+
+
+def _within(query: SearchQuery, window: Window) -> SearchQuery:
+    after = max(filter(None, (query.after, window.first)))
+    before = min(filter(None, (query.before, window.end)))
+    return replace(query, after=after, before=before)
+
+
+def _matches(session: Session, engine: SearchEngine, query: SearchQuery) -> list[tuple[object, int, int]]:
+    """(day it appeared, papers, both upvote figures) of the papers the query finds within its dates, by day: the
+    database adds them up, so a series costs one row a day, not one a paper."""
+    where: ColumnElement[bool] = filter_clause(query)  # its dates read papers.published_on, indexed
+    if query.arxiv_id:
+        where = where & (Paper.arxiv_id == query.arxiv_id)
+    elif query.positive_terms:
+        ids = [hit.paper_id for hit in engine.keyword.search(session, query, where, MAX_MATCHES)]
+        if not ids:
+            return []
+        where = among(session, Paper.id, ids)
+    elif not query.has_filters:
+        return []
+    day = Paper.published_on  # the effective date, as search filters and sorts
+    statement = select(day, func.count(), func.sum(BOTH_UPVOTES)).where(where).group_by(day)
+    return [(published, papers, upvotes) for published, papers, upvotes in session.execute(statement) if published]
+
+
+def _as_date(value: object) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
