@@ -2,23 +2,33 @@
 other papers, none older, mention a paper's coined name in their title or abstract. Counted right whichever arrives
 first (the named paper or the papers naming it), kept when an abstract changes, read by the prior among namesakes
 with equal votes, and filled for papers stored before migration 0018. Whole-word matching as the known-item
-normaliser compares words (``search/titles.py``) is checked without a database."""
+normaliser compares words (``search/titles.py``) is checked without a database. A bulk load (a directory of real
+Daily Papers days) defers the count to one recount at its end and ends with the counts the day-by-day ingest keeps;
+one cut short leaves a recount owed, which later writes respect and the worker finishes."""
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, update
 
+from papertide.config import Settings
 from papertide.db import Database, alembic_config
-from papertide.models import Paper
+from papertide.jobs.scheduler import MENTIONS_QUIET, enqueue_due
+from papertide.jobs.tasks import TASKS, JobContext
+from papertide.models import Paper, utcnow
 from papertide.records import PaperRecord, VersionRecord
 from papertide.search.known_items import MENTIONS_CAP, named_papers
 from papertide.search.query import parse_query
 from papertide.search.titles import Names
+from papertide.services.ingest import ingest_daily
+from papertide.services.name_mentions import mentions_owed_since, owe_mentions, recount_mentions
 from papertide.services.papers import feature_papers, upsert_papers
+from tests.helpers.data import SHARED_DATA
 from tests.helpers.databases import SQLITE_ONLY
 from tests.helpers.factories import make_featured_record, make_paper_record
 
@@ -182,3 +192,86 @@ def test_a_common_word_s_mentions_count_only_up_to_the_cap(db: Database) -> None
         ranked = named_papers(session, parse_query("code"), Paper.hidden.is_(False))
         first = session.get(Paper, ranked[0])
     assert first is not None and first.arxiv_id == older.arxiv_id
+
+
+# Real Daily Papers days with abstracts (hf.co's files carry them from mid-March 2025 on), named in each other's.
+DAYS = sorted(
+    [*(SHARED_DATA / "hf-daily").glob("2025-03-1[5-9].json"), *(SHARED_DATA / "hf-daily").glob("2025-03-2*.json")]
+)
+CUT_AFTER = 10  # day files: up to 2025-03-24, when MAP (2503.16905, featured 2025-03-21) is in
+
+
+def _days_folder(tmp_path: Path, count: int) -> Path:
+    folder = tmp_path / "days"
+    folder.mkdir()
+    for day in DAYS[:count]:
+        shutil.copy(day, folder / day.name)
+    return folder
+
+
+def _day_by_day(database: Database, folder: Path) -> dict[str, int]:
+    """What the incremental hook keeps, one day file at a time (a single file is no bulk load)."""
+    for day in sorted(folder.iterdir()):
+        ingest_daily(database, day)
+    return _mentions(database)
+
+
+def _owed(db: Database) -> bool:
+    with db.read_session() as session:
+        return mentions_owed_since(session) is not None
+
+
+def test_a_bulk_load_recounts_once_to_what_the_day_by_day_ingest_keeps(
+    db: Database, second_database: Database, tmp_path: Path
+) -> None:
+    folder = _days_folder(tmp_path, len(DAYS))
+    ingest_daily(db, folder)
+    counts = _mentions(db)
+    assert counts == _day_by_day(second_database, folder)
+    assert sum(counts.values()) >= 20 and not _owed(db)
+
+
+def test_the_one_pass_recount_gives_what_the_hook_kept(db: Database, tmp_path: Path) -> None:
+    kept = _day_by_day(db, _days_folder(tmp_path, len(DAYS)))
+    with db.write_session() as session:
+        session.execute(update(Paper).values(name_mentions=0))
+        owe_mentions(session)
+    assert recount_mentions(db) == sum(1 for count in kept.values() if count)
+    assert _mentions(db) == kept and not _owed(db)
+
+
+class _CtrlC:
+    """A ``progress`` callback that presses Ctrl+C after ``files`` committed day files."""
+
+    def __init__(self, files: int) -> None:
+        self.files = files
+
+    def __call__(self, done: int) -> None:
+        if done == self.files:
+            raise KeyboardInterrupt
+
+
+def test_a_bulk_load_cut_short_leaves_a_recount_owed_that_the_worker_finishes(
+    db: Database, second_database: Database, settings: Settings, tmp_path: Path
+) -> None:
+    folder = _days_folder(tmp_path, len(DAYS))
+    with pytest.raises(KeyboardInterrupt):
+        ingest_daily(db, folder, progress=_CtrlC(CUT_AFTER))
+    assert _owed(db) and set(_mentions(db).values()) == {0}  # stored, not yet counted: owed, not silently wrong
+    citing = _paper(
+        "2502.99999", "Distilling DeepSeek-R1", "We distil DeepSeek-R1 into small models.", date(2025, 2, 9)
+    )
+    with db.write_session() as session:
+        upsert_papers(
+            session, [citing]
+        )  # an arrival meanwhile owes the recount too, rather than count on stale figures
+    assert _mentions(db)[citing.arxiv_id] == 0 and _owed(db)
+    assert "mentions" not in enqueue_due(db, settings, utcnow())  # written just now: maybe a bulk load still running
+    assert "mentions" in enqueue_due(db, settings, utcnow() + MENTIONS_QUIET + timedelta(seconds=1))
+    TASKS["mentions"].run(JobContext(db, settings, None), {})
+    for day in DAYS[:CUT_AFTER]:
+        ingest_daily(second_database, day)
+    with second_database.write_session() as session:
+        upsert_papers(session, [citing])
+    expected = _mentions(second_database)
+    assert _mentions(db) == expected and expected["2503.16905"] >= 1 and not _owed(db)

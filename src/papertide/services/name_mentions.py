@@ -2,6 +2,14 @@
 (``search/titles.py`` says what a mention is and whom it counts for), as papers arrive: the paper upsert and
 featuring (``services/papers.py``) hand over what changed, a batch at a time, and this module moves the counts in a
 few statements per batch. Migration 0018 filled them for papers stored before it.
+
+Bulk loads (a snapshot, a directory of Daily Papers days, an OAI harvest from the command line, a mirror backfill:
+``services/ingest.py``, ``services/mirror.py``) defer the count instead: old papers arriving after newer ones would
+have every newer paper read again, batch after batch. A deferred write leaves a marker, in its own transaction
+(``owe_mentions``), and the load ends with one pass over the whole corpus (``recount_mentions``). A load cut short
+leaves the marker behind: every write skips the count while it stands (the recount will see its papers), the next
+bulk load's recount, ``papertide ingest mentions`` or the worker (``jobs/scheduler.py``, once the marker has been
+quiet a while) finish it, and a recount clears the marker only if no write moved it while it read.
 """
 
 from __future__ import annotations
@@ -9,20 +17,26 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 from typing import Any, cast
+from uuid import uuid4
 
-from sqlalchemy import Table, bindparam, or_, select
+from sqlalchemy import Table, bindparam, delete, or_, select
 from sqlalchemy.orm import Session
 
-from papertide.models import Paper
-from papertide.search.titles import Names, Namesakes, mention_text
+from papertide.db import Database
+from papertide.models import IngestCheckpoint, Paper
+from papertide.search.titles import Names, Namesakes, mention_counts, mention_text
+from papertide.services.checkpoints import save_checkpoint
 
 _LOOKUP_CHUNK = 500
 _PAPERS = cast(Table, Paper.__table__)
 # The most name heads a re-read sifts in the database: past this, one pass of many LIKEs costs more than reading.
 _SIFTED_HEADS = 40
 _SAID_COLUMNS = (Paper.title, Paper.abstract)
+# The marker of a recount owed (an ``ingest_checkpoints`` row): its position changes with every write that owes one.
+_OWED = ("name-mentions", "recount owed")
+_READ_ROWS = 2_000
 
 
 @dataclass(frozen=True)
@@ -100,13 +114,13 @@ def _reattribute(
     """The other papers' mentions of names whose namesakes changed, dated on or after the change: counted for whom
     they go to now instead of whom they went to before. Only papers that new or newer are read, and only those
     that pass a cheap first look (``Names.may_mention``) are analysed."""
-    if not since:
+    names = Names(since)
+    if not names.heads:  # no name anyone can mention (each longer than a mention is looked for)
         return
     statement = select(Paper.id, Paper.published_on, Paper.name_key, Paper.title, Paper.abstract)
     first = min(since.values())
     if first > date.min:
         statement = statement.where(or_(Paper.published_on >= first, Paper.published_on.is_(None)))
-    names = Names(since)
     if len(names.heads) <= _SIFTED_HEADS:
         # The database drops what cannot mention them before any text leaves it (a backfill of a few old papers
         # would otherwise read every newer paper); accented or Greek spellings of a plain-letter name are lost here.
@@ -157,8 +171,9 @@ def undated_papers(session: Session, paper_ids: list[int]) -> dict[int, Said]:
     return found
 
 
-def count_redated(session: Session, undated: dict[int, Said]) -> None:
-    """Move the name mentions of the papers featuring dated: their mentions and their place among namesakes."""
+def count_redated(session: Session, undated: dict[int, Said], *, defer: bool) -> None:
+    """Move the name mentions of the papers featuring dated: their mentions and their place among namesakes
+    (:func:`keep_mentions`: now, or owed when ``defer``)."""
     if not undated:
         return
     dates = dict(session.execute(select(Paper.id, Paper.published_on).where(Paper.id.in_(list(undated)))).all())
@@ -166,4 +181,75 @@ def count_redated(session: Session, undated: dict[int, Said]) -> None:
         i: (said, replace(said, on=dates[i])) for i, said in undated.items() if dates.get(i) != said.on
     }
     if changes:
+        keep_mentions(session, changes, defer=defer)
+
+
+def keep_mentions(session: Session, changes: dict[int, tuple[Said | None, Said]], *, defer: bool) -> None:
+    """Count a batch's changes now (:func:`count_mentions`), or owe a recount when ``defer`` (a bulk load) or when
+    one is owed already (the recount will read these papers anyway, and counting on top of stale counts is waste)."""
+    if defer or _owed(session) is not None:
+        owe_mentions(session)
+    else:
         count_mentions(session, changes)
+
+
+def owe_mentions(session: Session) -> str:
+    """Mark a recount owed, in the caller's transaction; the marker's new position, which any later write moves."""
+    position = uuid4().hex
+    save_checkpoint(session, *_OWED, position)
+    return position
+
+
+def mentions_owed_since(session: Session) -> datetime | None:
+    """When a write last owed a recount; None when none is owed."""
+    statement = select(IngestCheckpoint.updated_at).where(*_marker())
+    return session.execute(statement).scalar_one_or_none()
+
+
+def finish_mentions(database: Database) -> int | None:
+    """The recount owed, if one is (:func:`recount_mentions`); None when none was."""
+    with database.read_session() as session:
+        owed = _owed(session)
+    return None if owed is None else recount_mentions(database)
+
+
+def recount_mentions(database: Database) -> int:
+    """Every paper's count afresh in one pass (``search/titles.mention_counts``: the corpus's coined names indexed
+    by first word, then each title and abstract read once and its word runs looked up), written where it changed;
+    how many papers' counts changed. The marker is moved before the pass and cleared after it only if no write
+    moved it meanwhile: a paper written during the pass was not counted or counted against the old figures."""
+    with database.write_session() as session:
+        position = owe_mentions(session)
+    with database.read_session() as session:
+        counts = _counted(session)
+        nonzero = select(Paper.id, Paper.name_mentions).where(Paper.name_mentions != 0)
+        stored = {paper_id: count for paper_id, count in session.execute(nonzero)}
+    changed = [
+        {"_id": paper_id, "count": counts.get(paper_id, 0)}
+        for paper_id in set(counts) | set(stored)
+        if counts.get(paper_id, 0) != stored.get(paper_id, 0)
+    ]
+    with database.write_session() as session:
+        if changed:
+            by_id = _PAPERS.update().where(_PAPERS.c.id == bindparam("_id"))
+            session.connection().execute(by_id.values(name_mentions=bindparam("count")), changed)
+        session.execute(delete(IngestCheckpoint).where(*_marker(), IngestCheckpoint.position == position))
+    return len(changed)
+
+
+def _counted(session: Session) -> Counter[int]:
+    named = select(Paper.id, Paper.name_key, Paper.published_on).where(Paper.name_key.is_not(None))
+    namesakes = [(paper_id, str(key), on) for paper_id, key, on in session.execute(named)]
+    texts = select(Paper.id, Paper.published_on, Paper.name_key, Paper.title, Paper.abstract)
+    rows = session.execute(texts.execution_options(yield_per=_READ_ROWS))
+    return mention_counts(
+        namesakes, ((paper_id, on, own, mention_text(title, abstract)) for paper_id, on, own, title, abstract in rows)
+    )
+
+
+def _owed(session: Session) -> str | None:
+    return session.execute(select(IngestCheckpoint.position).where(*_marker())).scalar_one_or_none()
+
+
+def _marker() -> tuple[Any, Any]:
+    return IngestCheckpoint.source == _OWED[0], IngestCheckpoint.key == _OWED[1]
