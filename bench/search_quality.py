@@ -16,9 +16,10 @@ hybrid (the default search), beside two outside baselines run on the same rows, 
    (``sets-shared``); MRR@10 on each split ("tune" chose the weights, "report" is what the figures claim), and on
    the report split per kind and for title-only targets.
 6. Known-item search's namesake prior (``namesakes``, ``namesakes-shared``): the known-item set through the
-   keyword search under each ordering of the prior (votes and age as before; the in-corpus citation count
-   ``papers.name_mentions`` before or after votes, capped or not), on the whole set and on its namesake-sensitive
-   queries (the target shares its name or a 3-word title prefix with another paper of the corpus).
+   keyword search under each ordering of true namesakes' equal votes (age alone; the in-corpus citation count
+   ``papers.name_mentions`` as a count, as a rate per paper that could have named it: ``search/namesakes.py``),
+   on the whole set and on its namesake-sensitive queries (the target shares its name or a 3-word title prefix
+   with another paper of the corpus).
 
 Baselines beside papertide's own retrievers, on the same rows: bm25s (BM25, Snowball English stems, English stop
 words, one field of title + authors + abstract) and exact cosine similarity over papertide's stored MiniLM
@@ -48,6 +49,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import bm25s
 import numpy as np
@@ -68,9 +70,8 @@ sys.path.insert(0, str(ROOT / "src"))
 from papertide.config import Settings  # noqa: E402
 from papertide.db import Database, connect, upgrade  # noqa: E402
 from papertide.models import Paper, PaperEmbedding  # noqa: E402
-from papertide.queries.papers import BOTH_UPVOTES  # noqa: E402
 from papertide.records import AuthorRecord, PaperRecord  # noqa: E402
-from papertide.search import known_items  # noqa: E402
+from papertide.search import known_items, namesakes  # noqa: E402
 from papertide.search.embedder import Embedder, paper_text, text_hash  # noqa: E402
 from papertide.search.engine import SearchEngine, SearchOptions  # noqa: E402
 from papertide.search.query import parse_query  # noqa: E402
@@ -452,20 +453,30 @@ def query_set_table(
     return lines
 
 
-OLDEST = (Paper.published_on.asc().nulls_last(), Paper.id)
-PRIORS = {
-    "votes, age (before)": (BOTH_UPVOTES.desc(), *OLDEST),
-    f"mentions up to {known_items.MENTIONS_CAP}, votes, age": (
-        known_items.CAPPED_MENTIONS.desc(),
-        BOTH_UPVOTES.desc(),
-        *OLDEST,
+Reorder = Callable[[Any, list[namesakes.Candidate], list[Any]], list[namesakes.Candidate]]
+
+
+def by_count(_session: Any, candidates: list[namesakes.Candidate], _days: list[Any]) -> list[namesakes.Candidate]:
+    """Equal votes by the capped count itself (the prior before the rate), then age."""
+    capped = {c.paper_id: min(c.mentions, namesakes.MENTIONS_CAP) for c in candidates}
+    return sorted(candidates, key=lambda c: (-c.votes, -capped[c.paper_id]))
+
+
+def unpadded(session: Any, candidates: list[namesakes.Candidate], days: list[Any]) -> list[namesakes.Candidate]:
+    padding, namesakes.PADDING = namesakes.PADDING, 0
+    try:
+        return namesakes.by_mention_rate(session, candidates, days)
+    finally:
+        namesakes.PADDING = padding
+
+
+PRIORS: dict[str, Reorder] = {
+    "votes, age (no count)": lambda _session, candidates, _days: candidates,
+    f"votes, count up to {namesakes.MENTIONS_CAP}, age (the count as first merged)": by_count,
+    f"**votes, rate (count up to {namesakes.MENTIONS_CAP} per paper of its window + {namesakes.PADDING}), age**": (
+        namesakes.by_mention_rate
     ),
-    f"votes, mentions up to {known_items.MENTIONS_CAP}, age": (
-        BOTH_UPVOTES.desc(),
-        known_items.CAPPED_MENTIONS.desc(),
-        *OLDEST,
-    ),
-    "mentions uncapped, votes, age": (Paper.name_mentions.desc(), BOTH_UPVOTES.desc(), *OLDEST),
+    "votes, rate without the padding, age": unpadded,
 }
 
 
@@ -495,16 +506,25 @@ def run_priors(name: str, fill: Callable[[Database], None]) -> list[str]:
     chosen = {label: [i for i in range(len(queries)) if wanted(i)] for label, wanted in columns.items()}
     header = " | ".join(f"{label} ({len(picked)})" for label, picked in chosen.items())
     lines = [f"| namesake prior, {name} corpus, keyword search, MRR@10 | {header} |", "|---" * 5 + "|"]
-    default = known_items.PRIOR
     try:
-        for label, prior in PRIORS.items():
-            known_items.PRIOR = prior
+        for label, reorder in PRIORS.items():
+            known_items.by_mention_rate = reorder  # type: ignore[assignment]
             reciprocal = [reciprocal_rank(rank(str(q["query"])), str(q["arxiv_id"])) for q in queries]
             cells = " | ".join(f"{mean([reciprocal[i] for i in picked]):.3f}" for picked in chosen.values())
             lines.append(f"| {label} | {cells} |")
+            lines += [f"|   lost: {q} |" for q in lost_namesakes(queries, reciprocal, sensitive)]
     finally:
-        known_items.PRIOR = default
+        known_items.by_mention_rate = namesakes.by_mention_rate
     return lines
+
+
+def lost_namesakes(queries: list[dict[str, object]], reciprocal: list[float], sensitive: list[bool]) -> list[str]:
+    """The namesake-sensitive queries whose target is not first, with the split and the rank."""
+    return [
+        f"{q['split']} {q['query']!r} ({q['arxiv_id']}) at 1/{1 / rr:.0f}" if rr else f"{q['split']} {q['query']!r} out"
+        for q, rr, named in zip(queries, reciprocal, sensitive, strict=True)
+        if named and rr < 1
+    ]
 
 
 BENCHMARKS = (
