@@ -29,6 +29,7 @@ from papertide.search.titles import Names
 from papertide.services.ingest import ingest_daily
 from papertide.services.name_mentions import mentions_owed_since, owe_mentions, recount_mentions
 from papertide.services.papers import feature_papers, upsert_papers
+from tests.helpers.cli import run_cli
 from tests.helpers.data import SHARED_DATA
 from tests.helpers.databases import SQLITE_ONLY
 from tests.helpers.factories import make_featured_record, make_paper_record
@@ -293,3 +294,13 @@ def test_a_bulk_load_cut_short_leaves_a_recount_owed_that_the_worker_finishes(
         upsert_papers(session, [citing])
     expected = _mentions(second_database)
     assert _mentions(db) == expected and expected["2503.16905"] >= 1 and not _owed(db)
+
+
+def test_papertide_ingest_mentions_recounts_and_clears_what_is_owed(db: Database, settings: Settings) -> None:
+    with db.write_session() as session:
+        upsert_papers(session, [ORIGINAL, *CITING], defer_mentions=True)  # a bulk load's batch, cut short after it
+    assert _mentions(db)[ORIGINAL.arxiv_id] == 0 and _owed(db)
+    result = run_cli(settings, "ingest", "mentions")
+    assert result.returncode == 0, result.stderr
+    assert "papers whose count changed: 1" in result.stdout + result.stderr
+    assert _mentions(db)[ORIGINAL.arxiv_id] == EXPECTED and not _owed(db)

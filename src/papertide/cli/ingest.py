@@ -151,7 +151,7 @@ def ingest_mentions() -> None:
     too, and so does the next bulk load)."""
     with migrated_database() as database:
         changed = recount_mentions(database)
-    console.print(f"name mentions recounted: {changed} papers changed")
+    console.print(f"name mentions recounted; papers whose count changed: {changed}")
 
 
 @sources_app.command("status")

@@ -127,7 +127,7 @@ def _topics(context: JobContext, payload: Mapping[str, Any]) -> str:
 def _mentions(context: JobContext, payload: Mapping[str, Any]) -> str:
     """The name mentions' recount a bulk load cut short left owed (``services/name_mentions.py``)."""
     changed = finish_mentions(context.database)
-    return "no recount owed" if changed is None else f"name mentions recounted: {changed} papers changed"
+    return "no recount owed" if changed is None else f"name mentions recounted; papers whose count changed: {changed}"
 
 
 def _digest(context: JobContext, payload: Mapping[str, Any]) -> str:
