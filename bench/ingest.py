@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_SNAPSHOT = ROOT.parent / "shared" / "data" / "arxiv-snapshot.jsonl.gz"
 sys.path.insert(0, str(ROOT))
 
-from tests.pg import PostgresCluster  # noqa: E402
+from tests.helpers.postgres import PostgresCluster  # noqa: E402
 
 
 def resampled_snapshot(target: Path, records: int) -> Path:
