@@ -41,7 +41,8 @@ from sqlalchemy.exc import OperationalError
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.ingest import _high_water_kb, database, resampled_snapshot, run_ingest, run_measured  # noqa: E402
+from bench._process import high_water_kb  # noqa: E402
+from bench.ingest import database, resampled_snapshot, run_ingest, run_measured  # noqa: E402
 from bench.pgvector_scale import build, copy_stand_ins  # noqa: E402
 from bench.search_speed import latency, measure, mixed_queries, timed  # noqa: E402
 from tests.helpers.postgres import PostgresCluster  # noqa: E402
@@ -154,7 +155,7 @@ def web_process(settings: Settings, workdir: Path, queries: list[str]) -> list[s
                 rows.append(
                     f"{name} over HTTP: p50 {statistics.median(ordered) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms"
                 )
-        rows.append(f"web process peak RSS: {_high_water_kb(server.pid) // 1024} MB ({resident_split(server.pid)})")
+        rows.append(f"web process peak RSS: {high_water_kb(server.pid) // 1024} MB ({resident_split(server.pid)})")
     finally:
         server.terminate()
         server.wait(timeout=60)
