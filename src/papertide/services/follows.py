@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from papertide.db import insert_ignoring_conflicts
+from papertide.errors import Invalid
 from papertide.models import Follow
 from papertide.people import author_key
 from papertide.queries.follows import query_follows, query_newest_in_topics
@@ -34,8 +35,8 @@ MAX_FOLLOWS = 50  # each followed search runs again on every personal-feed fetch
 MAX_TOPIC_STEPS = 52
 
 
-class FollowError(ValueError):
-    """Nothing to follow, or too much; the message says what to do."""
+class FollowError(Invalid):
+    """Nothing to follow, or too much; the message says what to do (422, as every ``Invalid``)."""
 
 
 def follow(session: Session, user_id: int, kind: FollowKind, value: str) -> str:

@@ -10,14 +10,14 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from papertide.people import author_key
 from papertide.queries.follows import FollowRow, query_follows
 from papertide.queries.topics import TopicRow
-from papertide.services.follows import FollowError, follow, live_topics, unfollow
+from papertide.services.follows import follow, live_topics, unfollow
 from papertide.services.subscriptions import Preferences, subscriptions_of_user
 from papertide.web.deps import AppSettings, ReadSession, WriteSession
 from papertide.web.rendering.feeds import OpmlFeed, render_opml
@@ -32,10 +32,7 @@ Query = Annotated[str, Form(max_length=1000)]
 @router.post("/following/search")
 def follow_search(request: Request, session: WriteSession, user: SignedIn, q: Query) -> Response:
     enforce_rate_limit(request, "write", user.id, session)
-    try:
-        follow(session, user.id, "search", q)
-    except FollowError as error:
-        raise HTTPException(422, str(error)) from error
+    follow(session, user.id, "search", q)
     return RedirectResponse("/following", status_code=303)
 
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
-from papertide.services.follows import FollowError, follow, unfollow
+from papertide.services.follows import follow, unfollow
 from papertide.web.deps import AppSettings, ReadSession, WriteSession
 from papertide.web.rendering.caching import mark_public
 from papertide.web.rendering.feeds import FeedRef, FeedSpec, feed_response
@@ -64,10 +64,7 @@ def topic(request: Request, slug: Slug, session: ReadSession, user: CurrentUser)
 @router.post("/topics/{slug}/follow")
 def follow_topic(request: Request, slug: Slug, session: WriteSession, user: SignedIn) -> Response:
     enforce_rate_limit(request, "write", user.id, session)
-    try:
-        follow(session, user.id, "topic", slug)
-    except FollowError as error:
-        raise HTTPException(422, str(error)) from error
+    follow(session, user.id, "topic", slug)
     return RedirectResponse(f"/topics/{slug}", status_code=303)
 
 
