@@ -25,7 +25,7 @@ SHARED = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
 
-from tests.test_ingest_cli import snapshot_subset  # noqa: E402
+from tests.helpers.data import snapshot_subset  # noqa: E402
 
 from papertide.config import Settings  # noqa: E402
 from papertide.db import connect, upgrade  # noqa: E402

@@ -39,7 +39,7 @@ SHARED = ROOT.parent / "shared" / "data"
 OUT = ROOT / "bench" / "out" / "footprint"
 sys.path.insert(0, str(ROOT))
 
-from bench.ingest import _high_water_kb  # noqa: E402
+from bench._process import high_water_kb  # noqa: E402
 from bench.search_speed import mixed_queries, store_vectors  # noqa: E402
 
 from papertide.config import Settings  # noqa: E402
@@ -80,7 +80,7 @@ def measured(command: list[str], env: dict[str, str]) -> tuple[float, int, subpr
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak_kb = 0
     while process.poll() is None:
-        peak_kb = max(peak_kb, _high_water_kb(process.pid))
+        peak_kb = max(peak_kb, high_water_kb(process.pid))
         time.sleep(0.1)
     return time.perf_counter() - started, peak_kb // 1024, process
 
@@ -169,12 +169,12 @@ def serve_report(searches: int) -> list[str]:
     for jobs in ("off", "on"):
         port = free_port()
         process = serving({**env, "PAPERTIDE_JOBS_IN_WEB": jobs}, ["serve"], port)
-        idle = _high_water_kb(process.pid) // 1024
+        idle = high_water_kb(process.pid) // 1024
         started = time.perf_counter()
         for query in queries:
             httpx.get(f"http://127.0.0.1:{port}/search.json", params={"q": query}, timeout=60).raise_for_status()
         per_search = (time.perf_counter() - started) / len(queries) * 1000
-        peak = _high_water_kb(process.pid) // 1024
+        peak = high_water_kb(process.pid) // 1024
         stop(process)
         lines.append(
             f"| `papertide serve`, shared corpus, jobs {jobs}, {len(queries)} searches | peak RSS {peak} MB "
@@ -194,7 +194,7 @@ def demo_report(seconds: float) -> list[str]:
     peak = 0
     while time.perf_counter() - started < loaded + seconds:
         httpx.get(f"http://127.0.0.1:{port}/search.json", params={"q": "diffusion video"}, timeout=60)
-        peak = max(peak, _high_water_kb(process.pid) // 1024)
+        peak = max(peak, high_water_kb(process.pid) // 1024)
         time.sleep(2)
     stop(process)
     status = papertide("embed", "--status", env=env).stderr.strip().splitlines()[-1]

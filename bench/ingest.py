@@ -14,7 +14,6 @@ import argparse
 import gzip
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -29,7 +28,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_SNAPSHOT = ROOT.parent / "shared" / "data" / "arxiv-snapshot.jsonl.gz"
 sys.path.insert(0, str(ROOT))
 
-from tests.pg import PostgresCluster  # noqa: E402
+from bench._process import high_water_kb  # noqa: E402
+from tests.helpers.postgres import PostgresCluster  # noqa: E402
 
 
 def resampled_snapshot(target: Path, records: int) -> Path:
@@ -59,23 +59,13 @@ def run_measured(command: list[str], env: dict[str, str], log_path: Path) -> tup
         process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log)
         peak_kb = 0
         while process.poll() is None:
-            peak_kb = max(peak_kb, _high_water_kb(process.pid))
+            peak_kb = max(peak_kb, high_water_kb(process.pid))
             time.sleep(0.1)
     elapsed = time.perf_counter() - started
     stderr = log_path.read_text()
     if process.returncode != 0:
         raise SystemExit(f"{' '.join(command[2:])} failed:\n{stderr}")
     return elapsed, peak_kb // 1024, stderr.strip().splitlines()[-1]
-
-
-def _high_water_kb(pid: int) -> int:
-    """VmHWM, the peak resident set of the process's own memory (ru_maxrss would count the parent's pre-exec)."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return 0
-    match = re.search(r"VmHWM:\s+(\d+) kB", status)
-    return int(match.group(1)) if match else 0
 
 
 @contextmanager

@@ -37,8 +37,8 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
 
 from bench.ingest import database as scratch_database  # noqa: E402
-from tests.pg import PostgresCluster  # noqa: E402
-from tests.test_ingest_cli import snapshot_subset  # noqa: E402
+from tests.helpers.data import snapshot_subset  # noqa: E402
+from tests.helpers.postgres import PostgresCluster  # noqa: E402
 
 from papertide.app import create_app  # noqa: E402
 from papertide.config import Settings  # noqa: E402

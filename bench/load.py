@@ -41,7 +41,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.ingest import SHARED_SNAPSHOT, database  # noqa: E402
 from bench.search_speed import mixed_queries, store_vectors  # noqa: E402
-from tests.pg import PostgresCluster, _free_port  # noqa: E402
+from tests.helpers.postgres import PostgresCluster  # noqa: E402
+from tests.helpers.servers import free_port  # noqa: E402
 
 from papertide.config import Settings  # noqa: E402
 from papertide.db import Database, connect  # noqa: E402
@@ -228,7 +229,7 @@ def main() -> None:
 
 
 def measure(url: str, workdir: Path, args: argparse.Namespace) -> None:
-    port = _free_port()
+    port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("PAPERTIDE_")},
         "PAPERTIDE_DATABASE_URL": url,

@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from bench.ingest import SHARED_SNAPSHOT  # noqa: E402
 from bench.search_speed import percentiles, synthetic_vectors  # noqa: E402
-from tests.pg import PostgresCluster  # noqa: E402
+from tests.helpers.postgres import PostgresCluster  # noqa: E402
 
 from papertide.search.embedder import load_embedder  # noqa: E402
 

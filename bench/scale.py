@@ -41,10 +41,12 @@ from sqlalchemy.exc import OperationalError
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.ingest import _high_water_kb, database, resampled_snapshot, run_ingest, run_measured  # noqa: E402
+from bench._process import high_water_kb  # noqa: E402
+from bench.ingest import database, resampled_snapshot, run_ingest, run_measured  # noqa: E402
 from bench.pgvector_scale import build, copy_stand_ins  # noqa: E402
 from bench.search_speed import latency, measure, mixed_queries, timed  # noqa: E402
-from tests.pg import PostgresCluster, _free_port  # noqa: E402
+from tests.helpers.postgres import PostgresCluster  # noqa: E402
+from tests.helpers.servers import free_port  # noqa: E402
 
 from papertide.config import Settings  # noqa: E402
 from papertide.db import Database, connect  # noqa: E402
@@ -105,7 +107,7 @@ def resident_split(pid: int) -> str:
 
 def web_process(settings: Settings, workdir: Path, queries: list[str]) -> list[str]:
     """Start `papertide serve`, time daily pages over HTTP, run hybrid searches, report its peak RSS."""
-    port = _free_port()
+    port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("PAPERTIDE_")},
         "PAPERTIDE_DATABASE_URL": settings.resolved_database_url,
@@ -153,7 +155,7 @@ def web_process(settings: Settings, workdir: Path, queries: list[str]) -> list[s
                 rows.append(
                     f"{name} over HTTP: p50 {statistics.median(ordered) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms"
                 )
-        rows.append(f"web process peak RSS: {_high_water_kb(server.pid) // 1024} MB ({resident_split(server.pid)})")
+        rows.append(f"web process peak RSS: {high_water_kb(server.pid) // 1024} MB ({resident_split(server.pid)})")
     finally:
         server.terminate()
         server.wait(timeout=60)

@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
 
 from bench.ingest import SHARED_SNAPSHOT, database, resampled_snapshot, run_ingest  # noqa: E402
-from tests.pg import PostgresCluster  # noqa: E402
+from tests.helpers.postgres import PostgresCluster  # noqa: E402
 
 from papertide.config import Settings  # noqa: E402
 from papertide.db import Database, connect  # noqa: E402

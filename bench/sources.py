@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(ROOT))
 
-from bench.ingest import _high_water_kb  # noqa: E402
+from bench._process import high_water_kb  # noqa: E402
 
 from papertide.config import Settings  # noqa: E402
 from papertide.db import connect, upgrade  # noqa: E402
@@ -108,7 +108,7 @@ def _measured(command: list[str], env: dict[str, str], log: Path) -> tuple[float
         process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=output)
         peak_kb = 0
         while process.poll() is None:
-            peak_kb = max(peak_kb, _high_water_kb(process.pid))
+            peak_kb = max(peak_kb, high_water_kb(process.pid))
             time.sleep(0.05)
     elapsed = time.perf_counter() - started
     stderr = log.read_text()

@@ -10,7 +10,6 @@ tests/test_ingest_cli.py.
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -30,6 +29,7 @@ from papertide.services.embeddings import embedding_status
 from papertide.services.ingest import ingest_snapshot
 from tests.helpers.cli import cli_env
 from tests.helpers.data import snapshot_subset
+from tests.helpers.servers import free_port
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
@@ -164,12 +164,6 @@ def test_the_demo_offline_serves_the_sample_stops_cleanly_mid_embedding_and_rest
 def _papers(db: Database) -> int:
     with db.read_session() as session:
         return session.execute(select(func.count()).select_from(Paper)).scalar_one()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _answers(url: str) -> bool:

@@ -30,6 +30,7 @@ from papertide.services.sessions import SESSION_DAYS
 from papertide.web.errors import install_error_handlers
 from papertide.web.middleware.accesslog import redact_access_log
 from papertide.web.middleware.guard import GuardMiddleware
+from papertide.web.middleware.head import HeadAsGetMiddleware
 from papertide.web.middleware.headers import SecurityHeadersMiddleware
 from papertide.web.middleware.metrics import DatabaseCollector, RequestMetricsMiddleware
 from papertide.web.middleware.pagecache import PageCacheMiddleware
@@ -151,6 +152,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     # Outside the page cache, so cached pages carry the headers too; Swagger's page gets its own policy.
     app.add_middleware(SecurityHeadersMiddleware, docs_prefix=api_docs.DOCS_PATH)
+    app.add_middleware(HeadAsGetMiddleware)  # inside the metrics, which count HEAD as itself
     app.add_middleware(RequestMetricsMiddleware)  # outermost: it times everything, cached pages included
     # Before /static, which would otherwise take (and 404) these paths.
     app.mount(api_docs.SWAGGER_UI_PATH, StaticFiles(directory=api_docs.swagger_ui_files()), name="swagger-ui")

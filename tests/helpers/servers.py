@@ -9,7 +9,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import pytest
 import uvicorn
 from fastapi import FastAPI
 
@@ -31,7 +30,7 @@ def serving(app: FastAPI) -> Iterator[str]:
     deadline = time.monotonic() + 10
     while not server.started:
         if time.monotonic() > deadline:
-            pytest.fail("the test server did not start within 10 s")
+            raise TimeoutError("the test server did not start within 10 s")
         time.sleep(0.02)
     try:
         yield f"http://127.0.0.1:{port}"

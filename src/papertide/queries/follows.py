@@ -1,20 +1,20 @@
-"""Reads of what an account follows (authors, saved searches)."""
+"""Reads of what an account follows (authors, topics, saved searches), and the newest papers of followed topics."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from papertide.models import (
-    Follow,
-)
+from papertide.models import Follow, Paper, TopicPaper
+from papertide.queries.papers import PaperRow, paper_rows, to_row
 
 
 @dataclass(frozen=True, slots=True)
 class FollowRow:
-    kind: str  # "author" or "search"
+    kind: str  # "author", "topic" or "search"
     key: str
     label: str
 
@@ -24,3 +24,17 @@ def query_follows(session: Session, user_id: int, kind: str | None = None) -> li
     if kind:
         statement = statement.where(Follow.kind == kind)
     return [FollowRow(*row) for row in session.execute(statement.order_by(Follow.kind, Follow.label))]
+
+
+def query_newest_in_topics(
+    session: Session, topic_ids: list[int], limit: int, between: tuple[date, date] | None = None
+) -> list[PaperRow]:
+    """The newest papers (by their effective date, docs/ranking.md; within ``between`` if given) that the newest
+    atlas build placed in any of these topics."""
+    if not topic_ids:
+        return []
+    statement = paper_rows().join(TopicPaper, TopicPaper.paper_id == Paper.id).where(TopicPaper.topic_id.in_(topic_ids))
+    if between is not None:
+        statement = statement.where(Paper.published_on.between(*between))
+    statement = statement.order_by(Paper.published_on.desc(), Paper.id.desc()).limit(limit)
+    return [to_row(result) for result in session.execute(statement)]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from papertide.models import (
@@ -130,12 +130,11 @@ def query_topic_papers(session: Session, topic_id: int, limit: int, offset: int 
 def query_top_papers_in(
     session: Session, topic_id: int, first: date, last: date, limit: int, exclude: Sequence[int] = ()
 ) -> list[PaperRow]:
-    """The topic's most upvoted papers that appeared between ``first`` and ``last``."""
-    published = func.coalesce(Paper.announced_on, func.date(Paper.submitted_at))
+    """The topic's most upvoted papers whose effective date (docs/ranking.md) falls between ``first`` and ``last``."""
     statement = (
         paper_rows()
         .join(TopicPaper, TopicPaper.paper_id == Paper.id)
-        .where(TopicPaper.topic_id == topic_id, published.between(first, last), Paper.id.not_in(list(exclude)))
+        .where(TopicPaper.topic_id == topic_id, Paper.published_on.between(first, last), Paper.id.not_in(list(exclude)))
         .order_by(BOTH_UPVOTES.desc(), Paper.id.desc())
         .limit(limit)
     )

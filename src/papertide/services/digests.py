@@ -36,9 +36,10 @@ from papertide.config import Settings
 from papertide.db import Database, insert_ignoring_conflicts
 from papertide.mail import Mailer, OutgoingMail, PermanentMailError, TransientMailError, new_message_id
 from papertide.models import DigestDelivery, FeaturedPaper, Paper, Subscription, utcnow
-from papertide.queries.follows import query_follows
+from papertide.queries.follows import FollowRow, query_follows, query_newest_in_topics
 from papertide.queries.listings import query_announced, query_featured, query_latest_featured_day
 from papertide.queries.papers import PaperRow
+from papertide.queries.topics import TopicRow
 from papertide.search.engine import SearchEngine
 from papertide.search.personal import personal_picks
 from papertide.search.semantic import Semantic
@@ -46,6 +47,7 @@ from papertide.services.activity import lab_digest_picks
 from papertide.services.alerts import Carried, new_for_search, record_carried, search_candidates
 from papertide.services.compose import render_mail
 from papertide.services.emergence import accelerating_searches_section, emerging_topics_section
+from papertide.services.follows import live_topics
 from papertide.services.leases import acquire_lease, release_lease
 from papertide.services.reading_group import reading_group_reminders
 from papertide.services.subscriptions import Cadence, Preferences, Tokens, record_failure
@@ -208,22 +210,36 @@ class Composer:
             Section(title, self._shared_rows(session, kind, value, window), empty=empty)
             for title, kind, value, empty in shared
         ]
+        topics = [(f, live_topics(session, f.key)) for f in follows if f.kind == "topic"]
+        sections.extend(self._topic(session, followed, now, window) for followed, now in topics)
         searches = dict.fromkeys([*wanted.searches, *(f.key for f in follows if f.kind == "search")])
         sections.extend(self._saved_search(session, subscription.id, query, window) for query in searches)
-        sections.extend(self._field(session, list(searches), window))
+        followed_slugs = [topic.slug for _, now in topics for topic in now]
+        sections.extend(self._field(session, list(searches), followed_slugs, window))
         if wanted.personal:
             sections.append(self._personal(subscription.user_id, window))
         sections.extend(self._lab(session, subscription, window))
         return sections
 
-    def _field(self, session: Session, searches: list[str], window: Window) -> list[Section]:
+    def _topic(self, session: Session, followed: FollowRow, now: list[TopicRow], window: Window) -> Section:
+        """A followed topic's papers of the window, newest first: its own while live, else those of the topics it
+        merged or split into. Papers join a topic at the atlas's next build (weekly), so the newest days may wait."""
+        title = f"In the topic “{followed.label}”"
+        if not now:
+            gone = f"“{followed.label}” faded in the atlas's newest build; unfollow it on /following."
+            return Section(title, [], empty=gone)
+        rows = query_newest_in_topics(session, [t.id for t in now], self.per_section, (window.start, window.end))
+        empty = f"No new papers placed in “{followed.label}” {window.phrase} (papers join topics at the weekly build)."
+        return Section(title, rows, empty=empty)
+
+    def _field(self, session: Session, searches: list[str], topics: list[str], window: Window) -> list[Section]:
         """Where the field moves (services/emergence.py), shown only when something moves: topics emerging as of the
-        window's end, and in a weekly digest the saved searches whose week jumped."""
+        window's end (followed ones first), and in a weekly digest the saved searches whose week jumped."""
         found = []
         if self.period.cadence == "weekly" and self.engine is not None and searches:
             rising = accelerating_searches_section(session, self.engine, window.end, searches, self.per_section)
             found.append(Section("Your saved searches are accelerating", rising.papers, rising.reasons))
-        emerging = emerging_topics_section(session, window.end, limit=self.per_section)
+        emerging = emerging_topics_section(session, window.end, topics, limit=self.per_section)
         found.append(Section("Emerging topics", emerging.papers, emerging.reasons))
         return [section for section in found if section.papers]
 

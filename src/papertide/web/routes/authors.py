@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from papertide.people import author_key
 from papertide.queries.people import query_author_name
-from papertide.services.follows import FollowError, follow, unfollow
+from papertide.services.follows import follow, unfollow
 from papertide.web.deps import ReadSession, WriteSession
 from papertide.web.rendering.feeds import FeedRef
 from papertide.web.rendering.templating import render_page
@@ -62,10 +62,7 @@ def follow_author(request: Request, name: str, session: WriteSession, user: Sign
     display = query_author_name(session, key)
     if display is None:
         raise HTTPException(404, f"No paper here has an author whose name folds to {key!r}.")
-    try:
-        follow(session, user.id, "author", display[0])
-    except FollowError as error:
-        raise HTTPException(422, str(error)) from error
+    follow(session, user.id, "author", display[0])
     return RedirectResponse(author_url(key), status_code=303)
 
 

@@ -1,7 +1,8 @@
 """What a signed-in reader follows: saving a search (a POST from the search page) and dropping it, ``/following``
 (their follows with unfollow buttons, and their digest's choices), and ``/following.opml``: every feed they follow
-(categories, organizations, authors, saved searches; from their follows and their digest's preferences) as an
-OPML list that feed readers import. Authors are followed on their own pages (``routes/authors.py``).
+(categories, organizations, authors, topics, saved searches; from their follows and their digest's preferences) as
+an OPML list that feed readers import. Authors and topics are followed on their own pages (``routes/authors.py``,
+``routes/topics.py``).
 """
 
 from __future__ import annotations
@@ -9,13 +10,14 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from papertide.people import author_key
-from papertide.queries.follows import query_follows
-from papertide.services.follows import FollowError, follow, unfollow
+from papertide.queries.follows import FollowRow, query_follows
+from papertide.queries.topics import TopicRow
+from papertide.services.follows import follow, live_topics, unfollow
 from papertide.services.subscriptions import Preferences, subscriptions_of_user
 from papertide.web.deps import AppSettings, ReadSession, WriteSession
 from papertide.web.rendering.feeds import OpmlFeed, render_opml
@@ -30,10 +32,7 @@ Query = Annotated[str, Form(max_length=1000)]
 @router.post("/following/search")
 def follow_search(request: Request, session: WriteSession, user: SignedIn, q: Query) -> Response:
     enforce_rate_limit(request, "write", user.id, session)
-    try:
-        follow(session, user.id, "search", q)
-    except FollowError as error:
-        raise HTTPException(422, str(error)) from error
+    follow(session, user.id, "search", q)
     return RedirectResponse("/following", status_code=303)
 
 
@@ -46,7 +45,8 @@ def unfollow_search(request: Request, session: WriteSession, user: SignedIn, q: 
 
 @router.get("/following")
 def following_page(request: Request, session: ReadSession, user: SignedIn) -> Response:
-    context = {"follows": query_follows(session, user.id), "digests": _digests(session, user.id)}
+    follows = query_follows(session, user.id)
+    context = {"follows": follows, "topics": _topics(session, follows), "digests": _digests(session, user.id)}
     return templates.TemplateResponse(request, "following.html", context)
 
 
@@ -71,12 +71,19 @@ def _feeds(session: Session, user_id: int) -> list[tuple[str, list[OpmlFeed]]]:
         authors.setdefault(author_key(name), name)
     authors.pop("", None)
     searches = dict.fromkeys([*(f.key for f in follows if f.kind == "search"), *_all(wanted, "searches")])
+    topics = {t.slug: t for _, now in _topics(session, follows) for t in now}  # where each followed topic lives now
     return [
         ("Categories", [_category(c) for c in dict.fromkeys(_all(wanted, "categories"))]),
         ("Organizations", [_organization(o) for o in dict.fromkeys(_all(wanted, "organizations"))]),
         ("Authors", [_author(key, name) for key, name in authors.items()]),
+        ("Topics", [_topic(t) for t in topics.values()]),
         ("Saved searches", [_search(q) for q in searches]),
     ]
+
+
+def _topics(session: Session, follows: list[FollowRow]) -> list[tuple[FollowRow, list[TopicRow]]]:
+    """Each followed topic with the live topics it now lives on as (none once it faded)."""
+    return [(f, live_topics(session, f.key)) for f in follows if f.kind == "topic"]
 
 
 def _digests(session: Session, user_id: int) -> list[Preferences]:
@@ -103,6 +110,10 @@ def _organization(name: str) -> OpmlFeed:
 def _author(key: str, name: str) -> OpmlFeed:
     page = author_url(key)
     return OpmlFeed(f"papertide: papers by {name}", "/feeds/author/" + page.removeprefix("/authors/") + ".rss", page)
+
+
+def _topic(topic: TopicRow) -> OpmlFeed:
+    return OpmlFeed(f"papertide: topic “{topic.label}”", f"/topics/{topic.slug}.rss", f"/topics/{topic.slug}")
 
 
 def _search(query: str) -> OpmlFeed:

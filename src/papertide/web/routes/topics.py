@@ -1,5 +1,6 @@
 """The topic atlas: ``/topics`` (the map and the list) and ``/topics.json``; ``/topics/{slug}`` with
-``.json`` and its feed ``.rss``/``.atom``. Built by ``web/viewmodels/topics.py`` from what the newest
+``.json`` and its feed ``.rss``/``.atom``, and signed-in readers follow or unfollow a topic (POST,
+``/topics/{slug}/follow`` and ``/unfollow``). Built by ``web/viewmodels/topics.py`` from what the newest
 ``papertide topics build`` stored; no request groups anything."""
 
 from __future__ import annotations
@@ -8,13 +9,14 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
-from papertide.web.deps import AppSettings, ReadSession
+from papertide.services.follows import follow, unfollow
+from papertide.web.deps import AppSettings, ReadSession, WriteSession
 from papertide.web.rendering.caching import mark_public
 from papertide.web.rendering.feeds import FeedRef, FeedSpec, feed_response
 from papertide.web.rendering.templating import templates
-from papertide.web.security import CurrentUser
+from papertide.web.security import CurrentUser, SignedIn, enforce_rate_limit
 from papertide.web.viewmodels.topics import topic_json, topic_page, topics_json, topics_page
 
 router = APIRouter()
@@ -57,3 +59,17 @@ def topic(request: Request, slug: Slug, session: ReadSession, user: CurrentUser)
     feeds = [FeedRef(f"Topic: {page.topic.label}", page.feed_path)]
     context = {"page": page, "feeds": feeds}
     return templates.TemplateResponse(request, "topic.html", context)
+
+
+@router.post("/topics/{slug}/follow")
+def follow_topic(request: Request, slug: Slug, session: WriteSession, user: SignedIn) -> Response:
+    enforce_rate_limit(request, "write", user.id, session)
+    follow(session, user.id, "topic", slug)
+    return RedirectResponse(f"/topics/{slug}", status_code=303)
+
+
+@router.post("/topics/{slug}/unfollow")
+def unfollow_topic(request: Request, slug: Slug, session: WriteSession, user: SignedIn) -> Response:
+    enforce_rate_limit(request, "write", user.id, session)
+    unfollow(session, user.id, "topic", slug)
+    return RedirectResponse(f"/topics/{slug}", status_code=303)

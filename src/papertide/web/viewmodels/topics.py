@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from sqlalchemy.orm import Session
 
 from papertide.errors import NotFound
+from papertide.queries.follows import query_follows
 from papertide.queries.papers import PaperRow, query_votes_of
 from papertide.queries.topics import (
     TopicEventRow,
@@ -26,6 +27,7 @@ from papertide.queries.topics import (
     query_topics,
 )
 from papertide.services.accounts import Identity
+from papertide.services.follows import live_topics
 from papertide.services.trends import monday_of, week_label
 from papertide.web.viewmodels.cards import Card, card
 from papertide.web.viewmodels.trends import Chart, line_chart
@@ -75,6 +77,8 @@ class TopicPage:
     events: list[TopicEventRow]
     neighbours: list[TopicRow]
     feed_path: str
+    following: bool  # the signed-in reader follows it
+    lives_on: list[TopicRow]  # where a merged or split topic went (itself while live)
 
 
 def topics_page(session: Session, viewer: Identity | None) -> TopicsPage:
@@ -140,6 +144,8 @@ def topic_page(session: Session, slug: str, viewer: Identity | None, today: date
         events=query_topic_events(session, topic.id),
         neighbours=query_neighbours(session, topic.id),
         feed_path=f"/topics/{topic.slug}",
+        following=viewer is not None and any(f.key == topic.slug for f in query_follows(session, viewer.id, "topic")),
+        lives_on=live_topics(session, topic.slug),
     )
 
 
