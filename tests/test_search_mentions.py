@@ -25,7 +25,7 @@ from papertide.records import PaperRecord, VersionRecord
 from papertide.search.known_items import named_papers
 from papertide.search.namesakes import MENTIONS_CAP
 from papertide.search.query import parse_query
-from papertide.search.titles import Names
+from papertide.search.titles import Names, mention_text
 from papertide.services.ingest import ingest_daily
 from papertide.services.name_mentions import mentions_owed_since, owe_mentions, recount_mentions
 from papertide.services.papers import feature_papers, upsert_papers
@@ -73,6 +73,16 @@ def test_a_mention_is_the_name_s_words_whole_and_in_order() -> None:
     found = names.mentioned("Unlike DeepSeek-R1 and Mixture-of-Depths, MoBAs scale; MoBAnet and R1 do not.")
     assert found == {"moba", "deepseek r 1", "mixtur of depth"}
     assert names.mentioned("MoBAnet, DeepSeek R2, mixture of the depths") == set()
+
+
+def test_a_web_address_mentions_nothing() -> None:
+    """A lab's account ("github.com/vita-epfl") is not the paper VITA (bench/RESULTS.md: 5 of its 13 "mentions")."""
+    names = Names(["vita", "moba"])
+    said = mention_text(
+        "Trajectories", "Code: https://github.com/vita-epfl/x and github.com/MoBA-lab/y. Unlike VITA, ..."
+    )
+    assert names.mentioned(said) == {"vita"}
+    assert names.mentioned(mention_text("Trajectories", "See www.vita.org/moba for MoBA.")) == {"moba"}
 
 
 @pytest.mark.parametrize("order", ["cited first", "citing first", "one batch"])

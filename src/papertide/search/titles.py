@@ -38,6 +38,8 @@ _ARTICLES = frozenset({"the", "a", "an"})
 _LETTER_DIGIT = re.compile(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])")
 _NOT_WORD = re.compile(r"[\W_]+")
 _SEPARATOR = ":"
+# A web address in an abstract: "github.com/vita-epfl/..." names a lab's account, not the paper called VITA.
+_ADDRESS = re.compile(r"(?:https?://|www\.)\S+|\b[\w.-]+\.(?:com|org|io|ai|net)/\S*", re.IGNORECASE)
 # The most words a name can have and still be looked for in other papers' text: longer heads are sentences.
 MENTION_WORDS = 6
 
@@ -104,8 +106,8 @@ class Names:
 
 
 def mention_text(title: str, abstract: str | None) -> str:
-    """What a paper says, as mentions are looked for in it: its title and its abstract."""
-    return f"{title}\n{abstract or ''}"
+    """What a paper says, as mentions are looked for in it: its title and its abstract, web addresses left out."""
+    return _ADDRESS.sub(" ", f"{title}\n{abstract or ''}")
 
 
 class Namesakes:
