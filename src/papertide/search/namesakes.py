@@ -6,8 +6,9 @@ Why a rate and not the count: a mention counts for the newest namesake not newer
 (``search/titles.py``), so a raw count also measures how much of the corpus falls after each namesake. In a corpus
 dense in recent months a recent namesake collects the most: "VITA" (2408.05211, the omni-modal LLM) was mentioned by
 10 of the 24,128 papers of the shared corpus dated between it and "VITA: Vision-to-Action" (2507.13231), which
-collected 13 from the 57,443 dated after it, most of them about the first VITA and its successors. Per paper that
-could have named them the original leads by almost two to one. Counts are capped (``MENTIONS_CAP``: past it a name
+collected 13 from the 57,443 dated after it, none of them about the robot policy (web addresses, since left out of
+the text read, other acronyms, the first VITA's own family). Per paper that could have named them the original
+leads by almost two to one. Counts are capped (``MENTIONS_CAP``: past it a name
 is a common word or famous, and the count cannot tell which) and each window is padded with ``PADDING`` papers,
 so that a namesake a handful of papers old does not win on one mention.
 """
