@@ -3,8 +3,8 @@ other papers, none older, mention a paper's coined name in their title or abstra
 first (the named paper or the papers naming it), kept when an abstract changes, read by the prior among namesakes
 with equal votes, and filled for papers stored before migration 0018. Whole-word matching as the known-item
 normaliser compares words (``search/titles.py``) is checked without a database. A bulk load (a directory of real
-Daily Papers days) defers the count to one recount at its end and ends with the counts the day-by-day ingest keeps;
-one cut short leaves a recount owed, which later writes respect and the worker finishes."""
+Daily Papers days, a mirror backfill of them) defers the count to one recount at its end and ends with the counts the
+day-by-day ingest keeps; one cut short leaves a recount owed, which later writes respect and the worker finishes."""
 
 from __future__ import annotations
 
@@ -27,12 +27,16 @@ from papertide.search.namesakes import MENTIONS_CAP
 from papertide.search.query import parse_query
 from papertide.search.titles import Names, mention_text
 from papertide.services.ingest import ingest_daily
+from papertide.services.mirror import mirror_days
 from papertide.services.name_mentions import mentions_owed_since, owe_mentions, recount_mentions
 from papertide.services.papers import feature_papers, upsert_papers
+from papertide.sources.hf_mirror import HfMirrorClient
+from papertide.sources.http import PoliteClient
 from tests.helpers.cli import run_cli
 from tests.helpers.data import SHARED_DATA
-from tests.helpers.databases import SQLITE_ONLY
+from tests.helpers.databases import SQLITE_ONLY, count_queries
 from tests.helpers.factories import make_featured_record, make_paper_record
+from tests.helpers.replay import FakeClock, ReplayServer, Reply
 
 MOBA_DAY = date(2025, 2, 24)
 MOBA = "MoBA: Mixture of Block Attention for Long-Context LLMs"
@@ -314,3 +318,18 @@ def test_papertide_ingest_mentions_recounts_and_clears_what_is_owed(db: Database
     assert result.returncode == 0, result.stderr
     assert "papers whose count changed: 1" in result.stdout + result.stderr
     assert _mentions(db)[ORIGINAL.arxiv_id] == EXPECTED and not _owed(db)
+
+
+def test_a_mirror_backfill_defers_the_count_and_a_scheduled_run_counts_as_it_goes(
+    db: Database, second_database: Database, server: ReplayServer, clock: FakeClock, tmp_path: Path
+) -> None:
+    for day in DAYS:  # 2025-03-15 to 2025-03-29, every day of it
+        server.route("/api/daily_papers", Reply(body=day), params={"date": day.stem})
+    http = PoliteClient(f"{server.url}/api/daily_papers", min_interval=1.0, clock=clock, sleep=clock.sleep)
+    with http, count_queries(db) as statements:
+        client = HfMirrorClient(http)
+        mirror_days(db, client, date(2025, 3, 15), date(2025, 3, 26))  # 12 days: a backfill
+        backfill = len([s for s in statements if "DISTINCT papers.name_key" in s])
+        mirror_days(db, client, date(2025, 3, 27), date(2025, 3, 29))  # the schedule's few days
+    assert backfill == 0 and len([s for s in statements if "DISTINCT papers.name_key" in s]) > 0
+    assert _mentions(db) == _day_by_day(second_database, _days_folder(tmp_path, len(DAYS))) and not _owed(db)
