@@ -15,6 +15,11 @@ hybrid (the default search), beside two outside baselines run on the same rows, 
    (bench/paraphrase_queries.jsonl), over the hf-daily corpus (``sets``) and the full shared corpus
    (``sets-shared``); MRR@10 on each split ("tune" chose the weights, "report" is what the figures claim), and on
    the report split per kind and for title-only targets.
+6. Known-item search's namesake prior (``namesakes``, ``namesakes-shared``): the known-item set through the
+   keyword search under each ordering of true namesakes' equal votes (age alone; the in-corpus citation count
+   ``papers.name_mentions`` as a count, as a rate per paper that could have named it: ``search/namesakes.py``),
+   on the whole set and on its namesake-sensitive queries (the target shares its name or a 3-word title prefix
+   with another paper of the corpus).
 
 Baselines beside papertide's own retrievers, on the same rows: bm25s (BM25, Snowball English stems, English stop
 words, one field of title + authors + abstract) and exact cosine similarity over papertide's stored MiniLM
@@ -40,9 +45,11 @@ import math
 import random
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import bm25s
 import numpy as np
@@ -64,6 +71,7 @@ from papertide.config import Settings  # noqa: E402
 from papertide.db import Database, connect, upgrade  # noqa: E402
 from papertide.models import Paper, PaperEmbedding  # noqa: E402
 from papertide.records import AuthorRecord, PaperRecord  # noqa: E402
+from papertide.search import known_items, namesakes  # noqa: E402
 from papertide.search.embedder import Embedder, paper_text, text_hash  # noqa: E402
 from papertide.search.engine import SearchEngine, SearchOptions  # noqa: E402
 from papertide.search.query import parse_query  # noqa: E402
@@ -445,7 +453,90 @@ def query_set_table(
     return lines
 
 
-BENCHMARKS = ("cacm", "known-item", "descriptive", "descriptive-shared", "sets", "sets-shared")
+Reorder = Callable[[Any, list[namesakes.Candidate], list[Any]], list[namesakes.Candidate]]
+
+
+def by_count(_session: Any, candidates: list[namesakes.Candidate], _days: list[Any]) -> list[namesakes.Candidate]:
+    """Equal votes by the capped count itself (the prior before the rate), then age."""
+    capped = {c.paper_id: min(c.mentions, namesakes.MENTIONS_CAP) for c in candidates}
+    return sorted(candidates, key=lambda c: (-c.votes, -capped[c.paper_id]))
+
+
+def unpadded(session: Any, candidates: list[namesakes.Candidate], days: list[Any]) -> list[namesakes.Candidate]:
+    padding, namesakes.PADDING = namesakes.PADDING, 0
+    try:
+        return namesakes.by_mention_rate(session, candidates, days)
+    finally:
+        namesakes.PADDING = padding
+
+
+PRIORS: dict[str, Reorder] = {
+    "votes, age (no count)": lambda _session, candidates, _days: candidates,
+    f"votes, count up to {namesakes.MENTIONS_CAP}, age (the count as first merged)": by_count,
+    f"**votes, rate (count up to {namesakes.MENTIONS_CAP} per paper of its window + {namesakes.PADDING}), age**": (
+        namesakes.by_mention_rate
+    ),
+    "votes, rate without the padding, age": unpadded,
+}
+
+
+def namesake_sensitive(corpus: Corpus, queries: list[dict[str, object]]) -> list[bool]:
+    """Whether each query's target shares its coined name or its title's first 3 words with another paper."""
+    with corpus.database.read_session() as session:
+        rows = session.execute(select(Paper.arxiv_id, Paper.name_key, Paper.title_key)).all()
+    heads = [" ".join((row.title_key or "").split()[: known_items.PREFIX_WORDS]) for row in rows]
+    names = [row.name_key or "" for row in rows]
+    count = Counter(key for pair in zip(heads, names, strict=True) for key in set(pair) if key)
+    by_id = {row.arxiv_id: (head, name) for row, head, name in zip(rows, heads, names, strict=True)}
+    return [any(key and count[key] > 1 for key in by_id[str(q["arxiv_id"])]) for q in queries]
+
+
+def run_priors(name: str, fill: Callable[[Database], None]) -> list[str]:
+    """The known-item set through the keyword search under each ordering of the namesake prior."""
+    corpus = open_corpus(name, fill, cached_only=True)
+    queries = [json.loads(line) for line in QUERY_SETS["known items"].open()]
+    sensitive = namesake_sensitive(corpus, queries)
+    rank = rankers(corpus)["papertide keyword (tantivy)"]
+    columns = {
+        "tune": lambda i: queries[i]["split"] == "tune",
+        "**report**": lambda i: queries[i]["split"] == "report",
+        "tune, namesakes": lambda i: queries[i]["split"] == "tune" and sensitive[i],
+        "**report, namesakes**": lambda i: queries[i]["split"] == "report" and sensitive[i],
+    }
+    chosen = {label: [i for i in range(len(queries)) if wanted(i)] for label, wanted in columns.items()}
+    header = " | ".join(f"{label} ({len(picked)})" for label, picked in chosen.items())
+    lines = [f"| namesake prior, {name} corpus, keyword search, MRR@10 | {header} |", "|---" * 5 + "|"]
+    try:
+        for label, reorder in PRIORS.items():
+            known_items.by_mention_rate = reorder  # type: ignore[assignment]
+            reciprocal = [reciprocal_rank(rank(str(q["query"])), str(q["arxiv_id"])) for q in queries]
+            cells = " | ".join(f"{mean([reciprocal[i] for i in picked]):.3f}" for picked in chosen.values())
+            lines.append(f"| {label} | {cells} |")
+            lines += [f"|   lost: {q} |" for q in lost_namesakes(queries, reciprocal, sensitive)]
+    finally:
+        known_items.by_mention_rate = namesakes.by_mention_rate
+    return lines
+
+
+def lost_namesakes(queries: list[dict[str, object]], reciprocal: list[float], sensitive: list[bool]) -> list[str]:
+    """The namesake-sensitive queries whose target is not first, with the split and the rank."""
+    return [
+        f"{q['split']} {q['query']!r} ({q['arxiv_id']}) at 1/{1 / rr:.0f}" if rr else f"{q['split']} {q['query']!r} out"
+        for q, rr, named in zip(queries, reciprocal, sensitive, strict=True)
+        if named and rr < 1
+    ]
+
+
+BENCHMARKS = (
+    "cacm",
+    "known-item",
+    "descriptive",
+    "descriptive-shared",
+    "sets",
+    "sets-shared",
+    "namesakes",
+    "namesakes-shared",
+)
 
 
 def main() -> None:
@@ -471,6 +562,8 @@ def main() -> None:
         "descriptive-shared": lambda: run_descriptive("shared", shared_corpus, cached_only),
         "sets": lambda: run_query_sets("hf-daily", daily_papers, cached_only),
         "sets-shared": lambda: run_query_sets("shared", shared_corpus, cached_only),
+        "namesakes": lambda: run_priors("hf-daily", daily_papers),
+        "namesakes-shared": lambda: run_priors("shared", shared_corpus),
     }
     for benchmark in args.benchmarks:
         print("\n".join(tables[benchmark]()) + "\n", flush=True)

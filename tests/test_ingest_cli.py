@@ -184,7 +184,8 @@ def test_killed_ingest_resumes_to_the_same_database(
     killed_at = paper_count(db)
     assert 0 < killed_at < KILLED_LINES, "the ingest finished before it could be killed; make the file larger"
     with db.read_session() as session:
-        assert session.execute(select(IngestCheckpoint.position)).scalar_one()  # a checkpoint was left
+        left = dict(session.execute(select(IngestCheckpoint.source, IngestCheckpoint.position)).all())
+    assert left["snapshot"] and left["name-mentions"]  # where it got to, and the name mentions' recount owed
     resumed = subprocess.run(
         [sys.executable, "-m", "papertide", "ingest", "snapshot", str(path)],
         env=env,
@@ -198,7 +199,9 @@ def test_killed_ingest_resumes_to_the_same_database(
     ingest_snapshot(second_database, path)  # the same file, never interrupted, in batches of another size
     assert paper_count(db) == paper_count(second_database) == KILLED_LINES
     assert content_hashes(db) == content_hashes(second_database)
-    with db.read_session() as session:
+    mentions = select(Paper.arxiv_id, Paper.name_mentions).order_by(Paper.arxiv_id)
+    with db.read_session() as session, second_database.read_session() as other:
+        assert session.execute(mentions).all() == other.execute(mentions).all()
         assert session.execute(select(func.count()).select_from(IngestCheckpoint)).scalar_one() == 0
 
 

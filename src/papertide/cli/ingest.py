@@ -1,5 +1,6 @@
 """``papertide ingest snapshot|arxiv|oai|daily|hf``: load paper metadata now, or with ``--queue`` hand it to
-``papertide worker``; ``papertide sources status``: how the automatic sources fare.
+``papertide worker``; ``papertide ingest mentions``: recount the name mentions; ``papertide sources status``: how
+the automatic sources fare.
 
 Each command turns its flags into the request of ``jobs/ingest_requests.py`` that the worker runs too, then either
 runs it with a progress bar or queues it. Exit 3 when nothing was added or updated.
@@ -46,6 +47,7 @@ from papertide.jobs.scheduler import sources_overview
 from papertide.models import utcnow
 from papertide.records import IngestCounts
 from papertide.services.ingest import Progress
+from papertide.services.name_mentions import recount_mentions
 
 MAX_REPORTED_REJECTIONS = 20
 Result = TypeVar("Result")
@@ -141,6 +143,15 @@ def ingest_hf(
     if report.failed or report.stopped:
         _finish(report.papers, exit_code=1)
     _finish(report.papers, changed=report.changed)
+
+
+@ingest_app.command("mentions")
+def ingest_mentions() -> None:
+    """Recount every paper's name mentions in one pass (a bulk load cut short leaves it owed; the worker does it
+    too, and so does the next bulk load)."""
+    with migrated_database() as database:
+        changed = recount_mentions(database)
+    console.print(f"name mentions recounted; papers whose count changed: {changed}")
 
 
 @sources_app.command("status")

@@ -138,6 +138,7 @@ class OaiRequest(IngestRequest):
                 from_date=self.from_date,
                 until=self.until,
                 metadata_prefix=self.metadata_prefix,
+                defer_mentions=True,  # a set's harvest from a day by hand is a bulk load
                 progress=progress,
             )
 

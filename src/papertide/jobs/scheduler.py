@@ -1,7 +1,8 @@
 """The schedule and the loop that runs it: every ``PAPERTIDE_JOBS_INTERVAL_SECONDS`` the due work is enqueued
 (embedding new papers and reading them for papertide's keyphrases and gist; after the harvest hour, the day's
 harvest of followed categories on announcement days and the Daily Papers mirror; thin papers' enrichment; after the
-send hour, the day's digests: daily on weekdays, weekly on Mondays), and a worker drains the queue in between.
+send hour, the day's digests: daily on weekdays, weekly on Mondays; the name mentions' recount a bulk load cut short
+left owed), and a worker drains the queue in between.
 Operators write no cron lines.
 
 ``papertide worker`` runs :class:`JobRunner` in the foreground; ``papertide serve`` runs one in a thread of each
@@ -30,6 +31,7 @@ from papertide.search.tantivy_keyword.sync import sync_keyword_index
 from papertide.services.automatic import AUTOMATIC_SOURCES, DAILY_SOURCES, ENRICHMENT, AutomaticSource
 from papertide.services.digests import digest_period
 from papertide.services.enrichment import wanted_count
+from papertide.services.name_mentions import mentions_owed_since
 from papertide.services.source_status import Source, SourceStatus, record_offline, source_states
 from papertide.services.subscriptions import Cadence
 from papertide.services.topics import papers_without_topic
@@ -40,6 +42,9 @@ KEEP_FINISHED = timedelta(days=2)
 STOP_SECONDS = 3.0
 ENRICH_REST = timedelta(hours=1)
 TOPICS_AFTER_INGEST = 5_000  # embedded papers without a topic that make "a large ingest" (a rebuild that day)
+# How long an owed recount of the name mentions waits untouched before the worker takes it: a bulk load still
+# running moves the marker with every batch (and recounts at its end), so only one cut short stays quiet this long.
+MENTIONS_QUIET = timedelta(minutes=10)
 
 
 def digests_due(settings: Settings, now: datetime) -> list[Cadence]:
@@ -85,6 +90,8 @@ def enqueue_due(database: Database, settings: Settings, now: datetime) -> list[s
                 continue
             if queue.enqueue(database, source.name, {}, dedupe_key=key):
                 added.append(key)
+    if _mentions_due(database, now) and queue.enqueue(database, "mentions"):
+        added.append("mentions")
     enrich = _enrichment_due(database, now) and _online(database, settings, ENRICHMENT)
     if enrich and queue.enqueue(database, ENRICHMENT.name):
         added.append(ENRICHMENT.name)
@@ -141,6 +148,15 @@ def _topics_due(database: Database, settings: Settings, today: date) -> list[str
                 keys.append(after_ingest)
     payload = {"today": today.isoformat()}
     return [key for key in keys if queue.enqueue(database, "topics", payload, dedupe_key=key)]
+
+
+def _mentions_due(database: Database, now: datetime) -> bool:
+    """A recount of the name mentions is owed, quiet for ``MENTIONS_QUIET`` and not queued yet."""
+    if _pending(database, "mentions"):
+        return False
+    with database.read_session() as session:
+        since = mentions_owed_since(session)
+    return since is not None and now - since >= MENTIONS_QUIET
 
 
 def _enrichment_due(database: Database, now: datetime) -> bool:

@@ -34,6 +34,7 @@ from papertide.services.enrichment import enrich_papers
 from papertide.services.harvest import harvest_followed
 from papertide.services.ingest import index_from_arxiv
 from papertide.services.keyphrases import make_insights
+from papertide.services.name_mentions import finish_mentions
 from papertide.services.submissions import SubmissionError, submit_paper
 from papertide.services.topics import NothingToGroup, build_topics
 from papertide.sources.factory import arxiv_client, arxiv_clients
@@ -123,6 +124,12 @@ def _topics(context: JobContext, payload: Mapping[str, Any]) -> str:
         return f"no topics built: {nothing}"
 
 
+def _mentions(context: JobContext, payload: Mapping[str, Any]) -> str:
+    """The name mentions' recount a bulk load cut short left owed (``services/name_mentions.py``)."""
+    changed = finish_mentions(context.database)
+    return "no recount owed" if changed is None else f"name mentions recounted; papers whose count changed: {changed}"
+
+
 def _digest(context: JobContext, payload: Mapping[str, Any]) -> str:
     cadence = argument(payload, "cadence", str)
     if cadence not in ("daily", "weekly"):
@@ -205,6 +212,7 @@ TASKS: dict[str, Task] = {
     "embed": Task(_embed, exclusive="embed"),
     "insights": Task(_insights, exclusive="insights"),
     "topics": Task(_topics, exclusive="topics"),
+    "mentions": Task(_mentions, exclusive="mentions"),
     "digest": Task(_digest),
     SnapshotRequest.task: Task(_ingest(SnapshotRequest)),
     DailyRequest.task: Task(_ingest(DailyRequest)),

@@ -80,6 +80,9 @@ class Paper(Base):
     # order on PostgreSQL, so that "starts with these words" is a range of the index.
     title_key: Mapped[str | None] = mapped_column(_BYTEWISE, index=True)
     name_key: Mapped[str | None] = mapped_column(Text, index=True)
+    # How many other papers, none older, mention the coined name in their title or abstract (``search/titles.py``):
+    # the in-corpus citation count of known-item search's prior. Kept by the upsert, filled by migration 0018.
+    name_mentions: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class PaperCategory(Base):

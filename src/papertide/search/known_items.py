@@ -6,8 +6,10 @@ first, whatever either retriever thought of it: a follow-up that repeats the nam
 Three tiers, in this order: the whole title, the coined name, a prefix of the title of at least ``PREFIX_WORDS``
 words. Within a tier, a paper whose title or coined name the query spells capitals and all comes first ("MoBA",
 not "MobA"); then papers that share the name go by a popularity prior (docs/ranking.md): hf.co's and this
-instance's upvotes added, then the older paper (the original comes before the papers named after it). Lookups
-are three indexed equality or range queries on ``papers.title_key`` / ``papers.name_key``.
+instance's upvotes added, then, among true namesakes (the coined-name tier) with equal votes, the in-corpus
+citation count as a rate (``search/namesakes.py``), then the older paper (the original comes before the papers
+named after it). Lookups are three indexed equality or range queries on ``papers.title_key`` /
+``papers.name_key``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy.orm import Session
 from papertide.db import among
 from papertide.models import Paper
 from papertide.queries.papers import BOTH_UPVOTES
+from papertide.search.namesakes import Candidate, by_mention_rate
 from papertide.search.query import SearchQuery
 from papertide.search.retrieval import Hit
 from papertide.search.titles import coined_name, same_spelling, title_words
@@ -28,6 +31,8 @@ PREFIX_WORDS = 3
 PER_TIER = 3
 # The most papers of one tier the prior orders: a common 3-word opening ("A Survey on") names no paper anyway.
 TIER_CANDIDATES = 500
+# The popularity prior in the database: votes, then age; ``by_mention_rate`` reorders true namesakes' equal votes.
+PRIOR = (BOTH_UPVOTES.desc(), Paper.published_on.asc().nulls_last(), Paper.id)
 # Past the last character any title key can hold, closing the range of keys that start with a prefix.
 _AFTER_ALL = "\U0010ffff"
 
@@ -39,9 +44,10 @@ def named_papers(session: Session, query: SearchQuery, where: ColumnElement[bool
         return []
     typed = query.natural_text
     found: list[int] = []
-    for condition in _tiers(key):
-        ranked = sorted(_by_prior(session, condition, where), key=lambda row: not _spelled_as_typed(typed, row[1]))
-        found += [paper_id for paper_id, _ in ranked[:PER_TIER] if paper_id not in found]
+    for tier, condition in enumerate(_tiers(key)):
+        candidates = _by_prior(session, condition, where, namesakes=tier == _NAME_TIER)
+        ranked = sorted(candidates, key=lambda candidate: not _spelled_as_typed(typed, candidate.title))
+        found += [candidate.paper_id for candidate in ranked[:PER_TIER] if candidate.paper_id not in found]
     return found
 
 
@@ -68,6 +74,9 @@ def _query_key(query: SearchQuery) -> str:
     return " ".join(title_words(query.natural_text))
 
 
+_NAME_TIER = 1  # in ``_tiers``: the papers that coin the name the query is, true namesakes
+
+
 def _tiers(key: str) -> list[ColumnElement[bool]]:
     tiers = [Paper.title_key == key, Paper.name_key == key]
     if len(key.split()) >= PREFIX_WORDS:
@@ -79,17 +88,16 @@ def _tiers(key: str) -> list[ColumnElement[bool]]:
     return tiers
 
 
-def _by_prior(session: Session, key_match: ColumnElement[bool], where: ColumnElement[bool]) -> list[tuple[int, str]]:
-    """Papers (id, title) matching the key and passing ``where``, most popular first: both vote counts added, then
-    the oldest.
-    The key goes first, alone: joined with ``where``, SQLite's planner walks the ``hidden`` index over every paper
-    (90 ms at 84,000 papers) instead of the key's range."""
-    ids = list(session.execute(select(Paper.id).where(key_match).limit(TIER_CANDIDATES)).scalars())
-    if not ids:
+def _by_prior(
+    session: Session, key_match: ColumnElement[bool], where: ColumnElement[bool], *, namesakes: bool
+) -> list[Candidate]:
+    """Papers matching the key and passing ``where``, most popular first by ``PRIOR`` (and, for ``namesakes``,
+    ``by_mention_rate``). The key goes first, alone: joined with ``where``, SQLite's planner walks the ``hidden``
+    index over every paper (90 ms at 84,000 papers) instead of the key's range."""
+    keyed = dict(session.execute(select(Paper.id, Paper.published_on).where(key_match).limit(TIER_CANDIDATES)).all())
+    if not keyed:
         return []
-    statement = (
-        select(Paper.id, Paper.title)
-        .where(among(session, Paper.id, ids), where)
-        .order_by(BOTH_UPVOTES.desc(), Paper.published_on.asc().nulls_last(), Paper.id)
-    )
-    return [(paper_id, title) for paper_id, title in session.execute(statement)]
+    columns = (Paper.id, Paper.title, BOTH_UPVOTES, Paper.name_mentions, Paper.published_on)
+    statement = select(*columns).where(among(session, Paper.id, list(keyed)), where).order_by(*PRIOR)
+    candidates = [Candidate(*row) for row in session.execute(statement)]
+    return by_mention_rate(session, candidates, list(keyed.values())) if namesakes else candidates

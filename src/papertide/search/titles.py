@@ -11,12 +11,23 @@ Two keys are stored (``papers.title_key`` and ``papers.name_key``, written by th
 ``services/papers.py``): the whole title's words, and its coined name's: what comes before the first colon
 ("DeepSeek-R1" of "DeepSeek-R1: Incentivizing Reasoning …"), less a generic ending such as "Technical Report"
 ("Qwen2 Technical Report" is named ``qwen 2``). ``search/known_items.py`` looks queries up by them.
+
+Mentions: a paper's title or abstract mentions a coined name when the name's words appear in its words whole and in
+order, compared as above (so "MoBAs" mentions ``moba``: English stems fold plurals; "MoBAnet" does not), unless
+the paper coins that name itself. A mention counts for one paper of that name: the newest one not newer than the
+mentioning paper (``Namesakes.owners``), the one the authors could have meant and most likely did. So a name's
+mentions are shared out by date among its namesakes: an obscure older namesake keeps what was said before the
+famous one existed, a later namesake what is said after it, and the famous one, named between, collects the most.
+``papers.name_mentions`` stores the count (``mention_counts``), kept by the upsert and filled by migration 0018.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from datetime import date
 
 from papertide.search.tantivy_keyword.schema import STEMMED
 from papertide.text import latex_plain, without_diacritics
@@ -27,6 +38,10 @@ _ARTICLES = frozenset({"the", "a", "an"})
 _LETTER_DIGIT = re.compile(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])")
 _NOT_WORD = re.compile(r"[\W_]+")
 _SEPARATOR = ":"
+# A web address in an abstract: "github.com/vita-epfl/..." names a lab's account, not the paper called VITA.
+_ADDRESS = re.compile(r"(?:https?://|www\.)\S+|\b[\w.-]+\.(?:com|org|io|ai|net)/\S*", re.IGNORECASE)
+# The most words a name can have and still be looked for in other papers' text: longer heads are sentences.
+MENTION_WORDS = 6
 
 
 def title_words(text: str) -> list[str]:
@@ -55,6 +70,80 @@ def name_key(title: str) -> str | None:
     """The stored key of a title's coined name (:func:`coined_name`), or None."""
     name = coined_name(title)
     return " ".join(title_words(name)) or None if name else None
+
+
+class Names:
+    """A set of name keys, indexed by first word so that a text's word runs are looked up only where one starts."""
+
+    def __init__(self, keys: Iterable[str]) -> None:
+        self.keys = {key for key in keys if len(key.split()) <= MENTION_WORDS}
+        self.lengths: dict[str, set[int]] = defaultdict(set)
+        for key in self.keys:
+            words = key.split()
+            self.lengths[words[0]].add(len(words))
+        # What every spelling of a key's first word holds, lowercased: its stem less a last letter that English
+        # stems change ("happy" is "happi"), bar a handful of irregular forms ("skies" is "sky").
+        self.heads = {word if len(word) <= 3 else word[:-1] for word in self.lengths}
+
+    def may_mention(self, text: str) -> bool:
+        """A cheap first look, for reading many texts for a few names: False only when ``text``, lowercased,
+        holds no key's head (above); a text with other than ASCII (accents, Greek letters) is always read."""
+        if not text.isascii():
+            return True
+        lowered = text.lower()
+        return any(head in lowered for head in self.heads)
+
+    def mentioned(self, text: str) -> set[str]:
+        """The keys whose words ``text`` holds whole and in order (see the module's docstring)."""
+        words = title_words(text)
+        found = set()
+        for start, word in enumerate(words):
+            for length in self.lengths.get(word, ()):
+                run = " ".join(words[start : start + length])
+                if run in self.keys:
+                    found.add(run)
+        return found
+
+
+def mention_text(title: str, abstract: str | None) -> str:
+    """What a paper says, as mentions are looked for in it: its title and its abstract, web addresses left out."""
+    return _ADDRESS.sub(" ", f"{title}\n{abstract or ''}")
+
+
+class Namesakes:
+    """The papers that coin each name, by date: whom a mention of a name, made on a given day, counts for."""
+
+    def __init__(self, named: Iterable[tuple[int, str, date | None]]) -> None:
+        self.by_name: dict[str, list[tuple[date, int]]] = defaultdict(list)
+        for paper_id, key, named_on in named:
+            self.by_name[key].append((named_on or date.min, paper_id))
+        for papers in self.by_name.values():
+            papers.sort()
+
+    def owners(self, key: str, said_on: date | None) -> list[int]:
+        """The papers a mention of ``key`` made on ``said_on`` counts for: the newest namesake not newer than the
+        mention (all of them when several share its day); none when every namesake is newer. An undated namesake
+        counts as the oldest, an undated mention as the newest."""
+        day = said_on or date.max
+        eligible = [named_on for named_on, _ in self.by_name.get(key, ()) if named_on <= day]
+        if not eligible:
+            return []
+        newest = max(eligible)
+        return [paper_id for named_on, paper_id in self.by_name[key] if named_on == newest]
+
+
+def mention_counts(
+    named: Iterable[tuple[int, str, date | None]], texts: Iterable[tuple[int, date | None, str | None, str]]
+) -> Counter[int]:
+    """For each named paper (id, name key, date), how many of ``texts`` (id, date, the name it coins, its text)
+    mention its name and count for it (:meth:`Namesakes.owners`); a text never mentions the name it coins."""
+    namesakes = Namesakes(named)
+    names = Names(namesakes.by_name)
+    counts: Counter[int] = Counter()
+    for _, said_on, own_name, text in texts:
+        for key in names.mentioned(text) - {own_name}:
+            counts.update(namesakes.owners(key, said_on))
+    return counts
 
 
 def same_spelling(typed: str, written: str) -> bool:

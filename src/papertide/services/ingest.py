@@ -4,6 +4,10 @@ Each function here is what a CLI command, a job or a route calls (``index_from_a
 index endpoint); sources do the reading, ``services/papers.py`` the
 writing. A batch and its checkpoint commit together, so a run killed at any point resumes after the last
 committed batch, and because the upsert is idempotent, replaying a batch is harmless either way.
+
+The bulk loads (a snapshot, a directory of Daily Papers days, an OAI harvest asked for by hand) defer the name
+mentions and recount them once at the end (``services/name_mentions.py``); every run here finishes a recount an
+earlier run left owed.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from papertide.db import Database, refresh_statistics
 from papertide.models import Paper
 from papertide.records import IngestCounts, PaperRecord, RejectedLine
 from papertide.services.checkpoints import file_fingerprint, load_checkpoint, save_checkpoint
+from papertide.services.name_mentions import finish_mentions
 from papertide.services.papers import feature_papers, upsert_papers
 from papertide.sources.arxiv_api import ArxivApiClient
 from papertide.sources.factory import arxiv_client
@@ -60,6 +65,7 @@ def ingest_snapshot(
             batch = []
     _commit_snapshot_batch(database, batch, counts, key, None)
     progress(last_line)
+    finish_mentions(database)
     refresh_statistics_if_changed(database, counts)
     return counts
 
@@ -68,7 +74,7 @@ def _commit_snapshot_batch(
     database: Database, batch: list[PaperRecord], counts: IngestCounts, key: str, position: dict[str, object] | None
 ) -> None:
     with database.write_session() as session:
-        counts.add(upsert_papers(session, batch))
+        counts.add(upsert_papers(session, batch, defer_mentions=True))
         save_checkpoint(session, "snapshot", key, json.dumps(position) if position else None)
 
 
@@ -140,10 +146,12 @@ def ingest_oai(
     until: date | None = None,
     metadata_prefix: str = "arXiv",
     categories: frozenset[str] | None = None,
+    defer_mentions: bool = False,
     progress: Progress = no_progress,
 ) -> IngestCounts:
     """Harvest ListRecords page by page; the resumption token is checkpointed with each page's rows. With
-    ``categories``, only records in at least one of them are kept (an OAI set is a whole archive, e.g. cs)."""
+    ``categories``, only records in at least one of them are kept (an OAI set is a whole archive, e.g. cs);
+    ``defer_mentions`` for a bulk harvest (module docstring)."""
     key = f"{set_spec}|{from_date}|{until or ''}|{metadata_prefix}"
     token = load_checkpoint(database, "oai", key)
     counts = IngestCounts()
@@ -158,7 +166,8 @@ def ingest_oai(
     try:
         for page in pages:
             with database.write_session() as session:
-                counts.add(upsert_papers(session, _in_categories(page.records, categories)))
+                records = _in_categories(page.records, categories)
+                counts.add(upsert_papers(session, records, defer_mentions=defer_mentions))
                 counts.rejected += len(page.rejected)
                 counts.rejections.extend(page.rejected)
                 save_checkpoint(session, "oai", key, page.resumption_token)
@@ -178,8 +187,10 @@ def ingest_oai(
             until=until,
             metadata_prefix=metadata_prefix,
             categories=categories,
+            defer_mentions=defer_mentions,
             progress=progress,
         )
+    finish_mentions(database)
     refresh_statistics_if_changed(database, counts)
     return counts
 
@@ -196,17 +207,19 @@ class DailyIngest:
 
 
 def ingest_daily(database: Database, path: Path, *, progress: Progress = no_progress) -> DailyIngest:
-    """Ingest one Daily Papers JSON file or a directory of them, one transaction per file."""
+    """Ingest one Daily Papers JSON file or a directory of them (a bulk load), one transaction per file."""
     result = DailyIngest()
+    bulk = path.is_dir()
     for _file, items, rejected in iter_daily_path(path):
         with database.write_session() as session:
-            counts = feature_papers(session, items)
+            counts = feature_papers(session, items, defer_mentions=bulk)
         result.papers.add(counts.papers)
         result.featured.add(counts.featured)
         result.featured.rejected += len(rejected)
         result.featured.rejections.extend(rejected)
         result.files += 1
         progress(result.files)
+    finish_mentions(database)
     refresh_statistics_if_changed(database, result.papers, result.featured)
     return result
 

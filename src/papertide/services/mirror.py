@@ -6,7 +6,8 @@ day is written whole or not at all; a rerun sends them back and a ``304`` day co
 with garbage is reported and the run goes on with the next; hf.co unreachable ends the run. hf.co's upvotes
 and comments land in ``Paper.hf_upvotes``/``hf_comments``: this instance's votes, comments and featured days are
 never touched; how hf.co's counts moved is recorded day by day (``services/momentum.py``). The run's outcome
-goes to ``source_states`` ("hf_mirror"), whose cursor is the last day mirrored.
+goes to ``source_states`` ("hf_mirror"), whose cursor is the last day mirrored. A backfill (more than
+``BACKFILL_DAYS`` days) defers the name mentions and recounts them once at the end (``services/name_mentions.py``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from papertide.services.automatic import HF_MIRROR
 from papertide.services.checkpoints import load_checkpoint, save_checkpoint
 from papertide.services.ingest import Progress, no_progress, refresh_statistics_if_changed
 from papertide.services.momentum import hf_counts, record_hf_moves
+from papertide.services.name_mentions import finish_mentions
 from papertide.services.papers import feature_papers
 from papertide.services.source_status import load_cursor, record_run
 from papertide.sources.hf_mirror import DayAnswer, HfMirrorClient, MirrorDayError, Validators
@@ -32,6 +34,9 @@ CHECKPOINTS = HF_MIRROR.name
 # hf.co's counts keep moving for days after a paper is featured: each scheduled run looks at this many days
 # before its cursor again (a 304 when nothing moved).
 REFRESH_DAYS = 3
+# A run over more days than this is a backfill: old days counted one by one would read the newer papers again and
+# again, so it defers the name mentions to one recount. A scheduled run (a few days) counts them as they come.
+BACKFILL_DAYS = 7
 
 
 @dataclass(slots=True)
@@ -76,6 +81,7 @@ def mirror_days(
     started = utcnow()
     report = MirrorReport()
     last_done: date | None = None
+    backfill = (until - since).days >= BACKFILL_DAYS
     for day in _days(since, until):
         try:
             answer = client.fetch_day(day, _validators(database, day))
@@ -85,9 +91,10 @@ def mirror_days(
         except SourceUnavailable as error:
             report.stopped = str(error)
             break
-        _write_day(database, answer, report)
+        _write_day(database, answer, report, defer_mentions=backfill)
         last_done = day
         progress(report.days)
+    finish_mentions(database)
     refresh_statistics_if_changed(database, report.papers, report.featured)
     counts = IngestCounts(
         added=report.featured.added,
@@ -99,7 +106,7 @@ def mirror_days(
     return report
 
 
-def _write_day(database: Database, answer: DayAnswer, report: MirrorReport) -> None:
+def _write_day(database: Database, answer: DayAnswer, report: MirrorReport, *, defer_mentions: bool) -> None:
     report.days += 1
     if answer.not_modified:
         report.not_modified += 1
@@ -107,7 +114,7 @@ def _write_day(database: Database, answer: DayAnswer, report: MirrorReport) -> N
     arxiv_ids = [item.paper.arxiv_id for item in answer.items]
     with database.write_session() as session:
         before = hf_counts(session, arxiv_ids)
-        counts = feature_papers(session, answer.items)
+        counts = feature_papers(session, answer.items, defer_mentions=defer_mentions)
         record_hf_moves(session, before, arxiv_ids, featured_on=answer.day, today=utcnow().date())
         save_checkpoint(session, CHECKPOINTS, answer.day.isoformat(), _encoded(answer.validators))
     report.papers.add(counts.papers)

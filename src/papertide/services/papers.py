@@ -40,6 +40,7 @@ from papertide.records import (
     content_hash,
 )
 from papertide.search.titles import name_key, title_key
+from papertide.services.name_mentions import Said, count_redated, keep_mentions, saying, undated_papers
 
 # The columns a record can set; their merged values feed the content hash.
 _METADATA_FIELDS = (
@@ -76,8 +77,10 @@ def _update_by_id(columns: Iterable[str]) -> Any:
     )
 
 
-def upsert_papers(session: Session, records: Iterable[PaperRecord]) -> IngestCounts:
-    """Insert new papers and merge updates into known ones, in bulk; returns what happened to each."""
+def upsert_papers(session: Session, records: Iterable[PaperRecord], *, defer_mentions: bool = False) -> IngestCounts:
+    """Insert new papers and merge updates into known ones, in bulk; returns what happened to each.
+    ``defer_mentions``: a bulk load's batch, which owes a recount of the name mentions instead of counting them
+    (``services/name_mentions.py``)."""
     counts = IngestCounts()
     incoming = _merge_duplicates(records)
     existing = _load_existing(session, list(incoming))
@@ -85,6 +88,7 @@ def upsert_papers(session: Session, records: Iterable[PaperRecord]) -> IngestCou
     updates: list[dict[str, Any]] = []
     category_changes: dict[str, list[str]] = {}
     author_changes: dict[str, list[dict[str, Any]]] = {}
+    said: dict[str, tuple[Said | None, Said]] = {}
     now = _write_stamp(session)
     for arxiv_id, record in incoming.items():
         stored = existing.get(arxiv_id)
@@ -99,6 +103,7 @@ def upsert_papers(session: Session, records: Iterable[PaperRecord]) -> IngestCou
         row["enrichment"] = enrichment_state(row, stored)
         row.update(_derived(arxiv_id, row, stored))
         if stored is None:
+            said[arxiv_id] = (None, saying(row))
             inserts.append({**row, "arxiv_id": arxiv_id, "created_at": now, "modified_at": now})
             category_changes[arxiv_id] = row["categories"]
             author_changes[arxiv_id] = row["authors"]
@@ -106,6 +111,7 @@ def upsert_papers(session: Session, records: Iterable[PaperRecord]) -> IngestCou
         elif row["content_hash"] == stored["content_hash"]:
             counts.unchanged += 1
         else:
+            said[arxiv_id] = (saying(stored), saying(row))
             updates.append({**row, "_id": stored["id"], "modified_at": now})
             if row["categories"] != stored["categories"]:
                 category_changes[arxiv_id] = row["categories"]
@@ -121,6 +127,9 @@ def upsert_papers(session: Session, records: Iterable[PaperRecord]) -> IngestCou
         session.connection().execute(_update_by_id(updates[0].keys()), updates)
     _replace_categories(session, {ids[arxiv_id]: cats for arxiv_id, cats in category_changes.items()})
     _replace_authors(session, {ids[arxiv_id]: authors for arxiv_id, authors in author_changes.items()})
+    said_changes = {ids[arxiv_id]: (old, new) for arxiv_id, (old, new) in said.items() if old != new}
+    if said_changes:
+        keep_mentions(session, said_changes, defer=defer_mentions)
     return counts
 
 
@@ -179,6 +188,7 @@ def _load_existing(session: Session, arxiv_ids: Sequence[str]) -> dict[str, dict
         Paper.content_hash,
         Paper.enrichment,
         Paper.published_on,
+        Paper.name_key,
         *_metadata_columns(),
     ]
     found: dict[str, dict[str, Any]] = {}
@@ -328,15 +338,17 @@ class FeatureCounts:
     featured: IngestCounts
 
 
-def feature_papers(session: Session, items: Sequence[FeaturedRecord]) -> FeatureCounts:
+def feature_papers(session: Session, items: Sequence[FeaturedRecord], *, defer_mentions: bool = False) -> FeatureCounts:
     """Record Daily Papers items: upsert their papers, accounts and organizations, the featured rows and hf.co's
     figures. Rerunning a day updates hf.co's figures and never touches this instance's votes or comments; an
-    item whose featured row and hf.co figures are as stored counts as unchanged."""
-    paper_counts = upsert_papers(session, [item.paper for item in items])
+    item whose featured row and hf.co figures are as stored counts as unchanged. ``defer_mentions`` as for
+    :func:`upsert_papers`."""
+    paper_counts = upsert_papers(session, [item.paper for item in items], defer_mentions=defer_mentions)
     paper_ids = _paper_ids(session, [item.paper.arxiv_id for item in items])
     users = _ensure_accounts(session, User, "username", [i.submitter for i in items if i.submitter])
     orgs = _ensure_accounts(session, Organization, "name", [i.organization for i in items if i.organization])
     featured_counts = IngestCounts()
+    undated = undated_papers(session, list(paper_ids.values()))
     for item in items:
         paper_id = paper_ids.get(item.paper.arxiv_id)
         if paper_id is None:  # rejected by the upsert (no title from any source)
@@ -353,6 +365,7 @@ def feature_papers(session: Session, items: Sequence[FeaturedRecord]) -> Feature
         if _set_hf_figures(session, paper_id, item) and outcome == "unchanged":
             outcome = "updated"
         setattr(featured_counts, outcome, getattr(featured_counts, outcome) + 1)
+    count_redated(session, undated, defer=defer_mentions)
     return FeatureCounts(paper_counts, featured_counts)
 
 

@@ -1,0 +1,255 @@
+"""Keeping ``papers.name_mentions``, the in-corpus citation count of known-item search's namesake prior
+(``search/titles.py`` says what a mention is and whom it counts for), as papers arrive: the paper upsert and
+featuring (``services/papers.py``) hand over what changed, a batch at a time, and this module moves the counts in a
+few statements per batch. Migration 0018 filled them for papers stored before it.
+
+Bulk loads (a snapshot, a directory of Daily Papers days, an OAI harvest from the command line, a mirror backfill:
+``services/ingest.py``, ``services/mirror.py``) defer the count instead: old papers arriving after newer ones would
+have every newer paper read again, batch after batch. A deferred write leaves a marker, in its own transaction
+(``owe_mentions``), and the load ends with one pass over the whole corpus (``recount_mentions``). A load cut short
+leaves the marker behind: every write skips the count while it stands (the recount will see its papers), the next
+bulk load's recount, ``papertide ingest mentions`` or the worker (``jobs/scheduler.py``, once the marker has been
+quiet a while) finish it, and a recount clears the marker only if no write moved it while it read.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import Any, cast
+from uuid import uuid4
+
+from sqlalchemy import Table, bindparam, delete, or_, select
+from sqlalchemy.orm import Session
+
+from papertide.db import Database
+from papertide.models import IngestCheckpoint, Paper
+from papertide.search.titles import Names, Namesakes, mention_counts, mention_text
+from papertide.services.checkpoints import save_checkpoint
+
+_LOOKUP_CHUNK = 500
+_PAPERS = cast(Table, Paper.__table__)
+# The most name heads a re-read sifts in the database: past this, one pass of many LIKEs costs more than reading.
+_SIFTED_HEADS = 40
+_SAID_COLUMNS = (Paper.title, Paper.abstract)
+# The marker of a recount owed (an ``ingest_checkpoints`` row): its position changes with every write that owes one.
+_OWED = ("name-mentions", "recount owed")
+_READ_ROWS = 2_000
+
+
+@dataclass(frozen=True)
+class Said:
+    """A paper as name mentions read it: its text, its date and the name it coins."""
+
+    text: str
+    on: date | None
+    name: str | None
+
+
+def saying(row: Mapping[str, Any]) -> Said:
+    """A paper's row (stored or about to be, with its ``name_key``) as name mentions read it."""
+    return Said(mention_text(row["title"], row["abstract"]), row["published_on"], row["name_key"])
+
+
+# (paper, name) -> mentions of that name gained (or lost) by that paper in this batch.
+_Change = Counter[tuple[int, str]]
+
+
+def count_mentions(session: Session, changes: dict[int, tuple[Said | None, Said]]) -> None:
+    """Keep ``papers.name_mentions`` (``search/titles.py``) for a batch of new or changed papers: what each said
+    before stops counting, what it says now counts, and where a name gains, loses or moves a namesake, the other
+    papers' mentions of it from that day on go to whom they go to now. A few statements per batch, whatever its
+    size; the text read is the batch's and, for names whose namesakes changed, the papers dated from the change."""
+    keyed = session.execute(select(Paper.name_key).where(Paper.name_key.is_not(None)).distinct()).scalars()
+    names = Names(key for key in keyed if key)
+    said = {
+        paper_id: ([] if old is None else [(k, old.on) for k in names.mentioned(old.text) - {old.name}])
+        for paper_id, (old, _) in changes.items()
+    }
+    saying = {
+        paper_id: [(k, new.on) for k in names.mentioned(new.text) - {new.name}]
+        for paper_id, (_, new) in changes.items()
+    }
+    moved = {paper_id: pair for paper_id, pair in changes.items() if _moved(*pair)}
+    since: dict[str, date] = {}
+    for old, new in moved.values():
+        for was in (old, new):
+            if was is not None and was.name:
+                since[was.name] = min(since.get(was.name, date.max), was.on or date.min)
+    keys = set(since) | {k for pairs in [*said.values(), *saying.values()] for k, _ in pairs}
+    now = Namesakes(_namesakes(session, keys))
+    before = Namesakes(
+        [(i, k, on) for k, papers in now.by_name.items() for on, i in papers if i not in moved]
+        + [(i, old.name, old.on) for i, (old, _) in moved.items() if old is not None and old.name]
+    )
+    change: _Change = Counter()
+    for paper_id in changes:
+        change.subtract((owner, k) for k, on in said[paper_id] for owner in before.owners(k, on))
+        change.update((owner, k) for k, on in saying[paper_id] for owner in now.owners(k, on))
+    _reattribute(session, since, set(changes), before, now, change)
+    _write_mentions(session, change, moved)
+
+
+def _moved(old: Said | None, new: Said) -> bool:
+    """Whether a paper joins, leaves or changes its place among namesakes (a name and a date)."""
+    was = (old.name, old.on) if old is not None and old.name else None
+    return was != ((new.name, new.on) if new.name else None)
+
+
+def _namesakes(session: Session, keys: set[str]) -> list[tuple[int, str, date | None]]:
+    ordered = sorted(keys)
+    found: list[tuple[int, str, date | None]] = []
+    for start in range(0, len(ordered), _LOOKUP_CHUNK):
+        chunk = ordered[start : start + _LOOKUP_CHUNK]
+        statement = select(Paper.id, Paper.name_key, Paper.published_on).where(Paper.name_key.in_(chunk))
+        found += [(paper_id, str(key), named_on) for paper_id, key, named_on in session.execute(statement)]
+    return found
+
+
+def _reattribute(
+    session: Session, since: dict[str, date], batch: set[int], before: Namesakes, now: Namesakes, change: _Change
+) -> None:
+    """The other papers' mentions of names whose namesakes changed, dated on or after the change: counted for whom
+    they go to now instead of whom they went to before. Only papers that new or newer are read, and only those
+    that pass a cheap first look (``Names.may_mention``) are analysed."""
+    names = Names(since)
+    if not names.heads:  # no name anyone can mention (each longer than a mention is looked for)
+        return
+    statement = select(Paper.id, Paper.published_on, Paper.name_key, Paper.title, Paper.abstract)
+    first = min(since.values())
+    if first > date.min:
+        statement = statement.where(or_(Paper.published_on >= first, Paper.published_on.is_(None)))
+    if len(names.heads) <= _SIFTED_HEADS:
+        # The database drops what cannot mention them before any text leaves it (a backfill of a few old papers
+        # would otherwise read every newer paper); accented or Greek spellings of a plain-letter name are lost here.
+        statement = statement.where(
+            or_(*(column.icontains(head, autoescape=True) for head in names.heads for column in _SAID_COLUMNS))
+        )
+    for paper_id, said_on, own, title, abstract in session.execute(statement.execution_options(yield_per=2_000)):
+        text = mention_text(title, abstract)
+        if paper_id in batch or not names.may_mention(text):
+            continue
+        for key in names.mentioned(text) - {own}:
+            if (said_on or date.max) >= since[key]:
+                change.subtract((owner, key) for owner in before.owners(key, said_on))
+                change.update((owner, key) for owner in now.owners(key, said_on))
+
+
+def _write_mentions(session: Session, change: _Change, moved: dict[int, tuple[Said | None, Said]]) -> None:
+    """Add the changes to the counts; a paper with a new name (or new) starts again from what it gets now."""
+    renamed = {i: new.name for i, (old, new) in moved.items() if old is None or old.name != new.name}
+    added: Counter[int] = Counter()
+    counted: Counter[int] = Counter({paper_id: 0 for paper_id in renamed})
+    for (paper_id, key), count in change.items():
+        if paper_id not in renamed:
+            added[paper_id] += count
+        elif renamed[paper_id] == key:
+            counted[paper_id] += count
+    connection = session.connection()
+    by_id = _PAPERS.update().where(_PAPERS.c.id == bindparam("_id"))
+    rows = [{"_id": paper_id, "change": count} for paper_id, count in added.items() if count]
+    if rows:
+        connection.execute(by_id.values(name_mentions=_PAPERS.c.name_mentions + bindparam("change")), rows)
+    if counted:
+        rows = [{"_id": paper_id, "count": count} for paper_id, count in counted.items()]
+        connection.execute(by_id.values(name_mentions=bindparam("count")), rows)
+
+
+def undated_papers(session: Session, paper_ids: list[int]) -> dict[int, Said]:
+    """The papers featuring may date (no listing or first-version date), as name mentions read them now."""
+    found: dict[int, Said] = {}
+    for start in range(0, len(paper_ids), _LOOKUP_CHUNK):
+        statement = select(Paper.id, Paper.title, Paper.abstract, Paper.published_on, Paper.name_key).where(
+            Paper.id.in_(paper_ids[start : start + _LOOKUP_CHUNK]),
+            Paper.announced_on.is_(None),
+            Paper.submitted_at.is_(None),
+        )
+        for row in session.execute(statement).mappings():
+            found[row["id"]] = saying(dict(row))
+    return found
+
+
+def count_redated(session: Session, undated: dict[int, Said], *, defer: bool) -> None:
+    """Move the name mentions of the papers featuring dated: their mentions and their place among namesakes
+    (:func:`keep_mentions`: now, or owed when ``defer``)."""
+    if not undated:
+        return
+    dates = dict(session.execute(select(Paper.id, Paper.published_on).where(Paper.id.in_(list(undated)))).all())
+    changes: dict[int, tuple[Said | None, Said]] = {
+        i: (said, replace(said, on=dates[i])) for i, said in undated.items() if dates.get(i) != said.on
+    }
+    if changes:
+        keep_mentions(session, changes, defer=defer)
+
+
+def keep_mentions(session: Session, changes: dict[int, tuple[Said | None, Said]], *, defer: bool) -> None:
+    """Count a batch's changes now (:func:`count_mentions`), or owe a recount when ``defer`` (a bulk load) or when
+    one is owed already (the recount will read these papers anyway, and counting on top of stale counts is waste)."""
+    if defer or _owed(session) is not None:
+        owe_mentions(session)
+    else:
+        count_mentions(session, changes)
+
+
+def owe_mentions(session: Session) -> str:
+    """Mark a recount owed, in the caller's transaction; the marker's new position, which any later write moves."""
+    position = uuid4().hex
+    save_checkpoint(session, *_OWED, position)
+    return position
+
+
+def mentions_owed_since(session: Session) -> datetime | None:
+    """When a write last owed a recount; None when none is owed."""
+    statement = select(IngestCheckpoint.updated_at).where(*_marker())
+    return session.execute(statement).scalar_one_or_none()
+
+
+def finish_mentions(database: Database) -> int | None:
+    """The recount owed, if one is (:func:`recount_mentions`); None when none was."""
+    with database.read_session() as session:
+        owed = _owed(session)
+    return None if owed is None else recount_mentions(database)
+
+
+def recount_mentions(database: Database) -> int:
+    """Every paper's count afresh in one pass (``search/titles.mention_counts``: the corpus's coined names indexed
+    by first word, then each title and abstract read once and its word runs looked up), written where it changed;
+    how many papers' counts changed. The marker is moved before the pass and cleared after it only if no write
+    moved it meanwhile: a paper written during the pass was not counted or counted against the old figures."""
+    with database.write_session() as session:
+        position = owe_mentions(session)
+    with database.read_session() as session:
+        counts = _counted(session)
+        nonzero = select(Paper.id, Paper.name_mentions).where(Paper.name_mentions != 0)
+        stored = {paper_id: count for paper_id, count in session.execute(nonzero)}
+    changed = [
+        {"_id": paper_id, "count": counts.get(paper_id, 0)}
+        for paper_id in set(counts) | set(stored)
+        if counts.get(paper_id, 0) != stored.get(paper_id, 0)
+    ]
+    with database.write_session() as session:
+        if changed:
+            by_id = _PAPERS.update().where(_PAPERS.c.id == bindparam("_id"))
+            session.connection().execute(by_id.values(name_mentions=bindparam("count")), changed)
+        session.execute(delete(IngestCheckpoint).where(*_marker(), IngestCheckpoint.position == position))
+    return len(changed)
+
+
+def _counted(session: Session) -> Counter[int]:
+    named = select(Paper.id, Paper.name_key, Paper.published_on).where(Paper.name_key.is_not(None))
+    namesakes = [(paper_id, str(key), on) for paper_id, key, on in session.execute(named)]
+    texts = select(Paper.id, Paper.published_on, Paper.name_key, Paper.title, Paper.abstract)
+    rows = session.execute(texts.execution_options(yield_per=_READ_ROWS))
+    return mention_counts(
+        namesakes, ((paper_id, on, own, mention_text(title, abstract)) for paper_id, on, own, title, abstract in rows)
+    )
+
+
+def _owed(session: Session) -> str | None:
+    return session.execute(select(IngestCheckpoint.position).where(*_marker())).scalar_one_or_none()
+
+
+def _marker() -> tuple[Any, Any]:
+    return IngestCheckpoint.source == _OWED[0], IngestCheckpoint.key == _OWED[1]
