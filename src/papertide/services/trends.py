@@ -8,6 +8,12 @@ clause and the same keyword retriever as ``/search`` with semantic neighbours of
 match, not related ones), without the search page's cap of 1,000 candidates. Each paper counts in the ISO week of
 the day it appeared (its listing date, else its first version's day); its upvotes are both figures added, as the
 daily lists order by (docs/ranking.md).
+
+A series of one ``cat:``, ``kw:`` or ``org:`` filter (and dates) reads those counts by index from ``facet_days``,
+which the database keeps by triggers in every writer's transaction (``models/field.py``, migration 0019): one row a
+day however many papers match, so it answers as fast at a million papers as at a thousand, and its counts and
+upvotes are those of the moment (a vote counts as soon as it is committed). Every other series is counted from its
+papers as above.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from papertide.db import among
 from papertide.errors import Invalid
-from papertide.models import Paper
+from papertide.models import FacetDay, Paper
 from papertide.queries.papers import BOTH_UPVOTES
 from papertide.search.engine import SearchEngine, filter_clause
 from papertide.search.query import SearchQuery, parse_query
@@ -148,7 +154,11 @@ def _within(query: SearchQuery, window: Window) -> SearchQuery:
 
 def _matches(session: Session, engine: SearchEngine, query: SearchQuery) -> list[tuple[object, int, int]]:
     """(day it appeared, papers, both upvote figures) of the papers the query finds within its dates, by day: the
-    database adds them up, so a series costs one row a day, not one a paper."""
+    database adds them up, so a series costs one row a day, not one a paper. A query of one ``cat:``, ``kw:`` or
+    ``org:`` filter reads the counts the database keeps by day (``facet_days``) instead of its papers."""
+    facet = _one_facet(query)
+    if facet is not None:
+        return _facet_days(session, *facet, query)
     where: ColumnElement[bool] = filter_clause(query)  # its dates read papers.published_on, indexed
     if query.arxiv_id:
         where = where & (Paper.arxiv_id == query.arxiv_id)
@@ -162,6 +172,27 @@ def _matches(session: Session, engine: SearchEngine, query: SearchQuery) -> list
     day = Paper.published_on  # the effective date, as search filters and sorts
     statement = select(day, func.count(), func.sum(BOTH_UPVOTES)).where(where).group_by(day)
     return [(published, papers, upvotes) for published, papers, upvotes in session.execute(statement) if published]
+
+
+def _one_facet(query: SearchQuery) -> tuple[str, str] | None:
+    """(kind, facet) of ``facet_days`` when the query is one category, keyphrase or organization and dates: the
+    filter search would apply (an organization by its name in lower case, as search compares it)."""
+    facets = [
+        *(("cat", category) for category in query.categories),
+        *(("kw", phrase) for phrase in query.keyphrases),
+        *(("org", organization.lower()) for organization in query.organizations),
+    ]
+    other = query.terms or query.arxiv_id or query.has_code
+    other = other or query.min_upvotes is not None or query.max_upvotes is not None
+    return facets[0] if len(facets) == 1 and not other else None
+
+
+def _facet_days(session: Session, kind: str, facet: str, query: SearchQuery) -> list[tuple[object, int, int]]:
+    assert query.after and query.before  # the window bounds every series (_within)
+    statement = select(FacetDay.day, FacetDay.papers, FacetDay.upvotes).where(
+        FacetDay.kind == kind, FacetDay.facet == facet, FacetDay.day.between(query.after, query.before)
+    )
+    return [(day, papers, upvotes) for day, papers, upvotes in session.execute(statement) if papers]
 
 
 def _as_date(value: object) -> date:
