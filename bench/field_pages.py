@@ -3,8 +3,8 @@ over 26 weeks), ``/trends.json``, ``/topics`` and ``/topics/{slug}`` answered in
 app: middleware, database, templates) over a database of N synthetic papers listed over two years, 1 % of them
 with the keyphrase, every paper in one of 300 topics with two years of weekly counts. One more series,
 ``cat:cs.CL -qqq``, takes the path that counts a series from its papers (an exclusion is not a single filter), as
-every series did before the counts kept by day (migration 0019). Word queries are left out: they need the keyword
-index built over N papers first (bench/scale.py measures search itself).
+every series did before the counts kept by day (migration 0019). ``--words`` also builds the tantivy keyword index
+(untimed) and times word series: "diffusion" (in 2 % of the titles) and "learning" (10 %).
 
 The rows go in through the database's own inserts, so its triggers keep ``facet_days`` as ingest would.
 ``--backend postgresql`` starts a throwaway PostgreSQL (tests/helpers/postgres.py).
@@ -19,6 +19,7 @@ import contextlib
 import os
 import random
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -33,6 +34,7 @@ from papertide.app import create_app
 from papertide.config import Settings
 from papertide.db import connect, upgrade
 from papertide.models import Paper, PaperCategory, PaperKeyphrase, Topic, TopicBuild, TopicPaper, TopicWeek
+from papertide.search.tantivy_keyword.sync import sync_keyword_index
 
 TOPICS = 300
 FIRST = date(2024, 7, 1)
@@ -40,6 +42,8 @@ DAYS = 730
 REQUESTS = 30
 BATCH = 20_000
 CATEGORIES = ("cs.CL", "cs.CV", "cs.LG", "cs.AI", "stat.ML")
+# Words for the word series: "diffusion" in 2 % of the titles, "learning" in 10 % (with --words).
+_TOPIC_WORDS = {0: " on diffusion learning"} | dict.fromkeys((10, 20, 30, 40), " on learning")
 
 
 def fill(connection: Connection, papers: int) -> None:
@@ -83,7 +87,7 @@ def _fill_batch(connection: Connection, rng: random.Random, numbers: range) -> N
             {
                 "id": n,
                 "arxiv_id": f"29{n:08d}",
-                "title": f"Paper {n}",
+                "title": f"Paper {n}{_TOPIC_WORDS.get(n % 50, '')}",
                 "abstract": "An abstract.",
                 "authors": [],
                 "author_names": "",
@@ -116,6 +120,7 @@ def database_url(backend: str, workdir: Path) -> Iterator[str]:
     if backend == "sqlite":
         yield f"sqlite:///{workdir / 'field.db'}"
         return
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' throwaway PostgreSQL
     from tests.helpers.postgres import PostgresCluster
 
     cluster = PostgresCluster.start()
@@ -140,6 +145,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--papers", type=int, default=100_000)
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--words", action="store_true", help="build the keyword index and time word series")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as workdir, database_url(args.backend, Path(workdir)) as url:
         settings = Settings(
@@ -148,6 +154,7 @@ def main() -> None:
             semantic_search=False,
             page_cache_seconds=0.0,
             jobs_interval_seconds=0.0,
+            keyword_engine="tantivy",
         )  # type: ignore[call-arg]
         database = connect(settings)
         upgrade(database)
@@ -156,9 +163,15 @@ def main() -> None:
             fill(connection, args.papers)
         with database.engine.begin() as connection:
             connection.exec_driver_sql("ANALYZE")
-        database.dispose()
         filled = time.perf_counter() - started
         print(f"{args.backend}: {args.papers:,} papers filled in {filled:.0f} s; load {os.getloadavg()[0]:.1f}")
+        words: tuple[str, ...] = ()
+        if args.words:
+            started = time.perf_counter()
+            sync_keyword_index(database, settings)
+            print(f"keyword index built in {time.perf_counter() - started:.0f} s", flush=True)
+            words = tuple(f"/trends.json?q={word}&weeks=26&until=2026-W26" for word in ("diffusion", "learning"))
+        database.dispose()
         with TestClient(create_app(settings)) as client:
             until = "2026-W26"
             for path_ in (
@@ -168,6 +181,7 @@ def main() -> None:
                 f"/trends.json?q=cat%3Acs.CL+-qqq&weeks=26&until={until}",
                 "/topics",
                 "/topics/topic-7",
+                *words,
             ):
                 median, p95 = p50(client, path_)
                 print(f"| `{path_}` | {median:.0f} ms | {p95:.0f} ms | {os.getloadavg()[0]:.1f} |", flush=True)
