@@ -34,7 +34,8 @@ FACETS = (
 
 def _counted(sign: int, paper: str, kind: str, facet: str, source: str) -> str:
     """Add ``sign`` × the papers of ``source`` (``paper`` names the papers row or trigger record) that search can
-    find: visible and dated, at their day (a featuring without an organization counts nowhere)."""
+    find: visible and dated, at their day (a featuring without an organization counts nowhere). Added up by day
+    first: PostgreSQL refuses an upsert that touches one row twice (an organization's papers of one day)."""
     return (
         "INSERT INTO facet_days (kind, facet, day, papers, upvotes) "
         f"SELECT {kind}, {facet}, {paper}.published_on, sum({sign}), "
