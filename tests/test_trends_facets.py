@@ -9,16 +9,21 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
+import pytest
 from alembic import command
 from sqlalchemy import Select, delete, func, literal, select, text, union_all, update
 from sqlalchemy.orm import Session
 
+from papertide.config import Settings
 from papertide.db import Database, alembic_config
+from papertide.jobs import queue
+from papertide.jobs.worker import Worker
 from papertide.models import FacetDay, FeaturedPaper, Organization, Paper, PaperCategory, PaperKeyphrase
 from papertide.queries.papers import BOTH_UPVOTES
 from papertide.records import AccountRecord
 from papertide.services.papers import feature_papers, upsert_papers
 from papertide.services.submissions import set_paper_hidden
+from papertide.services.trends import fold_facet_days
 from papertide.services.votes import set_vote
 from tests.helpers.factories import make_featured_record, make_paper_record, make_user
 
@@ -44,10 +49,12 @@ def recounted(session: Session) -> Counts:
 
 
 def kept(session: Session) -> Counts:
-    rows = session.execute(select(FacetDay).where(FacetDay.papers != 0)).scalars()
-    zero = session.scalar(select(func.count()).select_from(FacetDay).where(FacetDay.papers == 0, FacetDay.upvotes != 0))
-    assert zero == 0  # a day without papers has no upvotes left either
-    return {(r.kind, r.facet, _day(r.day), r.papers, r.upvotes) for r in rows}
+    """Each (kind, facet, day)'s rows added up, as a trend reads them."""
+    key = (FacetDay.kind, FacetDay.facet, FacetDay.day)
+    rows = session.execute(select(*key, func.sum(FacetDay.papers), func.sum(FacetDay.upvotes)).group_by(*key))
+    counts = {(k, f, _day(d), int(n), int(u)) for k, f, d, n, u in rows}
+    assert all(u == 0 for *_, n, u in counts if n == 0)  # a day without papers has no upvotes left either
+    return {count for count in counts if count[3]}
 
 
 def _day(value: object) -> date:
@@ -110,6 +117,39 @@ def test_counts_follow_every_writer(db: Database) -> None:
         session.execute(delete(Organization))
         session.execute(delete(Paper).where(Paper.id == ids[0]))
     assert not any(kind == "org" for kind, *_ in check(db))
+    with db.write_session() as session:  # folded: one row a day, the same counts
+        assert fold_facet_days(session) > 0
+    counts = check(db)
+    with db.read_session() as session:
+        assert session.scalar(select(func.count()).select_from(FacetDay)) == len(counts)
+
+
+def test_the_weekly_topics_job_folds_the_counts(db: Database, settings: Settings) -> None:
+    with db.write_session() as session:
+        upsert_papers(session, [make_paper_record(categories=("cs.CL",), announced_on=date(2026, 6, 1)) for _ in "ab"])
+    queue.enqueue(db, "topics", {"today": "2026-06-08"})
+    assert Worker(db, settings, None).run_one()
+    with db.read_session() as session:
+        assert session.scalar(select(func.count()).select_from(FacetDay)) == 1  # two papers' rows, one day's
+    assert check(db) == {("cat", "cs.CL", date(2026, 6, 1), 2, 0)}
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # SQLite has one writer at a time
+def test_a_vote_during_a_mirror_run_waits_on_no_count(db: Database) -> None:
+    """A mirror run that changed one paper's figure, then a vote on another paper of the same category and day,
+    then the mirror changing the voted paper: the vote commits and the mirror after it. Counts kept in one row a
+    day deadlocked here (the vote waited on the mirror's count row, the mirror on the vote's paper)."""
+    records = [make_paper_record(categories=("cs.CL",), announced_on=date(2026, 6, 1)) for _ in range(2)]
+    with db.write_session() as session:
+        upsert_papers(session, records)
+        changed, voted = (paper_id(session, record.arxiv_id) for record in records)
+    with db.engine.connect() as mirror, db.engine.connect() as vote:
+        mirror.execute(update(Paper).where(Paper.id == changed).values(hf_upvotes=5))
+        vote.execute(update(Paper).where(Paper.id == voted).values(upvote_count=1))
+        vote.commit()  # it waited on nothing: before, it blocked here until the deadlock was found
+        mirror.execute(update(Paper).where(Paper.id == voted).values(hf_upvotes=7))
+        mirror.commit()
+    assert ("cat", "cs.CL", date(2026, 6, 1), 2, 13) in check(db)
 
 
 def _migrate(db: Database, step: object, revision: str) -> None:

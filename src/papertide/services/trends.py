@@ -22,8 +22,9 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Select, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from papertide.db import among
@@ -201,10 +202,43 @@ def _one_facet(query: SearchQuery) -> tuple[str, str] | None:
 
 def _facet_days(session: Session, kind: str, facet: str, query: SearchQuery) -> list[tuple[object, int, int]]:
     assert query.after and query.before  # the window bounds every series (_within)
-    statement = select(FacetDay.day, FacetDay.papers, FacetDay.upvotes).where(
-        FacetDay.kind == kind, FacetDay.facet == facet, FacetDay.day.between(query.after, query.before)
+    statement = (
+        select(FacetDay.day, func.sum(FacetDay.papers), func.sum(FacetDay.upvotes))
+        .where(FacetDay.kind == kind, FacetDay.facet == facet, FacetDay.day.between(query.after, query.before))
+        .group_by(FacetDay.day)
     )
     return [(day, papers, upvotes) for day, papers, upvotes in session.execute(statement) if papers]
+
+
+def fold_facet_days(session: Session) -> int:
+    """Fold the rows of each (kind, facet, day) in ``facet_days`` into one, dropping days that add up to nothing;
+    the number of rows it removed. The triggers only append (migration 0019 says why), so without folding the
+    table grows with every change; reads stay correct either way. Rows appended meanwhile are left for next time:
+    on PostgreSQL one statement deletes exactly the rows it adds up (its snapshot's), SQLite has one writer."""
+    before = session.scalar(select(func.count()).select_from(FacetDay)) or 0
+    mark = FacetDay.id <= (session.scalar(select(func.max(FacetDay.id))) or 0)
+    if session.get_bind().dialect.name == "postgresql":
+        gone = delete(FacetDay).where(mark).returning(*(getattr(FacetDay, name) for name in _FOLDED)).cte()
+        session.execute(insert(FacetDay).from_select(_FOLDED, _day_sums(gone.c)))
+    else:
+        session.execute(insert(FacetDay).from_select(_FOLDED, _day_sums(FacetDay.__table__.c, mark)))
+        session.execute(delete(FacetDay).where(mark))
+    return before - (session.scalar(select(func.count()).select_from(FacetDay)) or 0)
+
+
+_FOLDED = ("kind", "facet", "day", "papers", "upvotes")
+
+
+def _day_sums(rows: Any, *where: ColumnElement[bool]) -> Select[Any]:
+    """One row per (kind, facet, day) of ``rows``' columns: its papers and upvotes added up, unless no paper is left
+    (then its upvotes add up to nothing too)."""
+    key = (rows.kind, rows.facet, rows.day)
+    return (
+        select(*key, func.sum(rows.papers), func.sum(rows.upvotes))
+        .where(*where)
+        .group_by(*key)
+        .having(func.sum(rows.papers) != 0)
+    )
 
 
 def _as_date(value: object) -> date:

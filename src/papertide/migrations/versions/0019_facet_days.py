@@ -4,9 +4,12 @@ keyphrase and organization by day of publication, filled from the papers there a
 Triggers rather than the writers: papers, their categories, keyphrases, featurings, hidden flags, dates and both
 vote figures are written by ingest, the mirror, votes, moderation, the insights job and imports; a trigger changes
 the counts in the writer's own transaction, so a trend never differs from what search finds, and no writer can
-forget to. Every trigger runs one statement shape (:func:`_counted`): add (or take away) the matching papers'
-count and upvotes at their day, by the table's primary key. A paper's contribution leaves before it is deleted
-(``BEFORE DELETE``): its rows' cascades run after it is gone and then find nothing to take away.
+forget to. Every trigger runs one statement shape (:func:`_counted`): it *appends* the change (papers and upvotes
+added or taken away at their day) as new rows, never updating a shared one, so two writers never wait on each
+other's counts. Updating one row per day made a vote and a mirror run deadlock on PostgreSQL (each held a row the
+other needed). A read adds a day's rows up; ``services/trends.fold_facet_days`` folds them into one a day now and
+then. A paper's contribution leaves before it is deleted (``BEFORE DELETE``): its rows' cascades run after it is
+gone and then find nothing to take away.
 
 Revision ID: 0019
 Revises: 0017 (another branch adds 0018; the chain is joined at the merge)
@@ -33,16 +36,13 @@ FACETS = (
 
 
 def _counted(sign: int, paper: str, kind: str, facet: str, source: str) -> str:
-    """Add ``sign`` × the papers of ``source`` (``paper`` names the papers row or trigger record) that search can
-    find: visible and dated, at their day (a featuring without an organization counts nowhere). Added up by day
-    first: PostgreSQL refuses an upsert that touches one row twice (an organization's papers of one day)."""
+    """Append ``sign`` × each paper of ``source`` (``paper`` names the papers row or trigger record) that search can
+    find: visible and dated, at its day (a featuring without an organization counts nowhere)."""
     return (
         "INSERT INTO facet_days (kind, facet, day, papers, upvotes) "
-        f"SELECT {kind}, {facet}, {paper}.published_on, sum({sign}), "
-        f"sum({sign} * ({paper}.upvote_count + coalesce({paper}.hf_upvotes, 0))) FROM {source} "
-        f"AND {facet} IS NOT NULL AND NOT {paper}.hidden AND {paper}.published_on IS NOT NULL GROUP BY 1, 2, 3 "
-        "ON CONFLICT (kind, facet, day) DO UPDATE SET papers = facet_days.papers + excluded.papers, "
-        "upvotes = facet_days.upvotes + excluded.upvotes"
+        f"SELECT {kind}, {facet}, {paper}.published_on, {sign}, "
+        f"{sign} * ({paper}.upvote_count + coalesce({paper}.hf_upvotes, 0)) FROM {source} "
+        f"AND {facet} IS NOT NULL AND NOT {paper}.hidden AND {paper}.published_on IS NOT NULL"
     )
 
 
@@ -164,13 +164,16 @@ def _drops(dialect: str) -> list[str]:
 def upgrade() -> None:
     op.create_table(
         "facet_days",
+        sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=3), nullable=False),
         sa.Column("facet", sa.String(length=120), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("papers", sa.Integer(), nullable=False),
         sa.Column("upvotes", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("kind", "facet", "day", name="pk_facet_days"),
+        sa.PrimaryKeyConstraint("id", name="pk_facet_days"),
     )
+    # Every column: a series adds its days up from the index alone.
+    op.create_index("ix_facet_days_facet_day", "facet_days", ["kind", "facet", "day", "papers", "upvotes"])
     # The counts of the papers there are, then the triggers that keep them (one transaction: no write between).
     op.execute(
         "INSERT INTO facet_days (kind, facet, day, papers, upvotes) "
