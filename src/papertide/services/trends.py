@@ -9,11 +9,11 @@ match, not related ones), without the search page's cap of 1,000 candidates. Eac
 the day it appeared (its listing date, else its first version's day); its upvotes are both figures added, as the
 daily lists order by (docs/ranking.md).
 
-A series of one ``cat:``, ``kw:`` or ``org:`` filter (and dates) reads those counts by index from ``facet_days``,
-which the database keeps by triggers in every writer's transaction (``models/field.py``, migration 0019): one row a
-day however many papers match, so it answers as fast at a million papers as at a thousand, and its counts and
-upvotes are those of the moment (a vote counts as soon as it is committed). Every other series is counted from its
-papers as above.
+A series of one ``cat:``, ``kw:`` or ``org:`` filter (and dates) adds up ``facet_days`` instead, from an index:
+the database appends to it by triggers in every writer's transaction (``models/field.py``, migration 0019) and
+:func:`fold_facet_days` folds it to a row a day, so the series answers as fast at a million papers as at a
+thousand, and its counts and upvotes are those of the moment (a vote counts as soon as it is committed). Every
+other series is counted from its papers as above.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ DEFAULT_WEEKS = 26
 # The most papers one series counts: a plain word at a million papers matches tens of thousands in a year.
 MAX_MATCHES = 500_000
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+_FOLDED = ("kind", "facet", "day", "papers", "upvotes")  # the columns of facet_days a fold writes
 
 
 class TrendRequestInvalid(Invalid):
@@ -224,9 +225,6 @@ def fold_facet_days(session: Session) -> int:
         session.execute(insert(FacetDay).from_select(_FOLDED, _day_sums(FacetDay.__table__.c, mark)))
         session.execute(delete(FacetDay).where(mark))
     return before - (session.scalar(select(func.count()).select_from(FacetDay)) or 0)
-
-
-_FOLDED = ("kind", "facet", "day", "papers", "upvotes")
 
 
 def _day_sums(rows: Any, *where: ColumnElement[bool]) -> Select[Any]:
