@@ -1,99 +1,136 @@
-"""Trend and topic page latency at scale (issue 31): ``/trends`` (two series: a category and a keyphrase over 26
-weeks), ``/topics`` and ``/topics/{slug}`` answered in process (TestClient, the whole app: middleware, database,
-templates) over a SQLite file of N synthetic papers listed over two years, 1 % of them with the keyphrase, every
-paper in one of 300 topics with two years of weekly counts. Word queries are left out: they need the keyword
-index built over N papers first (bench/scale.py measures search itself).
+"""Trend and topic page latency at scale (issue 31): ``/trends`` (one series, and two: a category and a keyphrase
+over 26 weeks), ``/trends.json``, ``/topics`` and ``/topics/{slug}`` answered in process (TestClient, the whole
+app: middleware, database, templates) over a database of N synthetic papers listed over two years, 1 % of them
+with the keyphrase, every paper in one of 300 topics with two years of weekly counts. One more series,
+``cat:cs.CL -qqq``, takes the path that counts a series from its papers (an exclusion is not a single filter), as
+every series did before the counts kept by day (migration 0019). ``--words`` also builds the tantivy keyword index
+(untimed) and times word series: "diffusion" (in 2 % of the titles) and "learning" (10 %).
 
-    .venv/bin/python bench/field_pages.py --papers 100000
+The rows go in through the database's own inserts, so its triggers append to ``facet_days`` as ingest would (a
+row per paper and category); the one-filter series are timed again once ``fold_facet_days`` folded them to a row
+a day, as the weekly topics job does.
+``--backend postgresql`` starts a throwaway PostgreSQL (tests/helpers/postgres.py).
+
+    .venv/bin/python bench/field_pages.py --papers 100000 [--backend postgresql]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
-import sqlite3
 import statistics
+import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import Connection, insert
 
 from papertide.app import create_app
 from papertide.config import Settings
 from papertide.db import connect, upgrade
+from papertide.models import Paper, PaperCategory, PaperKeyphrase, Topic, TopicBuild, TopicPaper, TopicWeek
+from papertide.search.tantivy_keyword.sync import sync_keyword_index
+from papertide.services.trends import fold_facet_days
 
 TOPICS = 300
 FIRST = date(2024, 7, 1)
 DAYS = 730
 REQUESTS = 30
+BATCH = 20_000
+CATEGORIES = ("cs.CL", "cs.CV", "cs.LG", "cs.AI", "stat.ML")
+# Words for the word series: "diffusion" in 2 % of the titles, "learning" in 10 % (with --words).
+_TOPIC_WORDS = {0: " on diffusion learning"} | dict.fromkeys((10, 20, 30, 40), " on learning")
 
 
-def fill(path: Path, papers: int) -> None:
+def fill(connection: Connection, papers: int) -> None:
     rng = random.Random(31)
-    sql = sqlite3.connect(path)
-    rows, cats, phrases, placed = [], [], [], []
-    for n in range(1, papers + 1):
-        day = FIRST + timedelta(days=rng.randrange(DAYS))
-        cat = rng.choice(("cs.CL", "cs.CV", "cs.LG", "cs.AI", "stat.ML"))
-        rows.append(
-            (
-                n,
-                f"29{n:08d}",
-                f"Paper {n}",
-                "An abstract.",
-                "[]",
-                "",
-                cat,
-                f'["{cat}"]',
-                "[]",
-                day,
-                "h",
-                0,
-                0,
-                0,
-                rng.randrange(30),
-                "2026-01-01",
-                "2026-01-01",
-            )
-        )
-        cats.append((n, cat, 1))
-        if n % 100 == 0:
-            phrases.append(("graph neural networks", n))
-        placed.append((n, 1 + n % TOPICS, rng.random(), rng.random()))
-    sql.executemany(
-        "INSERT INTO papers (id, arxiv_id, title, abstract, authors, author_names, primary_category, categories, "
-        "versions, announced_on, content_hash, upvote_count, comment_count, hidden, hf_upvotes, created_at, "
-        "modified_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        rows,
-    )
-    sql.executemany("INSERT INTO paper_categories (paper_id, category, is_primary) VALUES (?,?,?)", cats)
-    sql.executemany("INSERT INTO paper_keyphrases (phrase, paper_id) VALUES (?,?)", phrases)
-    sql.execute(
-        "INSERT INTO topic_builds (id, built_at, papers, topics, seconds, method) "
-        "VALUES (1, '2026-01-01', ?, ?, 0, 'bench')",
-        (papers, TOPICS),
-    )
-    centroid = bytes(384 * 4)
-    sql.executemany(
-        "INSERT INTO topics (id, slug, label, words, status, size, growth, x, y, centroid) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?)",
+    connection.execute(insert(TopicBuild), [{"id": 1, "papers": papers, "topics": TOPICS, "method": "bench"}])
+    connection.execute(
+        insert(Topic),
         [
-            (t, f"topic-{t}", f"topic {t}", "[]", "live", papers // TOPICS, 0.0, rng.random(), rng.random(), centroid)
+            {
+                "id": t,
+                "slug": f"topic-{t}",
+                "label": f"topic {t}",
+                "words": [],
+                "size": papers // TOPICS,
+                "x": rng.random(),
+                "y": rng.random(),
+                "centroid": bytes(384 * 4),
+            }
             for t in range(1, TOPICS + 1)
         ],
     )
-    sql.executemany("INSERT INTO topic_papers (paper_id, topic_id, x, y) VALUES (?,?,?,?)", placed)
+    for start in range(1, papers + 1, BATCH):
+        _fill_batch(connection, rng, range(start, min(papers, start + BATCH - 1) + 1))
     weeks = [FIRST + timedelta(weeks=w) for w in range(DAYS // 7)]
-    sql.executemany(
-        "INSERT INTO topic_weeks (topic_id, week, papers, upvotes) VALUES (?,?,?,?)",
-        [(t, w, papers // TOPICS // len(weeks), 0) for t in range(1, TOPICS + 1) for w in weeks],
+    connection.execute(
+        insert(TopicWeek),
+        [
+            {"topic_id": t, "week": w, "papers": papers // TOPICS // len(weeks), "upvotes": 0}
+            for t in range(1, TOPICS + 1)
+            for w in weeks
+        ],
     )
-    sql.commit()
-    sql.execute("ANALYZE")
-    sql.close()
+
+
+def _fill_batch(connection: Connection, rng: random.Random, numbers: range) -> None:
+    rows: list[dict[str, Any]] = []
+    for n in numbers:
+        day = FIRST + timedelta(days=rng.randrange(DAYS))
+        cat = rng.choice(CATEGORIES)
+        rows.append(
+            {
+                "id": n,
+                "arxiv_id": f"29{n:08d}",
+                "title": f"Paper {n}{_TOPIC_WORDS.get(n % 50, '')}",
+                "abstract": "An abstract.",
+                "authors": [],
+                "author_names": "",
+                "primary_category": cat,
+                "categories": [cat],
+                "versions": [],
+                "announced_on": day,
+                "published_on": day,  # the effective date trends and search count by
+                "content_hash": "h",
+                "hf_upvotes": rng.randrange(30),
+            }
+        )
+    connection.execute(insert(Paper), rows)
+    connection.execute(
+        insert(PaperCategory),
+        [{"paper_id": r["id"], "category": r["primary_category"], "is_primary": True} for r in rows],
+    )
+    connection.execute(
+        insert(PaperKeyphrase),
+        [{"phrase": "graph neural networks", "paper_id": r["id"]} for r in rows if r["id"] % 100 == 0],
+    )
+    connection.execute(
+        insert(TopicPaper),
+        [{"paper_id": r["id"], "topic_id": 1 + r["id"] % TOPICS, "x": rng.random(), "y": rng.random()} for r in rows],
+    )
+
+
+@contextlib.contextmanager
+def database_url(backend: str, workdir: Path) -> Iterator[str]:
+    if backend == "sqlite":
+        yield f"sqlite:///{workdir / 'field.db'}"
+        return
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' throwaway PostgreSQL
+    from tests.helpers.postgres import PostgresCluster
+
+    cluster = PostgresCluster.start()
+    try:
+        yield cluster.url()
+    finally:
+        cluster.stop()
 
 
 def p50(client: TestClient, path: str) -> tuple[float, float]:
@@ -110,32 +147,57 @@ def p50(client: TestClient, path: str) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--papers", type=int, default=100_000)
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--words", action="store_true", help="build the keyword index and time word series")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as workdir:
-        path = Path(workdir) / "field.db"
+    with tempfile.TemporaryDirectory() as workdir, database_url(args.backend, Path(workdir)) as url:
         settings = Settings(
-            database_url=f"sqlite:///{path}",
+            database_url=url,
             data_dir=Path(workdir),
             semantic_search=False,
             page_cache_seconds=0.0,
             jobs_interval_seconds=0.0,
+            keyword_engine="tantivy",
         )  # type: ignore[call-arg]
         database = connect(settings)
         upgrade(database)
-        database.dispose()
         started = time.perf_counter()
-        fill(path, args.papers)
-        print(f"{args.papers:,} papers filled in {time.perf_counter() - started:.0f} s; load {os.getloadavg()[0]:.1f}")
-        with TestClient(create_app(settings)) as client:
-            until = "2026-W26"
-            for path_ in (
-                f"/trends?q=cat%3Acs.CL&q=kw%3A%22graph+neural+networks%22&weeks=26&until={until}",
-                f"/trends.json?q=cat%3Acs.CL&weeks=26&until={until}",
-                "/topics",
-                "/topics/topic-7",
-            ):
-                median, p95 = p50(client, path_)
-                print(f"| `{path_}` | {median:.0f} ms | {p95:.0f} ms |")
+        with database.engine.begin() as connection:
+            fill(connection, args.papers)
+        with database.engine.begin() as connection:
+            connection.exec_driver_sql("ANALYZE")
+        filled = time.perf_counter() - started
+        print(f"{args.backend}: {args.papers:,} papers filled in {filled:.0f} s; load {os.getloadavg()[0]:.1f}")
+        words: tuple[str, ...] = ()
+        if args.words:
+            started = time.perf_counter()
+            sync_keyword_index(database, settings)
+            print(f"keyword index built in {time.perf_counter() - started:.0f} s", flush=True)
+            words = tuple(f"/trends.json?q={word}&weeks=26&until=2026-W26" for word in ("diffusion", "learning"))
+        until = "2026-W26"
+        kept = (
+            f"/trends?q=cat%3Acs.CL&weeks=26&until={until}",
+            f"/trends?q=cat%3Acs.CL&q=kw%3A%22graph+neural+networks%22&weeks=26&until={until}",
+            f"/trends.json?q=cat%3Acs.CL&weeks=26&until={until}",
+        )
+        others = (f"/trends.json?q=cat%3Acs.CL+-qqq&weeks=26&until={until}", "/topics", "/topics/topic-7", *words)
+        timed(settings, "counts as appended (a row per paper and category)", kept + others)
+        with database.write_session() as session:
+            started = time.perf_counter()
+            removed = fold_facet_days(session)
+        print(f"folded {removed:,} rows in {time.perf_counter() - started:.0f} s", flush=True)
+        with database.engine.begin() as connection:
+            connection.exec_driver_sql("ANALYZE")
+        database.dispose()
+        timed(settings, "counts folded (a row a day)", kept)
+
+
+def timed(settings: Settings, state: str, paths: tuple[str, ...]) -> None:
+    print(f"{state}:", flush=True)
+    with TestClient(create_app(settings)) as client:
+        for path in paths:
+            median, p95 = p50(client, path)
+            print(f"| `{path}` | {median:.0f} ms | {p95:.0f} ms | {os.getloadavg()[0]:.1f} |", flush=True)
 
 
 if __name__ == "__main__":

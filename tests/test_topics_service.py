@@ -17,7 +17,7 @@ from papertide.db import Database
 from papertide.models import Paper, PaperEmbedding, PaperKeyphrase, Topic, TopicEvent, TopicPaper, TopicWeek
 from papertide.search.query import fold_keyphrase
 from papertide.search.semantic import model_name
-from papertide.services import topic_model
+from papertide.services import topic_model, topics
 from papertide.services.keyphrases import keyphrases
 from papertide.services.papers import upsert_papers
 from papertide.services.topics import build_topics
@@ -74,9 +74,18 @@ def named(grouping: topic_model.Grouping, names: list[str]) -> dict[int, str]:
     return topics
 
 
-def test_the_alignment_finds_the_birth_the_merge_and_the_split() -> None:
+@pytest.mark.parametrize("at_scale", [False, True])
+def test_the_alignment_finds_the_birth_the_merge_and_the_split(at_scale: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     old, new, old_names, new_names = drifting_field()
+    if at_scale:  # as a million papers are grouped: float16, k-means on a sample, every paper assigned in slices
+        monkeypatch.setattr(topic_model, "SAMPLE", 120)
+        monkeypatch.setattr(topic_model, "SLICE", 37)
+        monkeypatch.setattr(topic_model, "SPREAD_SAMPLE", 8)
+        old, new = old.astype(np.float16), new.astype(np.float16)
     before, after = topic_model.group(old), topic_model.group(new)
+    paper_xy, topic_xy = topic_model.layout(new, after)
+    assert paper_xy.shape == (len(new), 2) and topic_xy.shape == (len(after.centroids), 2)
+    assert paper_xy.min() > 0 and paper_xy.max() < 1 and np.isfinite(topic_xy).all()
     old_topic, new_topic = named(before, old_names), named(after, new_names)
     assert sorted(old_topic.values()) == ["A", "B", "C", "D"] and sorted(new_topic.values()) == [
         "A",
@@ -123,7 +132,10 @@ def store(db: Database, settings: Settings, vectors: np.ndarray, names: list[str
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the writes are plain inserts; see below
-def test_two_builds_keep_identities_and_record_history(db: Database, settings: Settings) -> None:
+def test_two_builds_keep_identities_and_record_history(
+    db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(topics, "LOAD_SLICE", 7)  # read in many slices, as a million papers are
     old, new, old_names, new_names = drifting_field()
     ids = store(db, settings, old, old_names, [])
     first = build_topics(db, model_name(settings), FIRST_BUILD)

@@ -10,8 +10,11 @@ from datetime import date, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from papertide.db import Database
+from papertide.models import Paper, PaperKeyphrase
+from papertide.records import AccountRecord
 from papertide.services.papers import feature_papers
 from tests.helpers.factories import make_featured_record, make_paper_record
 
@@ -38,9 +41,15 @@ def papers(db: Database) -> None:
     for weeks, day, title, category, upvotes in PAPERS:
         listed = MONDAY + timedelta(weeks=weeks, days=day)
         paper = make_paper_record(title=title, categories=(category,), announced_on=listed)
-        records.append(make_featured_record(paper=paper, featured_on=listed, upvotes=upvotes))
+        organization = AccountRecord(name="Acme") if category == "cs.CL" else None
+        records.append(
+            make_featured_record(paper=paper, featured_on=listed, upvotes=upvotes, organization=organization)
+        )
     with db.write_session() as session:
         feature_papers(session, records)
+        for paper_id, title in session.execute(select(Paper.id, Paper.title)):  # as the insights job stores them
+            if "iffusion" in title:
+                session.add(PaperKeyphrase(phrase="diffusion", paper_id=paper_id))
 
 
 def trend_of(client: TestClient, *queries: str) -> dict[str, object]:
@@ -50,10 +59,12 @@ def trend_of(client: TestClient, *queries: str) -> dict[str, object]:
 
 
 def test_trend_counts_equal_search_totals(client: TestClient, papers: None) -> None:
+    # Words are counted from the keyword index's matches; one cat:, kw: or org: filter from the counts kept by day.
     queries = ["diffusion", "cat:cs.CL", '"diffusion models" OR translation', "-diffusion cat:cs.CL"]
     answer = trend_of(client, *queries)
     assert [s["q"] for s in answer["series"]] == queries
-    for series in answer["series"]:
+    kept = trend_of(client, "kw:diffusion", "org:ACME", "kw:diffusion cat:cs.CV")["series"]
+    for series in answer["series"] + kept:
         assert [w["week"] for w in series["weeks"]] == WEEKS
         for week in series["weeks"]:
             monday = date.fromisocalendar(int(week["week"][:4]), int(week["week"][-2:]), 1)
@@ -64,6 +75,8 @@ def test_trend_counts_equal_search_totals(client: TestClient, papers: None) -> N
     diffusion = answer["series"][0]["weeks"]
     assert [w["papers"] for w in diffusion] == [0, 2, 1, 2]  # the numbers themselves, not only their agreement
     assert [w["upvotes"] for w in diffusion] == [0, 12, 2, 14]
+    assert kept[0]["weeks"] == diffusion  # kw:diffusion
+    assert [w["papers"] for w in kept[1]["weeks"]] == [0, 2, 1, 2]  # Acme's: the cs.CL papers
 
 
 @SQLITE

@@ -37,6 +37,7 @@ from papertide.services.keyphrases import make_insights
 from papertide.services.name_mentions import finish_mentions
 from papertide.services.submissions import SubmissionError, submit_paper
 from papertide.services.topics import NothingToGroup, build_topics
+from papertide.services.trends import fold_facet_days
 from papertide.sources.factory import arxiv_client, arxiv_clients
 
 EMBED_PER_JOB = 2_000  # a job of a few minutes at most, so shutdown is quick; the next job takes the rest
@@ -115,13 +116,16 @@ def _insights(context: JobContext, payload: Mapping[str, Any]) -> str | Continue
 
 
 def _topics(context: JobContext, payload: Mapping[str, Any]) -> str:
-    """The topic atlas, rebuilt and aligned with the previous build (weekly, and after a large ingest)."""
+    """The topic atlas, rebuilt and aligned with the previous build (weekly, and after a large ingest); then the
+    trend counts' appended rows folded to one a day (``services/trends.fold_facet_days``), on the same cadence."""
     today = date_argument(payload, "today")
     assert today is not None
+    with context.database.write_session() as session:
+        folded = f"; folded {fold_facet_days(session)} trend count rows"
     try:
-        return build_topics(context.database, model_name(context.settings), today).summary()
+        return build_topics(context.database, model_name(context.settings), today).summary() + folded
     except NothingToGroup as nothing:
-        return f"no topics built: {nothing}"
+        return f"no topics built: {nothing}{folded}"
 
 
 def _mentions(context: JobContext, payload: Mapping[str, Any]) -> str:

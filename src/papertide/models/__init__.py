@@ -19,6 +19,7 @@ from papertide.models.community import (
     UserRanker,
 )
 from papertide.models.field import (
+    FacetDay,
     PaperInsight,
     PaperKeyphrase,
     Topic,
@@ -49,6 +50,7 @@ __all__ = [
     "CollectionItem",
     "Comment",
     "DigestDelivery",
+    "FacetDay",
     "FeaturedPaper",
     "Follow",
     "IngestCheckpoint",

@@ -55,6 +55,31 @@ class VoteDay(Base):
     gained: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class FacetDay(Base):
+    """Changes to the papers and upvotes (both figures) by day of publication of each category (``kind`` "cat"),
+    papertide keyphrase ("kw", folded) and organization ("org", its name in lower case); a day's count is the sum
+    of its rows. What a trend series of one ``cat:``, ``kw:`` or ``org:`` filter reads by index instead of the
+    papers (``services/trends.py``).
+
+    A paper counts on its ``published_on`` while it is visible, as search's filters count it. The database keeps
+    these rows itself, by triggers that migration 0019 creates on ``papers``, ``paper_categories``,
+    ``paper_keyphrases``, ``featured_papers`` and ``organizations``: every writer (ingest, the mirror, votes,
+    moderation, the insights job, imports) appends what it changed in its own transaction, so the counts are never
+    behind what search finds and no two writers wait on one count row. ``services/trends.fold_facet_days`` folds
+    each day's rows into one. A migration that rebuilds one of those tables on SQLite (a batch copy) drops its
+    triggers and must create them again."""
+
+    __tablename__ = "facet_days"
+    __table_args__ = (Index("ix_facet_days_facet_day", "kind", "facet", "day", "papers", "upvotes"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(3))
+    facet: Mapped[str] = mapped_column(String(120))
+    day: Mapped[date] = mapped_column(Date)
+    papers: Mapped[int] = mapped_column(Integer, default=0)
+    upvotes: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class TopicBuild(Base):
     """One run of ``papertide topics build``: what it grouped, how, and how long it took."""
 

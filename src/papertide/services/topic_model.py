@@ -6,11 +6,16 @@ previous one. ``services/topics.py`` feeds it and stores what it returns; ``benc
   vectors), then average-linkage agglomeration of the groups' centroids by cosine distance, cut at
   ``MERGE_DISTANCE``: the number of topics is found, not set, and it costs a k-means; every paper gets a topic
   (HDBSCAN would leave many as noise). Its time is in bench/RESULTS.md (bench/topics_build.py).
+- **At a million papers**: the vectors may be float16 (a million of them are 768 MB, float32's 1.5 GB would be the
+  whole memory budget); the k-means learns from a sample of ``SAMPLE`` papers and every paper is then assigned
+  to its nearest group ``SLICE`` at a time, so no float32 copy of all the vectors is ever made.
 - **Layout**: t-SNE over the small groups' centroids (cosine), each paper placed at its group's point; a group's
-  papers spread along the two main directions of their own spread. UMAP was tried first: its numba compilation
-  alone took 37 s of a 2-core machine per process and numba would add ~150 MB to the install (bench/RESULTS.md).
+  papers spread along the two main directions of their own spread (found on at most ``SPREAD_SAMPLE`` of them). UMAP
+  was tried first: its numba compilation alone took 37 s of a 2-core machine per process and numba would add ~150 MB
+  to the install (bench/RESULTS.md).
 - **Labels**: c-TF-IDF (BERTopic's class-based TF-IDF): a keyphrase weighs by how often the topic's papers carry
-  it, times log(1 + average phrases per topic / its count over all topics).
+  it, times log(1 + average phrases per topic / its count over all topics). The phrases arrive one at a time with
+  the topics of the papers that carry them (:func:`label_topics`), so only phrases a topic holds twice are kept.
 - **Alignment**: topics are matched through the papers they share with the previous build (papers keep their ids):
   see :func:`align`.
 
@@ -20,8 +25,7 @@ scikit-learn is imported inside the functions: the web process never loads it.
 from __future__ import annotations
 
 import math
-from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +37,9 @@ MERGE_DISTANCE = 0.2  # average cosine distance at which two groups are one topi
 MIN_TOPIC = 5  # smaller groups join their nearest topic
 SHARE = 0.3  # the share of papers that makes a link between an old and a new topic (alignment)
 SEED = 31
+SAMPLE = 100_000  # papers the k-means learns its groups from (all of them up to this many)
+SLICE = 50_000  # papers converted to float32 at a time: 77 MB
+SPREAD_SAMPLE = 256  # papers of a small group whose spread gives its two directions on the map
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +79,8 @@ def _group(vectors: np.ndarray, merge_distance: float) -> Grouping:
     # One k-means++ start and few passes: the groups are only the agglomeration's input, and its time grows with
     # papers × groups (bench/topics_build.py).
     kmeans = MiniBatchKMeans(n_clusters=micro, random_state=SEED, batch_size=4096, n_init=1, max_iter=10)
-    micro_of = kmeans.fit_predict(vectors)
+    kmeans.fit(_sample(vectors))
+    micro_of = np.concatenate([kmeans.predict(part) for part in _slices(vectors)])
     micro_centroids = unit(kmeans.cluster_centers_)
     weights = np.bincount(micro_of, minlength=micro)
     agglomerate = AgglomerativeClustering(
@@ -81,8 +89,23 @@ def _group(vectors: np.ndarray, merge_distance: float) -> Grouping:
     micro_topic = agglomerate.fit_predict(micro_centroids)
     micro_topic = _absorb_small(micro_topic, micro_centroids, weights)
     topic_of = micro_topic[micro_of]
-    centroids = unit(np.vstack([vectors[topic_of == t].mean(axis=0) for t in range(micro_topic.max() + 1)]))
+    centroids = unit(
+        np.vstack([vectors[topic_of == t].mean(axis=0, dtype=np.float32) for t in range(micro_topic.max() + 1)])
+    )
     return Grouping(topic_of, centroids, micro_of, micro_topic, micro_centroids)
+
+
+def _sample(vectors: np.ndarray) -> np.ndarray:
+    """At most SAMPLE of the vectors, in float32, drawn at random (always the same for the same papers)."""
+    if len(vectors) <= SAMPLE:
+        return np.asarray(vectors, dtype=np.float32)
+    chosen = np.sort(np.random.default_rng(SEED).choice(len(vectors), SAMPLE, replace=False))
+    return vectors[chosen].astype(np.float32)
+
+
+def _slices(vectors: np.ndarray) -> Iterator[np.ndarray]:
+    for start in range(0, len(vectors), SLICE):
+        yield np.asarray(vectors[start : start + SLICE], dtype=np.float32)
 
 
 def _absorb_small(micro_topic: np.ndarray, micro_centroids: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -106,8 +129,9 @@ def layout(vectors: np.ndarray, grouping: Grouping) -> tuple[np.ndarray, np.ndar
         spots = _embed_2d(grouping.micro_centroids)
     papers = spots[grouping.micro_of].copy()
     radius = 0.35 * _spacing(spots)
-    for micro in range(len(spots)):
-        members = np.flatnonzero(grouping.micro_of == micro)
+    order = np.argsort(grouping.micro_of, kind="stable")
+    bounds = np.cumsum(np.bincount(grouping.micro_of, minlength=len(spots)))
+    for members in np.split(order, bounds[:-1]):  # each small group's papers, found with one sort
         if len(members) > 2:
             papers[members] += radius * _spread(vectors[members])
     papers = _normalise(papers)
@@ -133,18 +157,23 @@ def _embed_2d(points: np.ndarray) -> np.ndarray:
     return np.asarray(tsne.fit_transform(points), dtype=np.float64)
 
 
-def _pca_2d(points: np.ndarray) -> np.ndarray:
-    centred = points - points.mean(axis=0)
-    if len(points) < 2:
+def _pca_2d(points: np.ndarray, learn_from: np.ndarray | None = None) -> np.ndarray:
+    """``points`` along the two main directions of ``learn_from`` (by default, of themselves)."""
+    basis = points if learn_from is None else learn_from
+    mean = basis.mean(axis=0)
+    if len(basis) < 2:
         return np.zeros((len(points), 2))
-    _, _, components = np.linalg.svd(centred, full_matrices=False)
-    projected = centred @ components[:2].T
+    _, _, components = np.linalg.svd(basis - mean, full_matrices=False)
+    projected = (points - mean) @ components[:2].T
     return np.pad(projected, ((0, 0), (0, 2 - projected.shape[1])))
 
 
 def _spread(members: np.ndarray) -> np.ndarray:
-    """The members' coordinates along their own two main directions, scaled to about -1..1."""
-    projected = _pca_2d(members)
+    """The members' coordinates along their own two main directions (learnt from at most SPREAD_SAMPLE of them: a
+    group of a million-paper build has a thousand), scaled to about -1..1."""
+    members = np.asarray(members, dtype=np.float32)
+    step = max(1, len(members) // SPREAD_SAMPLE)
+    projected = _pca_2d(members, members[::step])
     scale = np.abs(projected).max() or 1.0
     return projected / scale
 
@@ -162,19 +191,32 @@ def _normalise(points: np.ndarray) -> np.ndarray:
 
 
 def label_words(phrases: Sequence[Sequence[str]], topic_of: np.ndarray, topics: int, top: int = 5) -> list[list[str]]:
-    """Each topic's ``top`` keyphrases by c-TF-IDF over its papers' keyphrases (already folded)."""
-    counts = [Counter[str]() for _ in range(topics)]
+    """Each topic's ``top`` keyphrases (already folded) from each paper's own list: :func:`label_topics`."""
+    carriers: dict[str, list[int]] = {}
     for own, topic in zip(phrases, topic_of, strict=True):
-        counts[int(topic)].update(set(own))
-    overall = Counter[str]()
-    for counter in counts:
-        overall.update(counter)
-    average = sum(overall.values()) / max(1, topics)
+        for phrase in set(own):
+            carriers.setdefault(phrase, []).append(int(topic))
+    return label_topics(((p, np.array(t)) for p, t in carriers.items()), topics, top)
+
+
+def label_topics(carriers: Iterable[tuple[str, np.ndarray]], topics: int, top: int = 5) -> list[list[str]]:
+    """Each topic's ``top`` keyphrases by c-TF-IDF, from each phrase and the topics of the papers that carry it
+    (a paper once per phrase). A phrase only one paper of a topic carries is never its label, so only the others
+    are kept: a million papers' long tail of phrases costs a count, not memory."""
+    held: list[dict[str, int]] = [{} for _ in range(topics)]
+    totals = np.zeros(topics, dtype=np.int64)
+    overall: dict[str, int] = {}
+    for phrase, topic_of in carriers:
+        per_topic = np.bincount(topic_of, minlength=topics)
+        totals += per_topic
+        for topic in np.flatnonzero(per_topic > 1):
+            held[topic][phrase] = int(per_topic[topic])
+            overall[phrase] = len(topic_of)
+    average = int(totals.sum()) / max(1, topics)
     words: list[list[str]] = []
-    for counter in counts:
-        total = sum(counter.values()) or 1
+    for counter, total in zip(held, totals.tolist(), strict=True):
         scored = {
-            phrase: (n / total) * math.log(1 + average / overall[phrase]) for phrase, n in counter.items() if n > 1
+            phrase: (n / max(1, total)) * math.log(1 + average / overall[phrase]) for phrase, n in counter.items()
         }
         words.append(_distinct(sorted(scored, key=lambda phrase: (-scored[phrase], phrase)), top))
     return words

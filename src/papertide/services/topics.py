@@ -7,20 +7,25 @@ new topics with the live ones of the previous build through the papers they shar
 its history; and writes the topics, each paper's topic and place on the map, each topic's weekly counts and what
 happened (born, merged, split, faded) in one transaction. The web only reads what a build wrote
 (``queries/topics.py``): no request ever groups anything.
+
+Memory is held under the issue's 1.5 GB at a million papers: vectors are read ``LOAD_SLICE`` at a time into one
+float16 array (768 MB for a million), released once the map is laid out; keyphrases are streamed phrase by phrase
+in the index's order and never held per paper; ids, weeks and upvotes are numpy arrays.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from papertide.db import Database
@@ -45,6 +50,9 @@ METHOD = (
     f"{topic_model.MERGE_DISTANCE}; t-SNE over group centroids; c-TF-IDF over keyphrases"
 )
 _STORE_BATCH = 5_000
+LOAD_SLICE = 20_000  # papers read per statement while loading vectors
+_NO_WEEK = -1
+_EPOCH = date(1970, 1, 1)
 
 
 def no_phase(_phase: str, _done: int, _total: int) -> None:
@@ -57,11 +65,12 @@ class NothingToGroup(Exception):  # noqa: N818 (an outcome the CLI reports, not 
 
 @dataclass(slots=True)
 class Corpus:
+    """The papers a build groups, in id order: the Monday of each one's week (days since 1970, ``_NO_WEEK`` when
+    undated) and its upvotes (both figures). Their vectors travel apart, so they can be let go early."""
+
     ids: np.ndarray
-    vectors: np.ndarray
-    weeks: list[date | None]
+    weeks: np.ndarray
     upvotes: np.ndarray
-    phrases: list[list[str]]
 
 
 @dataclass(slots=True)
@@ -90,19 +99,21 @@ def build_topics(database: Database, model: str, today: date, progress: Phase = 
     started = time.perf_counter()
     progress("load", 0, 1)
     with database.read_session() as session:
-        corpus = load_corpus(session, model)
+        corpus, vectors = load_corpus(session, model)
     progress("load", 1, 1)
     if len(corpus.ids) < 2 * topic_model.MIN_TOPIC:
         raise NothingToGroup(f"only {len(corpus.ids)} papers have vectors of {model}; run `papertide embed` first")
     progress("group", 0, 1)
-    grouping = topic_model.group(corpus.vectors)
+    grouping = topic_model.group(vectors)
     progress("group", 1, 1)
     progress("layout", 0, 1)
-    paper_xy, topic_xy = topic_model.layout(corpus.vectors, grouping)
+    paper_xy, topic_xy = topic_model.layout(vectors, grouping)
+    del vectors  # the labels' phrases and the stored rows need the room
     progress("layout", 1, 1)
     count = len(grouping.centroids)
     progress("label", 0, 1)
-    words = topic_model.label_words(corpus.phrases, grouping.topic_of, count)
+    with database.read_session() as session:
+        words = topic_model.label_topics(_carriers(session, corpus.ids, grouping.topic_of), count)
     progress("label", 1, 1)
     report = BuildReport(papers=len(corpus.ids), topics=count)
     with database.write_session() as session:
@@ -118,29 +129,55 @@ def build_topics(database: Database, model: str, today: date, progress: Phase = 
     return report
 
 
-def load_corpus(session: Session, model: str) -> Corpus:
-    """Every visible paper with a vector of ``model``: ids, unit vectors, weeks, upvotes (both figures) and
-    keyphrases, in id order."""
+def load_corpus(session: Session, model: str) -> tuple[Corpus, np.ndarray]:
+    """Every visible paper with a vector of ``model``, in id order, and their unit vectors in float16, read
+    LOAD_SLICE papers at a time. Papers that arrive while it reads wait for the next build."""
+    visible = and_(PaperEmbedding.model == model, Paper.hidden.is_(False))
+    total = session.scalar(select(func.count()).select_from(Paper).join(PaperEmbedding).where(visible)) or 0
+    ids = np.zeros(total, dtype=np.int64)
+    weeks = np.full(total, _NO_WEEK, dtype=np.int32)
+    upvotes = np.zeros(total, dtype=np.int64)
+    vectors = np.zeros((total, VECTOR_DIMENSIONS), dtype=np.float16)
     published = func.coalesce(Paper.announced_on, func.date(Paper.submitted_at))
+    statement = select(Paper.id, PaperEmbedding.vector, published, BOTH_UPVOTES).join(PaperEmbedding).where(visible)
+    read, last = 0, 0
+    while read < total:
+        rows = session.execute(statement.where(Paper.id > last).order_by(Paper.id).limit(LOAD_SLICE)).all()
+        rows = rows[: total - read]
+        if not rows:
+            break
+        stop = read + len(rows)
+        ids[read:stop] = [row[0] for row in rows]
+        weeks[read:stop] = [_epoch_day(monday(_day(row[2]))) if row[2] else _NO_WEEK for row in rows]
+        upvotes[read:stop] = [row[3] or 0 for row in rows]
+        vectors[read:stop] = topic_model.unit(np.vstack([row[1] for row in rows]))
+        read, last = stop, int(ids[stop - 1])
+    return Corpus(ids=ids[:read], weeks=weeks[:read], upvotes=upvotes[:read]), vectors[:read]
+
+
+def _carriers(session: Session, ids: np.ndarray, topic_of: np.ndarray) -> Iterator[tuple[str, np.ndarray]]:
+    """Each keyphrase and the topics of the build's papers that carry it, streamed in the primary key's order
+    (phrase, paper), so no paper's phrases are held."""
     rows = session.execute(
-        select(Paper.id, PaperEmbedding.vector, published, BOTH_UPVOTES)
-        .join(PaperEmbedding, PaperEmbedding.paper_id == Paper.id)
-        .where(PaperEmbedding.model == model, Paper.hidden.is_(False))
-        .order_by(Paper.id)
-    ).all()
-    phrases: dict[int, list[str]] = defaultdict(list)
-    for phrase, paper_id in session.execute(select(PaperKeyphrase.phrase, PaperKeyphrase.paper_id)):
-        phrases[paper_id].append(phrase)
-    vectors = np.empty((len(rows), VECTOR_DIMENSIONS), dtype=np.float32)
-    for index, row in enumerate(rows):
-        vectors[index] = row[1]
-    return Corpus(
-        ids=np.array([row[0] for row in rows], dtype=np.int64),
-        vectors=topic_model.unit(vectors) if rows else vectors,
-        weeks=[monday(_day(row[2])) if row[2] else None for row in rows],
-        upvotes=np.array([row[3] or 0 for row in rows], dtype=np.int64),
-        phrases=[phrases.get(int(row[0]), []) for row in rows],
+        select(PaperKeyphrase.phrase, PaperKeyphrase.paper_id)
+        .order_by(PaperKeyphrase.phrase, PaperKeyphrase.paper_id)
+        .execution_options(yield_per=LOAD_SLICE)
     )
+    for phrase, group in groupby(rows, key=itemgetter(0)):
+        positions = _positions(ids, np.fromiter((paper_id for _, paper_id in group), dtype=np.int64))
+        yield phrase, topic_of[positions[positions >= 0]]
+
+
+def _positions(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Where each of ``wanted`` stands in the sorted ``ids``; -1 for those not there."""
+    if not len(ids):
+        return np.full(len(wanted), -1)
+    at = np.minimum(np.searchsorted(ids, wanted), len(ids) - 1)
+    return np.where(ids[at] == wanted, at, -1)
+
+
+def _epoch_day(day: date) -> int:
+    return (day - _EPOCH).days
 
 
 def _day(value: Any) -> date:
@@ -159,14 +196,14 @@ def _aligned_topics(
     """The Topic row of each new topic: the old one it continues, or a new one; events recorded."""
     live = list(session.execute(select(Topic).where(Topic.status == "live").order_by(Topic.id)).scalars())
     index_of = {topic.id: i for i, topic in enumerate(live)}
-    previous = {
-        paper_id: topic_id for paper_id, topic_id in session.execute(select(TopicPaper.paper_id, TopicPaper.topic_id))
-    }
-    position = {int(paper_id): p for p, paper_id in enumerate(corpus.ids)}
-    shared = [(index_of[t], position[pid]) for pid, t in previous.items() if pid in position and t in index_of]
-    old_of = np.array([i for i, _ in shared], dtype=np.int64)
-    new_of = grouping.topic_of[[p for _, p in shared]] if shared else np.array([], dtype=np.int64)
-    plan = topic_model.align(old_of, new_of, len(live), len(words))
+    previous = np.array(
+        session.execute(select(TopicPaper.paper_id, TopicPaper.topic_id).order_by(TopicPaper.paper_id)).all(),
+        dtype=np.int64,
+    ).reshape(-1, 2)
+    old_index = np.array([index_of.get(int(t), -1) for t in previous[:, 1]], dtype=np.int64)
+    at = _positions(corpus.ids, previous[:, 0])
+    shared = (at >= 0) & (old_index >= 0)  # papers in both builds, in a topic that was live
+    plan = topic_model.align(old_index[shared], grouping.topic_of[at[shared]], len(live), len(words))
     week = monday(today)
     topics: list[Topic] = []
     for j in range(len(words)):
@@ -276,13 +313,18 @@ def _store(
 
 
 def _weekly(corpus: Corpus, topic_of: np.ndarray, count: int) -> list[dict[date, tuple[int, int]]]:
-    weekly: list[dict[date, list[int]]] = [defaultdict(lambda: [0, 0]) for _ in range(count)]
-    for p, week in enumerate(corpus.weeks):
-        if week is not None:
-            cell = weekly[int(topic_of[p])][week]
-            cell[0] += 1
-            cell[1] += int(corpus.upvotes[p])
-    return [{w: (n, u) for w, (n, u) in counts.items()} for counts in weekly]
+    """Each topic's papers and upvotes by week, added up by numpy (a million papers, a few hundred topics)."""
+    dated = corpus.weeks != _NO_WEEK
+    cells, where = np.unique(
+        topic_of[dated].astype(np.int64) * 100_000 + corpus.weeks[dated], return_inverse=True
+    )  # a cell per (topic, week): days since 1970 stay below 100,000 until the year 2243
+    papers = np.bincount(where, minlength=len(cells))
+    upvotes = np.bincount(where, weights=corpus.upvotes[dated], minlength=len(cells))
+    weekly: list[dict[date, tuple[int, int]]] = [{} for _ in range(count)]
+    for cell, n, u in zip(cells.tolist(), papers.tolist(), upvotes.tolist(), strict=True):
+        topic, day = divmod(cell, 100_000)
+        weekly[topic][_EPOCH + timedelta(days=day)] = (n, int(u))
+    return weekly
 
 
 def papers_without_topic(session: Session, model: str) -> int:

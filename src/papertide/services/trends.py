@@ -8,6 +8,12 @@ clause and the same keyword retriever as ``/search`` with semantic neighbours of
 match, not related ones), without the search page's cap of 1,000 candidates. Each paper counts in the ISO week of
 the day it appeared (its listing date, else its first version's day); its upvotes are both figures added, as the
 daily lists order by (docs/ranking.md).
+
+A series of one ``cat:``, ``kw:`` or ``org:`` filter (and dates) adds up ``facet_days`` instead, from an index:
+the database appends to it by triggers in every writer's transaction (``models/field.py``, migration 0019) and
+:func:`fold_facet_days` folds it to a row a day, so the series answers as fast at a million papers as at a
+thousand, and its counts and upvotes are those of the moment (a vote counts as soon as it is committed). Every
+other series is counted from its papers as above.
 """
 
 from __future__ import annotations
@@ -16,16 +22,18 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Select, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from papertide.db import among
 from papertide.errors import Invalid
-from papertide.models import Paper
+from papertide.models import FacetDay, Paper
 from papertide.queries.papers import BOTH_UPVOTES
 from papertide.search.engine import SearchEngine, filter_clause
 from papertide.search.query import SearchQuery, parse_query
+from papertide.search.retrieval import WIDEST
 
 MAX_SERIES = 5
 MAX_WEEKS = 260  # five years
@@ -33,6 +41,7 @@ DEFAULT_WEEKS = 26
 # The most papers one series counts: a plain word at a million papers matches tens of thousands in a year.
 MAX_MATCHES = 500_000
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+_FOLDED = ("kind", "facet", "day", "papers", "upvotes")  # the columns of facet_days a fold writes
 
 
 class TrendRequestInvalid(Invalid):
@@ -148,12 +157,16 @@ def _within(query: SearchQuery, window: Window) -> SearchQuery:
 
 def _matches(session: Session, engine: SearchEngine, query: SearchQuery) -> list[tuple[object, int, int]]:
     """(day it appeared, papers, both upvote figures) of the papers the query finds within its dates, by day: the
-    database adds them up, so a series costs one row a day, not one a paper."""
+    database adds them up, so a series costs one row a day, not one a paper. A query of one ``cat:``, ``kw:`` or
+    ``org:`` filter reads the counts the database keeps by day (``facet_days``) instead of its papers."""
+    facet = _one_facet(query)
+    if facet is not None:
+        return _facet_days(session, *facet, query)
     where: ColumnElement[bool] = filter_clause(query)  # its dates read papers.published_on, indexed
     if query.arxiv_id:
         where = where & (Paper.arxiv_id == query.arxiv_id)
     elif query.positive_terms:
-        ids = [hit.paper_id for hit in engine.keyword.search(session, query, where, MAX_MATCHES)]
+        ids = _matching_ids(session, engine, query, where)
         if not ids:
             return []
         where = among(session, Paper.id, ids)
@@ -162,6 +175,68 @@ def _matches(session: Session, engine: SearchEngine, query: SearchQuery) -> list
     day = Paper.published_on  # the effective date, as search filters and sorts
     statement = select(day, func.count(), func.sum(BOTH_UPVOTES)).where(where).group_by(day)
     return [(published, papers, upvotes) for published, papers, upvotes in session.execute(statement) if published]
+
+
+def _matching_ids(session: Session, engine: SearchEngine, query: SearchQuery, where: ColumnElement[bool]) -> list[int]:
+    """Every paper the keyword retriever finds for the query within ``where``. Asked for WIDEST first, the tantivy
+    index answers (the few papers filtered in the database); fewer than that many is every match. Only a series
+    matching more within its window asks for them all, which the database's own full text answers, slowly at a
+    million papers (bench/RESULTS.md)."""
+    hits = engine.keyword.search(session, query, where, WIDEST)
+    if len(hits) >= WIDEST:
+        hits = engine.keyword.search(session, query, where, MAX_MATCHES)
+    return [hit.paper_id for hit in hits]
+
+
+def _one_facet(query: SearchQuery) -> tuple[str, str] | None:
+    """(kind, facet) of ``facet_days`` when the query is one category, keyphrase or organization and dates: the
+    filter search would apply (an organization by its name in lower case, as search compares it)."""
+    facets = [
+        *(("cat", category) for category in query.categories),
+        *(("kw", phrase) for phrase in query.keyphrases),
+        *(("org", organization.lower()) for organization in query.organizations),
+    ]
+    other = query.terms or query.arxiv_id or query.has_code
+    other = other or query.min_upvotes is not None or query.max_upvotes is not None
+    return facets[0] if len(facets) == 1 and not other else None
+
+
+def _facet_days(session: Session, kind: str, facet: str, query: SearchQuery) -> list[tuple[object, int, int]]:
+    assert query.after and query.before  # the window bounds every series (_within)
+    statement = (
+        select(FacetDay.day, func.sum(FacetDay.papers), func.sum(FacetDay.upvotes))
+        .where(FacetDay.kind == kind, FacetDay.facet == facet, FacetDay.day.between(query.after, query.before))
+        .group_by(FacetDay.day)
+    )
+    return [(day, papers, upvotes) for day, papers, upvotes in session.execute(statement) if papers]
+
+
+def fold_facet_days(session: Session) -> int:
+    """Fold the rows of each (kind, facet, day) in ``facet_days`` into one, dropping days that add up to nothing;
+    the number of rows it removed. The triggers only append (migration 0019 says why), so without folding the
+    table grows with every change; reads stay correct either way. Rows appended meanwhile are left for next time:
+    on PostgreSQL one statement deletes exactly the rows it adds up (its snapshot's), SQLite has one writer."""
+    before = session.scalar(select(func.count()).select_from(FacetDay)) or 0
+    mark = FacetDay.id <= (session.scalar(select(func.max(FacetDay.id))) or 0)
+    if session.get_bind().dialect.name == "postgresql":
+        gone = delete(FacetDay).where(mark).returning(*(getattr(FacetDay, name) for name in _FOLDED)).cte()
+        session.execute(insert(FacetDay).from_select(_FOLDED, _day_sums(gone.c)))
+    else:
+        session.execute(insert(FacetDay).from_select(_FOLDED, _day_sums(FacetDay.__table__.c, mark)))
+        session.execute(delete(FacetDay).where(mark))
+    return before - (session.scalar(select(func.count()).select_from(FacetDay)) or 0)
+
+
+def _day_sums(rows: Any, *where: ColumnElement[bool]) -> Select[Any]:
+    """One row per (kind, facet, day) of ``rows``' columns: its papers and upvotes added up, unless no paper is left
+    (then its upvotes add up to nothing too)."""
+    key = (rows.kind, rows.facet, rows.day)
+    return (
+        select(*key, func.sum(rows.papers), func.sum(rows.upvotes))
+        .where(*where)
+        .group_by(*key)
+        .having(func.sum(rows.papers) != 0)
+    )
 
 
 def _as_date(value: object) -> date:
