@@ -138,8 +138,10 @@ def load_corpus(session: Session, model: str) -> tuple[Corpus, np.ndarray]:
     weeks = np.full(total, _NO_WEEK, dtype=np.int32)
     upvotes = np.zeros(total, dtype=np.int64)
     vectors = np.zeros((total, VECTOR_DIMENSIONS), dtype=np.float16)
-    published = func.coalesce(Paper.announced_on, func.date(Paper.submitted_at))
-    statement = select(Paper.id, PaperEmbedding.vector, published, BOTH_UPVOTES).join(PaperEmbedding).where(visible)
+    # Weeks by the effective date (docs/ranking.md), as trends and search count them.
+    statement = (
+        select(Paper.id, PaperEmbedding.vector, Paper.published_on, BOTH_UPVOTES).join(PaperEmbedding).where(visible)
+    )
     read, last = 0, 0
     while read < total:
         rows = session.execute(statement.where(Paper.id > last).order_by(Paper.id).limit(LOAD_SLICE)).all()
