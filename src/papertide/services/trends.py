@@ -6,8 +6,8 @@ A series is any query of the search language. Its papers are exactly those a key
 restricted to the window (``after:`` its Monday, ``before:`` its last Sunday): the same parser, the same filter
 clause and the same keyword retriever as ``/search`` with semantic neighbours off (a trend counts papers that
 match, not related ones), without the search page's cap of 1,000 candidates. Each paper counts in the ISO week of
-the day it appeared (its listing date, else its first version's day); its upvotes are both figures added, as the
-daily lists order by (docs/ranking.md).
+its effective date (``papers.published_on``: the listing date, else the first version's day, else the featured day,
+else the month its id names); its upvotes are both figures added, as the daily lists order by (docs/ranking.md).
 
 A series of one ``cat:``, ``kw:`` or ``org:`` filter (and dates) adds up ``facet_days`` instead, from an index:
 the database appends to it by triggers in every writer's transaction (``models/field.py``, migration 0019) and
