@@ -26,6 +26,14 @@ def query_follows(session: Session, user_id: int, kind: str | None = None) -> li
     return [FollowRow(*row) for row in session.execute(statement.order_by(Follow.kind, Follow.label))]
 
 
+def query_is_following(session: Session, user_id: int | None, kind: str, key: str) -> bool:
+    """Whether the reader (None: signed out) follows this author key, topic slug or saved search."""
+    if user_id is None:
+        return False
+    mine = (Follow.user_id == user_id, Follow.kind == kind, Follow.key == key)
+    return session.execute(select(Follow.id).where(*mine)).first() is not None
+
+
 def query_newest_in_topics(
     session: Session, topic_ids: list[int], limit: int, between: tuple[date, date] | None = None
 ) -> list[PaperRow]:

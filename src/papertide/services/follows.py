@@ -20,7 +20,7 @@ from papertide.db import insert_ignoring_conflicts
 from papertide.errors import Invalid
 from papertide.models import Follow
 from papertide.people import author_key
-from papertide.queries.follows import query_follows, query_newest_in_topics
+from papertide.queries.follows import query_follows, query_is_following, query_newest_in_topics
 from papertide.queries.papers import PaperRow
 from papertide.queries.people import query_author_papers
 from papertide.queries.topics import TopicRow, query_topic, query_topic_events
@@ -42,10 +42,9 @@ class FollowError(Invalid):
 def follow(session: Session, user_id: int, kind: FollowKind, value: str) -> str:
     """Follow an author (``value`` a name or key) or a search; following twice is one follow. Returns the key."""
     key, label = _key_and_label(session, kind, value)
-    mine = Follow.user_id == user_id
-    if session.execute(select(Follow.id).where(mine, Follow.kind == kind, Follow.key == key)).first():
+    if query_is_following(session, user_id, kind, key):
         return key
-    if session.execute(select(func.count()).where(mine)).scalar_one() >= MAX_FOLLOWS:
+    if session.execute(select(func.count()).where(Follow.user_id == user_id)).scalar_one() >= MAX_FOLLOWS:
         raise FollowError(f"You follow {MAX_FOLLOWS} authors, topics and searches already; unfollow some first.")
     insert_ignoring_conflicts(session, Follow, {"user_id": user_id, "kind": kind, "key": key, "label": label})
     return key

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from papertide.queries.claims import query_claimants_of_key, query_claimed_papers
 from papertide.queries.collections import query_collections_of
-from papertide.queries.follows import query_follows
+from papertide.queries.follows import query_is_following
 from papertide.queries.papers import query_votes_of
 from papertide.queries.people import (
     UserProfile,
@@ -56,7 +56,7 @@ def author_page(session: Session, key: str, page: int, viewer: Identity | None) 
     claimed = {name: query_claimed_papers(session, [name]) for name in claimants}
     shown = [r.id for r in rows] + [r.id for papers in claimed.values() for r in papers]
     voted = query_votes_of(session, viewer.id if viewer else None, shown)
-    following = viewer is not None and any(f.key == key for f in query_follows(session, viewer.id, "author"))
+    following = query_is_following(session, viewer.id if viewer else None, "author", key)
     more = page * AUTHOR_PAGE_SIZE < total and page < AUTHOR_MAX_PAGE
     return {
         "author": {"key": key, "name": display, "papers": total, "following": following},

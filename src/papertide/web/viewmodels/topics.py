@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from sqlalchemy.orm import Session
 
 from papertide.errors import NotFound
-from papertide.queries.follows import query_follows
+from papertide.queries.follows import query_is_following
 from papertide.queries.papers import PaperRow, query_votes_of
 from papertide.queries.topics import (
     TopicEventRow,
@@ -144,7 +144,7 @@ def topic_page(session: Session, slug: str, viewer: Identity | None, today: date
         events=query_topic_events(session, topic.id),
         neighbours=query_neighbours(session, topic.id),
         feed_path=f"/topics/{topic.slug}",
-        following=viewer is not None and any(f.key == topic.slug for f in query_follows(session, viewer.id, "topic")),
+        following=query_is_following(session, viewer.id if viewer else None, "topic", topic.slug),
         lives_on=live_topics(session, topic.slug),
     )
 
