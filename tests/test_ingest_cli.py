@@ -215,6 +215,9 @@ def test_daily_directory_creates_featured_days(
     expected = sum(len(json.loads((days / n).read_text())) for n in os.listdir(days))
     result = run_cli(settings, "ingest", "daily", str(days))
     assert result.returncode == 0, result.stderr
+    # One bar per phase: the files, then the name-mention recount a bulk load ends with, over every paper.
+    assert "files" in result.stderr and "papers read for name mentions ━" in result.stderr
+    assert f"{paper_count(db)}/{paper_count(db)}" in result.stderr.split("papers read for name mentions")[1]
     with db.read_session() as session:
         featured = session.execute(select(func.count()).select_from(FeaturedPaper)).scalar_one()
         dates = set(session.execute(select(FeaturedPaper.featured_on)).scalars())

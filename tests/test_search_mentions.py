@@ -269,8 +269,12 @@ def test_the_one_pass_recount_gives_what_the_hook_kept(db: Database, tmp_path: P
     with db.write_session() as session:
         session.execute(update(Paper).values(name_mentions=0))
         owe_mentions(session)
-    assert recount_mentions(db) == sum(1 for count in kept.values() if count)
+    reports: list[tuple[int, int]] = []
+    assert recount_mentions(db, lambda done, total: reports.append((done, total))) == sum(
+        1 for count in kept.values() if count
+    )
     assert _mentions(db) == kept and not _owed(db)
+    assert reports[0] == (0, len(kept)) and reports[-1] == (len(kept), len(kept))  # its bar: every paper read
 
 
 class _CtrlC:
@@ -316,7 +320,9 @@ def test_papertide_ingest_mentions_recounts_and_clears_what_is_owed(db: Database
     assert _mentions(db)[ORIGINAL.arxiv_id] == 0 and _owed(db)
     result = run_cli(settings, "ingest", "mentions")
     assert result.returncode == 0, result.stderr
-    assert "papers whose count changed: 1" in result.stdout + result.stderr
+    shown = result.stdout + result.stderr
+    assert "papers whose count changed: 1" in shown
+    assert "papers read for name mentions" in shown and f"{1 + len(CITING)}/{1 + len(CITING)}" in shown  # its bar
     assert _mentions(db)[ORIGINAL.arxiv_id] == EXPECTED and not _owed(db)
 
 

@@ -176,12 +176,15 @@ _SYMBOLS = {
 _SYMBOL = re.compile(r"\\([A-Za-z]+|[%&_#$])")
 _WRAPPER = re.compile(r"\\[A-Za-z]+\{([^{}]*)\}")  # \textbf{x}, \mathcal{X}, \text{y} -> their argument
 _SCRIPT = re.compile(r"([_^])\{([^{}]*)\}")
+_LATEX_MARK = re.compile(r"[\\${}]")  # what every rewrite below starts from
 
 
 def latex_plain(text: str | None) -> str:
     """Readable text for mails and feeds: ``$O(n^{2})$ with \\textbf{Týr}`` becomes ``O(n^2) with Týr``."""
     if not text:
         return ""
+    if not _LATEX_MARK.search(text):  # most text: nothing to unwrap, and the passes below cost a mention recount
+        return " ".join(text.split())
     plain = "".join(math_inside(segment) if math else segment for segment, math in split_math(text))
     plain = plain.replace("\\(", "").replace("\\)", "")
     for _ in range(3):  # nested wrappers unwrap from the inside out

@@ -9,7 +9,6 @@ runs it with a progress bar or queues it. Exit 3 when nothing was added or updat
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import nullcontext
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -24,7 +23,8 @@ from papertide.cli.support import (
     existing_database,
     migrated_database,
     plain,
-    progress_bar,
+    progress_bars,
+    recount_bar,
     refresh_keyword_index,
     reported,
     source_failures,
@@ -47,10 +47,12 @@ from papertide.jobs.scheduler import sources_overview
 from papertide.models import utcnow
 from papertide.records import IngestCounts
 from papertide.services.ingest import Progress
-from papertide.services.name_mentions import recount_mentions
+from papertide.services.name_mentions import RecountProgress, recount_mentions
 
 MAX_REPORTED_REJECTIONS = 20
 Result = TypeVar("Result")
+# A request's ``run`` (``jobs/ingest_requests.py``): the database, the settings, the rows' and the recount's progress.
+Run = Callable[[Database, Settings, Progress, RecountProgress], Result]
 Queued = Annotated[bool, typer.Option("--queue", help="Hand it to `papertide worker` instead.")]
 
 ingest_app = typer.Typer(help="Load paper metadata from arXiv and Daily Papers (exit 3 = nothing new).")
@@ -149,8 +151,8 @@ def ingest_hf(
 def ingest_mentions() -> None:
     """Recount every paper's name mentions in one pass (a bulk load cut short leaves it owed; the worker does it
     too, and so does the next bulk load)."""
-    with migrated_database() as database:
-        changed = recount_mentions(database)
+    with migrated_database() as database, progress_bars() as open_bar:
+        changed = recount_mentions(database, recount_bar(open_bar))
     console.print(f"name mentions recounted; papers whose count changed: {changed}")
 
 
@@ -179,7 +181,7 @@ def _when(moment: datetime | None) -> str:
 
 def _run_or_queue(
     request: IngestRequest,
-    run: Callable[[Database, Settings, Progress], Result],
+    run: Run[Result],
     queued: bool,
     unit: str | None,
 ) -> Result | None:
@@ -192,12 +194,13 @@ def _run_or_queue(
     return None
 
 
-def _run_now(run: Callable[[Database, Settings, Progress], Result], unit: str | None) -> Result:
-    """``run`` a request's ingest here, with a progress bar counting ``unit`` (none when None)."""
+def _run_now(run: Run[Result], unit: str | None) -> Result:
+    """``run`` a request's ingest here, with a progress bar counting ``unit`` (none when None) and one for the
+    name-mention recount a bulk load ends with."""
     settings = get_settings()
-    bar = progress_bar(unit) if unit is not None else nullcontext(no_progress)
-    with migrated_database() as database, source_failures(), bar as advance:
-        return run(database, settings, advance)
+    with migrated_database() as database, source_failures(), progress_bars() as open_bar:
+        advance = open_bar(unit, None) if unit is not None else no_progress
+        return run(database, settings, advance, recount_bar(open_bar))
 
 
 def _checked_id(value: str) -> str:

@@ -35,6 +35,7 @@ from papertide.config import Settings, get_settings
 from papertide.db import Database, connect, current_revision, head_revision, upgrade, without_password
 from papertide.search.tantivy_keyword.sync import sync_keyword_index
 from papertide.services.accounts import configure_password_hashing
+from papertide.services.name_mentions import RecountProgress
 from papertide.sources.hf_daily import DailyFileError
 from papertide.sources.http import SourceUnavailable
 from papertide.sources.oai import OaiError
@@ -166,13 +167,43 @@ def source_failures() -> AbstractContextManager[None]:
     return reported(SourceUnavailable, OaiError, DailyFileError, SnapshotFileError, InvalidArxivId)
 
 
+# Opens a bar counting a unit (of a total, when known) and returns what advances it.
+BarOpener = Callable[[str, "int | None"], Callable[[int], None]]
+
+
+@contextmanager
+def progress_bars() -> Iterator[BarOpener]:
+    """Bars opened one per phase as the phases begin, drawn together (one live display at a time is all a
+    terminal has); a bar with a total shows the time left."""
+    columns: list[ProgressColumn] = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn()]
+    columns += [MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn()]
+    with Progress(*columns, console=console, transient=False) as progress:
+
+        def open_bar(unit: str, total: int | None) -> Callable[[int], None]:
+            task = progress.add_task(unit, total=total)
+            return lambda done: progress.update(task, completed=done)
+
+        yield open_bar
+
+
 @contextmanager
 def progress_bar(unit: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
-    columns: list[ProgressColumn] = [SpinnerColumn(), TextColumn(unit), BarColumn(), MofNCompleteColumn()]
-    columns += [TimeElapsedColumn(), TimeRemainingColumn()] if total is not None else [TimeElapsedColumn()]
-    with Progress(*columns, console=console, transient=False) as progress:
-        task = progress.add_task(unit, total=total)
-        yield lambda done: progress.update(task, completed=done)
+    """One bar counting ``unit``."""
+    with progress_bars() as open_bar:
+        yield open_bar(unit, total)
+
+
+def recount_bar(open_bar: BarOpener) -> RecountProgress:
+    """The name-mention recount's own bar (``services/name_mentions.py``), opened at its first report: a bulk
+    load's recount follows its rows, and most loads owe none."""
+    bar: list[Callable[[int], None]] = []
+
+    def advance(done: int, total: int) -> None:
+        if not bar:
+            bar.append(open_bar("papers read for name mentions", total))
+        bar[0](done)
+
+    return advance
 
 
 def refresh_keyword_index() -> None:

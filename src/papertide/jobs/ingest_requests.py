@@ -24,6 +24,7 @@ from papertide.services import ingest, mirror
 from papertide.services.automatic import HF_MIRROR
 from papertide.services.ingest import ArxivIngest, DailyIngest, Progress
 from papertide.services.mirror import MirrorReport
+from papertide.services.name_mentions import RecountProgress, unwatched_recount
 from papertide.sources.factory import arxiv_client, hf_mirror_client, oai_client
 from papertide.sources.http import SourceUnavailable
 
@@ -41,7 +42,8 @@ class IngestRequest(JobArguments, ABC):
     @abstractmethod
     def run_job(self, database: Database, settings: Settings, progress: Progress = no_progress) -> str:
         """Run the ingest for the worker; one line for its log. ``progress`` is called between committed batches
-        (the worker's raises there when it is stopping)."""
+        (the worker's raises there when it is stopping). Each request's ``run`` takes ``progress`` and a bulk
+        load's ``recount`` (``services/name_mentions.RecountProgress``), for the CLI's bars."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +57,16 @@ class SnapshotRequest(IngestRequest):
         if not self.path.is_file():
             raise TaskArgumentError(f"{self.path} is not a file on this worker's machine")
 
-    def run(self, database: Database, settings: Settings, progress: Progress = no_progress) -> IngestCounts:
-        return ingest.ingest_snapshot(database, self.path, batch_size=settings.ingest_batch_size, progress=progress)
+    def run(
+        self,
+        database: Database,
+        settings: Settings,
+        progress: Progress = no_progress,
+        recount: RecountProgress = unwatched_recount,
+    ) -> IngestCounts:
+        return ingest.ingest_snapshot(
+            database, self.path, batch_size=settings.ingest_batch_size, progress=progress, recount=recount
+        )
 
     def run_job(self, database: Database, settings: Settings, progress: Progress = no_progress) -> str:
         return f"{self.path.name}: {self.run(database, settings, progress).summary()}"
@@ -73,8 +83,14 @@ class DailyRequest(IngestRequest):
         if not self.path.exists():
             raise TaskArgumentError(f"{self.path} does not exist on this worker's machine")
 
-    def run(self, database: Database, settings: Settings, progress: Progress = no_progress) -> DailyIngest:
-        return ingest.ingest_daily(database, self.path, progress=progress)
+    def run(
+        self,
+        database: Database,
+        settings: Settings,
+        progress: Progress = no_progress,
+        recount: RecountProgress = unwatched_recount,
+    ) -> DailyIngest:
+        return ingest.ingest_daily(database, self.path, progress=progress, recount=recount)
 
     def run_job(self, database: Database, settings: Settings, progress: Progress = no_progress) -> str:
         result = self.run(database, settings, progress)
@@ -84,7 +100,7 @@ class DailyRequest(IngestRequest):
 @dataclass(frozen=True, slots=True)
 class ArxivRequest(IngestRequest):
     """The arXiv API, by search ``query`` (optionally papers ``since`` a day, at most ``max_results``) or by ``ids``;
-    progress is reported for a query only."""
+    progress is reported for a query only, and never a recount's (its writes count name mentions as they go)."""
 
     task: ClassVar[str] = "ingest-arxiv"
     query: str | None = None
@@ -96,7 +112,13 @@ class ArxivRequest(IngestRequest):
         if (self.query is None) == (not self.ids):
             raise TaskArgumentError("give either 'query' or 'ids'")
 
-    def run(self, database: Database, settings: Settings, progress: Progress = no_progress) -> ArxivIngest:
+    def run(
+        self,
+        database: Database,
+        settings: Settings,
+        progress: Progress = no_progress,
+        recount: RecountProgress = unwatched_recount,
+    ) -> ArxivIngest:
         with arxiv_client(settings) as client:
             if self.ids:
                 return ingest.ingest_arxiv_ids(database, client, self.ids)
@@ -129,7 +151,13 @@ class OaiRequest(IngestRequest):
         if self.metadata_prefix not in METADATA_PREFIXES:
             raise TaskArgumentError("metadata_prefix must be arXiv or oai_dc")
 
-    def run(self, database: Database, settings: Settings, progress: Progress = no_progress) -> IngestCounts:
+    def run(
+        self,
+        database: Database,
+        settings: Settings,
+        progress: Progress = no_progress,
+        recount: RecountProgress = unwatched_recount,
+    ) -> IngestCounts:
         with oai_client(settings) as client:
             return ingest.ingest_oai(
                 database,
@@ -140,6 +168,7 @@ class OaiRequest(IngestRequest):
                 metadata_prefix=self.metadata_prefix,
                 defer_mentions=True,  # a set's harvest from a day by hand is a bulk load
                 progress=progress,
+                recount=recount,
             )
 
     def run_job(self, database: Database, settings: Settings, progress: Progress = no_progress) -> str:
@@ -159,12 +188,20 @@ class HfMirrorRequest(IngestRequest):
         if self.since and self.until and self.since > self.until:
             raise TaskArgumentError(f"since ({self.since}) is after until ({self.until})")
 
-    def run(self, database: Database, settings: Settings, progress: Progress = no_progress) -> MirrorReport:
+    def run(
+        self,
+        database: Database,
+        settings: Settings,
+        progress: Progress = no_progress,
+        recount: RecountProgress = unwatched_recount,
+    ) -> MirrorReport:
         today = utcnow().date()
         first, last = mirror.scheduled_range(database, today, settings.hf_backfill_days)
         since = self.since or first
         with hf_mirror_client(settings) as client:
-            return mirror.mirror_days(database, client, since, self.until or max(last, since), progress=progress)
+            return mirror.mirror_days(
+                database, client, since, self.until or max(last, since), progress=progress, recount=recount
+            )
 
     def run_job(self, database: Database, settings: Settings, progress: Progress = no_progress) -> str:
         report = self.run(database, settings, progress)

@@ -26,7 +26,7 @@ from papertide.db import Database, refresh_statistics
 from papertide.models import Paper
 from papertide.records import IngestCounts, PaperRecord, RejectedLine
 from papertide.services.checkpoints import file_fingerprint, load_checkpoint, save_checkpoint
-from papertide.services.name_mentions import finish_mentions
+from papertide.services.name_mentions import RecountProgress, finish_mentions, unwatched_recount
 from papertide.services.papers import feature_papers, upsert_papers
 from papertide.sources.arxiv_api import ArxivApiClient
 from papertide.sources.factory import arxiv_client
@@ -43,9 +43,15 @@ def no_progress(_: int) -> None:
 
 
 def ingest_snapshot(
-    database: Database, path: Path, *, batch_size: int = 1000, progress: Progress = no_progress
+    database: Database,
+    path: Path,
+    *,
+    batch_size: int = 1000,
+    progress: Progress = no_progress,
+    recount: RecountProgress = unwatched_recount,
 ) -> IngestCounts:
-    """Ingest a snapshot file; a rerun after a crash resumes after the last committed batch."""
+    """Ingest a snapshot file; a rerun after a crash resumes after the last committed batch. ``progress`` counts
+    lines, ``recount`` the name-mention recount the load ends with (``services/name_mentions.py``)."""
     key = str(path.resolve())
     fingerprint = file_fingerprint(path)
     start_line = _snapshot_resume_line(database, key, fingerprint)
@@ -65,7 +71,7 @@ def ingest_snapshot(
             batch = []
     _commit_snapshot_batch(database, batch, counts, key, None)
     progress(last_line)
-    finish_mentions(database)
+    finish_mentions(database, recount)
     refresh_statistics_if_changed(database, counts)
     return counts
 
@@ -148,6 +154,7 @@ def ingest_oai(
     categories: frozenset[str] | None = None,
     defer_mentions: bool = False,
     progress: Progress = no_progress,
+    recount: RecountProgress = unwatched_recount,
 ) -> IngestCounts:
     """Harvest ListRecords page by page; the resumption token is checkpointed with each page's rows. With
     ``categories``, only records in at least one of them are kept (an OAI set is a whole archive, e.g. cs);
@@ -189,8 +196,9 @@ def ingest_oai(
             categories=categories,
             defer_mentions=defer_mentions,
             progress=progress,
+            recount=recount,
         )
-    finish_mentions(database)
+    finish_mentions(database, recount)
     refresh_statistics_if_changed(database, counts)
     return counts
 
@@ -206,7 +214,9 @@ class DailyIngest:
     files: int = 0
 
 
-def ingest_daily(database: Database, path: Path, *, progress: Progress = no_progress) -> DailyIngest:
+def ingest_daily(
+    database: Database, path: Path, *, progress: Progress = no_progress, recount: RecountProgress = unwatched_recount
+) -> DailyIngest:
     """Ingest one Daily Papers JSON file or a directory of them (a bulk load), one transaction per file."""
     result = DailyIngest()
     bulk = path.is_dir()
@@ -219,7 +229,7 @@ def ingest_daily(database: Database, path: Path, *, progress: Progress = no_prog
         result.featured.rejections.extend(rejected)
         result.files += 1
         progress(result.files)
-    finish_mentions(database)
+    finish_mentions(database, recount)
     refresh_statistics_if_changed(database, result.papers, result.featured)
     return result
 

@@ -24,7 +24,7 @@ from papertide.services.automatic import HF_MIRROR
 from papertide.services.checkpoints import load_checkpoint, save_checkpoint
 from papertide.services.ingest import Progress, no_progress, refresh_statistics_if_changed
 from papertide.services.momentum import hf_counts, record_hf_moves
-from papertide.services.name_mentions import finish_mentions
+from papertide.services.name_mentions import RecountProgress, finish_mentions, unwatched_recount
 from papertide.services.papers import feature_papers
 from papertide.services.source_status import load_cursor, record_run
 from papertide.sources.hf_mirror import DayAnswer, HfMirrorClient, MirrorDayError, Validators
@@ -75,7 +75,13 @@ def scheduled_range(database: Database, today: date, backfill_days: int) -> tupl
 
 
 def mirror_days(
-    database: Database, client: HfMirrorClient, since: date, until: date, *, progress: Progress = no_progress
+    database: Database,
+    client: HfMirrorClient,
+    since: date,
+    until: date,
+    *,
+    progress: Progress = no_progress,
+    recount: RecountProgress = unwatched_recount,
 ) -> MirrorReport:
     """Mirror every day from ``since`` to ``until`` (inclusive), oldest first; see the module docstring."""
     started = utcnow()
@@ -94,7 +100,7 @@ def mirror_days(
         _write_day(database, answer, report, defer_mentions=backfill)
         last_done = day
         progress(report.days)
-    finish_mentions(database)
+    finish_mentions(database, recount)
     refresh_statistics_if_changed(database, report.papers, report.featured)
     counts = IngestCounts(
         added=report.featured.added,

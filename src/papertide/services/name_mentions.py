@@ -15,13 +15,13 @@ quiet a while) finish it, and a recount clears the marker only if no write moved
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, cast
 from uuid import uuid4
 
-from sqlalchemy import Table, bindparam, delete, or_, select
+from sqlalchemy import Table, bindparam, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from papertide.db import Database
@@ -37,6 +37,12 @@ _SAID_COLUMNS = (Paper.title, Paper.abstract)
 # The marker of a recount owed (an ``ingest_checkpoints`` row): its position changes with every write that owes one.
 _OWED = ("name-mentions", "recount owed")
 _READ_ROWS = 2_000
+# How far a recount got: (papers read, of how many); the CLI draws it as a bar, bulk loads pass it on.
+RecountProgress = Callable[[int, int], None]
+
+
+def unwatched_recount(_done: int, _total: int) -> None:
+    """A recount's progress for runs nobody watches."""
 
 
 @dataclass(frozen=True)
@@ -206,14 +212,14 @@ def mentions_owed_since(session: Session) -> datetime | None:
     return session.execute(statement).scalar_one_or_none()
 
 
-def finish_mentions(database: Database) -> int | None:
+def finish_mentions(database: Database, progress: RecountProgress = unwatched_recount) -> int | None:
     """The recount owed, if one is (:func:`recount_mentions`); None when none was."""
     with database.read_session() as session:
         owed = _owed(session)
-    return None if owed is None else recount_mentions(database)
+    return None if owed is None else recount_mentions(database, progress)
 
 
-def recount_mentions(database: Database) -> int:
+def recount_mentions(database: Database, progress: RecountProgress = unwatched_recount) -> int:
     """Every paper's count afresh in one pass (``search/titles.mention_counts``: the corpus's coined names indexed
     by first word, then each title and abstract read once and its word runs looked up), written where it changed;
     how many papers' counts changed. The marker is moved before the pass and cleared after it only if no write
@@ -221,7 +227,7 @@ def recount_mentions(database: Database) -> int:
     with database.write_session() as session:
         position = owe_mentions(session)
     with database.read_session() as session:
-        counts = _counted(session)
+        counts = _counted(session, progress)
         nonzero = select(Paper.id, Paper.name_mentions).where(Paper.name_mentions != 0)
         stored = {paper_id: count for paper_id, count in session.execute(nonzero)}
     changed = [
@@ -237,14 +243,26 @@ def recount_mentions(database: Database) -> int:
     return len(changed)
 
 
-def _counted(session: Session) -> Counter[int]:
+def _counted(session: Session, progress: RecountProgress) -> Counter[int]:
     named = select(Paper.id, Paper.name_key, Paper.published_on).where(Paper.name_key.is_not(None))
     namesakes = [(paper_id, str(key), on) for paper_id, key, on in session.execute(named)]
-    texts = select(Paper.id, Paper.published_on, Paper.name_key, Paper.title, Paper.abstract)
-    rows = session.execute(texts.execution_options(yield_per=_READ_ROWS))
-    return mention_counts(
-        namesakes, ((paper_id, on, own, mention_text(title, abstract)) for paper_id, on, own, title, abstract in rows)
-    )
+    total = session.execute(select(func.count()).select_from(Paper)).scalar_one()
+    return mention_counts(namesakes, _texts(session, total, progress))
+
+
+def _texts(
+    session: Session, total: int, progress: RecountProgress
+) -> Iterator[tuple[int, date | None, str | None, str]]:
+    """Every paper as mentions are read (id, date, the name it coins, its text), telling ``progress`` how far."""
+    statement = select(Paper.id, Paper.published_on, Paper.name_key, Paper.title, Paper.abstract)
+    progress(0, total)
+    read = 0
+    for paper_id, on, own, title, abstract in session.execute(statement.execution_options(yield_per=_READ_ROWS)):
+        yield paper_id, on, own, mention_text(title, abstract)
+        read += 1
+        if read % _READ_ROWS == 0:
+            progress(read, total)
+    progress(read, max(read, total))
 
 
 def _owed(session: Session) -> str | None:
