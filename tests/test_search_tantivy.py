@@ -20,9 +20,10 @@ from papertide.config import Settings
 from papertide.db import Database, connect
 from papertide.models import Paper
 from papertide.records import AuthorRecord, PaperRecord
-from papertide.search.engine import SearchEngine, SearchOptions, SearchResults, keyword_retriever
+from papertide.search.engine import SearchEngine, SearchOptions, SearchResults, filter_clause, keyword_retriever
 from papertide.search.keyword import Fts5Retriever
 from papertide.search.query import parse_query
+from papertide.search.retrieval import WIDEST
 from papertide.search.tantivy_keyword.index import TantivyIndex
 from papertide.search.tantivy_keyword.query import build_query
 from papertide.search.tantivy_keyword.retriever import CATCH_UP_LIMIT, TantivyRetriever
@@ -247,6 +248,21 @@ def test_tantivy_and_fts5_agree_on_top_hits(corpus: Corpus, text: str) -> None:
     assert ours[0] == fts5[0] or ours[0] in fts5[:5], (text, ours[:5], fts5[:5])
     overlap = len(set(ours[:10]) & set(fts5[:10]))
     assert overlap >= min(5, len(ours[:10]), len(fts5[:10])) * 0.6, (text, ours[:10], fts5[:10])
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["learning", "diffusion OR transformer", '"language model"', "model -diffusion", "learn*", "model cat:cs.CV"],
+)
+def test_matching_is_every_paper_search_finds(corpus: Corpus, fallbacks: list[str], text: str) -> None:
+    # What a trend counts (services/trends.py): every match, unranked, its filters met in the same query.
+    query = parse_query(f"{text} after:2024-01-01")
+    retriever = keyword_retriever(corpus.settings)
+    with corpus.db.read_session() as session:
+        where = filter_clause(query)
+        found = {hit.paper_id for hit in retriever.search(session, query, where, WIDEST)}
+        matched = set(session.execute(select(Paper.id).where(where, retriever.matching(session, query))).scalars())
+    assert len(found) >= 3 and matched == found and not fallbacks, (len(found), len(matched))
 
 
 def test_a_changed_title_is_caught_up_before_the_search(own_corpus: Corpus, fallbacks: list[str]) -> None:

@@ -26,6 +26,7 @@ from sqlalchemy import (
     case,
     cast,
     column,
+    false,
     func,
     literal,
     literal_column,
@@ -88,6 +89,10 @@ class Fts5Retriever:
         if excluded:
             conditions.append(Paper.id.not_in(self._matching(" OR ".join(excluded), "excluded")))
         return and_(true(), *conditions)
+
+    def matching(self, session: Session, query: SearchQuery) -> ColumnElement[bool]:
+        expression = self.match_expression(query)
+        return false() if expression is None else Paper.id.in_(self._matching(expression, "match"))
 
     def _matching(self, expression: str, name: str) -> Any:
         match = literal_column("paper_search").op("MATCH")(bindparam(f"{name}_match", expression))
@@ -160,16 +165,21 @@ class PostgresRetriever:
         excluded = [not_(self._matches(t)) for t in query.terms if t.negated]
         return and_(true(), *required, *excluded)
 
+    def matching(self, session: Session, query: SearchQuery) -> ColumnElement[bool]:
+        words = plain_words(query)
+        required = [t for t in query.positive_terms if t.phrase or t.field is not None]
+        if not words and not required:
+            return false()
+        conditions = [or_(*(self._matches(t) for t in words))] if words else []
+        conditions.extend(self._matches(t) for t in required)
+        conditions.extend(not_(self._matches(t)) for t in query.terms if t.negated)
+        return and_(*conditions)
+
     def search(self, session: Session, query: SearchQuery, where: ColumnElement[bool], limit: int) -> list[Hit]:
         words = plain_words(query)
         required = [t for t in query.positive_terms if t.phrase or t.field is not None]
         if not words and not required:
             return []
-        conditions: list[ColumnElement[bool]] = [where]
-        if words:
-            conditions.append(or_(*(self._matches(t) for t in words)))
-        conditions.extend(self._matches(t) for t in required)
-        conditions.extend(not_(self._matches(t)) for t in query.terms if t.negated)
         positive = [*words, *required]
         combined = self._tsquery(positive[0])
         for term in positive[1:]:
@@ -182,7 +192,10 @@ class PostgresRetriever:
         matched = sum((case((self._matches(term), 1), else_=0) for term in positive), start=literal(0))
         score = matched + density / (density + 1)
         statement = (
-            select(Paper.id, score).where(and_(true(), *conditions)).order_by(score.desc(), Paper.id).limit(limit)
+            select(Paper.id, score)
+            .where(where, self.matching(session, query))
+            .order_by(score.desc(), Paper.id)
+            .limit(limit)
         )
         return [Hit(paper_id, float(score)) for paper_id, score in session.execute(statement)]
 

@@ -63,6 +63,9 @@ class ProximityRanking:
     def constraint(self, query: SearchQuery) -> ColumnElement[bool]:
         return self.inner.constraint(query)
 
+    def matching(self, session: Session, query: SearchQuery) -> ColumnElement[bool]:
+        return self.inner.matching(session, query)
+
     def _reranked(self, session: Session, query: SearchQuery, hits: list[Hit]) -> list[Hit]:
         pairs = word_pairs(query)
         if not self.weight or not pairs or len(hits) < 2:

@@ -41,6 +41,11 @@ class KeywordRetriever(Protocol):
         """The query's hard parts (phrases, field terms, exclusions) as a filter, so semantic hits obey them too."""
         ...
 
+    def matching(self, session: Session, query: SearchQuery) -> ColumnElement[bool]:
+        """Every paper the query's words find (what ``search`` ranks), as a filter, unranked and unbounded: what a
+        count of its matches reads (trends). Dates and categories of ``query`` may narrow it already."""
+        ...
+
 
 Candidates = list[tuple[int, float]]  # (paper id, cosine similarity), best first, not yet filtered
 

@@ -5,7 +5,9 @@ digest section (``services/emergence.py``) all count with :func:`weekly_counts`.
 A series is any query of the search language. Its papers are exactly those a keyword search finds for the query
 restricted to the window (``after:`` its Monday, ``before:`` its last Sunday): the same parser, the same filter
 clause and the same keyword retriever as ``/search`` with semantic neighbours off (a trend counts papers that
-match, not related ones), without the search page's cap of 1,000 candidates. Each paper counts in the ISO week of
+match, not related ones), every match and not the search page's 1,000 candidates: the retriever's ``matching``
+(one unranked pass of the tantivy index, narrowed by the window and categories there) and the filter clause meet
+in the one query that adds the papers up by day. Each paper counts in the ISO week of
 its effective date (``papers.published_on``: the listing date, else the first version's day, else the featured day,
 else the month its id names); its upvotes are both figures added, as the daily lists order by (docs/ranking.md).
 
@@ -27,19 +29,15 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from papertide.db import among
 from papertide.errors import Invalid
 from papertide.models import FacetDay, Paper
 from papertide.queries.papers import BOTH_UPVOTES
 from papertide.search.engine import SearchEngine, filter_clause
 from papertide.search.query import SearchQuery, parse_query
-from papertide.search.retrieval import WIDEST
 
 MAX_SERIES = 5
 MAX_WEEKS = 260  # five years
 DEFAULT_WEEKS = 26
-# The most papers one series counts: a plain word at a million papers matches tens of thousands in a year.
-MAX_MATCHES = 500_000
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 _FOLDED = ("kind", "facet", "day", "papers", "upvotes")  # the columns of facet_days a fold writes
 
@@ -166,26 +164,12 @@ def _matches(session: Session, engine: SearchEngine, query: SearchQuery) -> list
     if query.arxiv_id:
         where = where & (Paper.arxiv_id == query.arxiv_id)
     elif query.positive_terms:
-        ids = _matching_ids(session, engine, query, where)
-        if not ids:
-            return []
-        where = among(session, Paper.id, ids)
+        where = where & engine.keyword.matching(session, query)
     elif not query.has_filters:
         return []
     day = Paper.published_on  # the effective date, as search filters and sorts
     statement = select(day, func.count(), func.sum(BOTH_UPVOTES)).where(where).group_by(day)
     return [(published, papers, upvotes) for published, papers, upvotes in session.execute(statement) if published]
-
-
-def _matching_ids(session: Session, engine: SearchEngine, query: SearchQuery, where: ColumnElement[bool]) -> list[int]:
-    """Every paper the keyword retriever finds for the query within ``where``. Asked for WIDEST first, the tantivy
-    index answers (the few papers filtered in the database); fewer than that many is every match. Only a series
-    matching more within its window asks for them all, which the database's own full text answers, slowly at a
-    million papers (bench/RESULTS.md)."""
-    hits = engine.keyword.search(session, query, where, WIDEST)
-    if len(hits) >= WIDEST:
-        hits = engine.keyword.search(session, query, where, MAX_MATCHES)
-    return [hit.paper_id for hit in hits]
 
 
 def _one_facet(query: SearchQuery) -> tuple[str, str] | None:
