@@ -146,6 +146,10 @@ def test_the_demo_offline_serves_the_sample_stops_cleanly_mid_embedding_and_rest
     elapsed, code, output = _stop(process, signal.SIGINT)
     _assert_clean_stop(elapsed, code, output, 0)
     lines = output.splitlines()
+    # The embedded worker's job ran in a child process (jobs/apart.py: its log lines carry its own process id, and
+    # the web process logs none of a job's), which handed the job back when the server stopped it.
+    handed_back = [line for line in lines if "(embed) postponed 0 s: the worker is stopping" in line]
+    assert len(handed_back) == 1 and f" {process.pid} papertide.jobs" not in handed_back[0], output
     offline = [line for line in lines if "No network" in line]
     assert len(offline) == 1 and "hf.invalid and arxiv.invalid do not resolve" in offline[0]
     assert f"Data: {settings.sqlite_file}" in output.replace("\n", "")

@@ -97,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 settings.jobs_interval_seconds,
                 schedule=jobs,
                 work=jobs,
+                apart=settings.jobs_apart,
                 keep_indexes=derived,
             )
             runner.start()

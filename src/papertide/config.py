@@ -188,6 +188,11 @@ class Settings(BaseSettings):
         description="Whether `serve` runs background jobs in its web processes; auto: yes on SQLite, "
         "no on PostgreSQL (run `papertide worker`).",
     )
+    jobs_apart: bool = Field(
+        True,
+        description="Whether those jobs run in a child process that ends when the queue is empty, so a model "
+        "job's memory leaves with it; false runs them in a thread of the web process.",
+    )
     jobs_lease_seconds: float = Field(
         60.0, ge=1, description="A worker's claim on a job, renewed while it runs; a dead worker's job moves on then."
     )

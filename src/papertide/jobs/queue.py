@@ -64,6 +64,12 @@ def _runnable(now: datetime) -> Any:
     )
 
 
+def has_runnable(database: Database) -> bool:
+    """Whether a job is runnable now (what :func:`claim` would take)."""
+    with database.read_session() as session:
+        return session.execute(select(Job.id).where(_runnable(utcnow())).limit(1)).first() is not None
+
+
 def claim(database: Database, worker: str, lease_seconds: float) -> ClaimedJob | None:
     """Take the oldest runnable job (queued and due, or running under a lapsed lease) for ``lease_seconds``."""
     now = utcnow()

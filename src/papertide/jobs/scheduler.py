@@ -24,6 +24,7 @@ from sqlalchemy import select
 from papertide.config import Settings
 from papertide.db import Database
 from papertide.jobs import queue
+from papertide.jobs.apart import run_apart
 from papertide.jobs.worker import Worker
 from papertide.models import Job, utcnow
 from papertide.search.semantic import Semantic, model_name
@@ -188,9 +189,10 @@ def _pending(database: Database, task: str) -> bool:
 class JobRunner:
     """Enqueue due work every ``interval`` seconds and run queued jobs in between (polling every ``poll``).
 
-    ``schedule``: enqueue due work; ``work``: run queued jobs; ``keep_indexes``: bring this host's derived indexes
-    (caches of the database kept beside it: tantivy's keyword index, SQLite's vector file) up to date every
-    ``interval``, which web processes do for the indexes they search; one process writes at a time.
+    ``schedule``: enqueue due work; ``work``: run queued jobs, in this thread or, ``apart``, in a child process
+    (``jobs/apart.py``, a web process's way); ``keep_indexes``: bring this host's derived indexes (caches of the
+    database kept beside it: tantivy's keyword index, SQLite's vector file) up to date every ``interval``, which web
+    processes do for the indexes they search; one process writes at a time.
     """
 
     def __init__(
@@ -203,6 +205,7 @@ class JobRunner:
         *,
         schedule: bool = True,
         work: bool = True,
+        apart: bool = False,
         keep_indexes: bool = False,
     ) -> None:
         self.database = database
@@ -211,6 +214,7 @@ class JobRunner:
         self.poll = poll
         self.schedule = schedule
         self.work = work
+        self.apart = apart
         self.keep_keywords = keep_indexes and settings.keyword_index_path is not None
         self.keep_vectors = keep_indexes and semantic is not None and semantic.file_index is not None
         self.semantic = semantic
@@ -249,9 +253,15 @@ class JobRunner:
                 if self.keep_vectors:
                     self._guarded(self._fold_vectors, "folding vectors into the vector file")
             if self.work:
-                self._guarded(lambda: self.worker.run_until_empty(self._stop), "running jobs")
+                self._guarded(self._run_jobs, "running jobs")
             if self._stop.wait(self.poll):
                 return
+
+    def _run_jobs(self) -> None:
+        if self.apart:
+            run_apart(self.database, self.settings, self._stop, self.poll, STOP_SECONDS)
+        else:
+            self.worker.run_until_empty(self._stop)
 
     def _fold_vectors(self) -> None:
         if self.semantic is not None:
