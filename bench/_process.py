@@ -15,3 +15,14 @@ def high_water_kb(pid: int) -> int:
         return 0
     match = re.search(r"VmHWM:\s+(\d+) kB", status)
     return int(match.group(1)) if match else 0
+
+
+def children(pid: int) -> list[int]:
+    """The process's children now (those of every thread: Linux lists a child under the thread that started it)."""
+    found: list[int] = []
+    for listing in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            found += [int(child) for child in listing.read_text().split()]
+        except OSError:  # the thread ended meanwhile
+            continue
+    return found
