@@ -3,8 +3,10 @@ over 26 weeks), ``/trends.json``, ``/topics`` and ``/topics/{slug}`` answered in
 app: middleware, database, templates) over a database of N synthetic papers listed over two years, 1 % of them
 with the keyphrase, every paper in one of 300 topics with two years of weekly counts. One more series,
 ``cat:cs.CL -qqq``, takes the path that counts a series from its papers (an exclusion is not a single filter), as
-every series did before the counts kept by day (migration 0019). ``--words`` also builds the tantivy keyword index
-(untimed) and times word series: "diffusion" (in 2 % of the titles) and "learning" (10 %).
+every series did before the counts kept by day (migration 0019); series of several filters (a keyphrase and a
+category, two categories, a category and votes) and one of votes alone are counted from their papers too.
+``--words`` also builds the tantivy keyword index (untimed) and times word series: "diffusion" (in 2 % of the
+titles) and "learning" (10 %).
 
 The rows go in through the database's own inserts, so its triggers append to ``facet_days`` as ingest would (a
 row per paper and category); the one-filter series are timed again once ``fold_facet_days`` folded them to a row
@@ -180,7 +182,23 @@ def main() -> None:
             f"/trends?q=cat%3Acs.CL&q=kw%3A%22graph+neural+networks%22&weeks=26&until={until}",
             f"/trends.json?q=cat%3Acs.CL&weeks=26&until={until}",
         )
-        others = (f"/trends.json?q=cat%3Acs.CL+-qqq&weeks=26&until={until}", "/topics", "/topics/topic-7", *words)
+        # Series of several filters: counted from their papers, read through their narrowest facet.
+        combined = tuple(
+            f"/trends.json?q={q}&weeks=26&until={until}"
+            for q in (
+                "kw%3A%22graph+neural+networks%22+cat%3Acs.CL",
+                "cat%3Acs.CL+cat%3Acs.LG",
+                "cat%3Acs.CL+upvotes%3A%3E20",
+            )
+        )
+        others = (
+            f"/trends.json?q=cat%3Acs.CL+-qqq&weeks=26&until={until}",
+            *combined,
+            f"/trends.json?q=upvotes%3A%3E20&weeks=26&until={until}",
+            "/topics",
+            "/topics/topic-7",
+            *words,
+        )
         timed(settings, "counts as appended (a row per paper and category)", kept + others)
         with database.write_session() as session:
             started = time.perf_counter()
