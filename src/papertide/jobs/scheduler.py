@@ -259,7 +259,8 @@ class JobRunner:
 
     def _run_jobs(self) -> None:
         if self.apart:
-            run_apart(self.database, self.settings, self._stop, self.poll, STOP_SECONDS)
+            # The child gets a little less than stop()'s wait, so the wait ends with it rather than just before.
+            run_apart(self.database, self.settings, self._stop, self.poll, STOP_SECONDS - 0.5)
         else:
             self.worker.run_until_empty(self._stop)
 
