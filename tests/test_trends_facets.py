@@ -11,7 +11,7 @@ from datetime import date
 
 import pytest
 from alembic import command
-from sqlalchemy import Select, delete, func, literal, select, text, union_all, update
+from sqlalchemy import Select, delete, func, inspect, literal, select, text, union_all, update
 from sqlalchemy.orm import Session
 
 from papertide.config import Settings
@@ -173,3 +173,14 @@ def test_migration_0019_fills_the_counts_and_goes_both_ways(db: Database) -> Non
     with db.write_session() as session:  # the triggers came back with the table
         session.execute(update(Paper).values(hf_upvotes=3))
     check(db)
+
+
+def test_migration_0020_adds_the_index_a_series_is_counted_from_and_goes_both_ways(db: Database) -> None:
+    def indexed() -> bool:
+        return "ix_papers_counted" in {index["name"] for index in inspect(db.engine).get_indexes("papers")}
+
+    assert indexed()
+    _migrate(db, command.downgrade, "0019")
+    assert not indexed()
+    _migrate(db, command.upgrade, "head")
+    assert indexed()
