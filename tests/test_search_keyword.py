@@ -105,6 +105,11 @@ def test_exclusions_remove_matches(corpus: Database) -> None:
     assert {"2503.16424", "2503.13961"} <= set(both)
     without = ids(corpus, "bezier -splatting")
     assert "2503.16424" not in without and "2503.13961" in without
+    # A filter with exclusions and no words: the filter's papers less the excluded (they were all listed).
+    week = "cat:cs.GR after:2025-03-17 before:2025-03-23"
+    graphics = ids(corpus, week)
+    assert {"2503.16424", "2503.13961"} <= set(graphics) and len(graphics) < 50
+    assert ids(corpus, f"{week} -splatting") == [p for p in graphics if p not in ids(corpus, f"splatting {week}")]
 
 
 def test_split_words_stand_for_their_parts(corpus: Database) -> None:

@@ -77,6 +77,7 @@ def test_trend_counts_equal_search_totals(client: TestClient, papers: None) -> N
     assert [w["upvotes"] for w in diffusion] == [0, 12, 2, 14]
     assert kept[0]["weeks"] == diffusion  # kw:diffusion
     assert [w["papers"] for w in kept[1]["weeks"]] == [0, 2, 1, 2]  # Acme's: the cs.CL papers
+    assert [w["papers"] for w in answer["series"][3]["weeks"]] == [0, 1, 1, 1]  # cs.CL less its diffusion papers
 
 
 @SQLITE

@@ -183,7 +183,7 @@ class SearchEngine:
         if query.positive_terms:
             hits, matched_by = self._retrieve(session, query, where, options.semantic)
         elif query.has_filters or options.featured_only:
-            hits = _filtered_only(session, where)
+            hits = _filtered_only(session, where & self.keyword.constraint(query))  # its exclusions too
         else:
             return SearchResults(query, [], {}, 0)
         results = _results(session, query, options, hits, matched_by)

@@ -168,8 +168,8 @@ def _matches(session: Session, engine: SearchEngine, query: SearchQuery) -> list
         where = where & engine.keyword.matching(session, query)
     elif not query.has_filters:
         return []
-    else:
-        where = where & _narrowest_facet(session, query)
+    else:  # filters, and the exclusions search applies to them
+        where = where & _narrowest_facet(session, query) & engine.keyword.constraint(query)
     day = Paper.published_on  # the effective date, as search filters and sorts
     statement = select(day, func.count(), func.sum(BOTH_UPVOTES)).where(where).group_by(day)
     return [(published, papers, upvotes) for published, papers, upvotes in session.execute(statement) if published]
