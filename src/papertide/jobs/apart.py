@@ -53,6 +53,8 @@ def run_apart(
             except subprocess.TimeoutExpired:
                 log.warning("the jobs' process %d is still leaving off its batch; it ends on its own", child.pid)
                 return None
+    if child.returncode != 0:  # its own log says why; a job it held goes back to the queue when its lease lapses
+        log.warning("the jobs' process %d ended with code %d", child.pid, child.returncode)
     return child.returncode
 
 
