@@ -265,6 +265,22 @@ def test_matching_is_every_paper_search_finds(corpus: Corpus, fallbacks: list[st
     assert len(found) >= 3 and matched == found and not fallbacks, (len(found), len(matched))
 
 
+@pytest.mark.parametrize("text", ["cat:cs.CV", "cat:cs.CV cat:cs.LG", "cat:cs.CL after:2025-03-20"])
+def test_narrowing_finds_the_papers_the_filters_find(corpus: Corpus, text: str) -> None:
+    # A trend of filters reads them through the index when it holds every paper (services/trends.py).
+    query = parse_query(text)
+    retriever = keyword_retriever(corpus.settings)
+    with corpus.db.read_session() as session:
+        where = filter_clause(query)
+        filtered = set(session.execute(select(Paper.id).where(where)).scalars())
+        narrowed = retriever.narrowing(session, query, len(filtered))
+        assert narrowed is not None and len(filtered) >= 2
+        assert set(session.execute(select(Paper.id).where(narrowed)).scalars()) >= filtered  # hidden ones aside
+        assert set(session.execute(select(Paper.id).where(where, narrowed)).scalars()) == filtered
+        assert retriever.narrowing(session, query, len(filtered) - 1) is None  # not fewer than asked: not worth it
+        assert retriever.narrowing(session, parse_query("after:2025-03-20"), 10**6) is None  # no category to narrow
+
+
 def test_a_changed_title_is_caught_up_before_the_search(own_corpus: Corpus, fallbacks: list[str]) -> None:
     with own_corpus.db.write_session() as session:
         upsert_papers(session, [tyr_the_pruner()])
@@ -288,6 +304,8 @@ def test_a_lagging_index_answers_until_the_sync_brings_the_rest(
         newest = set(session.execute(select(Paper.arxiv_id).order_by(Paper.id.desc()).limit(150)).scalars())
     stale = own_corpus.ids("diffusion")
     assert stale and not newest & set(stale) and not fallbacks
+    with own_corpus.db.read_session() as session:  # a trend of filters reads the database, which has them all
+        assert keyword_retriever(own_corpus.settings).narrowing(session, parse_query("cat:cs.CV"), 10**6) is None
     assert sync_keyword_index(own_corpus.db, own_corpus.settings) == CATCH_UP_LIMIT + 50
     assert newest & set(own_corpus.ids("diffusion"))
     assert not fallbacks

@@ -94,6 +94,9 @@ class Fts5Retriever:
         expression = self.match_expression(query)
         return false() if expression is None else Paper.id.in_(self._matching(expression, "match"))
 
+    def narrowing(self, session: Session, query: SearchQuery, most: int) -> ColumnElement[bool] | None:
+        return None
+
     def _matching(self, expression: str, name: str) -> Any:
         match = literal_column("paper_search").op("MATCH")(bindparam(f"{name}_match", expression))
         return select(_PAPER_SEARCH.c.rowid).where(match)
@@ -174,6 +177,9 @@ class PostgresRetriever:
         conditions.extend(self._matches(t) for t in required)
         conditions.extend(not_(self._matches(t)) for t in query.terms if t.negated)
         return and_(*conditions)
+
+    def narrowing(self, session: Session, query: SearchQuery, most: int) -> ColumnElement[bool] | None:
+        return None
 
     def search(self, session: Session, query: SearchQuery, where: ColumnElement[bool], limit: int) -> list[Hit]:
         words = plain_words(query)

@@ -66,6 +66,9 @@ class ProximityRanking:
     def matching(self, session: Session, query: SearchQuery) -> ColumnElement[bool]:
         return self.inner.matching(session, query)
 
+    def narrowing(self, session: Session, query: SearchQuery, most: int) -> ColumnElement[bool] | None:
+        return self.inner.narrowing(session, query, most)
+
     def _reranked(self, session: Session, query: SearchQuery, hits: list[Hit]) -> list[Hit]:
         pairs = word_pairs(query)
         if not self.weight or not pairs or len(hits) < 2:

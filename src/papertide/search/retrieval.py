@@ -46,6 +46,12 @@ class KeywordRetriever(Protocol):
         count of its matches reads (trends). Dates and categories of ``query`` may narrow it already."""
         ...
 
+    def narrowing(self, session: Session, query: SearchQuery, most: int) -> ColumnElement[bool] | None:
+        """The papers within the query's categories and dates, as a filter, when an index beside the database
+        holds every paper written (so it finds what the database would) and they are at most ``most``; None
+        otherwise, and always for the database's own full text (which holds no categories)."""
+        ...
+
 
 Candidates = list[tuple[int, float]]  # (paper id, cosine similarity), best first, not yet filtered
 
