@@ -180,6 +180,8 @@ def progress_bars() -> Iterator[BarOpener]:
     with Progress(*columns, console=console, transient=False) as progress:
 
         def open_bar(unit: str, total: int | None) -> Callable[[int], None]:
+            for earlier in progress.task_ids:  # a phase ends where the next begins: its clock stops there
+                progress.stop_task(earlier)
             task = progress.add_task(unit, total=total)
             return lambda done: progress.update(task, completed=done)
 
