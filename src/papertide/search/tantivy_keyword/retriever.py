@@ -41,9 +41,7 @@ class TantivyRetriever:
     def search(self, session: Session, query: SearchQuery, where: ColumnElement[bool], limit: int) -> list[Hit]:
         """Ranked in tantivy, filtered in the database. Writes the index first when it lags by a few papers (see
         :meth:`_usable`): a reader that writes, so that a paper just submitted is found by the next search."""
-        if not self._usable(session):
-            return self.database.search(session, query, where, limit)
-        found = self.index.searcher()
+        found = self._searcher(session)
         if found is None:
             return self.database.search(session, query, where, limit)
         searcher, schema = found
@@ -71,7 +69,7 @@ class TantivyRetriever:
         """Every paper the index matches, within the query's dates and categories (which the index narrows by), as
         a list of ids: one pass in tantivy however many match, where the database's full text takes seconds for a
         common word at a million papers (bench/RESULTS.md)."""
-        found = self.index.searcher() if self._usable(session) else None
+        found = self._searcher(session)
         if found is None:
             return self.database.matching(session, query)
         searcher, schema = found
@@ -84,16 +82,18 @@ class TantivyRetriever:
         """The papers of the query's categories within its dates, when the index holds every paper written (after
         the catch-up of :meth:`_usable`) and there are at most ``most``: the index narrows by both at once, where the
         database reads a category's papers of all times (200,000 of cs.CL at a million papers) to keep a window's."""
-        if not query.categories or not self._usable(session) or self.index.pending(session, 1) != []:
-            return None
-        found = self.index.searcher()
-        if found is None:
+        found = self._searcher(session) if query.categories else None
+        if found is None or self.index.pending(session, 1) != []:
             return None
         searcher, schema = found
         within = with_filters(tantivy.Query.all_query(), query, schema)
         if _count(searcher, within) > most:
             return None
         return among(session, Paper.id, _every_id(searcher, within))
+
+    def _searcher(self, session: Session) -> tuple[tantivy.Searcher, tantivy.Schema] | None:
+        """The index's searcher when it can answer (:meth:`_usable`), else None: the database answers instead."""
+        return self.index.searcher() if self._usable(session) else None
 
     def _usable(self, session: Session) -> bool:
         """Whether the index can answer: it exists and is readable. A few papers changed since its mark are indexed
