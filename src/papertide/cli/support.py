@@ -8,10 +8,7 @@ console: Rich reads ``[torch]`` in ``pip install 'papertide[torch]'`` as markup 
 
 from __future__ import annotations
 
-import logging
-import os
 import signal
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from types import FrameType
@@ -33,6 +30,7 @@ from rich.progress import (
 from papertide.arxiv_ids import InvalidArxivId
 from papertide.config import Settings, get_settings
 from papertide.db import Database, connect, current_revision, head_revision, upgrade, without_password
+from papertide.jobs.worker import leave
 from papertide.search.tantivy_keyword.sync import sync_keyword_index
 from papertide.services.accounts import configure_password_hashing
 from papertide.services.name_mentions import RecountProgress
@@ -63,18 +61,6 @@ def _interrupt(signum: int, _frame: FrameType | None) -> None:
     signal.signal(signal.SIGINT, lambda *_: leave(EXIT_INTERRUPTED))
     signal.signal(signal.SIGTERM, lambda *_: leave(EXIT_INTERRUPTED))
     raise Interrupted(signum)
-
-
-def leave(code: int) -> None:
-    """End the process now with ``code``, after flushing what it printed and logged, without the interpreter's
-    teardown: a background thread still inside ONNX Runtime (a model loading) would make that teardown abort in
-    C++ ("terminate called without an active exception"), and it costs a second more. Only for the end of a
-    command whose own cleanup already ran: what it committed is stored, and what a background job was doing
-    resumes at the next start."""
-    logging.shutdown()
-    for stream in (sys.stdout, sys.stderr):
-        stream.flush()
-    os._exit(code)
 
 
 def plain(value: object) -> str:

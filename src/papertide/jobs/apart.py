@@ -14,7 +14,6 @@ queue at once.
 from __future__ import annotations
 
 import logging
-import os
 import pickle
 import signal
 import subprocess
@@ -25,7 +24,7 @@ from types import FrameType
 from papertide.config import Settings
 from papertide.db import Database, connect
 from papertide.jobs.queue import has_runnable
-from papertide.jobs.worker import Worker
+from papertide.jobs.worker import Worker, leave
 from papertide.search.semantic import open_semantic
 
 log = logging.getLogger(__name__)
@@ -81,8 +80,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    # Ended without the interpreter's teardown, as ``papertide worker`` ends (``cli/support.leave`` says why).
-    code = main()
-    logging.shutdown()
-    sys.stderr.flush()
-    os._exit(code)
+    leave(main())  # without the interpreter's teardown, as ``papertide worker`` ends
