@@ -116,7 +116,7 @@ def collect(name: str, samples: int) -> Benchmark:
                 for weight in PROXIMITY_WEIGHTS
             }
             vector = semantic.embed_query(query.natural_text)
-            near = semantic.search(session, vector, and_(where, engine.keyword.constraint(query)), DEPTH)
+            near = semantic.search(session, vector, and_(where, engine.keyword.constraint(session, query)), DEPTH)
             stored = semantic.vectors_of(session, {h.paper_id for h in keyword + near})
         cosine = {p: float(np.asarray(v, dtype=np.float32) @ vector) for p, v in stored.items()}
         pool = {h.paper_id for h in keyword[:FEEDBACK_POOL] + near}

@@ -360,7 +360,8 @@ def dense_table(bench: Bench, answers: list[Ranked], e5: E5) -> list[str]:
             query = parse_query(text)
             with corpus.database.read_session() as session:
                 where = filter_clause(query)
-                keep = set(session.scalars(select(Paper.id).where(and_(where, engine.keyword.constraint(query)))))
+                constraint = engine.keyword.constraint(session, query)
+                keep = set(session.scalars(select(Paper.id).where(and_(where, constraint))))
                 allowed = np.isin(position, list(keep))
                 vector_hits = nearest(matrix, embed(query.natural_text), allowed, settings.vector_candidates)
                 if not fused:

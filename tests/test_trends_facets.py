@@ -184,3 +184,16 @@ def test_migration_0020_adds_the_index_a_series_is_counted_from_and_goes_both_wa
     assert not indexed()
     _migrate(db, command.upgrade, "head")
     assert indexed()
+
+
+def test_migration_0021_puts_the_counted_columns_beside_the_date_and_goes_both_ways(db: Database) -> None:
+    def indexes() -> dict[str, list[str | None]]:
+        found = inspect(db.engine).get_indexes("papers")
+        return {index["name"]: index["column_names"] for index in found if index["column_names"][0] == "published_on"}
+
+    by_day = indexes()
+    assert by_day.keys() == {"ix_papers_by_day"} and by_day["ix_papers_by_day"][0] == "published_on"
+    _migrate(db, command.downgrade, "0020")
+    assert indexes() == {"ix_papers_published_on": ["published_on"]}
+    _migrate(db, command.upgrade, "head")
+    assert indexes() == by_day

@@ -12,9 +12,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from papertide.config import Settings
 from papertide.db import Database
 from papertide.models import Paper, PaperKeyphrase
 from papertide.records import AccountRecord
+from papertide.search.tantivy_keyword.sync import sync_keyword_index
 from papertide.services.papers import feature_papers
 from tests.helpers.factories import make_featured_record, make_paper_record
 
@@ -59,7 +61,25 @@ def trend_of(client: TestClient, *queries: str) -> dict[str, object]:
 
 
 def test_trend_counts_equal_search_totals(client: TestClient, papers: None) -> None:
-    # Words are counted from the keyword index's matches; one cat:, kw: or org: filter from the counts kept by day.
+    # Words are counted from the database's full text's matches; one cat:, kw: or org: filter from the counts
+    # kept by day.
+    counts_equal_search_totals(client)
+
+
+@SQLITE
+def test_trend_counts_equal_search_totals_read_through_the_keyword_index(
+    client: TestClient, db: Database, settings: Settings, papers: None
+) -> None:
+    # Words are counted from the keyword index's matches; filters with a category are narrowed by the index.
+    assert sync_keyword_index(db, settings) == len(PAPERS)
+    counts_equal_search_totals(client)
+    two = trend_of(client, "cat:cs.CL upvotes:>2", "cat:cs.CL cat:cs.CV")["series"]
+    assert [w["papers"] for w in two[0]["weeks"]] == [0, 1, 0, 2]  # 5, then 3 and 4 upvotes
+    assert [w["upvotes"] for w in two[0]["weeks"]] == [0, 5, 0, 7]
+    assert [w["papers"] for w in two[1]["weeks"]] == [0, 0, 0, 0]
+
+
+def counts_equal_search_totals(client: TestClient) -> None:
     queries = ["diffusion", "cat:cs.CL", '"diffusion models" OR translation', "-diffusion cat:cs.CL"]
     answer = trend_of(client, *queries)
     assert [s["q"] for s in answer["series"]] == queries
@@ -117,3 +137,21 @@ def test_bad_requests_say_what_to_change(client: TestClient, params: dict[str, o
         response = client.get(path, params=params)
         assert response.status_code == 422, (path, response.status_code)  # Invalid (web/errors.py)
         assert told in response.text
+
+
+@SQLITE
+def test_exclusions_mean_the_same_with_words_and_without(client: TestClient, db: Database, settings: Settings) -> None:
+    # SQLite's full text stems "generalization" and "generate" alike (Porter), the keyword index does not
+    # (Snowball): a search of filters alone, its trend and a search with words must all exclude as the index does.
+    listed = MONDAY + timedelta(days=1)
+    titles = ("We generate images", "Domain generalization of images", "Images of tables")
+    records = [make_paper_record(title=t, categories=("cs.CV",), announced_on=listed) for t in titles]
+    with db.write_session() as session:
+        feature_papers(session, [make_featured_record(paper=r, featured_on=listed) for r in records])
+    assert sync_keyword_index(db, settings) == len(titles)
+    dated = f"after:{MONDAY} before:{MONDAY + timedelta(days=6)}"
+    for q in (f"cat:cs.CV -generalization {dated}", f"images cat:cs.CV -generalization {dated}"):
+        found = client.get("/api/v1/search", params={"q": q, "semantic": "false"}).json()
+        assert sorted(item["title"] for item in found["items"]) == ["Images of tables", "We generate images"], q
+    series = trend_of(client, "cat:cs.CV -generalization")["series"][0]
+    assert [w["papers"] for w in series["weeks"]] == [0, 2, 0, 0]

@@ -37,6 +37,10 @@ class Paper(Base):
         # What a trend series adds up by day, read from the index alone (migration 0020).
         Index("ix_papers_counted", "id", *_COUNTED).ddl_if(dialect="sqlite"),
         Index("ix_papers_counted", "id", postgresql_include=_COUNTED).ddl_if(dialect="postgresql"),
+        # A window's papers and what a series adds up, in date order, read from the index alone (migration 0021);
+        # every date sort and filter reads it too.
+        Index("ix_papers_by_day", *_COUNTED).ddl_if(dialect="sqlite"),
+        Index("ix_papers_by_day", "published_on", postgresql_include=_COUNTED[1:]).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -83,7 +87,7 @@ class Paper(Base):
     # Derived by the upsert and by featuring (services/papers.py), filled for older rows by migration 0014.
     # The effective date (``arxiv_ids.effective_date``): the listing day, else the first version's, else the
     # featured day, else the id's month; what every sort, filter, alert, feed and citation year reads.
-    published_on: Mapped[date | None] = mapped_column(Date, index=True)
+    published_on: Mapped[date | None] = mapped_column(Date)
     # The title's and its coined name's words as known-item search compares them (``search/titles.py``). Byte
     # order on PostgreSQL, so that "starts with these words" is a range of the index.
     title_key: Mapped[str | None] = mapped_column(_BYTEWISE, index=True)

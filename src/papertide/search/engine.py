@@ -138,7 +138,7 @@ class Hybrid:
         self, session: Session, query: SearchQuery, where: ColumnElement[bool], keyword: KeywordRetriever
     ) -> Fused:
         # Semantic hits obey the query's phrases, field terms and exclusions too: only the plain words are fuzzy.
-        vector_where = and_(where, keyword.constraint(query))
+        vector_where = and_(where, keyword.constraint(session, query))
         finish = self.semantic.search_ahead(session, query.natural_text, self.fusion.vector_candidates, vector_where)
         keyword_hits = keyword.search(session, query, where, CANDIDATES)
         semantic_hits = finish()
@@ -183,7 +183,7 @@ class SearchEngine:
         if query.positive_terms:
             hits, matched_by = self._retrieve(session, query, where, options.semantic)
         elif query.has_filters or options.featured_only:
-            hits = _filtered_only(session, where & self.keyword.constraint(query))  # its exclusions too
+            hits = _filtered_only(session, where & self.keyword.constraint(session, query))  # its exclusions too
         else:
             return SearchResults(query, [], {}, 0)
         results = _results(session, query, options, hits, matched_by)

@@ -80,7 +80,7 @@ class Fts5Retriever:
             expression += " NOT " + self._term(term)
         return expression
 
-    def constraint(self, query: SearchQuery) -> ColumnElement[bool]:
+    def constraint(self, session: Session, query: SearchQuery) -> ColumnElement[bool]:
         required = [self._term(t) for t in query.positive_terms if t.phrase or t.field is not None]
         excluded = [self._term(t) for t in query.terms if t.negated]
         conditions: list[ColumnElement[bool]] = []
@@ -163,7 +163,7 @@ class PostgresRetriever:
         column: ColumnElement[Any] = literal_column(f"papers.{_PG_COLUMNS[term.field]}")
         return column.op("@@")(self._tsquery(term))
 
-    def constraint(self, query: SearchQuery) -> ColumnElement[bool]:
+    def constraint(self, session: Session, query: SearchQuery) -> ColumnElement[bool]:
         required = [self._matches(t) for t in query.positive_terms if t.phrase or t.field is not None]
         excluded = [not_(self._matches(t)) for t in query.terms if t.negated]
         return and_(true(), *required, *excluded)

@@ -60,8 +60,8 @@ class ProximityRanking:
     def search_exact(self, session: Session, query: SearchQuery, where: ColumnElement[bool], limit: int) -> list[Hit]:
         return self._reranked(session, query, self.inner.search_exact(session, query, where, limit))
 
-    def constraint(self, query: SearchQuery) -> ColumnElement[bool]:
-        return self.inner.constraint(query)
+    def constraint(self, session: Session, query: SearchQuery) -> ColumnElement[bool]:
+        return self.inner.constraint(session, query)
 
     def matching(self, session: Session, query: SearchQuery) -> ColumnElement[bool]:
         return self.inner.matching(session, query)

@@ -37,8 +37,9 @@ class KeywordRetriever(Protocol):
         """Like ``search``, filtering before ranking: for filters so narrow that ranked candidates rarely pass."""
         ...
 
-    def constraint(self, query: SearchQuery) -> ColumnElement[bool]:
-        """The query's hard parts (phrases, field terms, exclusions) as a filter, so semantic hits obey them too."""
+    def constraint(self, session: Session, query: SearchQuery) -> ColumnElement[bool]:
+        """The query's hard parts (phrases, field terms, exclusions) as a filter, so semantic hits, searches of filters
+        alone and their trends obey them too, reading each as the retriever's own ranking does."""
         ...
 
     def matching(self, session: Session, query: SearchQuery) -> ColumnElement[bool]:

@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, delete, func, insert, select, true
+from sqlalchemy import ColumnElement, Select, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from papertide.errors import Invalid
@@ -40,6 +40,7 @@ MAX_SERIES = 5
 MAX_WEEKS = 260  # five years
 DEFAULT_WEEKS = 26
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+_EVERY_PAPER = 2**62  # no bound on the papers an index narrowing may list
 _FOLDED = ("kind", "facet", "day", "papers", "upvotes")  # the columns of facet_days a fold writes
 
 
@@ -161,15 +162,14 @@ def _matches(session: Session, engine: SearchEngine, query: SearchQuery) -> list
     facet = _one_facet(query)
     if facet is not None:
         return _facet_days(session, *facet, query)
-    where: ColumnElement[bool] = filter_clause(query)  # its dates read papers.published_on, indexed
     if query.arxiv_id:
-        where = where & (Paper.arxiv_id == query.arxiv_id)
-    elif query.positive_terms:
-        where = where & engine.keyword.matching(session, query)
+        where = filter_clause(query) & (Paper.arxiv_id == query.arxiv_id)
+    elif query.positive_terms:  # its dates read papers.published_on, indexed
+        where = filter_clause(query) & engine.keyword.matching(session, query)
     elif not query.has_filters:
         return []
     else:  # filters, and the exclusions search applies to them
-        where = where & _narrowed(session, engine, query) & engine.keyword.constraint(query)
+        where = _filters_narrowed(session, engine, query) & engine.keyword.constraint(session, query)
     day = Paper.published_on  # the effective date, as search filters and sorts
     statement = select(day, func.count(), func.sum(BOTH_UPVOTES)).where(where).group_by(day)
     return [(published, papers, upvotes) for published, papers, upvotes in session.execute(statement) if published]
@@ -193,24 +193,24 @@ def _one_facet(query: SearchQuery) -> tuple[str, str] | None:
     return facets[0] if len(facets) == 1 and not other else None
 
 
-def _narrowed(session: Session, engine: SearchEngine, query: SearchQuery) -> ColumnElement[bool]:
-    """For a series of filters without words: the fewest papers it can be read through, when fewer than the
-    window's. The keyword index narrows by categories and dates at once, while it holds every paper written; a
-    facet's papers of all times (``facet_days``'s total) are read by id otherwise. Filters are otherwise checked
-    paper by paper over the whole window: ``kw:… cat:…`` took 1.2 s at a million papers, 63 ms read through the
-    keyphrase (bench/RESULTS.md)."""
+def _filters_narrowed(session: Session, engine: SearchEngine, query: SearchQuery) -> ColumnElement[bool]:
+    """The filters of a series without words, read through the fewest papers they can be. The keyword index
+    narrows by categories and dates at once while it holds every paper written, so the database checks only the
+    rest; otherwise a facet's papers of all times (``facet_days``'s total) are read by id when they are fewer than
+    the window's. Filters checked paper by paper over the whole window took 1.2 s for ``kw:… cat:…`` at a million
+    papers, 63 ms read through the keyphrase (bench/RESULTS.md)."""
+    sizes = {facet: _facet_total(session, *facet) for facet in _facets(query) if facet[0] != "cat"}
+    fewer = min(sizes.values(), default=_EVERY_PAPER)  # the index's narrowing must beat the facets it cannot read
+    indexed = engine.keyword.narrowing(session, query, fewer - 1)
+    if indexed is not None:
+        return filter_clause(replace(query, categories=())) & indexed
+    sizes |= {facet: _facet_total(session, *facet) for facet in _facets(query) if facet[0] == "cat"}
     window = select(func.count()).select_from(Paper).where(Paper.published_on.between(query.after, query.before))
     fewest = session.scalar(window) or 0
-    sizes = {facet: _facet_total(session, *facet) for facet in _facets(query)}
     narrowest = min(sizes, key=lambda key: sizes[key], default=None)
-    if narrowest is not None:
-        fewest = min(fewest, sizes[narrowest])
-    indexed = engine.keyword.narrowing(session, query, fewest - 1)
-    if indexed is not None:
-        return indexed
-    if narrowest is not None and sizes[narrowest] == fewest:
-        return Paper.id.in_(_FACET_PAPERS[narrowest[0]](narrowest[1]))
-    return true()
+    if narrowest is not None and sizes[narrowest] < fewest:
+        return filter_clause(query) & Paper.id.in_(_FACET_PAPERS[narrowest[0]](narrowest[1]))
+    return filter_clause(query)
 
 
 def _facet_total(session: Session, kind: str, facet: str) -> int:

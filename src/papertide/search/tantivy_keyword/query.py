@@ -44,14 +44,21 @@ def build_query(query: SearchQuery, schema: tantivy.Schema, searcher: tantivy.Se
             clauses.append((occur.Must, build.required(term)))
     if not clauses:
         return None
-    for term in query.terms:
-        if term.negated:
-            excluded = build.anywhere(term)
-            if excluded is not None:
-                clauses.append((occur.MustNot, excluded))
+    clauses.extend((occur.MustNot, excluded) for excluded in _exclusions(query, build))
     if len(clauses) == 1:
         return clauses[0][1]  # unwrapped, a disjunction of words is ranked by block-max WAND
     return tantivy.Query.boolean_query(clauses)
+
+
+def excluded(query: SearchQuery, schema: tantivy.Schema, searcher: tantivy.Searcher) -> tantivy.Query | None:
+    """The papers the query's exclusions remove (any excluded term), as its ranked query removes them; None when
+    it excludes nothing the index holds a word of."""
+    exclusions = _exclusions(query, _QueryBuilder(schema, searcher))
+    return _any(exclusions) if exclusions else None
+
+
+def _exclusions(query: SearchQuery, build: _QueryBuilder) -> list[tantivy.Query]:
+    return [q for q in (build.anywhere(t) for t in query.terms if t.negated) if q is not None]
 
 
 def _any(queries: Sequence[tantivy.Query]) -> tantivy.Query:

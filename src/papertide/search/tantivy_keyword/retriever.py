@@ -11,6 +11,7 @@ meanwhile.
 from __future__ import annotations
 
 from contextlib import nullcontext, suppress
+from dataclasses import replace
 from typing import cast
 
 import tantivy
@@ -22,7 +23,7 @@ from papertide.models import Paper
 from papertide.search.query import SearchQuery
 from papertide.search.retrieval import WIDEST, Hit, KeywordRetriever
 from papertide.search.tantivy_keyword.index import IndexBusy, TantivyIndex
-from papertide.search.tantivy_keyword.query import build_query, with_filters
+from papertide.search.tantivy_keyword.query import build_query, excluded, with_filters
 
 CATCH_UP_LIMIT = 100  # papers a search indexes itself before answering; a bigger lag is the sync job's work
 
@@ -34,9 +35,20 @@ class TantivyRetriever:
         self.index = index
         self.database = database
 
-    def constraint(self, query: SearchQuery) -> ColumnElement[bool]:
-        # The database's full-text index stays maintained by triggers, so the hard parts can be checked in SQL.
-        return self.database.constraint(query)
+    def constraint(self, session: Session, query: SearchQuery) -> ColumnElement[bool]:
+        """Required phrases and field terms checked by the database's full text (kept by triggers); exclusions
+        read from the index when it can answer, as its own ranking reads them (``build_query``), so a search of
+        filters alone, its trend and the semantic side exclude the same papers as a search with words. It is also
+        one index pass and a list of ids however many papers the filters leave: PostgreSQL checked each of 50,000
+        papers' text for one excluded word of a trend series (436 ms at a million papers, bench/RESULTS.md)."""
+        found = self._searcher(session) if any(term.negated for term in query.terms) else None
+        if found is None:
+            return self.database.constraint(session, query)
+        searcher, schema = found
+        kept = replace(query, terms=tuple(term for term in query.terms if not term.negated))
+        removed = excluded(query, schema, searcher)
+        required = self.database.constraint(session, kept)
+        return required if removed is None else required & ~among(session, Paper.id, _every_id(searcher, removed))
 
     def search(self, session: Session, query: SearchQuery, where: ColumnElement[bool], limit: int) -> list[Hit]:
         """Ranked in tantivy, filtered in the database. Writes the index first when it lags by a few papers (see
