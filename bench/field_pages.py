@@ -19,14 +19,12 @@ a day, as the weekly topics job does.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import random
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -40,6 +38,9 @@ from papertide.db import connect, upgrade
 from papertide.models import Paper, PaperCategory, PaperKeyphrase, Topic, TopicBuild, TopicPaper, TopicWeek
 from papertide.search.tantivy_keyword.sync import sync_keyword_index
 from papertide.services.trends import fold_facet_days
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench._backends import database_url  # noqa: E402
 
 TOPICS = 300
 FIRST = date(2024, 7, 1)
@@ -120,21 +121,6 @@ def _fill_batch(connection: Connection, rng: random.Random, numbers: range) -> N
     )
 
 
-@contextlib.contextmanager
-def database_url(backend: str, workdir: Path) -> Iterator[str]:
-    if backend == "sqlite":
-        yield f"sqlite:///{workdir / 'field.db'}"
-        return
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' throwaway PostgreSQL
-    from tests.helpers.postgres import PostgresCluster
-
-    cluster = PostgresCluster.start()
-    try:
-        yield cluster.url()
-    finally:
-        cluster.stop()
-
-
 def p50(client: TestClient, path: str) -> tuple[float, float]:
     assert client.get(path).status_code == 200, path  # warm
     times = []
@@ -152,7 +138,7 @@ def main() -> None:
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--words", action="store_true", help="build the keyword index and time word series")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as workdir, database_url(args.backend, Path(workdir)) as url:
+    with tempfile.TemporaryDirectory() as workdir, database_url(args.backend, Path(workdir), "field") as url:
         settings = Settings(
             database_url=url,
             data_dir=Path(workdir),

@@ -7,11 +7,13 @@ Two measures, each size in a process of its own so its peak RSS is its own:
   labels. The vectors are held as the build holds them (float16 unit vectors, 384-d, MiniLM's shape), drawn around
   ``--clusters`` centres; each paper carries three keyphrases of its cluster and two shared ones, handed over
   phrase by phrase as the build streams them.
-- ``build``: the whole ``build_topics`` over a SQLite file filled first with the same papers (a vector and five
-  keyphrases each, listed over two years): reading the vectors in slices, the stages, the labels streamed from
-  the database, storing every paper's topic and the weekly counts. The fill is not timed.
+- ``build``: the whole ``build_topics`` over a SQLite file (or, with ``--backend postgresql``, a throwaway
+  PostgreSQL: tests/helpers/postgres.py) filled first with the same papers (a vector and five keyphrases each,
+  listed over two years): reading the vectors in slices, the stages, the labels streamed from the database,
+  storing every paper's topic and the weekly counts. The fill is not timed; the peak is the build process's (the
+  PostgreSQL server's memory is its own).
 
-    .venv/bin/python bench/topics_build.py --papers 13000 100000 1000000 [--measure build]
+    .venv/bin/python bench/topics_build.py --papers 13000 100000 1000000 [--measure build [--backend postgresql]]
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench._backends import database_url  # noqa: E402
 
 FIRST = date(2024, 7, 1)
 FILL_BATCH = 10_000
@@ -141,7 +146,7 @@ def _database(url: str) -> Any:
     from papertide.config import Settings
     from papertide.db import connect, upgrade
 
-    settings = Settings(database_url=url, data_dir=Path(url.removeprefix("sqlite:///")).parent)  # type: ignore[call-arg]
+    settings = Settings(database_url=url, data_dir=Path(tempfile.gettempdir()))  # type: ignore[call-arg]
     database = connect(settings)
     upgrade(database)
     return database
@@ -166,6 +171,7 @@ def main() -> None:
     parser.add_argument("--papers", type=int, nargs="+", default=[13_000, 100_000])
     parser.add_argument("--clusters", type=int, default=300)
     parser.add_argument("--measure", choices=("stages", "build"), default="stages")
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite", help="where --measure build")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--fill", help=argparse.SUPPRESS)
@@ -178,12 +184,11 @@ def main() -> None:
         figures["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(json.dumps(figures))
         return
-    print(f"cores {os.cpu_count()}; load {os.getloadavg()[0]:.1f}; {args.measure}", flush=True)
+    print(f"cores {os.cpu_count()}; load {os.getloadavg()[0]:.1f}; {args.measure} ({args.backend})", flush=True)
     for papers in args.papers:
-        with tempfile.TemporaryDirectory() as workdir:
+        with tempfile.TemporaryDirectory() as workdir, database_url(args.backend, Path(workdir), "topics") as url:
             command = [sys.executable, __file__, "--one", str(papers), "--clusters", str(args.clusters)]
             if args.measure == "build":
-                url = f"sqlite:///{workdir}/topics.db"
                 started = time.perf_counter()
                 subprocess.run([*command, "--fill", url], check=True)
                 print(f"{papers:,} papers filled in {time.perf_counter() - started:.0f} s", flush=True)
