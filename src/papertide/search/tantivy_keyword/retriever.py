@@ -127,7 +127,8 @@ def _count(searcher: tantivy.Searcher, query: tantivy.Query) -> int:
 
 
 def _every_id(searcher: tantivy.Searcher, query: tantivy.Query) -> list[int]:
-    """The ids of every paper ``query`` matches, in one unranked pass however many."""
+    """The ids of every paper ``query`` matches, in one unranked pass however many, in order: the database then
+    reads its index in order too (50,000 ids at a million papers: 60 → 49 ms on SQLite, bench/RESULTS.md)."""
     total = _count(searcher, query)
     addresses = [address for _, address in searcher.search(query, total, count=False).hits] if total else []
-    return cast(list[int], searcher.fast_field_values("id", addresses)) if addresses else []  # an integer field
+    return sorted(cast(list[int], searcher.fast_field_values("id", addresses))) if addresses else []  # an integer
