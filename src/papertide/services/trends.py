@@ -205,10 +205,11 @@ def _filters_narrowed(session: Session, engine: SearchEngine, query: SearchQuery
     if indexed is not None:
         return filter_clause(replace(query, categories=())) & indexed
     sizes |= {facet: _facet_total(session, *facet) for facet in _facets(query) if facet[0] == "cat"}
-    window = select(func.count()).select_from(Paper).where(Paper.published_on.between(query.after, query.before))
-    fewest = session.scalar(window) or 0
     narrowest = min(sizes, key=lambda key: sizes[key], default=None)
-    if narrowest is not None and sizes[narrowest] < fewest:
+    if narrowest is None:
+        return filter_clause(query)
+    window = select(func.count()).select_from(Paper).where(Paper.published_on.between(query.after, query.before))
+    if sizes[narrowest] < (session.scalar(window) or 0):
         return filter_clause(query) & Paper.id.in_(_FACET_PAPERS[narrowest[0]](narrowest[1]))
     return filter_clause(query)
 
