@@ -39,7 +39,12 @@ from papertide.models import Paper  # noqa: E402
 from papertide.records import PaperRecord  # noqa: E402
 from papertide.services import ingest  # noqa: E402
 from papertide.services.ingest import ingest_daily, ingest_snapshot  # noqa: E402
-from papertide.services.name_mentions import finish_mentions, recount_mentions  # noqa: E402
+from papertide.services.name_mentions import (  # noqa: E402
+    DeferredMentions,
+    RecountProgress,
+    finish_mentions,
+    recount_mentions,
+)
 from papertide.services.papers import upsert_papers  # noqa: E402
 
 
@@ -63,8 +68,8 @@ def build_lines(label: str, loads: list[Callable[[Database], object]]) -> list[s
     """A corpus built into a fresh file by ``loads``, with the time its recounts took."""
     recounts: list[float] = []
 
-    def finish(database: Database) -> None:
-        recounts.append(timed(lambda: finish_mentions(database)))
+    def finish(database: Database, recount: RecountProgress, deferred: DeferredMentions | None) -> None:
+        recounts.append(timed(lambda: finish_mentions(database, recount, deferred)))
 
     ingest.finish_mentions = finish  # type: ignore[assignment]
     try:
@@ -114,7 +119,7 @@ def upsert_seconds(folder: Path, pick: Callable[[Any], Any], deferred: bool) -> 
 
     def upsert() -> None:
         with database.write_session() as session:
-            upsert_papers(session, records, defer_mentions=deferred)
+            upsert_papers(session, records, defer_mentions=DeferredMentions() if deferred else None)
 
     seconds = timed(upsert)
     database.dispose()

@@ -28,7 +28,13 @@ from papertide.search.query import parse_query
 from papertide.search.titles import Names, mention_text
 from papertide.services.ingest import ingest_daily
 from papertide.services.mirror import mirror_days
-from papertide.services.name_mentions import mentions_owed_since, owe_mentions, recount_mentions
+from papertide.services.name_mentions import (
+    DeferredMentions,
+    finish_mentions,
+    mentions_owed_since,
+    owe_mentions,
+    recount_mentions,
+)
 from papertide.services.papers import feature_papers, upsert_papers
 from papertide.sources.hf_mirror import HfMirrorClient
 from papertide.sources.http import PoliteClient
@@ -236,7 +242,7 @@ CUT_AFTER = 10  # day files: up to 2025-03-24, when MAP (2503.16905, featured 20
 
 def _days_folder(tmp_path: Path, count: int) -> Path:
     folder = tmp_path / "days"
-    folder.mkdir()
+    folder.mkdir(parents=True)
     for day in DAYS[:count]:
         shutil.copy(day, folder / day.name)
     return folder
@@ -316,7 +322,8 @@ def test_a_bulk_load_cut_short_leaves_a_recount_owed_that_the_worker_finishes(
 
 def test_papertide_ingest_mentions_recounts_and_clears_what_is_owed(db: Database, settings: Settings) -> None:
     with db.write_session() as session:
-        upsert_papers(session, [ORIGINAL, *CITING], defer_mentions=True)  # a bulk load's batch, cut short after it
+        # a bulk load's batch, cut short after it
+        upsert_papers(session, [ORIGINAL, *CITING], defer_mentions=DeferredMentions())
     assert _mentions(db)[ORIGINAL.arxiv_id] == 0 and _owed(db)
     result = run_cli(settings, "ingest", "mentions")
     assert result.returncode == 0, result.stderr
@@ -339,3 +346,76 @@ def test_a_mirror_backfill_defers_the_count_and_a_scheduled_run_counts_as_it_goe
         mirror_days(db, client, date(2025, 3, 27), date(2025, 3, 29))  # the schedule's few days
     assert backfill == 0 and len([s for s in statements if "DISTINCT papers.name_key" in s]) > 0
     assert _mentions(db) == _day_by_day(second_database, _days_folder(tmp_path, len(DAYS))) and not _owed(db)
+
+
+def _counted_how(statements: list[str]) -> str:
+    """Whether a load's end counted its own changes ("changes": the hook's statements) or recounted every paper."""
+    changes = any("DISTINCT papers.name_key" in statement for statement in statements)
+    named = "SELECT papers.id, papers.name_key, papers.published_on \nFROM papers \nWHERE papers.name_key IS NOT NULL"
+    recount = any(statement.startswith(named) for statement in statements)  # every named paper, then every text
+    assert changes != recount, "one or the other"
+    return "changes" if changes else "recount"
+
+
+def _split_days(tmp_path: Path, last: list[Path]) -> tuple[Path, Path]:
+    first = _days_folder(tmp_path / "first", 0)
+    for day in (d for d in DAYS if d not in last):
+        shutil.copy(day, first / day.name)
+    second = _days_folder(tmp_path / "second", 0)
+    for day in last:
+        shutil.copy(day, second / day.name)
+    return first, second
+
+
+@pytest.mark.parametrize("newer", [True, False], ids=["newer-days-last", "older-days-last"])
+def test_a_bulk_load_over_a_corpus_counts_its_own_changes_at_its_end(
+    db: Database, second_database: Database, tmp_path: Path, newer: bool
+) -> None:
+    # The Daily Papers days over a snapshot: a load that changes a sixth of the corpus counts only its changes,
+    # once, at its end; older days arriving last are a backfill.
+    first, second = _split_days(tmp_path, DAYS[-3:] if newer else DAYS[:3])
+    with count_queries(db) as statements:
+        ingest_daily(db, first)
+    assert _counted_how(statements) == "recount"  # a first load changes every paper
+    with count_queries(db) as statements:
+        ingest_daily(db, second)
+    assert _counted_how(statements) == "changes"
+    assert _mentions(db) == _day_by_day(second_database, _days_folder(tmp_path / "all", len(DAYS)))
+    assert not _owed(db) and recount_mentions(db) == 0  # a recount of the whole corpus finds nothing to change
+
+
+def test_a_write_beside_a_bulk_load_makes_it_recount_the_whole_corpus(
+    db: Database, second_database: Database, tmp_path: Path
+) -> None:
+    first, second = _split_days(tmp_path, DAYS[-3:])
+    ingest_daily(db, first)
+    citing = _paper("2503.99999", "Beyond MAP", "We extend MAP to video.", date(2025, 3, 28))
+
+    def another_writer(done: int) -> None:  # a submission committed between the load's day files
+        if done == 1:
+            with db.write_session() as session:
+                upsert_papers(session, [citing])
+
+    with count_queries(db) as statements:
+        ingest_daily(db, second, progress=another_writer)
+    assert _counted_how(statements[len(statements) // 2 :]) == "recount"  # its change is not the load's
+    for day in DAYS:
+        ingest_daily(second_database, day)
+    with second_database.write_session() as session:
+        upsert_papers(session, [citing])
+    assert _mentions(db) == _mentions(second_database) and not _owed(db)
+
+
+@pytest.mark.parametrize(("most", "how"), [(10, "changes"), (2, "recount")])
+def test_a_load_holds_at_most_so_many_changes_then_recounts_the_whole_corpus(db: Database, most: int, how: str) -> None:
+    fillers = [_paper(f"2401.{n:05d}", f"Filler paper {n}", "Nothing named.", date(2024, 1, 2)) for n in range(20)]
+    with db.write_session() as session:
+        upsert_papers(session, [*fillers, ORIGINAL])
+    deferred = DeferredMentions(most=most)
+    with db.write_session() as session:
+        upsert_papers(session, CITING[:3], defer_mentions=deferred)
+    assert (deferred.changes is None) == (how == "recount")
+    with count_queries(db) as statements:
+        assert finish_mentions(db, deferred=deferred) is not None
+    assert _counted_how(statements) == how
+    assert _mentions(db)[ORIGINAL.arxiv_id] == EXPECTED and not _owed(db)

@@ -26,7 +26,7 @@ from papertide.db import Database, refresh_statistics
 from papertide.models import Paper
 from papertide.records import IngestCounts, PaperRecord, RejectedLine
 from papertide.services.checkpoints import file_fingerprint, load_checkpoint, save_checkpoint
-from papertide.services.name_mentions import RecountProgress, finish_mentions, unwatched_recount
+from papertide.services.name_mentions import DeferredMentions, RecountProgress, finish_mentions, unwatched_recount
 from papertide.services.papers import feature_papers, upsert_papers
 from papertide.sources.arxiv_api import ArxivApiClient
 from papertide.sources.factory import arxiv_client
@@ -56,6 +56,7 @@ def ingest_snapshot(
     fingerprint = file_fingerprint(path)
     start_line = _snapshot_resume_line(database, key, fingerprint)
     counts = IngestCounts()
+    deferred = DeferredMentions()
     batch: list[PaperRecord] = []
     last_line = start_line
     for line_no, item in iter_snapshot(path, start_line=start_line):
@@ -66,21 +67,26 @@ def ingest_snapshot(
         else:
             batch.append(item)
         if len(batch) >= batch_size:
-            _commit_snapshot_batch(database, batch, counts, key, {**fingerprint, "line": last_line})
+            _commit_snapshot_batch(database, batch, counts, key, {**fingerprint, "line": last_line}, deferred)
             progress(last_line)
             batch = []
-    _commit_snapshot_batch(database, batch, counts, key, None)
+    _commit_snapshot_batch(database, batch, counts, key, None, deferred)
     progress(last_line)
-    finish_mentions(database, recount)
+    finish_mentions(database, recount, deferred)
     refresh_statistics_if_changed(database, counts)
     return counts
 
 
 def _commit_snapshot_batch(
-    database: Database, batch: list[PaperRecord], counts: IngestCounts, key: str, position: dict[str, object] | None
+    database: Database,
+    batch: list[PaperRecord],
+    counts: IngestCounts,
+    key: str,
+    position: dict[str, object] | None,
+    deferred: DeferredMentions,
 ) -> None:
     with database.write_session() as session:
-        counts.add(upsert_papers(session, batch, defer_mentions=True))
+        counts.add(upsert_papers(session, batch, defer_mentions=deferred))
         save_checkpoint(session, "snapshot", key, json.dumps(position) if position else None)
 
 
@@ -170,11 +176,12 @@ def ingest_oai(
         metadata_prefix=metadata_prefix,
         resume_token=token,
     )
+    deferred = DeferredMentions() if defer_mentions else None
     try:
         for page in pages:
             with database.write_session() as session:
                 records = _in_categories(page.records, categories)
-                counts.add(upsert_papers(session, records, defer_mentions=defer_mentions))
+                counts.add(upsert_papers(session, records, defer_mentions=deferred))
                 counts.rejected += len(page.rejected)
                 counts.rejections.extend(page.rejected)
                 save_checkpoint(session, "oai", key, page.resumption_token)
@@ -198,7 +205,7 @@ def ingest_oai(
             progress=progress,
             recount=recount,
         )
-    finish_mentions(database, recount)
+    finish_mentions(database, recount, deferred)
     refresh_statistics_if_changed(database, counts)
     return counts
 
@@ -219,17 +226,17 @@ def ingest_daily(
 ) -> DailyIngest:
     """Ingest one Daily Papers JSON file or a directory of them (a bulk load), one transaction per file."""
     result = DailyIngest()
-    bulk = path.is_dir()
+    deferred = DeferredMentions() if path.is_dir() else None
     for _file, items, rejected in iter_daily_path(path):
         with database.write_session() as session:
-            counts = feature_papers(session, items, defer_mentions=bulk)
+            counts = feature_papers(session, items, defer_mentions=deferred)
         result.papers.add(counts.papers)
         result.featured.add(counts.featured)
         result.featured.rejected += len(rejected)
         result.featured.rejections.extend(rejected)
         result.files += 1
         progress(result.files)
-    finish_mentions(database, recount)
+    finish_mentions(database, recount, deferred)
     refresh_statistics_if_changed(database, result.papers, result.featured)
     return result
 

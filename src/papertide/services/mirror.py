@@ -24,7 +24,7 @@ from papertide.services.automatic import HF_MIRROR
 from papertide.services.checkpoints import load_checkpoint, save_checkpoint
 from papertide.services.ingest import Progress, no_progress, refresh_statistics_if_changed
 from papertide.services.momentum import hf_counts, record_hf_moves
-from papertide.services.name_mentions import RecountProgress, finish_mentions, unwatched_recount
+from papertide.services.name_mentions import DeferredMentions, RecountProgress, finish_mentions, unwatched_recount
 from papertide.services.papers import feature_papers
 from papertide.services.source_status import load_cursor, record_run
 from papertide.sources.hf_mirror import DayAnswer, HfMirrorClient, MirrorDayError, Validators
@@ -87,7 +87,7 @@ def mirror_days(
     started = utcnow()
     report = MirrorReport()
     last_done: date | None = None
-    backfill = (until - since).days >= BACKFILL_DAYS
+    deferred = DeferredMentions() if (until - since).days >= BACKFILL_DAYS else None  # a backfill is a bulk load
     for day in _days(since, until):
         try:
             answer = client.fetch_day(day, _validators(database, day))
@@ -97,10 +97,10 @@ def mirror_days(
         except SourceUnavailable as error:
             report.stopped = str(error)
             break
-        _write_day(database, answer, report, defer_mentions=backfill)
+        _write_day(database, answer, report, deferred)
         last_done = day
         progress(report.days)
-    finish_mentions(database, recount)
+    finish_mentions(database, recount, deferred)
     refresh_statistics_if_changed(database, report.papers, report.featured)
     counts = IngestCounts(
         added=report.featured.added,
@@ -112,7 +112,7 @@ def mirror_days(
     return report
 
 
-def _write_day(database: Database, answer: DayAnswer, report: MirrorReport, *, defer_mentions: bool) -> None:
+def _write_day(database: Database, answer: DayAnswer, report: MirrorReport, deferred: DeferredMentions | None) -> None:
     report.days += 1
     if answer.not_modified:
         report.not_modified += 1
@@ -120,7 +120,7 @@ def _write_day(database: Database, answer: DayAnswer, report: MirrorReport, *, d
     arxiv_ids = [item.paper.arxiv_id for item in answer.items]
     with database.write_session() as session:
         before = hf_counts(session, arxiv_ids)
-        counts = feature_papers(session, answer.items, defer_mentions=defer_mentions)
+        counts = feature_papers(session, answer.items, defer_mentions=deferred)
         record_hf_moves(session, before, arxiv_ids, featured_on=answer.day, today=utcnow().date())
         save_checkpoint(session, CHECKPOINTS, answer.day.isoformat(), _encoded(answer.validators))
     report.papers.add(counts.papers)

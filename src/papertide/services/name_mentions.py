@@ -5,11 +5,14 @@ few statements per batch. Migration 0018 filled them for papers stored before it
 
 Bulk loads (a snapshot, a directory of Daily Papers days, an OAI harvest from the command line, a mirror backfill:
 ``services/ingest.py``, ``services/mirror.py``) defer the count instead: old papers arriving after newer ones would
-have every newer paper read again, batch after batch. A deferred write leaves a marker, in its own transaction
-(``owe_mentions``), and the load ends with one pass over the whole corpus (``recount_mentions``). A load cut short
-leaves the marker behind: every write skips the count while it stands (the recount will see its papers), the next
-bulk load's recount, ``papertide ingest mentions`` or the worker (``jobs/scheduler.py``, once the marker has been
-quiet a while) finish it, and a recount clears the marker only if no write moved it while it read.
+have every newer paper read again, batch after batch. A deferred write leaves a marker, in its own transaction, and
+the load gathers its changes (:class:`DeferredMentions`). It ends by counting them all at once, one pass from the
+oldest day they touch, when it alone owes the count and changed at most a quarter of the corpus (the Daily Papers
+days loaded over a snapshot); otherwise with one pass over the whole corpus (``recount_mentions``: a first load, or
+another writer owed one meanwhile). A load cut short leaves the marker behind: every write skips the count while it
+stands (the recount will see its papers), the next bulk load's recount, ``papertide ingest mentions`` or the worker
+(``jobs/scheduler.py``, once the marker has been quiet a while) finish it, and a recount or a load's count clears the
+marker only if no write moved it meanwhile.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from sqlalchemy import Table, bindparam, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from papertide.db import Database
-from papertide.models import IngestCheckpoint, Paper
+from papertide.models import IngestCheckpoint, Paper, utcnow
 from papertide.search.titles import Names, Namesakes, mention_counts, mention_text
 from papertide.services.checkpoints import save_checkpoint
 
@@ -39,6 +42,10 @@ _OWED = ("name-mentions", "recount owed")
 _READ_ROWS = 2_000
 # How far a recount got: (papers read, of how many); the CLI draws it as a bar, bulk loads pass it on.
 RecountProgress = Callable[[int, int], None]
+# A bulk load counts its own changes at its end while they are at most this share of the corpus and this many (each
+# is held with its text until then); past either, one recount of the whole corpus reads about as much.
+_DEFERRED_SHARE = 0.25
+_DEFERRED_MOST = 50_000
 
 
 def unwatched_recount(_done: int, _total: int) -> None:
@@ -63,11 +70,14 @@ def saying(row: Mapping[str, Any]) -> Said:
 _Change = Counter[tuple[int, str]]
 
 
-def count_mentions(session: Session, changes: dict[int, tuple[Said | None, Said]]) -> None:
+def count_mentions(
+    session: Session, changes: dict[int, tuple[Said | None, Said]], progress: RecountProgress = unwatched_recount
+) -> int:
     """Keep ``papers.name_mentions`` (``search/titles.py``) for a batch of new or changed papers: what each said
     before stops counting, what it says now counts, and where a name gains, loses or moves a namesake, the other
     papers' mentions of it from that day on go to whom they go to now. A few statements per batch, whatever its
-    size; the text read is the batch's and, for names whose namesakes changed, the papers dated from the change."""
+    size; the text read is the batch's and, for names whose namesakes changed, the papers dated from the change
+    (``progress``: how many of those were read). How many papers' counts it moved."""
     keyed = session.execute(select(Paper.name_key).where(Paper.name_key.is_not(None)).distinct()).scalars()
     names = Names(key for key in keyed if key)
     said = {
@@ -94,8 +104,8 @@ def count_mentions(session: Session, changes: dict[int, tuple[Said | None, Said]
     for paper_id in changes:
         change.subtract((owner, k) for k, on in said[paper_id] for owner in before.owners(k, on))
         change.update((owner, k) for k, on in saying[paper_id] for owner in now.owners(k, on))
-    _reattribute(session, since, set(changes), before, now, change)
-    _write_mentions(session, change, moved)
+    _reattribute(session, since, set(changes), before, now, change, progress)
+    return _write_mentions(session, change, moved)
 
 
 def _moved(old: Said | None, new: Said) -> bool:
@@ -115,7 +125,13 @@ def _namesakes(session: Session, keys: set[str]) -> list[tuple[int, str, date | 
 
 
 def _reattribute(
-    session: Session, since: dict[str, date], batch: set[int], before: Namesakes, now: Namesakes, change: _Change
+    session: Session,
+    since: dict[str, date],
+    batch: set[int],
+    before: Namesakes,
+    now: Namesakes,
+    change: _Change,
+    progress: RecountProgress,
 ) -> None:
     """The other papers' mentions of names whose namesakes changed, dated on or after the change: counted for whom
     they go to now instead of whom they went to before. Only papers that new or newer are read, and only those
@@ -127,13 +143,18 @@ def _reattribute(
     first = min(since.values())
     if first > date.min:
         statement = statement.where(or_(Paper.published_on >= first, Paper.published_on.is_(None)))
+    total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+    progress(0, total)
     if len(names.heads) <= _SIFTED_HEADS:
         # The database drops what cannot mention them before any text leaves it (a backfill of a few old papers
         # would otherwise read every newer paper); accented or Greek spellings of a plain-letter name are lost here.
         statement = statement.where(
             or_(*(column.icontains(head, autoescape=True) for head in names.heads for column in _SAID_COLUMNS))
         )
-    for paper_id, said_on, own, title, abstract in session.execute(statement.execution_options(yield_per=2_000)):
+    rows = session.execute(statement.execution_options(yield_per=_READ_ROWS))
+    for read, (paper_id, said_on, own, title, abstract) in enumerate(rows, 1):
+        if read % _READ_ROWS == 0:
+            progress(read, total)  # of the papers dated from the change; the database sifts some out unread
         text = mention_text(title, abstract)
         if paper_id in batch or not names.may_mention(text):
             continue
@@ -141,10 +162,12 @@ def _reattribute(
             if (said_on or date.max) >= since[key]:
                 change.subtract((owner, key) for owner in before.owners(key, said_on))
                 change.update((owner, key) for owner in now.owners(key, said_on))
+    progress(total, total)
 
 
-def _write_mentions(session: Session, change: _Change, moved: dict[int, tuple[Said | None, Said]]) -> None:
-    """Add the changes to the counts; a paper with a new name (or new) starts again from what it gets now."""
+def _write_mentions(session: Session, change: _Change, moved: dict[int, tuple[Said | None, Said]]) -> int:
+    """Add the changes to the counts; a paper with a new name (or new) starts again from what it gets now. How many
+    papers' counts it wrote."""
     renamed = {i: new.name for i, (old, new) in moved.items() if old is None or old.name != new.name}
     added: Counter[int] = Counter()
     counted: Counter[int] = Counter({paper_id: 0 for paper_id in renamed})
@@ -158,9 +181,11 @@ def _write_mentions(session: Session, change: _Change, moved: dict[int, tuple[Sa
     rows = [{"_id": paper_id, "change": count} for paper_id, count in added.items() if count]
     if rows:
         connection.execute(by_id.values(name_mentions=_PAPERS.c.name_mentions + bindparam("change")), rows)
+    written = len(rows)
     if counted:
         rows = [{"_id": paper_id, "count": count} for paper_id, count in counted.items()]
         connection.execute(by_id.values(name_mentions=bindparam("count")), rows)
+    return written + len(counted)
 
 
 def undated_papers(session: Session, paper_ids: list[int]) -> dict[int, Said]:
@@ -177,9 +202,9 @@ def undated_papers(session: Session, paper_ids: list[int]) -> dict[int, Said]:
     return found
 
 
-def count_redated(session: Session, undated: dict[int, Said], *, defer: bool) -> None:
+def count_redated(session: Session, undated: dict[int, Said], *, defer: DeferredMentions | None) -> None:
     """Move the name mentions of the papers featuring dated: their mentions and their place among namesakes
-    (:func:`keep_mentions`: now, or owed when ``defer``)."""
+    (:func:`keep_mentions`: now, or owed to ``defer``'s load)."""
     if not undated:
         return
     dates = dict(session.execute(select(Paper.id, Paper.published_on).where(Paper.id.in_(list(undated)))).all())
@@ -190,13 +215,51 @@ def count_redated(session: Session, undated: dict[int, Said], *, defer: bool) ->
         keep_mentions(session, changes, defer=defer)
 
 
-def keep_mentions(session: Session, changes: dict[int, tuple[Said | None, Said]], *, defer: bool) -> None:
-    """Count a batch's changes now (:func:`count_mentions`), or owe a recount when ``defer`` (a bulk load) or when
-    one is owed already (the recount will read these papers anyway, and counting on top of stale counts is waste)."""
-    if defer or _owed(session) is not None:
+def keep_mentions(
+    session: Session, changes: dict[int, tuple[Said | None, Said]], *, defer: DeferredMentions | None
+) -> None:
+    """Count a batch's changes now (:func:`count_mentions`), or owe them to ``defer``'s bulk load, or owe a recount
+    when one is owed already (the recount will read these papers anyway, and counting on stale counts is waste)."""
+    if defer is not None:
+        defer.owe(session, changes)
+    elif _owed(session) is not None:
         owe_mentions(session)
     else:
         count_mentions(session, changes)
+
+
+class DeferredMentions:
+    """The name-mention changes a bulk load owes, gathered batch by batch (each paper's first text before the load
+    and its latest), and where it last left the marker of a count owed. The changes are let go (and the whole
+    corpus recounted at the end) past ``most`` papers, or when the marker was not where the load left it: a count
+    was owed before the load began, or another writer owed one meanwhile, whose changes are not here."""
+
+    def __init__(self, most: int = _DEFERRED_MOST) -> None:
+        self.most = most
+        self.changes: dict[int, tuple[Said | None, Said]] | None = {}
+        self.position: str | None = None
+
+    def owe(self, session: Session, changes: dict[int, tuple[Said | None, Said]]) -> None:
+        """Move the marker in the batch's transaction and keep its changes."""
+        position = uuid4().hex
+        found = session.execute(delete(IngestCheckpoint).where(*_marker()).returning(IngestCheckpoint.position))
+        if list(found.scalars()) != ([] if self.position is None else [self.position]):
+            self.changes = None
+        session.add(IngestCheckpoint(source=_OWED[0], key=_OWED[1], position=position, updated_at=utcnow()))
+        self.position = position
+        if self.changes is None:
+            return
+        for paper_id, (old, new) in changes.items():
+            self.changes[paper_id] = (self.changes[paper_id][0] if paper_id in self.changes else old, new)
+        if len(self.changes) > self.most:
+            self.changes = None
+
+    def countable(self, session: Session) -> bool:
+        """Whether the load alone owes the count, and changed at most ``_DEFERRED_SHARE`` of the corpus."""
+        if self.changes is None or _owed(session) != self.position:
+            return False
+        corpus = session.execute(select(func.count()).select_from(Paper)).scalar_one()
+        return len(self.changes) <= corpus * _DEFERRED_SHARE
 
 
 def owe_mentions(session: Session) -> str:
@@ -212,11 +275,25 @@ def mentions_owed_since(session: Session) -> datetime | None:
     return session.execute(statement).scalar_one_or_none()
 
 
-def finish_mentions(database: Database, progress: RecountProgress = unwatched_recount) -> int | None:
-    """The recount owed, if one is (:func:`recount_mentions`); None when none was."""
+def finish_mentions(
+    database: Database, progress: RecountProgress = unwatched_recount, deferred: DeferredMentions | None = None
+) -> int | None:
+    """What a bulk load owes, if anything is: its own changes counted at once when they can be
+    (:class:`DeferredMentions`), else a recount of the whole corpus (:func:`recount_mentions`); how many papers'
+    counts moved, None when nothing was owed."""
     with database.read_session() as session:
-        owed = _owed(session)
-    return None if owed is None else recount_mentions(database, progress)
+        if _owed(session) is None:
+            return None
+        countable = deferred is not None and deferred.countable(session)
+    if countable:
+        assert deferred is not None and deferred.changes is not None
+        with database.write_session() as session:
+            # Cleared in the count's transaction, and only where the load left it: another writer that owed a
+            # recount since has moved it (PostgreSQL: waits for this transaction, then owes it again).
+            cleared = delete(IngestCheckpoint).where(*_marker(), IngestCheckpoint.position == deferred.position)
+            if session.execute(cleared.returning(IngestCheckpoint.position)).first() is not None:
+                return count_mentions(session, deferred.changes, progress)
+    return recount_mentions(database, progress)
 
 
 def recount_mentions(database: Database, progress: RecountProgress = unwatched_recount) -> int:

@@ -40,7 +40,14 @@ from papertide.records import (
     content_hash,
 )
 from papertide.search.titles import name_key, title_key
-from papertide.services.name_mentions import Said, count_redated, keep_mentions, saying, undated_papers
+from papertide.services.name_mentions import (
+    DeferredMentions,
+    Said,
+    count_redated,
+    keep_mentions,
+    saying,
+    undated_papers,
+)
 
 # The columns a record can set; their merged values feed the content hash.
 _METADATA_FIELDS = (
@@ -77,9 +84,11 @@ def _update_by_id(columns: Iterable[str]) -> Any:
     )
 
 
-def upsert_papers(session: Session, records: Iterable[PaperRecord], *, defer_mentions: bool = False) -> IngestCounts:
+def upsert_papers(
+    session: Session, records: Iterable[PaperRecord], *, defer_mentions: DeferredMentions | None = None
+) -> IngestCounts:
     """Insert new papers and merge updates into known ones, in bulk; returns what happened to each.
-    ``defer_mentions``: a bulk load's batch, which owes a recount of the name mentions instead of counting them
+    ``defer_mentions``: a bulk load's batch, whose name-mention changes the load counts at its end instead
     (``services/name_mentions.py``)."""
     counts = IngestCounts()
     incoming = _merge_duplicates(records)
@@ -338,7 +347,9 @@ class FeatureCounts:
     featured: IngestCounts
 
 
-def feature_papers(session: Session, items: Sequence[FeaturedRecord], *, defer_mentions: bool = False) -> FeatureCounts:
+def feature_papers(
+    session: Session, items: Sequence[FeaturedRecord], *, defer_mentions: DeferredMentions | None = None
+) -> FeatureCounts:
     """Record Daily Papers items: upsert their papers, accounts and organizations, the featured rows and hf.co's
     figures. Rerunning a day updates hf.co's figures and never touches this instance's votes or comments; an
     item whose featured row and hf.co figures are as stored counts as unchanged. ``defer_mentions`` as for
