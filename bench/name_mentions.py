@@ -3,8 +3,9 @@ recount, the recount pass itself, migration 0018's fill and the incremental hook
 
 1. The corpora built from nothing, as ``bench/search_quality.py`` builds them, into fresh SQLite files: hf-daily
    (``ingest_daily`` of the 822 day files: a bulk load, which defers the count and recounts once at its end) and
-   the shared corpus (the arXiv snapshot, then the day files: two bulk loads, two recounts). Each total beside
-   the time its recounts took (the load's own ``finish_mentions``, timed where the load calls it).
+   the shared corpus (the arXiv snapshot, then the day files: two bulk loads; the first recounts every paper, the
+   second counts its own changes). Each total beside the time the counts at the loads' ends took (the load's own
+   ``finish_mentions``, timed where the load calls it).
 2. Over a copy of the shared corpus that ``bench/search_quality.py --benchmarks sets-shared`` built
    (bench/out/quality/shared): the recount pass (every paper's title and abstract read once), migration 0018's
    fill (down to 0017 and up), and one listing day taken out and upserted back with the incremental hook and
@@ -158,7 +159,8 @@ def main() -> None:
             "the shared corpus",
             [lambda database: ingest_snapshot(database, snapshot), lambda database: ingest_daily(database, daily)],
         )
-    print("\n".join(lines + shared_copy_lines()), flush=True)
+    copies = shared_copy_lines() if SOURCE.exists() else [f"| (no {SOURCE}: build it with search_quality.py) | |"]
+    print("\n".join(lines + copies), flush=True)
 
 
 if __name__ == "__main__":
