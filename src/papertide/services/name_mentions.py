@@ -30,7 +30,6 @@ from sqlalchemy.orm import Session
 from papertide.db import Database
 from papertide.models import IngestCheckpoint, Paper, utcnow
 from papertide.search.titles import Names, Namesakes, mention_counts, mention_text
-from papertide.services.checkpoints import save_checkpoint
 
 _LOOKUP_CHUNK = 500
 _PAPERS = cast(Table, Paper.__table__)
@@ -241,12 +240,10 @@ class DeferredMentions:
 
     def owe(self, session: Session, changes: dict[int, tuple[Said | None, Said]]) -> None:
         """Move the marker in the batch's transaction and keep its changes."""
-        position = uuid4().hex
-        found = session.execute(delete(IngestCheckpoint).where(*_marker()).returning(IngestCheckpoint.position))
-        if list(found.scalars()) != ([] if self.position is None else [self.position]):
+        left = [] if self.position is None else [self.position]  # where this load left the marker
+        found, self.position = _moved_marker(session)
+        if found != left:
             self.changes = None
-        session.add(IngestCheckpoint(source=_OWED[0], key=_OWED[1], position=position, updated_at=utcnow()))
-        self.position = position
         if self.changes is None:
             return
         for paper_id, (old, new) in changes.items():
@@ -255,8 +252,9 @@ class DeferredMentions:
             self.changes = None
 
     def countable(self, session: Session) -> bool:
-        """Whether the load alone owes the count, and changed at most ``_DEFERRED_SHARE`` of the corpus."""
-        if self.changes is None or _owed(session) != self.position:
+        """Whether the load's changes are at hand and at most ``_DEFERRED_SHARE`` of the corpus (whether it alone
+        owes the count is settled where the count clears the marker: :func:`finish_mentions`)."""
+        if self.changes is None:
             return False
         corpus = session.execute(select(func.count()).select_from(Paper)).scalar_one()
         return len(self.changes) <= corpus * _DEFERRED_SHARE
@@ -264,9 +262,17 @@ class DeferredMentions:
 
 def owe_mentions(session: Session) -> str:
     """Mark a recount owed, in the caller's transaction; the marker's new position, which any later write moves."""
+    return _moved_marker(session)[1]
+
+
+def _moved_marker(session: Session) -> tuple[list[str], str]:
+    """Move the marker of a count owed to a new position, in the caller's transaction: the positions it was found
+    at (none when no count was owed) and the new one."""
     position = uuid4().hex
-    save_checkpoint(session, *_OWED, position)
-    return position
+    found = session.execute(delete(IngestCheckpoint).where(*_marker()).returning(IngestCheckpoint.position))
+    was = list(found.scalars())
+    session.add(IngestCheckpoint(source=_OWED[0], key=_OWED[1], position=position, updated_at=utcnow()))
+    return was, position
 
 
 def mentions_owed_since(session: Session) -> datetime | None:
