@@ -100,13 +100,20 @@ def purity(of: np.ndarray, topic_of: np.ndarray) -> float:
 
 
 def fill(url: str, papers: int, clusters: int) -> None:
-    """A migrated SQLite file with ``papers`` papers, their vectors and keyphrases, through the database's inserts."""
-    from sqlalchemy import insert
+    """A migrated database with ``papers`` papers, their vectors and keyphrases, through the database's inserts.
+
+    On PostgreSQL the vectors' HNSW index is dropped first: the build reads vectors by paper, never through it, and
+    keeping it up costs the fill an index insert per paper (370,000 papers in 28 minutes at 1M).
+    """
+    from sqlalchemy import insert, text
 
     from papertide.models import Paper, PaperEmbedding, PaperKeyphrase
 
     of, vectors = synthetic(papers, clusters)
     database = _database(url)
+    if database.engine.dialect.name == "postgresql":
+        with database.engine.begin() as connection:
+            connection.execute(text("DROP INDEX ix_paper_embeddings_vector_hnsw"))
     for start in range(0, papers, FILL_BATCH):
         numbers = range(start, min(papers, start + FILL_BATCH))
         rows: list[dict[str, Any]] = [_paper(n + 1) for n in numbers]
