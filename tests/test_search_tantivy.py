@@ -281,6 +281,19 @@ def test_narrowing_finds_the_papers_the_filters_find(corpus: Corpus, text: str) 
         assert retriever.narrowing(session, parse_query("after:2025-03-20"), 10**6) is None  # no category to narrow
 
 
+def test_narrowing_indexes_a_few_new_papers_first(own_corpus: Corpus) -> None:
+    # A paper written a moment ago is in the trend at once: narrowing catches the index up, as search does.
+    own_corpus.ids("pruning")  # the index holds every paper
+    with own_corpus.db.write_session() as session:
+        upsert_papers(session, [tyr_the_pruner()])
+    retriever = keyword_retriever(own_corpus.settings)
+    with own_corpus.db.read_session() as session:
+        narrowed = retriever.narrowing(session, parse_query("cat:cs.CL"), 10**6)
+        assert narrowed is not None
+        found = set(session.execute(select(Paper.arxiv_id).where(narrowed)).scalars())
+    assert "2503.09657" in found
+
+
 def test_a_changed_title_is_caught_up_before_the_search(own_corpus: Corpus, fallbacks: list[str]) -> None:
     with own_corpus.db.write_session() as session:
         upsert_papers(session, [tyr_the_pruner()])

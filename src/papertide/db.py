@@ -195,9 +195,9 @@ _UNAVAILABLE_MARKERS = (
 def among(session: Session, column: QueryableAttribute[Any], ids: Sequence[int]) -> ColumnElement[bool]:
     """``column IN ids`` for a long list of ids as one parameter (rendering and binding a thousand parameters costs
     milliseconds): a JSON array on SQLite, an array literal on PostgreSQL (psycopg's list adapter took 1.1 ms for
-    a thousand ids, the literal 0.6 ms)."""
+    a thousand ids, the literal 0.6 ms; ``str`` of each id without ``int`` first halved it again for 50,000)."""
     if session.get_bind().dialect.name == "postgresql":
-        literal = "{" + ",".join(str(int(value)) for value in ids) + "}"
+        literal = "{" + ",".join(map(str, ids)) + "}"
         return column == any_(bindparam(None, literal, type_=String).cast(ARRAY(column.type)))
     values: Any = select(literal_column("value")).select_from(func.json_each(bindparam(None, json.dumps(list(ids)))))
     return column.in_(values.scalar_subquery())

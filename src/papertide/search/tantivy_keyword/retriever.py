@@ -52,7 +52,7 @@ class TantivyRetriever:
 
     def search(self, session: Session, query: SearchQuery, where: ColumnElement[bool], limit: int) -> list[Hit]:
         """Ranked in tantivy, filtered in the database. Writes the index first when it lags by a few papers (see
-        :meth:`_usable`): a reader that writes, so that a paper just submitted is found by the next search."""
+        :meth:`_lag`): a reader that writes, so that a paper just submitted is found by the next search."""
         found = self._searcher(session)
         if found is None:
             return self.database.search(session, query, where, limit)
@@ -92,43 +92,46 @@ class TantivyRetriever:
 
     def narrowing(self, session: Session, query: SearchQuery, most: int) -> ColumnElement[bool] | None:
         """The papers of the query's categories within its dates, when the index holds every paper written (after
-        the catch-up of :meth:`_usable`) and there are at most ``most``: the index narrows by both at once, where the
+        the catch-up of :meth:`_lag`) and there are at most ``most``: the index narrows by both at once, where the
         database reads a category's papers of all times (200,000 of cs.CL at a million papers) to keep a window's."""
-        found = self._searcher(session) if query.categories else None
-        if found is None or self.index.pending(session, 1) != []:
+        found = self._searcher(session, current=True) if query.categories else None
+        if found is None:
             return None
         searcher, schema = found
         within = with_filters(tantivy.Query.all_query(), query, schema)
-        if _count(searcher, within) > most:
-            return None
-        return among(session, Paper.id, _every_id(searcher, within))
+        total = _count(searcher, within)
+        return None if total > most else among(session, Paper.id, _every_id(searcher, within, total))
 
-    def _searcher(self, session: Session) -> tuple[tantivy.Searcher, tantivy.Schema] | None:
-        """The index's searcher when it can answer (:meth:`_usable`), else None: the database answers instead."""
-        return self.index.searcher() if self._usable(session) else None
+    def _searcher(self, session: Session, current: bool = False) -> tuple[tantivy.Searcher, tantivy.Schema] | None:
+        """The index's searcher when it can answer (:meth:`_lag`), else None: the database answers instead. With
+        ``current``, only when the index also lacks no paper written."""
+        lag = self._lag(session)
+        return None if lag is None or (current and lag) else self.index.searcher()
 
-    def _usable(self, session: Session) -> bool:
-        """Whether the index can answer: it exists and is readable. A few papers changed since its mark are indexed
-        here first, so a paper submitted a moment ago is found at once. A bigger lag (an ingest in progress) or
-        another process writing the index is the sync's to catch up; meanwhile the index answers without the
-        newest changes, because the database's own full text takes seconds a query at scale (FTS5 p50 562 ms at
-        1M papers, PostgreSQL's past 10 s at 2.7M: bench/RESULTS.md) and would stall every search of an ingest."""
+    def _lag(self, session: Session) -> int | None:
+        """How many papers written the index lacks (up to ``CATCH_UP_LIMIT`` + 1), or None when it cannot answer
+        (missing or unreadable). A few papers changed since its mark are indexed here first, so a paper submitted a
+        moment ago is found at once. A bigger lag (an ingest in progress) or another process writing the index is
+        the sync's to catch up; meanwhile the index answers without the newest changes, because the database's own
+        full text takes seconds a query at scale (FTS5 p50 562 ms at 1M papers, PostgreSQL's past 10 s at 2.7M:
+        bench/RESULTS.md) and would stall every search of an ingest."""
         pending = self.index.pending(session, CATCH_UP_LIMIT + 1)
-        if pending is None:
-            return False
-        if pending and len(pending) <= CATCH_UP_LIMIT:
-            with suppress(IndexBusy, OSError, ValueError, RuntimeError):  # another writer: it will catch up
-                self.index.sync(lambda: nullcontext(session), wait=False, limit=CATCH_UP_LIMIT)
-        return True
+        if pending is None or not pending or len(pending) > CATCH_UP_LIMIT:
+            return None if pending is None else len(pending)
+        with suppress(IndexBusy, OSError, ValueError, RuntimeError):  # another writer: it will catch up
+            self.index.sync(lambda: nullcontext(session), wait=False, limit=CATCH_UP_LIMIT)
+            return len(self.index.pending(session, 1) or [])  # what was written meanwhile
+        return len(pending)
 
 
 def _count(searcher: tantivy.Searcher, query: tantivy.Query) -> int:
     return searcher.search(query, 1, count=True).count or 0  # type: ignore[attr-defined]  # not in the stubs
 
 
-def _every_id(searcher: tantivy.Searcher, query: tantivy.Query) -> list[int]:
-    """The ids of every paper ``query`` matches, in one unranked pass however many, in order: the database then
-    reads its index in order too (50,000 ids at a million papers: 60 → 49 ms on SQLite, bench/RESULTS.md)."""
-    total = _count(searcher, query)
+def _every_id(searcher: tantivy.Searcher, query: tantivy.Query, total: int | None = None) -> list[int]:
+    """The ids of every paper ``query`` matches (``total`` of them, counted here unless known), in one unranked
+    pass however many, in order: the database then reads its index in order too (50,000 ids at a million papers:
+    60 → 49 ms on SQLite, bench/RESULTS.md)."""
+    total = _count(searcher, query) if total is None else total
     addresses = [address for _, address in searcher.search(query, total, count=False).hits] if total else []
     return sorted(cast(list[int], searcher.fast_field_values("id", addresses))) if addresses else []  # an integer
