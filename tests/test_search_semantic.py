@@ -26,9 +26,11 @@ from papertide.search.similar import Examples, SimilarityError, similar_papers
 from papertide.search.vectors import FileVectorIndex, PgVectorRetriever
 from papertide.services.embeddings import EmbedBatch, embed_pending, embedding_status
 from papertide.services.ingest import ingest_snapshot
+from papertide.services.papers import upsert_papers
 from tests.helpers.data import EMBEDDED_LINES, snapshot_subset
 from tests.helpers.databases import fresh_database
 from tests.helpers.embedder import MemoEmbedder
+from tests.helpers.factories import make_paper_record
 from tests.helpers.settings import make_settings
 
 LINES = EMBEDDED_LINES
@@ -55,6 +57,23 @@ def nearest(db: Database, semantic: Semantic, text: str, limit: int = 5) -> list
     with db.read_session() as session:
         hits = semantic.search(session, semantic.embed_query(text), true(), limit)
     return arxiv_ids(db, [hit.paper_id for hit in hits])
+
+
+def test_a_stored_vector_reads_back_bit_for_bit(db: Database) -> None:
+    # PostgreSQL sends vectors in pgvector's binary form (models/base.py): big-endian, after a 4-byte header.
+    vector = np.linspace(-1.0, 1.0, 384, dtype=np.float32)
+    vector[:4] = (np.float32(1e-40), np.finfo(np.float32).max, np.finfo(np.float32).tiny, -0.0)
+    with db.write_session() as session:
+        upsert_papers(session, [make_paper_record(arxiv_id="2501.00001")])
+        paper = session.execute(select(Paper.id)).scalar_one()
+        session.add(PaperEmbedding(paper_id=paper, model="m", text_hash="t", paper_hash="p", vector=vector))
+    with db.read_session() as session:
+        row = session.execute(select(PaperEmbedding)).scalar_one()
+        column = session.execute(select(PaperEmbedding.vector)).scalar_one()
+        inner = select(PaperEmbedding.paper_id, PaperEmbedding.vector).subquery()
+        nested = session.execute(select(inner.c.vector)).scalar_one()
+    for read in (row.vector, column, nested):
+        assert read.dtype == np.float32 and read.tobytes() == vector.tobytes()
 
 
 def test_a_paraphrase_finds_the_paper_without_sharing_its_words(corpus: Database, semantic: Semantic) -> None:
