@@ -16,7 +16,7 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from papertide.db import Database
-from papertide.models import Comment, Paper, Subscription
+from papertide.models import Comment, Paper, Subscription, utcnow
 from papertide.periods import parse_period
 from papertide.services.accounts import add_member, create_organization, create_user
 from papertide.services.activity import lab_digest_picks
@@ -162,11 +162,11 @@ def test_digest_sections_remind_of_sessions_and_tell_what_the_lab_read(client: T
     csrf = as_user(client, "ada")
     client.post("/orgs/lab/reading-group", data=plan(papers[:1], starts_at="2030-03-30T09:00") | {"csrf_token": csrf})
     client.post("/orgs/lab/reading-group", data=plan(papers[1:2], starts_at="2030-04-20T09:00") | {"csrf_token": csrf})
+    today = utcnow().date().isoformat()  # a digest's days are UTC days, as votes are stamped (not Paris's)
     with db.write_session() as session:
         vote(session, users["ada"], _id(session, papers[2]), up=True, per_minute=100)
         vote(session, users["bob"], _id(session, papers[2]), up=True, per_minute=100)
         vote(session, users["bob"], _id(session, papers[1]), up=True, per_minute=100)
-    today = datetime.now(PARIS).date().isoformat()
     with db.read_session() as session:
         for_bob, for_cy = Subscription(user_id=users["bob"]), Subscription(user_id=users["cy"])
         reminded = reading_group_reminders(session, parse_period("day", "2030-03-29"), for_bob, limit=10)
