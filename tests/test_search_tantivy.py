@@ -72,18 +72,35 @@ def indexed_corpus(request: pytest.FixtureRequest, shared_data: Path, directory:
 
 
 @pytest.fixture(scope="module")
-def corpus(
-    request: pytest.FixtureRequest, shared_data: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Corpus]:
-    """Built once for this module's tests that only search it."""
-    with indexed_corpus(request, shared_data, tmp_path_factory.mktemp("tantivy-corpus")) as shared:
+def built(request: pytest.FixtureRequest, shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The corpus built once for this module (3 s), left on disk: every corpus a test uses is a copy of it."""
+    directory = tmp_path_factory.mktemp("tantivy-built")
+    with indexed_corpus(request, shared_data, directory):
+        pass
+    return directory
+
+
+@contextmanager
+def copied_corpus(built: Path, directory: Path) -> Iterator[Corpus]:
+    """A copy of the built corpus's folder (its SQLite file and tantivy index) in ``directory``."""
+    folder = shutil.copytree(built, directory / "corpus")
+    settings = make_settings(f"sqlite:///{next(folder.glob('*.db'))}", folder)
+    db = connect(settings)
+    yield Corpus(db, settings)
+    db.dispose()
+
+
+@pytest.fixture(scope="module")
+def corpus(built: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Corpus]:
+    """Shared by this module's tests that only search it."""
+    with copied_corpus(built, tmp_path_factory.mktemp("tantivy-corpus")) as shared:
         yield shared
 
 
 @pytest.fixture
-def own_corpus(request: pytest.FixtureRequest, shared_data: Path, tmp_path: Path) -> Iterator[Corpus]:
+def own_corpus(built: Path, tmp_path: Path) -> Iterator[Corpus]:
     """A corpus of this test's own, for a test that writes to the database or the index."""
-    with indexed_corpus(request, shared_data, tmp_path) as own:
+    with copied_corpus(built, tmp_path) as own:
         yield own
 
 
