@@ -195,7 +195,7 @@ _UNAVAILABLE_MARKERS = (
 def among(session: Session, column: QueryableAttribute[Any], ids: Sequence[int]) -> ColumnElement[bool]:
     """``column IN ids`` for a long list of ids as one parameter (rendering and binding a thousand parameters costs
     milliseconds): a JSON array on SQLite, an array literal on PostgreSQL (psycopg's list adapter took 1.1 ms for
-    a thousand ids, the literal 0.6 ms; ``str`` of each id without ``int`` first halved it again for 50,000)."""
+    a thousand ids, the literal 0.6 ms; ``str`` of each id without ``int`` first: 10 → 5–8 ms for 50,000)."""
     if session.get_bind().dialect.name == "postgresql":
         literal = "{" + ",".join(map(str, ids)) + "}"
         return column == any_(bindparam(None, literal, type_=String).cast(ARRAY(column.type)))
