@@ -59,24 +59,17 @@ class Corpus:
             return SearchEngine.of(settings).search(session, parse_query(text), SearchOptions(limit=50))
 
 
-@contextmanager
-def indexed_corpus(request: pytest.FixtureRequest, shared_data: Path, directory: Path) -> Iterator[Corpus]:
-    """The first LINES real records in a new SQLite database, and its tantivy index built."""
+@pytest.fixture(scope="module")
+def built(request: pytest.FixtureRequest, shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The first LINES real records in a new SQLite database and its tantivy index, built once for this module
+    (3 s) and left on disk: every corpus a test uses is a copy of this folder."""
+    directory = tmp_path_factory.mktemp("tantivy-built")
     with fresh_database(request, "sqlite", directory) as url:
         settings = make_settings(url, directory)
         db = connect(settings)
         ingest_snapshot(db, snapshot_subset(shared_data, directory / "subset.jsonl", LINES))
         assert sync_keyword_index(db, settings) == LINES
-        yield Corpus(db, settings)
         db.dispose()
-
-
-@pytest.fixture(scope="module")
-def built(request: pytest.FixtureRequest, shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The corpus built once for this module (3 s), left on disk: every corpus a test uses is a copy of it."""
-    directory = tmp_path_factory.mktemp("tantivy-built")
-    with indexed_corpus(request, shared_data, directory):
-        pass
     return directory
 
 
